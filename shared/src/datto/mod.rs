@@ -1,0 +1,31 @@
+//! A client for the Datto RMM REST API v2.
+//!
+//! Facts it follows (see `../shared/docs/datto-rmm-api.md` in the hand-outs):
+//! six platforms, each with its own API host; the OAuth password grant with the
+//! fixed `public-client:public` Basic header; tokens that live 100 hours;
+//! 0-based pages walked through the absolute `pageDetails.nextPageUrl`; 600
+//! reads per rolling 60 s for the whole account; 429 when over it and a
+//! temporary IP block (403) on persistent violation.
+//!
+//! What it does about them:
+//! - the token is cached and renewed before it expires, and once more on a 401;
+//! - a client-side [`RateLimiter`] keeps requests under the account's budget;
+//! - 429, 5xx, 409 and network faults are retried with capped, jittered
+//!   exponential backoff ([`RetryPolicy`]); a 403 stops at once;
+//! - paging guards against a `nextPageUrl` on another host, dropped filters,
+//!   loops and runaway walks;
+//! - every failure is a [`DattoError`] whose variant says which cause applies.
+
+mod client;
+mod error;
+mod limiter;
+pub mod models;
+mod platform;
+
+pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector, Pager, RetryPolicy};
+pub use error::DattoError;
+pub use limiter::RateLimiter;
+pub use platform::{Platform, PlatformError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! The Datto RMM objects rmmsync reads, as the API really sends them: every
+//! field optional (production sends `null` for booleans too), enums kept as
+//! strings (new values appear, e.g. `rmmnetworkdevice`), timestamps through
+//! [`crate::time::deserialize_epoch_millis`]. Unknown fields are ignored; UDFs
+//! are never deserialised at all, so their values cannot leak from here.
+
+use crate::time::deserialize_epoch_millis;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: Option<i64>,
+    pub uid: Option<String>,
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub devices_status: Option<AccountDevicesStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDevicesStatus {
+    pub number_of_devices: Option<i64>,
+    pub number_of_online_devices: Option<i64>,
+    pub number_of_offline_devices: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Site {
+    pub id: Option<i64>,
+    pub uid: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub on_demand: Option<bool>,
+    pub devices_status: Option<SiteDevicesStatus>,
+    /// A string of digits in the API, although it names a numeric Autotask id.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub autotask_company_id: Option<String>,
+    pub autotask_company_name: Option<String>,
+    pub portal_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteDevicesStatus {
+    pub number_of_devices: Option<i64>,
+    pub number_of_online_devices: Option<i64>,
+    pub number_of_offline_devices: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceType {
+    pub category: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: Option<i64>,
+    pub uid: Option<String>,
+    pub site_id: Option<i64>,
+    pub site_uid: Option<String>,
+    pub site_name: Option<String>,
+    pub device_type: Option<DeviceType>,
+    pub hostname: Option<String>,
+    pub int_ip_address: Option<String>,
+    pub operating_system: Option<String>,
+    pub device_class: Option<String>,
+    pub online: Option<bool>,
+    pub deleted: Option<bool>,
+    #[serde(default, deserialize_with = "deserialize_epoch_millis")]
+    pub last_seen: Option<i64>,
+    #[serde(default, deserialize_with = "deserialize_epoch_millis")]
+    pub last_audit_date: Option<i64>,
+    #[serde(default, deserialize_with = "deserialize_epoch_millis")]
+    pub creation_date: Option<i64>,
+    pub warranty_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageDetails {
+    pub count: Option<i64>,
+    pub total_count: Option<i64>,
+    pub prev_page_url: Option<String>,
+    pub next_page_url: Option<String>,
+}
+
+/// One page of any Datto list: the envelope names its array after the
+/// resource (`sites`, `devices`, `alerts`, ...), so all names land in `items`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub struct Page<T> {
+    #[serde(default)]
+    pub page_details: Option<PageDetails>,
+    #[serde(
+        default = "Vec::new",
+        alias = "sites",
+        alias = "devices",
+        alias = "alerts",
+        alias = "components",
+        alias = "software",
+        alias = "jobComponents",
+        deserialize_with = "null_as_empty"
+    )]
+    pub items: Vec<T>,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn string_or_number<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Option::<serde_json::Value>::deserialize(deserializer)? {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_partial_and_odd_devices() {
+        let page: Page<Device> = serde_json::from_str(
+            r#"{"pageDetails":{"count":2,"totalCount":2,"nextPageUrl":null,"prevPageUrl":null},
+                "devices":[
+                  {"uid":"d1","online":null,"lastSeen":1700000000123,"deviceClass":"rmmnetworkdevice",
+                   "deviceType":{"category":"Network Device","type":"Switch"},"udf":{"udf1":"BitLocker: 1"}},
+                  {"uid":"d2","lastSeen":"2023-11-14T22:13:20Z","lastAuditDate":-62135596800000,"newField":[1]}
+                ]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].last_seen, Some(1_700_000_000_123));
+        assert_eq!(page.items[0].device_class.as_deref(), Some("rmmnetworkdevice"));
+        assert_eq!(page.items[1].last_seen, Some(1_700_000_000_000));
+        assert_eq!(page.items[1].last_audit_date, None);
+    }
+
+    #[test]
+    fn reads_sites_with_string_or_numeric_autotask_ids() {
+        let page: Page<Site> = serde_json::from_str(
+            r#"{"sites":[{"uid":"a","autotaskCompanyId":"123"},{"uid":"b","autotaskCompanyId":456},
+                          {"uid":"c","autotaskCompanyId":""},{"uid":"d"}],"pageDetails":null}"#,
+        )
+        .unwrap();
+        let ids: Vec<_> = page.items.iter().map(|s| s.autotask_company_id.clone()).collect();
+        assert_eq!(ids, [Some("123".into()), Some("456".into()), None, None]);
+    }
+
+    #[test]
+    fn an_envelope_with_null_items_is_an_empty_page() {
+        let page: Page<Site> = serde_json::from_str(r#"{"sites":null}"#).unwrap();
+        assert!(page.items.is_empty());
+    }
+}

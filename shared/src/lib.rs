@@ -1,0 +1,19 @@
+//! rmmsync's library: everything the Lambda functions do, behind thin handlers.
+//!
+//! - [`datto`]: the Datto RMM API client.
+//! - [`integrations`]: connecting Datto RMM accounts, per tenant.
+//! - [`store`] and [`secrets`]: the DynamoDB and Secrets Manager adapters.
+//! - [`api`]: the HTTP edge: tenant from the token, JSON in, problems out.
+//! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
+
+pub mod api;
+pub mod aws;
+pub mod datto;
+pub mod http;
+pub mod integrations;
+pub mod secret;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod tenant;
+pub mod time;

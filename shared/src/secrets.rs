@@ -1,0 +1,140 @@
+//! Credentials live in Secrets Manager and nowhere else; DynamoDB keeps only
+//! the secret's ARN. [`SecretStore`] is the port, [`SecretsManager`] the adapter.
+
+use crate::secret::Secret;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use std::future::Future;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("the secret does not exist (or is scheduled for deletion)")]
+    NotFound,
+    #[error("Secrets Manager is unavailable: {0}")]
+    Unavailable(String),
+    #[error("Secrets Manager refused the request: {0}")]
+    Refused(String),
+}
+
+pub trait SecretStore: Send + Sync {
+    /// Creates a secret and returns its ARN.
+    fn create(
+        &self,
+        name: &str,
+        value: &Secret,
+        tenant: &str,
+    ) -> impl Future<Output = Result<String, SecretsError>> + Send;
+    fn read(&self, arn: &str) -> impl Future<Output = Result<Secret, SecretsError>> + Send;
+    fn replace(&self, arn: &str, value: &Secret) -> impl Future<Output = Result<(), SecretsError>> + Send;
+    /// Schedules deletion after a recovery window; a secret already scheduled counts as done.
+    fn schedule_deletion(&self, arn: &str, recovery_days: i64)
+    -> impl Future<Output = Result<(), SecretsError>> + Send;
+    /// Deletes at once: only to undo a create whose other half failed.
+    fn delete_now(&self, arn: &str) -> impl Future<Output = Result<(), SecretsError>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+impl SecretsManager {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> SecretsError {
+    match e.code() {
+        Some("ResourceNotFoundException") => SecretsError::NotFound,
+        Some(
+            code @ ("InvalidRequestException"
+            | "InvalidParameterException"
+            | "AccessDeniedException"
+            | "LimitExceededException"),
+        ) => SecretsError::Refused(format!("{code}: {}", e.message().unwrap_or_default())),
+        // Secrets Manager's messages do not echo secret values, so they are safe to carry.
+        _ => SecretsError::Unavailable(match e.code() {
+            Some(code) => format!("{code}: {}", e.message().unwrap_or_default()),
+            None => format!("{e}"),
+        }),
+    }
+}
+
+impl SecretStore for SecretsManager {
+    async fn create(&self, name: &str, value: &Secret, tenant: &str) -> Result<String, SecretsError> {
+        let tag = aws_sdk_secretsmanager::types::Tag::builder()
+            .key("rmmsync:tenant")
+            .value(tenant)
+            .build();
+        let out = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_string(value.expose())
+            .tags(tag)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.arn
+            .ok_or_else(|| SecretsError::Unavailable("CreateSecret returned no ARN".into()))
+    }
+
+    async fn read(&self, arn: &str) -> Result<Secret, SecretsError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| match classify(e) {
+                // GetSecretValue on a secret pending deletion is an InvalidRequest.
+                SecretsError::Refused(_) => SecretsError::NotFound,
+                other => other,
+            })?;
+        out.secret_string.map(Secret::new).ok_or(SecretsError::NotFound)
+    }
+
+    async fn replace(&self, arn: &str, value: &Secret) -> Result<(), SecretsError> {
+        self.client
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(value.expose())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn schedule_deletion(&self, arn: &str, recovery_days: i64) -> Result<(), SecretsError> {
+        let days = recovery_days.clamp(7, 30);
+        match self
+            .client
+            .delete_secret()
+            .secret_id(arn)
+            .recovery_window_in_days(days)
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Ok(_) | Err(SecretsError::NotFound) => Ok(()),
+            // Already scheduled by an earlier, interrupted delete.
+            Err(SecretsError::Refused(m)) if m.contains("InvalidRequestException") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_now(&self, arn: &str) -> Result<(), SecretsError> {
+        match self
+            .client
+            .delete_secret()
+            .secret_id(arn)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Ok(_) | Err(SecretsError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::datto::Platform;
+use crate::integrations::Integration;
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::future::Future;
+
+/// What the integrations service needs from storage.
+pub trait IntegrationStore: Send + Sync {
+    /// Stores a new integration; fails with `ConditionFailed` if the id is taken.
+    fn insert(
+        &self,
+        tenant: &TenantId,
+        integration: &Integration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces an existing integration; fails with `ConditionFailed` if it is gone.
+    fn replace(
+        &self,
+        tenant: &TenantId,
+        integration: &Integration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Integration>, StoreError>> + Send;
+    fn list(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Integration>, StoreError>> + Send;
+    /// Deletes the integration and everything in its partition.
+    fn delete(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+fn to_item(tenant: &TenantId, i: &Integration) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(keys::tenant_pk(tenant))),
+        ("SK".into(), s(keys::integration_sk(&i.id))),
+        ("entity".into(), s("integration")),
+        ("id".into(), s(&i.id)),
+        ("kind".into(), s(&i.kind)),
+        ("name".into(), s(&i.name)),
+        ("platform".into(), s(i.platform.as_str())),
+        ("secretArn".into(), s(&i.secret_arn)),
+        ("createdAt".into(), n(i.created_at)),
+        ("updatedAt".into(), n(i.updated_at)),
+        ("credentialsUpdatedAt".into(), n(i.credentials_updated_at)),
+    ]);
+    let optional = [
+        ("accountUid", i.account_uid.clone().map(s)),
+        ("accountName", i.account_name.clone().map(s)),
+        ("deviceCount", i.device_count.map(n)),
+        ("lastTestedAt", i.last_tested_at.map(n)),
+    ];
+    item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))));
+    item
+}
+
+fn from_item(item: &Item) -> Result<Integration, StoreError> {
+    let f = Fields(item);
+    let platform_raw = f.s("platform")?;
+    Ok(Integration {
+        id: f.s("id")?,
+        kind: f.s("kind")?,
+        name: f.s("name")?,
+        platform: platform_raw
+            .parse::<Platform>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        secret_arn: f.s("secretArn")?,
+        account_uid: f.opt_s("accountUid"),
+        account_name: f.opt_s("accountName"),
+        device_count: f.opt_n("deviceCount"),
+        created_at: f.n("createdAt")?,
+        updated_at: f.n("updatedAt")?,
+        credentials_updated_at: f.n("credentialsUpdatedAt")?,
+        last_tested_at: f.opt_n("lastTestedAt"),
+    })
+}
+
+impl IntegrationStore for DynamoStore {
+    async fn insert(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(tenant, integration)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn replace(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(tenant, integration)))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(from_item).transpose()
+    }
+
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::tenant_pk(tenant)))
+                .expression_attribute_values(":prefix", AttributeValue::S("INTEGRATION#".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                all.push(from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
+        // Children first: if this stops half-way, the integration still shows and can be deleted again.
+        self.delete_partition(&keys::integration_pk(tenant, id)).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

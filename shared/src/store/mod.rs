@@ -1,0 +1,241 @@
+//! DynamoDB: one table, every key scoped by the tenant.
+//!
+//! Layout (partition key `PK`, sort key `SK`, both strings):
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | integration | `TENANT#{tenant}` | `INTEGRATION#{id}` |
+//! | anything owned by an integration | `TENANT#{tenant}#INTEGRATION#{id}` | `{KIND}#{key}` |
+//!
+//! Keys are only ever built by [`keys`] from a [`TenantId`], which cannot
+//! contain `#`; so no request can name another tenant's partition.
+
+mod integrations;
+
+pub use integrations::IntegrationStore;
+
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The key builders: the only place a key string is made.
+pub mod keys {
+    use super::TenantId;
+
+    pub fn tenant_pk(tenant: &TenantId) -> String {
+        format!("TENANT#{tenant}")
+    }
+
+    pub fn integration_sk(id: &str) -> String {
+        format!("INTEGRATION#{id}")
+    }
+
+    /// The partition holding everything an integration owns.
+    pub fn integration_pk(tenant: &TenantId, id: &str) -> String {
+        format!("TENANT#{tenant}#INTEGRATION#{id}")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the item changed or exists already (conditional check failed)")]
+    ConditionFailed,
+    #[error("a stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+pub(crate) fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    match e.code() {
+        Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+        Some(code) => StoreError::Unavailable(format!("{code}: {}", e.message().unwrap_or_default())),
+        None => StoreError::Unavailable(format!("{e}")),
+    }
+}
+
+/// The DynamoDB adapter. Cheap to clone; build once per process.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table as the SAM template defines it, if it is missing
+    /// (local stack and tests; in AWS the template owns the table).
+    pub async fn ensure_table(&self) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        if self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("static")
+        };
+        let key = |n: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("static")
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("PK"))
+            .attribute_definitions(attr("SK"))
+            .key_schema(key("PK", KeyType::Hash))
+            .key_schema(key("SK", KeyType::Range))
+            .send()
+            .await;
+        match created.map_err(classify) {
+            Ok(_) => Ok(()),
+            // Created meanwhile by a concurrent caller.
+            Err(StoreError::Unavailable(m)) if m.starts_with("ResourceInUseException") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes every item of a partition, 25 at a time, retrying what
+    /// DynamoDB hands back unprocessed. Returns how many it deleted.
+    pub async fn delete_partition(&self, pk: &str) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            let requests: Vec<WriteRequest> = page
+                .items()
+                .iter()
+                .map(|item| {
+                    let key = item
+                        .iter()
+                        .filter(|(k, _)| *k == "PK" || *k == "SK")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    WriteRequest::builder()
+                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().expect("key set"))
+                        .build()
+                })
+                .collect();
+            deleted += requests.len();
+            self.batch_write(requests).await?;
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+
+    /// BatchWriteItem in chunks of 25, with backoff on unprocessed items.
+    pub async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable(format!(
+                            "{} writes still unprocessed after retries",
+                            pending.len()
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reading attributes out of an item, with errors that name the field.
+pub(crate) struct Fields<'a>(pub &'a Item);
+
+impl Fields<'_> {
+    pub fn s(&self, name: &str) -> Result<String, StoreError> {
+        self.opt_s(name)
+            .ok_or_else(|| StoreError::Corrupt(format!("missing string attribute {name}")))
+    }
+
+    pub fn opt_s(&self, name: &str) -> Option<String> {
+        match self.0.get(name) {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn opt_n(&self, name: &str) -> Option<i64> {
+        match self.0.get(name) {
+            Some(AttributeValue::N(n)) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn n(&self, name: &str) -> Result<i64, StoreError> {
+        self.opt_n(name)
+            .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}

@@ -1,0 +1,113 @@
+//! Test support for rmmsync's integration tests, benchmarks and demo:
+//! AWS clients pointed at moto, a fresh table per test, and API Gateway v2
+//! events (payload format 2.0, JWT authorizer claims) like the ones the
+//! functions receive in AWS.
+//!
+//! moto must be running: `./scripts/test.sh` starts it and sets
+//! `RMMSYNC_MOTO_ENDPOINT`. The Datto RMM simulator is started in-process by
+//! each test (`simulators::datto::DattoSim`), on its own port.
+
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::secrets::SecretsManager;
+use shared::store::DynamoStore;
+
+/// moto's endpoint, from `RMMSYNC_MOTO_ENDPOINT`.
+pub fn moto_endpoint() -> String {
+    std::env::var("RMMSYNC_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "RMMSYNC_MOTO_ENDPOINT is not set. These tests talk to moto's DynamoDB and Secrets Manager over HTTP: \
+             run them with ./scripts/test.sh, which starts moto, or start `moto_server -H 127.0.0.1 -p 5000` \
+             and export RMMSYNC_MOTO_ENDPOINT=http://127.0.0.1:5000"
+        )
+    })
+}
+
+/// SDK configuration for moto: static test credentials, one region.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "rmmsync-tests");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// A store on a table of its own, so that tests never see each other's items.
+pub async fn fresh_store(config: &aws_config::SdkConfig) -> DynamoStore {
+    let table = format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple());
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    store.ensure_table().await.expect("create the test table in moto");
+    store
+}
+
+pub fn secrets_manager(config: &aws_config::SdkConfig) -> SecretsManager {
+    SecretsManager::new(aws_sdk_secretsmanager::Client::new(config))
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as JSON. `tenant: None`
+/// leaves out the authorizer, as for a request that skipped it.
+pub fn api_event_json(method: &str, path: &str, tenant: Option<&str>, body: Option<&Value>) -> Value {
+    let (raw_path, raw_query) = path.split_once('?').unwrap_or((path, ""));
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "rmmsync",
+        "domainName": "rmmsync.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "rmmsync",
+        "http": { "method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "rmmsync-tests" },
+        "requestId": uuid::Uuid::new_v4().to_string(),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": "21/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1_795_000_000_000_i64
+    });
+    if let Some(t) = tenant {
+        context["authorizer"] = json!({ "jwt": { "claims": { "tenant": t, "sub": format!("user-of-{t}"), "iss": "https://issuer.example" }, "scopes": null } });
+    }
+    let mut query = serde_json::Map::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "headers": { "content-type": "application/json", "authorization": "Bearer test-token", "host": "rmmsync.execute-api.us-east-1.amazonaws.com" },
+        "requestContext": context,
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false
+    })
+}
+
+/// The same event, parsed by lambda_http exactly as the runtime would.
+pub fn api_request(method: &str, path: &str, tenant: Option<&str>, body: Option<&Value>) -> Request {
+    lambda_http::request::from_str(&api_event_json(method, path, tenant, body).to_string())
+        .expect("a valid API Gateway v2 event")
+}
+
+/// An event whose body is raw text (for malformed JSON).
+pub fn api_request_raw(method: &str, path: &str, tenant: &str, body: &str) -> Request {
+    let mut event = api_event_json(method, path, Some(tenant), None);
+    event["body"] = Value::String(body.to_owned());
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// Status and JSON body of a response (`Value::Null` when empty).
+pub fn read_response(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
