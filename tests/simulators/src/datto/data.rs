@@ -1,0 +1,1652 @@
+//! The simulated Datto RMM account (model) and its deterministic generation.
+//!
+//! One account with `sites` client sites plus the three system sites ("Managed", "OnDemand",
+//! "Deleted Devices"), `devices` devices spread over them with a skewed distribution (a few big
+//! clients, many small ones, some empty), open and resolved alerts and a handful of components.
+//!
+//! Everything is derived from the seed: the account, the site list and the device-to-site
+//! assignment come from one main stream, and each device's own fields (and its audit data, see
+//! `render.rs`) from a stream derived from `(seed, device id)`. Timestamps are offsets from a
+//! reference time (`DattoConfig::reference_time_ms`, by default the start of the current UTC
+//! day), so the same `(seed, sites, devices, reference time)` gives byte-identical responses.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::names::{self, Kind, Vendor};
+use crate::rng::{DIGITS, Rng};
+
+pub use super::text::Text;
+
+pub const DELETED_DEVICES_SITE: &str = "Deleted Devices";
+pub const ON_DEMAND_SITE: &str = "OnDemand";
+pub const MANAGED_SITE: &str = "Managed";
+
+/// Stream ids for [`Rng::derive`]; one per purpose so streams never overlap.
+const STREAM_SITE: u64 = 0x5173_0000_0000_0000;
+const STREAM_DEVICE: u64 = 0xDE71_0000_0000_0000;
+const STREAM_ALERTS: u64 = 0xA1E7;
+const STREAM_MUTATIONS: u64 = 0x307A7E;
+const STREAM_COMPONENTS: u64 = 0xC0C0;
+
+const CURRENCIES: &[&str] = &["USD", "GBP", "EUR", "AUD"];
+const TIME_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "Europe/London",
+    "Australia/Sydney",
+];
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteKind {
+    /// A real client site.
+    Client,
+    /// "Deleted Devices": where Datto moves devices that are deleted.
+    DeletedDevices,
+    /// "OnDemand": devices connected for ad-hoc support.
+    OnDemand,
+    /// "Managed": the default system site.
+    Managed,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimAccount {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub currency: Text,
+    pub billing_email: Option<String>,
+    pub device_limit: i64,
+    pub time_zone: Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimProxy {
+    pub host: String,
+    pub port: u16,
+    /// `http`, `socks4` or `socks5`.
+    pub kind: Text,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimSite {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub kind: SiteKind,
+    pub description: Option<String>,
+    pub notes: Option<String>,
+    pub on_demand: bool,
+    pub splashtop_auto_install: bool,
+    pub proxy: Option<SimProxy>,
+    /// A string of digits, as the real API sends it.
+    pub autotask_company_id: Option<String>,
+    pub autotask_company_name: Option<String>,
+}
+
+/// One device. `site_uid`, `uid` and `id` may be changed through
+/// [`DattoSim::change_device`](super::DattoSim::change_device); the indexes follow.
+/// `manufacturer`, `model`, `serial_number` and `mac_address` are served by the audit endpoints
+/// only (as in the real API), not by the device endpoints.
+#[derive(Debug, Clone)]
+pub struct SimDevice {
+    pub id: i64,
+    pub uid: String,
+    /// The site's uid (an interned [`Text`]: shared by all devices of a site).
+    pub site_uid: Text,
+    pub category: Option<Text>,
+    pub device_type: Option<Text>,
+    pub hostname: String,
+    pub int_ip_address: Option<String>,
+    pub ext_ip_address: Option<String>,
+    pub operating_system: Option<Text>,
+    pub last_logged_in_user: Option<String>,
+    pub domain: Option<Text>,
+    pub description: Option<String>,
+    pub cag_version: Option<Text>,
+    pub display_version: Option<Text>,
+    pub a64_bit: Option<bool>,
+    pub reboot_required: Option<bool>,
+    pub online: bool,
+    pub suspended: bool,
+    pub deleted: bool,
+    /// Epoch milliseconds.
+    pub last_seen: Option<i64>,
+    pub last_reboot: Option<i64>,
+    pub last_audit_date: Option<i64>,
+    pub creation_date: Option<i64>,
+    /// Sparse user-defined fields `udf1..udf300`; missing ones render as `null`.
+    pub udf: Udfs,
+    pub snmp_enabled: bool,
+    /// `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown`.
+    pub device_class: Text,
+    /// `yyyy-mm-dd`.
+    pub warranty_date: Option<String>,
+    pub antivirus_product: Option<Text>,
+    pub antivirus_status: Option<Text>,
+    pub patch_status: Option<Text>,
+    pub patches_approved_pending: Option<i32>,
+    pub patches_not_approved: Option<i32>,
+    pub patches_installed: Option<i32>,
+    pub manufacturer: Option<Text>,
+    pub model: Option<Text>,
+    pub serial_number: Option<String>,
+    /// `AA:BB:CC:DD:EE:FF`.
+    pub mac_address: Option<String>,
+}
+
+/// User-defined fields `udf1..udf300` of a device: sparse (most are null), kept sorted by
+/// number. Map-like API; much smaller than a `BTreeMap` for one or two values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Udfs(Vec<(u16, String)>);
+
+impl Udfs {
+    pub fn new() -> Udfs {
+        Udfs(Vec::new())
+    }
+
+    pub fn get(&self, n: u16) -> Option<&str> {
+        self.0
+            .binary_search_by_key(&n, |e| e.0)
+            .ok()
+            .map(|i| self.0[i].1.as_str())
+    }
+
+    /// Sets `udf{n}`; returns the previous value.
+    pub fn insert(&mut self, n: u16, value: String) -> Option<String> {
+        match self.0.binary_search_by_key(&n, |e| e.0) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (n, value));
+                None
+            }
+        }
+    }
+
+    /// Clears `udf{n}`; returns the previous value.
+    pub fn remove(&mut self, n: u16) -> Option<String> {
+        self.0
+            .binary_search_by_key(&n, |e| e.0)
+            .ok()
+            .map(|i| self.0.remove(i).1)
+    }
+
+    /// `(n, value)` of the fields that are set, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, &str)> {
+        self.0.iter().map(|(n, v)| (*n, v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SimAlert {
+    pub uid: String,
+    pub device_uid: String,
+    pub priority: Text,
+    /// The alert context `@class` (`"disk_usage_ctx"`, ...) or, for alerts raised with a free
+    /// monitor name, that name (rendered as a `comp_script_ctx` alert).
+    pub monitor: Text,
+    /// Seed of the rendered details (`alertContext` values, `diagnostics`), which are derived
+    /// when served instead of being stored.
+    pub detail_seed: u64,
+    pub resolved: bool,
+    pub resolved_by: Option<String>,
+    pub resolved_on: Option<i64>,
+    pub muted: bool,
+    pub ticket_number: Option<String>,
+    pub timestamp: i64,
+    pub sends_emails: bool,
+    pub creates_ticket: bool,
+    pub autoresolve_mins: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimComponentVariable {
+    pub name: Text,
+    pub default_val: Text,
+    /// `String`, `Boolean`, `Date`, `Selection`.
+    pub kind: Text,
+    pub description: Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimComponent {
+    pub id: i64,
+    pub uid: String,
+    pub name: Text,
+    pub description: Text,
+    pub category_code: Text,
+    pub credentials_required: bool,
+    pub variables: Vec<SimComponentVariable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimJob {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub created_at: Instant,
+    pub component_uid: String,
+    pub component_name: String,
+    pub variables: Vec<(String, String)>,
+    pub device_uid: String,
+}
+
+/// What the generator needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct GenParams {
+    pub seed: u64,
+    pub platform: String,
+    pub sites: usize,
+    pub devices: usize,
+    pub reference_ms: i64,
+    pub open_alerts: Option<usize>,
+    pub autotask_mapped_ratio: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataError {
+    UnknownDevice(String),
+    UnknownSite(String),
+    UnknownAlert(String),
+    UidTaken(String),
+}
+
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataError::UnknownDevice(u) => write!(f, "no device with uid {u:?}"),
+            DataError::UnknownSite(u) => write!(f, "no site with uid {u:?}"),
+            DataError::UnknownAlert(u) => write!(f, "no alert with uid {u:?}"),
+            DataError::UidTaken(u) => write!(f, "uid {u:?} is already used by another device"),
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// Per-site values that devices share (derived from `(seed, site id)`, so new devices added to
+/// a site later look like the old ones).
+struct SiteProfile {
+    abbr: String,
+    /// `None` = workgroup.
+    domain: Option<String>,
+    /// What Windows devices report as their domain (the domain or `WORKGROUP`).
+    domain_text: Text,
+    netbios: String,
+    lan: [u8; 3],
+    ext_ip: String,
+}
+
+/// The whole account. Lists are kept in id order, which is the order the API returns.
+pub struct Data {
+    pub(crate) seed: u64,
+    pub(crate) platform: String,
+    pub(crate) reference_ms: i64,
+    pub(crate) account: SimAccount,
+    pub(crate) sites: Vec<SimSite>,
+    site_by_uid: HashMap<String, u32>,
+    pub(crate) devices: Vec<SimDevice>,
+    device_by_uid: HashMap<String, u32>,
+    /// Per site (same index as `sites`): indexes into `devices`, ascending.
+    site_devices: Vec<Vec<u32>>,
+    pub(crate) alerts: Vec<SimAlert>,
+    alert_by_uid: HashMap<String, u32>,
+    pub(crate) components: Vec<SimComponent>,
+    pub(crate) jobs: HashMap<String, SimJob>,
+    rng: Rng,
+    next_device_id: i64,
+    next_site_id: i64,
+    next_job_id: i64,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The start of the current UTC day, in epoch milliseconds.
+pub fn today_start_ms() -> i64 {
+    let now = now_ms();
+    now - now.rem_euclid(DAY_MS)
+}
+
+/// `yyyy-mm-dd` of an epoch-millisecond instant (proleptic Gregorian, UTC).
+pub fn date_string(ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn st(s: &'static str) -> Text {
+    Text::from_static(s)
+}
+
+fn pick_st(r: &mut Rng, items: &[&'static str]) -> Text {
+    let &s = r.pick(items);
+    Text::from_static(s)
+}
+
+fn weighted_st(r: &mut Rng, items: &[(&'static str, u32)]) -> Text {
+    let &s = r.weighted(items);
+    Text::from_static(s)
+}
+
+impl Data {
+    /// Generates the account. Linear in `sites + devices`.
+    pub fn generate(p: &GenParams) -> Data {
+        let mut rng = Rng::new(p.seed);
+        let account = SimAccount {
+            id: rng.range(300, 9_000),
+            uid: rng.guid(),
+            name: format!(
+                "{} {}",
+                rng.pick(names::PLACES),
+                rng.pick(&[
+                    "IT Services",
+                    "Technology Partners",
+                    "Managed IT",
+                    "Computer Solutions",
+                    "Networks"
+                ])
+            ),
+            currency: pick_st(&mut rng, CURRENCIES),
+            billing_email: Some("billing@msp.example".to_string()),
+            device_limit: (((p.devices as i64 * 6 / 5) / 100) + 1) * 100,
+            time_zone: pick_st(&mut rng, TIME_ZONES),
+        };
+
+        let mut data = Data {
+            seed: p.seed,
+            platform: p.platform.clone(),
+            reference_ms: p.reference_ms,
+            account,
+            sites: Vec::with_capacity(p.sites + 3),
+            site_by_uid: HashMap::with_capacity(p.sites + 3),
+            devices: Vec::with_capacity(p.devices),
+            device_by_uid: HashMap::with_capacity(p.devices),
+            site_devices: Vec::with_capacity(p.sites + 3),
+            alerts: Vec::new(),
+            alert_by_uid: HashMap::new(),
+            components: Vec::new(),
+            jobs: HashMap::new(),
+            rng: Rng::derive(p.seed, STREAM_MUTATIONS),
+            next_device_id: 0,
+            next_site_id: rng.range(40_000, 140_000),
+            next_job_id: rng.range(10_000_000, 20_000_000),
+        };
+
+        // System sites first: they exist from the day the account was created.
+        let acct_hex = data.account.uid.replace('-', "");
+        let system = [
+            (MANAGED_SITE, SiteKind::Managed, rng.guid()),
+            (ON_DEMAND_SITE, SiteKind::OnDemand, rng.guid()),
+            // Its uid is not a GUID in every account (DattoRMM.Core notes); model that.
+            (
+                DELETED_DEVICES_SITE,
+                SiteKind::DeletedDevices,
+                format!("{}{:08x}", &acct_hex[..16], rng.next_u64() as u32),
+            ),
+        ];
+        for (name, kind, uid) in system {
+            let id = data.take_site_id(&mut rng);
+            data.push_site(SimSite {
+                id,
+                uid,
+                name: name.to_string(),
+                kind,
+                description: None,
+                notes: None,
+                on_demand: kind == SiteKind::OnDemand,
+                splashtop_auto_install: false,
+                proxy: None,
+                autotask_company_id: None,
+                autotask_company_name: None,
+            });
+        }
+
+        // Client sites with unique names; some clients have several sites (location tags).
+        let mut used_names: HashSet<String> = HashSet::with_capacity(p.sites);
+        let mut used_company_ids: HashSet<String> = HashSet::new();
+        let mut companies: HashMap<String, (String, String)> = HashMap::new();
+        for _ in 0..p.sites {
+            let (mut name, base) = names::client_name(&mut rng);
+            let mut attempt = 0;
+            while used_names.contains(&name.to_lowercase()) {
+                attempt += 1;
+                name = if attempt < 4 {
+                    names::client_name(&mut rng).0
+                } else {
+                    format!("{name} {}", attempt - 2)
+                };
+            }
+            used_names.insert(name.to_lowercase());
+            let id = data.take_site_id(&mut rng);
+            let uid = rng.guid();
+            let (autotask_company_id, autotask_company_name) = if rng.chance(p.autotask_mapped_ratio) {
+                match companies.get(&base) {
+                    Some((cid, cname)) if rng.chance(0.7) => (Some(cid.clone()), Some(cname.clone())),
+                    _ => {
+                        let mut cid = rng.range(100, 9_999_999).to_string();
+                        while !used_company_ids.insert(cid.clone()) {
+                            cid = rng.range(100, 9_999_999).to_string();
+                        }
+                        let cname = names::company_name_variant(&mut rng, &base);
+                        companies.entry(base.clone()).or_insert((cid.clone(), cname.clone()));
+                        (Some(cid), Some(cname))
+                    }
+                }
+            } else {
+                (None, None)
+            };
+            let description = rng.chance(0.25).then(|| rng.pick(names::SITE_DESCRIPTIONS).to_string());
+            let notes = rng.chance(0.05).then(|| {
+                format!(
+                    "Contact: {} {}",
+                    rng.pick(names::FIRST_NAMES),
+                    rng.pick(names::SURNAMES)
+                )
+            });
+            let proxy = rng.chance(0.02).then(|| SimProxy {
+                host: format!("proxy.{}.example", names::abbreviation(&name).to_lowercase()),
+                port: 3128,
+                kind: st("http"),
+                username: None,
+                password: None,
+            });
+            let splashtop_auto_install = rng.chance(0.5);
+            data.push_site(SimSite {
+                id,
+                uid,
+                name,
+                kind: SiteKind::Client,
+                description,
+                notes,
+                on_demand: false,
+                splashtop_auto_install,
+                proxy,
+                autotask_company_id,
+                autotask_company_name,
+            });
+        }
+
+        // How many devices go where.
+        let n_deleted = p.devices / 150;
+        let n_on_demand = p.devices / 400;
+        let n_managed = if p.sites == 0 {
+            p.devices - n_deleted - n_on_demand
+        } else {
+            p.devices / 800
+        };
+        let n_client = p.devices - n_deleted - n_on_demand - n_managed;
+        let client_counts = allocate(&mut rng, p.sites, n_client);
+        let mut assignment: Vec<u32> = Vec::with_capacity(p.devices);
+        assignment.extend(std::iter::repeat_n(0u32, n_managed));
+        assignment.extend(std::iter::repeat_n(1u32, n_on_demand));
+        assignment.extend(std::iter::repeat_n(2u32, n_deleted));
+        for (i, &c) in client_counts.iter().enumerate() {
+            assignment.extend(std::iter::repeat_n(3 + i as u32, c));
+        }
+        // Device ids are chronological across sites, so interleave.
+        rng.shuffle(&mut assignment);
+
+        let profiles: Vec<SiteProfile> = data.sites.iter().map(|s| site_profile(p.seed, s)).collect();
+        let mut id = rng.range(1_000_000, 3_000_000);
+        for &site_idx in &assignment {
+            let site_idx = site_idx as usize;
+            let site = &data.sites[site_idx];
+            let device = match site.kind {
+                SiteKind::DeletedDevices => {
+                    // A device of some client that was deleted: looks like theirs, lives here.
+                    let donor = if p.sites > 0 {
+                        3 + (id as usize * 7919) % p.sites
+                    } else {
+                        0
+                    };
+                    let mut d = gen_device(p.seed, id, site, &profiles[donor], p.reference_ms);
+                    mark_deleted(&mut d, p.reference_ms);
+                    d
+                }
+                _ => gen_device(p.seed, id, site, &profiles[site_idx], p.reference_ms),
+            };
+            data.push_device(device, site_idx);
+            id += rng.range(1, 3);
+        }
+        data.next_device_id = id;
+
+        data.components = components(p.seed);
+        data.generate_alerts(p);
+        data
+    }
+
+    fn take_site_id(&mut self, rng: &mut Rng) -> i64 {
+        let id = self.next_site_id;
+        self.next_site_id += rng.range(1, 5);
+        id
+    }
+
+    fn push_site(&mut self, site: SimSite) -> usize {
+        let idx = self.sites.len();
+        self.site_by_uid.insert(site.uid.clone(), idx as u32);
+        self.sites.push(site);
+        self.site_devices.push(Vec::new());
+        idx
+    }
+
+    fn push_device(&mut self, device: SimDevice, site_idx: usize) {
+        let idx = self.devices.len() as u32;
+        self.device_by_uid.insert(device.uid.clone(), idx);
+        self.devices.push(device);
+        // Appending keeps the per-site lists ascending.
+        self.site_devices[site_idx].push(idx);
+    }
+
+    fn generate_alerts(&mut self, p: &GenParams) {
+        let mut rng = Rng::derive(p.seed, STREAM_ALERTS);
+        if self.devices.is_empty() {
+            return;
+        }
+        let open = p.open_alerts.unwrap_or(p.devices / 12);
+        let resolved = open / 3;
+        let mut alerts = Vec::with_capacity(open + resolved);
+        for i in 0..open + resolved {
+            let dev = &self.devices[rng.index(self.devices.len())];
+            if dev.deleted {
+                continue;
+            }
+            let timestamp = p.reference_ms - rng.range(5 * MINUTE_MS, 30 * DAY_MS);
+            let mut alert = make_alert(&mut rng, dev, timestamp, None);
+            if i >= open {
+                alert.resolved = true;
+                alert.resolved_on = Some((timestamp + rng.range(5 * MINUTE_MS, 2 * DAY_MS)).min(p.reference_ms));
+                alert.resolved_by = Some(if rng.chance(0.6) {
+                    "Autoresolved".to_string()
+                } else {
+                    format!(
+                        "{}.{}@msp.example",
+                        rng.pick(names::FIRST_NAMES),
+                        rng.pick(names::SURNAMES)
+                    )
+                    .to_lowercase()
+                });
+            }
+            alerts.push(alert);
+        }
+        alerts.sort_by_key(|a| a.timestamp);
+        for a in alerts {
+            self.alert_by_uid.insert(a.uid.clone(), self.alerts.len() as u32);
+            self.alerts.push(a);
+        }
+    }
+
+    // ----- lookups -----
+
+    pub fn site_index(&self, uid: &str) -> Option<usize> {
+        self.site_by_uid.get(uid).map(|&i| i as usize)
+    }
+
+    pub fn device_index(&self, uid: &str) -> Option<usize> {
+        self.device_by_uid.get(uid).map(|&i| i as usize)
+    }
+
+    pub fn device(&self, uid: &str) -> Option<&SimDevice> {
+        self.device_index(uid).map(|i| &self.devices[i])
+    }
+
+    pub fn site_of(&self, device: &SimDevice) -> Option<&SimSite> {
+        self.site_index(&device.site_uid).map(|i| &self.sites[i])
+    }
+
+    /// Indexes into `devices` of the devices of site `site_idx`, ascending (= id order).
+    pub fn site_device_indexes(&self, site_idx: usize) -> &[u32] {
+        &self.site_devices[site_idx]
+    }
+
+    pub fn alert_index(&self, uid: &str) -> Option<usize> {
+        self.alert_by_uid.get(uid).map(|&i| i as usize)
+    }
+
+    pub fn deleted_devices_site(&self) -> Option<usize> {
+        self.sites.iter().position(|s| s.kind == SiteKind::DeletedDevices)
+    }
+
+    // ----- mutations (used between sync runs by tests) -----
+
+    pub fn add_site(&mut self, name: &str) -> String {
+        let id = self.next_site_id;
+        self.next_site_id += self.rng.range(1, 5);
+        let uid = self.rng.guid();
+        self.push_site(SimSite {
+            id,
+            uid: uid.clone(),
+            name: name.to_string(),
+            kind: SiteKind::Client,
+            description: None,
+            notes: None,
+            on_demand: false,
+            splashtop_auto_install: true,
+            proxy: None,
+            autotask_company_id: None,
+            autotask_company_name: None,
+        });
+        uid
+    }
+
+    pub fn change_site(&mut self, uid: &str, f: impl FnOnce(&mut SimSite)) -> Result<(), DataError> {
+        let idx = self
+            .site_index(uid)
+            .ok_or_else(|| DataError::UnknownSite(uid.to_string()))?;
+        let site = &mut self.sites[idx];
+        f(site);
+        if site.uid != uid {
+            let new_uid = site.uid.clone();
+            if self.site_by_uid.contains_key(&new_uid) {
+                self.sites[idx].uid = uid.to_string();
+                return Err(DataError::UidTaken(new_uid));
+            }
+            self.site_by_uid.remove(uid);
+            self.site_by_uid.insert(new_uid.clone(), idx as u32);
+            for &d in &self.site_devices[idx] {
+                self.devices[d as usize].site_uid = Text::from(&new_uid);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn add_devices(&mut self, site_uid: &str, n: usize) -> Result<Vec<String>, DataError> {
+        let site_idx = self
+            .site_index(site_uid)
+            .ok_or_else(|| DataError::UnknownSite(site_uid.to_string()))?;
+        let profile = site_profile(self.seed, &self.sites[site_idx]);
+        let reference = now_ms().max(self.reference_ms);
+        let mut uids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = self.next_device_id;
+            self.next_device_id += self.rng.range(1, 3);
+            let mut d = gen_device(self.seed, id, &self.sites[site_idx], &profile, reference);
+            // A device enrolled just now.
+            d.creation_date = Some(reference);
+            while self.device_by_uid.contains_key(&d.uid) {
+                d.uid = self.rng.guid();
+            }
+            if self.sites[site_idx].kind == SiteKind::DeletedDevices {
+                mark_deleted(&mut d, reference);
+            }
+            uids.push(d.uid.clone());
+            self.push_device(d, site_idx);
+        }
+        Ok(uids)
+    }
+
+    pub fn change_device(&mut self, uid: &str, f: impl FnOnce(&mut SimDevice)) -> Result<(), DataError> {
+        let idx = self
+            .device_index(uid)
+            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
+        let before = self.devices[idx].clone();
+        f(&mut self.devices[idx]);
+        let after_uid = self.devices[idx].uid.clone();
+        let after_site = self.devices[idx].site_uid;
+        if after_uid != before.uid && self.device_by_uid.contains_key(&after_uid) {
+            self.devices[idx] = before;
+            return Err(DataError::UidTaken(after_uid));
+        }
+        if after_site != before.site_uid && self.site_index(&after_site).is_none() {
+            self.devices[idx] = before;
+            return Err(DataError::UnknownSite(after_site.to_string()));
+        }
+        if after_uid != before.uid {
+            self.device_by_uid.remove(&before.uid);
+            self.device_by_uid.insert(after_uid.clone(), idx as u32);
+            for a in &mut self.alerts {
+                if a.device_uid == before.uid {
+                    a.device_uid = after_uid.clone();
+                }
+            }
+        }
+        if after_site != before.site_uid {
+            self.devices[idx].site_uid = before.site_uid;
+            self.move_device(&after_uid, &after_site)?;
+        }
+        Ok(())
+    }
+
+    pub fn move_device(&mut self, uid: &str, to_site_uid: &str) -> Result<(), DataError> {
+        let idx = self
+            .device_index(uid)
+            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
+        let to = self
+            .site_index(to_site_uid)
+            .ok_or_else(|| DataError::UnknownSite(to_site_uid.to_string()))?;
+        let from = self.site_index(&self.devices[idx].site_uid);
+        if from == Some(to) {
+            return Ok(());
+        }
+        if let Some(from) = from {
+            let list = &mut self.site_devices[from];
+            if let Ok(pos) = list.binary_search(&(idx as u32)) {
+                list.remove(pos);
+            }
+        }
+        let list = &mut self.site_devices[to];
+        let pos = list.binary_search(&(idx as u32)).unwrap_or_else(|p| p);
+        list.insert(pos, idx as u32);
+        self.devices[idx].site_uid = Text::from(&self.sites[to].uid);
+        Ok(())
+    }
+
+    /// Datto's delete: the device moves to the "Deleted Devices" site and is flagged deleted.
+    pub fn delete_device(&mut self, uid: &str) -> Result<(), DataError> {
+        let deleted_site = self
+            .deleted_devices_site()
+            .expect("the Deleted Devices site always exists");
+        let site_uid = self.sites[deleted_site].uid.clone();
+        self.move_device(uid, &site_uid)?;
+        let idx = self.device_index(uid).expect("moved above");
+        mark_deleted(&mut self.devices[idx], now_ms());
+        Ok(())
+    }
+
+    /// Removes a device for good (as when Datto purges the Deleted Devices site). O(devices).
+    pub fn purge_device(&mut self, uid: &str) -> Result<(), DataError> {
+        let idx = self
+            .device_index(uid)
+            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
+        self.devices.remove(idx);
+        self.reindex_devices();
+        Ok(())
+    }
+
+    fn reindex_devices(&mut self) {
+        self.device_by_uid.clear();
+        for list in &mut self.site_devices {
+            list.clear();
+        }
+        for (i, d) in self.devices.iter().enumerate() {
+            self.device_by_uid.insert(d.uid.clone(), i as u32);
+            if let Some(&s) = self.site_by_uid.get(d.site_uid.as_str()) {
+                self.site_devices[s as usize].push(i as u32);
+            }
+        }
+    }
+
+    pub fn raise_alert(&mut self, device_uid: &str, priority: &str, monitor: &str) -> Result<String, DataError> {
+        let idx = self
+            .device_index(device_uid)
+            .ok_or_else(|| DataError::UnknownDevice(device_uid.to_string()))?;
+        let mut alert = make_alert(&mut self.rng, &self.devices[idx], now_ms(), Some(monitor));
+        alert.priority = Text::from(priority);
+        while self.alert_by_uid.contains_key(&alert.uid) {
+            alert.uid = self.rng.guid();
+        }
+        let uid = alert.uid.clone();
+        self.alert_by_uid.insert(uid.clone(), self.alerts.len() as u32);
+        self.alerts.push(alert);
+        Ok(uid)
+    }
+
+    /// Marks an alert resolved; returns false if it was resolved already.
+    pub fn resolve_alert(&mut self, uid: &str, by: &str) -> Result<bool, DataError> {
+        let idx = self
+            .alert_index(uid)
+            .ok_or_else(|| DataError::UnknownAlert(uid.to_string()))?;
+        let a = &mut self.alerts[idx];
+        if a.resolved {
+            return Ok(false);
+        }
+        a.resolved = true;
+        a.resolved_on = Some(now_ms());
+        a.resolved_by = Some(by.to_string());
+        Ok(true)
+    }
+
+    pub fn create_job(
+        &mut self,
+        device_uid: &str,
+        name: &str,
+        component: usize,
+        variables: Vec<(String, String)>,
+    ) -> &SimJob {
+        let id = self.next_job_id;
+        self.next_job_id += 1;
+        let uid = self.rng.guid();
+        let job = SimJob {
+            id,
+            uid: uid.clone(),
+            name: name.to_string(),
+            created_ms: now_ms(),
+            created_at: Instant::now(),
+            component_uid: self.components[component].uid.clone(),
+            component_name: self.components[component].name.to_string(),
+            variables,
+            device_uid: device_uid.to_string(),
+        };
+        self.jobs.entry(uid).or_insert(job)
+    }
+}
+
+/// Splits `n` devices over `sites` sites: ~3 % empty, most small, a few big (integer maths
+/// only, so the result is the same everywhere).
+fn allocate(rng: &mut Rng, sites: usize, n: usize) -> Vec<usize> {
+    if sites == 0 {
+        return Vec::new();
+    }
+    let mut weights: Vec<u64> = (0..sites)
+        .map(|_| match rng.below(100) {
+            0..=2 => 0,
+            3..=82 => rng.range(1, 10) as u64,
+            83..=96 => rng.range(10, 60) as u64,
+            _ => rng.range(60, 400) as u64,
+        })
+        .collect();
+    if weights.iter().all(|&w| w == 0) {
+        weights[0] = 1;
+    }
+    let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    let mut counts: Vec<usize> = Vec::with_capacity(sites);
+    let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(sites);
+    for (i, &w) in weights.iter().enumerate() {
+        let exact = n as u128 * u128::from(w);
+        counts.push((exact / total) as usize);
+        remainders.push((exact % total, i));
+    }
+    let assigned: usize = counts.iter().sum();
+    // Largest remainder first; ties broken by index (stable sort).
+    remainders.sort_by_key(|r| std::cmp::Reverse(r.0));
+    for &(_, i) in remainders.iter().take(n - assigned) {
+        counts[i] += 1;
+    }
+    counts
+}
+
+fn site_profile(seed: u64, site: &SimSite) -> SiteProfile {
+    let mut r = Rng::derive(seed, STREAM_SITE ^ site.id as u64);
+    let abbr = names::abbreviation(&site.name);
+    let compact: String = site
+        .name
+        .split(" - ")
+        .next()
+        .unwrap_or(&site.name)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let compact = if compact.len() > 15 {
+        compact[..15].to_string()
+    } else {
+        compact
+    };
+    let domain = match r.below(10) {
+        0..=2 => None,
+        3..=6 => Some(format!("{}.local", compact)),
+        7..=8 => Some(format!("{}.local", abbr.to_lowercase())),
+        _ => Some(format!("corp.{}.com", compact)),
+    };
+    let netbios = match &domain {
+        Some(d) => d
+            .split('.')
+            .find(|p| *p != "corp")
+            .unwrap_or("CORP")
+            .to_uppercase()
+            .chars()
+            .take(15)
+            .collect(),
+        None => "WORKGROUP".to_string(),
+    };
+    let lan = match r.below(10) {
+        0..=5 => [192, 168, r.below(255) as u8],
+        6..=8 => [10, r.below(256) as u8, r.below(256) as u8],
+        _ => [172, 16 + r.below(16) as u8, r.below(256) as u8],
+    };
+    SiteProfile {
+        abbr,
+        domain_text: Text::from(domain.as_deref().unwrap_or("WORKGROUP")),
+        domain,
+        netbios,
+        lan,
+        ext_ip: public_ip(&mut r),
+    }
+}
+
+fn public_ip(r: &mut Rng) -> String {
+    let first = *r.pick(&[
+        23u8, 38, 50, 64, 68, 71, 73, 74, 76, 81, 86, 96, 98, 104, 107, 108, 151, 173, 174, 184, 203, 209, 212,
+    ]);
+    format!("{first}.{}.{}.{}", r.below(256), r.below(256), 1 + r.below(254))
+}
+
+fn mark_deleted(d: &mut SimDevice, at_ms: i64) {
+    d.deleted = true;
+    d.online = false;
+    if d.last_seen.is_none_or(|t| t > at_ms) {
+        d.last_seen = Some(at_ms);
+    }
+}
+
+/// `(category, type, deviceClass, operatingSystem, (manufacturer, model, serial style))`.
+type KindSpec = (
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+    (Text, Text, names::SerialStyle),
+);
+
+const AGENT_VERSIONS: &[(&str, &str)] = &[
+    ("4.4.2287.2287", "4.4.2287"),
+    ("4.4.2280.2280", "4.4.2280"),
+    ("4.4.2255.2255", "4.4.2255"),
+    ("4.3.2108.2108", "4.3.2108"),
+];
+
+fn vendor(r: &mut Rng, table: &[(Vendor, u32)]) -> Vendor {
+    *r.weighted(table)
+}
+
+/// One device, from `(seed, id)` and its site.
+fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, reference_ms: i64) -> SimDevice {
+    let mut r = Rng::derive(seed, STREAM_DEVICE ^ id as u64);
+    let uid = r.guid();
+    let kind = if site.kind == SiteKind::OnDemand {
+        *r.pick(&[Kind::Desktop, Kind::Laptop])
+    } else {
+        *r.weighted(names::KIND_WEIGHTS)
+    };
+    let mac_os = match kind {
+        Kind::Desktop => r.chance(0.06),
+        Kind::Laptop => r.chance(0.10),
+        _ => false,
+    };
+    let agent = matches!(kind, Kind::Desktop | Kind::Laptop | Kind::Server);
+    let windows = agent && !mac_os;
+
+    // Type, class, OS, hardware.
+    let mut network_type = "Switch";
+    let (category, device_type, class, os, hw): KindSpec = match kind {
+        Kind::Desktop => {
+            let v = if mac_os {
+                names::APPLE_DESKTOP
+            } else {
+                vendor(&mut r, names::DESKTOP_VENDORS)
+            };
+            let os = if mac_os {
+                *r.weighted(names::MAC_OS)
+            } else {
+                *r.weighted(names::WINDOWS_WORKSTATION_OS)
+            };
+            (
+                Some("Desktop"),
+                Some("Desktop"),
+                "device",
+                Some(os),
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+        Kind::Laptop => {
+            let v = if mac_os {
+                names::APPLE_LAPTOP
+            } else {
+                vendor(&mut r, names::LAPTOP_VENDORS)
+            };
+            let os = if mac_os {
+                *r.weighted(names::MAC_OS)
+            } else {
+                *r.weighted(names::WINDOWS_WORKSTATION_OS)
+            };
+            (
+                Some("Laptop"),
+                Some("Laptop"),
+                "device",
+                Some(os),
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+        Kind::Server => {
+            let v = vendor(&mut r, names::SERVER_VENDORS);
+            let os = *r.weighted(names::SERVER_OS);
+            (
+                Some("Server"),
+                Some("Server"),
+                "device",
+                Some(os),
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+        Kind::Esxi => {
+            let v = vendor(&mut r, names::ESXI_VENDORS);
+            let os = *r.weighted(names::ESXI_OS);
+            (
+                Some("ESXi Host"),
+                Some("VMware ESXi"),
+                "esxihost",
+                Some(os),
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+        Kind::Printer => {
+            let v = vendor(&mut r, names::PRINTER_VENDORS);
+            (
+                Some("Printer"),
+                Some("Printer"),
+                "printer",
+                None,
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+        Kind::Network => {
+            let &(ty, manufacturer, model) = r.weighted(names::NETWORK_MODELS);
+            network_type = ty;
+            (
+                Some("Network Device"),
+                Some(ty),
+                "rmmnetworkdevice",
+                None,
+                (st(manufacturer), st(model), names::SerialStyle::Generic),
+            )
+        }
+        Kind::Other => {
+            let v = vendor(&mut r, names::OTHER_VENDORS);
+            let (cat, ty, os) = *r.pick(&[
+                (Some("Mobile Device"), Some("Tablet"), Some("iPadOS 17.5")),
+                (Some("IoT Device"), Some("Camera"), None),
+                (Some("Unknown"), None, None),
+            ]);
+            (
+                cat,
+                ty,
+                "unknown",
+                os,
+                (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
+            )
+        }
+    };
+    let hostname = match kind {
+        Kind::Network => names::network_hostname(&mut r, &profile.abbr, network_type),
+        _ => names::hostname(
+            &mut r,
+            kind,
+            &profile.abbr,
+            profile.domain.as_deref().unwrap_or("local"),
+            mac_os,
+        ),
+    };
+    let (manufacturer, model, serial_style) = hw;
+    let is_vm = matches!(serial_style, names::SerialStyle::Vmware | names::SerialStyle::HyperV);
+    let serial_number = if manufacturer.starts_with("To Be Filled") || r.chance(0.004) {
+        Some(r.pick(names::JUNK_SERIALS).to_string())
+    } else {
+        Some(names::serial_number(&mut r, serial_style))
+    };
+
+    // Network identity.
+    let int_ip_address = (!r.chance(0.02)).then(|| {
+        let [a, b, c] = profile.lan;
+        format!("{a}.{b}.{c}.{}", 10 + r.below(240))
+    });
+    let ext_ip_address = if r.chance(0.03) {
+        None
+    } else if kind == Kind::Laptop && r.chance(0.25) {
+        Some(public_ip(&mut r))
+    } else {
+        Some(profile.ext_ip.clone())
+    };
+    let mac_address = (kind != Kind::Other || r.chance(0.5)).then(|| {
+        let oui = *r.pick(&[
+            [0x00u8, 0x50, 0x56],
+            [0xD4, 0x81, 0xD7],
+            [0x3C, 0x52, 0x82],
+            [0x98, 0xE7, 0x43],
+            [0xF8, 0xB4, 0x6A],
+            [0x00, 0x1B, 0x21],
+            [0xAC, 0x1F, 0x6B],
+        ]);
+        format!(
+            "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
+            oui[0],
+            oui[1],
+            oui[2],
+            r.below(256),
+            r.below(256),
+            r.below(256)
+        )
+    });
+
+    // People and domain.
+    let first = *r.pick(names::FIRST_NAMES);
+    let last = r.pick(names::SURNAMES).replace('\'', "");
+    let last_logged_in_user = match kind {
+        Kind::Desktop | Kind::Laptop if mac_os => Some(first.to_lowercase()),
+        Kind::Desktop | Kind::Laptop => Some(match &profile.domain {
+            Some(_) => format!("{}\\{}.{}", profile.netbios, first.to_lowercase(), last.to_lowercase()),
+            None => format!("{}\\{}", hostname.to_uppercase(), first),
+        }),
+        Kind::Server => {
+            // Workgroup machines log on with local accounts.
+            let scope = if profile.domain.is_some() {
+                profile.netbios.clone()
+            } else {
+                hostname.to_uppercase()
+            };
+            Some(match r.below(3) {
+                0 => format!("{scope}\\Administrator"),
+                1 => format!("{scope}\\svc-backup"),
+                _ => format!("{scope}\\{}.admin", first.to_lowercase()),
+            })
+        }
+        _ => None,
+    }
+    .filter(|_| !r.chance(0.03));
+    let domain = if windows { Some(profile.domain_text) } else { None };
+
+    // Agent and state.
+    let (cag_version, display_version) = if agent {
+        let &(c, d) = r.pick(AGENT_VERSIONS);
+        (Some(st(c)), Some(st(d)))
+    } else {
+        (None, None)
+    };
+    let online = r.chance(match kind {
+        Kind::Desktop => 0.75,
+        Kind::Laptop => 0.6,
+        Kind::Server => 0.96,
+        Kind::Esxi => 0.97,
+        Kind::Printer => 0.88,
+        Kind::Network => 0.93,
+        Kind::Other => 0.5,
+    });
+    let last_seen = if online {
+        Some(reference_ms - r.range(0, 5 * MINUTE_MS))
+    } else if r.chance(0.003) {
+        None
+    } else {
+        Some(
+            reference_ms
+                - match r.below(10) {
+                    0..=3 => r.range(HOUR_MS, DAY_MS),
+                    4..=6 => r.range(DAY_MS, 7 * DAY_MS),
+                    7..=8 => r.range(7 * DAY_MS, 60 * DAY_MS),
+                    _ => r.range(60 * DAY_MS, 400 * DAY_MS),
+                },
+        )
+    };
+    let seen = last_seen.unwrap_or(reference_ms - 30 * DAY_MS);
+    let created = (reference_ms - r.range(DAY_MS, 6 * 365 * DAY_MS)).min(seen);
+    let last_reboot = (agent || kind == Kind::Esxi).then(|| (seen - r.range(HOUR_MS, 45 * DAY_MS)).max(created));
+    let last_audit_date =
+        (kind != Kind::Other && !r.chance(0.02)).then(|| (seen - r.range(0, 7 * DAY_MS)).max(created));
+
+    // UDFs: mostly empty; some hold data an MSP would rather not leak.
+    let mut udf = Udfs::new();
+    if kind != Kind::Other && r.chance(0.25) {
+        udf.insert(1, format!("AT-{:06}", r.below(1_000_000)));
+    }
+    if agent && r.chance(0.15) {
+        udf.insert(2, format!("Contract: {}", r.pick(&["Gold", "Silver", "Bronze"])));
+    }
+    if windows && kind != Kind::Server && r.chance(0.04) {
+        let groups: Vec<String> = (0..8).map(|_| format!("{:06}", r.below(1_000_000))).collect();
+        udf.insert(5, format!("BitLocker: {}", groups.join("-")));
+    }
+    if agent && r.chance(0.02) {
+        udf.insert(
+            7,
+            format!(
+                "LocalAdmin: admin / {}{}!",
+                r.pick(names::SURNAMES).replace('\'', ""),
+                r.chars(DIGITS, 4)
+            ),
+        );
+    }
+    if kind == Kind::Server && r.chance(0.2) {
+        udf.insert(10, "Backup: Datto BCDR".to_string());
+    }
+    if r.chance(0.01) {
+        udf.insert(30, format!("Ticket {}", r.chars(DIGITS, 6)));
+    }
+
+    let warranty_date = (!is_vm
+        && matches!(
+            kind,
+            Kind::Desktop | Kind::Laptop | Kind::Server | Kind::Esxi | Kind::Printer
+        )
+        && r.chance(0.45))
+    .then(|| date_string(reference_ms + r.range(-2 * 365 * DAY_MS, 4 * 365 * DAY_MS)));
+
+    let (antivirus_product, antivirus_status) = if windows {
+        let p = *r.weighted(names::ANTIVIRUS);
+        let s = if p.is_none() {
+            "NotDetected"
+        } else {
+            *r.weighted(names::AV_STATUS)
+        };
+        (p.map(st), Some(st(s)))
+    } else if mac_os {
+        (Some(st("Datto AV")), Some(st("RunningAndUpToDate")))
+    } else {
+        (None, None)
+    };
+    let (patch_status, pending, not_approved, installed) = if windows {
+        (
+            Some(weighted_st(&mut r, names::PATCH_STATUS)),
+            Some(r.range(0, 20) as i32),
+            Some(r.range(0, 15) as i32),
+            Some(r.range(40, 400) as i32),
+        )
+    } else {
+        (None, None, None, None)
+    };
+    let description = r.chance(0.05).then(|| r.pick(names::DEVICE_DESCRIPTIONS).to_string());
+
+    SimDevice {
+        id,
+        uid,
+        site_uid: Text::from(site.uid.as_str()),
+        category: category.map(st),
+        device_type: device_type.map(st),
+        hostname,
+        int_ip_address,
+        ext_ip_address,
+        operating_system: os.map(st),
+        last_logged_in_user,
+        domain,
+        description,
+        cag_version,
+        display_version,
+        a64_bit: (agent || kind == Kind::Esxi).then(|| !r.chance(0.03)),
+        reboot_required: agent.then(|| r.chance(0.12)),
+        online,
+        suspended: r.chance(0.01),
+        deleted: false,
+        last_seen,
+        last_reboot,
+        last_audit_date,
+        creation_date: Some(created),
+        udf,
+        snmp_enabled: matches!(kind, Kind::Printer | Kind::Network),
+        device_class: st(class),
+        warranty_date,
+        antivirus_product,
+        antivirus_status,
+        patch_status,
+        patches_approved_pending: pending,
+        patches_not_approved: not_approved,
+        patches_installed: installed,
+        manufacturer: Some(manufacturer),
+        model: Some(model),
+        serial_number,
+        mac_address,
+    }
+}
+
+const PRIORITIES: &[(&str, u32)] = &[
+    ("Critical", 10),
+    ("High", 25),
+    ("Moderate", 30),
+    ("Low", 20),
+    ("Information", 15),
+];
+
+/// An open alert on `dev`. `monitor` (from `raise_alert`) is either an `@class` value
+/// (`"..._ctx"`) or a free monitor name, which becomes a component-script alert.
+const ALERT_CLASSES_DEVICE: &[&str] = &[
+    "perf_resource_usage_ctx",
+    "disk_usage_ctx",
+    "eventlog_ctx",
+    "patch_ctx",
+    "antivirus_ctx",
+    "comp_script_ctx",
+    "srvc_status_ctx",
+    "online_offline_status_ctx",
+];
+
+/// An open alert on `dev`. `monitor` (from `raise_alert`) is either an `@class` value
+/// (`"..._ctx"`) or a free monitor name; `None` picks a class that suits the device.
+fn make_alert(r: &mut Rng, dev: &SimDevice, timestamp: i64, monitor: Option<&str>) -> SimAlert {
+    let uid = r.guid();
+    let priority = weighted_st(r, PRIORITIES);
+    let monitor: Text = match monitor {
+        Some(m) => Text::from(m),
+        None => {
+            let options: &[&'static str] = match dev.device_class.as_str() {
+                "printer" => &["printer_ctx", "online_offline_status_ctx", "snmp_probe_ctx"],
+                "rmmnetworkdevice" => &["ping_ctx", "online_offline_status_ctx", "network_monitor_ctx"],
+                "esxihost" => &["online_offline_status_ctx", "disk_usage_ctx", "perf_resource_usage_ctx"],
+                _ if !dev.online => &["online_offline_status_ctx"],
+                _ => ALERT_CLASSES_DEVICE,
+            };
+            pick_st(r, options)
+        }
+    };
+    let creates_ticket = r.chance(0.3);
+    SimAlert {
+        uid,
+        device_uid: dev.uid.clone(),
+        priority,
+        monitor,
+        detail_seed: r.next_u64(),
+        resolved: false,
+        resolved_by: None,
+        resolved_on: None,
+        muted: false,
+        ticket_number: creates_ticket
+            .then(|| format!("T{}.{:04}", date_string(timestamp).replace('-', ""), r.range(1, 200))),
+        timestamp,
+        sends_emails: r.chance(0.5),
+        creates_ticket,
+        autoresolve_mins: r.chance(0.5).then(|| *r.pick(&[15, 60, 240, 1440])),
+    }
+}
+
+/// `(alertContext, diagnostics)` of an alert: open JSON with `"@class"` first, like Jackson
+/// writes it. `dev` is `None` if the device was purged since.
+pub(crate) fn alert_details(a: &SimAlert, dev: Option<&SimDevice>) -> (Value, String) {
+    let mut r = Rng::new(a.detail_seed);
+    let r = &mut r;
+    let h = dev.map_or("the device", |d| d.hostname.as_str());
+    let class = a.monitor.as_str();
+    let (class, ctx, diag) = match class {
+        "online_offline_status_ctx" => (
+            class,
+            json!({"status": "OFFLINE"}),
+            format!("{h} has been offline for more than 15 minutes"),
+        ),
+        "perf_resource_usage_ctx" => {
+            let sample = 85.0 + r.below(150) as f64 / 10.0;
+            let ty = *r.pick(&["CPU", "MEMORY"]);
+            (
+                class,
+                json!({"processName": null, "sample": sample, "type": ty}),
+                format!("{ty} usage {sample:.1}% exceeded 85% for 15 minutes"),
+            )
+        }
+        "disk_usage_ctx" => {
+            let total = *r.pick(&[237.0, 476.0, 931.0, 1862.0]);
+            let free = total * (r.below(90) as f64 + 5.0) / 1000.0;
+            (
+                class,
+                json!({"diskName": "C:", "totalVolume": total, "freeSpace": free, "unitOfMeasure": "PERCENT", "diskNameDesignation": "C:"}),
+                format!("Disk C: free space below 10% ({free:.1} GB free of {total} GB)"),
+            )
+        }
+        "eventlog_ctx" => (
+            class,
+            json!({"logName": "System", "code": "7031", "type": "Error", "source": "Service Control Manager", "description": "The service terminated unexpectedly.", "triggerCount": r.range(1, 12), "lastTriggered": null, "causedSuspension": false}),
+            "Event ID 7031 from Service Control Manager".to_string(),
+        ),
+        "patch_ctx" => (
+            class,
+            json!({"patchUid": null, "policyUid": null, "result": "Failed", "info": "2 patches failed to install"}),
+            "Patch installation failed".to_string(),
+        ),
+        "antivirus_ctx" => (
+            class,
+            json!({"status": "NotRunning", "productName": dev.and_then(|d| d.antivirus_product.as_deref())}),
+            "Antivirus is not running".to_string(),
+        ),
+        "srvc_status_ctx" => {
+            let svc = *r.pick(&["Spooler", "MSSQLSERVER", "W32Time", "CagService"]);
+            (
+                class,
+                json!({"serviceName": svc, "status": "STOPPED"}),
+                format!("Service {svc} is stopped"),
+            )
+        }
+        "printer_ctx" => (
+            class,
+            json!({"markerSupplyIndex": 1, "currentLevel": r.range(1, 9), "description": "Black Toner"}),
+            "Toner level low".to_string(),
+        ),
+        "ping_ctx" => (
+            class,
+            json!({"instanceName": h, "roundtripTime": null, "reasons": ["TIMEOUT"]}),
+            format!("{h} is not responding to ping"),
+        ),
+        "comp_script_ctx" => (
+            class,
+            json!({"samples": {"Result": "Failed", "Detail": "Backup job did not complete"}}),
+            "Backup job did not complete in the last 24 hours".to_string(),
+        ),
+        other if other.ends_with("_ctx") => (other, json!({}), format!("{other} alert on {h}")),
+        monitor => (
+            "comp_script_ctx",
+            json!({"samples": {"Monitor": monitor, "Result": "Failed"}}),
+            format!("{monitor}: threshold breached on {h}"),
+        ),
+    };
+    let mut ordered = serde_json::Map::new();
+    ordered.insert("@class".to_string(), Value::String(class.to_string()));
+    if let Value::Object(fields) = ctx {
+        ordered.extend(fields);
+    }
+    (Value::Object(ordered), diag)
+}
+
+fn components(seed: u64) -> Vec<SimComponent> {
+    let mut r = Rng::derive(seed, STREAM_COMPONENTS);
+    let var = |name: &'static str, default_val: &'static str, kind: &'static str, description: &'static str| {
+        SimComponentVariable {
+            name: st(name),
+            default_val: st(default_val),
+            kind: st(kind),
+            description: st(description),
+        }
+    };
+    let mut id = r.range(100_000, 900_000);
+    let mut next = |r: &mut Rng| {
+        id += r.range(1, 50);
+        (id, r.guid())
+    };
+    let mut list = Vec::new();
+    let specs: Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        bool,
+        Vec<SimComponentVariable>,
+    )> = vec![
+        (
+            "Restart Print Spooler",
+            "Restarts the Windows print spooler service.",
+            "scripts",
+            false,
+            vec![],
+        ),
+        (
+            "Run Disk Cleanup",
+            "Cleans temporary files on a drive.",
+            "scripts",
+            false,
+            vec![var("drive", "C:", "String", "Drive letter to clean")],
+        ),
+        (
+            "Set Asset Tag",
+            "Writes an asset tag into a user-defined field.",
+            "scripts",
+            false,
+            vec![
+                var("assetTag", "", "String", "Asset tag"),
+                var("udfNumber", "1", "String", "UDF to write"),
+            ],
+        ),
+        (
+            "Collect BitLocker Status",
+            "Reports BitLocker protection status.",
+            "scripts",
+            true,
+            vec![var(
+                "includeRecoveryKey",
+                "false",
+                "Boolean",
+                "Also report the recovery key",
+            )],
+        ),
+        (
+            "Reboot Device",
+            "Reboots the device after a warning.",
+            "scripts",
+            false,
+            vec![var("delayMinutes", "5", "String", "Delay")],
+        ),
+    ];
+    for (name, description, category_code, credentials_required, variables) in specs {
+        let (id, uid) = next(&mut r);
+        list.push(SimComponent {
+            id,
+            uid,
+            name: st(name),
+            description: st(description),
+            category_code: st(category_code),
+            credentials_required,
+            variables,
+        });
+    }
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(sites: usize, devices: usize) -> GenParams {
+        GenParams {
+            seed: 42,
+            platform: "merlot".into(),
+            sites,
+            devices,
+            reference_ms: 1_790_000_000_000,
+            open_alerts: None,
+            autotask_mapped_ratio: 0.6,
+        }
+    }
+
+    #[test]
+    fn date_strings() {
+        assert_eq!(date_string(0), "1970-01-01");
+        assert_eq!(date_string(951_782_400_000), "2000-02-29");
+        assert_eq!(date_string(1_790_000_000_000), "2026-09-21");
+    }
+
+    #[test]
+    fn allocation_is_exact_and_skewed() {
+        let mut r = Rng::new(1);
+        let counts = allocate(&mut r, 5000, 100_000);
+        assert_eq!(counts.iter().sum::<usize>(), 100_000);
+        let max = *counts.iter().max().unwrap();
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        assert!(max > 20 * median.max(1), "max {max} median {median}");
+        assert!(counts.contains(&0));
+        assert_eq!(allocate(&mut r, 3, 0), vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_consistent() {
+        let a = Data::generate(&params(30, 600));
+        let b = Data::generate(&params(30, 600));
+        assert_eq!(a.devices.len(), 600);
+        assert_eq!(a.sites.len(), 33);
+        let ua: Vec<_> = a
+            .devices
+            .iter()
+            .map(|d| (&d.uid, &d.hostname, &d.site_uid, d.last_seen))
+            .collect();
+        let ub: Vec<_> = b
+            .devices
+            .iter()
+            .map(|d| (&d.uid, &d.hostname, &d.site_uid, d.last_seen))
+            .collect();
+        assert_eq!(ua, ub);
+        let names: HashSet<_> = a.sites.iter().map(|s| s.name.to_lowercase()).collect();
+        assert_eq!(names.len(), a.sites.len(), "site names unique");
+        let per_site: usize = (0..a.sites.len()).map(|i| a.site_device_indexes(i).len()).sum();
+        assert_eq!(per_site, 600);
+        for (i, s) in a.sites.iter().enumerate() {
+            for &d in a.site_device_indexes(i) {
+                assert_eq!(a.devices[d as usize].site_uid, s.uid);
+            }
+        }
+        let deleted = a.deleted_devices_site().unwrap();
+        assert!(
+            a.site_device_indexes(deleted)
+                .iter()
+                .all(|&d| a.devices[d as usize].deleted)
+        );
+        let mut c = params(30, 600);
+        c.seed = 43;
+        assert_ne!(Data::generate(&c).devices[0].uid, a.devices[0].uid);
+    }
+
+    #[test]
+    fn mutations_keep_indexes_consistent() {
+        let mut d = Data::generate(&params(5, 50));
+        let site = d.sites[3].uid.clone();
+        let other = d.sites[4].uid.clone();
+        let new = d.add_devices(&site, 3).unwrap();
+        assert_eq!(d.devices.len(), 53);
+        d.move_device(&new[0], &other).unwrap();
+        assert_eq!(d.device(&new[0]).unwrap().site_uid, other);
+        d.change_device(&new[1], |x| x.uid = "renamed".into()).unwrap();
+        assert!(d.device("renamed").is_some());
+        d.change_device("renamed", |x| x.site_uid = Text::from(&other)).unwrap();
+        assert!(
+            d.site_device_indexes(4)
+                .iter()
+                .any(|&i| d.devices[i as usize].uid == "renamed")
+        );
+        assert_eq!(
+            d.change_device("renamed", |x| x.site_uid = "nope".into()),
+            Err(DataError::UnknownSite("nope".into()))
+        );
+        d.delete_device(&new[2]).unwrap();
+        let dev = d.device(&new[2]).unwrap();
+        assert!(dev.deleted && !dev.online);
+        assert_eq!(d.site_of(dev).unwrap().name, DELETED_DEVICES_SITE);
+        d.purge_device(&new[2]).unwrap();
+        assert!(d.device(&new[2]).is_none());
+        let total: usize = (0..d.sites.len()).map(|i| d.site_device_indexes(i).len()).sum();
+        assert_eq!(total, d.devices.len());
+        let alert = d.raise_alert("renamed", "High", "Backup check").unwrap();
+        assert!(d.resolve_alert(&alert, "API").unwrap());
+        assert!(!d.resolve_alert(&alert, "API").unwrap());
+    }
+
+    #[test]
+    fn large_generation_is_fast() {
+        let start = Instant::now();
+        let d = Data::generate(&params(5000, 100_000));
+        let took = start.elapsed();
+        assert_eq!(d.devices.len(), 100_000);
+        assert_eq!(d.sites.len(), 5003);
+        eprintln!("generated 5,000 sites / 100,000 devices in {took:?}");
+        // Generous: this runs unoptimised in `cargo test`.
+        assert!(took.as_secs() < 20);
+    }
+}

@@ -1,0 +1,710 @@
+//! A Datto RMM API v2 simulator: a real HTTP/1.1 server on loopback, following the fact sheet
+//! `datto-rmm-api.md` (sections 2-7 and the checklist in section 9).
+//!
+//! # Routing
+//! All six platforms are served on one port under a path prefix:
+//! `http://127.0.0.1:PORT/{platform}/auth/oauth/token` and `.../{platform}/api/v2/...`, with
+//! platform one of pinotage, merlot, concord, vidal, zinfandel, syrah. The account lives on
+//! [`DattoConfig::platform`]; its credentials on any other platform get the bad-credentials
+//! answer, like a real account queried on the wrong platform. Unknown prefixes answer 404.
+//!
+//! # Modelled (with the fact sheet as source)
+//! - OAuth password grant with the fixed `public-client:public` Basic header; opaque bearer
+//!   tokens that expire after `token_ttl_secs` (401 `Request can not be authorized.` after).
+//! - A restricted user: valid credentials, but every `/api/v2` call answers 403.
+//! - `GET` account, system status/pagination/request_rate, sites (+ one site), site devices,
+//!   account devices (LIKE filters `hostname`, `deviceType`, `operatingSystem`, `siteName`),
+//!   device by uid / numeric id / MAC, device/ESXi/printer audits (class checks), open and
+//!   resolved alerts (account, site, device), one alert, components, jobs, job results,
+//!   stdout/stderr. Writes: alert resolve, quick job, UDF set (merge semantics), warranty,
+//!   device move. Error statuses and messages are the spec's.
+//! - 0-based paging, `max` clamped to `page_max`, absolute `nextPageUrl`/`prevPageUrl`, `null`
+//!   at the ends; epoch-millisecond timestamps; `null` where unset; `udf1..udfN`; system sites
+//!   ("Deleted Devices", "OnDemand", "Managed"); `@class` alert contexts.
+//! - Rate limits (see [`limits`]): reads and writes apart, writes per operation, slow-down above
+//!   the cutoff, 429 above the limit, then a temporary 403 "IP block".
+//!
+//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! | Behaviour | Default | Switch |
+//! |---|---|---|
+//! | Bad credentials at the token endpoint | 400 `{"error":"invalid_grant",...}` | [`DattoConfig::bad_credentials_status`] |
+//! | `expires_in` | 360000 (100 h) | [`DattoConfig::token_ttl_secs`] |
+//! | `max` above the page limit | clamped | [`DattoConfig::page_max`] |
+//! | Alerts' own page limit | same as `page_max` | [`DattoConfig::alerts_page_max`] |
+//! | Filters kept in `nextPageUrl` | kept (`max=..&page=..&filters`) | [`DattoConfig::drop_filters_in_next_page_url`] |
+//! | `Retry-After` on 429/403 | absent | [`DattoConfig::retry_after_header`] |
+//! | 429/403/401/404 body | `{"message": "..."}` | – |
+//! | 403 IP block threshold | 30 429s within one window | [`DattoConfig::block_after_429s`] |
+//! | Write quota: aggregate 600, per operation 100, `device-udf-set` 600 | as listed | [`DattoConfig::write_limit`], [`DattoConfig::write_op_limit`], [`DattoConfig::write_op_overrides`] |
+//! | Legacy single bucket accounts | off | [`DattoConfig::legacy_single_bucket`] |
+//! | Status of body-less writes | 200, empty body | [`DattoConfig::void_write_status`] |
+//! | Unknown alert uid (get/resolve) | 404 `Alert was not found.` | [`DattoConfig::unknown_alert_status`] |
+//! | `Job.dateCreated`, `JobResults.ranOn` | epoch ms | [`DattoConfig::iso_job_dates`] |
+//! | Number of UDFs rendered | 30 (the latest spec has 300) | [`DattoConfig::udf_count`] |
+//! | Token requests, `/system/status`, 401s and 404s count against the rate limit | no | – |
+//! | Deleted devices are listed by `/account/devices` | yes (they are in a site of the account) | – |
+//! | `filterId` | no filters exist: 404 | – |
+//! | A never-audited device's audit | nulls and empty lists | – |
+//! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `data.rs` | – |
+//!
+//! Faults ([`Faults`]) are answered before anything else (auth, IP block, rate counting).
+
+mod data;
+pub mod limits;
+mod names;
+mod render;
+mod routes;
+mod text;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use data::{
+    DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent, SimDevice,
+    SimProxy, SimSite, SiteKind, Text, Udfs,
+};
+use data::{Data, GenParams};
+use limits::{LimitConfig, Limiter};
+
+use crate::rng::Rng;
+
+/// The six Datto RMM platforms.
+pub const PLATFORMS: &[&str] = &["pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah"];
+
+/// Simulator configuration. `Default` is small and fast: 20 sites, 200 devices, no latency.
+#[derive(Clone)]
+pub struct DattoConfig {
+    /// Platform of the account, e.g. `"merlot"`.
+    pub platform: String,
+    pub api_key: String,
+    pub api_secret: String,
+    /// Valid credentials of a user without API access: the token is issued, every `/api/v2` call
+    /// answers 403 "Authenticated user doesn't have access to this resource.".
+    pub restricted_api_key: Option<(String, String)>,
+    pub seed: u64,
+    /// Client sites; the three system sites come on top.
+    pub sites: usize,
+    /// Devices in total (a few of them in the system sites).
+    pub devices: usize,
+    pub page_max: usize,
+    /// Page limit of alert lists (`None` = `page_max`).
+    pub alerts_page_max: Option<usize>,
+    pub token_ttl_secs: u64,
+    pub read_limit: u32,
+    pub write_limit: u32,
+    pub write_op_limit: u32,
+    /// Per-operation write limits that differ from `write_op_limit`.
+    pub write_op_overrides: Vec<(String, u32)>,
+    pub window: Duration,
+    /// Above this share of a limit, responses are delayed by `slow_delay`.
+    pub cutoff_ratio: f64,
+    pub slow_delay: Duration,
+    /// 429s sent within one window that trigger the IP block (0 = never block).
+    pub block_after_429s: u32,
+    pub block_duration: Duration,
+    /// Every request counts against the read bucket (older accounts).
+    pub legacy_single_bucket: bool,
+    /// Adds `Retry-After: <secs>` to 429 and IP-block 403 responses.
+    pub retry_after_header: Option<u64>,
+    /// Sleep before answering each request.
+    pub latency: Duration,
+    /// Leave the query filters (`siteName`, `hostname`, ...) out of `nextPageUrl`.
+    pub drop_filters_in_next_page_url: bool,
+    /// Status for bad credentials at the token endpoint (400 `invalid_grant`, or e.g. 401).
+    pub bad_credentials_status: u16,
+    /// Status of successful body-less writes (resolve, UDF, warranty, move).
+    pub void_write_status: u16,
+    /// Status for an unknown alert uid.
+    pub unknown_alert_status: u16,
+    /// `Job.dateCreated`/`JobResults.ranOn` as `yyyy-mm-ddThh:mm:ssZ` instead of epoch ms.
+    pub iso_job_dates: bool,
+    /// `udf1..udfN` rendered on devices (30 here; up to 300 in the latest spec).
+    pub udf_count: u16,
+    /// A quick job reports "completed" this long after creation.
+    pub job_duration: Duration,
+    /// Open alerts generated (`None` = devices / 12; a third as many resolved ones on top).
+    pub open_alerts: Option<usize>,
+    /// Share of client sites mapped to an Autotask company.
+    pub autotask_mapped_ratio: f64,
+    /// Timestamps are generated relative to this (epoch ms); `None` = start of today (UTC).
+    pub reference_time_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for DattoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DattoConfig")
+            .field("platform", &self.platform)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<redacted>")
+            .field("restricted_api_key", &self.restricted_api_key.as_ref().map(|(k, _)| k))
+            .field("seed", &self.seed)
+            .field("sites", &self.sites)
+            .field("devices", &self.devices)
+            .field("page_max", &self.page_max)
+            .field("read_limit", &self.read_limit)
+            .field("write_limit", &self.write_limit)
+            .field("window", &self.window)
+            .field("latency", &self.latency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DattoConfig {
+    fn default() -> Self {
+        DattoConfig {
+            platform: "merlot".to_string(),
+            api_key: "SIMKEY0123456789".to_string(),
+            api_secret: "sim-secret-0123456789".to_string(),
+            restricted_api_key: None,
+            seed: 1,
+            sites: 20,
+            devices: 200,
+            page_max: 250,
+            alerts_page_max: None,
+            token_ttl_secs: 360_000,
+            read_limit: 600,
+            write_limit: 600,
+            write_op_limit: 100,
+            write_op_overrides: vec![("device-udf-set".to_string(), 600)],
+            window: Duration::from_secs(60),
+            cutoff_ratio: 0.9,
+            slow_delay: Duration::from_secs(1),
+            block_after_429s: 30,
+            block_duration: Duration::from_secs(300),
+            legacy_single_bucket: false,
+            retry_after_header: None,
+            latency: Duration::ZERO,
+            drop_filters_in_next_page_url: false,
+            bad_credentials_status: 400,
+            void_write_status: 200,
+            unknown_alert_status: 404,
+            iso_job_dates: false,
+            udf_count: 30,
+            job_duration: Duration::from_secs(2),
+            open_alerts: None,
+            autotask_mapped_ratio: 0.6,
+            reference_time_ms: None,
+        }
+    }
+}
+
+impl DattoConfig {
+    fn limit_config(&self) -> LimitConfig {
+        LimitConfig {
+            read_limit: self.read_limit,
+            write_limit: self.write_limit,
+            write_op_limit: self.write_op_limit,
+            write_op_overrides: self.write_op_overrides.clone(),
+            window: self.window,
+            cutoff_ratio: self.cutoff_ratio,
+            block_after_429s: self.block_after_429s,
+            block_duration: self.block_duration,
+            legacy_single_bucket: self.legacy_single_bucket,
+        }
+    }
+
+    fn validate(&self) -> std::io::Result<()> {
+        let bad = |msg: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+        if !PLATFORMS.contains(&self.platform.as_str()) {
+            return bad(format!(
+                "unknown platform {:?} (expected one of {})",
+                self.platform,
+                PLATFORMS.join(", ")
+            ));
+        }
+        if self.page_max == 0 {
+            return bad("page_max must be at least 1".into());
+        }
+        if self.udf_count > 300 {
+            return bad("udf_count must be at most 300".into());
+        }
+        for status in [
+            self.bad_credentials_status,
+            self.void_write_status,
+            self.unknown_alert_status,
+        ] {
+            if axum::http::StatusCode::from_u16(status).is_err() {
+                return bad(format!("invalid HTTP status {status}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Injected faults; set with [`DattoSim::set_faults`] or `POST /_sim/faults`.
+///
+/// All of them apply only to requests whose path contains `path_contains` (if set), and are
+/// answered before authentication and rate counting. Order: `force_429_next`, then
+/// `fail_next`, then `fail_rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// The next N matching requests answer `status`.
+    pub fail_next: u32,
+    pub status: u16,
+    pub path_contains: Option<String>,
+    /// Each matching request fails with this probability (seeded, reproducible).
+    pub fail_rate: f64,
+    /// The next N matching requests answer 429 "Rate limit exceeded" (not counted towards the
+    /// IP block).
+    pub force_429_next: u32,
+    /// Replaces `DattoConfig::latency` for matching requests while set.
+    pub latency: Option<Duration>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            fail_next: 0,
+            status: 500,
+            path_contains: None,
+            fail_rate: 0.0,
+            force_429_next: 0,
+            latency: None,
+        }
+    }
+}
+
+/// `Faults` as JSON for the admin endpoint (durations in milliseconds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct FaultsJson {
+    pub fail_next: u32,
+    pub status: u16,
+    pub path_contains: Option<String>,
+    pub fail_rate: f64,
+    pub force_429_next: u32,
+    pub latency_ms: Option<u64>,
+}
+
+impl Default for FaultsJson {
+    fn default() -> Self {
+        FaultsJson::from(&Faults::default())
+    }
+}
+
+impl From<&Faults> for FaultsJson {
+    fn from(f: &Faults) -> Self {
+        FaultsJson {
+            fail_next: f.fail_next,
+            status: f.status,
+            path_contains: f.path_contains.clone(),
+            fail_rate: f.fail_rate,
+            force_429_next: f.force_429_next,
+            latency_ms: f.latency.map(|d| d.as_millis() as u64),
+        }
+    }
+}
+
+impl From<FaultsJson> for Faults {
+    fn from(f: FaultsJson) -> Self {
+        Faults {
+            fail_next: f.fail_next,
+            status: f.status,
+            path_contains: f.path_contains,
+            fail_rate: f.fail_rate,
+            force_429_next: f.force_429_next,
+            latency: f.latency_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+/// Request counters. Admin (`/_sim/...`) requests are not counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SimStats {
+    /// Every request under a platform prefix (and unknown prefixes).
+    pub total_requests: u64,
+    /// Per route: `token`, `account`, `system`, `sites`, `site`, `site_devices`,
+    /// `account_devices`, `device`, `audit`, `alerts`, `resolve`, `quickjob`, `job`,
+    /// `components`, `udf`, `warranty`, `move`, `other`.
+    pub by_route: BTreeMap<String, u64>,
+    /// All 429 responses (rate limiter and injected).
+    pub responses_429: u64,
+    /// 429s sent by the rate limiter.
+    pub rate_limited: u64,
+    /// Requests answered 403 because of the IP block.
+    pub blocked_403: u64,
+    /// How many times the IP block was triggered.
+    pub blocks_started: u64,
+    /// Requests delayed by `slow_delay` (above the cutoff).
+    pub slowed: u64,
+    pub unauthorized_401: u64,
+    /// Faults injected (including forced 429s).
+    pub faults_injected: u64,
+    pub tokens_issued: u64,
+}
+
+impl SimStats {
+    /// Requests counted for `route` (0 if none).
+    pub fn route(&self, route: &str) -> u64 {
+        self.by_route.get(route).copied().unwrap_or(0)
+    }
+}
+
+pub(crate) struct TokenInfo {
+    expires_at: Instant,
+    restricted: bool,
+}
+
+pub(crate) struct Tokens {
+    issued: HashMap<String, TokenInfo>,
+    rng: Rng,
+}
+
+pub(crate) struct FaultState {
+    faults: Faults,
+    rng: Rng,
+}
+
+/// State shared by the server and the [`DattoSim`] handle.
+pub(crate) struct Shared {
+    pub(crate) config: DattoConfig,
+    pub(crate) base_url: String,
+    pub(crate) data: RwLock<Data>,
+    pub(crate) tokens: Mutex<Tokens>,
+    pub(crate) limiter: Mutex<Limiter>,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) generation_time: Duration,
+    /// Epoch ms when the simulator started (`/system/status` `started`).
+    pub(crate) started_ms: i64,
+}
+
+/// Locks, ignoring poisoning (a panicking test helper must not wedge the server).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Data> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+        f(&mut lock(&self.stats));
+    }
+}
+
+/// A running simulator. Dropping it stops the server (in the background); prefer
+/// [`DattoSim::shutdown`] to wait for it.
+pub struct DattoSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl DattoSim {
+    /// Generates the data and serves it on `127.0.0.1:<ephemeral port>`.
+    pub async fn start(config: DattoConfig) -> std::io::Result<DattoSim> {
+        DattoSim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Generates the data and serves it on `addr` (port 0 = ephemeral).
+    pub async fn start_on(config: DattoConfig, addr: SocketAddr) -> std::io::Result<DattoSim> {
+        config.validate()?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        let base_url = format!("http://{host}:{}", addr.port());
+
+        let started = Instant::now();
+        let params = GenParams {
+            seed: config.seed,
+            platform: config.platform.clone(),
+            sites: config.sites,
+            devices: config.devices,
+            reference_ms: config.reference_time_ms.unwrap_or_else(data::today_start_ms),
+            open_alerts: config.open_alerts,
+            autotask_mapped_ratio: config.autotask_mapped_ratio,
+        };
+        let data = Data::generate(&params);
+        let generation_time = started.elapsed();
+        tracing::debug!(
+            ?generation_time,
+            sites = config.sites,
+            devices = config.devices,
+            "datto sim data generated"
+        );
+
+        // Tokens need not be reproducible, and must differ between simulators with one seed.
+        let token_seed = data::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
+        let shared = Arc::new(Shared {
+            limiter: Mutex::new(Limiter::new(config.limit_config())),
+            faults: Mutex::new(FaultState {
+                faults: Faults::default(),
+                rng: Rng::derive(config.seed, 0xFA17),
+            }),
+            tokens: Mutex::new(Tokens {
+                issued: HashMap::new(),
+                rng: Rng::new(token_seed),
+            }),
+            stats: Mutex::new(SimStats::default()),
+            data: RwLock::new(data),
+            base_url,
+            config,
+            generation_time,
+            started_ms: data::now_ms(),
+        });
+
+        let app = routes::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                });
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "datto sim server failed");
+            }
+        });
+        Ok(DattoSim {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/{platform}`: the simulated `https://{platform}-api.centrastage.net`.
+    pub fn platform_base_url(&self, platform: &str) -> String {
+        format!("{}/{platform}", self.shared.base_url)
+    }
+
+    /// The token URL of the account's platform.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/auth/oauth/token",
+            self.platform_base_url(&self.shared.config.platform)
+        )
+    }
+
+    /// The REST base of the account's platform (`.../{platform}/api`).
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.platform_base_url(&self.shared.config.platform))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn config(&self) -> &DattoConfig {
+        &self.shared.config
+    }
+
+    /// How long generating the data took.
+    pub fn generation_time(&self) -> Duration {
+        self.shared.generation_time
+    }
+
+    pub fn stats(&self) -> SimStats {
+        lock(&self.shared.stats).clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *lock(&self.shared.stats) = SimStats::default();
+    }
+
+    /// Replaces the injected faults (counters start afresh).
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.faults).faults = faults;
+    }
+
+    /// The faults still pending (`fail_next`/`force_429_next` count down).
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).faults.clone()
+    }
+
+    /// Every token issued so far answers 401 from now on.
+    pub fn expire_tokens(&self) {
+        lock(&self.shared.tokens).issued.clear();
+    }
+
+    /// Forgets counted requests, 429s and any IP block.
+    pub fn reset_limits(&self) {
+        lock(&self.shared.limiter).reset();
+    }
+
+    /// Uids of all sites, system sites included, in API order.
+    pub fn site_uids(&self) -> Vec<String> {
+        self.shared.read().sites.iter().map(|s| s.uid.clone()).collect()
+    }
+
+    /// Uids of all devices (deleted ones included), in API order.
+    pub fn device_uids(&self) -> Vec<String> {
+        self.shared.read().devices.iter().map(|d| d.uid.clone()).collect()
+    }
+
+    pub fn account(&self) -> SimAccount {
+        self.shared.read().account.clone()
+    }
+
+    pub fn sites(&self) -> Vec<SimSite> {
+        self.shared.read().sites.clone()
+    }
+
+    pub fn site(&self, uid: &str) -> Option<SimSite> {
+        let data = self.shared.read();
+        data.site_index(uid).map(|i| data.sites[i].clone())
+    }
+
+    pub fn devices(&self) -> Vec<SimDevice> {
+        self.shared.read().devices.clone()
+    }
+
+    pub fn device(&self, uid: &str) -> Option<SimDevice> {
+        self.shared.read().device(uid).cloned()
+    }
+
+    /// Uids of the devices of one site, in API order.
+    ///
+    /// # Panics
+    /// If the site does not exist.
+    pub fn site_device_uids(&self, site_uid: &str) -> Vec<String> {
+        let data = self.shared.read();
+        let idx = data
+            .site_index(site_uid)
+            .unwrap_or_else(|| panic!("{}", DataError::UnknownSite(site_uid.to_string())));
+        data.site_device_indexes(idx)
+            .iter()
+            .map(|&d| data.devices[d as usize].uid.clone())
+            .collect()
+    }
+
+    /// Uid of the "Deleted Devices" site.
+    pub fn deleted_devices_site_uid(&self) -> String {
+        let data = self.shared.read();
+        let idx = data.deleted_devices_site().expect("always exists");
+        data.sites[idx].uid.clone()
+    }
+
+    fn mutate<R>(&self, f: impl FnOnce(&mut Data) -> Result<R, DataError>) -> R {
+        let result = f(&mut self.shared.write());
+        result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Adds a client site; returns its uid.
+    pub fn add_site(&self, name: &str) -> String {
+        self.shared.write().add_site(name)
+    }
+
+    /// Edits a site in place (renames, Autotask mapping, ...).
+    ///
+    /// # Panics
+    /// If the site does not exist, or its uid is changed to one already in use.
+    pub fn change_site(&self, uid: &str, f: impl FnOnce(&mut SimSite)) {
+        self.mutate(|d| d.change_site(uid, f))
+    }
+
+    /// Enrols `n` new devices in a site; returns their uids.
+    ///
+    /// # Panics
+    /// If the site does not exist.
+    pub fn add_devices(&self, site_uid: &str, n: usize) -> Vec<String> {
+        self.mutate(|d| d.add_devices(site_uid, n))
+    }
+
+    /// Edits a device in place. Changing `site_uid` moves it; changing `uid` re-keys it.
+    ///
+    /// # Panics
+    /// If the device does not exist, or the edit names an unknown site or a taken uid (the
+    /// edit is then undone before the panic).
+    pub fn change_device(&self, uid: &str, f: impl FnOnce(&mut SimDevice)) {
+        self.mutate(|d| d.change_device(uid, f))
+    }
+
+    /// # Panics
+    /// If the device or the site does not exist.
+    pub fn move_device(&self, uid: &str, to_site_uid: &str) {
+        self.mutate(|d| d.move_device(uid, to_site_uid))
+    }
+
+    /// Deletes a device the way Datto does: it moves to the "Deleted Devices" site, flagged
+    /// `deleted` and offline.
+    ///
+    /// # Panics
+    /// If the device does not exist.
+    pub fn delete_device(&self, uid: &str) {
+        self.mutate(|d| d.delete_device(uid))
+    }
+
+    /// Removes a device entirely (as when the Deleted Devices site is purged).
+    ///
+    /// # Panics
+    /// If the device does not exist.
+    pub fn purge_device(&self, uid: &str) {
+        self.mutate(|d| d.purge_device(uid))
+    }
+
+    /// Raises an open alert on a device; `monitor` is an `@class` value such as
+    /// `"disk_usage_ctx"` or a free monitor name (becomes a `comp_script_ctx` alert).
+    ///
+    /// # Panics
+    /// If the device does not exist.
+    pub fn raise_alert(&self, device_uid: &str, priority: &str, monitor: &str) -> String {
+        self.mutate(|d| d.raise_alert(device_uid, priority, monitor))
+    }
+
+    /// False for unknown alerts.
+    pub fn is_alert_resolved(&self, alert_uid: &str) -> bool {
+        let data = self.shared.read();
+        data.alert_index(alert_uid).is_some_and(|i| data.alerts[i].resolved)
+    }
+
+    /// Uids of the open alerts, in API order.
+    pub fn open_alert_uids(&self) -> Vec<String> {
+        self.shared
+            .read()
+            .alerts
+            .iter()
+            .filter(|a| !a.resolved)
+            .map(|a| a.uid.clone())
+            .collect()
+    }
+
+    /// Uids of the components usable in quick jobs.
+    pub fn component_uids(&self) -> Vec<String> {
+        self.shared.read().components.iter().map(|c| c.uid.clone()).collect()
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for DattoSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
