@@ -38,7 +38,7 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
+            tracing::error!(status = self.status.as_u16(), code = self.code, detail = %self.message, "request failed");
         } else {
             tracing::info!(status = self.status.as_u16(), code = self.code, "request refused");
         }
@@ -125,6 +125,33 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs an HTTP API function: every request goes to `handler`, which never
+/// fails (errors are problem responses). Call from `main` after building the
+/// clients once, as the handler borrows them.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Sync,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(handler(req).await)
+    }))
+    .await
+}
+
+/// A query-string parameter, if present.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+}
+
+/// The DynamoDB store from `TABLE_NAME` and the default AWS configuration.
+pub async fn store_from_env() -> Result<crate::store::DynamoStore, crate::aws::MissingSetting> {
+    let table = crate::aws::required_env("TABLE_NAME")?;
+    let config = crate::aws::load_config().await;
+    Ok(crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table))
 }
 
 pub fn method_not_allowed(method: &Method) -> ApiError {

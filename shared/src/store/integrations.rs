@@ -30,6 +30,9 @@ fn to_item(tenant: &TenantId, i: &Integration) -> Item {
         ("PK".into(), s(keys::tenant_pk(tenant))),
         ("SK".into(), s(keys::integration_sk(&i.id))),
         ("entity".into(), s("integration")),
+        // The registry the scheduler walks: every integration of every tenant.
+        ("GSI1PK".into(), s(keys::INTEGRATION_REGISTRY)),
+        ("GSI1SK".into(), s(format!("{tenant}#{}", i.id))),
         ("id".into(), s(&i.id)),
         ("kind".into(), s(&i.kind)),
         ("name".into(), s(&i.name)),

@@ -26,6 +26,11 @@ pub type Item = HashMap<String, AttributeValue>;
 pub mod keys {
     use super::TenantId;
 
+    /// `GSI1` partition listing every integration (for the scheduled sync);
+    /// its sort key is `{tenant}#{id}`, so the tenant comes from our own data.
+    pub const INTEGRATION_REGISTRY: &str = "INTEGRATIONS";
+    pub const REGISTRY_INDEX: &str = "GSI1";
+
     pub fn tenant_pk(tenant: &TenantId) -> String {
         format!("TENANT#{tenant}")
     }
@@ -85,7 +90,8 @@ impl DynamoStore {
     /// (local stack and tests; in AWS the template owns the table).
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+            ProjectionType, ScalarAttributeType,
         };
         if self
             .client
@@ -118,8 +124,19 @@ impl DynamoStore {
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr("PK"))
             .attribute_definitions(attr("SK"))
+            .attribute_definitions(attr("GSI1PK"))
+            .attribute_definitions(attr("GSI1SK"))
             .key_schema(key("PK", KeyType::Hash))
             .key_schema(key("SK", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(keys::REGISTRY_INDEX)
+                    .key_schema(key("GSI1PK", KeyType::Hash))
+                    .key_schema(key("GSI1SK", KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                    .build()
+                    .expect("static"),
+            )
             .send()
             .await;
         match created.map_err(classify) {

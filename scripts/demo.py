@@ -1,0 +1,195 @@
+"""Drives the local stack for the demo: starts moto, the Datto RMM simulator
+and `cargo lambda watch`, then invokes the functions with API Gateway v2
+events (JWT claims included, as the HttpApi authorizer would pass them) and
+prints what happened. Everything it starts, it stops."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / ".local"
+VENV_BIN = ROOT / ".venv" / "bin"
+TENANT = "demo-msp"
+API_KEY = "DEMO-API-KEY-" + uuid.uuid4().hex[:8].upper()
+API_SECRET = "demo-secret-" + uuid.uuid4().hex
+PLATFORM = "merlot"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.25)
+    sys.exit(f"{what} did not come up within {seconds} s; see {LOGS}/")
+
+
+def http_ok(url):
+    return urllib.request.urlopen(url, timeout=2).status == 200
+
+
+def port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Stack:
+    def __init__(self):
+        self.procs = []
+        LOGS.mkdir(exist_ok=True)
+
+    def start(self, name, args, env=None):
+        log = open(LOGS / f"{name}.log", "w")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, 15)
+            except ProcessLookupError:
+                pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+
+
+def event(method, path, body=None, tenant=TENANT):
+    context = {
+        "accountId": "123456789012", "apiId": "rmmsync-local", "domainName": "localhost", "domainPrefix": "localhost",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "rmmsync-demo"},
+        "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "timeEpoch": int(time.time() * 1000),
+        "authorizer": {"jwt": {"claims": {"tenant": tenant, "sub": "admin@" + tenant}, "scopes": None}},
+    }
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json", "authorization": "Bearer <verified by API Gateway>"},
+        "requestContext": context, "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }
+
+
+class Demo:
+    def __init__(self, watch_port):
+        self.watch_port = watch_port
+        self.step = 0
+
+    def invoke(self, function, method, path, body=None, tenant=TENANT, note=""):
+        self.step += 1
+        shown = None if body is None else {k: ("***" if k in ("apiKey", "apiSecret") else v) for k, v in body.items()}
+        print(f"\n[{self.step}] {note}\n    {method} {path}" + (f"  {json.dumps(shown)}" if shown else "") + f"   (tenant {tenant})")
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", function, "-A", "127.0.0.1", "-P", str(self.watch_port), "--data-ascii",
+             json.dumps(event(method, path, body, tenant))],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        if out.returncode != 0:
+            sys.exit(f"cargo lambda invoke failed:\n{out.stderr}")
+        response = json.loads(out.stdout)
+        status = response["statusCode"]
+        payload = json.loads(response["body"]) if response.get("body") else None
+        for secret in (API_KEY, API_SECRET):
+            assert secret not in out.stdout, "a response carried a credential"
+        print(f"    -> {status} {json.dumps(payload, indent=2).replace(chr(10), chr(10) + '       ') if payload is not None else ''}")
+        return status, payload
+
+
+def main():
+    stack = Stack()
+    try:
+        moto_port, sim_port, watch_port = free_port(), free_port(), free_port()
+        moto = f"http://127.0.0.1:{moto_port}"
+        print(f"==> moto on {moto}")
+        stack.start("moto", [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
+        wait_for("moto", lambda: http_ok(moto + "/moto-api/"))
+
+        sim = f"http://127.0.0.1:{sim_port}"
+        print(f"==> Datto RMM simulator on {sim} (platform {PLATFORM}, 25 sites, 400 devices)")
+        stack.start("datto-rmm-sim", [str(ROOT / "target" / "debug" / "datto-rmm-sim"), "--port", str(sim_port),
+                                      "--platform", PLATFORM, "--api-key", API_KEY, "--api-secret", API_SECRET,
+                                      "--sites", "25", "--devices", "400", "--seed", "7"])
+        wait_for("the simulator", lambda: http_ok(sim + "/_sim/info"))
+
+        table = "rmmsync-demo"
+        env = dict(os.environ, AWS_ENDPOINT_URL=moto, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", TABLE_NAME=table,
+                   DATTO_RMM_BASE_URL_TEMPLATE=sim + "/{platform}", RUST_LOG="info",
+                   PATH=f"{VENV_BIN}:{os.environ['PATH']}")
+        dynamodb = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1",
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                                    for n in ("PK", "SK", "GSI1PK", "GSI1SK")],
+                              KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                                         {"AttributeName": "SK", "KeyType": "RANGE"}],
+                              GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                                       "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                                                                     {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]}])
+        print(f"==> DynamoDB table {table} created in moto (as infra/template.yaml defines it)")
+
+        print(f"==> cargo lambda watch on 127.0.0.1:{watch_port} (functions run as Lambda binaries)")
+        stack.start("cargo-lambda-watch", [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "-A", "127.0.0.1",
+                                           "-P", str(watch_port)], env=env)
+        wait_for("cargo lambda watch", lambda: port_open(watch_port))
+        os.environ["PATH"] = env["PATH"]
+
+        demo = Demo(watch_port)
+        creds = {"platform": PLATFORM, "apiKey": API_KEY, "apiSecret": API_SECRET}
+        demo.invoke("integrations", "POST", "/integrations/datto-rmm/test", dict(creds, apiSecret="not-the-secret"),
+                    note="Test Connection with a wrong secret key: Datto refuses the keys")
+        demo.invoke("integrations", "POST", "/integrations/datto-rmm/test", dict(creds, platform="syrah"),
+                    note="Test Connection on the wrong platform: rmmsync finds the right one")
+        demo.invoke("integrations", "POST", "/integrations/datto-rmm/test", {"platform": "malbec", "apiKey": "x"},
+                    note="A request with an unknown platform and a missing key")
+        demo.invoke("integrations", "POST", "/integrations/datto-rmm/test", creds, note="Test Connection with good keys")
+        status, created = demo.invoke("integrations", "POST", "/integrations", dict(creds, name="Demo MSP RMM"),
+                                      note="Create the integration: keys to Secrets Manager, the ARN to DynamoDB")
+        assert status == 201, created
+        integration_id = created["id"]
+        demo.invoke("integrations", "GET", "/integrations", note="List the tenant's integrations")
+        demo.invoke("integrations", "GET", f"/integrations/{integration_id}", tenant="another-msp",
+                    note="Another tenant asks for it: not found, nothing revealed")
+        demo.invoke("integrations", "PUT", f"/integrations/{integration_id}/credentials",
+                    {"apiKey": API_KEY, "apiSecret": API_SECRET}, note="Rotate the keys (tested before they replace the old ones)")
+
+        item = dynamodb.get_item(TableName=table, Key={"PK": {"S": f"TENANT#{TENANT}"}, "SK": {"S": f"INTEGRATION#{integration_id}"}})["Item"]
+        secrets = boto3.client("secretsmanager", endpoint_url=moto, region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        stored = json.loads(secrets.get_secret_value(SecretId=item["secretArn"]["S"])["SecretString"])
+        print("\n==> what is stored")
+        print(f"    DynamoDB item attributes: {sorted(item)}  (no key material)")
+        print(f"    Secrets Manager {item['secretArn']['S'].split(':secret:')[1]}: fields {sorted(stored)} (values not shown)")
+        stats = json.loads(urllib.request.urlopen(sim + "/_sim/stats", timeout=5).read())
+        print(f"    Datto RMM simulator saw {stats.get('total_requests', '?')} requests")
+
+        demo.invoke("integrations", "DELETE", f"/integrations/{integration_id}",
+                    note="Delete it: items removed, secret scheduled for deletion")
+        demo.invoke("integrations", "GET", "/integrations", note="The list is empty again")
+        print("\n==> demo finished; logs of every process are in .local/")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
