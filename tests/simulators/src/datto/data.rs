@@ -92,10 +92,11 @@ pub struct SimSite {
     pub autotask_company_name: Option<String>,
 }
 
-/// One device. `site_uid`, `uid` and `id` may be changed through
-/// [`DattoSim::change_device`](super::DattoSim::change_device); the indexes follow.
-/// `manufacturer`, `model`, `serial_number` and `mac_address` are served by the audit endpoints
-/// only (as in the real API), not by the device endpoints.
+/// One device. Any field may be changed through
+/// [`DattoSim::change_device`](super::DattoSim::change_device); changing `site_uid` moves the
+/// device and changing `uid` re-keys it. `manufacturer`, `model`, `serial_number` and
+/// `mac_address` are served by the audit endpoints only (as in the real API), not by the
+/// device endpoints. Low-vocabulary fields are [`Text`] (`"...".into()` to set them).
 #[derive(Debug, Clone)]
 pub struct SimDevice {
     pub id: i64,

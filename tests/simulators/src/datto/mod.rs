@@ -47,7 +47,41 @@
 //! | A never-audited device's audit | nulls and empty lists | – |
 //! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `data.rs` | – |
 //!
-//! Faults ([`Faults`]) are answered before anything else (auth, IP block, rate counting).
+//! Faults ([`Faults`]) are answered before anything else (auth, IP block, rate counting); only
+//! the latency comes first.
+//!
+//! # Data
+//! Generated from [`DattoConfig::seed`] (see `data.rs`): the same seed, sizes and
+//! [`DattoConfig::reference_time_ms`] give byte-identical responses. Client sites get realistic
+//! MSP client names (firms, dental practices, law offices, churches, some with location tags),
+//! ~60 % an Autotask company id (a string of digits; sites of one client may share it); devices
+//! are spread skewed (a few big clients, many small, a few empty) and mix desktops, laptops,
+//! servers (some VMs), ESXi hosts, printers, network devices and a few unknown kinds; UDFs are
+//! mostly null, some hold secret-looking values (BitLocker keys, local admin passwords).
+//! 5,000 sites / 100,000 devices generate in about 0.5 s of CPU (release) and take about 80 MB
+//! of heap: low-vocabulary fields are interned ([`Text`]) and audit details, alert contexts and
+//! diagnostics are derived from `(seed, id)` when served instead of stored.
+//!
+//! # Admin endpoints (no auth, loopback peers only, not counted in the stats)
+//! `GET /_sim/info` (platform, key names, sizes, URLs; never a secret), `GET /_sim/stats`
+//! ([`SimStats`] as JSON), `GET|POST /_sim/faults` ([`Faults`] as JSON with snake_case fields
+//! and `latency_ms`; an empty body clears them), `POST /_sim/expire-tokens`,
+//! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `POST /_sim/mutate`
+//! (`{"changeDevices": N}`, for benchmarks).
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use simulators::datto::{DattoConfig, DattoSim, Faults};
+//! let sim = DattoSim::start(DattoConfig { sites: 50, devices: 1_000, ..DattoConfig::default() }).await?;
+//! let token_url = sim.token_url(); // http://127.0.0.1:PORT/merlot/auth/oauth/token
+//! let api = sim.api_url(); //         http://127.0.0.1:PORT/merlot/api  (+ /v2/...)
+//! sim.set_faults(Faults { fail_next: 2, status: 503, ..Faults::default() });
+//! // ... run the code under test against token_url / api ...
+//! assert!(sim.stats().route("account_devices") > 0);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 mod data;
 pub mod limits;
@@ -66,8 +100,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use data::{
-    DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent, SimDevice,
-    SimProxy, SimSite, SiteKind, Text, Udfs,
+    DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
+    SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
 };
 use data::{Data, GenParams};
 use limits::{LimitConfig, Limiter};
@@ -672,6 +706,11 @@ impl DattoSim {
     pub fn is_alert_resolved(&self, alert_uid: &str) -> bool {
         let data = self.shared.read();
         data.alert_index(alert_uid).is_some_and(|i| data.alerts[i].resolved)
+    }
+
+    pub fn alert(&self, alert_uid: &str) -> Option<SimAlert> {
+        let data = self.shared.read();
+        data.alert_index(alert_uid).map(|i| data.alerts[i].clone())
     }
 
     /// Uids of the open alerts, in API order.
