@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn formats_and_parses_round_trip() {
-        for ms in [0_i64 + 1, 951_782_400_000, 1_700_000_000_123, 4_102_444_799_999] {
+        for ms in [1_i64, 951_782_400_000, 1_700_000_000_123, 4_102_444_799_999] {
             assert_eq!(parse_rfc3339_millis(&format_rfc3339(ms)), Some(ms));
         }
         assert_eq!(format_rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");

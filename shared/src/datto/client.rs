@@ -304,35 +304,28 @@ impl DattoClient {
                 pairs.append_pair(k, v);
             }
         }
-        let filters = query
-            .iter()
-            .filter(|(k, _)| *k != "page")
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Ok(Pager {
-            client: self,
-            next: Some(url),
-            filters,
-            pages: 0,
-            _item: PhantomData,
-        })
+        Ok(self.pager_at(url))
     }
 
     /// Resumes a walk at a `nextPageUrl` recorded earlier (a sync cursor).
     pub fn pages_from<T: DeserializeOwned>(&self, next_url: &str) -> Result<Pager<'_, T>, DattoError> {
-        let url = self.checked_next_url(next_url, &[])?;
+        Ok(self.pager_at(self.checked_next_url(next_url, &[])?))
+    }
+
+    /// A walk starting at `url`; its query (but `page`) is what every next page must keep.
+    fn pager_at<T: DeserializeOwned>(&self, url: Url) -> Pager<'_, T> {
         let filters = url
             .query_pairs()
             .filter(|(k, _)| k != "page")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        Ok(Pager {
+        Pager {
             client: self,
             next: Some(url),
             filters,
             pages: 0,
             _item: PhantomData,
-        })
+        }
     }
 
     /// POST with no body, for Datto's body-less actions (resolve an alert...).
