@@ -7,12 +7,15 @@
 //! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
 
 pub mod api;
+pub mod companies;
 pub mod aws;
 pub mod datto;
 pub mod http;
 pub mod integrations;
+pub mod matching;
 pub mod secret;
 pub mod secrets;
+pub mod site_mapping;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;

@@ -2,7 +2,9 @@
 //! claim API Gateway's JWT authorizer verified), JSON in, JSON out, and
 //! errors as `{"code", "message"}` problems with a stable code.
 
+pub mod companies;
 pub mod integrations;
+pub mod sites;
 
 use crate::tenant::{TenantError, TenantId};
 use lambda_http::http::{Method, StatusCode, header};

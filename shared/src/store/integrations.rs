@@ -2,7 +2,6 @@ use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::datto::Platform;
 use crate::integrations::Integration;
 use crate::tenant::TenantId;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
 
 /// What the integrations service needs from storage.
@@ -113,28 +112,8 @@ impl IntegrationStore for DynamoStore {
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::tenant_pk(tenant)))
-                .expression_attribute_values(":prefix", AttributeValue::S("INTEGRATION#".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                all.push(from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let items = self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await?;
+        let mut all = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
         all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(all)
     }

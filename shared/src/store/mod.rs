@@ -10,9 +10,13 @@
 //! Keys are only ever built by [`keys`] from a [`TenantId`], which cannot
 //! contain `#`; so no request can name another tenant's partition.
 
+mod companies;
 mod integrations;
+mod site_mappings;
 
+pub use companies::CompanyStore;
 pub use integrations::IntegrationStore;
+pub use site_mappings::SiteMappingStore;
 
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -255,4 +259,30 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+impl DynamoStore {
+    /// Every item of partition `pk` whose sort key starts with `prefix`, all pages.
+    pub(crate) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
 }

@@ -1,0 +1,11 @@
+//! Lambda: the site mapping table, `GET /integrations/{id}/sites` and
+//! `PUT`/`DELETE /integrations/{id}/sites/{siteUid}/mapping`. See [`shared::api::sites`].
+
+use shared::api::sites::SitesApi;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let api = SitesApi::from_env().await?;
+    shared::api::serve(|req| api.handle(req)).await
+}

@@ -1,0 +1,198 @@
+//! Portal companies: created by hand here, imported from a PSA later (an
+//! imported company carries `psa_kind` + `psa_id`, which quick match treats
+//! as a certain link to a site with the same Autotask company id).
+
+use crate::matching::normalize_name;
+use crate::store::{CompanyStore, StoreError};
+use crate::tenant::TenantId;
+use crate::time::{format_rfc3339, now_millis};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    /// The matcher's key, kept for search.
+    pub normalized_name: String,
+    /// `manual`, `autotask` or `connectwise`.
+    pub source: String,
+    pub psa_kind: Option<String>,
+    pub psa_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyView {
+    pub id: String,
+    pub name: String,
+    pub source: String,
+    pub psa: Option<PsaRef>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PsaRef {
+    /// `autotask` or `connectwise`.
+    pub kind: String,
+    pub id: String,
+}
+
+impl From<&Company> for CompanyView {
+    fn from(c: &Company) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            source: c.source.clone(),
+            psa: match (&c.psa_kind, &c.psa_id) {
+                (Some(kind), Some(id)) => Some(PsaRef { kind: kind.clone(), id: id.clone() }),
+                _ => None,
+            },
+            created_at: format_rfc3339(c.created_at),
+            updated_at: format_rfc3339(c.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompanyInput {
+    pub name: Option<String>,
+    /// `null` in a PATCH removes the link; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    pub psa: Option<Option<PsaRef>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<PsaRef>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompanyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no company {0} for this tenant")]
+    NotFound(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn checked_name(raw: &str) -> Result<String, CompanyError> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.chars().count() {
+        0 => Err(CompanyError::Invalid("`name` must not be empty".into())),
+        n if n > 200 => Err(CompanyError::Invalid("`name` is longer than 200 characters".into())),
+        _ => Ok(name),
+    }
+}
+
+fn checked_psa(psa: &PsaRef) -> Result<(), CompanyError> {
+    if !matches!(psa.kind.as_str(), "autotask" | "connectwise") {
+        return Err(CompanyError::Invalid("`psa.kind` must be autotask or connectwise".into()));
+    }
+    if psa.id.trim().is_empty() || psa.id.len() > 64 {
+        return Err(CompanyError::Invalid("`psa.id` must be 1 to 64 characters".into()));
+    }
+    Ok(())
+}
+
+/// A page of companies and the cursor of the next page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyPage {
+    pub companies: Vec<CompanyView>,
+    pub next_cursor: Option<String>,
+}
+
+pub struct Companies<'a, S> {
+    pub store: &'a S,
+}
+
+impl<S: CompanyStore> Companies<'_, S> {
+    pub async fn create(&self, tenant: &TenantId, input: CompanyInput) -> Result<CompanyView, CompanyError> {
+        let name = checked_name(input.name.as_deref().ok_or_else(|| CompanyError::Invalid("`name` is required".into()))?)?;
+        let psa = input.psa.flatten();
+        if let Some(p) = &psa {
+            checked_psa(p)?;
+        }
+        let now = now_millis();
+        let company = Company {
+            id: uuid::Uuid::new_v4().to_string(),
+            normalized_name: normalize_name(&name),
+            name,
+            source: "manual".into(),
+            psa_kind: psa.as_ref().map(|p| p.kind.clone()),
+            psa_id: psa.map(|p| p.id.trim().to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_company(tenant, &company).await?;
+        Ok(CompanyView::from(&company))
+    }
+
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<CompanyView, CompanyError> {
+        Ok(CompanyView::from(&self.find(tenant, id).await?))
+    }
+
+    pub async fn update(&self, tenant: &TenantId, id: &str, input: CompanyInput) -> Result<CompanyView, CompanyError> {
+        let mut company = self.find(tenant, id).await?;
+        if input.name.is_none() && input.psa.is_none() {
+            return Err(CompanyError::Invalid("nothing to change: give `name` and/or `psa`".into()));
+        }
+        if let Some(name) = input.name {
+            company.name = checked_name(&name)?;
+            company.normalized_name = normalize_name(&company.name);
+        }
+        if let Some(psa) = input.psa {
+            if let Some(p) = &psa {
+                checked_psa(p)?;
+            }
+            company.psa_kind = psa.as_ref().map(|p| p.kind.clone());
+            company.psa_id = psa.map(|p| p.id.trim().to_owned());
+        }
+        company.updated_at = now_millis();
+        self.store.replace_company(tenant, &company).await.map_err(|e| match e {
+            StoreError::ConditionFailed => CompanyError::NotFound(id.to_owned()),
+            other => other.into(),
+        })?;
+        Ok(CompanyView::from(&company))
+    }
+
+    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), CompanyError> {
+        if uuid::Uuid::parse_str(id).is_err() || !self.store.delete_company(tenant, id).await? {
+            return Err(CompanyError::NotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Companies whose name contains `search` (after normalisation), by id, paged.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<CompanyPage, CompanyError> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(CompanyError::Invalid("`limit` must be between 1 and 500".into()));
+        }
+        if cursor.is_some_and(|c| uuid::Uuid::parse_str(c).is_err()) {
+            return Err(CompanyError::Invalid("`cursor` is not one this API gave out".into()));
+        }
+        let needle = search.map(normalize_name).filter(|s| !s.is_empty());
+        let (found, more) = self.store.page_companies(tenant, needle.as_deref(), cursor, limit).await?;
+        let next_cursor = if more { found.last().map(|c| c.id.clone()) } else { None };
+        Ok(CompanyPage { companies: found.iter().map(CompanyView::from).collect(), next_cursor })
+    }
+
+    async fn find(&self, tenant: &TenantId, id: &str) -> Result<Company, CompanyError> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(CompanyError::NotFound(id.to_owned()));
+        }
+        self.store.get_company(tenant, id).await?.ok_or_else(|| CompanyError::NotFound(id.to_owned()))
+    }
+}

@@ -1,0 +1,755 @@
+//! The company index: vocabulary, IDF weights, an inverted index over tokens,
+//! a deletion index for typos, and sorted keys for names written as one word
+//! (domains) and for acronyms. Building it is linear in the company list;
+//! a lookup touches only companies that share something with the site.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::MatchResult;
+use super::normalize::{Parsed, Tok, clean, parse};
+use super::score::{self, Probe};
+use super::tables;
+
+/// Pseudo-count of the IDF prior: how many "imagined" companies back the
+/// prior frequencies below. Matters for small tenants only.
+const PRIOR_COMPANIES: f32 = 200.0;
+/// Prior share of companies that contain a generic word ("Group", "Dental").
+const PRIOR_GENERIC: f32 = 0.05;
+/// Prior share for any other word.
+const PRIOR_OTHER: f32 = 0.002;
+/// Companies scored in full per site, picked by their share of weighted tokens.
+const SHORTLIST: usize = 32;
+/// A cut-off word is expanded only if it starts at most this many words.
+const MAX_PREFIX_EXPANSION: usize = 64;
+/// Weight factor of filler words ("Group", "Services").
+const FILLER_WEIGHT: f32 = 0.5;
+/// Added to the score of a company with the site's legal form.
+const LEGAL_TIE_BREAK: f32 = 0.02;
+
+/// Interned tokens of all company names, with their weights.
+pub(crate) struct Vocab {
+    ids: FnvMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+    weight: Vec<f32>,
+    /// Token ids sorted by text, for "words starting with".
+    sorted: Vec<u32>,
+    unknown_weight: f32,
+    rare_weight: f32,
+}
+
+impl Vocab {
+    pub(crate) fn text(&self, id: u32) -> &str {
+        self.texts.get(id as usize).map_or("", |t| t)
+    }
+
+    /// Weight of a token: its IDF squared, which spreads distinctive and
+    /// generic words further apart than IDF alone.
+    pub(crate) fn weight(&self, id: u32) -> f32 {
+        self.weight.get(id as usize).copied().unwrap_or(0.0)
+    }
+
+    /// Weight of a word seen in no company name.
+    pub(crate) fn unknown_weight(&self) -> f32 {
+        self.unknown_weight
+    }
+
+    /// Weight of a distinctive word seen in exactly one company name.
+    pub(crate) fn rare_weight(&self) -> f32 {
+        self.rare_weight
+    }
+
+    fn get(&self, text: &str) -> Option<u32> {
+        self.ids.get(text).copied()
+    }
+
+    /// Ids of the tokens that start with `prefix` (and are longer).
+    fn starting_with(&self, prefix: &str) -> &[u32] {
+        let lo = self.sorted.partition_point(|&id| self.text(id) < prefix);
+        let hi = lo + self.sorted[lo..].partition_point(|&id| self.text(id).starts_with(prefix));
+        &self.sorted[lo..hi]
+    }
+}
+
+struct Company {
+    id: String,
+    /// Content tokens, in name order.
+    tokens: Box<[u32]>,
+    /// Legal forms of the name, for breaking ties.
+    legal: Box<str>,
+}
+
+/// All companies of one tenant, prepared for matching site names against.
+///
+/// Read-only once built: share it between threads freely. Each lookup keeps
+/// a little scratch space per thread.
+pub struct CompanyIndex {
+    companies: Vec<Company>,
+    vocab: Vocab,
+    /// Inverted index in CSR form: companies of token `t` are
+    /// `post[post_start[t]..post_start[t + 1]]`.
+    post_start: Vec<u32>,
+    post: Vec<u32>,
+    /// Every spelling of every token: (text, token id).
+    spellings: Vec<(Box<str>, u32)>,
+    /// (hash of a spelling with one or two characters deleted, index into
+    /// `spellings`), sorted.
+    deletes: Vec<(u64, u32)>,
+    /// (name written as one word, company), sorted.
+    concat: Vec<(Box<str>, u32)>,
+    /// (initials, company), sorted.
+    acronyms: Vec<(Box<str>, u32)>,
+}
+
+impl fmt::Debug for CompanyIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompanyIndex")
+            .field("companies", &self.companies.len())
+            .field("words", &self.vocab.texts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a: a fast, deterministic hash for short words. Names come from the
+/// tenant's own lists, so there is no one to mount a collision attack.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(FNV_OFFSET)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// Hash of `s` for the deletion index, where collisions only cost a wasted
+/// edit-distance check.
+fn fnv(s: &str) -> u64 {
+    let mut h = Fnv::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+/// Hash of `chars` with the characters at `skip` left out, without building
+/// the string.
+fn fnv_without(chars: &[char], skip: [usize; 2]) -> u64 {
+    let mut h = Fnv::default();
+    let mut buf = [0u8; 4];
+    for (i, c) in chars.iter().enumerate() {
+        if i != skip[0] && i != skip[1] {
+            h.write(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    h.finish()
+}
+
+/// Per-thread scratch space for gathering candidates, so a lookup does not
+/// allocate and clear an array the size of the company list.
+#[derive(Default)]
+struct Scratch {
+    /// Accumulated weight per company.
+    acc: Vec<f32>,
+    /// Last probe (stamp) that credited each company.
+    mark: Vec<u32>,
+    stamp: u32,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// `s` with each character deleted in turn.
+fn deletions(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.char_indices().map(move |(i, c)| {
+        let mut d = String::with_capacity(s.len());
+        d.push_str(&s[..i]);
+        d.push_str(&s[i + c.len_utf8()..]);
+        d
+    })
+}
+
+fn initials<'a>(toks: impl Iterator<Item = &'a Tok>) -> String {
+    toks.filter_map(|t| t.raw.chars().next()).collect()
+}
+
+fn equal_range<'a, K: AsRef<str>>(v: &'a [(K, u32)], key: &str) -> &'a [(K, u32)] {
+    let lo = v.partition_point(|(k, _)| k.as_ref() < key);
+    let hi = lo + v[lo..].partition_point(|(k, _)| k.as_ref() == key);
+    &v[lo..hi]
+}
+
+impl CompanyIndex {
+    /// Builds the index from `(id, name)` pairs.
+    pub fn new<I, S1, S2>(companies: I) -> Self
+    where
+        I: IntoIterator<Item = (S1, S2)>,
+        S1: Into<String>,
+        S2: AsRef<str>,
+    {
+        let mut ids: FnvMap<Box<str>, u32> = FnvMap::default();
+        let mut texts: Vec<Box<str>> = Vec::new();
+        let mut list: Vec<Company> = Vec::new();
+        let mut parsed_all: Vec<Parsed> = Vec::new();
+        let mut intern = |t: &str, ids: &mut FnvMap<Box<str>, u32>| -> u32 {
+            if let Some(&id) = ids.get(t) {
+                return id;
+            }
+            let id = texts.len() as u32;
+            texts.push(t.into());
+            ids.insert(t.into(), id);
+            id
+        };
+        for (id, name) in companies {
+            let parsed = parse(name.as_ref());
+            let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
+            list.push(Company {
+                id: id.into(),
+                tokens: tokens.into(),
+                legal: parsed.legal.as_str().into(),
+            });
+            parsed_all.push(parsed);
+        }
+        // Other spellings lead to the same token, unless they are a token of
+        // their own: German umlauts ("baeckerei" for "bäckerei") and the word
+        // as written before abbreviations were expanded ("dentistry" for
+        // "dental"), so that a misspelling of it is still found.
+        let mut aliases: Vec<(Box<str>, u32)> = Vec::new();
+        for p in &parsed_all {
+            for t in p.content() {
+                let Some(&id) = ids.get(t.text.as_str()) else { continue };
+                let alt = t.alt.as_deref().filter(|_| t.text == t.raw);
+                for spelling in alt.into_iter().chain((t.raw != t.text).then_some(t.raw.as_str())) {
+                    if !ids.contains_key(spelling) {
+                        ids.insert(spelling.into(), id);
+                        aliases.push((spelling.into(), id));
+                    }
+                }
+            }
+        }
+
+        let n_tok = texts.len();
+        let mut df = vec![0u32; n_tok];
+        for c in &list {
+            let mut seen: Vec<u32> = c.tokens.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                df[t as usize] += 1;
+            }
+        }
+        let n = list.len() as f32;
+        let idf_of = |df: f32, prior: f32| ((n + PRIOR_COMPANIES) / (df + PRIOR_COMPANIES * prior)).ln().max(0.05);
+        let weight: Vec<f32> = texts
+            .iter()
+            .zip(&df)
+            .map(|(t, &d)| {
+                let prior = if tables::contains(tables::GENERIC_WORDS, t) {
+                    PRIOR_GENERIC
+                } else {
+                    PRIOR_OTHER
+                };
+                let w = idf_of(d as f32, prior);
+                // A lone letter is an initial: it tells little.
+                let w = if t.chars().count() == 1 { w * 0.5 } else { w };
+                let filler = if tables::contains(tables::FILLER_WORDS, t) {
+                    FILLER_WEIGHT
+                } else {
+                    1.0
+                };
+                w * w * filler
+            })
+            .collect();
+        let mut sorted: Vec<u32> = (0..n_tok as u32).collect();
+        sorted.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]));
+        let vocab = Vocab {
+            unknown_weight: idf_of(0.0, PRIOR_OTHER).powi(2),
+            rare_weight: idf_of(1.0, PRIOR_OTHER).powi(2),
+            ids,
+            texts,
+            weight,
+            sorted,
+        };
+
+        // Inverted index.
+        let mut post_start = vec![0u32; n_tok + 1];
+        for c in &list {
+            for &t in c.tokens.iter() {
+                post_start[t as usize + 1] += 1;
+            }
+        }
+        for i in 0..n_tok {
+            post_start[i + 1] += post_start[i];
+        }
+        let mut fill = post_start.clone();
+        let mut post = vec![0u32; post_start[n_tok] as usize];
+        for (ci, c) in list.iter().enumerate() {
+            for &t in c.tokens.iter() {
+                let slot = &mut fill[t as usize];
+                post[*slot as usize] = ci as u32;
+                *slot += 1;
+            }
+        }
+
+        // Words of 4+ letters with one letter deleted, of 7+ also with two.
+        let mut deletes: Vec<(u64, u32)> = Vec::new();
+        let spellings: Vec<(Box<str>, u32)> = vocab
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(id, t)| (t.clone(), id as u32))
+            .chain(aliases)
+            .collect();
+        for (sp, (t, _)) in spellings.iter().enumerate() {
+            let (id, n) = (sp as u32, t.chars().count());
+            if n >= 4 {
+                let chars: Vec<char> = t.chars().collect();
+                for i in 0..n {
+                    deletes.push((fnv_without(&chars, [i, usize::MAX]), id));
+                    if n >= 7 {
+                        deletes.extend((i + 1..n).map(|j| (fnv_without(&chars, [i, j]), id)));
+                    }
+                }
+            }
+        }
+        deletes.sort_unstable();
+        deletes.dedup();
+
+        let mut concat: Vec<(Box<str>, u32)> = Vec::new();
+        let mut acronyms: Vec<(Box<str>, u32)> = Vec::new();
+        for (ci, p) in parsed_all.iter().enumerate() {
+            let key = p.concat();
+            if !key.is_empty() {
+                concat.push((key.as_str().into(), ci as u32));
+            }
+            if p.content().count() >= 2 {
+                acronyms.push((initials(p.content()).into(), ci as u32));
+            }
+            if let Some(rest) = key.strip_prefix("the").filter(|r| r.len() >= 4) {
+                concat.push((rest.into(), ci as u32));
+            }
+        }
+        concat.sort_unstable();
+        acronyms.sort_unstable();
+
+        CompanyIndex {
+            companies: list,
+            vocab,
+            post_start,
+            post,
+            spellings,
+            deletes,
+            concat,
+            acronyms,
+        }
+    }
+
+    /// Number of companies indexed.
+    pub fn len(&self) -> usize {
+        self.companies.len()
+    }
+
+    /// Whether no company was indexed.
+    pub fn is_empty(&self) -> bool {
+        self.companies.is_empty()
+    }
+
+    fn postings(&self, token: u32) -> &[u32] {
+        let (a, b) = (
+            self.post_start[token as usize] as usize,
+            self.post_start[token as usize + 1] as usize,
+        );
+        &self.post[a..b]
+    }
+
+    /// Vocabulary tokens within a small edit distance of an unseen word.
+    fn typo_neighbours(&self, word: &str) -> Vec<(u32, f32)> {
+        let len = word.chars().count();
+        // No word is longer than 30 letters; the search is quadratic in length.
+        if !(3..=30).contains(&len) {
+            return Vec::new();
+        }
+        // Indexes into `spellings`.
+        let mut cands: Vec<u32> = Vec::new();
+        let lookup = |h: u64, cands: &mut Vec<u32>| {
+            let lo = self.deletes.partition_point(|&(k, _)| k < h);
+            cands.extend(
+                self.deletes[lo..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == h)
+                    .map(|&(_, sp)| sp),
+            );
+        };
+        // Symmetric deletion: two words within edit distance k share a form
+        // with at most k letters deleted from each. Hash collisions only cost
+        // an edit-distance check below.
+        let mut inserted: Vec<(u32, f32)> = Vec::new();
+        lookup(fnv(word), &mut cands);
+        let chars: Vec<char> = word.chars().collect();
+        for (i, d) in deletions(word).enumerate() {
+            // The word is a known spelling with one letter added.
+            if let Some(id) = self.vocab.get(&d) {
+                inserted.push((id, score::typo_sim(1, len)));
+            }
+            lookup(fnv(&d), &mut cands);
+            if len >= 6 {
+                for j in i + 1..len {
+                    lookup(fnv_without(&chars, [i, j]), &mut cands);
+                }
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let mut out: Vec<(u32, f32)> = cands
+            .into_iter()
+            .filter_map(|sp| {
+                let (text, id) = self.spellings.get(sp as usize)?;
+                if text.chars().count().abs_diff(len) > 2 {
+                    return None;
+                }
+                let dist = strsim::osa_distance(word, text);
+                let s = score::typo_sim(dist, len.max(text.chars().count()));
+                (s > 0.0).then_some((*id, s))
+            })
+            .chain(inserted.into_iter().filter(|&(_, s)| s > 0.0))
+            .collect();
+        // One entry per token, with its best similarity.
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        out.dedup_by_key(|e| e.0);
+        out
+    }
+
+    /// Splits a word written without spaces into vocabulary words, the last
+    /// one possibly cut off: "hillsidemennoni" -> "hillside mennoni".
+    fn segment(&self, word: &str) -> Option<Vec<Tok>> {
+        let bounds: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
+        let n = bounds.len() - 1;
+        if !(4..=60).contains(&n) {
+            return None;
+        }
+        // cost[i]: fewest pieces (a cut-off piece costs more) covering the first i chars.
+        let mut cost: Vec<Option<(f32, usize)>> = vec![None; n + 1];
+        cost[0] = Some((0.0, 0));
+        for i in 0..n {
+            let Some((c, _)) = cost[i] else { continue };
+            for j in i + 1..=n {
+                let piece = &word[bounds[i]..bounds[j]];
+                let single = j == i + 1;
+                let known = self.vocab.get(piece).is_some()
+                    || tables::contains(tables::STOPWORDS, piece)
+                    || tables::contains(tables::CONNECTORS, piece)
+                    || tables::contains(tables::LEGAL_END, piece)
+                    || tables::contains(tables::LEGAL_ANYWHERE, piece);
+                // Lone letters are costly: they would let anything through.
+                let step = match (known, single) {
+                    (true, false) => 1.0,
+                    (true, true) => 1.5,
+                    (false, _) if j == n && !self.vocab.starting_with(piece).is_empty() => {
+                        if single {
+                            2.0
+                        } else {
+                            1.5
+                        }
+                    }
+                    _ => continue,
+                };
+                if cost[j].is_none_or(|(cj, _)| c + step < cj) {
+                    cost[j] = Some((c + step, i));
+                }
+            }
+        }
+        let mut pieces = Vec::new();
+        let mut j = n;
+        while j > 0 {
+            let (_, i) = cost[j]?;
+            pieces.push(Tok::plain(&word[bounds[i]..bounds[j]]));
+            j = i;
+        }
+        pieces.reverse();
+        (pieces.len() >= 2).then(|| clean(pieces, &mut Vec::new()))
+    }
+
+    fn probes<'a>(&self, toks: impl Iterator<Item = &'a Tok>) -> Vec<Probe> {
+        let toks: Vec<&Tok> = toks.collect();
+        let last = toks.len().saturating_sub(1);
+        toks.iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let id = self
+                    .vocab
+                    .get(&t.text)
+                    .or_else(|| t.alt.as_deref().and_then(|a| self.vocab.get(a)))
+                    .or_else(|| self.vocab.get(&t.raw));
+                let mut fuzzy: Vec<(u32, f32)> = score::plural_variants(&t.text)
+                    .filter_map(|v| self.vocab.get(&v))
+                    .filter(|&v| Some(v) != id)
+                    .map(|v| (v, score::PLURAL_SIM))
+                    .collect();
+                if id.is_none() {
+                    fuzzy.extend(self.typo_neighbours(&t.text));
+                }
+                let weight = match id {
+                    Some(i) => self.vocab.weight(i),
+                    None => fuzzy
+                        .iter()
+                        .map(|&(f, _)| self.vocab.weight(f))
+                        .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
+                        .unwrap_or(self.vocab.unknown_weight()),
+                };
+                Probe {
+                    text: t.text.clone(),
+                    raw: t.raw.clone(),
+                    prefixable: k == last || t.dotted,
+                    id,
+                    weight,
+                    fuzzy,
+                }
+            })
+            .collect()
+    }
+
+    /// Companies sharing weighted tokens with the probes, best share first.
+    fn shortlist(&self, probes: &[Probe]) -> Vec<u32> {
+        // The per-thread scratch, or a fresh one if it is unavailable (in use
+        // further up the stack, or the thread is shutting down).
+        let with_scratch = |sc: &mut Scratch| self.shortlist_in(probes, sc);
+        SCRATCH
+            .try_with(|cell| match cell.try_borrow_mut() {
+                Ok(mut sc) => with_scratch(&mut sc),
+                Err(_) => with_scratch(&mut Scratch::default()),
+            })
+            .unwrap_or_else(|_| with_scratch(&mut Scratch::default()))
+    }
+
+    fn shortlist_in(&self, probes: &[Probe], sc: &mut Scratch) -> Vec<u32> {
+        {
+            let n = self.companies.len();
+            if sc.acc.len() != n {
+                *sc = Scratch {
+                    acc: vec![0.0; n],
+                    mark: vec![0; n],
+                    stamp: 0,
+                    touched: Vec::new(),
+                };
+            }
+            for p in probes {
+                // What this probe may stand for, best first: a company is
+                // credited once per probe, with its best expansion.
+                let mut expansions: Vec<(u32, f32)> =
+                    p.id.map(|id| (id, 1.0))
+                        .into_iter()
+                        .chain(p.fuzzy.iter().copied())
+                        .collect();
+                if p.prefixable && p.raw.chars().count() >= 3 {
+                    let range = self.vocab.starting_with(&p.raw);
+                    if range.len() <= MAX_PREFIX_EXPANSION {
+                        let plen = p.raw.chars().count();
+                        expansions.extend(range.iter().filter(|&&t| Some(t) != p.id).map(|&t| {
+                            (
+                                t,
+                                score::prefix_sim(plen, self.vocab.text(t).chars().count(), p.id.is_some()),
+                            )
+                        }));
+                    }
+                }
+                let mut credits: Vec<(u32, f32)> = expansions
+                    .into_iter()
+                    .map(|(t, s)| (t, s * self.vocab.weight(t)))
+                    .collect();
+                credits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+                sc.stamp = sc.stamp.wrapping_add(1);
+                if sc.stamp == 0 {
+                    sc.mark.iter_mut().for_each(|m| *m = 0);
+                    sc.stamp = 1;
+                }
+                for (tid, credit) in credits {
+                    for &c in self.postings(tid) {
+                        let c = c as usize;
+                        if sc.mark[c] == sc.stamp {
+                            continue;
+                        }
+                        sc.mark[c] = sc.stamp;
+                        if sc.acc[c] == 0.0 {
+                            sc.touched.push(c as u32);
+                        }
+                        sc.acc[c] += credit;
+                    }
+                }
+            }
+            let mut v: Vec<(u32, f32)> = sc.touched.iter().map(|&c| (c, sc.acc[c as usize])).collect();
+            for &c in &sc.touched {
+                sc.acc[c as usize] = 0.0;
+            }
+            sc.touched.clear();
+            let by_credit = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            if v.len() > SHORTLIST {
+                v.select_nth_unstable_by(SHORTLIST, by_credit);
+                v.truncate(SHORTLIST);
+            }
+            v.sort_unstable_by(by_credit);
+            v.into_iter().map(|(c, _)| c).collect()
+        }
+    }
+
+    fn score_view(&self, probes: &[Probe], scores: &mut Vec<(u32, f32)>) {
+        for c in self.shortlist(probes) {
+            let s = score::score_tokens(probes, &self.companies[c as usize].tokens, &self.vocab);
+            bump(scores, c, s);
+        }
+    }
+
+    /// The site written without spaces equals a company written so ("Tri
+    /// State" / "Tristate"), maybe with a legal form run on ("acmellc").
+    fn score_concat(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>) {
+        let key = parsed.concat();
+        if key.len() < 4 {
+            return;
+        }
+        let mut keys = vec![key.as_str()];
+        keys.extend(key.strip_prefix("the").filter(|r| r.len() >= 4));
+        for k in keys {
+            for &(_, c) in equal_range(&self.concat, k) {
+                bump(scores, c, 0.97);
+            }
+            for suffix in tables::LEGAL_ANYWHERE.iter().chain(tables::LEGAL_END) {
+                if let Some(stem) = k.strip_suffix(suffix).filter(|s| s.len() >= 4) {
+                    for &(_, c) in equal_range(&self.concat, stem) {
+                        bump(scores, c, 0.95);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A site that is one short word may be an acronym ("SBDG", "M.G.E.").
+    fn score_acronym(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>) {
+        let content: Vec<&Tok> = parsed.content().collect();
+        let [t] = content.as_slice() else { return };
+        let n = t.raw.chars().count();
+        let alnum = t.raw.chars().all(|c| c.is_ascii_alphanumeric()) && t.raw.chars().any(|c| c.is_ascii_alphabetic());
+        if !(2..=6).contains(&n) || !alnum {
+            return;
+        }
+        let s = match n {
+            2 => 0.40,
+            3 => 0.58,
+            4 => 0.62,
+            _ => 0.65,
+        };
+        for &(_, c) in equal_range(&self.acronyms, &t.raw) {
+            bump(scores, c, s);
+        }
+    }
+
+    /// Scores of all plausible companies for a site, best first.
+    fn ranked(&self, site_name: &str) -> Vec<Ranked> {
+        let parsed = parse(site_name);
+        let mut scores: Vec<(u32, f32)> = Vec::new();
+        if parsed.tokens.is_empty() || self.companies.is_empty() {
+            return Vec::new();
+        }
+        let probes = self.probes(parsed.content());
+        self.score_view(&probes, &mut scores);
+        let content: Vec<&Tok> = parsed.content().collect();
+        if let [only] = content.as_slice() {
+            // "TLS (Titan Legal Services)": the brackets spell out the acronym.
+            for g in &parsed.paren {
+                let words: Vec<&Tok> = g.iter().filter(|t| !t.is_stopword()).collect();
+                if words.len() >= 2 && initials(words.iter().copied()) == only.raw {
+                    let probes = self.probes(words.into_iter());
+                    self.score_view(&probes, &mut scores);
+                }
+            }
+            // "HILLSIDEMENNONI": a name written as one word, maybe cut off.
+            if probes.first().is_some_and(|p| p.id.is_none())
+                && let Some(pieces) = self.segment(&only.raw)
+            {
+                let probes = self.probes(pieces.iter().filter(|t| !t.is_stopword()));
+                self.score_view(&probes, &mut scores);
+            }
+        }
+        self.score_concat(&parsed, &mut scores);
+        self.score_acronym(&parsed, &mut scores);
+        let mut v: Vec<Ranked> = scores
+            .into_iter()
+            .filter(|&(_, s)| s > 0.0)
+            .map(|(c, score)| {
+                // Same legal form (or none on both): a nudge that only decides
+                // between names that are otherwise equal.
+                let same = *self.companies[c as usize].legal == *parsed.legal;
+                Ranked {
+                    company: c,
+                    score,
+                    key: if same { score + LEGAL_TIE_BREAK } else { score },
+                }
+            })
+            .collect();
+        v.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
+        v
+    }
+
+    /// The most likely company for a site name, with a confidence, or `None`
+    /// when no company shares anything with it.
+    pub fn best_match(&self, site_name: &str) -> Option<MatchResult> {
+        let ranked = self.ranked(site_name);
+        let best = ranked.first()?;
+        Some(MatchResult {
+            company_id: self.companies[best.company as usize].id.clone(),
+            confidence: score::confidence(best.score, best.key, ranked.iter().map(|r| r.key)),
+        })
+    }
+
+    /// Up to `limit` candidates, best first, for a picker. The first carries
+    /// the same confidence as [`best_match`](Self::best_match); the others
+    /// their plain score (0..=100), since a margin means nothing for them.
+    pub fn top_matches(&self, site_name: &str, limit: usize) -> Vec<MatchResult> {
+        let ranked = self.ranked(site_name);
+        ranked
+            .iter()
+            .take(limit)
+            .enumerate()
+            .map(|(k, r)| MatchResult {
+                company_id: self.companies[r.company as usize].id.clone(),
+                confidence: if k == 0 {
+                    score::confidence(r.score, r.key, ranked.iter().map(|r| r.key))
+                } else {
+                    (100.0 * r.score).round().clamp(0.0, 100.0) as u8
+                },
+            })
+            .collect()
+    }
+}
+
+/// A scored company: `key` orders, `score` is what the confidence rests on.
+struct Ranked {
+    company: u32,
+    score: f32,
+    key: f32,
+}
+
+/// Records score `s` for company `c`, keeping the best per company. The list
+/// is short (a shortlist or two), so a linear scan beats hashing.
+fn bump(scores: &mut Vec<(u32, f32)>, c: u32, s: f32) {
+    match scores.iter_mut().find(|(k, _)| *k == c) {
+        Some(e) => e.1 = e.1.max(s),
+        None => scores.push((c, s)),
+    }
+}

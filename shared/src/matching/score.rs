@@ -1,0 +1,293 @@
+//! How much a site name and one company name say the same thing, and how sure
+//! the best of the companies is.
+//!
+//! Tokens are aligned one to one by similarity (equal, plural, a typo, a
+//! cut-off word). Every token weighs its squared IDF, so a shared "Dental"
+//! proves little and a shared "Hernandez" a lot. The score of a pair is the
+//! weighted similarity of the aligned tokens, times a factor for each token
+//! left over and one for word order. A site token left over is strong evidence
+//! of a different organisation ("Smith Dental Lab" is not "Smith Dental"), so
+//! one caps the score below the auto-map threshold however common the word. A
+//! company token left over is weaker evidence, as people shorten names: it
+//! costs by its weight ("Group" little, "Greenville" a lot), and less after
+//! the site was visibly cut off mid-word.
+
+use super::index::Vocab;
+
+/// Each site token the company does not explain multiplies the score by
+/// `1 - SITE_EXTRA_PENALTY * share`, where the share is the token's weight
+/// relative to a rare word, but at least `SITE_EXTRA_FLOOR`: "Acme Realty"
+/// is not "Acme", however common "Realty" is. One extra word caps a pair
+/// below [`AUTO_MAP_THRESHOLD`](super::AUTO_MAP_THRESHOLD).
+const SITE_EXTRA_PENALTY: f32 = 0.4;
+const SITE_EXTRA_FLOOR: f32 = 0.85;
+/// Exponent on the similarity of the aligned tokens (1.0 when all are equal).
+const QUALITY_EXP: f32 = 1.5;
+/// Each company token the site does not mention multiplies the score by
+/// `1 - COMPANY_EXTRA_PENALTY * share^COMPANY_EXTRA_EXP`, the share being its
+/// weight relative to a rare word: leaving out "Group" costs a little, leaving
+/// out "Lab", "Foundation" or "of Greenville" too much to auto-map.
+const COMPANY_EXTRA_PENALTY: f32 = 0.6;
+const COMPANY_EXTRA_EXP: f32 = 0.75;
+/// Company tokens after a site's cut-off last word cost this share of the
+/// usual penalty.
+const TRUNCATED_TAIL: f32 = 0.3;
+/// Score lost when the shared words come in the opposite order ("Burns &
+/// Murray" for "Murray & Burns"): small, but it breaks such ties.
+const ORDER_PENALTY: f32 = 0.1;
+/// How sharply the confidence separates the best candidate from the others.
+const SHARPNESS: f32 = 10.0;
+/// Similarity of a plural/singular pair ("Office" / "Offices").
+pub(crate) const PLURAL_SIM: f32 = 0.95;
+
+/// A token of the site, resolved against the company vocabulary.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    /// Canonical text.
+    pub text: String,
+    /// As written (folded).
+    pub raw: String,
+    /// Last token, or written with a '.': may be cut short ("Mach", "Chr.").
+    pub prefixable: bool,
+    /// The vocabulary token it equals.
+    pub id: Option<u32>,
+    /// Weight: its own, its likely spelling's, or that of an unseen word.
+    pub weight: f32,
+    /// Other vocabulary tokens it may stand for (plural, typo), with similarity.
+    pub fuzzy: Vec<(u32, f32)>,
+}
+
+/// Similarity of a misspelling at edit distance `dist` from a word, the
+/// longer of the two having `len` characters: one slip in a long word is
+/// nearly certain, in a short one it may as well be another word ("Hall" /
+/// "Hill").
+pub(crate) fn typo_sim(dist: usize, len: usize) -> f32 {
+    let len = len as f32;
+    match dist {
+        0 => 1.0,
+        1 if len >= 4.0 => 1.0 - 1.4 / len,
+        2 if len >= 7.0 => 1.0 - 3.5 / len,
+        _ => 0.0,
+    }
+}
+
+/// Similarity of a word cut to `plen` characters with the word it starts.
+/// `known`: the cut word is itself a word of some company name, so it may not
+/// be cut at all ("Howe" is not "Howell").
+pub(crate) fn prefix_sim(plen: usize, len: usize, known: bool) -> f32 {
+    if plen == 0 || plen >= len {
+        return 0.0;
+    }
+    let frac = plen as f32 / len as f32;
+    match (known, plen) {
+        (true, 1) => 0.0,
+        (true, _) => 0.55 + 0.25 * frac,
+        (false, 1) => 0.5,
+        (false, 2) => 0.6 + 0.2 * frac,
+        (false, _) => 0.75 + 0.25 * frac,
+    }
+}
+
+/// Plural and singular spellings to look up for `w`.
+pub(crate) fn plural_variants(w: &str) -> impl Iterator<Item = String> + '_ {
+    let long = w.len() >= 3;
+    let s = w.strip_suffix('s').filter(|r| long && !r.ends_with('s'));
+    let es = w.strip_suffix("es").filter(|_| w.len() >= 5);
+    let ies = w.strip_suffix("ies").filter(|_| w.len() >= 5).map(|r| format!("{r}y"));
+    let y = w.strip_suffix('y').filter(|_| w.len() >= 4).map(|r| format!("{r}ies"));
+    let add = (long && !w.ends_with('s')).then(|| format!("{w}s"));
+    let add_es = (long && (w.ends_with('s') || w.ends_with('x') || w.ends_with("ch") || w.ends_with("sh")))
+        .then(|| format!("{w}es"));
+    s.map(str::to_owned)
+        .into_iter()
+        .chain(es.map(str::to_owned))
+        .chain(ies)
+        .chain(y)
+        .chain(add)
+        .chain(add_es)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Full,
+    Prefix,
+}
+
+/// Similarity of site token `p` with vocabulary token `tid`.
+fn pair_sim(p: &Probe, tid: u32, vocab: &Vocab) -> (f32, Kind) {
+    if p.id == Some(tid) {
+        return (1.0, Kind::Full);
+    }
+    let mut best = (0.0, Kind::Full);
+    for &(f, s) in &p.fuzzy {
+        if f == tid && s > best.0 {
+            best = (s, Kind::Full);
+        }
+    }
+    if p.prefixable && best.0 < 0.9 {
+        let text = vocab.text(tid);
+        let n = text.chars().count();
+        for w in [p.raw.as_str(), p.text.as_str()] {
+            if text.starts_with(w) {
+                let s = prefix_sim(w.chars().count(), n, p.id.is_some());
+                if s > best.0 {
+                    best = (s, Kind::Prefix);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// `x^e` for `x` in `[0, 1]`, with the exponents used here done by square roots.
+fn pow(x: f32, e: f32) -> f32 {
+    if e == 1.5 {
+        x * x.sqrt()
+    } else if e == 0.75 {
+        (x * x.sqrt()).sqrt()
+    } else {
+        x.powf(e)
+    }
+}
+
+/// Scores the site tokens `probes` against a company's tokens, in `[0, 1]`:
+/// how well the aligned tokens agree, times a factor per site token left
+/// over, per company token left over, and for word order.
+pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> f32 {
+    // Names have at most a few dozen tokens; the cap keeps the flags below fixed-size.
+    let mut comp_used = [false; 64];
+    let company = &company[..company.len().min(comp_used.len())];
+    if probes.is_empty() || company.is_empty() {
+        return 0.0;
+    }
+    // Candidate pairs, best first; names are short, so this is a handful.
+    let mut pairs: Vec<(f32, f32, usize, usize, Kind)> = Vec::new();
+    for (i, p) in probes.iter().enumerate() {
+        for (j, &tid) in company.iter().enumerate() {
+            let (s, kind) = pair_sim(p, tid, vocab);
+            if s > 0.0 {
+                pairs.push((s, vocab.weight(tid), i, j, kind));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+
+    // Greedy one-to-one alignment, most similar pairs first.
+    let mut site_used: Vec<Option<usize>> = vec![None; probes.len()];
+    let (mut sim_weight, mut weight) = (0.0f32, 0.0f32);
+    let mut cut_at: Option<usize> = None;
+    for (s, w, i, j, kind) in pairs {
+        if site_used[i].is_some() || comp_used[j] {
+            continue;
+        }
+        site_used[i] = Some(j);
+        comp_used[j] = true;
+        sim_weight += s * w;
+        weight += w;
+        if i + 1 == probes.len() && kind == Kind::Prefix {
+            cut_at = Some(j);
+        }
+    }
+    if sim_weight <= 0.0 || weight <= 0.0 {
+        return 0.0;
+    }
+    let rare = vocab.rare_weight();
+    let extra: f32 = probes
+        .iter()
+        .zip(&site_used)
+        .filter(|(_, used)| used.is_none())
+        .map(|(p, _)| {
+            // A lone letter left over is an initial: it counts by its weight.
+            let floor = if p.text.chars().count() > 1 {
+                SITE_EXTRA_FLOOR
+            } else {
+                0.0
+            };
+            1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0)
+        })
+        .product();
+    let mut missing = 1.0f32;
+    for (j, &tid) in company.iter().enumerate() {
+        if comp_used[j] {
+            continue;
+        }
+        let share = (vocab.weight(tid) / rare).clamp(0.0, 1.0);
+        // After the site's cut-off last word, the rest of the name was cut.
+        let cut = if cut_at.is_some_and(|k| j > k) {
+            TRUNCATED_TAIL
+        } else {
+            1.0
+        };
+        missing *= 1.0 - cut * COMPANY_EXTRA_PENALTY * pow(share, COMPANY_EXTRA_EXP);
+    }
+    // Share of aligned pairs that are out of order.
+    let seq: Vec<usize> = site_used.iter().flatten().copied().collect();
+    let mut inversions = 0usize;
+    for (a, &x) in seq.iter().enumerate() {
+        inversions += seq[a + 1..].iter().filter(|&&y| y < x).count();
+    }
+    let pairs_n = seq.len() * seq.len().saturating_sub(1) / 2;
+    let order = if pairs_n == 0 {
+        1.0
+    } else {
+        1.0 - ORDER_PENALTY * inversions as f32 / pairs_n as f32
+    };
+
+    let quality = sim_weight / weight;
+    (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0)
+}
+
+/// Confidence in the best company, 0..=100: its `score`, times its share of
+/// the evidence among all candidates (`key`s, the best's included), each
+/// weighing `key^SHARPNESS`. A lone candidate keeps its score; two near names
+/// halve it; a site that several companies contain equally well ("Garcia" for
+/// a dozen "Garcia ..." companies) falls further.
+pub(crate) fn confidence(score: f32, key: f32, keys: impl Iterator<Item = f32>) -> u8 {
+    let k = SHARPNESS;
+    let total: f32 = keys.map(|x| x.max(0.0).powf(k)).sum();
+    let share = if total > 0.0 { key.max(0.0).powf(k) / total } else { 0.0 };
+    (100.0 * score * share).round().clamp(0.0, 100.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_similarity_grows_with_length() {
+        assert!(typo_sim(1, 4) < typo_sim(1, 8));
+        assert_eq!(typo_sim(1, 3), 0.0);
+        assert_eq!(typo_sim(2, 6), 0.0);
+        assert!(typo_sim(1, 4) < 0.7);
+        assert!(typo_sim(2, 10) > 0.6 && typo_sim(2, 10) < typo_sim(1, 10));
+    }
+
+    #[test]
+    fn prefix_similarity() {
+        assert_eq!(prefix_sim(0, 8, false), 0.0);
+        assert_eq!(prefix_sim(1, 8, true), 0.0);
+        assert_eq!(prefix_sim(8, 8, false), 0.0);
+        assert!(prefix_sim(4, 7, false) > prefix_sim(2, 7, false));
+        assert!(prefix_sim(4, 7, true) < prefix_sim(4, 7, false));
+    }
+
+    #[test]
+    fn plurals() {
+        let v: Vec<String> = plural_variants("offices").collect();
+        assert!(v.contains(&"office".to_owned()));
+        let v: Vec<String> = plural_variants("office").collect();
+        assert!(v.contains(&"offices".to_owned()));
+        let v: Vec<String> = plural_variants("industries").collect();
+        assert!(v.contains(&"industry".to_owned()));
+        assert_eq!(plural_variants("").count(), 0);
+        assert_eq!(plural_variants("s").count(), 0);
+    }
+
+    #[test]
+    fn confidence_falls_with_a_close_runner_up() {
+        assert_eq!(confidence(1.0, 1.0, [1.0].into_iter()), 100);
+        assert_eq!(confidence(1.0, 1.0, [1.0, 1.0].into_iter()), 50);
+        assert!(confidence(0.9, 0.9, [0.9, 0.85].into_iter()) < confidence(0.9, 0.9, [0.9, 0.5].into_iter()));
+        assert_eq!(confidence(0.0, 0.0, [0.0].into_iter()), 0);
+    }
+}

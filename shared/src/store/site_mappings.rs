@@ -1,0 +1,115 @@
+use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::site_mapping::{MappedBy, SiteMapping, SiteRecord};
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::future::Future;
+
+/// Sites (written by sync as `SITE#{uid}`) and their mappings to companies
+/// (`SITEMAP#{uid}`, written only here), in the integration's partition.
+/// Kept apart so that a sync rewriting a site can never drop its mapping.
+pub trait SiteMappingStore: Send + Sync {
+    fn sites(&self, tenant: &TenantId, integration: &str) -> impl Future<Output = Result<Vec<SiteRecord>, StoreError>> + Send;
+    fn site(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uid: &str,
+    ) -> impl Future<Output = Result<Option<SiteRecord>, StoreError>> + Send;
+    fn mappings(&self, tenant: &TenantId, integration: &str) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
+    /// Writes a mapping. With `only_if_absent`, a site that got a mapping
+    /// meanwhile (a person mapped it by hand) keeps it, and this returns false.
+    fn put_mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        mapping: &SiteMapping,
+        only_if_absent: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+fn site_sk(uid: &str) -> String {
+    format!("SITE#{uid}")
+}
+
+fn mapping_sk(uid: &str) -> String {
+    format!("SITEMAP#{uid}")
+}
+
+fn site_from_item(item: &Item) -> Result<SiteRecord, StoreError> {
+    let f = Fields(item);
+    Ok(SiteRecord {
+        uid: f.s("uid")?,
+        name: f.opt_s("name").unwrap_or_default(),
+        device_count: f.opt_n("deviceCount"),
+        autotask_company_id: f.opt_s("autotaskCompanyId"),
+        autotask_company_name: f.opt_s("autotaskCompanyName"),
+        pseudo: matches!(item.get("pseudo"), Some(AttributeValue::Bool(true))),
+        removed_at: f.opt_n("removedAt"),
+    })
+}
+
+fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
+    let f = Fields(item);
+    Ok(SiteMapping {
+        site_uid: f.s("siteUid")?,
+        company_id: f.opt_s("companyId"),
+        confidence: f.opt_n("confidence").unwrap_or(0).clamp(0, 100) as u8,
+        mapped_by: if f.opt_s("mappedBy").as_deref() == Some("auto") { MappedBy::Auto } else { MappedBy::Manual },
+        mapped_at: f.n("mappedAt")?,
+    })
+}
+
+impl SiteMappingStore for DynamoStore {
+    async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteRecord>, StoreError> {
+        let items = self.query_prefix(keys::integration_pk(tenant, integration), "SITE#").await?;
+        items.iter().map(site_from_item).collect()
+    }
+
+    async fn site(&self, tenant: &TenantId, integration: &str, uid: &str) -> Result<Option<SiteRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::integration_pk(tenant, integration)))
+            .key("SK", s(site_sk(uid)))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(site_from_item).transpose()
+    }
+
+    async fn mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteMapping>, StoreError> {
+        let items = self.query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#").await?;
+        items.iter().map(mapping_from_item).collect()
+    }
+
+    async fn put_mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        m: &SiteMapping,
+        only_if_absent: bool,
+    ) -> Result<bool, StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(keys::integration_pk(tenant, integration))),
+            ("SK".into(), s(mapping_sk(&m.site_uid))),
+            ("entity".into(), s("site-mapping")),
+            ("siteUid".into(), s(&m.site_uid)),
+            ("confidence".into(), n(i64::from(m.confidence))),
+            ("mappedBy".into(), s(m.mapped_by.as_str())),
+            ("mappedAt".into(), n(m.mapped_at)),
+        ]);
+        if let Some(c) = &m.company_id {
+            item.insert("companyId".into(), s(c));
+        }
+        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        if only_if_absent {
+            put = put.condition_expression("attribute_not_exists(PK)");
+        }
+        match put.send().await.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
