@@ -48,7 +48,10 @@ impl From<&Company> for CompanyView {
             name: c.name.clone(),
             source: c.source.clone(),
             psa: match (&c.psa_kind, &c.psa_id) {
-                (Some(kind), Some(id)) => Some(PsaRef { kind: kind.clone(), id: id.clone() }),
+                (Some(kind), Some(id)) => Some(PsaRef {
+                    kind: kind.clone(),
+                    id: id.clone(),
+                }),
                 _ => None,
             },
             created_at: format_rfc3339(c.created_at),
@@ -91,7 +94,9 @@ fn checked_name(raw: &str) -> Result<String, CompanyError> {
 
 fn checked_psa(psa: &PsaRef) -> Result<(), CompanyError> {
     if !matches!(psa.kind.as_str(), "autotask" | "connectwise") {
-        return Err(CompanyError::Invalid("`psa.kind` must be autotask or connectwise".into()));
+        return Err(CompanyError::Invalid(
+            "`psa.kind` must be autotask or connectwise".into(),
+        ));
     }
     if psa.id.trim().is_empty() || psa.id.len() > 64 {
         return Err(CompanyError::Invalid("`psa.id` must be 1 to 64 characters".into()));
@@ -113,7 +118,12 @@ pub struct Companies<'a, S> {
 
 impl<S: CompanyStore> Companies<'_, S> {
     pub async fn create(&self, tenant: &TenantId, input: CompanyInput) -> Result<CompanyView, CompanyError> {
-        let name = checked_name(input.name.as_deref().ok_or_else(|| CompanyError::Invalid("`name` is required".into()))?)?;
+        let name = checked_name(
+            input
+                .name
+                .as_deref()
+                .ok_or_else(|| CompanyError::Invalid("`name` is required".into()))?,
+        )?;
         let psa = input.psa.flatten();
         if let Some(p) = &psa {
             checked_psa(p)?;
@@ -140,7 +150,9 @@ impl<S: CompanyStore> Companies<'_, S> {
     pub async fn update(&self, tenant: &TenantId, id: &str, input: CompanyInput) -> Result<CompanyView, CompanyError> {
         let mut company = self.find(tenant, id).await?;
         if input.name.is_none() && input.psa.is_none() {
-            return Err(CompanyError::Invalid("nothing to change: give `name` and/or `psa`".into()));
+            return Err(CompanyError::Invalid(
+                "nothing to change: give `name` and/or `psa`".into(),
+            ));
         }
         if let Some(name) = input.name {
             company.name = checked_name(&name)?;
@@ -154,10 +166,13 @@ impl<S: CompanyStore> Companies<'_, S> {
             company.psa_id = psa.map(|p| p.id.trim().to_owned());
         }
         company.updated_at = now_millis();
-        self.store.replace_company(tenant, &company).await.map_err(|e| match e {
-            StoreError::ConditionFailed => CompanyError::NotFound(id.to_owned()),
-            other => other.into(),
-        })?;
+        self.store
+            .replace_company(tenant, &company)
+            .await
+            .map_err(|e| match e {
+                StoreError::ConditionFailed => CompanyError::NotFound(id.to_owned()),
+                other => other.into(),
+            })?;
         Ok(CompanyView::from(&company))
     }
 
@@ -184,15 +199,24 @@ impl<S: CompanyStore> Companies<'_, S> {
             return Err(CompanyError::Invalid("`cursor` is not one this API gave out".into()));
         }
         let needle = search.map(normalize_name).filter(|s| !s.is_empty());
-        let (found, more) = self.store.page_companies(tenant, needle.as_deref(), cursor, limit).await?;
+        let (found, more) = self
+            .store
+            .page_companies(tenant, needle.as_deref(), cursor, limit)
+            .await?;
         let next_cursor = if more { found.last().map(|c| c.id.clone()) } else { None };
-        Ok(CompanyPage { companies: found.iter().map(CompanyView::from).collect(), next_cursor })
+        Ok(CompanyPage {
+            companies: found.iter().map(CompanyView::from).collect(),
+            next_cursor,
+        })
     }
 
     async fn find(&self, tenant: &TenantId, id: &str) -> Result<Company, CompanyError> {
         if uuid::Uuid::parse_str(id).is_err() {
             return Err(CompanyError::NotFound(id.to_owned()));
         }
-        self.store.get_company(tenant, id).await?.ok_or_else(|| CompanyError::NotFound(id.to_owned()))
+        self.store
+            .get_company(tenant, id)
+            .await?
+            .ok_or_else(|| CompanyError::NotFound(id.to_owned()))
     }
 }

@@ -2,13 +2,16 @@
 //!
 //! - [`datto`]: the Datto RMM API client.
 //! - [`integrations`]: connecting Datto RMM accounts, per tenant.
+//! - [`sync`]: sites, devices, device types and audits from Datto RMM.
+//! - [`companies`], [`site_mapping`], [`matching`]: portal companies, the
+//!   site mapping table and quick match's fuzzy name matcher.
 //! - [`store`] and [`secrets`]: the DynamoDB and Secrets Manager adapters.
 //! - [`api`]: the HTTP edge: tenant from the token, JSON in, problems out.
 //! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
 
 pub mod api;
-pub mod companies;
 pub mod aws;
+pub mod companies;
 pub mod datto;
 pub mod http;
 pub mod integrations;

@@ -91,7 +91,10 @@ impl QuickMatcher {
             .filter(|c| c.psa_kind.as_deref() == Some("autotask"))
             .filter_map(|c| Some((c.psa_id.clone()?, c.id.clone())))
             .collect();
-        Self { index: CompanyIndex::new(companies.iter().map(|c| (c.id.clone(), c.name.as_str()))), by_autotask_id }
+        Self {
+            index: CompanyIndex::new(companies.iter().map(|c| (c.id.clone(), c.name.as_str()))),
+            by_autotask_id,
+        }
     }
 
     /// From bare `(id, name)` pairs, with no PSA links.
@@ -101,13 +104,20 @@ impl QuickMatcher {
         S1: Into<String>,
         S2: AsRef<str>,
     {
-        Self { index: CompanyIndex::new(companies), by_autotask_id: HashMap::new() }
+        Self {
+            index: CompanyIndex::new(companies),
+            by_autotask_id: HashMap::new(),
+        }
     }
 
     /// The best company for a site, strong signals first.
     pub fn suggest(&self, site_name: &str, autotask_company_id: Option<&str>) -> Option<Suggestion> {
         if let Some(company_id) = autotask_company_id.and_then(|id| self.by_autotask_id.get(id.trim())) {
-            return Some(Suggestion { company_id: company_id.clone(), confidence: 100, reason: MatchReason::PsaId });
+            return Some(Suggestion {
+                company_id: company_id.clone(),
+                confidence: 100,
+                reason: MatchReason::PsaId,
+            });
         }
         self.index.best_match(site_name).map(|m| Suggestion {
             company_id: m.company_id,
@@ -215,11 +225,20 @@ pub struct SiteMappings<'a, S> {
 impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> {
     async fn ensure_integration(&self, tenant: &TenantId, integration: &str) -> Result<(), MappingError> {
         let known = uuid::Uuid::parse_str(integration).is_ok() && self.store.get(tenant, integration).await?.is_some();
-        if known { Ok(()) } else { Err(MappingError::NotFound(format!("no integration {integration}"))) }
+        if known {
+            Ok(())
+        } else {
+            Err(MappingError::NotFound(format!("no integration {integration}")))
+        }
     }
 
     /// The mapping table: every site with its company, confidence and how it was mapped.
-    pub async fn table(&self, tenant: &TenantId, integration: &str, filter: &SiteFilter) -> Result<Vec<SiteRow>, MappingError> {
+    pub async fn table(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        filter: &SiteFilter,
+    ) -> Result<Vec<SiteRow>, MappingError> {
         self.ensure_integration(tenant, integration).await?;
         let (sites, mappings, companies) = tokio::try_join!(
             self.store.sites(tenant, integration),
@@ -228,17 +247,28 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> 
         )?;
         let mappings: HashMap<_, _> = mappings.into_iter().map(|m| (m.site_uid.clone(), m)).collect();
         let names: HashMap<_, _> = companies.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
-        let needle = filter.search.as_deref().map(crate::matching::normalize_name).filter(|n| !n.is_empty());
+        let needle = filter
+            .search
+            .as_deref()
+            .map(crate::matching::normalize_name)
+            .filter(|n| !n.is_empty());
         let mut rows: Vec<SiteRow> = sites
             .iter()
             .filter(|s| s.removed_at.is_none() && (filter.include_pseudo || !s.pseudo))
-            .filter(|s| needle.as_ref().is_none_or(|n| crate::matching::normalize_name(&s.name).contains(n.as_str())))
+            .filter(|s| {
+                needle
+                    .as_ref()
+                    .is_none_or(|n| crate::matching::normalize_name(&s.name).contains(n.as_str()))
+            })
             .map(|site| {
                 let mapping = mappings.get(&site.uid);
                 // A mapping to a company deleted since shows as unmapped.
-                let company = mapping
-                    .and_then(|m| m.company_id.as_deref())
-                    .and_then(|id| Some(CompanyRef { id: id.to_owned(), name: (*names.get(id)?).to_owned() }));
+                let company = mapping.and_then(|m| m.company_id.as_deref()).and_then(|id| {
+                    Some(CompanyRef {
+                        id: id.to_owned(),
+                        name: (*names.get(id)?).to_owned(),
+                    })
+                });
                 let mapped = company.is_some();
                 SiteRow {
                     site_uid: site.uid.clone(),
@@ -254,22 +284,36 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> 
             })
             .filter(|row| filter.mapped.is_none_or(|want| want == row.company.is_some()))
             .collect();
-        rows.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.site_uid.cmp(&b.site_uid)));
+        rows.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then_with(|| a.site_uid.cmp(&b.site_uid))
+        });
         Ok(rows)
     }
 
-    async fn mappable_site(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<SiteRecord, MappingError> {
+    async fn mappable_site(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        site_uid: &str,
+    ) -> Result<SiteRecord, MappingError> {
         self.ensure_integration(tenant, integration).await?;
-        let site = self
-            .store
-            .site(tenant, integration, site_uid)
-            .await?
-            .ok_or_else(|| MappingError::NotFound(format!("no site {site_uid} in this integration (has it synced?)")))?;
+        let site = self.store.site(tenant, integration, site_uid).await?.ok_or_else(|| {
+            MappingError::NotFound(format!("no site {site_uid} in this integration (has it synced?)"))
+        })?;
         if site.pseudo {
-            return Err(MappingError::Unprocessable(format!("{} is a Datto RMM system site and cannot be mapped", site.name)));
+            return Err(MappingError::Unprocessable(format!(
+                "{} is a Datto RMM system site and cannot be mapped",
+                site.name
+            )));
         }
         if site.removed_at.is_some() {
-            return Err(MappingError::Unprocessable(format!("site {} was removed from Datto RMM", site.name)));
+            return Err(MappingError::Unprocessable(format!(
+                "site {} was removed from Datto RMM",
+                site.name
+            )));
         }
         Ok(site)
     }
@@ -302,7 +346,10 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> 
             device_count: site.device_count,
             autotask_company_id: site.autotask_company_id,
             autotask_company_name: site.autotask_company_name,
-            company: Some(CompanyRef { id: company.id, name: company.name }),
+            company: Some(CompanyRef {
+                id: company.id,
+                name: company.name,
+            }),
             confidence: Some(100),
             mapped_by: Some(MappedBy::Manual),
             mapped_at: Some(format_rfc3339(mapping.mapped_at)),
@@ -312,8 +359,13 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> 
     /// Unmaps a site by hand: it stays unmapped until a person maps it again.
     pub async fn unmap(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<(), MappingError> {
         let site = self.mappable_site(tenant, integration, site_uid).await?;
-        let mapping =
-            SiteMapping { site_uid: site.uid, company_id: None, confidence: 0, mapped_by: MappedBy::Manual, mapped_at: now_millis() };
+        let mapping = SiteMapping {
+            site_uid: site.uid,
+            company_id: None,
+            confidence: 0,
+            mapped_by: MappedBy::Manual,
+            mapped_at: now_millis(),
+        };
         self.store.put_mapping(tenant, integration, &mapping, false).await?;
         Ok(())
     }
@@ -335,11 +387,19 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> 
         let row = |site: &SiteRecord, s: Option<&Suggestion>| QuickMatchRow {
             site_uid: site.uid.clone(),
             site_name: site.name.clone(),
-            company: s.map(|s| CompanyRef { id: s.company_id.clone(), name: names.get(&s.company_id).cloned().unwrap_or_default() }),
+            company: s.map(|s| CompanyRef {
+                id: s.company_id.clone(),
+                name: names.get(&s.company_id).cloned().unwrap_or_default(),
+            }),
             confidence: s.map(|s| s.confidence),
             reason: s.map(|s| s.reason),
         };
-        let mut report = QuickMatchReport { mapped: vec![], suggested: vec![], no_candidate: vec![], skipped };
+        let mut report = QuickMatchReport {
+            mapped: vec![],
+            suggested: vec![],
+            no_candidate: vec![],
+            skipped,
+        };
         let now = now_millis();
         for (site, decision) in &plan {
             match decision {
@@ -400,7 +460,10 @@ mod tests {
 
     #[test]
     fn psa_ids_beat_names_and_decided_sites_are_left_alone() {
-        let companies = [company("c1", "Smith Dental", None), company("c2", "Riverside Plumbing LLC", Some("777"))];
+        let companies = [
+            company("c1", "Smith Dental", None),
+            company("c2", "Riverside Plumbing LLC", Some("777")),
+        ];
         let matcher = QuickMatcher::new(&companies);
         let mut pseudo = site("p", "Deleted Devices", None);
         pseudo.pseudo = true;
@@ -411,11 +474,21 @@ mod tests {
             pseudo,
             site("s4", "Zebra Quantum Holdings", None),
         ];
-        let manual = SiteMapping { site_uid: "s3".into(), company_id: None, confidence: 0, mapped_by: MappedBy::Manual, mapped_at: 1 };
+        let manual = SiteMapping {
+            site_uid: "s3".into(),
+            company_id: None,
+            confidence: 0,
+            mapped_by: MappedBy::Manual,
+            mapped_at: 1,
+        };
         let mappings = HashMap::from([("s3".to_owned(), manual)]);
         let plan = plan_quick_match(&sites, &mappings, &matcher);
         let by_uid: HashMap<_, _> = plan.iter().map(|(s, d)| (s.uid.as_str(), d)).collect();
-        assert_eq!(by_uid.len(), 3, "s3 (unmapped by hand) and the pseudo-site are skipped: {plan:?}");
+        assert_eq!(
+            by_uid.len(),
+            3,
+            "s3 (unmapped by hand) and the pseudo-site are skipped: {plan:?}"
+        );
         assert!(matches!(by_uid["s1"], Decision::Map(s) if s.company_id == "c1" && s.reason == MatchReason::Name));
         assert!(
             matches!(by_uid["s2"], Decision::Map(s) if s.company_id == "c2" && s.confidence == 100 && s.reason == MatchReason::PsaId)

@@ -8,7 +8,9 @@
 //! | `PATCH /companies/{id}` | `{name?, psa?}` (`psa: null` removes the PSA link) |
 //! | `DELETE /companies/{id}` | removes it (204); sites mapped to it show as unmapped |
 
-use super::{ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant};
+use super::{
+    ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
+};
 use crate::companies::{Companies, CompanyError};
 use crate::store::{CompanyStore, DynamoStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
@@ -20,7 +22,9 @@ pub struct CompaniesApi<S> {
 
 impl CompaniesApi<DynamoStore> {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        Ok(Self { store: super::store_from_env().await? })
+        Ok(Self {
+            store: super::store_from_env().await?,
+        })
     }
 }
 
@@ -37,21 +41,35 @@ impl<S: CompanyStore> CompaniesApi<S> {
         let method = req.method();
         match parts.as_slice() {
             ["companies"] => match *method {
-                Method::POST => Ok(json(StatusCode::CREATED, &service.create(&tenant, json_body(req)?).await?)),
+                Method::POST => Ok(json(
+                    StatusCode::CREATED,
+                    &service.create(&tenant, json_body(req)?).await?,
+                )),
                 Method::GET => {
                     let limit = match query_param(req, "limit") {
-                        Some(l) => Some(l.parse().map_err(|_| ApiError::bad_request("`limit` must be a number"))?),
+                        Some(l) => Some(
+                            l.parse()
+                                .map_err(|_| ApiError::bad_request("`limit` must be a number"))?,
+                        ),
                         None => None,
                     };
                     let search = query_param(req, "search");
                     let cursor = query_param(req, "cursor");
-                    Ok(json(StatusCode::OK, &service.list(&tenant, search.as_deref(), cursor.as_deref(), limit).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &service
+                            .list(&tenant, search.as_deref(), cursor.as_deref(), limit)
+                            .await?,
+                    ))
                 }
                 _ => Err(method_not_allowed(method)),
             },
             ["companies", id] => match *method {
                 Method::GET => Ok(json(StatusCode::OK, &service.get(&tenant, id).await?)),
-                Method::PATCH => Ok(json(StatusCode::OK, &service.update(&tenant, id, json_body(req)?).await?)),
+                Method::PATCH => Ok(json(
+                    StatusCode::OK,
+                    &service.update(&tenant, id, json_body(req)?).await?,
+                )),
                 Method::DELETE => {
                     service.delete(&tenant, id).await?;
                     Ok(no_content())
@@ -76,7 +94,11 @@ impl From<CompanyError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConditionFailed => ApiError::new(StatusCode::CONFLICT, "conflict", "the item changed meanwhile; try again"),
+            StoreError::ConditionFailed => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the item changed meanwhile; try again",
+            ),
             e => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", e.to_string()),
         }
     }

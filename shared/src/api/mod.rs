@@ -146,14 +146,19 @@ where
 
 /// A query-string parameter, if present.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
 }
 
 /// The DynamoDB store from `TABLE_NAME` and the default AWS configuration.
 pub async fn store_from_env() -> Result<crate::store::DynamoStore, crate::aws::MissingSetting> {
     let table = crate::aws::required_env("TABLE_NAME")?;
     let config = crate::aws::load_config().await;
-    Ok(crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table))
+    Ok(crate::store::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+    ))
 }
 
 pub fn method_not_allowed(method: &Method) -> ApiError {

@@ -7,7 +7,9 @@
 //! | `DELETE /integrations/{id}/sites/{siteUid}/mapping` | unmaps by hand (quick match then leaves the site alone) |
 //! | `POST /integrations/{id}/quick-match` | maps every unmapped site it is sure of (>= 70); answers mapped / suggested / no candidate |
 
-use super::{ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant};
+use super::{
+    ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
+};
 use crate::site_mapping::{MappingError, SiteFilter, SiteMappings};
 use crate::store::{CompanyStore, DynamoStore, IntegrationStore, SiteMappingStore};
 use lambda_http::http::{Method, StatusCode};
@@ -19,7 +21,9 @@ pub struct SitesApi<S> {
 
 impl SitesApi<DynamoStore> {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        Ok(Self { store: super::store_from_env().await? })
+        Ok(Self {
+            store: super::store_from_env().await?,
+        })
     }
 }
 
@@ -58,14 +62,20 @@ impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SitesApi<S> {
                         include_pseudo: flag(req, "includePseudo")?.unwrap_or(false),
                     };
                     let sites = service.table(&tenant, id, &filter).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "sites": sites, "count": sites.len() })))
+                    Ok(json(
+                        StatusCode::OK,
+                        &serde_json::json!({ "sites": sites, "count": sites.len() }),
+                    ))
                 }
                 _ => Err(method_not_allowed(method)),
             },
             ["integrations", id, "sites", site, "mapping"] => match *method {
                 Method::PUT => {
                     let input: MappingInput = json_body(req)?;
-                    Ok(json(StatusCode::OK, &service.map_manually(&tenant, id, site, &input.company_id).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &service.map_manually(&tenant, id, site, &input.company_id).await?,
+                    ))
                 }
                 Method::DELETE => {
                     service.unmap(&tenant, id, site).await?;

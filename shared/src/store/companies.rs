@@ -6,11 +6,22 @@ use std::future::Future;
 
 /// Portal companies of a tenant, in the tenant's partition (`COMPANY#{id}`).
 pub trait CompanyStore: Send + Sync {
-    fn insert_company(&self, tenant: &TenantId, company: &Company) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_company(
+        &self,
+        tenant: &TenantId,
+        company: &Company,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Replaces an existing company; `ConditionFailed` if it is gone.
-    fn replace_company(&self, tenant: &TenantId, company: &Company)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn get_company(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Company>, StoreError>> + Send;
+    fn replace_company(
+        &self,
+        tenant: &TenantId,
+        company: &Company,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get_company(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Company>, StoreError>> + Send;
     /// Every company of the tenant (quick match needs them all at once).
     fn all_companies(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Company>, StoreError>> + Send;
     /// Companies in id order after `after` (exclusive), whose normalised
@@ -116,7 +127,10 @@ impl CompanyStore for DynamoStore {
     ) -> Result<(Vec<Company>, bool), StoreError> {
         let mut found = Vec::new();
         let mut start = after.map(|id| {
-            Item::from([("PK".to_owned(), s(keys::tenant_pk(tenant))), ("SK".to_owned(), s(company_sk(id)))])
+            Item::from([
+                ("PK".to_owned(), s(keys::tenant_pk(tenant))),
+                ("SK".to_owned(), s(company_sk(id))),
+            ])
         });
         loop {
             let mut query = self

@@ -8,14 +8,22 @@ use std::future::Future;
 /// (`SITEMAP#{uid}`, written only here), in the integration's partition.
 /// Kept apart so that a sync rewriting a site can never drop its mapping.
 pub trait SiteMappingStore: Send + Sync {
-    fn sites(&self, tenant: &TenantId, integration: &str) -> impl Future<Output = Result<Vec<SiteRecord>, StoreError>> + Send;
+    fn sites(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> impl Future<Output = Result<Vec<SiteRecord>, StoreError>> + Send;
     fn site(
         &self,
         tenant: &TenantId,
         integration: &str,
         uid: &str,
     ) -> impl Future<Output = Result<Option<SiteRecord>, StoreError>> + Send;
-    fn mappings(&self, tenant: &TenantId, integration: &str) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
+    fn mappings(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
     /// Writes a mapping. With `only_if_absent`, a site that got a mapping
     /// meanwhile (a person mapped it by hand) keeps it, and this returns false.
     fn put_mapping(
@@ -54,14 +62,20 @@ fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
         site_uid: f.s("siteUid")?,
         company_id: f.opt_s("companyId"),
         confidence: f.opt_n("confidence").unwrap_or(0).clamp(0, 100) as u8,
-        mapped_by: if f.opt_s("mappedBy").as_deref() == Some("auto") { MappedBy::Auto } else { MappedBy::Manual },
+        mapped_by: if f.opt_s("mappedBy").as_deref() == Some("auto") {
+            MappedBy::Auto
+        } else {
+            MappedBy::Manual
+        },
         mapped_at: f.n("mappedAt")?,
     })
 }
 
 impl SiteMappingStore for DynamoStore {
     async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteRecord>, StoreError> {
-        let items = self.query_prefix(keys::integration_pk(tenant, integration), "SITE#").await?;
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "SITE#")
+            .await?;
         items.iter().map(site_from_item).collect()
     }
 
@@ -79,7 +93,9 @@ impl SiteMappingStore for DynamoStore {
     }
 
     async fn mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteMapping>, StoreError> {
-        let items = self.query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#").await?;
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#")
+            .await?;
         items.iter().map(mapping_from_item).collect()
     }
 
