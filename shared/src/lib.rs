@@ -20,6 +20,7 @@ pub mod secret;
 pub mod secrets;
 pub mod site_mapping;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;

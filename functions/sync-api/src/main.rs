@@ -1,0 +1,13 @@
+//! Lambda: Sync Now and sync run status. See [`shared::sync::api`].
+
+use shared::sync::SyncDeps;
+use shared::sync::api::SyncApi;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let api = SyncApi {
+        deps: SyncDeps::from_env().await?,
+    };
+    shared::api::serve(|req| api.handle(req)).await
+}

@@ -1,0 +1,104 @@
+//! Datto RMM site/device/device-type sync (issue 3).
+//!
+//! - [`hash`]: FNV-1a 64, the stable content hash deciding what to write.
+//! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
+//! - [`store`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
+//! - [`run`]: starting a run and running one invocation of it.
+//! - [`api`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
+//! - [`events`]: the worker's two event shapes (EventBridge schedule, DynamoDB stream).
+//!
+//! Items live in the integration's partition: `SITE#{uid}`, `DEVICE#{uid}`,
+//! `DEVTYPE#{category}#{type}`, `RUN#{runId}`, `SYNC#LEASE`, `SYNC#STATE`
+//! (where an unfinished device listing resumes) and `SEEN#{listing}#{n}`
+//! (uids a resumable listing has seen, expiring after 7 days).
+
+pub mod api;
+pub mod events;
+pub mod hash;
+pub mod plan;
+pub mod run;
+pub mod store;
+
+pub use run::{Phase, RunBudget, RunCounts, RunRecord, RunStatus, run_once, schedule_all, start_run};
+
+use crate::datto::DattoConnector;
+use crate::integrations::IntegrationError;
+use crate::secrets::SecretsManager;
+use crate::store::{DynamoStore, StoreError};
+use std::time::Duration;
+
+/// Settings read once per cold start.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Concurrent BatchWriteItem calls per run.
+    pub writers: usize,
+    /// How long a lease holds without renewal (a crashed run frees it after this).
+    pub lease_ttl: Duration,
+    pub budget: RunBudget,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            writers: 8,
+            lease_ttl: Duration::from_secs(15 * 60),
+            budget: RunBudget::default(),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// `SYNC_AUDIT_BUDGET` (requests per run), `SYNC_TIME_BUDGET_SECS`
+    /// (per invocation), `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS`.
+    pub fn from_env() -> Self {
+        let mut s = Self::default();
+        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(v) = num("SYNC_AUDIT_BUDGET") {
+            s.budget.audit_requests = v;
+        }
+        if let Some(v) = num("SYNC_TIME_BUDGET_SECS") {
+            s.budget.time = Duration::from_secs(v);
+        }
+        if let Some(v) = num("SYNC_WRITERS") {
+            s.writers = v.clamp(1, 64) as usize;
+        }
+        if let Some(v) = num("SYNC_LEASE_TTL_SECS") {
+            s.lease_ttl = Duration::from_secs(v);
+        }
+        s
+    }
+}
+
+/// What a sync needs, built once per cold start.
+pub struct SyncDeps {
+    pub store: DynamoStore,
+    pub secrets: SecretsManager,
+    pub datto: DattoConnector,
+    pub settings: SyncSettings,
+}
+
+impl SyncDeps {
+    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
+    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
+        let table = crate::aws::required_env("TABLE_NAME")?;
+        let config = crate::aws::load_config().await;
+        Ok(Self {
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
+            secrets: SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config)),
+            datto: DattoConnector::from_env(crate::http::client()),
+            settings: SyncSettings::from_env(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("a sync run is in progress: {0}")]
+    Busy(String),
+    #[error("no sync run {0}")]
+    RunNotFound(String),
+    #[error(transparent)]
+    Integration(#[from] IntegrationError),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,637 @@
+//! Sync runs: starting one (lease + `queued` record), and running one
+//! invocation of it ([`run_once`]): sites, then devices (resumable from a
+//! cursor), then removals and device types, then audits under a budget.
+
+use super::plan::{self, Change, DeviceRecord, SiteRecord};
+use super::store::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
+use super::{SyncDeps, SyncError};
+use crate::datto::models::{Device, Site};
+use crate::datto::{DattoClient, DattoError};
+use crate::integrations::{IntegrationError, IntegrationSettings, Integrations};
+use crate::store::{StoreError, keys};
+use crate::tenant::TenantId;
+use crate::time::now_millis;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// At most this many errors are kept on a run record.
+pub const MAX_ERRORS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Written by Sync Now or the schedule; the worker picks it up.
+    Queued,
+    /// An invocation is working on it.
+    Running,
+    /// Outgrew one invocation; the next picks it up where it stopped.
+    Continuing,
+    Succeeded,
+    /// Finished, but part of the work failed; the next run resumes it.
+    Partial,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Continuing => "continuing",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, RunStatus::Queued | RunStatus::Running | RunStatus::Continuing)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Sites,
+    Devices,
+    Audits,
+    Done,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunCounts {
+    pub sites: u64,
+    pub pseudo_sites: u64,
+    pub sites_created: u64,
+    pub sites_updated: u64,
+    pub sites_removed: u64,
+    pub devices_seen: u64,
+    pub devices_created: u64,
+    pub devices_updated: u64,
+    pub devices_removed: u64,
+    pub device_types: u64,
+    pub audits_done: u64,
+    pub audits_pending: u64,
+    pub requests: u64,
+    pub writes: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunErrorEntry {
+    pub code: String,
+    pub message: String,
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+}
+
+/// The `RUN#{runId}` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    pub run_id: String,
+    pub tenant: String,
+    pub integration_id: String,
+    pub status: RunStatus,
+    pub phase: Phase,
+    /// `manual` (Sync Now) or `schedule`.
+    pub trigger: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+    /// `nextPageUrl` of the device page the next invocation fetches.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Id of the device listing this run works on (a resumed listing keeps its id).
+    #[serde(default)]
+    pub listing_id: Option<String>,
+    #[serde(default)]
+    pub seen_chunks: u32,
+    #[serde(default)]
+    pub resumed_from: Option<String>,
+    #[serde(default)]
+    pub invocations: u32,
+    #[serde(default)]
+    pub counts: RunCounts,
+    #[serde(default)]
+    pub errors: Vec<RunErrorEntry>,
+}
+
+impl RunRecord {
+    pub fn new(tenant: &TenantId, integration_id: &str, run_id: &str, trigger: &str, now: i64) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            tenant: tenant.as_str().to_owned(),
+            integration_id: integration_id.to_owned(),
+            status: RunStatus::Queued,
+            phase: Phase::Sites,
+            trigger: trigger.to_owned(),
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+            cursor: None,
+            listing_id: None,
+            seen_chunks: 0,
+            resumed_from: None,
+            invocations: 0,
+            counts: RunCounts::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn record_error(&mut self, code: &str, message: impl Into<String>) {
+        self.counts.errors += 1;
+        if self.errors.len() < MAX_ERRORS {
+            let mut message: String = message.into();
+            if message.len() > 500 {
+                let mut end = 500;
+                while !message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                message.truncate(end);
+            }
+            self.errors.push(RunErrorEntry {
+                code: code.to_owned(),
+                message,
+                at: now_millis(),
+                phase: Some(self.phase),
+            });
+        }
+    }
+}
+
+/// Limits of one run and one invocation.
+#[derive(Debug, Clone)]
+pub struct RunBudget {
+    /// Audit requests per run (Datto allows 600 reads a minute; default half).
+    pub audit_requests: u64,
+    /// Work time per invocation before the run checkpoints and continues in the next.
+    pub time: Duration,
+}
+
+impl Default for RunBudget {
+    fn default() -> Self {
+        Self {
+            audit_requests: 300,
+            time: Duration::from_secs(12 * 60),
+        }
+    }
+}
+
+/// Starts a run: takes the lease, then writes the `queued` record.
+/// `Err(SyncError::Busy(run))` when another run holds the lease.
+pub async fn start_run(
+    deps: &SyncDeps,
+    tenant: &TenantId,
+    integration_id: &str,
+    trigger: &str,
+) -> Result<RunRecord, SyncError> {
+    let store = SyncStore::new(deps.store.clone());
+    let pk = keys::integration_pk(tenant, integration_id);
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let now = now_millis();
+    let previous = store.lease_holder(&pk).await?;
+    if let Err(holder) = store
+        .acquire_lease(&pk, &run_id, now, deps.settings.lease_ttl.as_millis() as i64)
+        .await?
+    {
+        return Err(SyncError::Busy(holder.unwrap_or_default()));
+    }
+    // The lease was free, or had expired: a run that let it expire crashed or
+    // stalled; record that instead of leaving it "running" for ever.
+    if let Some((stale, _)) = previous
+        && let Some(mut old) = store.get_run(tenant, integration_id, &stale).await?
+        && old.status.is_active()
+    {
+        let was = old.status;
+        old.record_error(
+            "sync.lease_expired",
+            "the run stopped without finishing; a new run took over",
+        );
+        old.status = RunStatus::Failed;
+        old.updated_at = now;
+        old.finished_at = Some(now);
+        let _ = store.put_run(tenant, &old, &[was]).await;
+    }
+    let run = RunRecord::new(tenant, integration_id, &run_id, trigger, now);
+    if let Err(e) = store.put_run(tenant, &run, &[]).await {
+        let _ = store.release_lease(&pk, &run_id).await;
+        return Err(e.into());
+    }
+    Ok(run)
+}
+
+/// One invocation's worth of a run. Claims the run (`queued`/`continuing` ->
+/// `running`); returns the record as it was left. A run that is not waiting
+/// (taken by another invocation, or finished) is returned untouched.
+pub async fn run_once(
+    deps: &SyncDeps,
+    tenant: &TenantId,
+    integration_id: &str,
+    run_id: &str,
+    budget: &RunBudget,
+) -> Result<RunRecord, SyncError> {
+    let started = Instant::now();
+    let store = SyncStore::new(deps.store.clone());
+    let pk = keys::integration_pk(tenant, integration_id);
+    let Some(mut run) = store.get_run(tenant, integration_id, run_id).await? else {
+        return Err(SyncError::RunNotFound(run_id.to_owned()));
+    };
+    if !matches!(run.status, RunStatus::Queued | RunStatus::Continuing) {
+        return Ok(run);
+    }
+    let was = run.status;
+    let now = now_millis();
+    run.status = RunStatus::Running;
+    run.invocations += 1;
+    run.updated_at = now;
+    run.started_at.get_or_insert(now);
+    match store.put_run(tenant, &run, &[was]).await {
+        Ok(()) => {}
+        // Another invocation claimed it first.
+        Err(StoreError::ConditionFailed) => {
+            return Ok(store.get_run(tenant, integration_id, run_id).await?.unwrap_or(run));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(holder) = store
+        .acquire_lease(&pk, run_id, now, deps.settings.lease_ttl.as_millis() as i64)
+        .await?
+    {
+        run.record_error(
+            "sync.lease_lost",
+            format!("run {} holds the integration's lease now", holder.unwrap_or_default()),
+        );
+        return finish(&store, tenant, &pk, run, RunStatus::Failed).await;
+    }
+
+    let service = Integrations {
+        store: &deps.store,
+        secrets: &deps.secrets,
+        datto: &deps.datto,
+        settings: &IntegrationSettings::default(),
+    };
+    let client = match service.credentials(tenant, integration_id).await {
+        Ok((integration, credentials)) => deps.datto.client(integration.platform, credentials),
+        Err(IntegrationError::Datto(e)) => Err(e),
+        Err(IntegrationError::NotFound(_)) => {
+            run.record_error("not_found", "the integration no longer exists");
+            return finish(&store, tenant, &pk, run, RunStatus::Failed).await;
+        }
+        Err(e) => {
+            run.record_error("sync.credentials", e.to_string());
+            return finish(&store, tenant, &pk, run, RunStatus::Failed).await;
+        }
+    };
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            run.record_error(e.code(), e.to_string());
+            return finish(&store, tenant, &pk, run, RunStatus::Failed).await;
+        }
+    };
+
+    let mut job = Job {
+        deps,
+        store: &store,
+        client: &client,
+        pk: pk.clone(),
+        started,
+        budget,
+        writes_at_start: store.writes(),
+    };
+    let outcome = job.run(&mut run).await;
+    run.counts.requests += client.requests_made();
+    run.counts.writes += store.writes().saturating_sub(job.writes_at_start);
+    match outcome {
+        Ok(Step::Continue) => {
+            run.status = RunStatus::Continuing;
+            run.updated_at = now_millis();
+            // This write (through the stream) starts the next invocation.
+            store.put_run(tenant, &run, &[RunStatus::Running]).await?;
+            Ok(run)
+        }
+        Ok(Step::Done) => {
+            let status = if run.counts.errors > 0 {
+                RunStatus::Partial
+            } else {
+                RunStatus::Succeeded
+            };
+            finish(&store, tenant, &pk, run, status).await
+        }
+        Err(e) => {
+            run.record_error("store_unavailable", e.to_string());
+            finish(&store, tenant, &pk, run, RunStatus::Failed).await
+        }
+    }
+}
+
+async fn finish(
+    store: &SyncStore,
+    tenant: &TenantId,
+    pk: &str,
+    mut run: RunRecord,
+    status: RunStatus,
+) -> Result<RunRecord, SyncError> {
+    let now = now_millis();
+    run.status = status;
+    run.updated_at = now;
+    run.finished_at = Some(now);
+    if run.phase != Phase::Done && status == RunStatus::Succeeded {
+        run.phase = Phase::Done;
+    }
+    store.put_run(tenant, &run, &[RunStatus::Running]).await?;
+    store.release_lease(pk, &run.run_id).await?;
+    Ok(run)
+}
+
+enum Step {
+    Continue,
+    Done,
+}
+
+struct Job<'a> {
+    deps: &'a SyncDeps,
+    store: &'a SyncStore,
+    client: &'a DattoClient,
+    pk: String,
+    started: Instant,
+    budget: &'a RunBudget,
+    writes_at_start: u64,
+}
+
+impl Job<'_> {
+    fn out_of_time(&self) -> bool {
+        self.started.elapsed() >= self.budget.time
+    }
+
+    async fn run(&mut self, run: &mut RunRecord) -> Result<Step, StoreError> {
+        let mut state = self.store.load_state(&self.pk).await?;
+        if run.phase == Phase::Sites {
+            self.sites(run, &mut state).await?;
+            run.phase = Phase::Devices;
+            // A listing an earlier run could not finish is resumed, not restarted.
+            if run.cursor.is_none()
+                && let Some(resume) = self.store.get_resume(&self.pk).await?
+            {
+                run.cursor = Some(resume.cursor);
+                run.listing_id = Some(resume.listing_id);
+                run.seen_chunks = resume.seen_chunks;
+                run.resumed_from = Some(resume.from_run);
+            }
+        }
+        if run.phase == Phase::Devices {
+            match self.devices(run, &mut state).await? {
+                DevicesOutcome::Complete => run.phase = Phase::Audits,
+                DevicesOutcome::OutOfTime => return Ok(Step::Continue),
+                // Recorded; no removals, no audits after a failed listing.
+                DevicesOutcome::Failed => return Ok(Step::Done),
+            }
+        }
+        if run.phase == Phase::Audits {
+            self.audits(run, &mut state).await?;
+            run.phase = Phase::Done;
+        }
+        Ok(Step::Done)
+    }
+
+    async fn sites(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<(), StoreError> {
+        let now = now_millis();
+        let mut writer = self.store.writer(self.deps.settings.writers);
+        let mut seen = HashSet::new();
+        let mut complete = true;
+        match self.client.pages::<Site>("api/v2/account/sites", &[("max", "250")]) {
+            Err(e) => {
+                run.record_error(e.code(), e.to_string());
+                complete = false;
+            }
+            Ok(mut pager) => loop {
+                match pager.next_page().await {
+                    Ok(Some(page)) => {
+                        for site in page.items.iter().filter_map(SiteRecord::from_datto) {
+                            if !seen.insert(site.uid.clone()) {
+                                continue;
+                            }
+                            run.counts.sites += 1;
+                            run.counts.pseudo_sites += u64::from(site.pseudo);
+                            let (change, record) = plan::diff_site(state.sites.get(&site.uid), site, now);
+                            match change {
+                                Change::Unchanged => continue,
+                                Change::Created => run.counts.sites_created += 1,
+                                Change::Updated => run.counts.sites_updated += 1,
+                            }
+                            writer.put(site_item(&self.pk, &record, now)).await?;
+                            state.sites.insert(record.uid.clone(), record);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        run.record_error(e.code(), format!("site listing: {e}"));
+                        complete = false;
+                        break;
+                    }
+                }
+            },
+        }
+        if complete {
+            for uid in plan::newly_missing(&state.sites, &seen, |s: &SiteRecord| s.removed_at) {
+                if let Some(site) = state.sites.get_mut(&uid) {
+                    site.removed_at = Some(now);
+                    run.counts.sites_removed += 1;
+                    writer.put(site_item(&self.pk, site, now)).await?;
+                }
+            }
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    async fn devices(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<DevicesOutcome, StoreError> {
+        let now = now_millis();
+        let listing_id = run.listing_id.get_or_insert_with(|| run.run_id.clone()).clone();
+        let mut seen: HashSet<String> = if run.seen_chunks > 0 {
+            self.store.load_seen(&self.pk, &listing_id).await?.into_iter().collect()
+        } else {
+            HashSet::new()
+        };
+        let mut fresh_seen: Vec<String> = Vec::new();
+        let pager = match run.cursor.as_deref() {
+            Some(cursor) => self.client.pages_from::<Device>(cursor),
+            None => self.client.pages::<Device>("api/v2/account/devices", &[("max", "250")]),
+        };
+        let mut pager = match pager {
+            Ok(p) => p,
+            Err(e) => {
+                run.record_error(e.code(), e.to_string());
+                return Ok(DevicesOutcome::Failed);
+            }
+        };
+        let mut writer = self.store.writer(self.deps.settings.writers);
+        let mut failure: Option<DattoError> = None;
+        let mut pages = 0u32;
+        loop {
+            // At least one page per invocation, so that every invocation makes progress.
+            if pages > 0 && self.out_of_time() {
+                break;
+            }
+            match pager.next_page().await {
+                Ok(Some(page)) => {
+                    pages += 1;
+                    for device in page.items.iter().filter_map(DeviceRecord::from_datto) {
+                        if !seen.insert(device.uid.clone()) {
+                            // Listed twice (the account changed under the walk): once is enough.
+                            continue;
+                        }
+                        fresh_seen.push(device.uid.clone());
+                        let (change, record) = plan::diff_device(state.devices.get(&device.uid), device, now);
+                        match change {
+                            Change::Unchanged => continue,
+                            Change::Created => run.counts.devices_created += 1,
+                            Change::Updated => run.counts.devices_updated += 1,
+                        }
+                        writer.put(device_item(&self.pk, &record, now)).await?;
+                        state.devices.insert(record.uid.clone(), record);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        run.counts.devices_seen = seen.len() as u64;
+        let cursor = pager.cursor().map(str::to_owned);
+        drop(pager);
+        if failure.is_some() || cursor.is_some() {
+            // Everything listed so far is written before the cursor moves past it.
+            writer.finish().await?;
+            run.seen_chunks = self
+                .store
+                .save_seen(&self.pk, &listing_id, run.seen_chunks, &fresh_seen)
+                .await?;
+            run.cursor = cursor.clone();
+            if let Some(e) = failure {
+                run.record_error(e.code(), format!("device listing: {e}"));
+                if let Some(cursor) = cursor {
+                    self.store
+                        .put_resume(
+                            &self.pk,
+                            Some(&Resume {
+                                cursor,
+                                listing_id,
+                                seen_chunks: run.seen_chunks,
+                                from_run: run.run_id.clone(),
+                            }),
+                        )
+                        .await?;
+                }
+                return Ok(DevicesOutcome::Failed);
+            }
+            return Ok(DevicesOutcome::OutOfTime);
+        }
+        // The listing is complete: what it did not show is gone.
+        for uid in plan::newly_missing(&state.devices, &seen, |d: &DeviceRecord| d.removed_at) {
+            if let Some(d) = state.devices.get_mut(&uid) {
+                d.removed_at = Some(now);
+                run.counts.devices_removed += 1;
+                writer.put(device_item(&self.pk, d, now)).await?;
+            }
+        }
+        let counts = plan::device_type_counts(state.devices.values(), state.device_types.keys().cloned());
+        run.counts.device_types = counts.iter().filter(|c| c.count > 0).count() as u64;
+        for t in &counts {
+            let key = (t.category.clone(), t.device_type.clone());
+            if state.device_types.get(&key) != Some(&t.content_hash()) {
+                writer.put(device_type_item(&self.pk, t, now)).await?;
+                state.device_types.insert(key, t.content_hash());
+            }
+        }
+        writer.finish().await?;
+        run.cursor = None;
+        if run.resumed_from.is_some() || run.seen_chunks > 0 {
+            self.store.put_resume(&self.pk, None).await?;
+        }
+        Ok(DevicesOutcome::Complete)
+    }
+
+    async fn audits(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<(), StoreError> {
+        let pending = plan::pending_audits(&state.devices);
+        let start_requests = self.client.requests_made();
+        let mut writer = self.store.writer(2);
+        let mut done = 0usize;
+        for uid in &pending {
+            let used = self.client.requests_made() - start_requests;
+            if used >= self.budget.audit_requests || self.out_of_time() {
+                break;
+            }
+            let Some(device) = state.devices.get_mut(uid) else {
+                continue;
+            };
+            let Some(kind) = device.audit_kind() else { continue };
+            match self.client.get::<serde_json::Value>(&kind.path(uid)).await {
+                Ok(audit) => {
+                    let details = plan::audit_details(kind, &audit);
+                    let now = now_millis();
+                    device.manufacturer = details.manufacturer;
+                    device.model = details.model;
+                    device.serial_number = details.serial_number;
+                    device.audited_audit_date = device.last_audit_date;
+                    device.audited_at = Some(now);
+                    writer.put(device_item(&self.pk, device, now)).await?;
+                    run.counts.audits_done += 1;
+                    done += 1;
+                }
+                Err(e) => {
+                    run.record_error(e.code(), format!("audit of device {uid}: {e}"));
+                    // The account is throttled or blocked: leave the rest for the next run.
+                    if matches!(e, DattoError::RateLimited { .. } | DattoError::IpBlocked) {
+                        break;
+                    }
+                }
+            }
+        }
+        writer.finish().await?;
+        tracing::info!(audits = done, pending = pending.len(), "audits done");
+        run.counts.audits_pending = plan::pending_audits(&state.devices).len() as u64;
+        Ok(())
+    }
+}
+
+enum DevicesOutcome {
+    Complete,
+    OutOfTime,
+    Failed,
+}
+
+/// The scheduled tick: starts a run for every integration that has none,
+/// and nudges `continuing` runs whose next invocation never came.
+/// Returns the runs it started.
+pub async fn schedule_all(deps: &SyncDeps) -> Result<Vec<RunRecord>, SyncError> {
+    let store = SyncStore::new(deps.store.clone());
+    let mut started = Vec::new();
+    for (tenant, id) in store.registry().await? {
+        match start_run(deps, &tenant, &id, "schedule").await {
+            Ok(run) => started.push(run),
+            Err(SyncError::Busy(active)) => {
+                if let Some(mut run) = store.get_run(&tenant, &id, &active).await?
+                    && run.status == RunStatus::Continuing
+                {
+                    // Rewriting the record re-delivers it through the stream.
+                    run.updated_at = now_millis();
+                    let _ = store.put_run(&tenant, &run, &[RunStatus::Continuing]).await;
+                }
+            }
+            Err(e) => tracing::error!(tenant = %tenant, integration = %id, error = %e, "could not start a sync run"),
+        }
+    }
+    Ok(started)
+}

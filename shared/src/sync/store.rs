@@ -1,0 +1,646 @@
+//! The DynamoDB side of a sync: items of the integration's partition
+//! (`SITE#`, `DEVICE#`, `DEVTYPE#`, `RUN#`, `SYNC#LEASE`, `SYNC#STATE`,
+//! `SEEN#`), the lease, and a pool of concurrent batch writers.
+
+use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
+use super::run::{RunRecord, RunStatus};
+use crate::store::{DynamoStore, Item, StoreError, classify, keys};
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinSet;
+
+pub const LEASE_SK: &str = "SYNC#LEASE";
+pub const STATE_SK: &str = "SYNC#STATE";
+/// Uids per `SEEN#` checkpoint item (about 200 KB, under the 400 KB item limit).
+const SEEN_CHUNK: usize = 5_000;
+
+pub fn run_sk(run_id: &str) -> String {
+    format!("RUN#{run_id}")
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s(item: &Item, k: &str) -> Option<String> {
+    match item.get(k) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn get_n(item: &Item, k: &str) -> Option<i64> {
+    match item.get(k) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+fn get_b(item: &Item, k: &str) -> Option<bool> {
+    match item.get(k) {
+        Some(AttributeValue::Bool(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn put_opt_s(item: &mut Item, k: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        item.insert(k.to_owned(), s(v.clone()));
+    }
+}
+
+fn put_opt_n(item: &mut Item, k: &str, v: Option<i64>) {
+    if let Some(v) = v {
+        item.insert(k.to_owned(), n(v));
+    }
+}
+
+fn put_opt_b(item: &mut Item, k: &str, v: Option<bool>) {
+    if let Some(v) = v {
+        item.insert(k.to_owned(), AttributeValue::Bool(v));
+    }
+}
+
+/// JSON into a DynamoDB attribute (numbers as N, objects as M, arrays as L).
+pub fn json_to_av(v: &serde_json::Value) -> AttributeValue {
+    use serde_json::Value;
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(x) => AttributeValue::N(x.to_string()),
+        Value::String(x) => AttributeValue::S(x.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(json_to_av).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), json_to_av(v))).collect()),
+    }
+}
+
+pub fn av_to_json(v: &AttributeValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(x) => x
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| x.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::Null),
+        AttributeValue::S(x) => Value::String(x.clone()),
+        AttributeValue::L(a) => Value::Array(a.iter().map(av_to_json).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect()),
+        _ => Value::Null,
+    }
+}
+
+pub fn site_item(pk: &str, r: &SiteRecord, now: i64) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s(format!("SITE#{}", r.uid))),
+        ("entity".into(), s("site")),
+        ("uid".into(), s(&r.uid)),
+        ("pseudo".into(), AttributeValue::Bool(r.pseudo)),
+        ("hash".into(), s(&r.hash)),
+        ("syncedAt".into(), n(now)),
+    ]);
+    put_opt_n(&mut item, "id", r.id);
+    put_opt_s(&mut item, "name", &r.name);
+    put_opt_n(&mut item, "deviceCount", r.device_count);
+    put_opt_n(&mut item, "onlineDeviceCount", r.online_count);
+    put_opt_s(&mut item, "autotaskCompanyId", &r.autotask_company_id);
+    put_opt_s(&mut item, "autotaskCompanyName", &r.autotask_company_name);
+    put_opt_n(&mut item, "removedAt", r.removed_at);
+    put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
+    item
+}
+
+pub fn site_from_item(item: &Item) -> Option<SiteRecord> {
+    Some(SiteRecord {
+        uid: get_s(item, "uid")?,
+        id: get_n(item, "id"),
+        name: get_s(item, "name"),
+        device_count: get_n(item, "deviceCount"),
+        online_count: get_n(item, "onlineDeviceCount"),
+        autotask_company_id: get_s(item, "autotaskCompanyId"),
+        autotask_company_name: get_s(item, "autotaskCompanyName"),
+        pseudo: get_b(item, "pseudo").unwrap_or(false),
+        removed_at: get_n(item, "removedAt"),
+        first_seen_at: get_n(item, "firstSeenAt"),
+        hash: get_s(item, "hash").unwrap_or_default(),
+    })
+}
+
+pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s(format!("DEVICE#{}", r.uid))),
+        ("entity".into(), s("device")),
+        ("uid".into(), s(&r.uid)),
+        ("hash".into(), s(&r.hash)),
+        ("syncedAt".into(), n(now)),
+    ]);
+    put_opt_n(&mut item, "id", r.id);
+    put_opt_s(&mut item, "hostname", &r.hostname);
+    put_opt_s(&mut item, "siteUid", &r.site_uid);
+    put_opt_s(&mut item, "siteName", &r.site_name);
+    put_opt_s(&mut item, "category", &r.category);
+    put_opt_s(&mut item, "deviceType", &r.device_type);
+    put_opt_s(&mut item, "deviceClass", &r.device_class);
+    put_opt_s(&mut item, "operatingSystem", &r.operating_system);
+    put_opt_s(&mut item, "intIpAddress", &r.int_ip_address);
+    put_opt_b(&mut item, "online", r.online);
+    put_opt_b(&mut item, "deleted", r.deleted);
+    put_opt_n(&mut item, "lastSeen", r.last_seen);
+    put_opt_n(&mut item, "lastAuditDate", r.last_audit_date);
+    put_opt_s(&mut item, "warrantyDate", &r.warranty_date);
+    put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
+    put_opt_n(&mut item, "removedAt", r.removed_at);
+    put_opt_s(&mut item, "manufacturer", &r.manufacturer);
+    put_opt_s(&mut item, "model", &r.model);
+    put_opt_s(&mut item, "serialNumber", &r.serial_number);
+    put_opt_n(&mut item, "auditedAuditDate", r.audited_audit_date);
+    put_opt_n(&mut item, "auditedAt", r.audited_at);
+    item
+}
+
+pub fn device_from_item(item: &Item) -> Option<DeviceRecord> {
+    Some(DeviceRecord {
+        uid: get_s(item, "uid")?,
+        id: get_n(item, "id"),
+        hostname: get_s(item, "hostname"),
+        site_uid: get_s(item, "siteUid"),
+        site_name: get_s(item, "siteName"),
+        category: get_s(item, "category"),
+        device_type: get_s(item, "deviceType"),
+        device_class: get_s(item, "deviceClass"),
+        operating_system: get_s(item, "operatingSystem"),
+        int_ip_address: get_s(item, "intIpAddress"),
+        online: get_b(item, "online"),
+        deleted: get_b(item, "deleted"),
+        last_seen: get_n(item, "lastSeen"),
+        last_audit_date: get_n(item, "lastAuditDate"),
+        warranty_date: get_s(item, "warrantyDate"),
+        first_seen_at: get_n(item, "firstSeenAt"),
+        removed_at: get_n(item, "removedAt"),
+        manufacturer: get_s(item, "manufacturer"),
+        model: get_s(item, "model"),
+        serial_number: get_s(item, "serialNumber"),
+        audited_audit_date: get_n(item, "auditedAuditDate"),
+        audited_at: get_n(item, "auditedAt"),
+        hash: get_s(item, "hash").unwrap_or_default(),
+    })
+}
+
+pub fn device_type_item(pk: &str, t: &DeviceTypeCount, now: i64) -> Item {
+    Item::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s(format!("DEVTYPE#{}#{}", t.category, t.device_type))),
+        ("entity".into(), s("device-type")),
+        ("category".into(), s(&t.category)),
+        ("deviceType".into(), s(&t.device_type)),
+        ("count".into(), n(t.count)),
+        ("hash".into(), s(t.content_hash())),
+        ("syncedAt".into(), n(now)),
+    ])
+}
+
+/// What a run starts from: the stored sites, devices and device types.
+#[derive(Debug, Default)]
+pub struct StoredState {
+    pub sites: HashMap<String, SiteRecord>,
+    pub devices: HashMap<String, DeviceRecord>,
+    /// (category, type) -> hash
+    pub device_types: HashMap<(String, String), String>,
+}
+
+/// The integration's partition, as the sync sees it.
+#[derive(Debug, Clone)]
+pub struct SyncStore {
+    pub store: DynamoStore,
+    writes: Arc<AtomicU64>,
+}
+
+impl SyncStore {
+    pub fn new(store: DynamoStore) -> Self {
+        Self {
+            store,
+            writes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Item writes so far (data and bookkeeping), for the run's counts.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.store.client()
+    }
+
+    fn table(&self) -> &str {
+        self.store.table()
+    }
+
+    async fn query_prefix(&self, pk: &str, prefix: &str, mut each: impl FnMut(&Item)) -> Result<(), StoreError> {
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":p", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                each(item);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    pub async fn load_state(&self, pk: &str) -> Result<StoredState, StoreError> {
+        let mut state = StoredState::default();
+        self.query_prefix(pk, "SITE#", |i| {
+            if let Some(r) = site_from_item(i) {
+                state.sites.insert(r.uid.clone(), r);
+            }
+        })
+        .await?;
+        self.query_prefix(pk, "DEVICE#", |i| {
+            if let Some(r) = device_from_item(i) {
+                state.devices.insert(r.uid.clone(), r);
+            }
+        })
+        .await?;
+        self.query_prefix(pk, "DEVTYPE#", |i| {
+            if let (Some(c), Some(t)) = (get_s(i, "category"), get_s(i, "deviceType")) {
+                state.device_types.insert((c, t), get_s(i, "hash").unwrap_or_default());
+            }
+        })
+        .await?;
+        Ok(state)
+    }
+
+    /// A pool of `concurrency` BatchWriteItem writers fed through a bounded channel.
+    pub fn writer(&self, concurrency: usize) -> Writer {
+        Writer::start(self.clone(), concurrency.max(1))
+    }
+
+    pub async fn get_run(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        run_id: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(keys::integration_pk(tenant, integration)))
+            .key("SK", s(run_sk(run_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(run_from_item).transpose()
+    }
+
+    /// Writes the run record; with `expect`, only if its stored status is one of them.
+    pub async fn put_run(&self, tenant: &TenantId, run: &RunRecord, expect: &[RunStatus]) -> Result<(), StoreError> {
+        let mut item = run_to_item(run)?;
+        item.insert("PK".into(), s(keys::integration_pk(tenant, &run.integration_id)));
+        item.insert("SK".into(), s(run_sk(&run.run_id)));
+        let mut req = self.client().put_item().table_name(self.table()).set_item(Some(item));
+        if !expect.is_empty() {
+            let names: Vec<String> = (0..expect.len()).map(|i| format!(":s{i}")).collect();
+            req = req
+                .condition_expression(format!("#st IN ({})", names.join(", ")))
+                .expression_attribute_names("#st", "status");
+            for (name, st) in names.iter().zip(expect) {
+                req = req.expression_attribute_values(name, s(st.as_str()));
+            }
+        }
+        req.send().await.map_err(classify)?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Takes (or renews) the integration's lease for `run_id`, unless another
+    /// run holds an unexpired one: then `Err(Some(that run id))`.
+    pub async fn acquire_lease(
+        &self,
+        pk: &str,
+        run_id: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Result<(), Option<String>>, StoreError> {
+        let item = Item::from([
+            ("PK".into(), s(pk)),
+            ("SK".into(), s(LEASE_SK)),
+            ("entity".into(), s("sync-lease")),
+            ("runId".into(), s(run_id)),
+            ("acquiredAt".into(), n(now_ms)),
+            // Epoch seconds: the table's TTL attribute also clears stale leases.
+            ("expiresAt".into(), n((now_ms + ttl_ms) / 1000)),
+        ]);
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now OR runId = :me")
+            .expression_attribute_values(":now", n(now_ms / 1000))
+            .expression_attribute_values(":me", s(run_id))
+            .send()
+            .await;
+        match put.map_err(classify) {
+            Ok(_) => {
+                self.writes.fetch_add(1, Ordering::Relaxed);
+                Ok(Ok(()))
+            }
+            Err(StoreError::ConditionFailed) => Ok(Err(self.lease_holder(pk).await?.map(|(id, _)| id))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The run holding the lease and when it expires (epoch seconds).
+    pub async fn lease_holder(&self, pk: &str) -> Result<Option<(String, i64)>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(LEASE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .item
+            .and_then(|i| Some((get_s(&i, "runId")?, get_n(&i, "expiresAt").unwrap_or(0)))))
+    }
+
+    pub async fn release_lease(&self, pk: &str, run_id: &str) -> Result<(), StoreError> {
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(LEASE_SK))
+            .condition_expression("runId = :me")
+            .expression_attribute_values(":me", s(run_id))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Where the next run resumes a device listing an earlier run did not finish.
+    pub async fn get_resume(&self, pk: &str) -> Result<Option<Resume>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(STATE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item.and_then(|i| {
+            Some(Resume {
+                cursor: get_s(&i, "cursor")?,
+                listing_id: get_s(&i, "listingId")?,
+                seen_chunks: get_n(&i, "seenChunks").unwrap_or(0) as u32,
+                from_run: get_s(&i, "fromRun").unwrap_or_default(),
+            })
+        }))
+    }
+
+    pub async fn put_resume(&self, pk: &str, resume: Option<&Resume>) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(pk)),
+            ("SK".into(), s(STATE_SK)),
+            ("entity".into(), s("sync-state")),
+        ]);
+        if let Some(r) = resume {
+            item.insert("cursor".into(), s(&r.cursor));
+            item.insert("listingId".into(), s(&r.listing_id));
+            item.insert("seenChunks".into(), n(i64::from(r.seen_chunks)));
+            item.insert("fromRun".into(), s(&r.from_run));
+        }
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Stores uids seen by a listing that has to be resumed; returns the new chunk count.
+    pub async fn save_seen(
+        &self,
+        pk: &str,
+        listing_id: &str,
+        from_chunk: u32,
+        uids: &[String],
+    ) -> Result<u32, StoreError> {
+        let mut next = from_chunk;
+        let expires = crate::time::now_millis() / 1000 + 7 * 86_400;
+        let mut requests = Vec::new();
+        for chunk in uids.chunks(SEEN_CHUNK) {
+            let item = Item::from([
+                ("PK".into(), s(pk)),
+                ("SK".into(), s(format!("SEEN#{listing_id}#{next:05}"))),
+                ("entity".into(), s("sync-seen")),
+                ("uids".into(), s(chunk.join("\n"))),
+                ("expiresAt".into(), n(expires)),
+            ]);
+            requests.push(put_request(item));
+            next += 1;
+        }
+        let count = requests.len() as u64;
+        self.store.batch_write(requests).await?;
+        self.writes.fetch_add(count, Ordering::Relaxed);
+        Ok(next)
+    }
+
+    pub async fn load_seen(&self, pk: &str, listing_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut uids = Vec::new();
+        self.query_prefix(pk, &format!("SEEN#{listing_id}#"), |i| {
+            if let Some(all) = get_s(i, "uids") {
+                uids.extend(all.split('\n').filter(|u| !u.is_empty()).map(str::to_owned));
+            }
+        })
+        .await?;
+        Ok(uids)
+    }
+
+    /// Every integration (tenant, id) from the registry index.
+    pub async fn registry(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(keys::REGISTRY_INDEX)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::INTEGRATION_REGISTRY))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                let Some(sk) = get_s(item, "GSI1SK") else { continue };
+                let Some((tenant, id)) = sk.split_once('#') else {
+                    continue;
+                };
+                if let Ok(t) = TenantId::parse(tenant) {
+                    all.push((t, id.to_owned()));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(all),
+            }
+        }
+    }
+}
+
+/// A device listing left unfinished, to be resumed by the next run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    pub cursor: String,
+    pub listing_id: String,
+    pub seen_chunks: u32,
+    pub from_run: String,
+}
+
+pub fn put_request(item: Item) -> WriteRequest {
+    WriteRequest::builder()
+        .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item set"))
+        .build()
+}
+
+fn run_to_item(run: &RunRecord) -> Result<Item, StoreError> {
+    let json = serde_json::to_value(run).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut item: Item = match json_to_av(&json) {
+        AttributeValue::M(m) => m
+            .into_iter()
+            .filter(|(_, v)| !matches!(v, AttributeValue::Null(_)))
+            .collect(),
+        _ => return Err(StoreError::Corrupt("a run record is not an object".into())),
+    };
+    item.insert("entity".into(), s("sync-run"));
+    Ok(item)
+}
+
+fn run_from_item(item: &Item) -> Result<RunRecord, StoreError> {
+    let json = av_to_json(&AttributeValue::M(item.clone()));
+    serde_json::from_value(json).map_err(|e| StoreError::Corrupt(format!("sync run: {e}")))
+}
+
+/// Batch writers working off a bounded channel, so that listing the next
+/// page overlaps with writing the last one, and memory stays bounded.
+pub struct Writer {
+    tx: Option<mpsc::Sender<Vec<WriteRequest>>>,
+    tasks: JoinSet<Result<(), StoreError>>,
+    buf: Vec<WriteRequest>,
+    queued: u64,
+}
+
+impl Writer {
+    fn start(store: SyncStore, concurrency: usize) -> Self {
+        let (tx, rx) = mpsc::channel::<Vec<WriteRequest>>(concurrency * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut tasks = JoinSet::new();
+        for _ in 0..concurrency {
+            let rx = rx.clone();
+            let store = store.clone();
+            tasks.spawn(async move {
+                loop {
+                    let batch = rx.lock().await.recv().await;
+                    let Some(batch) = batch else { return Ok(()) };
+                    let count = batch.len() as u64;
+                    store.store.batch_write(batch).await?;
+                    store.writes.fetch_add(count, Ordering::Relaxed);
+                }
+            });
+        }
+        Self {
+            tx: Some(tx),
+            tasks,
+            buf: Vec::with_capacity(25),
+            queued: 0,
+        }
+    }
+
+    /// Items handed to this writer so far.
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    pub async fn put(&mut self, item: Item) -> Result<(), StoreError> {
+        self.buf.push(put_request(item));
+        self.queued += 1;
+        if self.buf.len() >= 25 {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(25));
+        let Some(tx) = &self.tx else { return Ok(()) };
+        if tx.send(batch).await.is_err() {
+            // Every writer stopped: one of them failed; finish() says why.
+            return self.fail().await;
+        }
+        Ok(())
+    }
+
+    async fn fail(&mut self) -> Result<(), StoreError> {
+        self.tx = None;
+        while let Some(r) = self.tasks.join_next().await {
+            r.map_err(|e| StoreError::Unavailable(format!("writer task: {e}")))??;
+        }
+        Err(StoreError::Unavailable("the batch writers stopped".into()))
+    }
+
+    /// Flushes and waits for every write; the first error if any failed.
+    pub async fn finish(mut self) -> Result<u64, StoreError> {
+        if !self.buf.is_empty() {
+            self.send().await?;
+        }
+        self.tx = None;
+        let mut first = Ok(());
+        while let Some(r) = self.tasks.join_next().await {
+            let r = r
+                .map_err(|e| StoreError::Unavailable(format!("writer task: {e}")))
+                .and_then(|r| r);
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first.map(|_| self.queued)
+    }
+}

@@ -1,0 +1,492 @@
+//! Companies, the site mapping table and quick match, end to end: a real
+//! sync from the Datto RMM simulator into moto's DynamoDB, then the HTTP
+//! routes through API Gateway v2 events.
+
+use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
+use serde_json::{Value, json};
+use shared::api::companies::CompaniesApi;
+use shared::api::sites::SitesApi;
+use shared::datto::{DattoConnector, RetryPolicy};
+use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
+use shared::store::DynamoStore;
+use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
+use shared::tenant::TenantId;
+use simulators::datto::{DattoConfig, DattoSim};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const TENANT: &str = "acme-msp";
+
+struct World {
+    companies: CompaniesApi<DynamoStore>,
+    sites: SitesApi<DynamoStore>,
+    integration: String,
+    site_uids: HashMap<&'static str, String>,
+    _sim: DattoSim,
+}
+
+/// Named sites in the simulator, synced into a fresh table.
+async fn world() -> World {
+    let sim = DattoSim::start(DattoConfig {
+        sites: 3,
+        devices: 30,
+        autotask_mapped_ratio: 0.0,
+        ..DattoConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut site_uids = HashMap::new();
+    for name in [
+        "Smith Dental - Main Office",
+        "Smith Dental Lab",
+        "Harbor View Church (Dallas)",
+        "Zeta Quantum Spare Parts",
+        "HQ Network",
+    ] {
+        let uid = sim.add_site(name);
+        sim.add_devices(&uid, 2);
+        site_uids.insert(name, uid);
+    }
+    sim.change_site(&site_uids["HQ Network"], |s| {
+        s.autotask_company_id = Some("4242".into())
+    });
+
+    let config = aws_config().await;
+    let store = fresh_store(&config).await;
+    let quick = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
+    let datto = DattoConnector::new(shared::http::client())
+        .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
+        .with_retry(quick);
+    let secrets = secrets_manager(&config);
+    let settings = IntegrationSettings {
+        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
+    };
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let service = Integrations {
+        store: &store,
+        secrets: &secrets,
+        datto: &datto,
+        settings: &settings,
+    };
+    let cfg = sim.config();
+    let created = service
+        .create(
+            &tenant,
+            DattoCredentialsInput {
+                platform: Some(cfg.platform.clone()),
+                api_key: Some(cfg.api_key.clone()),
+                api_secret: Some(cfg.api_secret.clone()),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let deps = SyncDeps {
+        store: store.clone(),
+        secrets,
+        datto,
+        settings: SyncSettings::default(),
+    };
+    let run = start_run(&deps, &tenant, &created.id, "manual").await.unwrap();
+    let done = run_once(&deps, &tenant, &created.id, &run.run_id, &RunBudget::default())
+        .await
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded, "{done:?}");
+
+    World {
+        companies: CompaniesApi { store: store.clone() },
+        sites: SitesApi { store },
+        integration: created.id,
+        site_uids,
+        _sim: sim,
+    }
+}
+
+impl World {
+    async fn companies(&self, method: &str, path: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.companies
+                .handle(api_request(method, path, Some(tenant), body.as_ref()))
+                .await,
+        )
+    }
+
+    async fn sites(&self, method: &str, path: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.sites
+                .handle(api_request(method, path, Some(tenant), body.as_ref()))
+                .await,
+        )
+    }
+
+    async fn company(&self, name: &str, psa: Option<Value>) -> String {
+        let mut body = json!({ "name": name });
+        if let Some(p) = psa {
+            body["psa"] = p;
+        }
+        let (status, created) = self.companies("POST", "/companies", TENANT, Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    fn row<'v>(&self, table: &'v Value, site: &str) -> &'v Value {
+        let uid = &self.site_uids[site];
+        table["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["siteUid"] == uid.as_str())
+            .unwrap_or_else(|| panic!("{site} in {table}"))
+    }
+}
+
+#[tokio::test]
+async fn companies_crud_search_paging_and_tenant_scope() {
+    let w = world().await;
+    for bad in [
+        json!({}),
+        json!({ "name": "   " }),
+        json!({ "name": "x".repeat(201) }),
+        json!({ "name": "A", "psa": { "kind": "halo", "id": "1" } }),
+    ] {
+        let (status, body) = w.companies("POST", "/companies", TENANT, Some(bad.clone())).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad} -> {body}"
+        );
+    }
+    let ids: Vec<String> = futures_names(
+        &w,
+        &[
+            "Smith Dental",
+            "Smith Dental Lab",
+            "Harbor View Church",
+            "Águas Claras Ltda",
+        ],
+    )
+    .await;
+
+    let (_, found) = w
+        .companies("GET", "/companies?search=smith%20dental", TENANT, None)
+        .await;
+    assert_eq!(found["companies"].as_array().unwrap().len(), 2, "{found}");
+    let (_, accent) = w.companies("GET", "/companies?search=aguas", TENANT, None).await;
+    assert_eq!(accent["companies"][0]["name"], "Águas Claras Ltda");
+
+    let mut seen = Vec::new();
+    let mut path = "/companies?limit=3".to_owned();
+    loop {
+        let (status, page) = w.companies("GET", &path, TENANT, None).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["companies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(c) => path = format!("/companies?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "paging lost or repeated a company");
+
+    let id = &ids[0];
+    let (status, patched) = w
+        .companies(
+            "PATCH",
+            &format!("/companies/{id}"),
+            TENANT,
+            Some(json!({ "name": "Smith Family Dental", "psa": { "kind": "autotask", "id": "99" } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (patched["name"].as_str(), patched["psa"]["id"].as_str()),
+        (Some("Smith Family Dental"), Some("99"))
+    );
+    let (_, unlinked) = w
+        .companies(
+            "PATCH",
+            &format!("/companies/{id}"),
+            TENANT,
+            Some(json!({ "psa": null })),
+        )
+        .await;
+    assert_eq!(unlinked["psa"], Value::Null);
+
+    assert_eq!(
+        w.companies("GET", &format!("/companies/{id}"), "other-msp", None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        w.companies("DELETE", &format!("/companies/{id}"), "other-msp", None)
+            .await
+            .0,
+        404
+    );
+    let (_, theirs) = w.companies("GET", "/companies", "other-msp", None).await;
+    assert_eq!(theirs["companies"], json!([]));
+
+    assert_eq!(
+        w.companies("DELETE", &format!("/companies/{id}"), TENANT, None).await.0,
+        204
+    );
+    assert_eq!(
+        w.companies("GET", &format!("/companies/{id}"), TENANT, None).await.0,
+        404
+    );
+    assert_eq!(w.companies("GET", "/companies?limit=0", TENANT, None).await.0, 400);
+}
+
+async fn futures_names(w: &World, names: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in names {
+        ids.push(w.company(n, None).await);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn the_mapping_table_lists_synced_sites_without_pseudo_sites() {
+    let w = world().await;
+    let (status, table) = w
+        .sites("GET", &format!("/integrations/{}/sites", w.integration), TENANT, None)
+        .await;
+    assert_eq!(status, 200, "{table}");
+    let rows = table["sites"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 + 5, "the generated and the named client sites: {table}");
+    assert!(rows.iter().all(|r| r["company"].is_null() && r["mappedBy"].is_null()));
+    assert_eq!(w.row(&table, "Smith Dental Lab")["deviceCount"], 2);
+    assert_eq!(w.row(&table, "HQ Network")["autotaskCompanyId"], "4242");
+
+    let (_, all) = w
+        .sites(
+            "GET",
+            &format!("/integrations/{}/sites?includePseudo=true", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    let names: Vec<&str> = all["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Deleted Devices"), "{names:?}");
+
+    let (_, searched) = w
+        .sites(
+            "GET",
+            &format!("/integrations/{}/sites?search=smith", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(searched["count"], 2);
+    assert_eq!(
+        w.sites(
+            "GET",
+            &format!("/integrations/{}/sites?mapped=maybe", w.integration),
+            TENANT,
+            None
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        w.sites(
+            "GET",
+            &format!("/integrations/{}/sites", w.integration),
+            "other-msp",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn quick_match_maps_what_it_is_sure_of_and_respects_people() {
+    let w = world().await;
+    let dental = w.company("Smith Dental", None).await;
+    let lab = w.company("Smith Dental Lab", None).await;
+    let church = w.company("Harbor View Church", None).await;
+    let northwind = w
+        .company("Northwind Traders", Some(json!({ "kind": "autotask", "id": "4242" })))
+        .await;
+    let quick_match = format!("/integrations/{}/quick-match", w.integration);
+
+    let (status, report) = w.sites("POST", &quick_match, TENANT, None).await;
+    assert_eq!(status, 200, "{report}");
+    let mapped: HashMap<&str, (&str, u64, &str)> = report["mapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["siteName"].as_str().unwrap(),
+                (
+                    r["company"]["id"].as_str().unwrap(),
+                    r["confidence"].as_u64().unwrap(),
+                    r["reason"].as_str().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(mapped["Smith Dental - Main Office"].0, dental);
+    assert_eq!(mapped["Smith Dental Lab"].0, lab, "near names must not be confused");
+    assert_eq!(mapped["Harbor View Church (Dallas)"].0, church);
+    assert_eq!(
+        mapped["HQ Network"],
+        (northwind.as_str(), 100, "psa-id"),
+        "the Autotask id is a certain match"
+    );
+    assert!(!mapped.contains_key("Zeta Quantum Spare Parts"), "{report}");
+    assert!(mapped.values().all(|(_, c, _)| *c >= 70));
+    let unmapped = report["suggested"].as_array().unwrap().len() + report["noCandidate"].as_array().unwrap().len();
+    assert_eq!(mapped.len() + unmapped, 8);
+
+    // A person corrects one, unmaps another; quick match again changes neither.
+    let church_site = &w.site_uids["Harbor View Church (Dallas)"];
+    let (status, row) = w
+        .sites(
+            "PUT",
+            &format!("/integrations/{}/sites/{church_site}/mapping", w.integration),
+            TENANT,
+            Some(json!({ "companyId": dental })),
+        )
+        .await;
+    assert_eq!(
+        (status, row["mappedBy"].as_str(), row["confidence"].as_u64()),
+        (200, Some("manual"), Some(100)),
+        "{row}"
+    );
+    let lab_site = &w.site_uids["Smith Dental Lab"];
+    assert_eq!(
+        w.sites(
+            "DELETE",
+            &format!("/integrations/{}/sites/{lab_site}/mapping", w.integration),
+            TENANT,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+
+    let (_, again) = w.sites("POST", &quick_match, TENANT, None).await;
+    assert_eq!(again["mapped"], json!([]), "nothing new to map: {again}");
+    let (_, table) = w
+        .sites("GET", &format!("/integrations/{}/sites", w.integration), TENANT, None)
+        .await;
+    assert_eq!(
+        w.row(&table, "Harbor View Church (Dallas)")["company"]["id"],
+        dental.as_str(),
+        "a manual mapping was overwritten"
+    );
+    assert_eq!(
+        w.row(&table, "Smith Dental Lab")["company"],
+        Value::Null,
+        "a site unmapped by hand was mapped again"
+    );
+    assert_eq!(w.row(&table, "Smith Dental - Main Office")["mappedBy"], "auto");
+    // Several sites may map to one company.
+    let (_, mapped_only) = w
+        .sites(
+            "GET",
+            &format!("/integrations/{}/sites?mapped=true", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    let to_dental = mapped_only["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["company"]["id"] == dental.as_str())
+        .count();
+    assert_eq!(to_dental, 2);
+}
+
+#[tokio::test]
+async fn manual_mapping_refuses_what_cannot_be_mapped() {
+    let w = world().await;
+    let company = w.company("Smith Dental", None).await;
+    let base = format!("/integrations/{}/sites", w.integration);
+    let site = &w.site_uids["Smith Dental Lab"];
+
+    let (status, body) = w
+        .sites(
+            "PUT",
+            &format!("{base}/{site}/mapping"),
+            TENANT,
+            Some(json!({ "companyId": uuid::Uuid::new_v4().to_string() })),
+        )
+        .await;
+    assert_eq!(status, 422, "unknown company: {body}");
+    let (status, _) = w
+        .sites(
+            "PUT",
+            &format!("{base}/no-such-site/mapping"),
+            TENANT,
+            Some(json!({ "companyId": company })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, all) = w
+        .sites("GET", &format!("{base}?includePseudo=true"), TENANT, None)
+        .await;
+    let deleted_devices = all["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Deleted Devices")
+        .unwrap()["siteUid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = w
+        .sites(
+            "PUT",
+            &format!("{base}/{deleted_devices}/mapping"),
+            TENANT,
+            Some(json!({ "companyId": company })),
+        )
+        .await;
+    assert_eq!(status, 422, "pseudo-site: {body}");
+    let (status, _) = w
+        .sites(
+            "PUT",
+            &format!("{base}/{site}/mapping"),
+            TENANT,
+            Some(json!({ "company": company })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = w
+        .sites(
+            "PUT",
+            &format!("{base}/{site}/mapping"),
+            "other-msp",
+            Some(json!({ "companyId": company })),
+        )
+        .await;
+    assert_eq!(status, 404, "another tenant cannot map this tenant's site");
+}
