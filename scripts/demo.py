@@ -95,10 +95,20 @@ class Demo:
         self.watch_port = watch_port
         self.step = 0
 
-    def invoke(self, function, method, path, body=None, tenant=TENANT, note=""):
+    def invoke(self, function, method, path, body=None, tenant=TENANT, note="", quiet=False):
+        if quiet and not note:
+            return self._call(function, method, path, body, tenant)
         self.step += 1
         shown = None if body is None else {k: ("***" if k in ("apiKey", "apiSecret") else v) for k, v in body.items()}
         print(f"\n[{self.step}] {note}\n    {method} {path}" + (f"  {json.dumps(shown)}" if shown else "") + f"   (tenant {tenant})")
+        status, payload = self._call(function, method, path, body, tenant)
+        if not quiet:
+            print(f"    -> {status} {json.dumps(payload, indent=2).replace(chr(10), chr(10) + '       ') if payload is not None else ''}")
+        else:
+            print(f"    -> {status}")
+        return status, payload
+
+    def _call(self, function, method, path, body, tenant):
         out = subprocess.run(
             ["cargo", "lambda", "invoke", function, "-A", "127.0.0.1", "-P", str(self.watch_port), "--data-ascii",
              json.dumps(event(method, path, body, tenant))],
@@ -111,8 +121,53 @@ class Demo:
         payload = json.loads(response["body"]) if response.get("body") else None
         for secret in (API_KEY, API_SECRET):
             assert secret not in out.stdout, "a response carried a credential"
-        print(f"    -> {status} {json.dumps(payload, indent=2).replace(chr(10), chr(10) + '       ') if payload is not None else ''}")
         return status, payload
+
+
+def run_sync(demo, dynamodb, table, integration_id):
+    """Sync Now, then the worker, as the DynamoDB stream would start it."""
+    status, started = demo.invoke("sync-api", "POST", f"/integrations/{integration_id}/sync",
+                                  note="Sync Now: answers at once with a run id")
+    assert status == 202, started
+    run_id = started["runId"]
+    demo.invoke("sync-api", "POST", f"/integrations/{integration_id}/sync",
+                note="Sync Now again while the run is queued: refused, one run at a time")
+    item = dynamodb.get_item(TableName=table, Key={"PK": {"S": f"TENANT#{TENANT}#INTEGRATION#{integration_id}"},
+                                                   "SK": {"S": f"RUN#{run_id}"}})["Item"]
+    stream_event = {"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                                 "awsRegion": "us-east-1", "dynamodb": {"Keys": {"PK": item["PK"], "SK": item["SK"]},
+                                                                         "NewImage": item, "StreamViewType": "NEW_IMAGE"}}]}
+    demo.step += 1
+    print(f"\n[{demo.step}] The sync worker, handed the queued run by the DynamoDB stream")
+    out = subprocess.run(["cargo", "lambda", "invoke", "sync-worker", "-A", "127.0.0.1", "-P", str(demo.watch_port),
+                          "--data-ascii", json.dumps(stream_event)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"cargo lambda invoke sync-worker failed:\n{out.stderr}")
+    print(f"    -> {out.stdout.strip()}")
+    demo.invoke("sync-api", "GET", f"/integrations/{integration_id}/sync-runs/{run_id}",
+                note="The run: status, phase and counts")
+
+
+def quick_match(demo, integration_id):
+    """Companies for some of the synced sites, then quick match."""
+    _, table = demo.invoke("site-mappings", "GET", f"/integrations/{integration_id}/sites?mapped=false",
+                           note="The mapping table after the sync: every site unmapped", quiet=True)
+    sites = table["sites"]
+    print(f"    ({len(sites)} sites, e.g. " + ", ".join(repr(s["name"]) for s in sites[:4]) + ")")
+    # Companies as a PSA would name them: some sites' names with a legal suffix, plus one unrelated company.
+    for site in sites[: len(sites) // 2]:
+        name = site["name"].split(" - ")[0].split(" (")[0] + " LLC"
+        demo.invoke("companies", "POST", "/companies", {"name": name}, quiet=True)
+    demo.invoke("companies", "POST", "/companies", {"name": "Completely Unrelated Holdings"}, quiet=True)
+    print(f"    (created {len(sites) // 2 + 1} companies)")
+    _, report = demo.invoke("quick-match", "POST", f"/integrations/{integration_id}/quick-match",
+                            note="Quick match: maps what it is sure of (confidence >= 70)", quiet=True)
+    for row in report["mapped"][:6]:
+        print(f"    mapped     {row['siteName']!r:40} -> {row['company']['name']!r} ({row['confidence']}, {row['reason']})")
+    for row in report["suggested"][:3]:
+        print(f"    suggested  {row['siteName']!r:40} -> {row['company']['name']!r} ({row['confidence']})")
+    print(f"    {len(report['mapped'])} mapped, {len(report['suggested'])} suggested, "
+          f"{len(report['noCandidate'])} without a candidate, {report['skipped']} left alone")
 
 
 def main():
@@ -182,6 +237,9 @@ def main():
         print(f"    Secrets Manager {item['secretArn']['S'].split(':secret:')[1]}: fields {sorted(stored)} (values not shown)")
         stats = json.loads(urllib.request.urlopen(sim + "/_sim/stats", timeout=5).read())
         print(f"    Datto RMM simulator saw {stats.get('total_requests', '?')} requests")
+
+        run_sync(demo, dynamodb, table, integration_id)
+        quick_match(demo, integration_id)
 
         demo.invoke("integrations", "DELETE", f"/integrations/{integration_id}",
                     note="Delete it: items removed, secret scheduled for deletion")

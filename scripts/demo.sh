@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The demo: the whole local stack (moto, the Datto RMM simulator, the Lambda
 # functions under `cargo lambda watch`) and a walk through connecting a
-# Datto RMM account, printing each request and answer.
+# Datto RMM account, syncing it and quick-matching its sites, printing each
+# request and answer.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 ./scripts/bootstrap.sh
 echo "==> building the functions and the simulator (a few minutes the first time)" >&2
-cargo build --quiet -p integrations -p simulators --bins
+cargo build --quiet -p integrations -p sync-api -p sync-worker -p companies -p site-mappings -p quick-match -p simulators --bins
 exec "$root/.venv/bin/python" "$root/scripts/demo.py" "$@"
