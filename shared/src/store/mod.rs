@@ -247,6 +247,13 @@ impl Fields<'_> {
         }
     }
 
+    pub fn opt_b(&self, name: &str) -> Option<bool> {
+        match self.0.get(name) {
+            Some(AttributeValue::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     pub fn n(&self, name: &str) -> Result<i64, StoreError> {
         self.opt_n(name)
             .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))

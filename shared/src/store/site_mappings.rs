@@ -1,7 +1,6 @@
 use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::site_mapping::{MappedBy, SiteMapping, SiteRecord};
 use crate::tenant::TenantId;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
 
 /// Sites (written by sync as `SITE#{uid}`) and their mappings to companies
@@ -51,7 +50,7 @@ fn site_from_item(item: &Item) -> Result<SiteRecord, StoreError> {
         device_count: f.opt_n("deviceCount"),
         autotask_company_id: f.opt_s("autotaskCompanyId"),
         autotask_company_name: f.opt_s("autotaskCompanyName"),
-        pseudo: matches!(item.get("pseudo"), Some(AttributeValue::Bool(true))),
+        pseudo: f.opt_b("pseudo").unwrap_or(false),
         removed_at: f.opt_n("removedAt"),
     })
 }

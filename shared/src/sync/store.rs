@@ -4,7 +4,7 @@
 
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::run::{RunRecord, RunStatus};
-use crate::store::{DynamoStore, Item, StoreError, classify, keys};
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
@@ -22,33 +22,16 @@ pub fn run_sk(run_id: &str) -> String {
     format!("RUN#{run_id}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn get_s(item: &Item, k: &str) -> Option<String> {
-    match item.get(k) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
+    Fields(item).opt_s(k)
 }
 
 fn get_n(item: &Item, k: &str) -> Option<i64> {
-    match item.get(k) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
+    Fields(item).opt_n(k)
 }
 
 fn get_b(item: &Item, k: &str) -> Option<bool> {
-    match item.get(k) {
-        Some(AttributeValue::Bool(v)) => Some(*v),
-        _ => None,
-    }
+    Fields(item).opt_b(k)
 }
 
 fn put_opt_s(item: &mut Item, k: &str, v: &Option<String>) {
