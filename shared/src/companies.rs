@@ -3,7 +3,7 @@
 //! as a certain link to a site with the same Autotask company id).
 
 use crate::matching::normalize_name;
-use crate::store::{CompanyStore, StoreError};
+use crate::store::{CompanyStore, IntegrationStore, SiteMappingStore, StoreError};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,7 @@ pub struct Companies<'a, S> {
     pub store: &'a S,
 }
 
-impl<S: CompanyStore> Companies<'_, S> {
+impl<S: CompanyStore + IntegrationStore + SiteMappingStore> Companies<'_, S> {
     pub async fn create(&self, tenant: &TenantId, input: CompanyInput) -> Result<CompanyView, CompanyError> {
         let name = checked_name(
             input
@@ -176,8 +176,21 @@ impl<S: CompanyStore> Companies<'_, S> {
         Ok(CompanyView::from(&company))
     }
 
+    /// Deletes the company and the site mappings to it, whose sites become
+    /// undecided again (quick match may map them elsewhere). Mappings go
+    /// first, so that an interrupted delete can simply be repeated.
     pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), CompanyError> {
-        if uuid::Uuid::parse_str(id).is_err() || !self.store.delete_company(tenant, id).await? {
+        self.find(tenant, id).await?;
+        for integration in self.store.list(tenant).await? {
+            for mapping in self.store.mappings(tenant, &integration.id).await? {
+                if mapping.company_id.as_deref() == Some(id) {
+                    self.store
+                        .delete_mapping(tenant, &integration.id, &mapping.site_uid)
+                        .await?;
+                }
+            }
+        }
+        if !self.store.delete_company(tenant, id).await? {
             return Err(CompanyError::NotFound(id.to_owned()));
         }
         Ok(())

@@ -6,13 +6,13 @@
 //! | `GET /companies?search=&limit=&cursor=` | pages through them, filtered by name |
 //! | `GET /companies/{id}` | one |
 //! | `PATCH /companies/{id}` | `{name?, psa?}` (`psa: null` removes the PSA link) |
-//! | `DELETE /companies/{id}` | removes it (204); sites mapped to it show as unmapped |
+//! | `DELETE /companies/{id}` | removes it and the site mappings to it (204) |
 
 use super::{
     ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
 };
 use crate::companies::{Companies, CompanyError};
-use crate::store::{CompanyStore, DynamoStore, StoreError};
+use crate::store::{CompanyStore, DynamoStore, IntegrationStore, SiteMappingStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
@@ -28,7 +28,7 @@ impl CompaniesApi<DynamoStore> {
     }
 }
 
-impl<S: CompanyStore> CompaniesApi<S> {
+impl<S: CompanyStore + IntegrationStore + SiteMappingStore> CompaniesApi<S> {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.route(&req).await.unwrap_or_else(ApiError::into_response)
     }

@@ -23,6 +23,12 @@ pub trait SiteMappingStore: Send + Sync {
         tenant: &TenantId,
         integration: &str,
     ) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
+    fn delete_mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        site_uid: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes a mapping. With `only_if_absent`, a site that got a mapping
     /// meanwhile (a person mapped it by hand) keeps it, and this returns false.
     fn put_mapping(
@@ -96,6 +102,18 @@ impl SiteMappingStore for DynamoStore {
             .query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#")
             .await?;
         items.iter().map(mapping_from_item).collect()
+    }
+
+    async fn delete_mapping(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::integration_pk(tenant, integration)))
+            .key("SK", s(mapping_sk(site_uid)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn put_mapping(

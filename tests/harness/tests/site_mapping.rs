@@ -423,6 +423,42 @@ async fn quick_match_maps_what_it_is_sure_of_and_respects_people() {
         .filter(|r| r["company"]["id"] == dental.as_str())
         .count();
     assert_eq!(to_dental, 2);
+
+    // Deleting that company leaves both sites undecided; quick match decides them again.
+    assert_eq!(
+        w.companies("DELETE", &format!("/companies/{dental}"), TENANT, None)
+            .await
+            .0,
+        204
+    );
+    let (_, table) = w
+        .sites("GET", &format!("/integrations/{}/sites", w.integration), TENANT, None)
+        .await;
+    for site in ["Smith Dental - Main Office", "Harbor View Church (Dallas)"] {
+        let row = w.row(&table, site);
+        assert_eq!(
+            (&row["company"], &row["mappedBy"]),
+            (&Value::Null, &Value::Null),
+            "{site}: {row}"
+        );
+    }
+    let (_, after) = w.sites("POST", &quick_match, TENANT, None).await;
+    let remapped: HashMap<&str, &str> = after["mapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["siteName"].as_str().unwrap(), r["company"]["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        remapped.get("Harbor View Church (Dallas)"),
+        Some(&church.as_str()),
+        "{after}"
+    );
+    assert_ne!(
+        remapped.get("Smith Dental - Main Office"),
+        Some(&lab.as_str()),
+        "the lab is another company: {after}"
+    );
 }
 
 #[tokio::test]
