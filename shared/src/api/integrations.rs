@@ -11,7 +11,7 @@
 
 use super::{ApiError, json, json_body, method_not_allowed, no_content, route_not_found, segments, tenant};
 use crate::datto::{DattoConnector, DattoError};
-use crate::integrations::{IntegrationError, IntegrationSettings, Integrations};
+use crate::integrations::{IntegrationError, IntegrationSettings, Integrations, Ports};
 use crate::secrets::{SecretStore, SecretsError, SecretsManager};
 use crate::store::{DynamoStore, IntegrationStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
@@ -28,12 +28,11 @@ pub struct IntegrationsApi<S, K> {
 impl IntegrationsApi<DynamoStore, SecretsManager> {
     /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`IntegrationSettings::from_env`].
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let table = crate::aws::required_env("TABLE_NAME")?;
-        let config = crate::aws::load_config().await;
+        let Ports { store, secrets, datto } = Ports::from_env().await?;
         Ok(Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-            secrets: SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config)),
-            datto: DattoConnector::from_env(crate::http::client()),
+            store,
+            secrets,
+            datto,
             settings: IntegrationSettings::from_env(),
         })
     }

@@ -80,12 +80,11 @@ pub struct SyncDeps {
 impl SyncDeps {
     /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let table = crate::aws::required_env("TABLE_NAME")?;
-        let config = crate::aws::load_config().await;
+        let crate::integrations::Ports { store, secrets, datto } = crate::integrations::Ports::from_env().await?;
         Ok(Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-            secrets: SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config)),
-            datto: DattoConnector::from_env(crate::http::client()),
+            store,
+            secrets,
+            datto,
             settings: SyncSettings::from_env(),
         })
     }
