@@ -1,6 +1,6 @@
 //! rmmsync's library: everything the Lambda functions do, behind thin handlers.
 //!
-//! - [`datto`]: the Datto RMM API client.
+//! - [`datto`]: the Datto RMM API client; [`psa`]: the Autotask and ConnectWise Manage clients.
 //! - [`integrations`]: connecting Datto RMM accounts, per tenant.
 //! - [`sync`]: sites, devices, device types and audits from Datto RMM.
 //! - [`companies`], [`site_mapping`], [`matching`]: portal companies, the
@@ -16,6 +16,7 @@ pub mod datto;
 pub mod http;
 pub mod integrations;
 pub mod matching;
+pub mod psa;
 pub mod secret;
 pub mod secrets;
 pub mod site_mapping;
