@@ -17,6 +17,8 @@ pub mod http;
 pub mod integrations;
 pub mod matching;
 pub mod psa;
+pub mod psa_import;
+pub mod psa_integrations;
 pub mod secret;
 pub mod secrets;
 pub mod site_mapping;

@@ -1,44 +1,76 @@
-//! `/integrations`: connect Datto RMM accounts.
+//! `/integrations`: connect Datto RMM and PSA (Autotask, ConnectWise Manage) accounts.
 //!
 //! | route | does |
 //! |---|---|
 //! | `POST /integrations/datto-rmm/test` | tests platform + keys, stores nothing |
-//! | `POST /integrations` | tests, then stores the keys (Secrets Manager) and the integration |
-//! | `GET /integrations` | the tenant's integrations |
+//! | `POST /integrations/{autotask,connectwise-manage}/test` | tests PSA credentials, stores nothing |
+//! | `POST /integrations` | tests, then stores the keys (Secrets Manager) and the integration; `type` picks the kind (default `datto-rmm`) |
+//! | `GET /integrations` | the tenant's integrations, every kind |
 //! | `GET /integrations/{id}` | one |
 //! | `DELETE /integrations/{id}` | removes it and its items; schedules its secret for deletion |
 //! | `PUT /integrations/{id}/credentials` | rotates the keys (tested first) |
 
 use super::{ApiError, json, json_body, method_not_allowed, no_content, route_not_found, segments, tenant};
 use crate::datto::{DattoConnector, DattoError};
-use crate::integrations::{IntegrationError, IntegrationSettings, Integrations, Ports};
+use crate::integrations::{DattoCredentialsInput, IntegrationError, IntegrationSettings, Integrations, Ports};
+use crate::psa::{PsaConnect, PsaConnector, PsaError, PsaKind};
+use crate::psa_integrations::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
 use crate::secrets::{SecretStore, SecretsError, SecretsManager};
-use crate::store::{DynamoStore, IntegrationStore, StoreError};
+use crate::store::{DynamoStore, IntegrationStore, PsaIntegrationStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 /// Everything the function needs, built once per cold start.
-pub struct IntegrationsApi<S, K> {
+pub struct IntegrationsApi<S, K, P> {
     pub store: S,
     pub secrets: K,
     pub datto: DattoConnector,
+    pub psa: P,
     pub settings: IntegrationSettings,
 }
 
-impl IntegrationsApi<DynamoStore, SecretsManager> {
-    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`IntegrationSettings::from_env`].
+impl IntegrationsApi<DynamoStore, SecretsManager, PsaConnector> {
+    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`],
+    /// [`PsaConnector::from_env`] and [`IntegrationSettings::from_env`].
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
         let Ports { store, secrets, datto } = Ports::from_env().await?;
         Ok(Self {
             store,
             secrets,
+            psa: PsaConnector::from_env(datto.http().clone()),
             datto,
             settings: IntegrationSettings::from_env(),
         })
     }
 }
 
-impl<S: IntegrationStore, K: SecretStore> IntegrationsApi<S, K> {
+/// Which service a create body is for: its `type`, Datto RMM when absent.
+fn split_kind(body: serde_json::Value) -> Result<(Option<PsaKind>, serde_json::Value), ApiError> {
+    let mut body = body;
+    let Some(map) = body.as_object_mut() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let kind = match map.get("type") {
+        None => None,
+        Some(serde_json::Value::String(t)) if t == crate::integrations::KIND_DATTO_RMM => {
+            map.remove("type");
+            None
+        }
+        Some(serde_json::Value::String(t)) => Some(
+            t.parse::<PsaKind>()
+                .map_err(|e| ApiError::bad_request(format!("{e}; or datto-rmm")))?,
+        ),
+        Some(_) => return Err(ApiError::bad_request("`type` must be a string")),
+    };
+    Ok((kind, body))
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON for this request: {e}")))
+}
+
+impl<S: IntegrationStore + PsaIntegrationStore, K: SecretStore, P: PsaConnect> IntegrationsApi<S, K, P> {
     /// Answers one API Gateway request. Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match self.route(&req).await {
@@ -54,6 +86,13 @@ impl<S: IntegrationStore, K: SecretStore> IntegrationsApi<S, K> {
             secrets: &self.secrets,
             datto: &self.datto,
             settings: &self.settings,
+        };
+        let psa = PsaIntegrations {
+            store: &self.store,
+            secrets: &self.secrets,
+            psa: &self.psa,
+            secret_prefix: &self.settings.secret_prefix,
+            secret_recovery_days: self.settings.secret_recovery_days,
         };
         let path = segments(req);
         let parts: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -74,30 +113,74 @@ impl<S: IntegrationStore, K: SecretStore> IntegrationsApi<S, K> {
                 }
                 _ => Err(method_not_allowed(method)),
             },
+            ["integrations", kind @ ("autotask" | "connectwise-manage"), "test"] => match *method {
+                Method::POST => {
+                    let kind: PsaKind = kind.parse().map_err(ApiError::bad_request)?;
+                    let info = psa.test(kind, json_body(req)?).await?;
+                    Ok(json(
+                        StatusCode::OK,
+                        &serde_json::json!({ "ok": true, "connection": info }),
+                    ))
+                }
+                _ => Err(method_not_allowed(method)),
+            },
             ["integrations"] => match *method {
-                Method::POST => Ok(json(
-                    StatusCode::CREATED,
-                    &service.create(&tenant, json_body(req)?).await?,
-                )),
-                Method::GET => Ok(json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "integrations": service.list(&tenant).await? }),
-                )),
+                Method::POST => match split_kind(json_body(req)?)? {
+                    (None, body) => Ok(json(
+                        StatusCode::CREATED,
+                        &service
+                            .create(&tenant, from_value::<DattoCredentialsInput>(body)?)
+                            .await?,
+                    )),
+                    (Some(_), body) => Ok(json(
+                        StatusCode::CREATED,
+                        &psa.create(&tenant, from_value::<PsaCredentialsInput>(body)?).await?,
+                    )),
+                },
+                Method::GET => {
+                    let mut all: Vec<serde_json::Value> = Vec::new();
+                    for view in service.list(&tenant).await? {
+                        all.push(serde_json::to_value(view).unwrap_or_default());
+                    }
+                    for view in psa.list(&tenant).await? {
+                        all.push(serde_json::to_value(view).unwrap_or_default());
+                    }
+                    Ok(json(StatusCode::OK, &serde_json::json!({ "integrations": all })))
+                }
                 _ => Err(method_not_allowed(method)),
             },
             ["integrations", id] => match *method {
-                Method::GET => Ok(json(StatusCode::OK, &service.get(&tenant, id).await?)),
+                Method::GET => match service.get(&tenant, id).await {
+                    Err(IntegrationError::NotFound(_)) => Ok(json(
+                        StatusCode::OK,
+                        &PsaIntegrationView::from(&psa.get(&tenant, id).await?),
+                    )),
+                    other => Ok(json(StatusCode::OK, &other?)),
+                },
                 Method::DELETE => {
-                    service.delete(&tenant, id).await?;
+                    match service.delete(&tenant, id).await {
+                        Err(IntegrationError::NotFound(_)) => psa.delete(&tenant, id).await?,
+                        other => other?,
+                    }
                     Ok(no_content())
                 }
                 _ => Err(method_not_allowed(method)),
             },
             ["integrations", id, "credentials"] => match *method {
-                Method::PUT => Ok(json(
-                    StatusCode::OK,
-                    &service.rotate_credentials(&tenant, id, json_body(req)?).await?,
-                )),
+                Method::PUT => {
+                    let body: serde_json::Value = json_body(req)?;
+                    match psa.get(&tenant, id).await {
+                        Ok(_) => Ok(json(
+                            StatusCode::OK,
+                            &psa.rotate_credentials(&tenant, id, from_value(body)?).await?,
+                        )),
+                        Err(PsaIntegrationError::NotFound(_)) => Ok(json(
+                            StatusCode::OK,
+                            &service.rotate_credentials(&tenant, id, from_value(body)?).await?,
+                        )),
+                        Err(e) => Err(e.into()),
+                    }
+                }
                 _ => Err(method_not_allowed(method)),
             },
             _ => Err(route_not_found(req)),
@@ -139,6 +222,35 @@ impl From<DattoError> for ApiError {
             DattoError::BadCredentials { .. } | DattoError::WrongPlatform { .. } | DattoError::PermissionDenied => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<PsaIntegrationError> for ApiError {
+    fn from(e: PsaIntegrationError) -> Self {
+        match e {
+            PsaIntegrationError::Invalid(m) => ApiError::bad_request(m),
+            PsaIntegrationError::NotFound(id) => ApiError::not_found(format!("no integration {id}")),
+            PsaIntegrationError::Psa(p) => p.into(),
+            PsaIntegrationError::Store(s) => IntegrationError::Store(s).into(),
+            PsaIntegrationError::Secrets(s) => IntegrationError::Secrets(s).into(),
+        }
+    }
+}
+
+impl From<PsaError> for ApiError {
+    /// Refusals the caller can fix are 422; the PSA being down, throttling
+    /// or misbehaving is 502 (503 when its hourly budget is spent).
+    fn from(e: PsaError) -> Self {
+        let status = match e {
+            PsaError::BadCredentials { .. }
+            | PsaError::UnknownUser { .. }
+            | PsaError::UnknownCompany { .. }
+            | PsaError::PermissionDenied { .. }
+            | PsaError::Config(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PsaError::BudgetExhausted { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_GATEWAY,
         };
         ApiError::new(status, e.code(), e.to_string())

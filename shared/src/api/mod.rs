@@ -4,6 +4,7 @@
 
 pub mod companies;
 pub mod integrations;
+pub mod psa_import;
 pub mod sites;
 
 use crate::tenant::{TenantError, TenantId};

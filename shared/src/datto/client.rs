@@ -109,6 +109,11 @@ impl DattoConnector {
         }
     }
 
+    /// The shared HTTP client (connection pool), for other API clients of the same process.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Reads `DATTO_RMM_BASE_URL_TEMPLATE`, `DATTO_RMM_READ_LIMIT`,
     /// `DATTO_RMM_PROBE_OTHER_PLATFORMS` (true/false).
     pub fn from_env(http: reqwest::Client) -> Self {

@@ -6,9 +6,13 @@
 //! services above never see a PSA's wire format. Facts followed: the
 //! hand-outs' `psa-apis.md`; points it marks UNCONFIRMED are settings.
 
+mod connector;
 mod error;
+mod port;
 
+pub use connector::PsaConnector;
 pub use error::PsaError;
+pub use port::{PsaConnect, PsaCredentials, PsaSource};
 
 use serde::{Deserialize, Serialize};
 

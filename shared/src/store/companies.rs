@@ -40,7 +40,7 @@ pub(crate) fn company_sk(id: &str) -> String {
     format!("COMPANY#{id}")
 }
 
-fn to_item(tenant: &TenantId, c: &Company) -> Item {
+pub(crate) fn company_item(tenant: &TenantId, c: &Company) -> Item {
     let mut item = Item::from([
         ("PK".into(), s(keys::tenant_pk(tenant))),
         ("SK".into(), s(company_sk(&c.id))),
@@ -80,7 +80,7 @@ impl CompanyStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(tenant, company)))
+            .set_item(Some(company_item(tenant, company)))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await
@@ -92,7 +92,7 @@ impl CompanyStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(tenant, company)))
+            .set_item(Some(company_item(tenant, company)))
             .condition_expression("attribute_exists(PK)")
             .send()
             .await

@@ -51,6 +51,10 @@ fn to_item(tenant: &TenantId, i: &Integration) -> Item {
     item
 }
 
+fn is_datto(item: &Item) -> bool {
+    Fields(item).opt_s("kind").as_deref() == Some(crate::integrations::KIND_DATTO_RMM)
+}
+
 fn from_item(item: &Item) -> Result<Integration, StoreError> {
     let f = Fields(item);
     let platform_raw = f.s("platform")?;
@@ -108,12 +112,17 @@ impl IntegrationStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        out.item.as_ref().map(from_item).transpose()
+        // A PSA integration shares the key space; it is not a Datto RMM one.
+        out.item.as_ref().filter(|i| is_datto(i)).map(from_item).transpose()
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
         let items = self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await?;
-        let mut all = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let mut all = items
+            .iter()
+            .filter(|i| is_datto(i))
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(all)
     }

@@ -11,11 +11,16 @@
 //! contain `#`; so no request can name another tenant's partition.
 
 mod companies;
+mod directory;
 mod integrations;
+mod psa_integrations;
 mod site_mappings;
 
 pub use companies::CompanyStore;
+pub(crate) use companies::company_item;
+pub use directory::{PortalRecord, record_item, record_prefix};
 pub use integrations::IntegrationStore;
+pub use psa_integrations::PsaIntegrationStore;
 pub use site_mappings::SiteMappingStore;
 
 use crate::tenant::TenantId;
@@ -33,6 +38,8 @@ pub mod keys {
     /// `GSI1` partition listing every integration (for the scheduled sync);
     /// its sort key is `{tenant}#{id}`, so the tenant comes from our own data.
     pub const INTEGRATION_REGISTRY: &str = "INTEGRATIONS";
+    /// `GSI1` partition listing every PSA integration (for the nightly import).
+    pub const PSA_INTEGRATION_REGISTRY: &str = "PSA_INTEGRATIONS";
     pub const REGISTRY_INDEX: &str = "GSI1";
 
     pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -269,6 +276,40 @@ pub(crate) fn n(v: i64) -> AttributeValue {
 }
 
 impl DynamoStore {
+    /// Every (tenant, integration id) of a registry (`GSI1PK`), all pages.
+    pub async fn registry_of(&self, registry: &str) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::REGISTRY_INDEX)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(registry))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                let Some(sk) = Fields(item).opt_s("GSI1SK") else {
+                    continue;
+                };
+                let Some((tenant, id)) = sk.split_once('#') else {
+                    continue;
+                };
+                if let Ok(t) = TenantId::parse(tenant) {
+                    all.push((t, id.to_owned()));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`, all pages.
     pub(crate) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();

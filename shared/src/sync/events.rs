@@ -29,14 +29,20 @@ fn image_s<'a>(image: &'a Value, k: &str) -> Option<&'a str> {
 /// Parses either shape. Stream records that are not waiting runs (the filter
 /// should keep them out) are skipped, not errors.
 pub fn parse_worker_event(event: &Value) -> Result<WorkerEvent, EventError> {
+    parse_run_event(event, "sync-run", &["queued", "continuing"])
+}
+
+/// The same two shapes for any worker whose run items carry `entity`,
+/// `status`, `tenant`, `integrationId` and `runId` (the PSA import's too).
+pub fn parse_run_event(event: &Value, entity: &str, waiting: &[&str]) -> Result<WorkerEvent, EventError> {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         let mut runs = Vec::new();
         for r in records {
             let Some(image) = r.get("dynamodb").and_then(|d| d.get("NewImage")) else {
                 continue;
             };
-            if image_s(image, "entity") != Some("sync-run")
-                || !matches!(image_s(image, "status"), Some("queued" | "continuing"))
+            if image_s(image, "entity") != Some(entity)
+                || !image_s(image, "status").is_some_and(|s| waiting.contains(&s))
             {
                 continue;
             }

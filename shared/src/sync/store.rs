@@ -476,36 +476,9 @@ impl SyncStore {
         Ok(uids)
     }
 
-    /// Every integration (tenant, id) from the registry index.
+    /// Every Datto RMM integration (tenant, id) from the registry index.
     pub async fn registry(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::REGISTRY_INDEX)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::INTEGRATION_REGISTRY))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                let Some(sk) = get_s(item, "GSI1SK") else { continue };
-                let Some((tenant, id)) = sk.split_once('#') else {
-                    continue;
-                };
-                if let Ok(t) = TenantId::parse(tenant) {
-                    all.push((t, id.to_owned()));
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(all),
-            }
-        }
+        self.store.registry_of(keys::INTEGRATION_REGISTRY).await
     }
 }
 

@@ -16,7 +16,7 @@ const KEY: &str = "SIMKEY-1234567890";
 const SECRET: &str = "SIMSECRET-abcdefghijklmnop";
 
 struct Stack {
-    api: IntegrationsApi<DynamoStore, SecretsManager>,
+    api: IntegrationsApi<DynamoStore, SecretsManager, shared::psa::PsaConnector>,
     sim: DattoSim,
     config: aws_config::SdkConfig,
 }
@@ -40,6 +40,7 @@ async fn stack() -> Stack {
         ..RetryPolicy::default()
     };
     let api = IntegrationsApi {
+        psa: shared::psa::PsaConnector::from_env(shared::http::client()),
         store: fresh_store(&config).await,
         secrets: secrets_manager(&config),
         datto: DattoConnector::new(shared::http::client())
@@ -286,6 +287,7 @@ async fn a_failed_store_write_leaves_no_orphaned_secret() {
     let s = stack().await;
     // A table that does not exist: DynamoDB fails after the secret was created.
     let broken = IntegrationsApi {
+        psa: shared::psa::PsaConnector::from_env(shared::http::client()),
         store: DynamoStore::new(s.api.store.client().clone(), "rmmsync-no-such-table"),
         secrets: secrets_manager(&s.config),
         datto: s.api.datto.clone(),

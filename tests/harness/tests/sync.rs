@@ -49,6 +49,7 @@ async fn stack(config: DattoConfig) -> Stack {
         .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
         .with_retry(quick_retry());
     let integrations = IntegrationsApi {
+        psa: shared::psa::PsaConnector::from_env(shared::http::client()),
         store: fresh_store(&aws).await,
         secrets: secrets_manager(&aws),
         datto: connector.clone(),

@@ -187,6 +187,7 @@ fn main() {
             .with_base_url_template(format!("{sim_url}/{{platform}}"))
             .with_platform_probe(false);
         let integrations = IntegrationsApi {
+            psa: shared::psa::PsaConnector::from_env(shared::http::client()),
             store: rmmsync_tests::fresh_store(&aws).await,
             secrets: rmmsync_tests::secrets_manager(&aws),
             datto: connector.clone(),

@@ -1,0 +1,21 @@
+//! Lambda: the PSA import worker. The nightly schedule queues a run for
+//! every PSA integration; the DynamoDB stream (filtered to import runs that
+//! are `queued`) hands each run to one invocation. See [`shared::psa_import`].
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::api::psa_import::PsaImportApi;
+use shared::psa::PsaConnector;
+use shared::psa_import::handle_worker_event;
+
+async fn handle(api: &PsaImportApi<PsaConnector>, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    Ok(handle_worker_event(&api.importer(), &event.payload).await?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let api = PsaImportApi::from_env().await?;
+    let api = &api;
+    lambda_runtime::run(service_fn(move |event| handle(api, event))).await
+}

@@ -1,0 +1,10 @@
+//! Lambda: the PSA import's HTTP routes. See [`shared::api::psa_import`].
+
+use shared::api::psa_import::PsaImportApi;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let api = PsaImportApi::from_env().await?;
+    shared::api::serve(|req| api.handle(req)).await
+}

@@ -1,0 +1,750 @@
+//! Importing companies, contacts, locations, configurations and users from a
+//! PSA into the portal: a preview, overrides, apply, and the nightly run.
+//!
+//! - [`plan`]: the rules that decide, per PSA record, match / create / exclude.
+//! - [`Importer::preview`] lists every record with its decision; nothing is written.
+//! - [`Importer::start`] queues a run (one at a time per integration, under a
+//!   lease); [`Importer::run`] executes it kind by kind, companies first,
+//!   writing after each kind and saving the run's counts as it goes, so a
+//!   failure half-way keeps what was written and a re-run picks up the rest
+//!   (created records have stable ids: see [`plan::portal_id`]).
+//! - [`Importer::schedule_all`]: the nightly EventBridge schedule queues a run
+//!   for every PSA integration; the DynamoDB stream hands it to the worker.
+//!
+//! Portal companies are [`crate::companies::Company`] items; the other kinds
+//! are [`crate::store::PortalRecord`]s. Matching a portal record links it
+//! (its `psa` id is set) without renaming it; a record the import created is
+//! kept in step with the PSA on later runs.
+
+pub mod plan;
+mod store;
+
+use crate::companies::Company;
+use crate::matching::normalize_name;
+use crate::psa::{PsaConnect, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
+use crate::psa_integrations::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
+use crate::secrets::SecretsManager;
+use crate::store::{CompanyStore, DynamoStore, Item, PortalRecord, StoreError, company_item, keys, record_item};
+use crate::tenant::TenantId;
+use crate::time::now_millis;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use plan::{Decision, Existing, MatchBasis, Mode, Override, OverrideAction, Planned};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+pub use store::ImportStore;
+
+/// At most this many errors are kept on a run record.
+const MAX_ERRORS: usize = 50;
+/// A run that has not finished in this time has crashed; its lease expires.
+const LEASE_TTL_MS: i64 = 20 * 60 * 1000;
+/// Writes per BatchWriteItem round (25 a call, several calls in flight).
+const WRITE_CHUNK: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Integration(#[from] PsaIntegrationError),
+    #[error("an import is running already ({0})")]
+    InProgress(String),
+    #[error("no import run {0}")]
+    RunNotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<PsaError> for ImportError {
+    fn from(e: PsaError) -> Self {
+        ImportError::Integration(PsaIntegrationError::Psa(e))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What happened to the records of one kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindCounts {
+    pub total: u64,
+    pub matched: u64,
+    pub created: u64,
+    /// Linked or brought in step with the PSA (a subset of `matched`).
+    pub updated: u64,
+    pub excluded: u64,
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunErrorEntry {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RecordKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRun {
+    pub run_id: String,
+    pub integration_id: String,
+    /// `manual` (apply) or `schedule` (nightly).
+    pub trigger: String,
+    pub status: RunStatus,
+    /// The kind being imported now, while running.
+    pub current_kind: Option<RecordKind>,
+    pub counts: BTreeMap<RecordKind, KindCounts>,
+    pub writes: u64,
+    pub errors: Vec<RunErrorEntry>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl ImportRun {
+    fn record_error(&mut self, code: &str, message: String, kind: Option<RecordKind>) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(RunErrorEntry {
+                code: code.into(),
+                message,
+                kind,
+            });
+        }
+    }
+}
+
+/// One page of a preview: counts over everything, records filtered and paged.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    pub counts: BTreeMap<RecordKind, KindCounts>,
+    pub records: Vec<Planned>,
+    /// Offset of the next page of records, when there is one.
+    pub next_offset: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PreviewFilter {
+    pub kind: Option<RecordKind>,
+    /// `match`, `create`, `exclude` or `pending`.
+    pub action: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// A request to change overrides: `auto` removes one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverrideInput {
+    pub kind: RecordKind,
+    pub psa_id: String,
+    /// `match`, `create`, `exclude` or `auto`.
+    pub action: String,
+    pub target_id: Option<String>,
+}
+
+/// What the import needs, built once per process.
+pub struct Importer<'a, P> {
+    pub store: &'a DynamoStore,
+    pub secrets: &'a SecretsManager,
+    pub psa: &'a P,
+    pub secret_prefix: &'a str,
+}
+
+/// The portal records of one kind, as the plan sees them and as the writer needs them.
+enum Portal {
+    Companies(HashMap<String, Company>),
+    Records(HashMap<String, PortalRecord>),
+}
+
+impl Portal {
+    fn existing(&self, psa: PsaKind) -> Vec<Existing> {
+        let linked = |kind: &Option<String>, id: &Option<String>| match kind {
+            Some(k) if k == psa.as_str() => id.clone(),
+            _ => None,
+        };
+        match self {
+            Portal::Companies(all) => all
+                .values()
+                .map(|c| Existing {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    company_id: None,
+                    email: None,
+                    psa_id: linked(&c.psa_kind, &c.psa_id),
+                })
+                .collect(),
+            Portal::Records(all) => all
+                .values()
+                .map(|r| Existing {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    company_id: r.company_id.clone(),
+                    email: r.email.clone(),
+                    psa_id: linked(&r.psa_kind, &r.psa_id),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<P: PsaConnect> Importer<'_, P> {
+    fn integrations(&self) -> PsaIntegrations<'_, DynamoStore, SecretsManager, P> {
+        PsaIntegrations {
+            store: self.store,
+            secrets: self.secrets,
+            psa: self.psa,
+            secret_prefix: self.secret_prefix,
+            secret_recovery_days: 7,
+        }
+    }
+
+    async fn portal(&self, tenant: &TenantId, kind: RecordKind) -> Result<Portal, StoreError> {
+        Ok(match kind {
+            RecordKind::Company => Portal::Companies(
+                self.store
+                    .all_companies(tenant)
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.id.clone(), c))
+                    .collect(),
+            ),
+            other => Portal::Records(
+                self.store
+                    .directory(tenant, other)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.id.clone(), r))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Every PSA record with what apply would do to it. Reads the whole PSA
+    /// account (a few hundred requests for a large MSP); writes nothing.
+    pub async fn preview(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        filter: &PreviewFilter,
+    ) -> Result<Preview, ImportError> {
+        let (integration, client) = self.integrations().connect(tenant, integration_id).await?;
+        let overrides = self.import_store(tenant, integration_id).overrides().await?;
+        let mut companies = HashMap::new();
+        let mut counts = BTreeMap::new();
+        let mut records = Vec::new();
+        for kind in RecordKind::ALL {
+            let listed = client.list_records(kind).await?;
+            let portal = self.portal(tenant, kind).await?;
+            let planned = self.plan(
+                &integration,
+                kind,
+                listed,
+                &portal,
+                &overrides,
+                &mut companies,
+                Mode::Manual,
+            );
+            counts.insert(kind, count(&planned));
+            records.extend(planned.into_iter().filter(|p| {
+                filter.kind.is_none_or(|k| k == p.record.kind)
+                    && filter.action.as_deref().is_none_or(|a| a == p.decision.action())
+            }));
+        }
+        let limit = filter.limit.clamp(1, 5_000);
+        let next_offset = (records.len() > filter.offset + limit).then_some(filter.offset + limit);
+        let records = records.into_iter().skip(filter.offset).take(limit).collect();
+        Ok(Preview {
+            counts,
+            records,
+            next_offset,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &self,
+        integration: &PsaIntegration,
+        kind: RecordKind,
+        listed: Vec<PsaRecord>,
+        portal: &Portal,
+        overrides: &HashMap<(RecordKind, String), Override>,
+        companies: &mut HashMap<String, String>,
+        mode: Mode,
+    ) -> Vec<Planned> {
+        let existing = portal.existing(integration.kind);
+        let planned = plan::plan_kind(&integration.id, kind, listed, &existing, overrides, companies, mode);
+        if kind == RecordKind::Company {
+            companies.extend(
+                planned
+                    .iter()
+                    .filter_map(|p| Some((p.record.id.clone(), p.decision.portal_id()?.to_owned()))),
+            );
+        }
+        planned
+    }
+
+    fn import_store<'s>(&'s self, tenant: &'s TenantId, integration_id: &'s str) -> ImportStore<'s> {
+        ImportStore {
+            store: self.store,
+            tenant,
+            integration_id,
+        }
+    }
+
+    pub async fn overrides(&self, tenant: &TenantId, integration_id: &str) -> Result<Vec<Override>, ImportError> {
+        self.integrations().get(tenant, integration_id).await?;
+        let mut all: Vec<Override> = self
+            .import_store(tenant, integration_id)
+            .overrides()
+            .await?
+            .into_values()
+            .collect();
+        all.sort_by(|a, b| (a.kind, &a.psa_id).cmp(&(b.kind, &b.psa_id)));
+        Ok(all)
+    }
+
+    /// Validates every change first (naming every problem), then writes them all.
+    pub async fn set_overrides(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        input: Vec<OverrideInput>,
+    ) -> Result<Vec<Override>, ImportError> {
+        self.integrations().get(tenant, integration_id).await?;
+        if input.is_empty() || input.len() > 1_000 {
+            return Err(ImportError::Invalid("`overrides` needs 1 to 1000 entries".into()));
+        }
+        let mut problems = Vec::new();
+        let mut portal: HashMap<RecordKind, Portal> = HashMap::new();
+        let mut changes = Vec::new();
+        for (i, o) in input.into_iter().enumerate() {
+            let psa_id = o.psa_id.trim().to_owned();
+            if psa_id.is_empty() || psa_id.len() > 64 {
+                problems.push(format!("overrides[{i}]: `psaId` must be 1 to 64 characters"));
+                continue;
+            }
+            let action = match o.action.as_str() {
+                "match" => Some(OverrideAction::Match),
+                "create" => Some(OverrideAction::Create),
+                "exclude" => Some(OverrideAction::Exclude),
+                "auto" => None,
+                other => {
+                    problems.push(format!(
+                        "overrides[{i}]: unknown action `{other}` (match, create, exclude or auto)"
+                    ));
+                    continue;
+                }
+            };
+            match (&action, &o.target_id) {
+                (Some(OverrideAction::Match), None) => {
+                    problems.push(format!(
+                        "overrides[{i}]: `match` needs `targetId`, the portal record to match"
+                    ));
+                    continue;
+                }
+                (Some(OverrideAction::Match), Some(target)) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = portal.entry(o.kind) {
+                        slot.insert(self.portal(tenant, o.kind).await?);
+                    }
+                    let exists = match &portal[&o.kind] {
+                        Portal::Companies(m) => m.contains_key(target),
+                        Portal::Records(m) => m.contains_key(target),
+                    };
+                    if !exists {
+                        problems.push(format!("overrides[{i}]: no portal {} {target}", o.kind.as_str()));
+                        continue;
+                    }
+                }
+                (_, Some(_)) => {
+                    problems.push(format!("overrides[{i}]: `targetId` is only for `match`"));
+                    continue;
+                }
+                _ => {}
+            }
+            changes.push((
+                o.kind,
+                psa_id.clone(),
+                action.map(|action| Override {
+                    kind: o.kind,
+                    psa_id,
+                    action,
+                    target_id: o.target_id,
+                }),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems.join("; ")));
+        }
+        self.import_store(tenant, integration_id)
+            .set_overrides(&changes)
+            .await?;
+        self.overrides(tenant, integration_id).await
+    }
+
+    /// Queues a run (apply or nightly); refused while another run holds the lease.
+    pub async fn start(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        trigger: &str,
+    ) -> Result<ImportRun, ImportError> {
+        self.integrations().get(tenant, integration_id).await?;
+        let now = now_millis();
+        let run_id = format!("{now:013}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let store = self.import_store(tenant, integration_id);
+        if let Err(holder) = store.acquire_lease(&run_id, now, LEASE_TTL_MS).await? {
+            return Err(ImportError::InProgress(holder));
+        }
+        let run = ImportRun {
+            run_id,
+            integration_id: integration_id.to_owned(),
+            trigger: trigger.to_owned(),
+            status: RunStatus::Queued,
+            current_kind: None,
+            counts: BTreeMap::new(),
+            writes: 0,
+            errors: Vec::new(),
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        };
+        if let Err(e) = store.put_run(&run).await {
+            store.release_lease(&run.run_id).await.ok();
+            return Err(e.into());
+        }
+        tracing::info!(tenant = %tenant, integration = %integration_id, run = %run.run_id, trigger, "PSA import queued");
+        Ok(run)
+    }
+
+    pub async fn get_run(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        run_id: &str,
+    ) -> Result<ImportRun, ImportError> {
+        self.integrations().get(tenant, integration_id).await?;
+        self.import_store(tenant, integration_id)
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| ImportError::RunNotFound(run_id.to_owned()))
+    }
+
+    pub async fn runs(&self, tenant: &TenantId, integration_id: &str) -> Result<Vec<ImportRun>, ImportError> {
+        self.integrations().get(tenant, integration_id).await?;
+        Ok(self.import_store(tenant, integration_id).runs().await?)
+    }
+
+    /// Executes a queued run. A second delivery of the same run finds it
+    /// claimed and returns it as it is.
+    pub async fn run(&self, tenant: &TenantId, integration_id: &str, run_id: &str) -> Result<ImportRun, ImportError> {
+        let store = self.import_store(tenant, integration_id);
+        let Some(mut run) = store.get_run(run_id).await? else {
+            return Err(ImportError::RunNotFound(run_id.to_owned()));
+        };
+        if run.status != RunStatus::Queued {
+            return Ok(run);
+        }
+        run.status = RunStatus::Running;
+        run.started_at = Some(now_millis());
+        if !store.claim_run(&run, RunStatus::Queued).await? {
+            return Ok(store.get_run(run_id).await?.unwrap_or(run));
+        }
+        let outcome = self.execute(tenant, integration_id, &mut run).await;
+        run.status = match outcome {
+            Ok(()) => RunStatus::Succeeded,
+            Err((code, message, kind)) => {
+                tracing::warn!(tenant = %tenant, integration = %integration_id, run = %run_id, code, %message, "PSA import failed");
+                run.record_error(code, message, kind);
+                RunStatus::Failed
+            }
+        };
+        run.current_kind = None;
+        run.finished_at = Some(now_millis());
+        store.put_run(&run).await?;
+        store.release_lease(run_id).await?;
+        tracing::info!(tenant = %tenant, integration = %integration_id, run = %run_id, status = run.status.as_str(), writes = run.writes, "PSA import finished");
+        Ok(run)
+    }
+
+    async fn execute(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        run: &mut ImportRun,
+    ) -> Result<(), (&'static str, String, Option<RecordKind>)> {
+        let failed = |kind: Option<RecordKind>| move |e: ImportError| (error_code(&e), e.to_string(), kind);
+        let (integration, client) = self
+            .integrations()
+            .connect(tenant, integration_id)
+            .await
+            .map_err(|e| failed(None)(e.into()))?;
+        let store = self.import_store(tenant, integration_id);
+        let overrides = store.overrides().await.map_err(|e| failed(None)(e.into()))?;
+        let mode = match run.trigger.as_str() {
+            "schedule" => Mode::Scheduled(integration.auto_create),
+            _ => Mode::Manual,
+        };
+        let mut companies = HashMap::new();
+        for kind in RecordKind::ALL {
+            run.current_kind = Some(kind);
+            let listed = client
+                .list_records(kind)
+                .await
+                .map_err(|e| failed(Some(kind))(e.into()))?;
+            let portal = self
+                .portal(tenant, kind)
+                .await
+                .map_err(|e| failed(Some(kind))(e.into()))?;
+            let planned = self.plan(&integration, kind, listed, &portal, &overrides, &mut companies, mode);
+            let mut counts = count(&planned);
+            let writes = self
+                .write_kind(tenant, &integration, &portal, &planned, &mut counts)
+                .await;
+            run.writes += writes.as_ref().map_or(0, |w| *w);
+            run.counts.insert(kind, counts);
+            writes.map_err(|e| failed(Some(kind))(e.into()))?;
+            // Progress shows while the run goes on; losing this write loses nothing but the view.
+            if let Err(e) = store.put_run(run).await {
+                tracing::warn!(error = %e, "could not save import progress");
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what a kind's plan decided: created records, and links or
+    /// refreshed fields on matched ones. Unchanged records are not written.
+    async fn write_kind(
+        &self,
+        tenant: &TenantId,
+        integration: &PsaIntegration,
+        portal: &Portal,
+        planned: &[Planned],
+        counts: &mut KindCounts,
+    ) -> Result<u64, StoreError> {
+        let now = now_millis();
+        let mut items: Vec<Item> = Vec::new();
+        for p in planned {
+            let item = match (&p.decision, portal) {
+                (Decision::Create { portal_id }, Portal::Companies(_)) => Some(company_item(
+                    tenant,
+                    &new_company(integration, &p.record, portal_id, now),
+                )),
+                (Decision::Create { portal_id }, Portal::Records(_)) => {
+                    Some(record_item(tenant, &new_record(integration, p, portal_id, now)))
+                }
+                (Decision::Match { target_id, basis, .. }, Portal::Companies(all)) => all
+                    .get(target_id)
+                    .and_then(|c| linked_company(integration, c, &p.record, *basis, now))
+                    .map(|c| company_item(tenant, &c)),
+                (Decision::Match { target_id, basis, .. }, Portal::Records(all)) => all
+                    .get(target_id)
+                    .and_then(|r| linked_record(integration, r, p, *basis, now))
+                    .map(|r| record_item(tenant, &r)),
+                _ => None,
+            };
+            if let Some(item) = item {
+                if matches!(p.decision, Decision::Match { .. }) {
+                    counts.updated += 1;
+                }
+                items.push(item);
+            }
+        }
+        let total = items.len() as u64;
+        for chunk in items.chunks(WRITE_CHUNK) {
+            let requests = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .expect("item set"),
+                        )
+                        .build()
+                })
+                .collect();
+            self.store.batch_write(requests).await?;
+        }
+        Ok(total)
+    }
+
+    /// Queues a nightly run for every PSA integration of every tenant; a
+    /// running one is left alone. Returns how many were queued.
+    pub async fn schedule_all(&self) -> Result<usize, ImportError> {
+        let mut queued = 0;
+        for (tenant, id) in self.store.registry_of(keys::PSA_INTEGRATION_REGISTRY).await? {
+            match self.start(&tenant, &id, "schedule").await {
+                Ok(_) => queued += 1,
+                Err(ImportError::InProgress(run)) => {
+                    tracing::info!(tenant = %tenant, integration = %id, run, "import still running; not queued")
+                }
+                Err(e) => tracing::warn!(tenant = %tenant, integration = %id, error = %e, "could not queue an import"),
+            }
+        }
+        Ok(queued)
+    }
+}
+
+fn error_code(e: &ImportError) -> &'static str {
+    match e {
+        ImportError::Integration(PsaIntegrationError::Psa(p)) => p.code(),
+        ImportError::Integration(PsaIntegrationError::NotFound(_)) => "not_found",
+        ImportError::Integration(PsaIntegrationError::Secrets(_)) => "secrets_unavailable",
+        ImportError::Store(_) | ImportError::Integration(PsaIntegrationError::Store(_)) => "store_unavailable",
+        _ => "import_failed",
+    }
+}
+
+fn count(planned: &[Planned]) -> KindCounts {
+    let mut c = KindCounts {
+        total: planned.len() as u64,
+        ..KindCounts::default()
+    };
+    for p in planned {
+        match p.decision {
+            Decision::Match { .. } => c.matched += 1,
+            Decision::Create { .. } => c.created += 1,
+            Decision::Exclude { .. } => c.excluded += 1,
+            Decision::Pending { .. } => c.pending += 1,
+        }
+    }
+    c
+}
+
+fn new_company(integration: &PsaIntegration, r: &PsaRecord, id: &str, now: i64) -> Company {
+    Company {
+        id: id.to_owned(),
+        name: r.name.clone(),
+        normalized_name: normalize_name(&r.name),
+        source: integration.kind.as_str().to_owned(),
+        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_id: Some(r.id.clone()),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The company after linking; `None` when nothing changes. A company the
+/// import created follows the PSA's name; one a person made keeps its own.
+fn linked_company(
+    integration: &PsaIntegration,
+    c: &Company,
+    r: &PsaRecord,
+    basis: MatchBasis,
+    now: i64,
+) -> Option<Company> {
+    let kind = integration.kind.as_str();
+    let mut next = c.clone();
+    next.psa_kind = Some(kind.to_owned());
+    next.psa_id = Some(r.id.clone());
+    if basis == MatchBasis::PsaId && c.source == kind && c.name != r.name {
+        next.name = r.name.clone();
+        next.normalized_name = normalize_name(&r.name);
+    }
+    (next != *c).then_some(Company {
+        updated_at: now,
+        ..next
+    })
+}
+
+fn new_record(integration: &PsaIntegration, p: &Planned, id: &str, now: i64) -> PortalRecord {
+    let r = &p.record;
+    PortalRecord {
+        kind: r.kind,
+        id: id.to_owned(),
+        name: r.name.clone(),
+        normalized_name: normalize_name(&r.name),
+        company_id: p.portal_company_id.clone(),
+        active: r.active,
+        email: r.email.clone(),
+        serial_number: r.serial_number.clone(),
+        configuration_type: r.configuration_type.clone(),
+        rmm_device_uid: r.rmm_device_uid.clone(),
+        source: integration.kind.as_str().to_owned(),
+        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_id: Some(r.id.clone()),
+        integration_id: Some(integration.id.clone()),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn linked_record(
+    integration: &PsaIntegration,
+    existing: &PortalRecord,
+    p: &Planned,
+    basis: MatchBasis,
+    now: i64,
+) -> Option<PortalRecord> {
+    let kind = integration.kind.as_str();
+    let mut next = existing.clone();
+    next.psa_kind = Some(kind.to_owned());
+    next.psa_id = Some(p.record.id.clone());
+    next.integration_id = Some(integration.id.clone());
+    if basis == MatchBasis::PsaId && existing.source == kind {
+        let fresh = new_record(integration, p, &existing.id, existing.created_at);
+        next = PortalRecord {
+            company_id: fresh.company_id.or(next.company_id),
+            ..fresh
+        };
+    }
+    (next != *existing).then_some(PortalRecord {
+        updated_at: now,
+        ..next
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Event(#[from] crate::sync::events::EventError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+/// The worker's two events: the nightly tick queues runs; stream records of
+/// queued runs are executed, one after another. A run that fails is recorded
+/// as failed on its record, not returned as an error (that would make Lambda
+/// redeliver the batch); only a store fault is.
+pub async fn handle_worker_event<P: PsaConnect>(
+    importer: &Importer<'_, P>,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, WorkerError> {
+    use crate::sync::events::{WorkerEvent, parse_run_event};
+    match parse_run_event(event, "psa-import-run", &["queued"])? {
+        WorkerEvent::Schedule => {
+            let queued = importer.schedule_all().await?;
+            tracing::info!(queued, "nightly PSA imports queued");
+            Ok(serde_json::json!({ "queued": queued }))
+        }
+        WorkerEvent::Runs(runs) => {
+            let mut done = Vec::new();
+            for r in runs {
+                let run = importer.run(&r.tenant, &r.integration_id, &r.run_id).await?;
+                done.push(serde_json::json!({ "runId": run.run_id, "status": run.status }));
+            }
+            Ok(serde_json::json!({ "runs": done }))
+        }
+    }
+}

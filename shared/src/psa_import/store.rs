@@ -1,0 +1,247 @@
+//! The import's own items, in the PSA integration's partition:
+//! `PSAOVERRIDE#{kind}#{psaId}` (a person's decision), `PSARUN#{runId}`
+//! (a run, its counts and errors) and `PSAIMPORT#LEASE` (one run at a time).
+
+use super::plan::{Override, OverrideAction};
+use super::{ImportRun, RunStatus};
+use crate::psa::RecordKind;
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::tenant::TenantId;
+use std::collections::HashMap;
+
+const LEASE_SK: &str = "PSAIMPORT#LEASE";
+/// How many runs the list route shows.
+const RUNS_LISTED: i32 = 50;
+
+fn override_sk(kind: RecordKind, psa_id: &str) -> String {
+    format!("PSAOVERRIDE#{}#{psa_id}", kind.as_str())
+}
+
+fn run_sk(run_id: &str) -> String {
+    format!("PSARUN#{run_id}")
+}
+
+pub struct ImportStore<'a> {
+    pub store: &'a DynamoStore,
+    pub tenant: &'a TenantId,
+    pub integration_id: &'a str,
+}
+
+impl ImportStore<'_> {
+    fn pk(&self) -> String {
+        keys::integration_pk(self.tenant, self.integration_id)
+    }
+
+    pub async fn overrides(&self) -> Result<HashMap<(RecordKind, String), Override>, StoreError> {
+        let items = self.store.query_prefix(self.pk(), "PSAOVERRIDE#").await?;
+        let mut out = HashMap::new();
+        for item in &items {
+            let f = Fields(item);
+            let kind: RecordKind = serde_json::from_value(serde_json::Value::String(f.s("kind")?))
+                .map_err(|e| StoreError::Corrupt(format!("override kind: {e}")))?;
+            let action: OverrideAction = serde_json::from_value(serde_json::Value::String(f.s("action")?))
+                .map_err(|e| StoreError::Corrupt(format!("override action: {e}")))?;
+            let o = Override {
+                kind,
+                psa_id: f.s("psaId")?,
+                action,
+                target_id: f.opt_s("targetId"),
+            };
+            out.insert((kind, o.psa_id.clone()), o);
+        }
+        Ok(out)
+    }
+
+    /// Writes overrides; `None` as action removes one (the record is decided by the rules again).
+    pub async fn set_overrides(&self, changes: &[(RecordKind, String, Option<Override>)]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        let now = crate::time::now_millis();
+        let pk = self.pk();
+        let requests = changes
+            .iter()
+            .map(|(kind, psa_id, o)| match o {
+                Some(o) => {
+                    let mut item = Item::from([
+                        ("PK".into(), s(&pk)),
+                        ("SK".into(), s(override_sk(*kind, psa_id))),
+                        ("entity".into(), s("psa-import-override")),
+                        ("kind".into(), s(kind.as_str())),
+                        ("psaId".into(), s(psa_id)),
+                        (
+                            "action".into(),
+                            s(serde_json::to_value(&o.action)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default()),
+                        ),
+                        ("updatedAt".into(), n(now)),
+                    ]);
+                    if let Some(t) = &o.target_id {
+                        item.insert("targetId".into(), s(t));
+                    }
+                    WriteRequest::builder()
+                        .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item set"))
+                        .build()
+                }
+                None => WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .key("PK", s(&pk))
+                            .key("SK", s(override_sk(*kind, psa_id)))
+                            .build()
+                            .expect("key set"),
+                    )
+                    .build(),
+            })
+            .collect();
+        self.store.batch_write(requests).await
+    }
+
+    pub async fn put_run(&self, run: &ImportRun) -> Result<(), StoreError> {
+        let body = serde_json::to_string(run).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store
+            .client()
+            .put_item()
+            .table_name(self.store.table())
+            .set_item(Some(Item::from([
+                ("PK".into(), s(self.pk())),
+                ("SK".into(), s(run_sk(&run.run_id))),
+                // The stream filter of the import worker keys on these two.
+                ("entity".into(), s("psa-import-run")),
+                ("status".into(), s(run.status.as_str())),
+                ("tenant".into(), s(self.tenant.as_str())),
+                ("integrationId".into(), s(self.integration_id)),
+                ("runId".into(), s(&run.run_id)),
+                ("run".into(), s(body)),
+            ])))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Moves a run from `from` to its new state only if it is still in `from`
+    /// (so two deliveries of the same stream record cannot both run it).
+    pub async fn claim_run(&self, run: &ImportRun, from: RunStatus) -> Result<bool, StoreError> {
+        let body = serde_json::to_string(run).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let out = self
+            .store
+            .client()
+            .update_item()
+            .table_name(self.store.table())
+            .key("PK", s(self.pk()))
+            .key("SK", s(run_sk(&run.run_id)))
+            .update_expression("SET #status = :to, #run = :run")
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":to", s(run.status.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":run", s(body))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_run(&self, run_id: &str) -> Result<Option<ImportRun>, StoreError> {
+        let out = self
+            .store
+            .client()
+            .get_item()
+            .table_name(self.store.table())
+            .key("PK", s(self.pk()))
+            .key("SK", s(run_sk(run_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(run_from_item).transpose()
+    }
+
+    /// The latest runs, newest first (run ids start with their creation time).
+    pub async fn runs(&self) -> Result<Vec<ImportRun>, StoreError> {
+        let out = self
+            .store
+            .client()
+            .query()
+            .table_name(self.store.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(self.pk()))
+            .expression_attribute_values(":prefix", s("PSARUN#"))
+            .scan_index_forward(false)
+            .limit(RUNS_LISTED)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items().iter().map(run_from_item).collect()
+    }
+
+    /// Takes the integration's import lease unless a live run holds it;
+    /// returns the holder's run id when refused.
+    pub async fn acquire_lease(&self, run_id: &str, now: i64, ttl_ms: i64) -> Result<Result<(), String>, StoreError> {
+        let out = self
+            .store
+            .client()
+            .put_item()
+            .table_name(self.store.table())
+            .set_item(Some(Item::from([
+                ("PK".into(), s(self.pk())),
+                ("SK".into(), s(LEASE_SK)),
+                ("runId".into(), s(run_id)),
+                ("expiresAt".into(), n(now + ttl_ms)),
+            ])))
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now OR runId = :run")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":run", s(run_id))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) => Ok(Ok(())),
+            Err(StoreError::ConditionFailed) => {
+                let holder = self
+                    .store
+                    .client()
+                    .get_item()
+                    .table_name(self.store.table())
+                    .key("PK", s(self.pk()))
+                    .key("SK", s(LEASE_SK))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(Err(holder
+                    .item
+                    .as_ref()
+                    .and_then(|i| Fields(i).opt_s("runId"))
+                    .unwrap_or_default()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn release_lease(&self, run_id: &str) -> Result<(), StoreError> {
+        let out = self
+            .store
+            .client()
+            .delete_item()
+            .table_name(self.store.table())
+            .key("PK", s(self.pk()))
+            .key("SK", s(LEASE_SK))
+            .condition_expression("runId = :run")
+            .expression_attribute_values(":run", s(run_id))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn run_from_item(item: &Item) -> Result<ImportRun, StoreError> {
+    serde_json::from_str(&Fields(item).s("run")?).map_err(|e| StoreError::Corrupt(format!("import run: {e}")))
+}

@@ -1,0 +1,157 @@
+use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::psa::PsaKind;
+use crate::psa_integrations::{AutoCreate, PsaIntegration};
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::future::Future;
+
+/// What the PSA integrations service needs from storage. The items share
+/// `INTEGRATION#{id}` with Datto RMM integrations and differ by `kind`.
+pub trait PsaIntegrationStore: Send + Sync {
+    fn insert_psa(
+        &self,
+        tenant: &TenantId,
+        integration: &PsaIntegration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn replace_psa(
+        &self,
+        tenant: &TenantId,
+        integration: &PsaIntegration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// `None` for an unknown id and for a Datto RMM integration's id.
+    fn get_psa(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<PsaIntegration>, StoreError>> + Send;
+    fn list_psa(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<PsaIntegration>, StoreError>> + Send;
+    /// Deletes the integration and its partition (overrides, runs).
+    fn delete_psa(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+fn kind_of(item: &Item) -> Option<PsaKind> {
+    Fields(item).opt_s("kind")?.parse().ok()
+}
+
+fn to_item(tenant: &TenantId, i: &PsaIntegration) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(keys::tenant_pk(tenant))),
+        ("SK".into(), s(keys::integration_sk(&i.id))),
+        ("entity".into(), s("integration")),
+        // The registry the nightly import walks.
+        ("GSI1PK".into(), s(keys::PSA_INTEGRATION_REGISTRY)),
+        ("GSI1SK".into(), s(format!("{tenant}#{}", i.id))),
+        ("id".into(), s(&i.id)),
+        ("kind".into(), s(i.kind.as_str())),
+        ("name".into(), s(&i.name)),
+        ("secretArn".into(), s(&i.secret_arn)),
+        (
+            "autoCreateCompanies".into(),
+            AttributeValue::Bool(i.auto_create.companies),
+        ),
+        ("autoCreateUsers".into(), AttributeValue::Bool(i.auto_create.users)),
+        (
+            "autoCreateConfigurations".into(),
+            AttributeValue::Bool(i.auto_create.configurations),
+        ),
+        ("createdAt".into(), n(i.created_at)),
+        ("updatedAt".into(), n(i.updated_at)),
+        ("credentialsUpdatedAt".into(), n(i.credentials_updated_at)),
+    ]);
+    let optional = [
+        ("account", i.account.clone().map(s)),
+        ("apiUrl", i.api_url.clone().map(s)),
+        ("lastTestedAt", i.last_tested_at.map(n)),
+    ];
+    item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))));
+    item
+}
+
+fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
+    let Some(kind) = kind_of(item) else { return Ok(None) };
+    let f = Fields(item);
+    Ok(Some(PsaIntegration {
+        id: f.s("id")?,
+        kind,
+        name: f.s("name")?,
+        secret_arn: f.s("secretArn")?,
+        account: f.opt_s("account"),
+        api_url: f.opt_s("apiUrl"),
+        auto_create: AutoCreate {
+            companies: f.opt_b("autoCreateCompanies").unwrap_or(false),
+            users: f.opt_b("autoCreateUsers").unwrap_or(false),
+            configurations: f.opt_b("autoCreateConfigurations").unwrap_or(false),
+        },
+        created_at: f.n("createdAt")?,
+        updated_at: f.n("updatedAt")?,
+        credentials_updated_at: f.n("credentialsUpdatedAt")?,
+        last_tested_at: f.opt_n("lastTestedAt"),
+    }))
+}
+
+impl PsaIntegrationStore for DynamoStore {
+    async fn insert_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(tenant, integration)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn replace_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(tenant, integration)))
+            .condition_expression("attribute_exists(PK) AND kind = :kind")
+            .expression_attribute_values(":kind", s(integration.kind.as_str()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_psa(&self, tenant: &TenantId, id: &str) -> Result<Option<PsaIntegration>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(match out.item {
+            Some(item) => from_item(&item)?,
+            None => None,
+        })
+    }
+
+    async fn list_psa(&self, tenant: &TenantId) -> Result<Vec<PsaIntegration>, StoreError> {
+        let items = self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await?;
+        let mut all = Vec::new();
+        for item in &items {
+            all.extend(from_item(item)?);
+        }
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn delete_psa(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
+        self.delete_partition(&keys::integration_pk(tenant, id)).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
