@@ -3,7 +3,9 @@
 //! `shared/docs`, seeded with generated data of any size.
 //!
 //! - [`datto`]: Datto RMM API v2 (OAuth password grant, paging, rate limits, audits, alerts, jobs).
+//! - [`http`]: the small HTTP/1.1 client the simulators call out with (and tests call in with).
 //! - [`rng`]: the small seeded PRNG the generators use.
 
 pub mod datto;
+pub mod http;
 pub mod rng;

@@ -1028,3 +1028,60 @@ async fn large_account_generates_quickly() {
     // Unoptimised test builds are ~10x slower than release; keep the bound generous here.
     assert!(took < Duration::from_secs(20));
 }
+
+/// A loopback receiver that records what is POSTed to it.
+async fn capture_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, Value)>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                let token = headers.get("x-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                store
+                    .lock()
+                    .unwrap()
+                    .push((token, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn alert_webhooks_are_sent_on_raise_and_on_each_resolution_once() {
+    let sim = DattoSim::start(config()).await.unwrap();
+    let (url, seen) = capture_server().await;
+    sim.set_alert_webhook(Some(simulators::datto::AlertWebhook {
+        url,
+        headers: vec![("X-Token".into(), "t0k3n".into())],
+    }));
+    let device = sim.device_uids()[0].clone();
+    let uid = sim.raise_alert(&device, "Critical", "disk_usage_ctx");
+    sim.settle_webhooks(Duration::from_secs(5)).await;
+    // Through the API, as rmmsync resolves it; a second resolve changes nothing and sends nothing.
+    let t = token(&sim).await;
+    let resolve = format!("{}/v2/alert/{uid}/resolve", sim.api_url());
+    assert_eq!(send_json("POST", &resolve, &t, &json!({})).await.status, 200);
+    assert_eq!(send_json("POST", &resolve, &t, &json!({})).await.status, 200);
+    assert!(!sim.resolve_alert(&uid), "already resolved");
+    sim.settle_webhooks(Duration::from_secs(5)).await;
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0.as_deref(), Some("t0k3n"));
+    assert_eq!(seen[0].1["alertUid"], uid.as_str());
+    assert_eq!(seen[0].1["priority"], "Critical");
+    assert_eq!(seen[0].1["deviceUid"], device.as_str());
+    assert_eq!(seen[0].1["resolved"], false);
+    assert_eq!(seen[1].1["resolved"], true);
+    let deliveries = sim.webhook_deliveries();
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.status == Some(200)), "{deliveries:?}");
+}

@@ -89,6 +89,7 @@ mod names;
 mod render;
 mod routes;
 mod text;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -104,6 +105,7 @@ pub use data::{
     SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
 };
 use data::{Data, GenParams};
+pub use webhooks::{AlertWebhook, WebhookDelivery};
 use limits::{LimitConfig, Limiter};
 
 use crate::rng::Rng;
@@ -407,6 +409,9 @@ pub(crate) struct Shared {
     pub(crate) generation_time: Duration,
     /// Epoch ms when the simulator started (`/system/status` `started`).
     pub(crate) started_ms: i64,
+    pub(crate) webhook: Mutex<Option<AlertWebhook>>,
+    pub(crate) deliveries: Mutex<Vec<WebhookDelivery>>,
+    pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Locks, ignoring poisoning (a panicking test helper must not wedge the server).
@@ -497,6 +502,9 @@ impl DattoSim {
             config,
             generation_time,
             started_ms: data::now_ms(),
+            webhook: Mutex::new(None),
+            deliveries: Mutex::new(Vec::new()),
+            webhook_pending: Arc::default(),
         });
 
         let app = routes::router(shared.clone());
@@ -698,8 +706,44 @@ impl DattoSim {
     ///
     /// # Panics
     /// If the device does not exist.
+    /// Raises an alert (and sends its webhook, when one is set); returns its uid.
     pub fn raise_alert(&self, device_uid: &str, priority: &str, monitor: &str) -> String {
-        self.mutate(|d| d.raise_alert(device_uid, priority, monitor))
+        let uid = self.mutate(|d| d.raise_alert(device_uid, priority, monitor));
+        webhooks::emit(&self.shared, &uid);
+        uid
+    }
+
+    /// Resolves an alert as a person would in Datto RMM (and sends its webhook).
+    /// Returns false if it was resolved already.
+    pub fn resolve_alert(&self, alert_uid: &str) -> bool {
+        let changed = self.mutate(|d| d.resolve_alert(alert_uid, "Datto RMM user"));
+        if changed {
+            webhooks::emit(&self.shared, alert_uid);
+        }
+        changed
+    }
+
+    /// Sends the alert's webhook again (a repeated delivery).
+    pub fn redeliver_alert_webhook(&self, alert_uid: &str) {
+        webhooks::emit(&self.shared, alert_uid);
+    }
+
+    /// Sets (or, with `None`, removes) where alert webhooks go.
+    pub fn set_alert_webhook(&self, hook: Option<AlertWebhook>) {
+        *lock(&self.shared.webhook) = hook;
+    }
+
+    /// The webhook deliveries so far, in completion order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        lock(&self.shared.deliveries).clone()
+    }
+
+    /// Waits until no webhook delivery is in flight (at most `timeout`).
+    pub async fn settle_webhooks(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.shared.webhook_pending.load(std::sync::atomic::Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// False for unknown alerts.

@@ -12,7 +12,10 @@
 //! Admin endpoints under `/_sim/` (loopback peers only, no auth, not counted):
 //! `GET /_sim/stats`, `GET|POST /_sim/faults` (JSON, durations in ms), `POST /_sim/expire-tokens`,
 //! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `GET /_sim/info`, `POST /_sim/mutate`
-//! (`{"changeDevices": N}`: renames N devices, for benchmarks).
+//! (`{"changeDevices": N}`: renames N devices, for benchmarks), `POST /_sim/alerts` (raises
+//! `{deviceUid, priority, monitor}`), `POST /_sim/alerts/{uid}/resolve`,
+//! `GET|POST /_sim/alert-webhook` (`{url, headers}`; an empty body removes it) and
+//! `GET /_sim/webhook-deliveries` (see `webhooks.rs`).
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -326,7 +329,7 @@ impl Target<'_> {
 
 /// Everything a handler needs to know about the request.
 struct Ctx<'a> {
-    sim: &'a Shared,
+    sim: &'a Arc<Shared>,
     platform: &'a str,
     origin: String,
     query: Query,
@@ -356,7 +359,7 @@ async fn dispatch(
 }
 
 async fn route(
-    sim: &Shared,
+    sim: &Arc<Shared>,
     peer: SocketAddr,
     method: Method,
     uri: &Uri,
@@ -668,10 +671,19 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 None => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
             }
         }
-        Api::ResolveAlert(uid) => match sim.write().resolve_alert(uid, "API") {
-            Ok(_) => empty(sim.config.void_write_status),
-            Err(_) => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
-        },
+        Api::ResolveAlert(uid) => {
+            // The write lock must be gone before the webhook body reads the alert.
+            let resolved = sim.write().resolve_alert(uid, "API");
+            match resolved {
+                Ok(changed) => {
+                    if changed {
+                        super::webhooks::emit(sim, uid);
+                    }
+                    empty(sim.config.void_write_status)
+                }
+                Err(_) => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
+            }
+        }
         Api::AccountComponents => {
             let data = sim.read();
             let page = match PageCtx::new(ctx, "account/components", sim.config.page_max, Vec::new()) {
@@ -1168,7 +1180,7 @@ fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Shared, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
+fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
     if !peer.ip().is_loopback() {
         return message(403, "The simulator's admin endpoints are loopback-only.");
     }
@@ -1221,6 +1233,54 @@ fn admin(sim: &Shared, peer: SocketAddr, method: &Method, path: &str, body: &Byt
             }
             ok(&json!({ "changed": uids.len() }))
         }
+        // Alerts on demand (the demo): `{"deviceUid", "priority", "monitor"}` raises one.
+        ("POST", "/_sim/alerts") => {
+            let v: Value = serde_json::from_slice(body).unwrap_or_default();
+            let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            let Some(device) = field("deviceUid") else {
+                return message(400, "`deviceUid` is required");
+            };
+            let priority = field("priority").unwrap_or_else(|| "High".into());
+            let monitor = field("monitor").unwrap_or_else(|| "disk_usage_ctx".into());
+            let raised = sim.write().raise_alert(&device, &priority, &monitor);
+            match raised {
+                Ok(uid) => {
+                    super::webhooks::emit(sim, &uid);
+                    ok(&json!({ "alertUid": uid }))
+                }
+                Err(e) => message(404, &e.to_string()),
+            }
+        }
+        ("GET", "/_sim/alert-webhook") => ok(&*lock(&sim.webhook)),
+        // As a person resolving it in Datto RMM: `POST /_sim/alerts/{uid}/resolve`.
+        ("POST", p) if p.starts_with("/_sim/alerts/") && p.ends_with("/resolve") => {
+            let uid = &p["/_sim/alerts/".len()..p.len() - "/resolve".len()];
+            let resolved = sim.write().resolve_alert(uid, "Datto RMM user");
+            match resolved {
+                Ok(changed) => {
+                    if changed {
+                        super::webhooks::emit(sim, uid);
+                    }
+                    ok(&json!({ "alertUid": uid, "changed": changed }))
+                }
+                Err(e) => message(404, &e.to_string()),
+            }
+        }
+        ("POST", "/_sim/alert-webhook") => {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                *lock(&sim.webhook) = None;
+                return ok(&json!({ "webhook": null }));
+            }
+            match serde_json::from_slice::<super::AlertWebhook>(body) {
+                Ok(hook) if hook.url.starts_with("http://") => {
+                    *lock(&sim.webhook) = Some(hook.clone());
+                    ok(&json!({ "webhook": hook }))
+                }
+                Ok(_) => message(400, "the webhook url must be http:// (the simulator calls out on loopback)"),
+                Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
+            }
+        }
+        ("GET", "/_sim/webhook-deliveries") => ok(&*lock(&sim.deliveries)),
         ("GET", "/_sim/info") => {
             let cfg = &sim.config;
             let data = sim.read();
