@@ -2,8 +2,11 @@
 //! demo. Each one is a real HTTP/1.1 server on loopback that follows the fact sheets in
 //! `shared/docs`, seeded with generated data of any size.
 //!
+//! - [`autotask`]: Autotask PSA REST API v1.0 (zones, three-header auth, queries and paging,
+//!   thread and hourly limits, tickets and notes, extension callouts).
 //! - [`datto`]: Datto RMM API v2 (OAuth password grant, paging, rate limits, audits, alerts, jobs).
 //! - [`rng`]: the small seeded PRNG the generators use.
 
+pub mod autotask;
 pub mod datto;
 pub mod rng;
