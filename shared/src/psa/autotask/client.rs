@@ -135,6 +135,9 @@ pub struct AutotaskConnector {
     budget_reserve: i64,
     max_pages: u32,
     zones: Arc<Mutex<HashMap<String, Zone>>>,
+    /// Per (integration code, API user, entity endpoint): shared by every client of the
+    /// connector, so two clients of one account together keep to the limit.
+    threads: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl AutotaskConnector {
@@ -148,6 +151,7 @@ impl AutotaskConnector {
             budget_reserve: 500,
             max_pages: 2_000,
             zones: Arc::default(),
+            threads: Arc::default(),
         }
     }
 
@@ -184,7 +188,7 @@ impl AutotaskConnector {
         self
     }
 
-    /// Requests in flight per entity endpoint and client (Autotask allows 3).
+    /// Requests in flight per entity endpoint, API user and integration code (Autotask allows 3).
     pub fn with_thread_limit(mut self, limit: usize) -> Self {
         self.thread_limit = limit.max(1);
         self
@@ -227,7 +231,7 @@ impl AutotaskConnector {
             budget_reserve: self.budget_reserve,
             max_pages: self.max_pages,
             zones: self.zones.clone(),
-            semaphores: Mutex::default(),
+            threads: self.threads.clone(),
             ci_types: OnceCell::new(),
             requests: AtomicU64::new(0),
         })
@@ -235,7 +239,8 @@ impl AutotaskConnector {
 }
 
 /// A client for one Autotask API user (one database). Share it by reference across tasks: the
-/// per-endpoint semaphores hold all of them to the thread limit.
+/// per-endpoint semaphores (shared with the other clients of the connector for the same user and
+/// integration code) hold all of them to the thread limit.
 #[derive(Debug)]
 pub struct AutotaskClient {
     http: reqwest::Client,
@@ -247,7 +252,7 @@ pub struct AutotaskClient {
     budget_reserve: i64,
     max_pages: u32,
     zones: Arc<Mutex<HashMap<String, Zone>>>,
-    semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
+    threads: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     ci_types: OnceCell<HashMap<i64, String>>,
     requests: AtomicU64,
 }
@@ -724,8 +729,15 @@ impl AutotaskClient {
     }
 
     fn semaphore(&self, endpoint: &str) -> Arc<Semaphore> {
-        lock(&self.semaphores)
-            .entry(endpoint.to_ascii_lowercase())
+        let key = format!(
+            "{}|{}|{}|{}",
+            self.thread_limit,
+            self.integration_code,
+            self.creds.username.to_lowercase(),
+            endpoint.to_ascii_lowercase()
+        );
+        lock(&self.threads)
+            .entry(key)
             .or_insert_with(|| Arc::new(Semaphore::new(self.thread_limit)))
             .clone()
     }

@@ -258,14 +258,21 @@ async fn concurrent_listings_never_exceed_three_requests_per_endpoint() {
         ..base()
     };
     let sim = sim(config.clone()).await;
-    let c = client(&sim).await;
+    // Two clients of one connector for the same account share the limit.
+    let conn = connector(&sim);
+    let c = conn.client(creds(USER, SECRET)).await.unwrap();
+    let c2 = conn.client(creds(USER, SECRET)).await.unwrap();
     let runs = (0..5).map(|i| {
         let kind = if i < 4 {
             RecordKind::Company
         } else {
             RecordKind::Contact
         };
-        c.list_records(kind)
+        if i % 2 == 0 {
+            c.list_records(kind)
+        } else {
+            c2.list_records(kind)
+        }
     });
     let results = futures_join_all(runs).await;
     for r in results {

@@ -52,6 +52,9 @@
 //! | Callout format, auth, payload, retries | see [`CalloutConfig`] | [`CalloutConfig`] |
 //! | ZoneInformation counts against the hourly threshold | no | – |
 //! | Ticket status change through PUT | not served (405) | – |
+//! | 401s, 403s and 405s count against the hourly threshold | no | – |
+//! | `PATCH /Tickets` of an unknown id | 500 `errors` | – |
+//! | Exact picklist ids other than status 1/5 | see `data.rs` | – |
 //!
 //! Injected faults ([`Faults`]) come after authentication, the limits and the latency (so a
 //! failed request still held its thread slot): `force_429_next`, `fail_next`, and "fail the
@@ -402,8 +405,7 @@ impl Shared {
         f(&mut lock(&self.stats));
     }
 
-    /// Sets a ticket's status (and what goes with Complete); fires the callout when it becomes
-    /// Complete. `None` if the ticket does not exist.
+    /// Called after a ticket's status was written: fires the callout when it became Complete.
     pub(crate) fn ticket_status_changed(self: &Arc<Self>, id: i64, previous: i64) {
         let ticket = match self.read().get(Entity::Tickets, id) {
             Some(row) => SimTicket::from_row(row),
