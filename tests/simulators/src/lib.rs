@@ -2,10 +2,13 @@
 //! demo. Each one is a real HTTP/1.1 server on loopback that follows the fact sheets in
 //! `shared/docs`, seeded with generated data of any size.
 //!
+//! - [`autotask`]: Autotask PSA REST API v1.0 (zones, three-header auth, queries and paging,
+//!   thread and hourly limits, tickets and notes, extension callouts).
 //! - [`datto`]: Datto RMM API v2 (OAuth password grant, paging, rate limits, audits, alerts, jobs).
 //! - [`http`]: the small HTTP/1.1 client the simulators call out with (and tests call in with).
 //! - [`rng`]: the small seeded PRNG the generators use.
 
+pub mod autotask;
 pub mod datto;
 pub mod http;
 pub mod rng;

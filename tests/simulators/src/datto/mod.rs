@@ -85,7 +85,7 @@
 
 mod data;
 pub mod limits;
-mod names;
+pub(crate) mod names;
 mod render;
 mod routes;
 mod text;

@@ -1,0 +1,1090 @@
+//! HTTP front. One fallback handler parses the path, then every request goes through:
+//! count it → zone information (no auth) → authentication (401/403) → the hourly threshold
+//! (429) → the thread slot of (integration code, entity endpoint) (429) → latency (configured,
+//! injected, usage-based) → injected faults → the endpoint. The thread slot is held until the
+//! answer is ready.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
+use super::query;
+use super::{CalloutConfig, FaultsJson, Shared, SimStats, lock};
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(dispatch).with_state(shared)
+}
+
+// ----- responses -----
+
+fn json_response(code: u16, value: &Value) -> Response {
+    let mut r = Response::new(Body::from(value.to_string()));
+    *r.status_mut() = status(code);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn ok(value: Value) -> Response {
+    json_response(200, &value)
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// `{"errors":[msg]}` with `code`.
+fn errors(code: u16, msg: &str) -> Response {
+    json_response(code, &json!({ "errors": [msg] }))
+}
+
+fn empty(code: u16) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status(code);
+    r
+}
+
+fn text(code: u16, msg: &str) -> Response {
+    let mut r = Response::new(Body::from(msg.to_string()));
+    *r.status_mut() = status(code);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn not_found() -> Response {
+    json_response(
+        404,
+        &json!({"message": "No HTTP resource was found that matches the request URI."}),
+    )
+}
+
+fn not_allowed(method: &Method) -> Response {
+    json_response(
+        405,
+        &json!({"message": format!("The requested resource does not support http method '{method}'.")}),
+    )
+}
+
+fn too_many(sim: &Shared, msg: &str) -> Response {
+    let mut r = errors(429, msg);
+    if let Some(secs) = sim.config.retry_after_secs {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
+}
+
+fn validation(sim: &Shared, msg: &str) -> Response {
+    sim.stat(|s| s.validation_500 += 1);
+    errors(500, msg)
+}
+
+// ----- URL helpers -----
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' if plus_as_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        percent_decode(k, true)
+            .eq_ignore_ascii_case(name)
+            .then(|| percent_decode(v, true))
+    })
+}
+
+// ----- routing -----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Zone,
+    Version,
+    Threshold,
+    Query(Entity),
+    Next(Entity),
+    Count(Entity),
+    Get(Entity, i64),
+    Info(Entity),
+    Fields(Entity),
+    Udfs(Entity),
+    CreateTicket,
+    UpdateTicket,
+    CreateNote(i64),
+    /// A known path with a method it does not support.
+    NotAllowed,
+    Unknown,
+}
+
+impl Api {
+    fn parse(method: &Method, segs: &[&str]) -> Api {
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+        let m = method.as_str();
+        let (get, post) = (m == "GET", m == "POST");
+        match l.as_slice() {
+            ["zoneinformation"] => return if get { Api::Zone } else { Api::NotAllowed },
+            ["version"] => return if get { Api::Version } else { Api::NotAllowed },
+            ["thresholdinformation"] => return if get { Api::Threshold } else { Api::NotAllowed },
+            _ => {}
+        }
+        let Some(entity) = segs.first().and_then(|s| Entity::parse(s)) else {
+            return Api::Unknown;
+        };
+        let allow = |ok: bool, api: Api| if ok { api } else { Api::NotAllowed };
+        match &l[1..] {
+            ["query"] => allow(get || post, Api::Query(entity)),
+            ["query", "next"] => allow(get || post, Api::Next(entity)),
+            ["query", "count"] => allow(get || post, Api::Count(entity)),
+            ["entityinformation"] => allow(get, Api::Info(entity)),
+            ["entityinformation", "fields"] => allow(get, Api::Fields(entity)),
+            ["entityinformation", "userdefinedfields"] => allow(get, Api::Udfs(entity)),
+            [] if entity == Entity::Tickets => match m {
+                "POST" => Api::CreateTicket,
+                "PATCH" => Api::UpdateTicket,
+                _ => Api::NotAllowed,
+            },
+            // Notes are a child entity: no top-level create.
+            [] if entity == Entity::TicketNotes => Api::Unknown,
+            [] => Api::NotAllowed,
+            [id, "notes"] if entity == Entity::Tickets => match id.parse() {
+                Ok(id) if post => Api::CreateNote(id),
+                Ok(_) => Api::NotAllowed,
+                Err(_) => Api::Unknown,
+            },
+            [id] => match id.parse() {
+                Ok(id) => allow(get, Api::Get(entity, id)),
+                Err(_) => Api::Unknown,
+            },
+            _ => Api::Unknown,
+        }
+    }
+
+    fn entity(&self) -> Option<Entity> {
+        match self {
+            Api::Query(e)
+            | Api::Next(e)
+            | Api::Count(e)
+            | Api::Get(e, _)
+            | Api::Info(e)
+            | Api::Fields(e)
+            | Api::Udfs(e) => Some(*e),
+            Api::CreateTicket | Api::UpdateTicket | Api::CreateNote(_) => Some(Entity::Tickets),
+            _ => None,
+        }
+    }
+
+    /// The thread-limit endpoint ("object endpoint") of the request.
+    fn endpoint(&self) -> String {
+        match self {
+            Api::Version => "Version".into(),
+            Api::Threshold => "ThresholdInformation".into(),
+            _ => self.entity().map_or("other", Entity::name).to_string(),
+        }
+    }
+
+    fn stat_key(&self) -> String {
+        let e = |e: &Entity, op: &str| format!("{}.{op}", e.name());
+        match self {
+            Api::Zone => "zoneInformation".into(),
+            Api::Version => "version".into(),
+            Api::Threshold => "thresholdInformation".into(),
+            Api::Query(x) => e(x, "query"),
+            Api::Next(x) => e(x, "next"),
+            Api::Count(x) => e(x, "count"),
+            Api::Get(x, _) => e(x, "get"),
+            Api::Info(x) | Api::Udfs(x) => e(x, "info"),
+            Api::Fields(x) => e(x, "fields"),
+            Api::CreateTicket => "Tickets.create".into(),
+            Api::UpdateTicket => "Tickets.update".into(),
+            Api::CreateNote(_) => "Tickets.notes".into(),
+            Api::NotAllowed | Api::Unknown => "other".into(),
+        }
+    }
+}
+
+/// Releases a thread slot when the request is done.
+struct Slot<'a> {
+    sim: &'a Shared,
+    key: (String, String),
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut threads = lock(&self.sim.threads);
+        if let Some(n) = threads.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+async fn dispatch(
+    State(sim): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let path = uri.path().to_string();
+    let response = route(&sim, peer, &method, &uri, &headers, &body).await;
+    tracing::debug!(method = %method, path = %path, status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64, "autotask sim request");
+    response
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim()
+}
+
+async fn route(
+    sim: &Arc<Shared>,
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let path = uri.path();
+    if path == "/_sim" || path.starts_with("/_sim/") {
+        return admin(sim, peer, method, path, body);
+    }
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode(s, false))
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let api = match segs.as_slice() {
+        [root, version, rest @ ..]
+            if root.eq_ignore_ascii_case("atservicesrest") && version.eq_ignore_ascii_case("v1.0") =>
+        {
+            Api::parse(method, rest)
+        }
+        _ => Api::Unknown,
+    };
+    let key = api.stat_key();
+    sim.stat(|s| {
+        s.total_requests += 1;
+        *s.by_route.entry(key).or_default() += 1;
+    });
+    let origin = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_else(|| sim.base_url.clone());
+
+    if api == Api::Zone {
+        if let Some(r) = injected(sim, path, None, true).await {
+            return r;
+        }
+        let user = query_param(uri, "user").unwrap_or_default();
+        let known = user.eq_ignore_ascii_case(&sim.config.username)
+            || sim
+                .config
+                .restricted_user
+                .as_ref()
+                .is_some_and(|(u, _)| u.eq_ignore_ascii_case(&user));
+        if !known {
+            return errors(500, "Zone information could not be determined");
+        }
+        return ok(json!({
+            "zoneName": sim.config.zone_name,
+            "url": format!("{origin}/ATServicesRest/"),
+            "webUrl": origin,
+            "ci": 1,
+        }));
+    }
+    if api == Api::Unknown {
+        return not_found();
+    }
+
+    // Authentication: the three headers (names are case-insensitive in HeaderMap).
+    let (code, user, secret) = (
+        header_str(headers, "apiintegrationcode"),
+        header_str(headers, "username"),
+        header_str(headers, "secret"),
+    );
+    let cfg = &sim.config;
+    let code_ok = cfg.integration_codes.iter().any(|c| c == code);
+    let restricted = cfg
+        .restricted_user
+        .as_ref()
+        .is_some_and(|(u, s)| u.eq_ignore_ascii_case(user) && s == secret);
+    let valid = user.eq_ignore_ascii_case(&cfg.username) && secret == cfg.secret;
+    if !code_ok || !(valid || restricted) {
+        sim.stat(|s| s.unauthorized_401 += 1);
+        return empty(401);
+    }
+    if restricted {
+        sim.stat(|s| s.forbidden_403 += 1);
+        return errors(
+            403,
+            "The logged in Resource does not have the adequate permissions to use the API.",
+        );
+    }
+    if api == Api::NotAllowed {
+        return not_allowed(method);
+    }
+
+    // The hourly threshold of the database.
+    let usage = lock(&sim.threshold).admit(Instant::now());
+    let usage = match usage {
+        Ok(u) => u,
+        Err(()) => {
+            sim.stat(|s| {
+                s.responses_429 += 1;
+                s.threshold_limited += 1;
+            });
+            return too_many(
+                sim,
+                &format!(
+                    "The request threshold of {} requests per {} minutes has been exceeded.",
+                    cfg.hourly_limit,
+                    cfg.threshold_window.as_secs() / 60
+                ),
+            );
+        }
+    };
+
+    // The thread limit per (integration code, endpoint).
+    let endpoint = api.endpoint();
+    let slot_key = (code.to_string(), endpoint.clone());
+    let in_flight = {
+        let mut threads = lock(&sim.threads);
+        let n = threads.entry(slot_key.clone()).or_default();
+        if *n >= cfg.thread_limit {
+            None
+        } else {
+            *n += 1;
+            Some(*n)
+        }
+    };
+    let Some(in_flight) = in_flight else {
+        sim.stat(|s| {
+            s.responses_429 += 1;
+            s.thread_limited += 1;
+        });
+        return too_many(sim, &thread_message(cfg.thread_limit));
+    };
+    let _slot = Slot { sim, key: slot_key };
+    sim.stat(|s| {
+        let m = s.max_concurrent.entry(endpoint).or_default();
+        *m = (*m).max(in_flight);
+    });
+
+    let usage_delay = if !cfg.usage_latency {
+        Duration::ZERO
+    } else if usage >= 0.75 {
+        Duration::from_millis(1000)
+    } else if usage >= 0.5 {
+        Duration::from_millis(500)
+    } else {
+        Duration::ZERO
+    };
+    if !usage_delay.is_zero() {
+        sim.stat(|s| s.slowed += 1);
+        tokio::time::sleep(usage_delay).await;
+    }
+    if let Some(r) = injected(sim, path, api.entity(), false).await {
+        return r;
+    }
+
+    let ctx = Ctx {
+        sim,
+        origin,
+        method,
+        uri,
+        body,
+    };
+    let response = handle(&ctx, api);
+    if response.status() == StatusCode::OK
+        && let Api::Query(e) | Api::Next(e) = api
+    {
+        sim.stat(|s| *s.pages.entry(e.name().to_string()).or_default() += 1);
+        *lock(&sim.faults).pages.entry(e.name().to_string()).or_default() += 1;
+    }
+    response
+}
+
+fn thread_message(limit: u32) -> String {
+    format!("Thread Threshold Exceeded: The Autotask API thread threshold of {limit} threads has been exceeded.")
+}
+
+/// Latency, then injected faults. `zone` requests only see `fail_next`/`latency`.
+async fn injected(sim: &Shared, path: &str, entity: Option<Entity>, zone: bool) -> Option<Response> {
+    let (latency, fault) = {
+        let mut f = lock(&sim.faults);
+        let lower = path.to_ascii_lowercase();
+        let matches = f
+            .faults
+            .path_contains
+            .as_deref()
+            .is_none_or(|p| lower.contains(&p.to_ascii_lowercase()));
+        let latency = if matches {
+            f.faults.latency.unwrap_or(sim.config.latency)
+        } else {
+            sim.config.latency
+        };
+        let entity_name = entity.map(Entity::name);
+        let entity_hit = !zone
+            && f.faults
+                .fail_entity
+                .as_deref()
+                .zip(entity_name)
+                .is_some_and(|(want, have)| want.eq_ignore_ascii_case(have))
+            && f.pages.get(entity_name.unwrap_or("")).copied().unwrap_or(0) >= f.faults.fail_after_pages;
+        let fault = if matches && !zone && f.faults.force_429_next > 0 {
+            f.faults.force_429_next -= 1;
+            Some(429)
+        } else if matches && f.faults.fail_next > 0 {
+            f.faults.fail_next -= 1;
+            Some(f.faults.status)
+        } else if entity_hit {
+            match f.faults.fail_entity_times {
+                0 => Some(f.faults.status),
+                1 => {
+                    f.faults.fail_entity = None;
+                    Some(f.faults.status)
+                }
+                n => {
+                    f.faults.fail_entity_times = n - 1;
+                    Some(f.faults.status)
+                }
+            }
+        } else {
+            None
+        };
+        (latency, fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let code = fault?;
+    sim.stat(|s| {
+        s.faults_injected += 1;
+        if code == 429 {
+            s.responses_429 += 1;
+        }
+    });
+    Some(match code {
+        429 => too_many(sim, &thread_message(sim.config.thread_limit)),
+        401 => empty(401),
+        c => text(c, status(c).canonical_reason().unwrap_or("Error")),
+    })
+}
+
+struct Ctx<'a> {
+    sim: &'a Arc<Shared>,
+    origin: String,
+    method: &'a Method,
+    uri: &'a Uri,
+    body: &'a Bytes,
+}
+
+fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
+    let sim = ctx.sim;
+    match api {
+        Api::Version => {
+            ok(json!({"majorVersion": 1, "minorVersion": 0, "build": "2026.1 (simulator)", "customerType": "Paid"}))
+        }
+        Api::Threshold => {
+            let used = lock(&sim.threshold).count(Instant::now());
+            ok(json!({
+                "externalRequestThreshold": sim.config.hourly_limit,
+                "requestThresholdTimeframe": sim.config.threshold_window.as_secs() / 60,
+                "currentTimeframeRequestCount": used,
+            }))
+        }
+        Api::Query(e) => run_query(ctx, e, None),
+        Api::Next(e) => {
+            let Some(paging) = query_param(ctx.uri, "paging").and_then(|p| serde_json::from_str::<Value>(&p).ok())
+            else {
+                return validation(sim, "The paging parameter is missing or invalid.");
+            };
+            run_query(ctx, e, Some(paging))
+        }
+        Api::Count(e) => match query_model(ctx, e) {
+            Err(msg) => validation(sim, &msg),
+            Ok(q) => {
+                let data = sim.read();
+                let n = data.rows(e).filter(|r| query::matches(&q.filter, r)).count();
+                ok(json!({ "queryCount": n }))
+            }
+        },
+        Api::Get(e, id) => match sim.read().get(e, id) {
+            Some(row) => ok(json!({ "item": row })),
+            None if sim.config.missing_item_status == 200 => ok(json!({ "item": null })),
+            None => errors(
+                sim.config.missing_item_status,
+                &format!("{} {id} was not found.", e.name()),
+            ),
+        },
+        Api::Info(e) => ok(json!({
+            "name": e.name().trim_end_matches('s'),
+            "canCreate": matches!(e, Entity::Tickets | Entity::Companies | Entity::ConfigurationItems),
+            "canUpdate": e != Entity::TicketNotes,
+            "canQuery": true,
+            "canDelete": false,
+            "hasUserDefinedFields": e.fields().contains(&"userDefinedFields"),
+        })),
+        Api::Udfs(_) => ok(json!({ "fields": [] })),
+        Api::Fields(e) => ok(json!({ "fields": fields(e) })),
+        Api::CreateTicket => create_ticket(ctx),
+        Api::UpdateTicket => update_ticket(ctx),
+        Api::CreateNote(id) => create_note(ctx, id),
+        Api::Zone | Api::NotAllowed | Api::Unknown => not_found(),
+    }
+}
+
+fn fields(e: Entity) -> Vec<Value> {
+    e.fields()
+        .iter()
+        .filter(|f| **f != "userDefinedFields")
+        .map(|f| {
+            let picks = if e == Entity::Tickets { ticket_picklist(f) } else { None };
+            let required = e == Entity::Tickets && matches!(*f, "companyID" | "title" | "status" | "priority");
+            let data_type = match *f {
+                "id" => "long",
+                x if x.ends_with("ID") || picks.is_some() => "integer",
+                x if x.starts_with("is") => "boolean",
+                x if x.ends_with("Date") || x.ends_with("DateTime") || x.ends_with("Time") => "datetime",
+                _ => "string",
+            };
+            json!({
+                "name": f,
+                "dataType": data_type,
+                "length": match *f { "title" => 255, "description" => 8000, _ => 0 },
+                "isRequired": required,
+                "isReadOnly": matches!(*f, "id" | "ticketNumber" | "createDate"),
+                "isQueryable": true,
+                "isReference": f.ends_with("ID") && *f != "rmmAlertID",
+                "referenceEntityType": match *f { "companyID" => "Company", "configurationItemID" => "ConfigurationItem", _ => "" },
+                "isPickList": picks.is_some(),
+                "picklistValues": picks.map(|p| p.iter().enumerate().map(|(i, v)| json!({
+                    "value": v.value.to_string(),
+                    "label": v.label,
+                    "isDefaultValue": (*f == "status" && v.value == 1) || (*f == "priority" && v.value == 2),
+                    "sortOrder": i,
+                    "parentValue": v.parent.map(|p| p.to_string()).unwrap_or_default(),
+                    "isActive": true,
+                    "isSystem": *f == "status" && matches!(v.value, 1 | 5),
+                })).collect::<Vec<_>>()),
+                "picklistParentValueField": if *f == "subIssueType" { "issueType" } else { "" },
+                "isSupportedWebhookField": true,
+            })
+        })
+        .collect()
+}
+
+/// The query body: the POST body, or the `search` parameter of a GET.
+fn query_model(ctx: &Ctx<'_>, e: Entity) -> Result<query::QueryModel, String> {
+    let raw = if *ctx.method == Method::GET {
+        query_param(ctx.uri, "search").ok_or("The search parameter is required.")?
+    } else {
+        String::from_utf8_lossy(ctx.body).into_owned()
+    };
+    let value: Value = serde_json::from_str(&raw).map_err(|e| format!("The query could not be parsed: {e}"))?;
+    query::parse(e, &value)
+}
+
+/// A page of a query: the first one (`paging` = None) or the one a paging token points at.
+fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
+    let sim = ctx.sim;
+    let cfg = &sim.config;
+    let from_post = paging
+        .as_ref()
+        .is_some_and(|p| p.get("method").and_then(Value::as_str) == Some("POST"));
+    if from_post && *ctx.method == Method::GET && !cfg.allow_get_next_after_post {
+        return not_allowed(ctx.method);
+    }
+    let q = match query_model(ctx, e) {
+        Ok(q) => q,
+        Err(msg) => return validation(sim, &msg),
+    };
+    let page_size = match &paging {
+        Some(p) => p.get("pageSize").and_then(Value::as_u64).unwrap_or(cfg.page_max as u64) as usize,
+        None => q
+            .max_records
+            .map_or(cfg.page_max, |m| m.clamp(1, cfg.page_max as i64) as usize),
+    }
+    .clamp(1, cfg.page_max);
+    if let Some(p) = &paging
+        && cfg.check_next_page_body
+        && p.get("query").and_then(Value::as_u64) != Some(q.fingerprint)
+    {
+        return validation(sim, "The paging token does not belong to this query.");
+    }
+    let after = paging.as_ref().and_then(|p| p.get("afterId")).and_then(Value::as_i64);
+    let before = paging.as_ref().and_then(|p| p.get("beforeId")).and_then(Value::as_i64);
+
+    let data = sim.read();
+    let matching: Vec<&Row> = data.rows(e).filter(|r| query::matches(&q.filter, r)).collect();
+    let id = |r: &Row| r.get("id").and_then(Value::as_i64).unwrap_or(0);
+    let (start, end) = match (after, before) {
+        (_, Some(b)) => {
+            let end = matching.partition_point(|r| id(r) < b);
+            (end.saturating_sub(page_size), end)
+        }
+        (Some(a), None) => {
+            let start = matching.partition_point(|r| id(r) <= a);
+            (start, (start + page_size).min(matching.len()))
+        }
+        (None, None) => (0, page_size.min(matching.len())),
+    };
+    let page = &matching[start..end];
+    let more = end < matching.len() || (cfg.next_url_on_full_last_page && page.len() == page_size);
+    let method = if *ctx.method == Method::GET { "GET" } else { "POST" };
+    let search = (method == "GET")
+        .then(|| query_param(ctx.uri, "search"))
+        .flatten()
+        .map(|s| format!("&search={}", percent_encode(&s)))
+        .unwrap_or_default();
+    let url = |token: Value| {
+        format!(
+            "{}/ATServicesRest/V1.0/{}/query/next?paging={}{search}",
+            ctx.origin,
+            e.name(),
+            percent_encode(&token.to_string())
+        )
+    };
+    let next = more.then(|| {
+        url(
+            json!({"pageSize": page_size, "afterId": page.last().map(|r| id(r)).or(after).unwrap_or(0),
+                   "query": q.fingerprint, "method": method}),
+        )
+    });
+    let prev = (start > 0).then(|| {
+        url(
+            json!({"pageSize": page_size, "beforeId": page.first().map(|r| id(r)).unwrap_or(i64::MAX),
+                   "query": q.fingerprint, "method": method}),
+        )
+    });
+    let items: Vec<Value> = page
+        .iter()
+        .map(|r| match &q.include_fields {
+            None => Value::Object((*r).clone()),
+            Some(fields) => {
+                let mut m = Map::new();
+                for f in fields {
+                    m.insert((*f).to_string(), r.get(*f).cloned().unwrap_or(Value::Null));
+                }
+                Value::Object(m)
+            }
+        })
+        .collect();
+    ok(json!({
+        "items": items,
+        "pageDetails": {"count": items.len(), "requestCount": page_size, "prevPageUrl": prev, "nextPageUrl": next},
+    }))
+}
+
+/// The JSON object body with keys mapped to the entity's wire names (unknown keys dropped).
+fn body_fields(ctx: &Ctx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
+    let v: Value =
+        serde_json::from_slice(ctx.body).map_err(|err| format!("The request body could not be parsed: {err}"))?;
+    let m = v.as_object().ok_or("The request body must be a JSON object.")?;
+    let mut out = Map::new();
+    for (k, v) in m {
+        if let Some(f) = e.field(k) {
+            out.insert(f.to_string(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Validates ticket fields present in `m` (for create and update).
+fn check_ticket(sim: &Shared, m: &mut Map<String, Value>, create: bool) -> Result<(), String> {
+    if create {
+        let mut required = vec!["companyID", "title", "status", "priority"];
+        if sim.config.require_queue {
+            required.push("queueID");
+        }
+        for f in required {
+            if m.get(f).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
+                return Err(format!("Missing Required Field: {f}"));
+            }
+        }
+    }
+    for f in [
+        "status",
+        "priority",
+        "queueID",
+        "issueType",
+        "subIssueType",
+        "source",
+        "ticketType",
+    ] {
+        let Some(v) = m.get(f).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let n = int(Some(v)).ok_or_else(|| format!("Value for field {f} is not an integer."))?;
+        let picks = ticket_picklist(f).unwrap_or(&[]);
+        if !picks.iter().any(|p| p.value == n) {
+            return Err(format!("Value {n} does not exist in the picklist for field {f}."));
+        }
+        m.insert(f.into(), json!(n));
+    }
+    for f in [
+        "companyID",
+        "configurationItemID",
+        "billingCodeID",
+        "assignedResourceID",
+        "assignedResourceRoleID",
+        "contactID",
+    ] {
+        if let Some(v) = m.get(f).filter(|v| !v.is_null()) {
+            let n = int(Some(v)).ok_or_else(|| format!("Value for field {f} is not an integer."))?;
+            m.insert(f.into(), json!(n));
+        }
+    }
+    let data = sim.read();
+    if let Some(c) = int(m.get("companyID"))
+        && data.get(Entity::Companies, c).is_none()
+    {
+        return Err(format!(
+            "Reference value on field: companyID of type: Company does not exist or is invalid ({c})."
+        ));
+    }
+    if let Some(c) = int(m.get("configurationItemID"))
+        && data.get(Entity::ConfigurationItems, c).is_none()
+    {
+        return Err(format!(
+            "Reference value on field: configurationItemID of type: ConfigurationItem does not exist or is invalid ({c})."
+        ));
+    }
+    if m.get("assignedResourceID").is_some_and(|v| !v.is_null())
+        && m.get("assignedResourceRoleID").is_none_or(Value::is_null)
+    {
+        return Err(
+            "When assigning a Resource, you must assign both a assignedResourceID and assignedResourceRoleID.".into(),
+        );
+    }
+    for (f, max) in [("title", 255), ("description", 8000), ("resolution", 32000)] {
+        if m.get(f)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.chars().count() > max)
+        {
+            return Err(format!("String value exceeds maximum length (field:{f})."));
+        }
+    }
+    Ok(())
+}
+
+/// Sets the status and what goes with Complete.
+pub(crate) fn apply_status(row: &mut Row, status: i64, now_ms: i64) {
+    let now = data::iso(now_ms);
+    row.insert("status".into(), json!(status));
+    row.insert(
+        "completedDate".into(),
+        if status == COMPLETE { json!(now) } else { Value::Null },
+    );
+    row.insert("lastTrackedModificationDateTime".into(), json!(now));
+    row.insert("lastActivityDate".into(), json!(now));
+}
+
+fn create_ticket(ctx: &Ctx<'_>) -> Response {
+    let sim = ctx.sim;
+    let mut m = match body_fields(ctx, Entity::Tickets) {
+        Ok(m) => m,
+        Err(msg) => return validation(sim, &msg),
+    };
+    m.remove("id");
+    if let Err(msg) = check_ticket(sim, &mut m, true) {
+        return validation(sim, &format!("{msg} | Error creating entity for record number [1]."));
+    }
+    let now = data::now_ms();
+    let id = {
+        let mut data = sim.write();
+        let number = data.next_ticket_number(now);
+        m.insert("ticketNumber".into(), json!(number));
+        m.insert("createDate".into(), json!(data::iso(now)));
+        let status = int(m.get("status")).unwrap_or(1);
+        let mut row = Value::Object(m);
+        let id = data.insert(Entity::Tickets, row.take());
+        if let Some(r) = data.get_mut(Entity::Tickets, id) {
+            apply_status(r, status, now);
+        }
+        id
+    };
+    sim.ticket_status_changed(id, 0);
+    ok(json!({ "itemId": id }))
+}
+
+fn update_ticket(ctx: &Ctx<'_>) -> Response {
+    let sim = ctx.sim;
+    let mut m = match body_fields(ctx, Entity::Tickets) {
+        Ok(m) => m,
+        Err(msg) => return validation(sim, &msg),
+    };
+    let Some(id) = int(m.remove("id").as_ref()) else {
+        return validation(sim, "The id field is required for an update.");
+    };
+    for f in ["ticketNumber", "createDate", "completedDate"] {
+        m.remove(f);
+    }
+    if let Err(msg) = check_ticket(sim, &mut m, false) {
+        return validation(sim, &format!("{msg} | Error updating entity for record number [1]."));
+    }
+    let previous = {
+        let mut data = sim.write();
+        let Some(row) = data.get_mut(Entity::Tickets, id) else {
+            return validation(sim, &format!("Tickets {id} does not exist or is invalid."));
+        };
+        let previous = int(row.get("status")).unwrap_or(0);
+        let status = int(m.get("status"));
+        for (k, v) in m {
+            if k != "status" {
+                row.insert(k, v);
+            }
+        }
+        let now = data::now_ms();
+        apply_status(row, status.unwrap_or(previous), now);
+        if status.is_none() || status == Some(previous) {
+            // Untouched status keeps its completion date.
+            if previous == COMPLETE {
+                row.insert(
+                    "completedDate".into(),
+                    row.get("lastActivityDate").cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        previous
+    };
+    sim.ticket_status_changed(id, previous);
+    ok(json!({ "itemId": id }))
+}
+
+fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
+    let sim = ctx.sim;
+    let mut m = match body_fields(ctx, Entity::TicketNotes) {
+        Ok(m) => m,
+        Err(msg) => return validation(sim, &msg),
+    };
+    m.remove("id");
+    if sim.read().get(Entity::Tickets, ticket_id).is_none() {
+        return validation(
+            sim,
+            &format!("Reference value on field: ticketID of type: Ticket does not exist or is invalid ({ticket_id})."),
+        );
+    }
+    if let Some(t) = int(m.get("ticketID"))
+        && t != ticket_id
+    {
+        return validation(sim, "The ticketID in the body does not match the parent ticket.");
+    }
+    for f in ["description", "noteType", "publish"] {
+        if m.get(f).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
+            return validation(
+                sim,
+                &format!("Missing Required Field: {f} | Error creating entity for record number [1]."),
+            );
+        }
+    }
+    for (f, max) in [("title", 250), ("description", 32000)] {
+        if m.get(f)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.chars().count() > max)
+        {
+            return validation(sim, &format!("String value exceeds maximum length (field:{f})."));
+        }
+    }
+    m.insert("ticketID".into(), json!(ticket_id));
+    let now = data::iso(data::now_ms());
+    m.insert("createDateTime".into(), json!(now));
+    m.insert("lastActivityDate".into(), json!(now));
+    let id = sim.write().insert(Entity::TicketNotes, Value::Object(m));
+    ok(json!({ "itemId": id }))
+}
+
+// ----- admin -----
+
+fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
+    if !peer.ip().is_loopback() {
+        return errors(403, "The simulator's admin endpoints are loopback-only.");
+    }
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["stats"]) => ok(serde_json::to_value(&*lock(&sim.stats)).unwrap_or(Value::Null)),
+        ("POST", ["reset-stats"]) => {
+            *lock(&sim.stats) = SimStats::default();
+            ok(json!({"ok": true}))
+        }
+        ("GET", ["faults"]) => {
+            ok(serde_json::to_value(FaultsJson::from(&lock(&sim.faults).faults)).unwrap_or(Value::Null))
+        }
+        ("POST", ["faults"]) => {
+            let parsed: Result<FaultsJson, _> = if blank {
+                Ok(FaultsJson::default())
+            } else {
+                serde_json::from_slice(body)
+            };
+            match parsed {
+                Ok(f) if StatusCode::from_u16(f.status).is_ok() => {
+                    let mut state = lock(&sim.faults);
+                    state.faults = f.into();
+                    state.pages.clear();
+                    ok(serde_json::to_value(FaultsJson::from(&state.faults)).unwrap_or(Value::Null))
+                }
+                Ok(_) => errors(400, "status must be a valid HTTP status"),
+                Err(e) => errors(400, &format!("invalid faults JSON: {e}")),
+            }
+        }
+        ("POST", ["reset-limits"]) => {
+            lock(&sim.threshold).times.clear();
+            ok(json!({"ok": true}))
+        }
+        ("POST", ["tickets", id, "complete"]) => {
+            let Ok(id) = id.parse::<i64>() else {
+                return errors(400, "ticket id must be an integer");
+            };
+            let previous = {
+                let mut data = sim.write();
+                let Some(row) = data.get_mut(Entity::Tickets, id) else {
+                    return errors(404, "no such ticket");
+                };
+                let previous = int(row.get("status")).unwrap_or(0);
+                apply_status(row, COMPLETE, data::now_ms());
+                previous
+            };
+            sim.ticket_status_changed(id, previous);
+            let ticket = sim.read().get(Entity::Tickets, id).map(SimTicket::from_row);
+            ok(json!({"id": id, "status": ticket.map(|t| t.status)}))
+        }
+        ("GET", ["callout"]) => {
+            let c = lock(&sim.callout).clone();
+            // Never echo the password.
+            ok(c.map_or(Value::Null, |c| {
+                json!({"url": c.url, "format": c.format, "username": c.username, "udfFilter": c.udf_filter,
+                       "retries": c.retries, "retryDelayMs": c.retry_delay_ms, "timeoutMs": c.timeout_ms})
+            }))
+        }
+        ("POST", ["callout"]) => {
+            if blank {
+                *lock(&sim.callout) = None;
+                return ok(json!({"ok": true, "callout": null}));
+            }
+            match serde_json::from_slice::<CalloutConfig>(body) {
+                Ok(c) if c.url.starts_with("http://") => {
+                    *lock(&sim.callout) = Some(c);
+                    ok(json!({"ok": true}))
+                }
+                Ok(_) => errors(400, "url must be an http:// URL"),
+                Err(e) => errors(400, &format!("invalid callout JSON: {e}")),
+            }
+        }
+        ("GET", ["callout", "deliveries"]) => ok(serde_json::to_value(&*lock(&sim.deliveries)).unwrap_or(Value::Null)),
+        ("GET", ["info"]) => {
+            let cfg = &sim.config;
+            let data = sim.read();
+            let counts: Map<String, Value> = Entity::ALL
+                .iter()
+                .map(|e| (e.name().to_string(), json!(data.table(*e).rows.len())))
+                .collect();
+            ok(json!({
+                "simulator": "autotask",
+                "username": cfg.username,
+                "integrationCodes": cfg.integration_codes,
+                "zoneName": cfg.zone_name,
+                "baseUrl": sim.base_url,
+                "zoneInformationUrl": format!("{}/atservicesrest/v1.0/zoneInformation", sim.base_url),
+                "restRoot": format!("{}/ATServicesRest/", sim.base_url),
+                "seed": cfg.seed,
+                "counts": counts,
+                "pageMax": cfg.page_max,
+                "hourlyLimit": cfg.hourly_limit,
+                "threadLimit": cfg.thread_limit,
+                "latencyMs": cfg.latency.as_millis() as u64,
+                "generationMs": sim.generation_time.as_millis() as u64,
+            }))
+        }
+        _ => errors(
+            404,
+            "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_case_insensitively() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(
+            Api::parse(&post, &["companies", "QUERY"]),
+            Api::Query(Entity::Companies)
+        );
+        assert_eq!(Api::parse(&get, &["Tickets", "12"]), Api::Get(Entity::Tickets, 12));
+        assert_eq!(Api::parse(&post, &["Tickets", "12", "Notes"]), Api::CreateNote(12));
+        assert_eq!(Api::parse(&post, &["TicketNotes"]), Api::Unknown);
+        assert_eq!(Api::parse(&Method::PATCH, &["tickets"]), Api::UpdateTicket);
+        assert_eq!(Api::parse(&Method::DELETE, &["tickets"]), Api::NotAllowed);
+        assert_eq!(Api::parse(&get, &["version"]), Api::Version);
+        assert_eq!(Api::parse(&get, &["Nope", "query"]), Api::Unknown);
+        assert_eq!(percent_decode(&percent_encode("{\"a\": 1}&"), false), "{\"a\": 1}&");
+    }
+}
