@@ -6,6 +6,7 @@
 //! services above never see a PSA's wire format. Facts followed: the
 //! hand-outs' `psa-apis.md`; points it marks UNCONFIRMED are settings.
 
+pub mod connectwise;
 mod error;
 
 pub use error::PsaError;

@@ -227,7 +227,7 @@ async fn dispatch(
     // Auth.
     let actor = match authenticate(&sim, &headers) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(r) = rate_limit(&sim) {
         return r;
@@ -330,11 +330,11 @@ fn client_id(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Response> {
+fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
     let c = &sim.config;
     let unauthorized = || {
         sim.stat(|s| s.unauthorized_401 += 1);
-        error(401, "ConnectWiseApi", "UserNotAuthenticated")
+        Box::new(error(401, "ConnectWiseApi", "UserNotAuthenticated"))
     };
     let Some(basic) = headers
         .get(header::AUTHORIZATION)
@@ -367,25 +367,29 @@ fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Response> {
     if c.missing_client_id_status != 0 {
         match client_id(headers) {
             None => {
-                return Err(error(
+                return Err(Box::new(error(
                     c.missing_client_id_status,
                     "ConnectWiseApi",
                     "ClientId is required",
-                ));
+                )));
             }
             Some(id) if c.client_id.as_deref().is_some_and(|want| want != id) => {
-                return Err(error(c.missing_client_id_status, "ConnectWiseApi", "Invalid ClientId"));
+                return Err(Box::new(error(
+                    c.missing_client_id_status,
+                    "ConnectWiseApi",
+                    "Invalid ClientId",
+                )));
             }
             Some(_) => {}
         }
     }
     if restricted {
         sim.stat(|s| s.forbidden_403 += 1);
-        return Err(error(
+        return Err(Box::new(error(
             403,
             "Forbidden",
             "You do not have permission to access this resource.",
-        ));
+        )));
     }
     Ok(Actor::ApiMember)
 }
