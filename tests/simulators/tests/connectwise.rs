@@ -642,3 +642,90 @@ async fn callback_retries_and_self_suppression() {
             .all(|d| d.message_id == attempts_after[0].message_id)
     );
 }
+
+#[tokio::test]
+async fn configurations_crud_fields_and_search() {
+    let sim = start(ConnectWiseConfig::default()).await;
+    let company = sim.companies()[0]["id"].as_i64().unwrap();
+    let missing = call(
+        &sim,
+        "POST",
+        "/company/configurations",
+        Some(&json!({"name": "x"})),
+        &[],
+    )
+    .await;
+    assert_eq!(missing.status, 400);
+    let created = call(
+        &sim,
+        "POST",
+        "/company/configurations",
+        Some(&json!({"name": "NEW-WS", "type": {"id": 1}, "company": {"id": company},
+            "deviceIdentifier": "abc"})),
+        &[],
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(created.json()["type"]["name"], "Workstation");
+
+    let patched = call(
+        &sim,
+        "PATCH",
+        &format!("/company/configurations/{id}"),
+        Some(&json!([{"op": "replace", "path": "name", "value": "RENAMED"},
+            {"op": "replace", "path": "noSuchField", "value": 1}])),
+        &[],
+    )
+    .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(patched.json()["name"], "RENAMED");
+    assert!(patched.json().get("noSuchField").is_none(), "unknown paths are ignored");
+    let not_array = call(
+        &sim,
+        "PATCH",
+        &format!("/company/configurations/{id}"),
+        Some(&json!({"name": "x"})),
+        &[],
+    )
+    .await;
+    assert_eq!(not_array.status, 400);
+
+    let fields = get(
+        &sim,
+        &format!(
+            "/company/configurations/?fields=id,name&conditions={}",
+            enc(&format!("id={id}"))
+        ),
+    )
+    .await;
+    assert_eq!(fields.json(), json!([{"id": id, "name": "RENAMED"}]));
+
+    let search = call(
+        &sim,
+        "POST",
+        "/service/tickets/search",
+        Some(&json!({"conditions": "closedFlag = False AND board/id in (1, 2, 3)"})),
+        &[],
+    )
+    .await;
+    assert_eq!(search.status, 200);
+    assert_eq!(
+        search.json().as_array().unwrap().len(),
+        sim.tickets()
+            .iter()
+            .filter(|t| t["closedFlag"] == false)
+            .count()
+            .min(25)
+    );
+
+    assert_eq!(
+        call(&sim, "DELETE", &format!("/company/configurations/{id}"), None, &[])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(get(&sim, &format!("/company/configurations/{id}")).await.status, 404);
+    let wrong_method = call(&sim, "PUT", "/company/companies", None, &[]).await;
+    assert_eq!(wrong_method.status, 405);
+}

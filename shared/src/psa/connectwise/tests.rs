@@ -147,6 +147,24 @@ async fn connection_test_causes() {
 }
 
 #[tokio::test]
+async fn unknown_company_answered_with_null_is_unknown_too() {
+    let sim = sim(ConnectWiseConfig {
+        unknown_company_status: 200,
+        ..ConnectWiseConfig::default()
+    })
+    .await;
+    let c = connector()
+        .client(ConnectWiseCredentials {
+            company_id: "nobody".into(),
+            ..creds(&sim)
+        })
+        .unwrap();
+    let e = c.test_connection().await.unwrap_err();
+    assert!(matches!(e, PsaError::UnknownCompany { .. }), "{e:?}");
+    assert_eq!(e.code(), "psa.unknown_company");
+}
+
+#[tokio::test]
 async fn forward_only_paging_over_several_pages() {
     let sim = sim(ConnectWiseConfig {
         companies: 40,

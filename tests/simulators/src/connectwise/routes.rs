@@ -188,7 +188,11 @@ async fn dispatch(
         *s.by_route.entry(route.to_string()).or_default() += 1;
     });
 
-    let latency = lock(&sim.faults).latency.unwrap_or(sim.config.latency);
+    let latency = {
+        let f = lock(&sim.faults);
+        let applies = f.path_contains.as_deref().is_none_or(|p| path.contains(p));
+        f.latency.filter(|_| applies).unwrap_or(sim.config.latency)
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
