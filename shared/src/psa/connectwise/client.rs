@@ -538,8 +538,9 @@ impl ConnectWiseClient {
                         attempts: limited,
                     });
                 }
+                // Retry-After (capped) plus up to 10 % so that parallel workers spread out.
                 let wait = retry_after
-                    .map(|d| d.min(inner.retry.max_retry_after))
+                    .map(|d| d.min(inner.retry.max_retry_after).mul_f64(1.0 + 0.1 * jitter()))
                     .unwrap_or_else(|| inner.retry.delay(limited));
                 tracing::warn!(
                     path,

@@ -17,7 +17,7 @@
 //!   configurations (CRUD, `/types`), members (`/system/members`), boards with statuses,
 //!   types and subtypes, priorities, sources, tickets (CRUD, `/search`, `/{id}/notes`,
 //!   `/{id}/configurations`), callbacks (`/system/callbacks` CRUD) (C3).
-//! - `conditions` (see [`conditions`](self) module docs: `= != < <= > >= contains like in not`,
+//! - `conditions` (see `conditions.rs`: `= != < <= > >= contains like in not`,
 //!   `AND`/`OR`, parentheses, strings, numbers, `True/False`, `[datetimes]`, `a/b` references),
 //!   `orderBy` (`field [asc|desc]`), `fields` (top-level names) (C5).
 //! - Navigable paging (`page` 1-based, `pageSize` default 25, clamped to 1000) with an RFC 5988
@@ -70,6 +70,13 @@
 //! in `deviceIdentifier`), members (the API member first), three boards with six statuses each
 //! (Completed, Closed and the inactive Cancelled are `closedStatus`), types/subtypes per board,
 //! five priorities, four sources and a few tickets.
+//!
+//! # Test helpers
+//! Rust accessors for assertions ([`ConnectWiseSim::ticket`], [`ConnectWiseSim::tickets`],
+//! [`ConnectWiseSim::notes`], [`ConnectWiseSim::deliveries`], ...), mutations
+//! ([`ConnectWiseSim::add_company`], [`ConnectWiseSim::add_configuration`],
+//! [`ConnectWiseSim::close_ticket`]) and [`CallbackSink`], a loopback receiver that records
+//! the callbacks it is sent and can answer chosen statuses (to exercise the retries).
 //!
 //! # Admin endpoints (no auth, loopback peers only, not counted)
 //! `GET /_sim/info`, `GET /_sim/stats`, `GET|POST /_sim/faults` ([`FaultsJson`] fields, snake
