@@ -8,6 +8,7 @@
 
 pub mod autotask;
 mod connector;
+pub mod connectwise;
 mod error;
 mod port;
 

@@ -4,11 +4,14 @@
 //!
 //! - [`autotask`]: Autotask PSA REST API v1.0 (zones, three-header auth, queries and paging,
 //!   thread and hourly limits, tickets and notes, extension callouts).
+//! - [`connectwise`]: ConnectWise Manage (PSA) REST 3.0 (companyinfo, Basic auth + clientId,
+//!   conditions, paging, JSON-Patch, rate limit, callbacks with signed deliveries).
 //! - [`datto`]: Datto RMM API v2 (OAuth password grant, paging, rate limits, audits, alerts, jobs).
 //! - [`http`]: the small HTTP/1.1 client the simulators call out with (and tests call in with).
 //! - [`rng`]: the small seeded PRNG the generators use.
 
 pub mod autotask;
+pub mod connectwise;
 pub mod datto;
 pub mod http;
 pub mod rng;
