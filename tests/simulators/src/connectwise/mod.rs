@@ -204,7 +204,7 @@ impl Default for ConnectWiseConfig {
 /// They apply to REST requests whose path contains `path_contains` (all if `None`). The first
 /// `after_successes` matching requests pass; then the next `fail_next` answer `status`, then
 /// `force_429_next` answer 429 with `Retry-After: retry_after_secs`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
     pub path_contains: Option<String>,
     pub after_successes: u32,
@@ -213,6 +213,20 @@ pub struct Faults {
     pub force_429_next: u32,
     pub retry_after_secs: u64,
     pub latency: Option<Duration>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            path_contains: None,
+            after_successes: 0,
+            fail_next: 0,
+            status: 500,
+            force_429_next: 0,
+            retry_after_secs: 1,
+            latency: None,
+        }
+    }
 }
 
 /// [`Faults`] as JSON for `/_sim/faults`.
@@ -637,11 +651,13 @@ impl ConnectWiseSim {
         d.configurations.insert(rec)
     }
 
-    /// Closes a ticket the way a technician would (first closed status of its board, or
-    /// `status_id`), then sends the ticket callbacks ("updated").
+    /// Closes a ticket the way a technician would (the first active closed status of its
+    /// board; `POST /_sim/tickets/{id}/close` takes an optional `{"statusId": n}`), then sends
+    /// the ticket callbacks ("updated", never self-suppressed).
     ///
     /// # Panics
-    /// If the ticket or the status does not exist.
+    /// If the ticket does not exist or its board has no closed status, or when called outside
+    /// a Tokio runtime (deliveries are spawned tasks).
     pub fn close_ticket(&self, id: i64) {
         close_ticket(&self.shared, id, None).unwrap_or_else(|e| panic!("{e}"));
     }
