@@ -315,7 +315,7 @@ pub struct PsaIntegrations<'a, S, K, P> {
 
 impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, S, K, P> {
     async fn probe(&self, credentials: &PsaCredentials) -> Result<PsaConnectionInfo, PsaIntegrationError> {
-        Ok(self.psa.connect(credentials)?.test_connection().await?)
+        Ok(self.psa.connect(credentials).await?.test_connection().await?)
     }
 
     /// Test Connection without storing anything.
@@ -461,7 +461,7 @@ impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, 
         id: &str,
     ) -> Result<(PsaIntegration, P::Client), PsaIntegrationError> {
         let (integration, credentials) = self.credentials(tenant, id).await?;
-        Ok((integration, self.psa.connect(&credentials)?))
+        Ok((integration, self.psa.connect(&credentials).await?))
     }
 
     pub async fn credentials(

@@ -12,7 +12,7 @@ pub mod connectwise;
 mod error;
 mod port;
 
-pub use connector::PsaConnector;
+pub use connector::{PsaClient, PsaConnector};
 pub use error::PsaError;
 pub use port::{PsaConnect, PsaCredentials, PsaSource};
 

@@ -43,5 +43,6 @@ pub trait PsaSource: Send + Sync {
 /// Makes a [`PsaSource`] for stored credentials. Built once per process.
 pub trait PsaConnect: Send + Sync {
     type Client: PsaSource;
-    fn connect(&self, credentials: &PsaCredentials) -> Result<Self::Client, PsaError>;
+    /// May call the PSA (Autotask's zone discovery).
+    fn connect(&self, credentials: &PsaCredentials) -> impl Future<Output = Result<Self::Client, PsaError>> + Send;
 }
