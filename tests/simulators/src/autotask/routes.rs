@@ -556,7 +556,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
             };
             run_query(ctx, e, Some(paging))
         }
-        Api::Count(e) => match query_model(ctx, e) {
+        Api::Count(e) => match query_model(ctx, e, None) {
             Err(msg) => validation(sim, &msg),
             Ok(q) => {
                 let data = sim.read();
@@ -630,9 +630,17 @@ fn fields(e: Entity) -> Vec<Value> {
 }
 
 /// The query body: the POST body, or the `search` parameter of a GET.
-fn query_model(ctx: &Ctx<'_>, e: Entity) -> Result<query::QueryModel, String> {
+/// With `allow_get_next_after_post`, a POST query's paging token carries the query (`body`),
+/// so that a GET on its `nextPageUrl` can be answered.
+fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
     let raw = if *ctx.method == Method::GET {
-        query_param(ctx.uri, "search").ok_or("The search parameter is required.")?
+        let carried = paging
+            .and_then(|p| p.get("body"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        query_param(ctx.uri, "search")
+            .or(carried)
+            .ok_or("The search parameter is required.")?
     } else {
         String::from_utf8_lossy(ctx.body).into_owned()
     };
@@ -650,7 +658,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
     if from_post && *ctx.method == Method::GET && !cfg.allow_get_next_after_post {
         return not_allowed(ctx.method);
     }
-    let q = match query_model(ctx, e) {
+    let q = match query_model(ctx, e, paging.as_ref()) {
         Ok(q) => q,
         Err(msg) => return validation(sim, &msg),
     };
@@ -692,7 +700,20 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
         .flatten()
         .map(|s| format!("&search={}", percent_encode(&s)))
         .unwrap_or_default();
-    let url = |token: Value| {
+    let carried = if method == "POST" {
+        cfg.allow_get_next_after_post
+            .then(|| String::from_utf8_lossy(ctx.body).into_owned())
+    } else {
+        paging
+            .as_ref()
+            .and_then(|p| p.get("body"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let url = |mut token: Value| {
+        if let Some(body) = &carried {
+            token["body"] = json!(body);
+        }
         format!(
             "{}/ATServicesRest/V1.0/{}/query/next?paging={}{search}",
             ctx.origin,
