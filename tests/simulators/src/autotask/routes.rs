@@ -679,21 +679,39 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
     let before = paging.as_ref().and_then(|p| p.get("beforeId")).and_then(Value::as_i64);
 
     let data = sim.read();
-    let matching: Vec<&Row> = data.rows(e).filter(|r| query::matches(&q.filter, r)).collect();
+    // Walk the id-ordered table from the cursor and stop one match past the page: a page costs
+    // what it returns, not the table size.
+    let rows = &data.table(e).rows;
+    let keep = |r: &&Row| query::matches(&q.filter, r);
     let id = |r: &Row| r.get("id").and_then(Value::as_i64).unwrap_or(0);
-    let (start, end) = match (after, before) {
+    let (page, more, has_prev): (Vec<&Row>, bool, bool) = match (after, before) {
         (_, Some(b)) => {
-            let end = matching.partition_point(|r| id(r) < b);
-            (end.saturating_sub(page_size), end)
+            let mut back: Vec<&Row> = rows
+                .range(..b)
+                .rev()
+                .map(|(_, r)| r)
+                .filter(keep)
+                .take(page_size + 1)
+                .collect();
+            let has_prev = back.len() > page_size;
+            back.truncate(page_size);
+            back.reverse();
+            (back, true, has_prev)
         }
-        (Some(a), None) => {
-            let start = matching.partition_point(|r| id(r) <= a);
-            (start, (start + page_size).min(matching.len()))
+        (a, None) => {
+            let start = a.map_or(i64::MIN, |a| a.saturating_add(1));
+            let mut fwd: Vec<&Row> = rows
+                .range(start..)
+                .map(|(_, r)| r)
+                .filter(keep)
+                .take(page_size + 1)
+                .collect();
+            let extra = fwd.len() > page_size;
+            fwd.truncate(page_size);
+            (fwd, extra, a.is_some())
         }
-        (None, None) => (0, page_size.min(matching.len())),
     };
-    let page = &matching[start..end];
-    let more = end < matching.len() || (cfg.next_url_on_full_last_page && page.len() == page_size);
+    let more = more || (cfg.next_url_on_full_last_page && page.len() == page_size);
     let method = if *ctx.method == Method::GET { "GET" } else { "POST" };
     let search = (method == "GET")
         .then(|| query_param(ctx.uri, "search"))
@@ -727,7 +745,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
                    "query": q.fingerprint, "method": method}),
         )
     });
-    let prev = (start > 0).then(|| {
+    let prev = has_prev.then(|| {
         url(
             json!({"pageSize": page_size, "beforeId": page.first().map(|r| id(r)).unwrap_or(i64::MAX),
                    "query": q.fingerprint, "method": method}),
