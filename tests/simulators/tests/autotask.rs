@@ -629,3 +629,42 @@ async fn fault_after_k_pages_breaks_a_walk() {
     assert_eq!(info["counts"]["Companies"], 30);
     assert!(!info.to_string().contains(SECRET));
 }
+
+#[tokio::test]
+async fn usage_latency_and_switches_for_get_next_and_missing_items() {
+    let sim = start(AutotaskConfig {
+        hourly_limit: 4,
+        usage_latency: true,
+        allow_get_next_after_post: true,
+        missing_item_status: 200,
+        companies: 8,
+        ..config()
+    })
+    .await;
+    // 1st request: 25 % used, no delay; 2nd: 50 % → 0.5 s.
+    let body = json!({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 5});
+    let started = std::time::Instant::now();
+    let first = call("POST", &url(&sim, "Companies/query"), Some(&body)).await.json();
+    assert!(started.elapsed() < Duration::from_millis(400));
+    let next = first["pageDetails"]["nextPageUrl"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let second = call("GET", &next, None).await;
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert_eq!(second.status, 200, "GET allowed by the switch: {}", second.text());
+    assert_eq!(second.json()["pageDetails"]["count"], 3);
+    assert!(second.json()["pageDetails"]["nextPageUrl"].is_null());
+    // Pages after a GET page keep the query too.
+    let small = json!({"filter": [{"op": "exist", "field": "id"}], "maxRecords": 3});
+    sim.reset_limits();
+    let p1 = call("POST", &url(&sim, "Companies/query"), Some(&small)).await.json();
+    let p2 = call("GET", p1["pageDetails"]["nextPageUrl"].as_str().unwrap(), None)
+        .await
+        .json();
+    sim.reset_limits();
+    let p3 = call("GET", p2["pageDetails"]["nextPageUrl"].as_str().unwrap(), None).await;
+    assert_eq!(p3.status, 200, "{}", p3.text());
+    assert_eq!(p3.json()["pageDetails"]["count"], 2);
+    let missing = call("GET", &url(&sim, "Tickets/1"), None).await;
+    assert_eq!((missing.status, missing.json()), (200, json!({"item": null})));
+    assert!(sim.stats().slowed >= 2);
+}

@@ -1075,6 +1075,35 @@ fn ticket_state(item: &Value, settings: &AutotaskTicketSettings) -> TicketState 
 mod unit {
     use super::*;
 
+    #[tokio::test]
+    async fn next_page_urls_must_stay_under_the_zone_root() {
+        let c = AutotaskConnector::new(reqwest::Client::new())
+            .with_integration_code("code")
+            .client(AutotaskCredentials {
+                username: "u".into(),
+                secret: Secret::new("s"),
+                integration_code: None,
+            })
+            .await
+            .unwrap();
+        let zone = Zone {
+            name: None,
+            root: Url::parse("https://webservices14.autotask.net/ATServicesRest/").unwrap(),
+        };
+        let ok = "https://webservices14.autotask.net/atservicesrest/V1.0/Companies/query/next?paging=%7B%7D";
+        assert!(c.checked_next_url(&zone, ok).is_ok());
+        for evil in [
+            "https://evil.example/ATServicesRest/V1.0/Companies/query/next?paging=x",
+            "http://webservices14.autotask.net/ATServicesRest/V1.0/Companies/query/next",
+            "https://webservices14.autotask.net:8443/ATServicesRest/V1.0/Companies/query/next",
+            "https://webservices14.autotask.net/other/V1.0/Companies/query/next",
+        ] {
+            let e = c.checked_next_url(&zone, evil).unwrap_err();
+            assert!(matches!(e, PsaError::Paging { .. }), "{evil}");
+            assert!(!e.to_string().contains("paging=x"));
+        }
+    }
+
     #[test]
     fn truncates_on_char_boundaries() {
         assert_eq!(truncate("héllo", 2), "hé");

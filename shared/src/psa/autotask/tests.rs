@@ -569,3 +569,15 @@ async fn ticket_round_trip_create_note_find_complete() {
         .unwrap_err();
     assert!(matches!(e, PsaError::Validation { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn an_item_null_answer_is_not_found() {
+    let sim = sim(AutotaskConfig {
+        missing_item_status: 200,
+        ..base()
+    })
+    .await;
+    let c = client(&sim).await;
+    let e = c.get_ticket("1", &settings()).await.unwrap_err();
+    assert!(matches!(e, PsaError::NotFound { .. }), "{e:?}");
+}

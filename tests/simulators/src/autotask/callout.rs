@@ -148,7 +148,14 @@ pub(crate) fn fire(sim: Arc<Shared>, ticket: SimTicket) {
     {
         return;
     }
-    tokio::spawn(async move {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(
+            ticket_id = ticket.id,
+            "autotask sim: no tokio runtime, callout not sent"
+        );
+        return;
+    };
+    runtime.spawn(async move {
         let (content_type, body) = payload(cfg.format, &ticket);
         for attempt in 1..=cfg.retries + 1 {
             let started = Instant::now();

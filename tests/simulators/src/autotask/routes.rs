@@ -556,7 +556,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
             };
             run_query(ctx, e, Some(paging))
         }
-        Api::Count(e) => match query_model(ctx, e) {
+        Api::Count(e) => match query_model(ctx, e, None) {
             Err(msg) => validation(sim, &msg),
             Ok(q) => {
                 let data = sim.read();
@@ -630,9 +630,17 @@ fn fields(e: Entity) -> Vec<Value> {
 }
 
 /// The query body: the POST body, or the `search` parameter of a GET.
-fn query_model(ctx: &Ctx<'_>, e: Entity) -> Result<query::QueryModel, String> {
+/// With `allow_get_next_after_post`, a POST query's paging token carries the query (`body`),
+/// so that a GET on its `nextPageUrl` can be answered.
+fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
     let raw = if *ctx.method == Method::GET {
-        query_param(ctx.uri, "search").ok_or("The search parameter is required.")?
+        let carried = paging
+            .and_then(|p| p.get("body"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        query_param(ctx.uri, "search")
+            .or(carried)
+            .ok_or("The search parameter is required.")?
     } else {
         String::from_utf8_lossy(ctx.body).into_owned()
     };
@@ -650,7 +658,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
     if from_post && *ctx.method == Method::GET && !cfg.allow_get_next_after_post {
         return not_allowed(ctx.method);
     }
-    let q = match query_model(ctx, e) {
+    let q = match query_model(ctx, e, paging.as_ref()) {
         Ok(q) => q,
         Err(msg) => return validation(sim, &msg),
     };
@@ -671,28 +679,59 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
     let before = paging.as_ref().and_then(|p| p.get("beforeId")).and_then(Value::as_i64);
 
     let data = sim.read();
-    let matching: Vec<&Row> = data.rows(e).filter(|r| query::matches(&q.filter, r)).collect();
+    // Walk the id-ordered table from the cursor and stop one match past the page: a page costs
+    // what it returns, not the table size.
+    let rows = &data.table(e).rows;
+    let keep = |r: &&Row| query::matches(&q.filter, r);
     let id = |r: &Row| r.get("id").and_then(Value::as_i64).unwrap_or(0);
-    let (start, end) = match (after, before) {
+    let (page, more, has_prev): (Vec<&Row>, bool, bool) = match (after, before) {
         (_, Some(b)) => {
-            let end = matching.partition_point(|r| id(r) < b);
-            (end.saturating_sub(page_size), end)
+            let mut back: Vec<&Row> = rows
+                .range(..b)
+                .rev()
+                .map(|(_, r)| r)
+                .filter(keep)
+                .take(page_size + 1)
+                .collect();
+            let has_prev = back.len() > page_size;
+            back.truncate(page_size);
+            back.reverse();
+            (back, true, has_prev)
         }
-        (Some(a), None) => {
-            let start = matching.partition_point(|r| id(r) <= a);
-            (start, (start + page_size).min(matching.len()))
+        (a, None) => {
+            let start = a.map_or(i64::MIN, |a| a.saturating_add(1));
+            let mut fwd: Vec<&Row> = rows
+                .range(start..)
+                .map(|(_, r)| r)
+                .filter(keep)
+                .take(page_size + 1)
+                .collect();
+            let extra = fwd.len() > page_size;
+            fwd.truncate(page_size);
+            (fwd, extra, a.is_some())
         }
-        (None, None) => (0, page_size.min(matching.len())),
     };
-    let page = &matching[start..end];
-    let more = end < matching.len() || (cfg.next_url_on_full_last_page && page.len() == page_size);
+    let more = more || (cfg.next_url_on_full_last_page && page.len() == page_size);
     let method = if *ctx.method == Method::GET { "GET" } else { "POST" };
     let search = (method == "GET")
         .then(|| query_param(ctx.uri, "search"))
         .flatten()
         .map(|s| format!("&search={}", percent_encode(&s)))
         .unwrap_or_default();
-    let url = |token: Value| {
+    let carried = if method == "POST" {
+        cfg.allow_get_next_after_post
+            .then(|| String::from_utf8_lossy(ctx.body).into_owned())
+    } else {
+        paging
+            .as_ref()
+            .and_then(|p| p.get("body"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let url = |mut token: Value| {
+        if let Some(body) = &carried {
+            token["body"] = json!(body);
+        }
         format!(
             "{}/ATServicesRest/V1.0/{}/query/next?paging={}{search}",
             ctx.origin,
@@ -706,7 +745,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
                    "query": q.fingerprint, "method": method}),
         )
     });
-    let prev = (start > 0).then(|| {
+    let prev = has_prev.then(|| {
         url(
             json!({"pageSize": page_size, "beforeId": page.first().map(|r| id(r)).unwrap_or(i64::MAX),
                    "query": q.fingerprint, "method": method}),
