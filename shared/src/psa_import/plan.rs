@@ -76,7 +76,7 @@ pub enum MatchBasis {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "action")]
 pub enum Decision {
     Match {
         target_id: String,

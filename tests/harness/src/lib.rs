@@ -111,3 +111,36 @@ pub fn read_response(response: Response<Body>) -> (u16, Value) {
     };
     (status, value)
 }
+
+/// A PSA connector for the simulators: Autotask zone discovery at `autotask_zone_url`,
+/// ConnectWise over http with a test clientId, and fast retries.
+pub fn psa_connector(autotask_zone_url: &str) -> shared::psa::PsaConnector {
+    use shared::psa::autotask::{AutotaskConnector, RetryPolicy as AutotaskRetry};
+    use shared::psa::connectwise::{ConnectWiseConnector, RetryPolicy as ConnectWiseRetry};
+    use std::time::Duration;
+    let http = shared::http::client();
+    shared::psa::PsaConnector {
+        autotask: AutotaskConnector::new(http.clone())
+            .with_zone_url(autotask_zone_url)
+            .with_integration_code(AUTOTASK_INTEGRATION_CODE)
+            .with_retry(AutotaskRetry {
+                base_delay: Duration::from_millis(2),
+                max_delay: Duration::from_millis(20),
+                ..AutotaskRetry::default()
+            }),
+        connectwise: ConnectWiseConnector::new(http)
+            .with_client_id(CONNECTWISE_CLIENT_ID)
+            .with_allow_http(true)
+            .with_retry(ConnectWiseRetry {
+                base_delay: Duration::from_millis(2),
+                max_delay: Duration::from_millis(20),
+                max_retry_after: Duration::from_millis(50),
+                ..ConnectWiseRetry::default()
+            }),
+    }
+}
+
+/// The Autotask simulator's default tracking identifier.
+pub const AUTOTASK_INTEGRATION_CODE: &str = "SIMINTEGRATIONCODE";
+/// The clientId the tests send to the ConnectWise simulator.
+pub const CONNECTWISE_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000c11d";

@@ -105,8 +105,8 @@ pub use data::{
     SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
 };
 use data::{Data, GenParams};
-pub use webhooks::{AlertWebhook, WebhookDelivery};
 use limits::{LimitConfig, Limiter};
+pub use webhooks::{AlertWebhook, WebhookDelivery};
 
 use crate::rng::Rng;
 

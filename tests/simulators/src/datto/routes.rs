@@ -1276,7 +1276,10 @@ fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body:
                     *lock(&sim.webhook) = Some(hook.clone());
                     ok(&json!({ "webhook": hook }))
                 }
-                Ok(_) => message(400, "the webhook url must be http:// (the simulator calls out on loopback)"),
+                Ok(_) => message(
+                    400,
+                    "the webhook url must be http:// (the simulator calls out on loopback)",
+                ),
                 Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
             }
         }
