@@ -26,4 +26,5 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod tenant;
+pub mod tickets;
 pub mod time;

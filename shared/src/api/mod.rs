@@ -6,6 +6,7 @@ pub mod companies;
 pub mod integrations;
 pub mod psa_import;
 pub mod sites;
+pub mod tickets;
 
 use crate::tenant::{TenantError, TenantId};
 use lambda_http::http::{Method, StatusCode, header};

@@ -74,6 +74,17 @@ fn jitter() -> f64 {
     })
 }
 
+/// Datto uids are GUID-like; anything else could reshape the request path.
+fn checked_uid(uid: &str) -> Result<&str, DattoError> {
+    if !uid.is_empty() && uid.len() <= 64 && uid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(uid)
+    } else {
+        Err(DattoError::NotFound {
+            what: "an alert with that uid".into(),
+        })
+    }
+}
+
 /// What a successful connection test learned about the account.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -331,6 +342,17 @@ impl DattoClient {
             pages: 0,
             _item: PhantomData,
         }
+    }
+
+    /// `GET /v2/alert/{alertUid}`. The uid is checked first: it comes from webhooks.
+    pub async fn alert(&self, alert_uid: &str) -> Result<super::models::Alert, DattoError> {
+        self.get(&format!("api/v2/alert/{}", checked_uid(alert_uid)?)).await
+    }
+
+    /// `POST /v2/alert/{alertUid}/resolve` (a write: counted against `alert-resolve`).
+    pub async fn resolve_alert(&self, alert_uid: &str) -> Result<(), DattoError> {
+        self.post_empty(&format!("api/v2/alert/{}/resolve", checked_uid(alert_uid)?))
+            .await
     }
 
     /// POST with no body, for Datto's body-less actions (resolve an alert...).

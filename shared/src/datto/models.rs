@@ -168,3 +168,30 @@ mod tests {
         assert!(page.items.is_empty());
     }
 }
+
+/// `GET /v2/alert/{alertUid}`: what the ticket flow needs of an alert.
+/// `alertContext` is polymorphic (`@class`) and often off-spec: kept as JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub alert_uid: Option<String>,
+    /// `Critical`, `High`, `Moderate`, `Low`, `Information`, `Unknown` (or new values).
+    pub priority: Option<String>,
+    pub diagnostics: Option<String>,
+    pub resolved: Option<bool>,
+    #[serde(default, deserialize_with = "deserialize_epoch_millis")]
+    pub resolved_on: Option<i64>,
+    #[serde(default, deserialize_with = "deserialize_epoch_millis")]
+    pub timestamp: Option<i64>,
+    pub alert_context: Option<serde_json::Value>,
+    pub alert_source_info: Option<AlertSourceInfo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertSourceInfo {
+    pub device_uid: Option<String>,
+    pub device_name: Option<String>,
+    pub site_uid: Option<String>,
+    pub site_name: Option<String>,
+}

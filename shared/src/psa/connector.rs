@@ -77,3 +77,78 @@ impl PsaConnect for PsaConnector {
         })
     }
 }
+
+/// How tickets are opened and closed, per PSA (ids from its picklists/boards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsaTicketSettings {
+    Autotask(super::autotask::AutotaskTicketSettings),
+    ConnectWise(super::connectwise::ConnectWiseTicketSettings),
+}
+
+impl PsaClient {
+    fn mismatch() -> PsaError {
+        PsaError::Config("the ticket settings are for the other PSA".into())
+    }
+
+    pub async fn create_ticket(
+        &self,
+        draft: &super::TicketDraft,
+        settings: &PsaTicketSettings,
+    ) -> Result<super::TicketState, PsaError> {
+        match (self, settings) {
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => c.create_ticket(draft, s).await,
+            (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => c.create_ticket(draft, s).await,
+            _ => Err(Self::mismatch()),
+        }
+    }
+
+    pub async fn add_ticket_note(&self, ticket_id: &str, title: &str, text: &str) -> Result<(), PsaError> {
+        match self {
+            PsaClient::Autotask(c) => c.add_ticket_note(ticket_id, title, text).await,
+            PsaClient::ConnectWise(c) => c.add_ticket_note(ticket_id, title, text).await,
+        }
+    }
+
+    pub async fn get_ticket(
+        &self,
+        ticket_id: &str,
+        settings: &PsaTicketSettings,
+    ) -> Result<super::TicketState, PsaError> {
+        match (self, settings) {
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => c.get_ticket(ticket_id, s).await,
+            (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => c.get_ticket(ticket_id, s).await,
+            _ => Err(Self::mismatch()),
+        }
+    }
+
+    pub async fn complete_ticket(
+        &self,
+        ticket_id: &str,
+        resolution: &str,
+        settings: &PsaTicketSettings,
+    ) -> Result<(), PsaError> {
+        match (self, settings) {
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => {
+                c.complete_ticket(ticket_id, resolution, s).await
+            }
+            (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => {
+                c.complete_ticket(ticket_id, resolution, s).await
+            }
+            _ => Err(Self::mismatch()),
+        }
+    }
+
+    pub async fn find_open_ticket_for_alert(
+        &self,
+        alert_uid: &str,
+        settings: &PsaTicketSettings,
+    ) -> Result<Option<super::TicketState>, PsaError> {
+        match (self, settings) {
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => c.find_open_ticket_for_alert(alert_uid, s).await,
+            (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => {
+                c.find_open_ticket_for_alert(alert_uid, s).await
+            }
+            _ => Err(Self::mismatch()),
+        }
+    }
+}

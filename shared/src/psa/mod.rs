@@ -12,7 +12,7 @@ pub mod connectwise;
 mod error;
 mod port;
 
-pub use connector::{PsaClient, PsaConnector};
+pub use connector::{PsaClient, PsaConnector, PsaTicketSettings};
 pub use error::PsaError;
 pub use port::{PsaConnect, PsaCredentials, PsaSource};
 

@@ -1,0 +1,10 @@
+//! Lambda: ticket settings and the alert round trip's webhooks. See [`shared::api::tickets`].
+
+use shared::api::tickets::TicketsApi;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let api = TicketsApi::from_env().await?;
+    shared::api::serve(|req| api.handle(req)).await
+}
