@@ -28,6 +28,7 @@ pub struct TicketsApi {
     pub datto: DattoConnector,
     pub psa: PsaConnector,
     pub settings: IntegrationSettings,
+    pub clock: fn() -> i64,
 }
 
 impl TicketsApi {
@@ -39,6 +40,7 @@ impl TicketsApi {
             secrets: ports.secrets,
             datto: ports.datto,
             settings: IntegrationSettings::from_env(),
+            clock: crate::time::now_millis,
         })
     }
 
@@ -49,6 +51,7 @@ impl TicketsApi {
             datto: &self.datto,
             psa: &self.psa,
             settings: &self.settings,
+            clock: self.clock,
         }
     }
 

@@ -37,7 +37,6 @@ use crate::psa_integrations::{PsaIntegrationError, PsaIntegrations};
 use crate::secrets::SecretsManager;
 use crate::store::{CompanyStore, DynamoStore, SiteMappingStore, StoreError};
 use crate::tenant::TenantId;
-use crate::time::now_millis;
 use serde::{Deserialize, Serialize};
 use store::{RepeatRecord, TicketLink, TicketStore};
 
@@ -174,6 +173,8 @@ pub struct Tickets<'a> {
     pub datto: &'a DattoConnector,
     pub psa: &'a PsaConnector,
     pub settings: &'a IntegrationSettings,
+    /// Epoch milliseconds now; a parameter so that tests can move time on.
+    pub clock: fn() -> i64,
 }
 
 impl Tickets<'_> {
@@ -289,7 +290,7 @@ impl Tickets<'_> {
             autotask: input.autotask,
             connectwise: input.connectwise,
             repeat_window_minutes: window,
-            updated_at: now_millis(),
+            updated_at: (self.clock)(),
         };
         self.items(tenant).put_settings(datto_id, &settings).await?;
         Ok(settings)
@@ -375,7 +376,7 @@ impl Tickets<'_> {
                 .alert_resolved(&tenant, datto_id, &settings, &psa_settings, &uid, existing)
                 .await;
         }
-        let now = now_millis();
+        let now = (self.clock)();
         match existing.as_ref().map(|e| e.state) {
             Some(AlertState::Opening) if existing.as_ref().is_some_and(|e| e.updated_at >= now - STALE_CLAIM_MS) => {
                 return Ok(HookOutcome::new("duplicate").because("another delivery is opening this alert's ticket"));
@@ -408,7 +409,7 @@ impl Tickets<'_> {
                         ticket_id: None,
                         psa_integration_id: Some(settings.psa_integration_id.clone()),
                         reason: Some(p.to_string()),
-                        updated_at: now_millis(),
+                        updated_at: (self.clock)(),
                     };
                     items.put_alert(datto_id, &record).await?;
                     return Ok(HookOutcome::new("failed").because(p.to_string()));
@@ -439,7 +440,7 @@ impl Tickets<'_> {
                 ticket_id: None,
                 psa_integration_id: Some(settings.psa_integration_id.clone()),
                 reason: Some(reason.into()),
-                updated_at: now_millis(),
+                updated_at: (self.clock)(),
             };
             items.put_alert(datto_id, &record).await?;
             return Ok(HookOutcome::new("failed").because(reason));
@@ -448,7 +449,7 @@ impl Tickets<'_> {
             .psa_integrations()
             .connect(tenant, &settings.psa_integration_id)
             .await?;
-        let now = now_millis();
+        let now = (self.clock)();
         let monitor = format!(
             "{}#{}",
             source.device_uid.as_deref().unwrap_or("unknown-device"),
@@ -537,7 +538,7 @@ impl Tickets<'_> {
             ticket_id: Some(ticket_id.to_owned()),
             psa_integration_id: Some(settings.psa_integration_id.clone()),
             reason: None,
-            updated_at: now_millis(),
+            updated_at: (self.clock)(),
         };
         Ok(self.items(tenant).put_alert(datto_id, &record).await?)
     }
@@ -625,13 +626,13 @@ impl Tickets<'_> {
                 ticket_id: None,
                 psa_integration_id: None,
                 reason: Some("resolved before a ticket was opened".into()),
-                updated_at: now_millis(),
+                updated_at: (self.clock)(),
             },
         };
         let ticket_id = record.ticket_id.clone();
         let Some(ticket_id) = ticket_id else {
             record.state = AlertState::Resolved;
-            record.updated_at = now_millis();
+            record.updated_at = (self.clock)();
             items.put_alert(datto_id, &record).await?;
             return Ok(HookOutcome::new("resolved").because("no ticket was opened for this alert"));
         };
@@ -662,7 +663,7 @@ impl Tickets<'_> {
         }
         // Written last: if completing failed, the retry finds the alert not yet resolved and tries again.
         record.state = AlertState::Resolved;
-        record.updated_at = now_millis();
+        record.updated_at = (self.clock)();
         items.put_alert(datto_id, &record).await?;
         Ok(outcome)
     }
@@ -753,7 +754,7 @@ impl Tickets<'_> {
                 ticket_id: Some(ticket_id.to_owned()),
                 psa_integration_id: Some(psa_id.to_owned()),
                 reason: None,
-                updated_at: now_millis(),
+                updated_at: (self.clock)(),
             });
             if record.state == AlertState::Resolved {
                 continue;
@@ -769,7 +770,7 @@ impl Tickets<'_> {
             }
             record.state = AlertState::Resolved;
             record.reason = Some(format!("ticket {ticket_id} completed in the PSA"));
-            record.updated_at = now_millis();
+            record.updated_at = (self.clock)();
             items.put_alert(datto_id, &record).await?;
             resolved.push(uid.clone());
         }

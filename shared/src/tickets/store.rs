@@ -100,11 +100,10 @@ impl TicketStore<'_> {
     /// Puts a JSON-bodied item; `condition` guards the write.
     async fn put_json<T: Serialize>(
         &self,
-        pk: String,
-        sk: String,
-        entity: &str,
+        (pk, sk, entity): (String, String, &str),
         value: &T,
         state: Option<&str>,
+        updated_at: i64,
         condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
     ) -> Result<(), StoreError> {
         let body = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -113,7 +112,7 @@ impl TicketStore<'_> {
             ("SK".into(), s(sk)),
             ("entity".into(), s(entity)),
             ("body".into(), s(body)),
-            ("updatedAt".into(), n(crate::time::now_millis())),
+            ("updatedAt".into(), n(updated_at)),
         ]);
         if let Some(state) = state {
             item.insert("state".into(), s(state));
@@ -187,11 +186,10 @@ impl TicketStore<'_> {
 
     pub async fn put_settings<T: Serialize>(&self, datto_id: &str, settings: &T) -> Result<(), StoreError> {
         self.put_json(
-            keys::integration_pk(self.tenant, datto_id),
-            "TICKETSETTINGS".into(),
-            "ticket-settings",
+            (keys::integration_pk(self.tenant, datto_id), "TICKETSETTINGS".into(), "ticket-settings"),
             settings,
             None,
+            crate::time::now_millis(),
             None,
         )
         .await
@@ -204,11 +202,10 @@ impl TicketStore<'_> {
 
     pub async fn put_alert(&self, datto_id: &str, record: &AlertRecord) -> Result<(), StoreError> {
         self.put_json(
-            keys::integration_pk(self.tenant, datto_id),
-            format!("ALERT#{}", record.alert_uid),
-            "alert",
+            (keys::integration_pk(self.tenant, datto_id), format!("ALERT#{}", record.alert_uid), "alert"),
             record,
             Some(state_name(record.state)),
+            record.updated_at,
             None,
         )
         .await
@@ -232,11 +229,10 @@ impl TicketStore<'_> {
         );
         match self
             .put_json(
-                keys::integration_pk(self.tenant, datto_id),
-                format!("ALERT#{uid}"),
-                "alert",
+                (keys::integration_pk(self.tenant, datto_id), format!("ALERT#{uid}"), "alert"),
                 &record,
                 Some(state_name(AlertState::Opening)),
+                now,
                 Some(condition),
             )
             .await
@@ -254,11 +250,10 @@ impl TicketStore<'_> {
 
     pub async fn put_repeat(&self, datto_id: &str, key: &str, record: &RepeatRecord) -> Result<(), StoreError> {
         self.put_json(
-            keys::integration_pk(self.tenant, datto_id),
-            format!("REPEAT#{key}"),
-            "alert-repeat",
+            (keys::integration_pk(self.tenant, datto_id), format!("REPEAT#{key}"), "alert-repeat"),
             record,
             None,
+            record.last_alert_at,
             None,
         )
         .await
@@ -271,11 +266,10 @@ impl TicketStore<'_> {
 
     pub async fn put_link(&self, psa_id: &str, ticket_id: &str, link: &TicketLink) -> Result<(), StoreError> {
         self.put_json(
-            keys::integration_pk(self.tenant, psa_id),
-            format!("TICKETLINK#{ticket_id}"),
-            "ticket-link",
+            (keys::integration_pk(self.tenant, psa_id), format!("TICKETLINK#{ticket_id}"), "ticket-link"),
             link,
             None,
+            crate::time::now_millis(),
             None,
         )
         .await
