@@ -144,7 +144,9 @@ impl PsaClient {
         settings: &PsaTicketSettings,
     ) -> Result<Option<super::TicketState>, PsaError> {
         match (self, settings) {
-            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => c.find_open_ticket_for_alert(alert_uid, s).await,
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => {
+                c.find_open_ticket_for_alert(alert_uid, s).await
+            }
             (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => {
                 c.find_open_ticket_for_alert(alert_uid, s).await
             }

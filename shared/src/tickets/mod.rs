@@ -321,7 +321,12 @@ impl Tickets<'_> {
     }
 
     /// The tenant of a hook delivery, when its token is right for this integration.
-    async fn authenticate(&self, integration_id: &str, token: Option<&str>, kind: &str) -> Result<TenantId, TicketError> {
+    async fn authenticate(
+        &self,
+        integration_id: &str,
+        token: Option<&str>,
+        kind: &str,
+    ) -> Result<TenantId, TicketError> {
         if uuid::Uuid::parse_str(integration_id).is_err() {
             return Err(TicketError::NotFound(integration_id.to_owned()));
         }
@@ -432,7 +437,10 @@ impl Tickets<'_> {
     ) -> Result<HookOutcome, TicketError> {
         let items = self.items(tenant);
         let source = alert.alert_source_info.clone().unwrap_or_default();
-        let Some(company_id) = self.psa_company(tenant, datto_id, settings.psa, source.site_uid.as_deref()).await? else {
+        let Some(company_id) = self
+            .psa_company(tenant, datto_id, settings.psa, source.site_uid.as_deref())
+            .await?
+        else {
             let reason = "the alert's site is not mapped to a company imported from the PSA";
             let record = AlertRecord {
                 alert_uid: uid.to_owned(),
@@ -575,7 +583,9 @@ impl Tickets<'_> {
         let Some(mapping) = mappings.into_iter().find(|m| m.site_uid == site_uid) else {
             return Ok(None);
         };
-        let Some(company_id) = mapping.company_id else { return Ok(None) };
+        let Some(company_id) = mapping.company_id else {
+            return Ok(None);
+        };
         let company = self.store.get_company(tenant, &company_id).await?;
         Ok(company
             .filter(|c| c.psa_kind.as_deref() == Some(psa.as_str()))
@@ -651,20 +661,31 @@ impl Tickets<'_> {
                 others_open = true;
             }
         }
+        // Marked first, so the PSA's own callout about the completion finds
+        // nothing left to resolve; put back if completing fails, so the retry does it.
+        let before = record.clone();
+        record.state = AlertState::Resolved;
+        record.reason = Some("resolved in Datto RMM".into());
+        record.updated_at = (self.clock)();
+        items.put_alert(datto_id, &record).await?;
         let mut outcome = HookOutcome::new("resolved").ticket(&ticket_id);
         if !others_open {
-            let (_, client) = self.psa_integrations().connect(tenant, &psa_id).await?;
-            if !client.get_ticket(&ticket_id, psa_settings).await?.completed {
-                client
-                    .complete_ticket(&ticket_id, "The alert was resolved in Datto RMM.", psa_settings)
-                    .await?;
+            let completed = async {
+                let (_, client) = self.psa_integrations().connect(tenant, &psa_id).await?;
+                if !client.get_ticket(&ticket_id, psa_settings).await?.completed {
+                    client
+                        .complete_ticket(&ticket_id, "The alert was resolved in Datto RMM.", psa_settings)
+                        .await?;
+                }
+                Ok::<(), TicketError>(())
+            }
+            .await;
+            if let Err(e) = completed {
+                items.put_alert(datto_id, &before).await?;
+                return Err(e);
             }
             outcome.status = "completed";
         }
-        // Written last: if completing failed, the retry finds the alert not yet resolved and tries again.
-        record.state = AlertState::Resolved;
-        record.updated_at = (self.clock)();
-        items.put_alert(datto_id, &record).await?;
         Ok(outcome)
     }
 
@@ -726,7 +747,12 @@ impl Tickets<'_> {
     }
 
     /// A PSA said a ticket changed: read it back; when complete, resolve its alerts once.
-    async fn ticket_changed(&self, tenant: &TenantId, psa_id: &str, ticket_id: &str) -> Result<HookOutcome, TicketError> {
+    async fn ticket_changed(
+        &self,
+        tenant: &TenantId,
+        psa_id: &str,
+        ticket_id: &str,
+    ) -> Result<HookOutcome, TicketError> {
         let items = self.items(tenant);
         let Some(link) = items.link(psa_id, ticket_id).await? else {
             return Ok(HookOutcome::new("ignored").because("not a ticket rmmsync opened"));
@@ -763,15 +789,20 @@ impl Tickets<'_> {
                 datto = Some(self.datto_client(tenant, datto_id).await?);
             }
             let client = datto.as_ref().expect("set above");
-            match client.resolve_alert(uid).await {
-                // Gone or resolved already in Datto: nothing left to resolve.
-                Ok(()) | Err(DattoError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+            // Marked first, so Datto's own webhook about the resolution finds it done.
+            let before = record.clone();
             record.state = AlertState::Resolved;
             record.reason = Some(format!("ticket {ticket_id} completed in the PSA"));
             record.updated_at = (self.clock)();
             items.put_alert(datto_id, &record).await?;
+            match client.resolve_alert(uid).await {
+                // Gone or resolved already in Datto: nothing left to resolve.
+                Ok(()) | Err(DattoError::NotFound { .. }) => {}
+                Err(e) => {
+                    items.put_alert(datto_id, &before).await?;
+                    return Err(e.into());
+                }
+            }
             resolved.push(uid.clone());
         }
         if resolved.is_empty() {

@@ -228,11 +228,7 @@ pub fn ticket_description(alert: &Alert, uid: &str) -> String {
 /// an unauthenticated webhook find its tenant's items; the random part is
 /// what proves it, and only its SHA-256 is stored.
 pub fn new_hook_token(tenant: &TenantId) -> String {
-    let random = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let random = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     format!("{tenant}.{random}")
 }
 
@@ -293,12 +289,19 @@ mod tests {
     fn callout_ticket_ids_from_json_and_form_bodies() {
         assert_eq!(ticket_id_from_callout(br#"{"id": 123}"#, None).as_deref(), Some("123"));
         assert_eq!(
-            ticket_id_from_callout(br#"{"ticket": {"TicketID": "77", "Status": 5}}"#, Some("application/json")).as_deref(),
+            ticket_id_from_callout(
+                br#"{"ticket": {"TicketID": "77", "Status": 5}}"#,
+                Some("application/json")
+            )
+            .as_deref(),
             Some("77")
         );
         assert_eq!(
-            ticket_id_from_callout(b"TicketNumber=T2026.1&TicketID=991&Status=5", Some("application/x-www-form-urlencoded"))
-                .as_deref(),
+            ticket_id_from_callout(
+                b"TicketNumber=T2026.1&TicketID=991&Status=5",
+                Some("application/x-www-form-urlencoded")
+            )
+            .as_deref(),
             Some("991")
         );
         assert_eq!(ticket_id_from_callout(b"id=12%33", None).as_deref(), Some("123"));
@@ -326,8 +329,14 @@ mod tests {
         let token = new_hook_token(&tenant);
         assert_eq!(hook_token_tenant(&token), Some(tenant));
         assert_eq!(hook_token_tenant("msp-1.short"), None);
-        assert!(constant_time_eq(token_hash(&token).as_bytes(), token_hash(&token).as_bytes()));
-        assert!(!constant_time_eq(token_hash(&token).as_bytes(), token_hash("x").as_bytes()));
+        assert!(constant_time_eq(
+            token_hash(&token).as_bytes(),
+            token_hash(&token).as_bytes()
+        ));
+        assert!(!constant_time_eq(
+            token_hash(&token).as_bytes(),
+            token_hash("x").as_bytes()
+        ));
     }
 
     #[test]

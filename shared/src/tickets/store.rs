@@ -186,7 +186,11 @@ impl TicketStore<'_> {
 
     pub async fn put_settings<T: Serialize>(&self, datto_id: &str, settings: &T) -> Result<(), StoreError> {
         self.put_json(
-            (keys::integration_pk(self.tenant, datto_id), "TICKETSETTINGS".into(), "ticket-settings"),
+            (
+                keys::integration_pk(self.tenant, datto_id),
+                "TICKETSETTINGS".into(),
+                "ticket-settings",
+            ),
             settings,
             None,
             crate::time::now_millis(),
@@ -202,7 +206,11 @@ impl TicketStore<'_> {
 
     pub async fn put_alert(&self, datto_id: &str, record: &AlertRecord) -> Result<(), StoreError> {
         self.put_json(
-            (keys::integration_pk(self.tenant, datto_id), format!("ALERT#{}", record.alert_uid), "alert"),
+            (
+                keys::integration_pk(self.tenant, datto_id),
+                format!("ALERT#{}", record.alert_uid),
+                "alert",
+            ),
             record,
             Some(state_name(record.state)),
             record.updated_at,
@@ -214,7 +222,13 @@ impl TicketStore<'_> {
     /// Claims an alert for opening: only if no delivery has, or the claim of
     /// one that crashed (older than `stale_before`) is taken over. False when
     /// another delivery holds it or it is done.
-    pub async fn claim_alert(&self, datto_id: &str, uid: &str, now: i64, stale_before: i64) -> Result<bool, StoreError> {
+    pub async fn claim_alert(
+        &self,
+        datto_id: &str,
+        uid: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
         let record = AlertRecord {
             alert_uid: uid.to_owned(),
             state: AlertState::Opening,
@@ -225,11 +239,18 @@ impl TicketStore<'_> {
         };
         let condition = (
             "attribute_not_exists(PK) OR (#state = :opening AND updatedAt < :stale)",
-            vec![(":opening", s(state_name(AlertState::Opening))), (":stale", n(stale_before))],
+            vec![
+                (":opening", s(state_name(AlertState::Opening))),
+                (":stale", n(stale_before)),
+            ],
         );
         match self
             .put_json(
-                (keys::integration_pk(self.tenant, datto_id), format!("ALERT#{uid}"), "alert"),
+                (
+                    keys::integration_pk(self.tenant, datto_id),
+                    format!("ALERT#{uid}"),
+                    "alert",
+                ),
                 &record,
                 Some(state_name(AlertState::Opening)),
                 now,
@@ -250,7 +271,11 @@ impl TicketStore<'_> {
 
     pub async fn put_repeat(&self, datto_id: &str, key: &str, record: &RepeatRecord) -> Result<(), StoreError> {
         self.put_json(
-            (keys::integration_pk(self.tenant, datto_id), format!("REPEAT#{key}"), "alert-repeat"),
+            (
+                keys::integration_pk(self.tenant, datto_id),
+                format!("REPEAT#{key}"),
+                "alert-repeat",
+            ),
             record,
             None,
             record.last_alert_at,
@@ -260,13 +285,20 @@ impl TicketStore<'_> {
     }
 
     pub async fn link(&self, psa_id: &str, ticket_id: &str) -> Result<Option<TicketLink>, StoreError> {
-        self.get_json(keys::integration_pk(self.tenant, psa_id), format!("TICKETLINK#{ticket_id}"))
-            .await
+        self.get_json(
+            keys::integration_pk(self.tenant, psa_id),
+            format!("TICKETLINK#{ticket_id}"),
+        )
+        .await
     }
 
     pub async fn put_link(&self, psa_id: &str, ticket_id: &str, link: &TicketLink) -> Result<(), StoreError> {
         self.put_json(
-            (keys::integration_pk(self.tenant, psa_id), format!("TICKETLINK#{ticket_id}"), "ticket-link"),
+            (
+                keys::integration_pk(self.tenant, psa_id),
+                format!("TICKETLINK#{ticket_id}"),
+                "ticket-link",
+            ),
             link,
             None,
             crate::time::now_millis(),

@@ -144,3 +144,88 @@ pub fn psa_connector(autotask_zone_url: &str) -> shared::psa::PsaConnector {
 pub const AUTOTASK_INTEGRATION_CODE: &str = "SIMINTEGRATIONCODE";
 /// The clientId the tests send to the ConnectWise simulator.
 pub const CONNECTWISE_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000c11d";
+
+/// A stand-in for API Gateway on loopback: every HTTP request becomes an API
+/// Gateway v2 event (no authorizer: webhooks carry none) handed to `handler`,
+/// and its response goes back over HTTP. The simulators call it as they would
+/// call the real hooks. Returns the base URL.
+pub async fn gateway<H, Fut>(handler: H) -> String
+where
+    H: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, Uri};
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let handler = handler.clone();
+        async move {
+            let mut event = api_event_json(
+                method.as_str(),
+                uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+                None,
+                None,
+            );
+            let mut header_map = serde_json::Map::new();
+            for (name, value) in &headers {
+                if let Ok(v) = value.to_str() {
+                    header_map.insert(name.as_str().to_owned(), Value::String(v.to_owned()));
+                }
+            }
+            event["headers"] = Value::Object(header_map);
+            // Query values arrive percent-encoded; API Gateway decodes them.
+            if let Some(Value::Object(query)) = event.get_mut("queryStringParameters") {
+                for v in query.values_mut() {
+                    if let Value::String(s) = v {
+                        *s = percent_decode(s);
+                    }
+                }
+            }
+            match String::from_utf8(body.to_vec()) {
+                Ok(text) => event["body"] = Value::String(text),
+                Err(_) => {
+                    use base64::Engine;
+                    event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(&body));
+                    event["isBase64Encoded"] = Value::Bool(true);
+                }
+            }
+            let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
+            let response = handler(request).await;
+            let status = response.status();
+            let body = match response.into_body() {
+                Body::Text(t) => t.into_bytes(),
+                Body::Binary(b) => b,
+                _ => Vec::new(),
+            };
+            (status, [("content-type", "application/json")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the gateway");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("the gateway serves");
+    });
+    url
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

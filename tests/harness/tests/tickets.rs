@@ -1,0 +1,598 @@
+//! The alert round trip, end to end: the Datto RMM simulator POSTs alert
+//! webhooks, the Autotask simulator extension callouts and the ConnectWise
+//! simulator signed callbacks, over HTTP, to a loopback stand-in for API
+//! Gateway that hands them to the tickets function's handler; state in
+//! moto's DynamoDB and Secrets Manager.
+
+use rmmsync_tests::{api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
+use serde_json::{Value, json};
+use shared::api::sites::SitesApi;
+use shared::api::tickets::TicketsApi;
+use shared::datto::{DattoConnector, RetryPolicy};
+use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
+use shared::psa::{PsaClient, PsaConnect, PsaKind};
+use shared::psa_import::Importer;
+use shared::psa_integrations::{PsaCredentialsInput, PsaIntegrations};
+use shared::store::DynamoStore;
+use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::run_once, run::start_run};
+use shared::tenant::TenantId;
+use simulators::autotask::{AutotaskConfig, AutotaskSim, CalloutConfig, CalloutFormat};
+use simulators::connectwise::{ConnectWiseConfig, ConnectWiseSim};
+use simulators::datto::{AlertWebhook, DattoConfig, DattoSim};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+const TENANT: &str = "msp-tickets";
+const WAIT: Duration = Duration::from_secs(10);
+
+enum Psa {
+    Autotask(AutotaskSim),
+    ConnectWise(ConnectWiseSim),
+}
+
+struct World {
+    datto_sim: DattoSim,
+    psa_sim: Psa,
+    api: Arc<TicketsApi>,
+    url: String,
+    datto_id: String,
+    psa_id: String,
+    device_uid: String,
+    /// The Autotask configuration item made for the device.
+    ci_id: Option<i64>,
+    datto_token: String,
+    psa_token: String,
+}
+
+async fn world(kind: PsaKind, clock: fn() -> i64) -> World {
+    let datto_sim = DattoSim::start(DattoConfig {
+        sites: 2,
+        devices: 6,
+        ..DattoConfig::default()
+    })
+    .await
+    .unwrap();
+    let site_uid = datto_sim.add_site("Harbor Dental Group");
+    let device_uid = datto_sim.add_devices(&site_uid, 1).remove(0);
+
+    let (psa_sim, ci_id) = match kind {
+        PsaKind::Autotask => {
+            let sim = AutotaskSim::start(AutotaskConfig {
+                companies: 4,
+                ..AutotaskConfig::default()
+            })
+            .await
+            .unwrap();
+            let company = sim.add_company("Harbor Dental Group", 1, true);
+            let ci = sim.add_configuration_item(company, Some("HD-FRONTDESK"), Some(&device_uid), Some("SN-1"));
+            (Psa::Autotask(sim), Some(ci))
+        }
+        _ => {
+            let sim = ConnectWiseSim::start(ConnectWiseConfig {
+                companies: 4,
+                ..ConnectWiseConfig::default()
+            })
+            .await
+            .unwrap();
+            sim.add_company("Harbor Dental Group");
+            (Psa::ConnectWise(sim), None)
+        }
+    };
+    let zone_url = match &psa_sim {
+        Psa::Autotask(s) => s.zone_information_url(),
+        Psa::ConnectWise(_) => "http://127.0.0.1:9/unused".into(),
+    };
+
+    let aws = aws_config().await;
+    let store = fresh_store(&aws).await;
+    let secrets = secrets_manager(&aws);
+    let datto = DattoConnector::new(shared::http::client())
+        .with_base_url_template(format!("{}/{{platform}}", datto_sim.base_url()))
+        .with_platform_probe(false)
+        .with_retry(RetryPolicy {
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        });
+    let psa = psa_connector(&zone_url);
+    let settings = IntegrationSettings {
+        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
+    };
+    let tenant = TenantId::parse(TENANT).unwrap();
+
+    // Datto RMM connected and synced.
+    let cfg = datto_sim.config();
+    let datto_id = Integrations {
+        store: &store,
+        secrets: &secrets,
+        datto: &datto,
+        settings: &settings,
+    }
+    .create(
+        &tenant,
+        DattoCredentialsInput {
+            platform: Some(cfg.platform.clone()),
+            api_key: Some(cfg.api_key.clone()),
+            api_secret: Some(cfg.api_secret.clone()),
+            name: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let deps = SyncDeps {
+        store: store.clone(),
+        secrets: secrets.clone(),
+        datto: datto.clone(),
+        settings: SyncSettings::default(),
+    };
+    let run = start_run(&deps, &tenant, &datto_id, "manual").await.unwrap();
+    run_once(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
+        .await
+        .unwrap();
+
+    // The PSA connected and imported.
+    let input: PsaCredentialsInput = serde_json::from_value(match &psa_sim {
+        Psa::Autotask(s) => json!({"type": "autotask", "username": s.config().username, "secret": s.config().secret}),
+        Psa::ConnectWise(s) => {
+            json!({"type": "connectwise-manage", "site": s.base_url(), "companyId": s.config().company_id,
+            "publicKey": s.config().public_key, "privateKey": s.config().private_key})
+        }
+    })
+    .unwrap();
+    let psa_integrations = PsaIntegrations {
+        store: &store,
+        secrets: &secrets,
+        psa: &psa,
+        secret_prefix: &settings.secret_prefix,
+        secret_recovery_days: 7,
+    };
+    let psa_id = psa_integrations.create(&tenant, input).await.unwrap().id;
+    let importer = Importer {
+        store: &store,
+        secrets: &secrets,
+        psa: &psa,
+        secret_prefix: &settings.secret_prefix,
+    };
+    let run = importer.start(&tenant, &psa_id, "manual").await.unwrap();
+    let run = importer.run(&tenant, &psa_id, &run.run_id).await.unwrap();
+    assert!(run.errors.is_empty(), "{run:?}");
+
+    // The site mapped to the imported company.
+    let companies = shared::store::CompanyStore::all_companies(&store, &tenant)
+        .await
+        .unwrap();
+    let company = companies.iter().find(|c| c.name == "Harbor Dental Group").unwrap();
+    let sites = SitesApi { store: store.clone() };
+    let (status, mapped) = read_response(
+        sites
+            .handle(api_request(
+                "PUT",
+                &format!("/integrations/{datto_id}/sites/{site_uid}/mapping"),
+                Some(TENANT),
+                Some(&json!({"companyId": company.id})),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{mapped}");
+
+    let api = Arc::new(TicketsApi {
+        store,
+        secrets,
+        datto,
+        psa,
+        settings,
+        clock,
+    });
+    let handler_api = api.clone();
+    let url = gateway(move |req| {
+        let api = handler_api.clone();
+        async move { api.handle(req).await }
+    })
+    .await;
+    let mut world = World {
+        datto_sim,
+        psa_sim,
+        api,
+        url,
+        datto_id,
+        psa_id,
+        device_uid,
+        ci_id,
+        datto_token: String::new(),
+        psa_token: String::new(),
+    };
+    world.datto_token = world.hook_token(&world.datto_id.clone()).await;
+    world.psa_token = world.hook_token(&world.psa_id.clone()).await;
+    let ticket_settings = match kind {
+        PsaKind::Autotask => json!({"psaIntegrationId": world.psa_id, "repeatWindow": "30m",
+            "priorities": {"critical": "4", "high": "1", "moderate": "2", "low": "3", "information": "3"},
+            "autotask": {"queueId": 8, "issueType": null}}),
+        _ => json!({"psaIntegrationId": world.psa_id, "repeatWindow": "30m",
+            "connectwise": {"boardId": world.connectwise().boards()[0]["id"]}}),
+    };
+    let (status, saved) = world
+        .call(
+            "PUT",
+            &format!("/integrations/{}/ticket-settings", world.datto_id),
+            Some(ticket_settings),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    world.datto_sim.set_alert_webhook(Some(AlertWebhook {
+        url: format!(
+            "{}/hooks/datto/{}/alerts?token={}",
+            world.url, world.datto_id, world.datto_token
+        ),
+        headers: vec![],
+    }));
+    world
+}
+
+impl World {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.api
+                .handle(api_request(method, path, Some(TENANT), body.as_ref()))
+                .await,
+        )
+    }
+
+    async fn hook_token(&self, id: &str) -> String {
+        let (status, made) = self.call("POST", &format!("/integrations/{id}/hook-token"), None).await;
+        assert_eq!(status, 201, "{made}");
+        made["token"].as_str().unwrap().to_owned()
+    }
+
+    fn autotask(&self) -> &AutotaskSim {
+        match &self.psa_sim {
+            Psa::Autotask(s) => s,
+            Psa::ConnectWise(_) => panic!("not an Autotask world"),
+        }
+    }
+
+    fn connectwise(&self) -> &ConnectWiseSim {
+        match &self.psa_sim {
+            Psa::ConnectWise(s) => s,
+            Psa::Autotask(_) => panic!("not a ConnectWise world"),
+        }
+    }
+
+    /// Raises an alert and waits for its webhook to be answered.
+    async fn raise(&self, monitor: &str) -> String {
+        let before = self.datto_sim.webhook_deliveries().len();
+        let uid = self.datto_sim.raise_alert(&self.device_uid, "Critical", monitor);
+        self.settle(before + 1).await;
+        uid
+    }
+
+    async fn settle(&self, deliveries: usize) {
+        self.datto_sim.settle_webhooks(WAIT).await;
+        let seen = self.datto_sim.webhook_deliveries();
+        assert!(seen.len() >= deliveries, "{seen:?}");
+        assert!(seen.iter().all(|d| d.status == Some(200)), "{seen:?}");
+    }
+
+    fn autotask_tickets_for(&self, uid: &str) -> Vec<simulators::autotask::SimTicket> {
+        self.autotask()
+            .tickets()
+            .into_iter()
+            .filter(|t| t.rmm_alert_id.as_deref() == Some(uid))
+            .collect()
+    }
+
+    async fn hook(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+        let response = simulators::http::request("POST", &format!("{}{path}", self.url), headers, Some(body))
+            .await
+            .unwrap();
+        let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        (response.status, value)
+    }
+}
+
+#[tokio::test]
+async fn autotask_round_trip_notes_repeats_and_resolves_each_alert_once() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    w.autotask().set_callout(CalloutConfig {
+        url: format!("{}/hooks/autotask/{}/callout", w.url, w.psa_id),
+        format: CalloutFormat::Form,
+        username: "rmmsync".into(),
+        password: w.psa_token.clone(),
+        ..CalloutConfig::default()
+    });
+
+    let first = w.raise("disk_usage_ctx").await;
+    let tickets = w.autotask_tickets_for(&first);
+    assert_eq!(tickets.len(), 1, "one ticket for the alert");
+    let ticket = &tickets[0];
+    assert_eq!(ticket.priority, Some(4), "Critical maps to the configured priority");
+    assert_eq!(ticket.queue_id, Some(8));
+    assert_eq!(
+        ticket.configuration_item_id, w.ci_id,
+        "linked to the device's configuration item"
+    );
+    assert_eq!(ticket.status, 1);
+
+    // The same monitor again within the window: a note, not a ticket.
+    let notes_before = w.autotask().notes(ticket.id).len();
+    let tickets_before = w.autotask().tickets().len();
+    let repeat = w.raise("disk_usage_ctx").await;
+    assert_eq!(w.autotask().tickets().len(), tickets_before);
+    assert_eq!(w.autotask().notes(ticket.id).len(), notes_before + 1);
+    // A repeated delivery changes nothing.
+    let deliveries = w.datto_sim.webhook_deliveries().len();
+    w.datto_sim.redeliver_alert_webhook(&first);
+    w.datto_sim.redeliver_alert_webhook(&repeat);
+    w.settle(deliveries + 2).await;
+    assert_eq!(w.autotask().tickets().len(), tickets_before);
+    assert_eq!(w.autotask().notes(ticket.id).len(), notes_before + 1);
+
+    // Completed in Autotask: the callout resolves both alerts in Datto RMM.
+    let resolves_before = w.datto_sim.stats().route("resolve");
+    assert!(w.autotask().complete_ticket(ticket.id));
+    let callouts = w.autotask().wait_for_callouts(1, WAIT).await;
+    assert_eq!(callouts[0].status, Some(200), "{callouts:?}");
+    assert!(w.datto_sim.is_alert_resolved(&first) && w.datto_sim.is_alert_resolved(&repeat));
+    // Datto's own resolution webhooks come back and find nothing to do.
+    w.settle(deliveries + 4).await;
+    assert_eq!(w.datto_sim.stats().route("resolve"), resolves_before + 2);
+
+    // The same callout again: nothing is resolved twice.
+    let body = callouts[0].body.clone();
+    let basic = format!("Basic {}", base64_encode(&format!("rmmsync:{}", w.psa_token)));
+    let (status, again) = w
+        .hook(
+            &format!("/hooks/autotask/{}/callout", w.psa_id),
+            &[
+                ("Authorization", &basic),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
+    assert_eq!(w.datto_sim.stats().route("resolve"), resolves_before + 2);
+}
+
+#[tokio::test]
+async fn resolving_in_datto_completes_the_ticket_and_the_echo_changes_nothing() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    w.autotask().set_callout(CalloutConfig {
+        url: format!("{}/hooks/autotask/{}/callout", w.url, w.psa_id),
+        format: CalloutFormat::Json,
+        username: "rmmsync".into(),
+        password: w.psa_token.clone(),
+        ..CalloutConfig::default()
+    });
+    let uid = w.raise("srvc_status_ctx").await;
+    let ticket = w.autotask_tickets_for(&uid).remove(0);
+    let deliveries = w.datto_sim.webhook_deliveries().len();
+    assert!(w.datto_sim.resolve_alert(&uid));
+    w.settle(deliveries + 1).await;
+    assert_eq!(w.autotask().ticket(ticket.id).unwrap().status, 5, "completed");
+    // Autotask's callout about that completion finds the alert resolved already.
+    let callouts = w.autotask().wait_for_callouts(1, WAIT).await;
+    assert_eq!(callouts[0].status, Some(200));
+    assert_eq!(
+        w.datto_sim.stats().route("resolve"),
+        0,
+        "rmmsync never resolved it again"
+    );
+}
+
+static SHIFT_MS: AtomicI64 = AtomicI64::new(0);
+
+fn shifted_clock() -> i64 {
+    shared::time::now_millis() + SHIFT_MS.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_repeat_outside_the_window_opens_a_new_ticket() {
+    let w = world(PsaKind::Autotask, shifted_clock).await;
+    let first = w.raise("perf_resource_usage_ctx").await;
+    SHIFT_MS.store(31 * 60_000, Ordering::SeqCst);
+    let later = w.raise("perf_resource_usage_ctx").await;
+    let a = w.autotask_tickets_for(&first);
+    let b = w.autotask_tickets_for(&later);
+    assert_eq!(
+        (a.len(), b.len()),
+        (1, 1),
+        "31 minutes later is outside a 30-minute window"
+    );
+    assert_ne!(a[0].id, b[0].id);
+}
+
+#[tokio::test]
+async fn connectwise_round_trip_with_signed_callbacks() {
+    let w = world(PsaKind::ConnectwiseManage, shared::time::now_millis).await;
+    let cw = w.connectwise();
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let (_, credentials) = PsaIntegrations {
+        store: &w.api.store,
+        secrets: &w.api.secrets,
+        psa: &w.api.psa,
+        secret_prefix: &w.api.settings.secret_prefix,
+        secret_recovery_days: 7,
+    }
+    .credentials(&tenant, &w.psa_id)
+    .await
+    .unwrap();
+    let PsaClient::ConnectWise(client) = w.api.psa.connect(&credentials).await.unwrap() else {
+        panic!("a ConnectWise client")
+    };
+    client
+        .register_callback(
+            &format!(
+                "{}/hooks/connectwise/{}/callback?token={}&id=",
+                w.url, w.psa_id, w.psa_token
+            ),
+            "rmmsync tickets",
+        )
+        .await
+        .unwrap();
+
+    let uid = w.raise("disk_usage_ctx").await;
+    let ticket = cw
+        .tickets()
+        .into_iter()
+        .find(|t| t["externalXRef"] == uid.as_str())
+        .expect("a ticket carrying the alert uid");
+    let ticket_id = ticket["id"].as_i64().unwrap();
+    assert_eq!(ticket["closedFlag"], false);
+
+    // Closed in ConnectWise: the signed callback resolves the alert in Datto RMM.
+    cw.close_ticket(ticket_id);
+    let deliveries = cw.wait_for_deliveries(1, WAIT).await;
+    let last = deliveries.last().unwrap();
+    assert_eq!(last.status, Some(200), "{deliveries:?}");
+    assert!(w.datto_sim.is_alert_resolved(&uid));
+
+    // A tampered body with the same signature is refused, and resolves nothing.
+    let path = format!(
+        "/hooks/connectwise/{}/callback?token={}&id={ticket_id}",
+        w.psa_id, w.psa_token
+    );
+    let tampered = last.body.replace("\"ticket\"", "\"Ticket\"");
+    let (status, refused) = w
+        .hook(
+            &path,
+            &[
+                ("x-content-signature", &last.signature),
+                ("Content-Type", "application/json"),
+            ],
+            tampered.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 401, "{refused}");
+    // The genuine delivery again: a duplicate.
+    let resolves = w.datto_sim.stats().route("resolve");
+    let (status, again) = w
+        .hook(
+            &path,
+            &[
+                ("x-content-signature", &last.signature),
+                ("Content-Type", "application/json"),
+            ],
+            last.body.as_bytes(),
+        )
+        .await;
+    assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
+    assert_eq!(w.datto_sim.stats().route("resolve"), resolves);
+}
+
+#[tokio::test]
+async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let device_alert = w.datto_sim.raise_alert(&w.device_uid, "High", "ping_ctx");
+    w.datto_sim.settle_webhooks(WAIT).await;
+    let tickets = w.autotask().tickets().len();
+    let body = json!({"alertUid": device_alert}).to_string();
+    let alerts = format!("/hooks/datto/{}/alerts", w.datto_id);
+    let wrong = format!("{TENANT}.{}", "0".repeat(64));
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, String, u16);
+    let cases: Vec<Case> = vec![
+        (alerts.clone(), vec![], body.clone(), 401),
+        (format!("{alerts}?token={wrong}"), vec![], body.clone(), 401),
+        (format!("{alerts}?token=garbage"), vec![], body.clone(), 401),
+        (
+            format!("/hooks/datto/{}/alerts?token={}", uuid::Uuid::new_v4(), w.datto_token),
+            vec![],
+            body.clone(),
+            404,
+        ),
+        (
+            format!("/hooks/datto/not-a-uuid/alerts?token={}", w.datto_token),
+            vec![],
+            body.clone(),
+            404,
+        ),
+        // The PSA's token does not open the Datto hook.
+        (format!("{alerts}?token={}", w.psa_token), vec![], body.clone(), 401),
+        (
+            format!("{alerts}?token={}", w.datto_token),
+            vec![],
+            "{not json".into(),
+            400,
+        ),
+        (
+            format!("{alerts}?token={}", w.datto_token),
+            vec![],
+            json!({"alertUid": "../../v2/account"}).to_string(),
+            400,
+        ),
+        (
+            format!("/hooks/autotask/{}/callout?token={}", w.psa_id, w.psa_token),
+            vec![("Content-Type", "application/json")],
+            json!({"nothing": "here"}).to_string(),
+            400,
+        ),
+    ];
+    for (path, headers, body, status) in cases {
+        let (got, answer) = w.hook(&path, &headers, body.as_bytes()).await;
+        assert_eq!(got, status, "{path}: {answer}");
+    }
+    // The webhook that did authenticate opened its one ticket; the refused ones wrote nothing.
+    assert_eq!(w.autotask().tickets().len(), tickets);
+    assert_eq!(w.autotask_tickets_for(&device_alert).len(), 1);
+    // Another tenant's JWT cannot read or change the settings.
+    let (status, _) = read_response(
+        w.api
+            .handle(api_request(
+                "GET",
+                &format!("/integrations/{}/ticket-settings", w.datto_id),
+                Some("someone-else"),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_resolution_arriving_before_the_open_opens_nothing() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    w.datto_sim.set_alert_webhook(None);
+    let uid = w.datto_sim.raise_alert(&w.device_uid, "Low", "antivirus_ctx");
+    assert!(w.datto_sim.resolve_alert(&uid));
+    w.datto_sim.set_alert_webhook(Some(AlertWebhook {
+        url: format!("{}/hooks/datto/{}/alerts?token={}", w.url, w.datto_id, w.datto_token),
+        headers: vec![],
+    }));
+    // Both deliveries now carry the resolved alert; Datto is asked, not the body.
+    w.datto_sim.redeliver_alert_webhook(&uid);
+    w.settle(1).await;
+    w.datto_sim.redeliver_alert_webhook(&uid);
+    w.settle(2).await;
+    assert!(w.autotask_tickets_for(&uid).is_empty());
+}
+
+#[tokio::test]
+async fn a_store_fault_answers_5xx_so_the_sender_retries() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let aws = aws_config().await;
+    let broken = TicketsApi {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), "rmmsync-no-such-table"),
+        secrets: secrets_manager(&aws),
+        datto: w.api.datto.clone(),
+        psa: w.api.psa.clone(),
+        settings: w.api.settings.clone(),
+        clock: shared::time::now_millis,
+    };
+    let mut event = rmmsync_tests::api_event_json(
+        "POST",
+        &format!("/hooks/datto/{}/alerts?token={}", w.datto_id, w.datto_token),
+        None,
+        Some(&json!({"alertUid": "abc-123"})),
+    );
+    event["headers"].as_object_mut().unwrap().remove("authorization");
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let (status, answer) = read_response(broken.handle(request).await);
+    assert!((500..600).contains(&status), "{status}: {answer}");
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
