@@ -29,6 +29,8 @@ pub struct TicketsApi {
     pub psa: PsaConnector,
     pub settings: IntegrationSettings,
     pub clock: fn() -> i64,
+    /// `HOOK_BASE_URL`: the API's public URL, for registering ConnectWise callbacks.
+    pub hook_base_url: Option<String>,
 }
 
 impl TicketsApi {
@@ -41,6 +43,7 @@ impl TicketsApi {
             datto: ports.datto,
             settings: IntegrationSettings::from_env(),
             clock: crate::time::now_millis,
+            hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
         })
     }
 
@@ -52,6 +55,7 @@ impl TicketsApi {
             psa: &self.psa,
             settings: &self.settings,
             clock: self.clock,
+            hook_base_url: self.hook_base_url.as_deref(),
         }
     }
 

@@ -164,6 +164,9 @@ pub struct HookToken {
     pub token: String,
     /// The hook path to configure in the sender (add `?token=` or the header).
     pub path: String,
+    /// ConnectWise: the id of the ticket callback registered for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_id: Option<i64>,
 }
 
 /// Everything the ticket flow calls, built once per process.
@@ -175,6 +178,9 @@ pub struct Tickets<'a> {
     pub settings: &'a IntegrationSettings,
     /// Epoch milliseconds now; a parameter so that tests can move time on.
     pub clock: fn() -> i64,
+    /// The public base URL of the hooks (`https://api.example.com`); when set,
+    /// a ConnectWise hook token also registers the ticket callback there.
+    pub hook_base_url: Option<&'a str>,
 }
 
 impl Tickets<'_> {
@@ -317,7 +323,26 @@ impl Tickets<'_> {
             .put_hook(integration_id, &rules::token_hash(&token), kind)
             .await?;
         tracing::info!(tenant = %tenant, integration = %integration_id, kind, "hook token replaced");
-        Ok(HookToken { token, path })
+        // ConnectWise callbacks can be registered through its API (CW appends the ticket id).
+        let callback_id = match (kind, self.hook_base_url) {
+            ("connectwise-manage", Some(base)) => {
+                let (_, client) = self.psa_integrations().connect(tenant, integration_id).await?;
+                let PsaClient::ConnectWise(cw) = &client else {
+                    return Err(TicketError::NotFound(integration_id.to_owned()));
+                };
+                let url = format!("{}{path}?token={token}&id=", base.trim_end_matches('/'));
+                Some(
+                    cw.register_callback(&url, "rmmsync: completed tickets resolve Datto RMM alerts")
+                        .await?,
+                )
+            }
+            _ => None,
+        };
+        Ok(HookToken {
+            token,
+            path,
+            callback_id,
+        })
     }
 
     /// The tenant of a hook delivery, when its token is right for this integration.

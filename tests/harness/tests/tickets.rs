@@ -10,7 +10,7 @@ use shared::api::sites::SitesApi;
 use shared::api::tickets::TicketsApi;
 use shared::datto::{DattoConnector, RetryPolicy};
 use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
-use shared::psa::{PsaClient, PsaConnect, PsaKind};
+use shared::psa::PsaKind;
 use shared::psa_import::Importer;
 use shared::psa_integrations::{PsaCredentialsInput, PsaIntegrations};
 use shared::store::DynamoStore;
@@ -185,6 +185,7 @@ async fn world(kind: PsaKind, clock: fn() -> i64) -> World {
         psa,
         settings,
         clock,
+        hook_base_url: None,
     });
     let handler_api = api.clone();
     let url = gateway(move |req| {
@@ -408,30 +409,32 @@ async fn a_repeat_outside_the_window_opens_a_new_ticket() {
 async fn connectwise_round_trip_with_signed_callbacks() {
     let w = world(PsaKind::ConnectwiseManage, shared::time::now_millis).await;
     let cw = w.connectwise();
-    let tenant = TenantId::parse(TENANT).unwrap();
-    let (_, credentials) = PsaIntegrations {
-        store: &w.api.store,
-        secrets: &w.api.secrets,
-        psa: &w.api.psa,
-        secret_prefix: &w.api.settings.secret_prefix,
-        secret_recovery_days: 7,
-    }
-    .credentials(&tenant, &w.psa_id)
-    .await
-    .unwrap();
-    let PsaClient::ConnectWise(client) = w.api.psa.connect(&credentials).await.unwrap() else {
-        panic!("a ConnectWise client")
+    // With its public URL known, a ConnectWise hook token registers the ticket callback.
+    let registering = TicketsApi {
+        store: w.api.store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        psa: w.api.psa.clone(),
+        settings: w.api.settings.clone(),
+        clock: shared::time::now_millis,
+        hook_base_url: Some(w.url.clone()),
     };
-    client
-        .register_callback(
-            &format!(
-                "{}/hooks/connectwise/{}/callback?token={}&id=",
-                w.url, w.psa_id, w.psa_token
-            ),
-            "rmmsync tickets",
-        )
-        .await
-        .unwrap();
+    let (status, made) = read_response(
+        registering
+            .handle(api_request(
+                "POST",
+                &format!("/integrations/{}/hook-token", w.psa_id),
+                Some(TENANT),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(status, 201, "{made}");
+    let psa_token = made["token"].as_str().unwrap().to_owned();
+    let callbacks = cw.callbacks();
+    assert_eq!(callbacks.len(), 1, "{callbacks:?}");
+    assert_eq!(callbacks[0]["id"], made["callbackId"]);
+    assert!(callbacks[0]["url"].as_str().unwrap().ends_with("&id="));
 
     let uid = w.raise("disk_usage_ctx").await;
     let ticket = cw
@@ -452,7 +455,7 @@ async fn connectwise_round_trip_with_signed_callbacks() {
     // A tampered body with the same signature is refused, and resolves nothing.
     let path = format!(
         "/hooks/connectwise/{}/callback?token={}&id={ticket_id}",
-        w.psa_id, w.psa_token
+        w.psa_id, psa_token
     );
     let tampered = last.body.replace("\"ticket\"", "\"Ticket\"");
     let (status, refused) = w
@@ -579,6 +582,7 @@ async fn a_store_fault_answers_5xx_so_the_sender_retries() {
         psa: w.api.psa.clone(),
         settings: w.api.settings.clone(),
         clock: shared::time::now_millis,
+        hook_base_url: None,
     };
     let mut event = rmmsync_tests::api_event_json(
         "POST",
