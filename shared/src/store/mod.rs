@@ -11,10 +11,12 @@
 //! contain `#`; so no request can name another tenant's partition.
 
 mod companies;
+mod devices;
 mod integrations;
 mod site_mappings;
 
 pub use companies::CompanyStore;
+pub use devices::{AssetStore, DeviceTypeStore, ImportStore};
 pub use integrations::IntegrationStore;
 pub use site_mappings::SiteMappingStore;
 
