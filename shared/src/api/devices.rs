@@ -21,7 +21,9 @@ use crate::devices::mappings::{TypeMappings, parse_mapping_input};
 use crate::devices::staged::{StagedDevices, StagedFilter, StagedStatus};
 use crate::devices::types::{DeviceTypes, NewDeviceType};
 use crate::devices::{DevicesError, page_limit};
-use crate::store::{AssetStore, CompanyStore, DeviceTypeStore, DynamoStore, ImportStore, IntegrationStore, SiteMappingStore};
+use crate::store::{
+    AssetStore, CompanyStore, DeviceTypeStore, DynamoStore, ImportStore, IntegrationStore, SiteMappingStore,
+};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
@@ -84,14 +86,20 @@ where
                 }
                 Method::PUT => {
                     let input = parse_mapping_input(&super::json_body(req)?)?;
-                    Ok(json(StatusCode::OK, &TypeMappings { store }.put(&tenant, id, input).await?))
+                    Ok(json(
+                        StatusCode::OK,
+                        &TypeMappings { store }.put(&tenant, id, input).await?,
+                    ))
                 }
                 _ => Err(method_not_allowed(method)),
             },
             ["integrations", id, "staged-devices"] => match *method {
                 Method::GET => {
                     let filter = StagedFilter {
-                        status: non_empty(req, "status").as_deref().map(StagedStatus::parse).transpose()?,
+                        status: non_empty(req, "status")
+                            .as_deref()
+                            .map(StagedStatus::parse)
+                            .transpose()?,
                         site_uid: non_empty(req, "siteUid"),
                         company_id: non_empty(req, "companyId"),
                         category: non_empty(req, "category"),

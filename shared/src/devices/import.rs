@@ -71,7 +71,9 @@ impl Failure {
     }
 
     pub fn message(self, d: Option<&DeviceRecord>) -> String {
-        let site = d.and_then(|d| d.site_name.clone().or(d.site_uid.clone())).unwrap_or_default();
+        let site = d
+            .and_then(|d| d.site_name.clone().or(d.site_uid.clone()))
+            .unwrap_or_default();
         let (category, device_type) = d.map(type_key).unwrap_or_default();
         match self {
             Failure::UnknownDevice => "unknown device: the integration's sync has not seen this uid".into(),
@@ -107,7 +109,10 @@ impl ImportContext {
 }
 
 /// The rules, in order.
-pub fn decide<'c>(ctx: &'c ImportContext, device: Option<&DeviceRecord>) -> Result<(&'c String, &'c PortalRef), Failure> {
+pub fn decide<'c>(
+    ctx: &'c ImportContext,
+    device: Option<&DeviceRecord>,
+) -> Result<(&'c String, &'c PortalRef), Failure> {
     let d = device.ok_or(Failure::UnknownDevice)?;
     if is_removed(d) {
         return Err(Failure::DeviceRemoved);
@@ -282,7 +287,11 @@ impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore> Imp
             integration: integration.to_owned(),
             site_companies: sites
                 .into_iter()
-                .filter_map(|SiteMapping { site_uid, company_id, .. }| Some((site_uid, company_id?)))
+                .filter_map(
+                    |SiteMapping {
+                         site_uid, company_id, ..
+                     }| Some((site_uid, company_id?)),
+                )
                 .collect(),
             ..ImportContext::default()
         };
@@ -587,7 +596,10 @@ mod tests {
         let e = parse_import_request(&json!({ "deviceUids": [1, ""], "x": 1 }))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("`x`") && e.contains("deviceUids[0]") && e.contains("deviceUids[1]"), "{e}");
+        assert!(
+            e.contains("`x`") && e.contains("deviceUids[0]") && e.contains("deviceUids[1]"),
+            "{e}"
+        );
         assert!(parse_import_request(&json!({})).is_err());
         assert!(parse_import_request(&json!({ "deviceUids": ["a"], "category": "x" })).is_err());
         assert!(parse_import_request(&json!({ "deviceUids": [] })).is_err());

@@ -170,7 +170,12 @@ impl<S: DeviceTypeStore + IntegrationStore> TypeMappings<'_, S> {
         Ok(type_rows(counts, mappings, &names))
     }
 
-    pub async fn put(&self, tenant: &TenantId, integration: &str, input: MappingInput) -> Result<TypeRow, DevicesError> {
+    pub async fn put(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        input: MappingInput,
+    ) -> Result<TypeRow, DevicesError> {
         check_auto_sync(&input)?;
         ensure_integration(self.store, tenant, integration).await?;
         let portal = DeviceTypes { store: self.store }.list(tenant).await?;
@@ -230,7 +235,13 @@ mod tests {
         let e = parse_mapping_input(&json!({ "category": 3, "mapsTo": 7, "autoSync": "yes", "colour": "red" }))
             .unwrap_err()
             .to_string();
-        for needle in ["`colour`", "`category` must be a string", "`deviceType` is required", "`mapsTo`", "`autoSync`"] {
+        for needle in [
+            "`colour`",
+            "`category` must be a string",
+            "`deviceType` is required",
+            "`mapsTo`",
+            "`autoSync`",
+        ] {
             assert!(e.contains(needle), "{e} lacks {needle}");
         }
         assert!(parse_mapping_input(&json!([])).is_err());
@@ -238,7 +249,10 @@ mod tests {
 
     #[test]
     fn auto_sync_needs_a_mapping() {
-        let mut input = parse_mapping_input(&json!({ "category": "Desktop", "deviceType": "Desktop", "mapsTo": null, "autoSync": true })).unwrap();
+        let mut input = parse_mapping_input(
+            &json!({ "category": "Desktop", "deviceType": "Desktop", "mapsTo": null, "autoSync": true }),
+        )
+        .unwrap();
         match check_auto_sync(&input) {
             Err(DevicesError::Rule { code, message }) => {
                 assert_eq!(code, "auto_sync_requires_mapping");
@@ -254,7 +268,10 @@ mod tests {
     fn rows_join_counts_and_mappings() {
         let names = HashMap::from([("server".to_owned(), "Server".to_owned())]);
         let rows = type_rows(
-            vec![("Desktop".into(), "Desktop".into(), 5), ("Server".into(), "Server".into(), 9)],
+            vec![
+                ("Desktop".into(), "Desktop".into(), 5),
+                ("Server".into(), "Server".into(), 9),
+            ],
             vec![
                 TypeMapping {
                     category: "Server".into(),

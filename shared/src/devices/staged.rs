@@ -168,7 +168,12 @@ impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore + Co
         for (d, _) in &rows {
             let Some(id) = ctx.company_of(d) else { continue };
             if !names.contains_key(id) {
-                let name = self.store.get_company(tenant, id).await?.map(|c| c.name).unwrap_or_default();
+                let name = self
+                    .store
+                    .get_company(tenant, id)
+                    .await?
+                    .map(|c| c.name)
+                    .unwrap_or_default();
                 names.insert(id.clone(), name);
             }
         }

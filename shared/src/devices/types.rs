@@ -102,14 +102,20 @@ impl<S: DeviceTypeStore + IntegrationStore> DeviceTypes<'_, S> {
         for integration in self.store.list(tenant).await? {
             for m in self.store.type_mappings(tenant, &integration.id).await? {
                 if m.maps_to.as_deref() == Some(id) {
-                    users.push(format!("{}/{} of integration {}", m.category, m.device_type, integration.id));
+                    users.push(format!(
+                        "{}/{} of integration {}",
+                        m.category, m.device_type, integration.id
+                    ));
                 }
             }
         }
         if !users.is_empty() {
             return Err(DevicesError::Conflict {
                 code: "device_type_in_use",
-                message: format!("device type {id} is mapped from {}; unmap those first", users.join(", ")),
+                message: format!(
+                    "device type {id} is mapped from {}; unmap those first",
+                    users.join(", ")
+                ),
             });
         }
         if !self.store.delete_custom_type(tenant, id).await? {
@@ -152,7 +158,10 @@ mod tests {
         assert_eq!(checked_name(&"x".repeat(100), &existing).unwrap().len(), 100);
         assert!(matches!(
             checked_name("virtual   MACHINE", &existing),
-            Err(DevicesError::Conflict { code: "device_type_exists", .. })
+            Err(DevicesError::Conflict {
+                code: "device_type_exists",
+                ..
+            })
         ));
         assert_eq!(checked_name("  Smart   TV ", &existing).unwrap(), "Smart TV");
     }

@@ -29,7 +29,8 @@ const WRITERS: usize = 8;
 /// Portal device types (the custom ones; the defaults live in code) and
 /// the integration's Datto type -> portal type mappings.
 pub trait DeviceTypeStore: Send + Sync {
-    fn custom_types(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<PortalDeviceType>, StoreError>> + Send;
+    fn custom_types(&self, tenant: &TenantId)
+    -> impl Future<Output = Result<Vec<PortalDeviceType>, StoreError>> + Send;
     fn insert_custom_type(
         &self,
         tenant: &TenantId,
@@ -263,7 +264,11 @@ impl DynamoStore {
     async fn write_concurrently(&self, requests: Vec<WriteRequest>) -> Result<u64, StoreError> {
         let total = requests.len() as u64;
         let mut tasks = JoinSet::new();
-        let mut chunks = requests.chunks(25).map(<[WriteRequest]>::to_vec).collect::<Vec<_>>().into_iter();
+        let mut chunks = requests
+            .chunks(25)
+            .map(<[WriteRequest]>::to_vec)
+            .collect::<Vec<_>>()
+            .into_iter();
         loop {
             while tasks.len() < WRITERS {
                 let Some(chunk) = chunks.next() else { break };
@@ -330,7 +335,11 @@ impl DeviceTypeStore for DynamoStore {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
-    async fn type_counts(&self, tenant: &TenantId, integration: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+    async fn type_counts(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let items = self
             .query_prefix(keys::integration_pk(tenant, integration), "DEVTYPE#")
             .await?;
@@ -338,7 +347,11 @@ impl DeviceTypeStore for DynamoStore {
             .iter()
             .filter_map(|i| {
                 let f = Fields(i);
-                Some((f.opt_s("category")?, f.opt_s("deviceType")?, f.opt_n("count").unwrap_or(0)))
+                Some((
+                    f.opt_s("category")?,
+                    f.opt_s("deviceType")?,
+                    f.opt_n("count").unwrap_or(0),
+                ))
             })
             .collect())
     }
