@@ -149,7 +149,7 @@ pub fn type_rows(
         row.auto_sync = m.auto_sync;
     }
     let mut rows: Vec<TypeRow> = rows.into_values().collect();
-    rows.sort_by(|a, b| b.device_count.cmp(&a.device_count));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.device_count));
     rows
 }
 
