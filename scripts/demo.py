@@ -76,6 +76,8 @@ class Stack:
 
 
 def event(method, path, body=None, tenant=TENANT):
+    path, _, query = path.partition("?")
+    params = dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in query.split("&") if pair)
     context = {
         "accountId": "123456789012", "apiId": "rmmsync-local", "domainName": "localhost", "domainPrefix": "localhost",
         "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "rmmsync-demo"},
@@ -84,7 +86,8 @@ def event(method, path, body=None, tenant=TENANT):
         "authorizer": {"jwt": {"claims": {"tenant": tenant, "sub": "admin@" + tenant}, "scopes": None}},
     }
     return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "queryStringParameters": params or None,
         "headers": {"content-type": "application/json", "authorization": "Bearer <verified by API Gateway>"},
         "requestContext": context, "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
     }
@@ -170,6 +173,46 @@ def quick_match(demo, integration_id):
           f"{len(report['noCandidate'])} without a candidate, {report['skipped']} left alone")
 
 
+def devices(demo, integration_id):
+    """Device types: map the most common Datto type, look at the staged devices, import the type, list assets."""
+    _, portal = demo.invoke("device-types", "GET", "/device-types", note="The portal's device types (defaults)", quiet=True)
+    print("    " + ", ".join(t["name"] for t in portal["deviceTypes"]))
+    _, table = demo.invoke("device-types", "GET", f"/integrations/{integration_id}/device-types",
+                           note="Datto device types of the integration, with counts", quiet=True)
+    for row in table["deviceTypes"][:6]:
+        print(f"    {row['category'] + '/' + row['deviceType']:32} {row['deviceCount']:4} devices  maps to {row['mapsTo']}")
+    top = table["deviceTypes"][0]
+    target = next((t for t in portal["deviceTypes"] if t["name"].lower() == top["deviceType"].lower()),
+                  next(t for t in portal["deviceTypes"] if t["id"] == "other"))
+    pick = {"category": top["category"], "deviceType": top["deviceType"]}
+    demo.invoke("device-types", "PUT", f"/integrations/{integration_id}/device-types",
+                dict(pick, mapsTo=None, autoSync=True), note="Auto-sync without a mapping is refused, with the reason")
+    demo.invoke("device-types", "PUT", f"/integrations/{integration_id}/device-types",
+                dict(pick, mapsTo=target["id"], autoSync=True),
+                note=f"Map the most common type to {target['name']!r}, with auto-sync")
+    _, staged = demo.invoke("device-import", "GET", f"/integrations/{integration_id}/staged-devices?limit=5",
+                            note="Staged devices: the devices of mapped sites (first page of 5)", quiet=True)
+    for d in staged["devices"]:
+        print(f"    {d['hostname'] or '?':20} {d['category'] + '/' + d['deviceType']:24} {d['site']['name']!r:34} "
+              f"-> {d['company']['name']!r:30} {d['status']}")
+    unmapped = next((d for d in staged["devices"] if (d["category"], d["deviceType"]) != (top["category"], top["deviceType"])), None)
+    if unmapped:
+        demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import",
+                    {"deviceUids": [unmapped["deviceUid"], "no-such-device"]},
+                    note="Import two devices by uid: an unmapped type and an unknown uid each fail with the reason")
+    _, report = demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import", pick,
+                            note=f"Import every staged {top['category']}/{top['deviceType']}", quiet=True)
+    print(f"    {report['imported']} imported, {report['failed']} failed, {report['writes']} DynamoDB writes")
+    _, assets = demo.invoke("assets", "GET", "/assets?limit=3", note="The portal's assets (first page of 3)", quiet=True)
+    for a in assets["assets"]:
+        print(f"    {a['hostname']:20} {a['deviceType']['name']:16} {a['manufacturer'] or '-':20} {a['model'] or '-':24} "
+              f"serial {a['serialNumber'] or '-':14} company {a['companyId']}")
+    if assets["assets"]:
+        company = assets["assets"][0]["companyId"]
+        _, mine = demo.invoke("assets", "GET", f"/companies/{company}/assets", note="One company's assets", quiet=True)
+        print(f"    {len(mine['assets'])} assets")
+
+
 def main():
     stack = Stack()
     try:
@@ -240,10 +283,15 @@ def main():
 
         run_sync(demo, dynamodb, table, integration_id)
         quick_match(demo, integration_id)
+        devices(demo, integration_id)
 
         demo.invoke("integrations", "DELETE", f"/integrations/{integration_id}",
                     note="Delete it: items removed, secret scheduled for deletion")
         demo.invoke("integrations", "GET", "/integrations", note="The list is empty again")
+        _, assets = demo.invoke("assets", "GET", "/assets?limit=1", note="Imported assets stay, no longer linked",
+                                quiet=True)
+        for a in assets["assets"]:
+            print(f"    {a['hostname']}: source {a['source']}")
         print("\n==> demo finished; logs of every process are in .local/")
     finally:
         stack.stop()

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The demo: the whole local stack (moto, the Datto RMM simulator, the Lambda
 # functions under `cargo lambda watch`) and a walk through connecting a
-# Datto RMM account, syncing it and quick-matching its sites, printing each
+# Datto RMM account, syncing it, quick-matching its sites, mapping a device
+# type, importing its devices and listing the assets, printing each
 # request and answer.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 ./scripts/bootstrap.sh
 echo "==> building the functions and the simulator (a few minutes the first time)" >&2
-cargo build --quiet -p integrations -p sync-api -p sync-worker -p companies -p site-mappings -p quick-match -p simulators --bins
+cargo build --quiet -p integrations -p sync-api -p sync-worker -p companies -p site-mappings -p quick-match \
+  -p device-types -p device-import -p assets -p simulators --bins
 exec "$root/.venv/bin/python" "$root/scripts/demo.py" "$@"

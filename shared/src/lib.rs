@@ -5,6 +5,7 @@
 //! - [`sync`]: sites, devices, device types and audits from Datto RMM.
 //! - [`companies`], [`site_mapping`], [`matching`]: portal companies, the
 //!   site mapping table and quick match's fuzzy name matcher.
+//! - [`devices`]: portal device types, type mappings, staged devices, import and assets.
 //! - [`store`] and [`secrets`]: the DynamoDB and Secrets Manager adapters.
 //! - [`api`]: the HTTP edge: tenant from the token, JSON in, problems out.
 //! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
@@ -13,6 +14,7 @@ pub mod api;
 pub mod aws;
 pub mod companies;
 pub mod datto;
+pub mod devices;
 pub mod http;
 pub mod integrations;
 pub mod matching;

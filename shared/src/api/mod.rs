@@ -3,6 +3,7 @@
 //! errors as `{"code", "message"}` problems with a stable code.
 
 pub mod companies;
+pub mod devices;
 pub mod integrations;
 pub mod psa_import;
 pub mod sites;

@@ -130,6 +130,8 @@ impl IntegrationStore for DynamoStore {
     async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
         // Children first: if this stops half-way, the integration still shows and can be deleted again.
         self.delete_partition(&keys::integration_pk(tenant, id)).await?;
+        // Imported assets outlive the integration, marked as no longer linked to it.
+        super::AssetStore::unlink_assets(self, tenant, id).await?;
         self.client
             .delete_item()
             .table_name(&self.table)

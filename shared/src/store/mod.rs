@@ -11,6 +11,7 @@
 //! contain `#`; so no request can name another tenant's partition.
 
 mod companies;
+mod devices;
 mod directory;
 mod integrations;
 mod psa_integrations;
@@ -18,6 +19,7 @@ mod site_mappings;
 
 pub use companies::CompanyStore;
 pub(crate) use companies::company_item;
+pub use devices::{AssetStore, DeviceTypeStore, ImportStore};
 pub use directory::{PortalRecord, record_item, record_prefix};
 pub use integrations::IntegrationStore;
 pub use psa_integrations::PsaIntegrationStore;

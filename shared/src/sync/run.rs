@@ -74,6 +74,9 @@ pub struct RunCounts {
     pub device_types: u64,
     pub audits_done: u64,
     pub audits_pending: u64,
+    /// Devices of auto-sync types imported (or their assets updated) after the run.
+    pub devices_imported: u64,
+    pub devices_import_failed: u64,
     pub requests: u64,
     pub writes: u64,
     pub errors: u64,
@@ -320,6 +323,9 @@ pub async fn run_once(
             Ok(run)
         }
         Ok(Step::Done) => {
+            if run.phase == Phase::Done {
+                crate::devices::import::after_sync(&deps.store, tenant, integration_id, &mut run).await;
+            }
             let status = if run.counts.errors > 0 {
                 RunStatus::Partial
             } else {

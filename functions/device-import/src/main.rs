@@ -1,0 +1,11 @@
+//! Lambda: staged devices and device import (/integrations/{id}/staged-devices, /integrations/{id}/import).
+//! The routes it serves come from the template; see [`shared::api::devices`].
+
+use shared::api::devices::DevicesApi;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let api = DevicesApi::from_env().await?;
+    shared::api::serve(|req| api.handle(req)).await
+}

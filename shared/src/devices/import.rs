@@ -1,0 +1,634 @@
+//! Importing synced devices into portal assets.
+//!
+//! `POST /integrations/{id}/import` takes `{"deviceUids": [...]}` (1 to
+//! 1,000 uids) or `{"category", "deviceType"}` (every staged device of that
+//! Datto type: its site mapped, not removed). Each device gets a result; a
+//! failing device never stops the others (rules in [`super`]).
+//!
+//! Bounded memory at any size: the mappings are loaded once, devices are
+//! read a query page (500) at a time, their import states fetched with
+//! BatchGetItem for that page only, and assets + states written with
+//! concurrent BatchWriteItem before the next page is read. The answer lists
+//! every failure but at most [`MAX_RESULTS`] successes (its counts are
+//! complete), so a 100,000-device import still fits Lambda's 6 MB reply.
+//!
+//! Auto-sync ([`Importer::auto_import`], run by the scheduled sync after a
+//! complete run): every device of an auto-sync type in a mapped site that
+//! has no asset yet is imported; an imported device whose asset would
+//! change (hostname, OS, audit details, its site's company, the type's
+//! mapping) is updated; unchanged ones cost no write.
+
+use super::mappings::PortalRef;
+use super::types::DeviceTypes;
+use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
+use crate::site_mapping::SiteMapping;
+use crate::store::{DeviceTypeStore, ImportStore, IntegrationStore, SiteMappingStore};
+use crate::sync::plan::{DeviceRecord, UNKNOWN};
+use crate::tenant::TenantId;
+use crate::time::{format_rfc3339, now_millis};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+/// Uids one request may name.
+pub const MAX_UIDS: usize = 1_000;
+/// Successful results listed in one answer (failures are always all listed).
+pub const MAX_RESULTS: usize = 5_000;
+/// Devices read per query page while streaming.
+const PAGE: i32 = 500;
+
+pub type TypeKey = (String, String);
+
+/// A device's Datto (category, type), as sync counts it.
+pub fn type_key(d: &DeviceRecord) -> TypeKey {
+    (
+        d.category.clone().unwrap_or_else(|| UNKNOWN.into()),
+        d.device_type.clone().unwrap_or_else(|| UNKNOWN.into()),
+    )
+}
+
+pub fn is_removed(d: &DeviceRecord) -> bool {
+    d.removed_at.is_some() || d.deleted == Some(true)
+}
+
+/// Why a device was not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    UnknownDevice,
+    DeviceRemoved,
+    SiteNotMapped,
+    TypeNotMapped,
+}
+
+impl Failure {
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::UnknownDevice => "unknown_device",
+            Failure::DeviceRemoved => "device_removed",
+            Failure::SiteNotMapped => "site_not_mapped",
+            Failure::TypeNotMapped => "type_not_mapped",
+        }
+    }
+
+    pub fn message(self, d: Option<&DeviceRecord>) -> String {
+        let site = d
+            .and_then(|d| d.site_name.clone().or(d.site_uid.clone()))
+            .unwrap_or_default();
+        let (category, device_type) = d.map(type_key).unwrap_or_default();
+        match self {
+            Failure::UnknownDevice => "unknown device: the integration's sync has not seen this uid".into(),
+            Failure::DeviceRemoved => "the device was removed from Datto RMM".into(),
+            Failure::SiteNotMapped => format!("site {site:?} is not mapped to a company"),
+            Failure::TypeNotMapped => {
+                format!("Datto type {category}/{device_type} is not mapped to a portal device type")
+            }
+        }
+    }
+}
+
+/// What every import decision needs, loaded once per request.
+#[derive(Debug, Clone, Default)]
+pub struct ImportContext {
+    pub integration: String,
+    /// Site uid -> company id, mapped sites only.
+    pub site_companies: HashMap<String, String>,
+    /// Mapped Datto types -> portal type (types mapped to a type since deleted are left out).
+    pub types: HashMap<TypeKey, PortalRef>,
+    pub auto_sync: HashSet<TypeKey>,
+}
+
+impl ImportContext {
+    pub fn company_of(&self, d: &DeviceRecord) -> Option<&String> {
+        d.site_uid.as_ref().and_then(|s| self.site_companies.get(s))
+    }
+
+    /// Staged: in a mapped site.
+    pub fn staged(&self, d: &DeviceRecord) -> bool {
+        self.company_of(d).is_some()
+    }
+}
+
+/// The rules, in order.
+pub fn decide<'c>(
+    ctx: &'c ImportContext,
+    device: Option<&DeviceRecord>,
+) -> Result<(&'c String, &'c PortalRef), Failure> {
+    let d = device.ok_or(Failure::UnknownDevice)?;
+    if is_removed(d) {
+        return Err(Failure::DeviceRemoved);
+    }
+    let company = ctx.company_of(d).ok_or(Failure::SiteNotMapped)?;
+    let portal = ctx.types.get(&type_key(d)).ok_or(Failure::TypeNotMapped)?;
+    Ok((company, portal))
+}
+
+pub fn build_asset(
+    ctx: &ImportContext,
+    d: &DeviceRecord,
+    company: &str,
+    portal: &PortalRef,
+    previous: Option<&ImportState>,
+    now: i64,
+) -> Asset {
+    Asset {
+        id: Asset::id_for(&ctx.integration, &d.uid),
+        hostname: d.hostname.clone(),
+        manufacturer: d.manufacturer.clone(),
+        model: d.model.clone(),
+        serial_number: d.serial_number.clone(),
+        operating_system: d.operating_system.clone(),
+        device_type_id: portal.id.clone(),
+        device_type_name: portal.name.clone(),
+        company_id: company.to_owned(),
+        integration_id: ctx.integration.clone(),
+        device_uid: d.uid.clone(),
+        linked: true,
+        created_at: previous.and_then(|p| p.asset_created_at).unwrap_or(now),
+        updated_at: now,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportRequest {
+    Devices(Vec<String>),
+    Type { category: String, device_type: String },
+}
+
+/// Reads the POST body, naming every problem.
+pub fn parse_import_request(body: &Value) -> Result<ImportRequest, DevicesError> {
+    let Some(obj) = body.as_object() else {
+        return Err(DevicesError::Invalid("the body must be a JSON object".into()));
+    };
+    let mut problems: Vec<String> = obj
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "deviceUids" | "category" | "deviceType"))
+        .map(|k| format!("unknown field `{k}`"))
+        .collect();
+    let by_uid = obj.contains_key("deviceUids");
+    let by_type = obj.contains_key("category") || obj.contains_key("deviceType");
+    if by_uid == by_type {
+        problems.push("give either `deviceUids` or `category` + `deviceType`".into());
+        return Err(DevicesError::Invalid(problems.join("; ")));
+    }
+    if by_uid {
+        let mut uids = Vec::new();
+        match obj.get("deviceUids") {
+            Some(Value::Array(a)) => {
+                let mut seen = HashSet::new();
+                for (i, v) in a.iter().enumerate() {
+                    match v.as_str().map(str::trim) {
+                        Some(u) if !u.is_empty() && u.len() <= 100 => {
+                            if seen.insert(u.to_owned()) {
+                                uids.push(u.to_owned());
+                            }
+                        }
+                        _ => problems.push(format!("`deviceUids[{i}]` must be a device uid (a non-empty string)")),
+                    }
+                }
+                if a.is_empty() {
+                    problems.push("`deviceUids` must not be empty".into());
+                }
+                if uids.len() > MAX_UIDS {
+                    problems.push(format!(
+                        "`deviceUids` names more than {MAX_UIDS} devices; import a whole type instead"
+                    ));
+                }
+            }
+            _ => problems.push("`deviceUids` must be an array of device uids".into()),
+        }
+        return if problems.is_empty() {
+            Ok(ImportRequest::Devices(uids))
+        } else {
+            Err(DevicesError::Invalid(problems.join("; ")))
+        };
+    }
+    let mut text = |name: &str| match obj.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(_) => {
+            problems.push(format!("`{name}` must be a non-empty string"));
+            None
+        }
+        None => {
+            problems.push(format!("`{name}` is required with `category`/`deviceType`"));
+            None
+        }
+    };
+    let category = text("category");
+    let device_type = text("deviceType");
+    match (category, device_type) {
+        (Some(category), Some(device_type)) if problems.is_empty() => Ok(ImportRequest::Type { category, device_type }),
+        _ => Err(DevicesError::Invalid(problems.join("; "))),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceResult {
+    pub device_uid: String,
+    pub status: ImportStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub requested: u64,
+    pub imported: u64,
+    pub failed: u64,
+    /// Imported devices whose asset was already up to date (auto-sync only).
+    pub unchanged: u64,
+    pub results: Vec<DeviceResult>,
+    /// True when successes were left out of `results` (counts are complete).
+    pub results_truncated: bool,
+    /// DynamoDB item writes.
+    pub writes: u64,
+    pub finished_at: String,
+    #[serde(skip)]
+    listed_imported: usize,
+}
+
+impl ImportReport {
+    fn push(&mut self, r: DeviceResult) {
+        match r.status {
+            ImportStatus::Imported => {
+                self.imported += 1;
+                if self.listed_imported >= MAX_RESULTS {
+                    self.results_truncated = true;
+                    return;
+                }
+                self.listed_imported += 1;
+            }
+            ImportStatus::Failed => self.failed += 1,
+        }
+        self.results.push(r);
+    }
+}
+
+pub struct Importer<'a, S> {
+    pub store: &'a S,
+}
+
+impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore> Importer<'_, S> {
+    /// Site and type mappings, once per request.
+    pub async fn context(&self, tenant: &TenantId, integration: &str) -> Result<ImportContext, DevicesError> {
+        let portal_types = DeviceTypes { store: self.store };
+        let (sites, mappings, portal) = tokio::try_join!(
+            async { Ok::<_, DevicesError>(self.store.mappings(tenant, integration).await?) },
+            async { Ok(self.store.type_mappings(tenant, integration).await?) },
+            portal_types.list(tenant),
+        )?;
+        let portal: HashMap<String, String> = portal.into_iter().map(|t| (t.id, t.name)).collect();
+        let mut ctx = ImportContext {
+            integration: integration.to_owned(),
+            site_companies: sites
+                .into_iter()
+                .filter_map(
+                    |SiteMapping {
+                         site_uid, company_id, ..
+                     }| Some((site_uid, company_id?)),
+                )
+                .collect(),
+            ..ImportContext::default()
+        };
+        for m in mappings {
+            let key = (m.category, m.device_type);
+            let Some(name) = m.maps_to.as_ref().and_then(|id| portal.get(id)) else {
+                continue;
+            };
+            if m.auto_sync {
+                ctx.auto_sync.insert(key.clone());
+            }
+            ctx.types.insert(
+                key,
+                PortalRef {
+                    id: m.maps_to.clone().unwrap_or_default(),
+                    name: name.clone(),
+                },
+            );
+        }
+        Ok(ctx)
+    }
+
+    pub async fn import(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        request: ImportRequest,
+    ) -> Result<ImportReport, DevicesError> {
+        ensure_integration(self.store, tenant, integration).await?;
+        let ctx = self.context(tenant, integration).await?;
+        let mut report = ImportReport::default();
+        match request {
+            ImportRequest::Devices(uids) => {
+                for chunk in uids.chunks(PAGE as usize) {
+                    let mut found = self.store.devices_by_uid(tenant, integration, chunk).await?;
+                    let batch = chunk.iter().map(|u| (u.clone(), found.remove(u))).collect();
+                    self.apply(tenant, &ctx, batch, false, &mut report).await?;
+                }
+            }
+            ImportRequest::Type { category, device_type } => {
+                let key = (category, device_type);
+                if !ctx.types.contains_key(&key) {
+                    return Err(DevicesError::Rule {
+                        code: "type_not_mapped",
+                        message: format!(
+                            "Datto type {}/{} is not mapped to a portal device type; map it first",
+                            key.0, key.1
+                        ),
+                    });
+                }
+                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report)
+                    .await?;
+            }
+        }
+        report.finished_at = format_rfc3339(now_millis());
+        Ok(report)
+    }
+
+    /// The scheduled sync's import of auto-sync types (see the module docs).
+    pub async fn auto_import(&self, tenant: &TenantId, integration: &str) -> Result<ImportReport, DevicesError> {
+        let ctx = self.context(tenant, integration).await?;
+        let mut report = ImportReport::default();
+        if !ctx.auto_sync.is_empty() {
+            let auto = ctx.auto_sync.clone();
+            self.stream(tenant, &ctx, |d| auto.contains(&type_key(d)), true, &mut report)
+                .await?;
+        }
+        report.finished_at = format_rfc3339(now_millis());
+        Ok(report)
+    }
+
+    /// Every staged, not removed device that `wanted` picks, a page at a time.
+    async fn stream(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        wanted: impl Fn(&DeviceRecord) -> bool,
+        only_changed: bool,
+        report: &mut ImportReport,
+    ) -> Result<(), DevicesError> {
+        let mut after: Option<String> = None;
+        loop {
+            let (devices, next) = self
+                .store
+                .device_page(tenant, &ctx.integration, after.as_deref(), PAGE)
+                .await?;
+            let batch: Vec<_> = devices
+                .into_iter()
+                .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
+                .map(|d| (d.uid.clone(), Some(d)))
+                .collect();
+            if !batch.is_empty() {
+                self.apply(tenant, ctx, batch, only_changed, report).await?;
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        batch: Vec<(String, Option<DeviceRecord>)>,
+        only_changed: bool,
+        report: &mut ImportReport,
+    ) -> Result<(), DevicesError> {
+        let known: Vec<String> = batch
+            .iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(u, _)| u.clone())
+            .collect();
+        let previous = self.store.import_states(tenant, &ctx.integration, &known).await?;
+        let now = now_millis();
+        let mut assets = Vec::new();
+        let mut states = Vec::new();
+        for (uid, device) in &batch {
+            report.requested += 1;
+            let before = previous.get(uid);
+            match decide(ctx, device.as_ref()) {
+                Ok((company, portal)) => {
+                    let device = device.as_ref().expect("decide passed");
+                    let asset = build_asset(ctx, device, company, portal, before, now);
+                    let hash = asset.content_hash();
+                    let up_to_date = before
+                        .is_some_and(|b| b.status == ImportStatus::Imported && b.asset_hash.as_ref() == Some(&hash));
+                    if only_changed && up_to_date {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    report.push(DeviceResult {
+                        device_uid: uid.clone(),
+                        status: ImportStatus::Imported,
+                        asset_id: Some(asset.id.clone()),
+                        reason: None,
+                        message: None,
+                    });
+                    states.push(ImportState {
+                        device_uid: uid.clone(),
+                        status: ImportStatus::Imported,
+                        reason: None,
+                        message: None,
+                        asset_id: Some(asset.id.clone()),
+                        asset_created_at: Some(asset.created_at),
+                        asset_hash: Some(hash),
+                        at: now,
+                    });
+                    assets.push(asset);
+                }
+                Err(failure) => {
+                    let message = failure.message(device.as_ref());
+                    report.push(DeviceResult {
+                        device_uid: uid.clone(),
+                        status: ImportStatus::Failed,
+                        asset_id: before.and_then(|b| b.asset_id.clone()),
+                        reason: Some(failure.code()),
+                        message: Some(message.clone()),
+                    });
+                    // An unknown uid has nothing to hang a state on.
+                    if device.is_some() {
+                        states.push(ImportState {
+                            device_uid: uid.clone(),
+                            status: ImportStatus::Failed,
+                            reason: Some(failure.code().to_owned()),
+                            message: Some(message),
+                            asset_id: before.and_then(|b| b.asset_id.clone()),
+                            asset_created_at: before.and_then(|b| b.asset_created_at),
+                            asset_hash: None,
+                            at: now,
+                        });
+                    }
+                }
+            }
+        }
+        report.writes += self
+            .store
+            .write_imports(tenant, &ctx.integration, assets, states)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The sync run's hook: auto-import after a complete listing, counted in the
+/// run record; a failure here is a run error (the run ends `partial`), never a panic.
+pub async fn after_sync(
+    store: &crate::store::DynamoStore,
+    tenant: &TenantId,
+    integration: &str,
+    run: &mut crate::sync::RunRecord,
+) {
+    match (Importer { store }).auto_import(tenant, integration).await {
+        Ok(report) => {
+            run.counts.devices_imported += report.imported;
+            run.counts.devices_import_failed += report.failed;
+            run.counts.writes += report.writes;
+        }
+        Err(e) => run.record_error("devices.auto_import", e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn device(uid: &str, site: &str, category: &str) -> DeviceRecord {
+        DeviceRecord {
+            uid: uid.into(),
+            hostname: Some(format!("host-{uid}")),
+            site_uid: Some(site.into()),
+            site_name: Some(format!("Site {site}")),
+            category: Some(category.into()),
+            device_type: Some(category.into()),
+            ..Default::default()
+        }
+    }
+
+    fn ctx() -> ImportContext {
+        ImportContext {
+            integration: "int".into(),
+            site_companies: HashMap::from([("s1".to_owned(), "c1".to_owned())]),
+            types: HashMap::from([(
+                ("Desktop".to_owned(), "Desktop".to_owned()),
+                PortalRef {
+                    id: "desktop".into(),
+                    name: "Desktop".into(),
+                },
+            )]),
+            auto_sync: HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn rules_apply_in_order() {
+        let ctx = ctx();
+        assert_eq!(decide(&ctx, None).unwrap_err(), Failure::UnknownDevice);
+        let mut removed = device("d", "s1", "Desktop");
+        removed.removed_at = Some(1);
+        assert_eq!(decide(&ctx, Some(&removed)).unwrap_err(), Failure::DeviceRemoved);
+        let mut deleted = device("d", "elsewhere", "Desktop");
+        deleted.deleted = Some(true);
+        assert_eq!(decide(&ctx, Some(&deleted)).unwrap_err(), Failure::DeviceRemoved);
+        assert_eq!(
+            decide(&ctx, Some(&device("d", "s2", "Desktop"))).unwrap_err(),
+            Failure::SiteNotMapped
+        );
+        assert_eq!(
+            decide(&ctx, Some(&device("d", "s1", "Server"))).unwrap_err(),
+            Failure::TypeNotMapped
+        );
+        let (company, portal) = decide(&ctx, Some(&device("d", "s1", "Desktop"))).unwrap();
+        assert_eq!((company.as_str(), portal.id.as_str()), ("c1", "desktop"));
+    }
+
+    #[test]
+    fn a_device_without_a_type_uses_the_unknown_key() {
+        let mut d = device("d", "s1", "Desktop");
+        d.category = None;
+        d.device_type = None;
+        assert_eq!(type_key(&d), (UNKNOWN.to_owned(), UNKNOWN.to_owned()));
+    }
+
+    #[test]
+    fn re_import_keeps_the_id_and_creation_time() {
+        let ctx = ctx();
+        let d = device("d", "s1", "Desktop");
+        let portal = &ctx.types[&("Desktop".to_owned(), "Desktop".to_owned())];
+        let first = build_asset(&ctx, &d, "c1", portal, None, 10);
+        let state = ImportState {
+            device_uid: "d".into(),
+            status: ImportStatus::Imported,
+            reason: None,
+            message: None,
+            asset_id: Some(first.id.clone()),
+            asset_created_at: Some(first.created_at),
+            asset_hash: Some(first.content_hash()),
+            at: 10,
+        };
+        let second = build_asset(&ctx, &d, "c1", portal, Some(&state), 20);
+        assert_eq!(second.id, first.id);
+        assert_eq!((second.created_at, second.updated_at), (10, 20));
+        assert_eq!(second.content_hash(), first.content_hash());
+        let moved = build_asset(&ctx, &d, "c2", portal, Some(&state), 30);
+        assert_ne!(moved.content_hash(), first.content_hash());
+    }
+
+    #[test]
+    fn requests_are_parsed_with_every_problem_named() {
+        assert_eq!(
+            parse_import_request(&json!({ "deviceUids": ["a", "b", "a"] })).unwrap(),
+            ImportRequest::Devices(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            parse_import_request(&json!({ "category": "Desktop", "deviceType": "Laptop" })).unwrap(),
+            ImportRequest::Type {
+                category: "Desktop".into(),
+                device_type: "Laptop".into()
+            }
+        );
+        let e = parse_import_request(&json!({ "deviceUids": [1, ""], "x": 1 }))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`x`") && e.contains("deviceUids[0]") && e.contains("deviceUids[1]"),
+            "{e}"
+        );
+        assert!(parse_import_request(&json!({})).is_err());
+        assert!(parse_import_request(&json!({ "deviceUids": ["a"], "category": "x" })).is_err());
+        assert!(parse_import_request(&json!({ "deviceUids": [] })).is_err());
+        assert!(parse_import_request(&json!({ "category": "Desktop" })).is_err());
+        let many: Vec<String> = (0..=MAX_UIDS).map(|i| format!("u{i}")).collect();
+        assert!(parse_import_request(&json!({ "deviceUids": many })).is_err());
+    }
+
+    #[test]
+    fn results_are_capped_but_counts_are_not() {
+        let mut report = ImportReport::default();
+        for i in 0..MAX_RESULTS + 10 {
+            report.push(DeviceResult {
+                device_uid: i.to_string(),
+                status: ImportStatus::Imported,
+                asset_id: None,
+                reason: None,
+                message: None,
+            });
+        }
+        report.push(DeviceResult {
+            device_uid: "f".into(),
+            status: ImportStatus::Failed,
+            asset_id: None,
+            reason: Some("site_not_mapped"),
+            message: None,
+        });
+        assert_eq!(report.imported as usize, MAX_RESULTS + 10);
+        assert_eq!(report.results.len(), MAX_RESULTS + 1);
+        assert!(report.results_truncated);
+    }
+}

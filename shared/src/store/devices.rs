@@ -1,0 +1,592 @@
+//! Device types, type mappings, import state and assets (see [`crate::devices`]).
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | custom portal device type | `TENANT#{t}` | `DEVICETYPE#{id}` |
+//! | portal asset | `TENANT#{t}` | `ASSET#{integrationId}:{deviceUid}` (GSI1: `TENANT#{t}#COMPANY#{companyId}#ASSETS` / `ASSET#{id}`) |
+//! | Datto type -> portal type | `TENANT#{t}#INTEGRATION#{id}` | `TYPEMAP#{category}#{type}` |
+//! | a device's import state | `TENANT#{t}#INTEGRATION#{id}` | `IMPORT#{deviceUid}` |
+//!
+//! The asset id starts with the integration id, so one `begins_with` query
+//! finds an integration's assets (to unlink them when it is deleted), and
+//! it is the same id on every import of a device: a re-import or two
+//! concurrent imports overwrite one item and never make a second.
+
+use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::devices::{Asset, ImportState, ImportStatus, PortalDeviceType, TypeMapping};
+use crate::sync::plan::DeviceRecord;
+use crate::sync::store::{device_from_item, put_request};
+use crate::tenant::TenantId;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// Concurrent BatchWriteItem calls of one [`ImportStore::write_imports`].
+const WRITERS: usize = 8;
+
+/// Portal device types (the custom ones; the defaults live in code) and
+/// the integration's Datto type -> portal type mappings.
+pub trait DeviceTypeStore: Send + Sync {
+    fn custom_types(&self, tenant: &TenantId)
+    -> impl Future<Output = Result<Vec<PortalDeviceType>, StoreError>> + Send;
+    fn insert_custom_type(
+        &self,
+        tenant: &TenantId,
+        device_type: &PortalDeviceType,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// True if it existed.
+    fn delete_custom_type(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The sync's `DEVTYPE#` counts: (category, type, devices).
+    fn type_counts(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String, i64)>, StoreError>> + Send;
+    fn type_mappings(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> impl Future<Output = Result<Vec<TypeMapping>, StoreError>> + Send;
+    fn put_type_mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        mapping: &TypeMapping,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What staging and importing read and write in the integration's partition.
+pub trait ImportStore: Send + Sync {
+    /// One page of synced devices in uid order after `after`.
+    fn device_page(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        after: Option<&str>,
+        limit: i32,
+    ) -> impl Future<Output = Result<(Vec<DeviceRecord>, Option<String>), StoreError>> + Send;
+    fn devices_by_uid(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, DeviceRecord>, StoreError>> + Send;
+    fn import_states(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, ImportState>, StoreError>> + Send;
+    /// Upserts the assets and records the import states; returns the item writes.
+    fn write_imports(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        assets: Vec<Asset>,
+        states: Vec<ImportState>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The portal's assets, in the tenant's partition.
+pub trait AssetStore: Send + Sync {
+    fn get_asset(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Asset>, StoreError>> + Send;
+    /// Assets in id order after `after` (exclusive), of one company if given;
+    /// at most `limit`, and whether there are more.
+    fn page_assets(
+        &self,
+        tenant: &TenantId,
+        company: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<Asset>, bool), StoreError>> + Send;
+    /// Marks every asset of the integration `linked = false`; returns how many.
+    fn unlink_assets(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+fn device_type_sk(id: &str) -> String {
+    format!("DEVICETYPE#{id}")
+}
+
+fn type_mapping_sk(category: &str, device_type: &str) -> String {
+    format!("TYPEMAP#{category}#{device_type}")
+}
+
+fn import_sk(uid: &str) -> String {
+    format!("IMPORT#{uid}")
+}
+
+fn asset_sk(id: &str) -> String {
+    format!("ASSET#{id}")
+}
+
+fn company_assets_pk(tenant: &TenantId, company: &str) -> String {
+    format!("{}#COMPANY#{company}#ASSETS", keys::tenant_pk(tenant))
+}
+
+fn key(pk: String, sk: String) -> Item {
+    Item::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+fn put_opt(item: &mut Item, k: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        item.insert(k.to_owned(), s(v));
+    }
+}
+
+fn asset_item(tenant: &TenantId, a: &Asset) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(keys::tenant_pk(tenant))),
+        ("SK".into(), s(asset_sk(&a.id))),
+        ("entity".into(), s("asset")),
+        ("id".into(), s(&a.id)),
+        ("companyId".into(), s(&a.company_id)),
+        ("deviceTypeId".into(), s(&a.device_type_id)),
+        ("deviceTypeName".into(), s(&a.device_type_name)),
+        ("integrationId".into(), s(&a.integration_id)),
+        ("deviceUid".into(), s(&a.device_uid)),
+        ("linked".into(), AttributeValue::Bool(a.linked)),
+        ("createdAt".into(), n(a.created_at)),
+        ("updatedAt".into(), n(a.updated_at)),
+        ("GSI1PK".into(), s(company_assets_pk(tenant, &a.company_id))),
+        ("GSI1SK".into(), s(asset_sk(&a.id))),
+    ]);
+    put_opt(&mut item, "hostname", &a.hostname);
+    put_opt(&mut item, "manufacturer", &a.manufacturer);
+    put_opt(&mut item, "model", &a.model);
+    put_opt(&mut item, "serialNumber", &a.serial_number);
+    put_opt(&mut item, "operatingSystem", &a.operating_system);
+    item
+}
+
+fn asset_from_item(item: &Item) -> Result<Asset, StoreError> {
+    let f = Fields(item);
+    Ok(Asset {
+        id: f.s("id")?,
+        hostname: f.opt_s("hostname"),
+        manufacturer: f.opt_s("manufacturer"),
+        model: f.opt_s("model"),
+        serial_number: f.opt_s("serialNumber"),
+        operating_system: f.opt_s("operatingSystem"),
+        device_type_id: f.opt_s("deviceTypeId").unwrap_or_default(),
+        device_type_name: f.opt_s("deviceTypeName").unwrap_or_default(),
+        company_id: f.opt_s("companyId").unwrap_or_default(),
+        integration_id: f.opt_s("integrationId").unwrap_or_default(),
+        device_uid: f.opt_s("deviceUid").unwrap_or_default(),
+        linked: f.opt_b("linked").unwrap_or(false),
+        created_at: f.n("createdAt")?,
+        updated_at: f.n("updatedAt")?,
+    })
+}
+
+fn state_item(pk: &str, st: &ImportState) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s(import_sk(&st.device_uid))),
+        ("entity".into(), s("device-import")),
+        ("deviceUid".into(), s(&st.device_uid)),
+        ("status".into(), s(st.status.as_str())),
+        ("at".into(), n(st.at)),
+    ]);
+    put_opt(&mut item, "reason", &st.reason);
+    put_opt(&mut item, "message", &st.message);
+    put_opt(&mut item, "assetId", &st.asset_id);
+    put_opt(&mut item, "assetHash", &st.asset_hash);
+    if let Some(at) = st.asset_created_at {
+        item.insert("assetCreatedAt".into(), n(at));
+    }
+    item
+}
+
+fn state_from_item(item: &Item) -> Result<ImportState, StoreError> {
+    let f = Fields(item);
+    Ok(ImportState {
+        device_uid: f.s("deviceUid")?,
+        status: if f.opt_s("status").as_deref() == Some("imported") {
+            ImportStatus::Imported
+        } else {
+            ImportStatus::Failed
+        },
+        reason: f.opt_s("reason"),
+        message: f.opt_s("message"),
+        asset_id: f.opt_s("assetId"),
+        asset_created_at: f.opt_n("assetCreatedAt"),
+        asset_hash: f.opt_s("assetHash"),
+        at: f.opt_n("at").unwrap_or(0),
+    })
+}
+
+impl DynamoStore {
+    /// BatchGetItem, 100 keys a call, retrying what DynamoDB hands back unprocessed.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                if let Some(mut responses) = out.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable("reads still unprocessed after retries".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// BatchWriteItem with `WRITERS` calls in flight.
+    async fn write_concurrently(&self, requests: Vec<WriteRequest>) -> Result<u64, StoreError> {
+        let total = requests.len() as u64;
+        let mut tasks = JoinSet::new();
+        let mut chunks = requests
+            .chunks(25)
+            .map(<[WriteRequest]>::to_vec)
+            .collect::<Vec<_>>()
+            .into_iter();
+        loop {
+            while tasks.len() < WRITERS {
+                let Some(chunk) = chunks.next() else { break };
+                let store = self.clone();
+                tasks.spawn(async move { store.batch_write(chunk).await });
+            }
+            match tasks.join_next().await {
+                Some(r) => r.map_err(|e| StoreError::Unavailable(format!("writer task: {e}")))??,
+                None => return Ok(total),
+            }
+        }
+    }
+}
+
+impl DeviceTypeStore for DynamoStore {
+    async fn custom_types(&self, tenant: &TenantId) -> Result<Vec<PortalDeviceType>, StoreError> {
+        let items = self.query_prefix(keys::tenant_pk(tenant), "DEVICETYPE#").await?;
+        items
+            .iter()
+            .map(|i| {
+                let f = Fields(i);
+                Ok(PortalDeviceType {
+                    id: f.s("id")?,
+                    name: f.s("name")?,
+                    builtin: false,
+                    created_at: f.opt_n("createdAt"),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(keys::tenant_pk(tenant))),
+            ("SK".into(), s(device_type_sk(&t.id))),
+            ("entity".into(), s("device-type")),
+            ("id".into(), s(&t.id)),
+            ("name".into(), s(&t.name)),
+        ]);
+        if let Some(at) = t.created_at {
+            item.insert("createdAt".into(), n(at));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_custom_type(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant_pk(tenant), device_type_sk(id))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn type_counts(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "DEVTYPE#")
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let f = Fields(i);
+                Some((
+                    f.opt_s("category")?,
+                    f.opt_s("deviceType")?,
+                    f.opt_n("count").unwrap_or(0),
+                ))
+            })
+            .collect())
+    }
+
+    async fn type_mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<TypeMapping>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "TYPEMAP#")
+            .await?;
+        items
+            .iter()
+            .map(|i| {
+                let f = Fields(i);
+                Ok(TypeMapping {
+                    category: f.s("category")?,
+                    device_type: f.s("deviceType")?,
+                    maps_to: f.opt_s("mapsTo"),
+                    auto_sync: f.opt_b("autoSync").unwrap_or(false),
+                    updated_at: f.opt_n("updatedAt").unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_type_mapping(&self, tenant: &TenantId, integration: &str, m: &TypeMapping) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(keys::integration_pk(tenant, integration))),
+            ("SK".into(), s(type_mapping_sk(&m.category, &m.device_type))),
+            ("entity".into(), s("device-type-mapping")),
+            ("category".into(), s(&m.category)),
+            ("deviceType".into(), s(&m.device_type)),
+            ("autoSync".into(), AttributeValue::Bool(m.auto_sync)),
+            ("updatedAt".into(), n(m.updated_at)),
+        ]);
+        put_opt(&mut item, "mapsTo", &m.maps_to);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+impl ImportStore for DynamoStore {
+    async fn device_page(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        after: Option<&str>,
+        limit: i32,
+    ) -> Result<(Vec<DeviceRecord>, Option<String>), StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        let start = after.map(|uid| key(pk.clone(), format!("DEVICE#{uid}")));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s("DEVICE#"))
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(classify)?;
+        let devices: Vec<DeviceRecord> = out.items().iter().filter_map(device_from_item).collect();
+        let next = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => Fields(&k)
+                .opt_s("SK")
+                .and_then(|sk| sk.strip_prefix("DEVICE#").map(str::to_owned)),
+            _ => None,
+        };
+        Ok((devices, next))
+    }
+
+    async fn devices_by_uid(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uids: &[String],
+    ) -> Result<HashMap<String, DeviceRecord>, StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        let keys = uids.iter().map(|u| key(pk.clone(), format!("DEVICE#{u}"))).collect();
+        Ok(self
+            .batch_get(keys)
+            .await?
+            .iter()
+            .filter_map(device_from_item)
+            .map(|d| (d.uid.clone(), d))
+            .collect())
+    }
+
+    async fn import_states(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uids: &[String],
+    ) -> Result<HashMap<String, ImportState>, StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        let keys = uids.iter().map(|u| key(pk.clone(), import_sk(u))).collect();
+        self.batch_get(keys)
+            .await?
+            .iter()
+            .map(|i| state_from_item(i).map(|st| (st.device_uid.clone(), st)))
+            .collect()
+    }
+
+    async fn write_imports(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        assets: Vec<Asset>,
+        states: Vec<ImportState>,
+    ) -> Result<u64, StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        // Assets before the states that point at them: a state never names a missing asset.
+        let assets = assets.iter().map(|a| put_request(asset_item(tenant, a))).collect();
+        let mut writes = self.write_concurrently(assets).await?;
+        let states = states.iter().map(|st| put_request(state_item(&pk, st))).collect();
+        writes += self.write_concurrently(states).await?;
+        Ok(writes)
+    }
+}
+
+impl AssetStore for DynamoStore {
+    async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::tenant_pk(tenant), asset_sk(id))))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(asset_from_item).transpose()
+    }
+
+    async fn page_assets(
+        &self,
+        tenant: &TenantId,
+        company: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Asset>, bool), StoreError> {
+        let tenant_pk = keys::tenant_pk(tenant);
+        let want = limit.saturating_add(1).min(1_000) as i32;
+        let items = match company {
+            None => {
+                let start = after.map(|id| key(tenant_pk.clone(), asset_sk(id)));
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", s(&tenant_pk))
+                    .expression_attribute_values(":prefix", s("ASSET#"))
+                    .set_exclusive_start_key(start)
+                    .limit(want)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                out.items.unwrap_or_default()
+            }
+            Some(company) => {
+                // GSI1 is keys-only: the index gives the page's keys, BatchGetItem the items.
+                let gsi_pk = company_assets_pk(tenant, company);
+                let start = after.map(|id| {
+                    let mut k = key(tenant_pk.clone(), asset_sk(id));
+                    k.insert("GSI1PK".into(), s(&gsi_pk));
+                    k.insert("GSI1SK".into(), s(asset_sk(id)));
+                    k
+                });
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(keys::REGISTRY_INDEX)
+                    .key_condition_expression("GSI1PK = :pk")
+                    .expression_attribute_values(":pk", s(gsi_pk))
+                    .set_exclusive_start_key(start)
+                    .limit(want)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let keys = out
+                    .items()
+                    .iter()
+                    .filter_map(|i| Some(key(Fields(i).opt_s("PK")?, Fields(i).opt_s("SK")?)))
+                    .collect();
+                let mut items = self.batch_get(keys).await?;
+                items.sort_by_key(|i| Fields(i).opt_s("SK"));
+                items
+            }
+        };
+        let mut assets = items.iter().map(asset_from_item).collect::<Result<Vec<_>, _>>()?;
+        let more = assets.len() > limit;
+        assets.truncate(limit);
+        Ok((assets, more))
+    }
+
+    async fn unlink_assets(&self, tenant: &TenantId, integration: &str) -> Result<usize, StoreError> {
+        let now = crate::time::now_millis();
+        let mut count = 0;
+        let mut start = None;
+        // Page by page, so that an MSP's 100,000 assets never sit in memory at once.
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::tenant_pk(tenant)))
+                .expression_attribute_values(":prefix", s(asset_sk(&format!("{integration}:"))))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            let requests: Vec<WriteRequest> = out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut item| {
+                    item.insert("linked".into(), AttributeValue::Bool(false));
+                    item.insert("updatedAt".into(), n(now));
+                    put_request(item)
+                })
+                .collect();
+            count += requests.len();
+            self.write_concurrently(requests).await?;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(count),
+            }
+        }
+    }
+}

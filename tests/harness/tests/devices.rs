@@ -1,0 +1,725 @@
+//! Device types, type mappings, staged devices, import, assets and
+//! auto-sync, end to end: a real sync from the Datto RMM simulator into
+//! moto's DynamoDB, then the HTTP routes through API Gateway v2 events.
+
+use rmmsync_tests::{api_request, api_request_raw, aws_config, fresh_store, read_response, secrets_manager};
+use serde_json::{Value, json};
+use shared::api::companies::CompaniesApi;
+use shared::api::devices::DevicesApi;
+use shared::api::sites::SitesApi;
+use shared::datto::{DattoConnector, RetryPolicy};
+use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
+use shared::secrets::SecretsManager;
+use shared::store::DynamoStore;
+use shared::sync::{RunRecord, SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
+use shared::tenant::TenantId;
+use simulators::datto::{DattoConfig, DattoSim};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+const TENANT: &str = "acme-msp";
+const OTHER: &str = "other-msp";
+
+/// Devices per (site, kind) the tests add to the simulator.
+const PER_KIND: usize = 2;
+const KINDS: &[(&str, &str, &str)] = &[
+    ("Desktop", "Desktop", "DESK"),
+    ("Server", "Server", "SRV"),
+    ("Printer", "Printer", "PRN"),
+];
+
+struct World {
+    store: DynamoStore,
+    secrets: SecretsManager,
+    datto: DattoConnector,
+    settings: IntegrationSettings,
+    api: DevicesApi<DynamoStore>,
+    companies: CompaniesApi<DynamoStore>,
+    sites: SitesApi<DynamoStore>,
+    integration: String,
+    /// site name -> uid
+    site: HashMap<&'static str, String>,
+    /// (site name, kind prefix) -> device uids
+    devices: HashMap<(&'static str, &'static str), Vec<String>>,
+    /// company name -> id
+    company: HashMap<&'static str, String>,
+    sim: DattoSim,
+}
+
+/// Three named sites with known device kinds; Alpha and Beta mapped to companies, Gamma not.
+async fn world() -> World {
+    let sim = DattoSim::start(DattoConfig {
+        sites: 2,
+        devices: 10,
+        autotask_mapped_ratio: 0.0,
+        ..DattoConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut site = HashMap::new();
+    let mut devices = HashMap::new();
+    for name in ["Alpha Dental", "Beta Law", "Gamma Unmapped"] {
+        let uid = sim.add_site(name);
+        for (category, kind, prefix) in KINDS {
+            let uids = sim.add_devices(&uid, PER_KIND);
+            for (i, d) in uids.iter().enumerate() {
+                let host = format!("{}-{prefix}-{i}", &name[..1]);
+                sim.change_device(d, |dev| {
+                    dev.category = Some((*category).into());
+                    dev.device_type = Some((*kind).into());
+                    dev.hostname = host;
+                });
+            }
+            devices.insert((name, *prefix), uids);
+        }
+        site.insert(name, uid);
+    }
+
+    let config = aws_config().await;
+    let store = fresh_store(&config).await;
+    let quick = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
+    let datto = DattoConnector::new(shared::http::client())
+        .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
+        .with_retry(quick);
+    let secrets = secrets_manager(&config);
+    let settings = IntegrationSettings {
+        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
+    };
+    let cfg = sim.config().clone();
+    let created = Integrations {
+        store: &store,
+        secrets: &secrets,
+        datto: &datto,
+        settings: &settings,
+    }
+    .create(
+        &TenantId::parse(TENANT).unwrap(),
+        DattoCredentialsInput {
+            platform: Some(cfg.platform.clone()),
+            api_key: Some(cfg.api_key.clone()),
+            api_secret: Some(cfg.api_secret.clone()),
+            name: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    let mut w = World {
+        api: DevicesApi { store: store.clone() },
+        companies: CompaniesApi { store: store.clone() },
+        sites: SitesApi { store: store.clone() },
+        store,
+        secrets,
+        datto,
+        settings,
+        integration: created.id,
+        site,
+        devices,
+        company: HashMap::new(),
+        sim,
+    };
+    let run = w.sync().await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    for (company, site) in [("Alpha Dental Care", "Alpha Dental"), ("Beta Law LLP", "Beta Law")] {
+        let (status, body) = read_response(
+            w.companies
+                .handle(api_request(
+                    "POST",
+                    "/companies",
+                    Some(TENANT),
+                    Some(&json!({ "name": company })),
+                ))
+                .await,
+        );
+        assert_eq!(status, 201, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        w.map_site(site, &id).await;
+        w.company.insert(company, id);
+    }
+    w
+}
+
+impl World {
+    async fn sync(&self) -> RunRecord {
+        let deps = SyncDeps {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
+            settings: SyncSettings::default(),
+        };
+        let tenant = TenantId::parse(TENANT).unwrap();
+        let run = start_run(&deps, &tenant, &self.integration, "schedule").await.unwrap();
+        run_once(&deps, &tenant, &self.integration, &run.run_id, &RunBudget::default())
+            .await
+            .unwrap()
+    }
+
+    async fn call(&self, method: &str, path: &str, tenant: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.api
+                .handle(api_request(method, path, Some(tenant), body.as_ref()))
+                .await,
+        )
+    }
+
+    async fn map_site(&self, site: &str, company: &str) {
+        let path = format!("/integrations/{}/sites/{}/mapping", self.integration, self.site[site]);
+        let (status, body) = read_response(
+            self.sites
+                .handle(api_request(
+                    "PUT",
+                    &path,
+                    Some(TENANT),
+                    Some(&json!({ "companyId": company })),
+                ))
+                .await,
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn unmap_site(&self, site: &str) {
+        let path = format!("/integrations/{}/sites/{}/mapping", self.integration, self.site[site]);
+        let (status, body) = read_response(
+            self.sites
+                .handle(api_request("DELETE", &path, Some(TENANT), None))
+                .await,
+        );
+        assert_eq!(status, 204, "{body}");
+    }
+
+    async fn map_type(&self, category: &str, maps_to: Option<&str>, auto_sync: bool) -> (u16, Value) {
+        self.call(
+            "PUT",
+            &format!("/integrations/{}/device-types", self.integration),
+            TENANT,
+            Some(json!({ "category": category, "deviceType": category, "mapsTo": maps_to, "autoSync": auto_sync })),
+        )
+        .await
+    }
+
+    async fn import(&self, body: Value) -> (u16, Value) {
+        self.call(
+            "POST",
+            &format!("/integrations/{}/import", self.integration),
+            TENANT,
+            Some(body),
+        )
+        .await
+    }
+
+    fn uids(&self, site: &'static str, kind: &'static str) -> Vec<String> {
+        self.devices[&(site, kind)].clone()
+    }
+
+    /// Every page of a list, following `nextCursor`.
+    async fn all_pages(&self, path: &str, key: &str, tenant: &str) -> Vec<Value> {
+        let mut rows = Vec::new();
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut next = path.to_owned();
+        loop {
+            let (status, page) = self.call("GET", &next, tenant, None).await;
+            assert_eq!(status, 200, "{next}: {page}");
+            rows.extend(page[key].as_array().unwrap().iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(c) => next = format!("{path}{sep}cursor={c}"),
+                None => return rows,
+            }
+        }
+    }
+
+    async fn staged(&self, query: &str) -> Vec<Value> {
+        let path = format!("/integrations/{}/staged-devices{query}", self.integration);
+        self.all_pages(&path, "devices", TENANT).await
+    }
+
+    async fn assets(&self, path: &str) -> Vec<Value> {
+        self.all_pages(path, "assets", TENANT).await
+    }
+}
+
+fn result_of<'v>(report: &'v Value, uid: &str) -> &'v Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["deviceUid"] == uid)
+        .unwrap_or_else(|| panic!("{uid} in {report}"))
+}
+
+#[tokio::test]
+async fn portal_device_types_defaults_custom_and_deletion_rules() {
+    let w = world().await;
+    let (status, body) = w.call("GET", "/device-types", TENANT, None).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = body["deviceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Desktop",
+            "Laptop",
+            "Server",
+            "Virtual Machine",
+            "Network Device",
+            "Printer",
+            "Mobile",
+            "Other"
+        ]
+    );
+
+    let (status, tv) = w
+        .call("POST", "/device-types", TENANT, Some(json!({ "name": " Smart  TV " })))
+        .await;
+    assert_eq!(status, 201, "{tv}");
+    assert_eq!(tv["name"], "Smart TV");
+    assert_eq!(tv["builtin"], false);
+    let tv_id = tv["id"].as_str().unwrap().to_owned();
+    for (bad, code, status) in [
+        (json!({ "name": "smart tv" }), "device_type_exists", 409),
+        (json!({ "name": "SERVER" }), "device_type_exists", 409),
+        (json!({ "name": "  " }), "invalid_request", 400),
+        (json!({ "name": "x".repeat(101) }), "invalid_request", 400),
+        (json!({ "name": "Kiosk", "colour": "red" }), "invalid_request", 400),
+        (json!({}), "invalid_request", 400),
+    ] {
+        let (s, body) = w.call("POST", "/device-types", TENANT, Some(bad.clone())).await;
+        assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{bad} -> {body}");
+    }
+    let (s, body) = read_response(
+        w.api
+            .handle(api_request_raw("POST", "/device-types", TENANT, "{nope"))
+            .await,
+    );
+    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_request")));
+
+    let (_, body) = w.call("GET", "/device-types", TENANT, None).await;
+    assert_eq!(body["deviceTypes"].as_array().unwrap().len(), 9);
+    // Another tenant has the defaults only.
+    let (_, other) = w.call("GET", "/device-types", OTHER, None).await;
+    assert_eq!(other["deviceTypes"].as_array().unwrap().len(), 8);
+
+    let (s, body) = w.call("DELETE", "/device-types/desktop", TENANT, None).await;
+    assert_eq!((s, body["code"].as_str()), (409, Some("device_type_builtin")));
+    let (s, _) = w.map_type("Printer", Some(&tv_id), false).await;
+    assert_eq!(s, 200);
+    let (s, body) = w.call("DELETE", &format!("/device-types/{tv_id}"), TENANT, None).await;
+    assert_eq!((s, body["code"].as_str()), (409, Some("device_type_in_use")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("Printer/Printer"), "{body}");
+    // Another tenant can neither see nor delete it.
+    let (s, _) = w.call("DELETE", &format!("/device-types/{tv_id}"), OTHER, None).await;
+    assert_eq!(s, 404);
+    w.map_type("Printer", None, false).await;
+    let (s, _) = w.call("DELETE", &format!("/device-types/{tv_id}"), TENANT, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = w.call("DELETE", &format!("/device-types/{tv_id}"), TENANT, None).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn type_mappings_counts_and_the_auto_sync_rule() {
+    let w = world().await;
+    let path = format!("/integrations/{}/device-types", w.integration);
+    let (status, table) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(status, 200, "{table}");
+    let row = |t: &Value, c: &str| {
+        t["deviceTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["category"] == c && r["deviceType"] == c)
+            .cloned()
+            .unwrap_or_else(|| panic!("{c} in {t}"))
+    };
+    let server = row(&table, "Server");
+    assert!(
+        server["deviceCount"].as_i64().unwrap() >= (3 * PER_KIND) as i64,
+        "{server}"
+    );
+    assert_eq!(server["mapsTo"], Value::Null);
+    assert_eq!(server["autoSync"], false);
+
+    let (s, body) = w.map_type("Server", None, true).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (422, Some("auto_sync_requires_mapping")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("mapsTo"), "{body}");
+    let (s, body) = w.map_type("Server", Some("no-such-type"), false).await;
+    assert_eq!((s, body["code"].as_str()), (404, Some("not_found")), "{body}");
+    let (s, body) = w.map_type("Toaster", Some("other"), false).await;
+    assert_eq!(s, 404, "{body}");
+    let (s, body) = w
+        .call(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({ "category": 1, "mapsTo": 2, "autoSync": "y", "extra": true })),
+        )
+        .await;
+    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_request")));
+    let message = body["message"].as_str().unwrap();
+    for needle in ["`extra`", "`category`", "`deviceType`", "`mapsTo`", "`autoSync`"] {
+        assert!(message.contains(needle), "{message} lacks {needle}");
+    }
+
+    let (s, body) = w.map_type("Server", Some("server"), true).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["mapsTo"], json!({ "id": "server", "name": "Server" }));
+    let (_, table) = w.call("GET", &path, TENANT, None).await;
+    let server = row(&table, "Server");
+    assert_eq!(
+        (server["mapsTo"]["id"].as_str(), server["autoSync"].as_bool()),
+        (Some("server"), Some(true))
+    );
+
+    // A sync rewrites DEVTYPE# counts but never the mapping.
+    w.sync().await;
+    let (_, table) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(row(&table, "Server")["mapsTo"]["id"], "server");
+
+    // Unknown and foreign integrations: 404.
+    let (s, _) = w.call("GET", &path, OTHER, None).await;
+    assert_eq!(s, 404);
+    let (s, _) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/device-types", uuid::Uuid::new_v4()),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn staged_devices_come_from_mapped_sites_with_filters_and_paging() {
+    let w = world().await;
+    let all = w.staged("").await;
+    let alpha = &w.site["Alpha Dental"];
+    let beta = &w.site["Beta Law"];
+    assert_eq!(all.len(), 2 * KINDS.len() * PER_KIND, "{all:?}");
+    for d in &all {
+        let site = d["site"]["uid"].as_str().unwrap();
+        assert!(site == alpha || site == beta, "{d}");
+        assert_eq!(d["status"], "staged");
+        assert!(d["hostname"].is_string() && d["category"].is_string() && d["deviceType"].is_string());
+        let company = d["company"]["name"].as_str().unwrap();
+        assert_eq!(
+            company,
+            if site == alpha {
+                "Alpha Dental Care"
+            } else {
+                "Beta Law LLP"
+            }
+        );
+    }
+    // Paging: every device once, in pages of at most 4.
+    let path = format!("/integrations/{}/staged-devices?limit=4", w.integration);
+    let (_, first) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(first["devices"].as_array().unwrap().len(), 4);
+    assert!(first["nextCursor"].is_string());
+    let paged = w.staged("?limit=4").await;
+    let uids: HashSet<_> = paged.iter().map(|d| d["deviceUid"].as_str().unwrap()).collect();
+    assert_eq!((paged.len(), uids.len()), (all.len(), all.len()));
+
+    let by_site = w.staged(&format!("?siteUid={alpha}")).await;
+    assert_eq!(by_site.len(), KINDS.len() * PER_KIND);
+    let by_company = w.staged(&format!("?companyId={}", w.company["Beta Law LLP"])).await;
+    assert!(by_company.iter().all(|d| d["site"]["uid"] == beta.as_str()));
+    assert_eq!(by_company.len(), KINDS.len() * PER_KIND);
+    let servers = w.staged("?category=Server&deviceType=Server").await;
+    assert_eq!(servers.len(), 2 * PER_KIND);
+    let search = w.staged("?search=a-srv").await;
+    assert_eq!(search.len(), PER_KIND, "{search:?}");
+    assert!(w.staged("?status=imported").await.is_empty());
+
+    for bad in ["?status=bogus", "?limit=0", "?limit=501", "?cursor=***"] {
+        let (s, body) = w
+            .call(
+                "GET",
+                &format!("/integrations/{}/staged-devices{bad}", w.integration),
+                TENANT,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn import_selected_and_by_type_with_per_device_failures() {
+    let w = world().await;
+    assert_eq!(w.map_type("Desktop", Some("desktop"), false).await.0, 200);
+    let alpha_desk = w.uids("Alpha Dental", "DESK");
+    let beta_desk = w.uids("Beta Law", "DESK");
+    let alpha_srv = w.uids("Alpha Dental", "SRV");
+    let gamma_desk = w.uids("Gamma Unmapped", "DESK");
+    let (s, report) = w
+        .import(json!({ "deviceUids": [alpha_desk[0], beta_desk[0], alpha_srv[0], gamma_desk[0], "no-such-device"] }))
+        .await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        (
+            report["requested"].as_u64(),
+            report["imported"].as_u64(),
+            report["failed"].as_u64()
+        ),
+        (Some(5), Some(2), Some(3))
+    );
+    assert_eq!(result_of(&report, &alpha_desk[0])["status"], "imported");
+    assert!(result_of(&report, &alpha_desk[0])["assetId"].is_string());
+    assert_eq!(result_of(&report, &alpha_srv[0])["reason"], "type_not_mapped");
+    assert_eq!(result_of(&report, &gamma_desk[0])["reason"], "site_not_mapped");
+    assert_eq!(result_of(&report, "no-such-device")["reason"], "unknown_device");
+    assert!(
+        result_of(&report, "no-such-device")["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown device")
+    );
+
+    // Statuses on the staged list.
+    let staged = w.staged("").await;
+    let status = |uid: &str| staged.iter().find(|d| d["deviceUid"] == uid).unwrap().clone();
+    assert_eq!(status(&alpha_desk[0])["status"], "imported");
+    assert_eq!(status(&alpha_srv[0])["status"], "failed");
+    assert_eq!(status(&alpha_srv[0])["reason"], "type_not_mapped");
+    assert_eq!(w.staged("?status=failed").await.len(), 1);
+
+    // The site loses its mapping after the type was mapped: that device fails, the rest go on.
+    w.unmap_site("Beta Law").await;
+    let (_, report) = w.import(json!({ "deviceUids": [beta_desk[1], alpha_desk[1]] })).await;
+    assert_eq!(result_of(&report, &beta_desk[1])["reason"], "site_not_mapped");
+    assert_eq!(result_of(&report, &alpha_desk[1])["status"], "imported");
+
+    // A whole type: every staged Desktop (Alpha only now).
+    let (s, report) = w
+        .import(json!({ "category": "Desktop", "deviceType": "Desktop" }))
+        .await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        (report["imported"].as_u64(), report["failed"].as_u64()),
+        (Some(PER_KIND as u64), Some(0))
+    );
+    let (s, body) = w
+        .import(json!({ "category": "Printer", "deviceType": "Printer" }))
+        .await;
+    assert_eq!((s, body["code"].as_str()), (422, Some("type_not_mapped")), "{body}");
+
+    // Assets: hostname, OS, type and company; one per company route.
+    let assets = w.assets("/assets").await;
+    assert_eq!(assets.len(), 3, "{assets:?}"); // alpha desk 0, 1 and beta desk 0
+    let a = assets
+        .iter()
+        .find(|a| a["source"]["deviceUid"] == alpha_desk[0].as_str())
+        .unwrap();
+    let device = w.sim.device(&alpha_desk[0]).unwrap();
+    assert_eq!(a["hostname"], device.hostname.as_str());
+    assert_eq!(a["deviceType"], json!({ "id": "desktop", "name": "Desktop" }));
+    assert_eq!(a["companyId"], w.company["Alpha Dental Care"].as_str());
+    assert_eq!(a["source"]["linked"], true);
+    assert_eq!(a["manufacturer"].is_string(), device.manufacturer.is_some(), "{a}");
+    assert!(a.get("serialNumber").is_some() && a.get("model").is_some() && a.get("operatingSystem").is_some());
+    let (s, one) = w
+        .call("GET", &format!("/assets/{}", a["id"].as_str().unwrap()), TENANT, None)
+        .await;
+    assert_eq!((s, &one["id"]), (200, &a["id"]));
+    let alpha_assets = w
+        .assets(&format!("/companies/{}/assets", w.company["Alpha Dental Care"]))
+        .await;
+    assert_eq!(alpha_assets.len(), 2);
+    let beta_assets = w
+        .assets(&format!("/companies/{}/assets?limit=1", w.company["Beta Law LLP"]))
+        .await;
+    assert_eq!(beta_assets.len(), 1);
+    let (s, _) = w.call("GET", "/companies/nope/assets", TENANT, None).await;
+    assert_eq!(s, 404);
+
+    // Bad bodies name their problems.
+    for bad in [
+        json!({}),
+        json!({ "deviceUids": [] }),
+        json!({ "deviceUids": "x" }),
+        json!({ "category": "Desktop" }),
+        json!({ "deviceUids": ["a"], "zap": 1 }),
+    ] {
+        let (s, body) = w.import(bad.clone()).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn removed_devices_show_as_removed_and_fail_import() {
+    let w = world().await;
+    w.map_type("Server", Some("server"), false).await;
+    let gone = w.uids("Alpha Dental", "SRV")[0].clone();
+    w.sim.purge_device(&gone);
+    w.sync().await;
+    let removed = w.staged("?status=removed").await;
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["deviceUid"], gone.as_str());
+    let (_, report) = w.import(json!({ "deviceUids": [gone] })).await;
+    assert_eq!(result_of(&report, &gone)["reason"], "device_removed");
+    // A type import leaves removed devices out.
+    let (_, report) = w.import(json!({ "category": "Server", "deviceType": "Server" })).await;
+    assert_eq!(
+        (report["imported"].as_u64(), report["failed"].as_u64()),
+        (Some(2 * PER_KIND as u64 - 1), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn importing_again_updates_and_never_duplicates() {
+    let w = world().await;
+    w.map_type("Printer", Some("printer"), false).await;
+    let type_import = json!({ "category": "Printer", "deviceType": "Printer" });
+    let (_, first) = w.import(type_import.clone()).await;
+    assert_eq!(first["imported"].as_u64(), Some(2 * PER_KIND as u64));
+    let before = w.assets("/assets").await;
+    let uid = w.uids("Beta Law", "PRN")[0].clone();
+    w.sim.change_device(&uid, |d| d.hostname = "B-PRN-RENAMED".into());
+    w.sync().await;
+    // Concurrent imports of the same devices still make one asset each.
+    let (a, b) = tokio::join!(w.import(type_import.clone()), w.import(json!({ "deviceUids": [uid] })));
+    assert_eq!((a.0, b.0), (200, 200));
+    let after = w.assets("/assets").await;
+    assert_eq!(after.len(), before.len());
+    let renamed = after.iter().find(|x| x["source"]["deviceUid"] == uid.as_str()).unwrap();
+    let original = before
+        .iter()
+        .find(|x| x["source"]["deviceUid"] == uid.as_str())
+        .unwrap();
+    assert_eq!(renamed["hostname"], "B-PRN-RENAMED");
+    assert_eq!(renamed["id"], original["id"]);
+    assert_eq!(renamed["createdAt"], original["createdAt"]);
+}
+
+#[tokio::test]
+async fn the_scheduled_sync_imports_auto_sync_types() {
+    let w = world().await;
+    let (s, _) = w.map_type("Desktop", Some("desktop"), true).await;
+    assert_eq!(s, 200);
+    let run = w.sync().await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    // Every Desktop of the mapped sites, none of Gamma's or of other types.
+    assert_eq!(run.counts.devices_imported, 2 * PER_KIND as u64, "{run:?}");
+    // Nothing new, nothing changed: nothing imported, no asset rewritten.
+    let again = w.sync().await;
+    assert_eq!(again.counts.devices_imported, 0, "{again:?}");
+    // New devices of the type are imported by the next run.
+    let fresh = w.sim.add_devices(&w.site["Alpha Dental"], 2);
+    for d in &fresh {
+        w.sim.change_device(d, |dev| {
+            dev.category = Some("Desktop".into());
+            dev.device_type = Some("Desktop".into());
+        });
+    }
+    let third = w.sync().await;
+    assert_eq!(third.counts.devices_imported, 2, "{third:?}");
+    let assets = w.assets("/assets").await;
+    assert_eq!(assets.len(), 2 * PER_KIND + 2);
+    for d in &fresh {
+        assert!(assets.iter().any(|a| a["source"]["deviceUid"] == d.as_str()));
+    }
+    assert!(assets.iter().all(|a| a["deviceType"]["id"] == "desktop"));
+}
+
+#[tokio::test]
+async fn deleting_the_integration_keeps_assets_unlinked() {
+    let w = world().await;
+    w.map_type("Desktop", Some("desktop"), false).await;
+    w.import(json!({ "category": "Desktop", "deviceType": "Desktop" }))
+        .await;
+    assert_eq!(w.assets("/assets").await.len(), 2 * PER_KIND);
+    Integrations {
+        store: &w.store,
+        secrets: &w.secrets,
+        datto: &w.datto,
+        settings: &w.settings,
+    }
+    .delete(&TenantId::parse(TENANT).unwrap(), &w.integration)
+    .await
+    .unwrap();
+    let assets = w.assets("/assets").await;
+    assert_eq!(assets.len(), 2 * PER_KIND);
+    assert!(assets.iter().all(|a| a["source"]["linked"] == false), "{assets:?}");
+    let company_assets = w
+        .assets(&format!("/companies/{}/assets", w.company["Alpha Dental Care"]))
+        .await;
+    assert_eq!(company_assets.len(), PER_KIND);
+    // Mappings and staged devices went with the integration.
+    let (s, _) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/device-types", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/staged-devices", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn another_tenant_sees_none_of_it() {
+    let w = world().await;
+    w.map_type("Desktop", Some("desktop"), false).await;
+    let (_, report) = w
+        .import(json!({ "category": "Desktop", "deviceType": "Desktop" }))
+        .await;
+    let asset_id = report["results"][0]["assetId"].as_str().unwrap().to_owned();
+    let (_, assets) = w.call("GET", "/assets", OTHER, None).await;
+    assert_eq!(assets["assets"], json!([]));
+    for (method, path, body) in [
+        ("GET", format!("/assets/{asset_id}"), None),
+        (
+            "GET",
+            format!("/companies/{}/assets", w.company["Alpha Dental Care"]),
+            None,
+        ),
+        ("GET", format!("/integrations/{}/staged-devices", w.integration), None),
+        ("GET", format!("/integrations/{}/device-types", w.integration), None),
+        (
+            "POST",
+            format!("/integrations/{}/import", w.integration),
+            Some(json!({ "category": "Desktop", "deviceType": "Desktop" })),
+        ),
+        (
+            "PUT",
+            format!("/integrations/{}/device-types", w.integration),
+            Some(json!({ "category": "Desktop", "deviceType": "Desktop", "mapsTo": "desktop" })),
+        ),
+    ] {
+        let (s, body) = w.call(method, &path, OTHER, body).await;
+        assert_eq!(s, 404, "{method} {path}: {body}");
+    }
+    // No token tenant: 401.
+    let (s, _) = read_response(w.api.handle(api_request("GET", "/assets", None, None)).await);
+    assert_eq!(s, 401);
+}
