@@ -3,14 +3,18 @@ and `cargo lambda watch`, then invokes the functions with API Gateway v2
 events (JWT claims included, as the HttpApi authorizer would pass them) and
 prints what happened. Everything it starts, it stops."""
 
+import base64
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -22,6 +26,9 @@ TENANT = "demo-msp"
 API_KEY = "DEMO-API-KEY-" + uuid.uuid4().hex[:8].upper()
 API_SECRET = "demo-secret-" + uuid.uuid4().hex
 PLATFORM = "merlot"
+AT_USER = "api.demo@msp.example"
+AT_SECRET = "at-secret-" + uuid.uuid4().hex
+AT_CODE = "DEMOINTEGRATIONCODE"
 
 
 def free_port():
@@ -122,9 +129,59 @@ class Demo:
         response = json.loads(out.stdout)
         status = response["statusCode"]
         payload = json.loads(response["body"]) if response.get("body") else None
-        for secret in (API_KEY, API_SECRET):
+        for secret in (API_KEY, API_SECRET, AT_SECRET):
             assert secret not in out.stdout, "a response carried a credential"
         return status, payload
+
+    def invoke_event(self, function, event):
+        """Invokes a function with a prepared event; returns (status, body text)."""
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", function, "-A", "127.0.0.1", "-P", str(self.watch_port), "--data-ascii",
+             json.dumps(event)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        if out.returncode != 0:
+            return 502, out.stderr[-500:]
+        response = json.loads(out.stdout)
+        return response["statusCode"], response.get("body") or ""
+
+
+class Relay:
+    """Stands in for API Gateway's unauthenticated /hooks routes: every POST the
+    simulators send becomes an API Gateway v2 event for the tickets function
+    (no JWT: the hook token authenticates), and its answer goes back."""
+
+    def __init__(self, demo):
+        relay = self
+        self.demo = demo
+        self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
+                path, _, query = self.path.partition("?")
+                ev = event("POST", self.path, None)
+                ev["requestContext"].pop("authorizer")
+                ev["headers"] = {k.lower(): v for k, v in self.headers.items()}
+                ev["queryStringParameters"] = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()} or None
+                ev["body"] = body
+                status, answer = relay.demo.invoke_event("tickets", ev)
+                relay.seen.append((path.split("/")[2], status, answer))
+                print(f"    <- hook {path.split('/')[2]}: {status} {answer}")
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, n, seconds=120):
+        wait_for(f"{n} hook deliveries", lambda: len(self.seen) >= n, seconds)
 
 
 def run_sync(demo, dynamodb, table, integration_id):
@@ -213,10 +270,128 @@ def devices(demo, integration_id):
         print(f"    {len(mine['assets'])} assets")
 
 
+def autotask_api(at, method, path, body=None):
+    req = urllib.request.Request(f"{at}/ATServicesRest/V1.0/{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"ApiIntegrationCode": AT_CODE, "UserName": AT_USER, "Secret": AT_SECRET,
+                                          "Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read())
+
+
+def post_json(url, body):
+    req = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read() or b"null")
+
+
+def psa(demo, at):
+    """Autotask: connect, preview the import, exclude one company, apply it through the worker."""
+    creds = {"type": "autotask", "username": AT_USER, "secret": AT_SECRET}
+    demo.invoke("integrations", "POST", "/integrations/autotask/test", {"username": "nobody@msp.example", "secret": "x"},
+                note="Autotask Test Connection with an unknown API user")
+    demo.invoke("integrations", "POST", "/integrations/autotask/test", dict(creds, secret="wrong"),
+                note="Autotask Test Connection with a wrong secret")
+    status, created = demo.invoke("integrations", "POST", "/integrations", creds,
+                                  note="Connect Autotask: tested, credentials to Secrets Manager")
+    assert status == 201, created
+    psa_id = created["id"]
+    _, preview = demo.invoke("psa-import", "POST", f"/integrations/{psa_id}/psa-import/preview?kind=company&limit=6",
+                             note="Import preview: what happens to each PSA record (first 6 companies)", quiet=True)
+    for kind, c in preview["counts"].items():
+        print(f"    {kind:14} {c['total']:4} records: {c['matched']} match, {c['created']} create, {c['excluded']} exclude")
+    for r in preview["records"]:
+        print(f"    {r['record']['name']:40} {r['action']:8} {r.get('reason') or r.get('basis') or ''}")
+    first = preview["records"][0]["record"]
+    demo.invoke("psa-import", "PUT", f"/integrations/{psa_id}/psa-import/overrides",
+                {"overrides": [{"kind": "company", "psaId": first["id"], "action": "exclude"}]},
+                note=f"Exclude {first['name']!r} (and so its contacts, locations, configurations)", quiet=True)
+    _, queued = demo.invoke("psa-import", "POST", f"/integrations/{psa_id}/psa-import/apply", note="Apply the import")
+    run_id = queued["runId"]
+    stream = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {
+        "PK": {"S": f"TENANT#{TENANT}#INTEGRATION#{psa_id}"}, "SK": {"S": f"PSARUN#{run_id}"},
+        "entity": {"S": "psa-import-run"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
+        "integrationId": {"S": psa_id}, "runId": {"S": run_id}}}}]}
+    print("\n    (the DynamoDB stream hands the queued run to psa-import-worker)")
+    demo.invoke_event("psa-import-worker", stream)
+    _, run = demo.invoke("psa-import", "GET", f"/integrations/{psa_id}/psa-import/runs/{run_id}",
+                         note="The run: status and counts per kind", quiet=True)
+    print(f"    {run['status']}, {run['writes']} writes")
+    for kind, c in run["counts"].items():
+        print(f"    {kind:14} created {c['created']}, matched {c['matched']}, excluded {c['excluded']}")
+    _, contacts = demo.invoke("psa-import", "GET", "/contacts?limit=3", note="Imported contacts (first 3)", quiet=True)
+    for c in contacts["contacts"]:
+        print(f"    {c['name']:30} {c.get('email') or '':36} company {c['companyId']}")
+    return psa_id
+
+
+def tickets(demo, integration_id, psa_id, sim, at):
+    """Alerts to tickets and back, over HTTP: Datto webhook -> Autotask ticket -> callout -> alert resolved."""
+    relay = Relay(demo)
+    demo.invoke("tickets", "PUT", f"/integrations/{integration_id}/ticket-settings",
+                {"psaIntegrationId": psa_id, "repeatWindow": "30m", "autotask": {"queueId": 8},
+                 "priorities": {"critical": "4", "high": "1", "moderate": "2", "low": "3", "information": "3"}},
+                note="Ticket settings: Autotask queue, priority mapping, a 30-minute repeat window")
+    _, datto_hook = demo.invoke("tickets", "POST", f"/integrations/{integration_id}/hook-token",
+                                note="A hook token for Datto RMM's alert webhook (shown once)", quiet=True)
+    _, at_hook = demo.invoke("tickets", "POST", f"/integrations/{psa_id}/hook-token",
+                             note="A hook token for Autotask's extension callout", quiet=True)
+    post_json(f"{sim}/_sim/alert-webhook",
+              {"url": f"{relay.url}{datto_hook['path']}?token={datto_hook['token']}", "headers": []})
+    post_json(f"{at}/_sim/callout", {"url": f"{relay.url}{at_hook['path']}", "format": "form",
+                                     "username": "rmmsync", "password": at_hook["token"]})
+    print("    Datto RMM webhook and Autotask callout point at the hooks")
+    # A site mapped to an Autotask company, and a device in it.
+    _, companies = demo.invoke("companies", "GET", "/companies?limit=200", quiet=True)
+    company = next(c for c in companies["companies"] if (c.get("psa") or {}).get("kind") == "autotask")
+    _, table = demo.invoke("site-mappings", "GET", f"/integrations/{integration_id}/sites", quiet=True)
+    site = next(r for r in table["sites"] if (r.get("deviceCount") or 0) > 0)
+    demo.invoke("site-mappings", "PUT", f"/integrations/{integration_id}/sites/{site['siteUid']}/mapping",
+                {"companyId": company["id"]}, note=f"Map site {site['name']!r} to the Autotask company {company['name']!r}",
+                quiet=True)
+    device_uid = site_device(sim, site["siteUid"])
+    print(f"\n[{demo.step + 1}] Datto RMM raises a Critical disk alert on a device of that site")
+    demo.step += 1
+    alert = post_json(f"{sim}/_sim/alerts", {"deviceUid": device_uid, "priority": "Critical", "monitor": "disk_usage_ctx"})
+    relay.wait(1)
+    found = autotask_api(at, "POST", "Tickets/query", {"filter": [{"op": "eq", "field": "rmmAlertID", "value": alert["alertUid"]}]})
+    ticket = found["items"][0]
+    print(f"    Autotask ticket {ticket['ticketNumber']} (id {ticket['id']}): {ticket['title']!r}, priority {ticket['priority']}, status {ticket['status']}")
+    print(f"\n[{demo.step + 1}] The same monitor fires again within the window")
+    demo.step += 1
+    post_json(f"{sim}/_sim/alerts", {"deviceUid": device_uid, "priority": "Critical", "monitor": "disk_usage_ctx"})
+    relay.wait(2)
+    notes = autotask_api(at, "POST", "TicketNotes/query", {"filter": [{"op": "eq", "field": "ticketID", "value": ticket["id"]}]})
+    print(f"    no new ticket; ticket {ticket['id']} now has {len(notes['items'])} note(s)")
+    print(f"\n[{demo.step + 1}] A technician completes the ticket in Autotask; its workflow rule calls out")
+    demo.step += 1
+    open_before = json.loads(urllib.request.urlopen(f"{sim}/_sim/info", timeout=5).read())["openAlerts"]
+    post_json(f"{at}/_sim/tickets/{ticket['id']}/complete", {})
+    relay.wait(3)
+    time.sleep(1)
+    open_after = json.loads(urllib.request.urlopen(f"{sim}/_sim/info", timeout=5).read())["openAlerts"]
+    print(f"    open alerts in Datto RMM: {open_before} -> {open_after} (both alerts of the ticket resolved)")
+    time.sleep(2)
+    print(f"    every hook delivery: {[(name, status) for name, status, _ in relay.seen]}")
+    relay.server.shutdown()
+
+
+def site_device(sim, site_uid):
+    """A device of a site, through the simulator's Datto API (as any client would)."""
+    token = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{sim}/{PLATFORM}/auth/oauth/token", method="POST",
+        data=urllib.parse.urlencode({"grant_type": "password", "username": API_KEY, "password": API_SECRET}).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(b"public-client:public").decode(),
+                 "Content-Type": "application/x-www-form-urlencoded"}), timeout=10).read())["access_token"]
+    page = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{sim}/{PLATFORM}/api/v2/site/{site_uid}/devices", headers={"Authorization": f"Bearer {token}"}),
+        timeout=10).read())
+    return page["devices"][0]["uid"]
+
+
 def main():
     stack = Stack()
     try:
-        moto_port, sim_port, watch_port = free_port(), free_port(), free_port()
+        moto_port, sim_port, watch_port, at_port = free_port(), free_port(), free_port(), free_port()
         moto = f"http://127.0.0.1:{moto_port}"
         print(f"==> moto on {moto}")
         stack.start("moto", [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
@@ -229,10 +404,18 @@ def main():
                                       "--sites", "25", "--devices", "400", "--seed", "7"])
         wait_for("the simulator", lambda: http_ok(sim + "/_sim/info"))
 
+        at = f"http://127.0.0.1:{at_port}"
+        print(f"==> Autotask simulator on {at} (40 companies)")
+        stack.start("autotask-sim", [str(ROOT / "target" / "debug" / "autotask-sim"), "--port", str(at_port),
+                                     "--username", AT_USER, "--integration-code", AT_CODE, "--companies", "40",
+                                     "--seed", "7"], env=dict(os.environ, AUTOTASK_SIM_SECRET=AT_SECRET))
+        wait_for("the Autotask simulator", lambda: http_ok(at + "/_sim/info"))
+
         table = "rmmsync-demo"
         env = dict(os.environ, AWS_ENDPOINT_URL=moto, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                    AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", TABLE_NAME=table,
                    DATTO_RMM_BASE_URL_TEMPLATE=sim + "/{platform}", RUST_LOG="info",
+                   AUTOTASK_ZONE_URL=at + "/atservicesrest/v1.0/zoneInformation", AUTOTASK_INTEGRATION_CODE=AT_CODE,
                    PATH=f"{VENV_BIN}:{os.environ['PATH']}")
         dynamodb = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1",
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -284,6 +467,8 @@ def main():
         run_sync(demo, dynamodb, table, integration_id)
         quick_match(demo, integration_id)
         devices(demo, integration_id)
+        psa_id = psa(demo, at)
+        tickets(demo, integration_id, psa_id, sim, at)
 
         demo.invoke("integrations", "DELETE", f"/integrations/{integration_id}",
                     note="Delete it: items removed, secret scheduled for deletion")
