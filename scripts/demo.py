@@ -143,6 +143,8 @@ class Demo:
         if out.returncode != 0:
             return 502, out.stderr[-500:]
         response = json.loads(out.stdout)
+        if "statusCode" not in response:  # a worker: its answer is the result itself
+            return 200, json.dumps(response)
         return response["statusCode"], response.get("body") or ""
 
 
@@ -312,7 +314,7 @@ def psa(demo, at):
         "entity": {"S": "psa-import-run"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
         "integrationId": {"S": psa_id}, "runId": {"S": run_id}}}}]}
     print("\n    (the DynamoDB stream hands the queued run to psa-import-worker)")
-    demo.invoke_event("psa-import-worker", stream)
+    print("    -> " + demo.invoke_event("psa-import-worker", stream)[1])
     _, run = demo.invoke("psa-import", "GET", f"/integrations/{psa_id}/psa-import/runs/{run_id}",
                          note="The run: status and counts per kind", quiet=True)
     print(f"    {run['status']}, {run['writes']} writes")
@@ -472,6 +474,8 @@ def main():
 
         demo.invoke("integrations", "DELETE", f"/integrations/{integration_id}",
                     note="Delete it: items removed, secret scheduled for deletion")
+        demo.invoke("integrations", "DELETE", f"/integrations/{psa_id}",
+                    note="Delete the Autotask integration too (imported companies and contacts stay)")
         demo.invoke("integrations", "GET", "/integrations", note="The list is empty again")
         _, assets = demo.invoke("assets", "GET", "/assets?limit=1", note="Imported assets stay, no longer linked",
                                 quiet=True)

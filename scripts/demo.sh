@@ -2,8 +2,9 @@
 # The demo: the whole local stack (moto, the Datto RMM simulator, the Lambda
 # functions under `cargo lambda watch`) and a walk through connecting a
 # Datto RMM account, syncing it, quick-matching its sites, mapping a device
-# type, importing its devices and listing the assets, printing each
-# request and answer.
+# type, importing its devices and listing the assets, connecting Autotask and
+# importing from it, and an alert's round trip (ticket, repeat note,
+# completion resolving the alert), printing each request and answer.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
