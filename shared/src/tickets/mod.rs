@@ -433,16 +433,7 @@ impl Tickets<'_> {
                 if let TicketError::Psa(p) = &e
                     && !p.is_transient()
                 {
-                    let record = AlertRecord {
-                        alert_uid: uid.clone(),
-                        state: AlertState::Failed,
-                        ticket_id: None,
-                        psa_integration_id: Some(settings.psa_integration_id.clone()),
-                        reason: Some(p.to_string()),
-                        updated_at: (self.clock)(),
-                    };
-                    items.put_alert(datto_id, &record).await?;
-                    return Ok(HookOutcome::new("failed").because(p.to_string()));
+                    return self.fail_alert(&tenant, datto_id, &settings, &uid, p.to_string()).await;
                 }
                 Err(e)
             }
@@ -467,16 +458,7 @@ impl Tickets<'_> {
             .await?
         else {
             let reason = "the alert's site is not mapped to a company imported from the PSA";
-            let record = AlertRecord {
-                alert_uid: uid.to_owned(),
-                state: AlertState::Failed,
-                ticket_id: None,
-                psa_integration_id: Some(settings.psa_integration_id.clone()),
-                reason: Some(reason.into()),
-                updated_at: (self.clock)(),
-            };
-            items.put_alert(datto_id, &record).await?;
-            return Ok(HookOutcome::new("failed").because(reason));
+            return self.fail_alert(tenant, datto_id, settings, uid, reason.into()).await;
         };
         let (_, client) = self
             .psa_integrations()
@@ -554,6 +536,27 @@ impl Tickets<'_> {
             .await?;
         tracing::info!(tenant = %tenant, integration = %datto_id, alert = %uid, ticket = %ticket.id, "ticket opened for alert");
         Ok(HookOutcome::new("opened").ticket(&ticket.id))
+    }
+
+    /// No ticket can be opened for this alert (retrying will not help): recorded, answered 200.
+    async fn fail_alert(
+        &self,
+        tenant: &TenantId,
+        datto_id: &str,
+        settings: &TicketSettings,
+        uid: &str,
+        reason: String,
+    ) -> Result<HookOutcome, TicketError> {
+        let record = AlertRecord {
+            alert_uid: uid.to_owned(),
+            state: AlertState::Failed,
+            ticket_id: None,
+            psa_integration_id: Some(settings.psa_integration_id.clone()),
+            reason: Some(reason.clone()),
+            updated_at: (self.clock)(),
+        };
+        self.items(tenant).put_alert(datto_id, &record).await?;
+        Ok(HookOutcome::new("failed").because(reason))
     }
 
     async fn record(

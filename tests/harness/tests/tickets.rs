@@ -600,3 +600,21 @@ fn base64_encode(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[tokio::test]
+async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    w.datto_sim.set_alert_webhook(None);
+    let site = w.datto_sim.add_site("Nobody Mapped This LLC");
+    let device = w.datto_sim.add_devices(&site, 1).remove(0);
+    let tickets = w.autotask().tickets().len();
+    let uid = w.datto_sim.raise_alert(&device, "High", "ping_ctx");
+    let path = format!("/hooks/datto/{}/alerts?token={}", w.datto_id, w.datto_token);
+    let body = json!({ "alertUid": uid }).to_string();
+    let (status, first) = w.hook(&path, &[], body.as_bytes()).await;
+    assert_eq!((status, first["status"].as_str()), (200, Some("failed")), "{first}");
+    assert!(first["reason"].as_str().unwrap().contains("not mapped"), "{first}");
+    let (status, again) = w.hook(&path, &[], body.as_bytes()).await;
+    assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
+    assert_eq!(w.autotask().tickets().len(), tickets, "no ticket without a PSA company");
+}
