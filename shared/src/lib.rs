@@ -7,6 +7,7 @@
 //!   site mapping table and quick match's fuzzy name matcher.
 //! - [`store`] and [`secrets`]: the DynamoDB and Secrets Manager adapters.
 //! - [`api`]: the HTTP edge: tenant from the token, JSON in, problems out.
+//! - [`retry`]: the backoff policy the three API clients share.
 //! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod matching;
 pub mod psa;
 pub mod psa_import;
 pub mod psa_integrations;
+pub mod retry;
 pub mod secret;
 pub mod secrets;
 pub mod site_mapping;

@@ -1,4 +1,5 @@
 use crate::psa::{PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState};
+pub use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
@@ -6,7 +7,6 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// Zone discovery on the production cluster (any zone host answers it).
@@ -72,50 +72,6 @@ impl AutotaskThreshold {
     }
 }
 
-/// How hard to try. Backoff doubles from `base_delay` up to `max_delay`, with jitter.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all when Autotask answers 429 (thread or hourly limit).
-    pub rate_limited_attempts: u32,
-    /// Attempts in all on a 5xx without `errors` or a network fault.
-    pub fault_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            rate_limited_attempts: 8,
-            fault_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        exp.min(self.max_delay).mul_f64(0.5 + 0.5 * jitter())
-    }
-}
-
-fn jitter() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = Cell::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    ));
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
-}
-
 #[derive(Debug, Clone)]
 struct Zone {
     name: Option<String>,
@@ -146,7 +102,7 @@ impl AutotaskConnector {
             http,
             zone_url: DEFAULT_ZONE_URL.to_owned(),
             integration_code: None,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::autotask(),
             thread_limit: 3,
             budget_reserve: 500,
             max_pages: 2_000,
@@ -783,7 +739,7 @@ impl AutotaskClient {
             let result = match sent {
                 Ok(r) => {
                     let status = r.status();
-                    let retry_after = retry_after(&r);
+                    let retry_after = crate::retry::retry_after(&r);
                     r.bytes().await.map(|b| (status, retry_after, b.to_vec()))
                 }
                 Err(e) => Err(e),
@@ -815,7 +771,7 @@ impl AutotaskClient {
                     });
                 }
                 let wait = retry_after
-                    .map(|d| d.min(self.retry.max_delay))
+                    .map(|d| self.retry.capped_retry_after(d))
                     .unwrap_or_else(|| self.retry.delay(limited));
                 tracing::warn!(
                     path,
@@ -922,11 +878,6 @@ fn truncate(s: &str, max: usize) -> String {
         Some((i, _)) => s[..i].to_owned(),
         None => s.to_owned(),
     }
-}
-
-fn retry_after(r: &reqwest::Response) -> Option<Duration> {
-    let raw = r.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    raw.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn host_of(url: &Url) -> String {
