@@ -15,3 +15,4 @@ pub mod connectwise;
 pub mod datto;
 pub mod http;
 pub mod rng;
+mod server;
