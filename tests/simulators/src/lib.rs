@@ -16,3 +16,4 @@ pub mod datto;
 pub mod http;
 pub mod rng;
 mod server;
+mod time;
