@@ -19,3 +19,4 @@ pub mod http;
 pub mod rng;
 mod server;
 mod time;
+mod urlcode;
