@@ -1,5 +1,6 @@
 use super::models::{Account, Page};
 use super::{DattoError, Platform, RateLimiter};
+use crate::http::{describe_error as describe, host_and_port};
 pub use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
@@ -516,10 +517,7 @@ impl DattoClient {
     }
 
     fn host(&self) -> String {
-        match self.base.port() {
-            Some(port) => format!("{}:{port}", self.base.host_str().unwrap_or("?")),
-            None => self.base.host_str().unwrap_or("?").to_owned(),
-        }
+        host_and_port(&self.base)
     }
 
     /// Resolves a `nextPageUrl`: it must stay on this client's host and
@@ -636,28 +634,6 @@ fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, DattoError>
 fn mentions_block(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     ["block", "rate", "too many"].iter().any(|w| text.contains(w))
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    // The error's source chain names the cause; the URL is known already.
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 /// The start of an error body, for messages and logs: Datto's error bodies

@@ -1,4 +1,7 @@
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState};
+use crate::http::{describe_error as describe, host_and_port};
+use crate::psa::{
+    PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState, truncate_chars,
+};
 pub use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
@@ -320,8 +323,8 @@ impl AutotaskClient {
         };
         let mut body = json!({
             "companyID": company_id,
-            "title": truncate(&draft.title, TITLE_MAX),
-            "description": truncate(&draft.description, DESCRIPTION_MAX),
+            "title": truncate_chars(&draft.title, TITLE_MAX),
+            "description": truncate_chars(&draft.description, DESCRIPTION_MAX),
             "status": settings.status_new,
             "priority": priority,
             "queueID": settings.queue_id,
@@ -379,8 +382,8 @@ impl AutotaskClient {
         let id = parse_id("ticket", ticket_id)?;
         let body = json!({
             "ticketID": id,
-            "title": truncate(title, NOTE_TITLE_MAX),
-            "description": truncate(text, NOTE_TEXT_MAX),
+            "title": truncate_chars(title, NOTE_TITLE_MAX),
+            "description": truncate_chars(text, NOTE_TEXT_MAX),
             "noteType": 1,
             "publish": 1,
         });
@@ -422,8 +425,7 @@ impl AutotaskClient {
         settings: &AutotaskTicketSettings,
     ) -> Result<(), PsaError> {
         let id = parse_id("ticket", ticket_id)?;
-        let body =
-            json!({"id": id, "status": settings.status_complete, "resolution": truncate(resolution, NOTE_TEXT_MAX)});
+        let body = json!({"id": id, "status": settings.status_complete, "resolution": truncate_chars(resolution, NOTE_TEXT_MAX)});
         let zone = self.zone().await?;
         let answer = self
             .send(
@@ -753,7 +755,7 @@ impl AutotaskClient {
                     if !may_retry || faults >= self.retry.fault_attempts {
                         return Err(PsaError::Unreachable {
                             psa: PSA,
-                            host: host_of(&url),
+                            host: host_and_port(&url),
                             reason: describe(&e),
                         });
                     }
@@ -843,7 +845,7 @@ fn validation_errors(body: &[u8]) -> Option<String> {
             _ => None,
         })
         .collect();
-    (!parts.is_empty()).then(|| truncate(&parts.join("; "), 500))
+    (!parts.is_empty()).then(|| truncate_chars(&parts.join("; "), 500))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8], path: &str) -> Result<T, PsaError> {
@@ -868,23 +870,8 @@ fn item_id(body: &[u8], path: &str) -> Result<i64, PsaError> {
 fn parse_id(what: &str, text: &str) -> Result<i64, PsaError> {
     text.trim().parse::<i64>().map_err(|_| PsaError::Validation {
         psa: PSA,
-        detail: format!("the {what} id `{}` is not an Autotask id", truncate(text, 40)),
+        detail: format!("the {what} id `{}` is not an Autotask id", truncate_chars(text, 40)),
     })
-}
-
-/// At most `max` characters, cut on a char boundary.
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
-    }
-}
-
-fn host_of(url: &Url) -> String {
-    match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or("?")),
-        None => url.host_str().unwrap_or("?").to_owned(),
-    }
 }
 
 /// A URL for messages: paging tokens can be long and say nothing useful.
@@ -894,29 +881,8 @@ fn redact_query(url: &Url) -> String {
     u.to_string()
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
 fn snippet(body: &[u8]) -> String {
-    truncate(&String::from_utf8_lossy(body), 200)
+    truncate_chars(&String::from_utf8_lossy(body), 200)
 }
 
 fn text(v: &Value, field: &str) -> Option<String> {
@@ -1057,10 +1023,10 @@ mod unit {
 
     #[test]
     fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "hé");
-        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("abc", 10), "abc");
         let long = "é".repeat(300);
-        assert_eq!(truncate(&long, TITLE_MAX).chars().count(), 255);
+        assert_eq!(truncate_chars(&long, TITLE_MAX).chars().count(), 255);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use super::callback::{DEFAULT_KEY_URL_HOSTS, host_allowed};
 use super::conditions::Conditions;
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState};
+use crate::http::{describe_error as describe, host_and_port};
+use crate::psa::{
+    PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState, truncate_chars,
+};
 pub use crate::retry::RetryPolicy;
 use crate::retry::jitter;
 use crate::secret::Secret;
@@ -337,11 +340,7 @@ impl ConnectWiseClient {
     }
 
     fn host(&self) -> String {
-        let o = &self.inner.origin;
-        match o.port() {
-            Some(p) => format!("{}:{p}", o.host_str().unwrap_or("?")),
-            None => o.host_str().unwrap_or("?").to_owned(),
-        }
+        host_and_port(&self.inner.origin)
     }
 
     /// The REST root, discovering the codebase on first use:
@@ -1029,32 +1028,6 @@ fn parse_id(s: &str, what: &str) -> Result<i64, PsaError> {
             psa: PSA,
             detail: format!("the {what} must be a positive integer"),
         })
-}
-
-/// At most `max` characters, cut on a character boundary.
-pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 // ----- records -----
