@@ -12,6 +12,7 @@
 
 mod companies;
 mod directory;
+mod integration_items;
 mod integrations;
 mod psa_integrations;
 mod site_mappings;
