@@ -16,6 +16,7 @@ pub mod cli;
 pub mod connectwise;
 pub mod datto;
 pub mod http;
+mod respond;
 pub mod rng;
 mod server;
 mod time;

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
 use super::{CalloutConfig, FaultsJson, Shared, SimStats, lock};
+use crate::respond::{empty, json_response, status};
 use crate::urlcode::{percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -26,33 +27,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 // ----- responses -----
 
-fn json_response(code: u16, value: &Value) -> Response {
-    let mut r = Response::new(Body::from(value.to_string()));
-    *r.status_mut() = status(code);
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
-}
-
 fn ok(value: Value) -> Response {
     json_response(200, &value)
-}
-
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// `{"errors":[msg]}` with `code`.
 fn errors(code: u16, msg: &str) -> Response {
     json_response(code, &json!({ "errors": [msg] }))
-}
-
-fn empty(code: u16) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status(code);
-    r
 }
 
 fn text(code: u16, msg: &str) -> Response {

@@ -17,20 +17,11 @@ use serde_json::{Value, json};
 use super::conditions;
 use super::data::{Table, iso, now_ms};
 use super::{Actor, FaultsJson, Shared, SimStats, close_ticket, lock};
+use crate::respond::json_response;
 use crate::urlcode;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
-}
-
-fn json_response(code: u16, value: &Value) -> Response {
-    let mut r = Response::new(Body::from(value.to_string()));
-    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
 }
 
 fn error(code: u16, cw_code: &str, message: &str) -> Response {

@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use super::data::Data;
 use super::limits::{RateClass, Verdict};
 use super::{FaultsJson, PLATFORMS, Shared, SimStats, TokenInfo, lock, render};
+use crate::respond::{empty, status};
 use crate::urlcode::{percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -56,10 +57,6 @@ fn ok<T: Serialize + ?Sized>(value: &T) -> Response {
     json_response(StatusCode::OK, value)
 }
 
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// `{"message": "..."}`, the error body this simulator uses (exact shape UNCONFIRMED).
 fn message(code: u16, msg: &str) -> Response {
     json_response(status(code), &json!({ "message": msg }))
@@ -75,12 +72,6 @@ impl From<Reject> for Response {
     fn from(r: Reject) -> Response {
         message(r.status, r.message)
     }
-}
-
-fn empty(code: u16) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status(code);
-    r
 }
 
 const UNAUTHORIZED: &str = "Request can not be authorized.";
