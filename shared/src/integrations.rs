@@ -7,7 +7,7 @@
 
 use crate::datto::{ConnectionInfo, Credentials, DattoConnector, DattoError, Platform};
 use crate::secret::Secret;
-use crate::secrets::{SecretStore, SecretsError};
+use crate::secrets::{SecretStore, SecretsError, store_or_delete_secret};
 use crate::store::{IntegrationStore, StoreError};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -261,13 +261,13 @@ impl<S: IntegrationStore, K: SecretStore> Integrations<'_, S, K> {
             credentials_updated_at: now,
             last_tested_at: Some(now),
         };
-        if let Err(e) = self.store.insert(tenant, &integration).await {
-            // Do not leave an orphaned secret behind; the caller may retry.
-            if let Err(undo) = self.secrets.delete_now(&integration.secret_arn).await {
-                tracing::error!(integration = %integration.id, error = %undo, "could not remove the secret of a failed create");
-            }
-            return Err(e.into());
-        }
+        store_or_delete_secret(
+            self.secrets,
+            &integration.secret_arn,
+            &integration.id,
+            self.store.insert(tenant, &integration),
+        )
+        .await?;
         tracing::info!(tenant = %tenant, integration = %integration.id, platform = %integration.platform, "integration created");
         Ok(IntegrationView::from(&integration))
     }

@@ -8,6 +8,7 @@
 //! - [`devices`]: portal device types, type mappings, staged devices, import and assets.
 //! - [`store`] and [`secrets`]: the DynamoDB and Secrets Manager adapters.
 //! - [`api`]: the HTTP edge: tenant from the token, JSON in, problems out.
+//! - [`retry`]: the backoff policy the three API clients share.
 //! - [`time`], [`tenant`], [`secret`]: small types the rest relies on.
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod matching;
 pub mod psa;
 pub mod psa_import;
 pub mod psa_integrations;
+pub mod retry;
 pub mod secret;
 pub mod secrets;
 pub mod site_mapping;

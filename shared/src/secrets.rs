@@ -32,6 +32,24 @@ pub trait SecretStore: Send + Sync {
     fn delete_now(&self, arn: &str) -> impl Future<Output = Result<(), SecretsError>> + Send;
 }
 
+/// The second half of creating an integration: runs `store` (writing the item that points at
+/// the secret just created) and, if that fails, deletes the secret at once so that none is left
+/// orphaned (the caller may retry). The store's error is returned either way.
+pub(crate) async fn store_or_delete_secret<K: SecretStore, E>(
+    secrets: &K,
+    secret_arn: &str,
+    integration_id: &str,
+    store: impl Future<Output = Result<(), E>>,
+) -> Result<(), E> {
+    let stored = store.await;
+    if stored.is_err()
+        && let Err(undo) = secrets.delete_now(secret_arn).await
+    {
+        tracing::error!(integration = %integration_id, error = %undo, "could not remove the secret of a failed create");
+    }
+    stored
+}
+
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,

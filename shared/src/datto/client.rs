@@ -1,5 +1,7 @@
 use super::models::{Account, Page};
 use super::{DattoError, Platform, RateLimiter};
+use crate::http::{describe_error as describe, host_and_port};
+pub use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -25,53 +27,6 @@ const MAX_PAGES: u32 = 10_000;
 pub struct Credentials {
     pub api_key: Secret,
     pub api_secret: Secret,
-}
-
-/// How hard to try before giving up. Backoff doubles from `base_delay` up to
-/// `max_delay`, with jitter so that parallel workers do not retry in step.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all when Datto answers 429.
-    pub rate_limited_attempts: u32,
-    /// Attempts in all on 5xx, 409 or a network fault.
-    pub fault_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            rate_limited_attempts: 8,
-            fault_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let capped = exp.min(self.max_delay);
-        // Full jitter on the upper half: between 50% and 100% of the delay.
-        capped.mul_f64(0.5 + 0.5 * jitter())
-    }
-}
-
-fn jitter() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = Cell::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    ));
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
 }
 
 /// Datto uids are GUID-like; anything else could reshape the request path.
@@ -112,7 +67,7 @@ impl DattoConnector {
         Self {
             http,
             base_url_template: DEFAULT_BASE_URL_TEMPLATE.to_owned(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::datto(),
             // Stay under Datto's 90% cut-off (540), above which every answer is slowed by 1 s.
             read_limit: 500,
             window: Duration::from_secs(60),
@@ -223,7 +178,7 @@ impl DattoConnector {
         let quick = RetryPolicy {
             rate_limited_attempts: 1,
             fault_attempts: 1,
-            ..RetryPolicy::default()
+            ..RetryPolicy::datto()
         };
         let mut probes = tokio::task::JoinSet::new();
         for other in Platform::ALL.into_iter().filter(|p| *p != chosen) {
@@ -534,7 +489,7 @@ impl DattoClient {
                 }
             };
             let status = response.status();
-            let retry_after = retry_after(&response);
+            let retry_after = crate::retry::retry_after(&response);
             let body = match response.bytes().await {
                 Ok(b) => b.to_vec(),
                 Err(e) => {
@@ -556,7 +511,7 @@ impl DattoClient {
                         return Err(DattoError::RateLimited { attempts: limited });
                     }
                     let wait = retry_after
-                        .map(|d| d.min(self.retry.max_delay))
+                        .map(|d| self.retry.capped_retry_after(d))
                         .unwrap_or_else(|| self.retry.delay(limited));
                     tracing::warn!(
                         path,
@@ -584,10 +539,7 @@ impl DattoClient {
     }
 
     fn host(&self) -> String {
-        match self.base.port() {
-            Some(port) => format!("{}:{port}", self.base.host_str().unwrap_or("?")),
-            None => self.base.host_str().unwrap_or("?").to_owned(),
-        }
+        host_and_port(&self.base)
     }
 
     /// Resolves a `nextPageUrl`: it must stay on this client's host and
@@ -699,38 +651,11 @@ fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, DattoError>
     })
 }
 
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let raw = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    raw.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 /// Datto uses 403 both for "no permission" and for its temporary IP block;
 /// only the body tells them apart (peers key on these words too).
 fn mentions_block(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     ["block", "rate", "too many"].iter().any(|w| text.contains(w))
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    // The error's source chain names the cause; the URL is known already.
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 /// The start of an error body, for messages and logs: Datto's error bodies
@@ -814,18 +739,5 @@ mod tests {
                 ("siteName".into(), "Acme & Co".into())
             ]
         );
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let p = RetryPolicy {
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(1000),
-            ..Default::default()
-        };
-        for (attempt, full) in [(1, 100), (2, 200), (3, 400), (5, 1000), (40, 1000)] {
-            let d = p.delay(attempt).as_millis() as u64;
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
-        }
     }
 }

@@ -18,6 +18,11 @@ pub use port::{PsaConnect, PsaCredentials, PsaSource};
 
 use serde::{Deserialize, Serialize};
 
+/// At most `max` characters, cut on a character boundary (the PSAs limit fields in characters).
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
 /// Which PSA an integration talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,4 +1,4 @@
-use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use super::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::datto::Platform;
 use crate::integrations::Integration;
 use crate::tenant::TenantId;
@@ -78,46 +78,23 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
 
 impl IntegrationStore for DynamoStore {
     async fn insert(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(tenant, integration)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
+        self.put_integration_item(to_item(tenant, integration), "attribute_not_exists(PK)", &[])
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn replace(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(tenant, integration)))
-            .condition_expression("attribute_exists(PK)")
-            .send()
+        self.put_integration_item(to_item(tenant, integration), "attribute_exists(PK)", &[])
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(keys::tenant_pk(tenant)))
-            .key("SK", s(keys::integration_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let item = self.get_integration_item(tenant, id).await?;
         // A PSA integration shares the key space; it is not a Datto RMM one.
-        out.item.as_ref().filter(|i| is_datto(i)).map(from_item).transpose()
+        item.as_ref().filter(|i| is_datto(i)).map(from_item).transpose()
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
-        let items = self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await?;
+        let items = self.integration_items(tenant).await?;
         let mut all = items
             .iter()
             .filter(|i| is_datto(i))
@@ -128,18 +105,9 @@ impl IntegrationStore for DynamoStore {
     }
 
     async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
-        // Children first: if this stops half-way, the integration still shows and can be deleted again.
-        self.delete_partition(&keys::integration_pk(tenant, id)).await?;
-        // Imported assets outlive the integration, marked as no longer linked to it.
+        // Imported assets outlive the integration, marked as no longer linked to it (before
+        // the integration item goes, so a half-done delete can simply be repeated).
         super::AssetStore::unlink_assets(self, tenant, id).await?;
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(keys::tenant_pk(tenant)))
-            .key("SK", s(keys::integration_sk(id)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.delete_integration_item(tenant, id).await
     }
 }

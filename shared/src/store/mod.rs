@@ -13,6 +13,7 @@
 mod companies;
 mod devices;
 mod directory;
+mod integration_items;
 mod integrations;
 mod psa_integrations;
 mod site_mappings;

@@ -1,4 +1,4 @@
-use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use super::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::psa::PsaKind;
 use crate::psa_integrations::{AutoCreate, PsaIntegration};
 use crate::tenant::TenantId;
@@ -91,49 +91,29 @@ fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
 
 impl PsaIntegrationStore for DynamoStore {
     async fn insert_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(tenant, integration)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
+        self.put_integration_item(to_item(tenant, integration), "attribute_not_exists(PK)", &[])
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn replace_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(tenant, integration)))
-            .condition_expression("attribute_exists(PK) AND kind = :kind")
-            .expression_attribute_values(":kind", s(integration.kind.as_str()))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        // Only over a PSA integration of the same kind, never over a Datto RMM one.
+        self.put_integration_item(
+            to_item(tenant, integration),
+            "attribute_exists(PK) AND kind = :kind",
+            &[(":kind", s(integration.kind.as_str()))],
+        )
+        .await
     }
 
     async fn get_psa(&self, tenant: &TenantId, id: &str) -> Result<Option<PsaIntegration>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(keys::tenant_pk(tenant)))
-            .key("SK", s(keys::integration_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
+        Ok(match self.get_integration_item(tenant, id).await? {
             Some(item) => from_item(&item)?,
             None => None,
         })
     }
 
     async fn list_psa(&self, tenant: &TenantId) -> Result<Vec<PsaIntegration>, StoreError> {
-        let items = self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await?;
+        let items = self.integration_items(tenant).await?;
         let mut all = Vec::new();
         for item in &items {
             all.extend(from_item(item)?);
@@ -143,15 +123,6 @@ impl PsaIntegrationStore for DynamoStore {
     }
 
     async fn delete_psa(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
-        self.delete_partition(&keys::integration_pk(tenant, id)).await?;
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(keys::tenant_pk(tenant)))
-            .key("SK", s(keys::integration_sk(id)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.delete_integration_item(tenant, id).await
     }
 }

@@ -126,7 +126,7 @@ pub fn psa_connector(autotask_zone_url: &str) -> shared::psa::PsaConnector {
             .with_retry(AutotaskRetry {
                 base_delay: Duration::from_millis(2),
                 max_delay: Duration::from_millis(20),
-                ..AutotaskRetry::default()
+                ..AutotaskRetry::autotask()
             }),
         connectwise: ConnectWiseConnector::new(http)
             .with_client_id(CONNECTWISE_CLIENT_ID)
@@ -134,8 +134,8 @@ pub fn psa_connector(autotask_zone_url: &str) -> shared::psa::PsaConnector {
             .with_retry(ConnectWiseRetry {
                 base_delay: Duration::from_millis(2),
                 max_delay: Duration::from_millis(20),
-                max_retry_after: Duration::from_millis(50),
-                ..ConnectWiseRetry::default()
+                max_retry_after: Some(Duration::from_millis(50)),
+                ..ConnectWiseRetry::connectwise()
             }),
     }
 }

@@ -80,7 +80,7 @@ async fn world() -> World {
     let quick = RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
-        ..RetryPolicy::default()
+        ..RetryPolicy::datto()
     };
     let datto = DattoConnector::new(shared::http::client())
         .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))

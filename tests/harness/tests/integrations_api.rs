@@ -37,7 +37,7 @@ async fn stack() -> Stack {
     let quick = RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
-        ..RetryPolicy::default()
+        ..RetryPolicy::datto()
     };
     let api = IntegrationsApi {
         psa: shared::psa::PsaConnector::from_env(shared::http::client()),

@@ -31,7 +31,7 @@ fn quick_retry() -> RetryPolicy {
     RetryPolicy {
         base_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
-        ..RetryPolicy::default()
+        ..RetryPolicy::datto()
     }
 }
 

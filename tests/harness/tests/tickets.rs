@@ -93,7 +93,7 @@ async fn world(kind: PsaKind, clock: fn() -> i64) -> World {
         .with_retry(RetryPolicy {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
-            ..RetryPolicy::default()
+            ..RetryPolicy::datto()
         });
     let psa = psa_connector(&zone_url);
     let settings = IntegrationSettings {

@@ -46,7 +46,8 @@ fn split_url(url: &str) -> io::Result<(String, String)> {
     })
 }
 
-async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+/// Writes all of `buf` (tokio is built without `io-util`: readiness + `try_write` instead).
+pub(crate) async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         stream.writable().await?;
         match stream.try_write(buf) {
@@ -140,6 +141,19 @@ pub async fn request_with_timeout(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> io::Result<HttpResponse> {
+    tokio::time::timeout(timeout, request_untimed(method, url, headers, body))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("{method} {url} timed out")))?
+}
+
+/// One HTTP/1.1 request with no deadline of its own, for callers that time the whole
+/// exchange themselves and report a timeout in their own words.
+pub async fn request_untimed(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<HttpResponse> {
     let (host, target) = split_url(url)?;
     let stream = TcpStream::connect(&host).await?;
     let body = body.unwrap_or(b"");
@@ -153,14 +167,9 @@ pub async fn request_with_timeout(
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(body);
-    let io = async {
-        write_all(&stream, &bytes).await?;
-        let raw = read_to_end(&stream).await?;
-        parse_response(&raw)
-    };
-    tokio::time::timeout(timeout, io)
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("{method} {url} timed out")))?
+    write_all(&stream, &bytes).await?;
+    let raw = read_to_end(&stream).await?;
+    parse_response(&raw)
 }
 
 /// One HTTP/1.1 request, given up after 30 s.

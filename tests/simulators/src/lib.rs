@@ -9,9 +9,15 @@
 //! - [`datto`]: Datto RMM API v2 (OAuth password grant, paging, rate limits, audits, alerts, jobs).
 //! - [`http`]: the small HTTP/1.1 client the simulators call out with (and tests call in with).
 //! - [`rng`]: the small seeded PRNG the generators use.
+//! - [`cli`]: option parsing and logging setup the simulator binaries share.
 
 pub mod autotask;
+pub mod cli;
 pub mod connectwise;
 pub mod datto;
 pub mod http;
+mod respond;
 pub mod rng;
+mod server;
+mod time;
+mod urlcode;

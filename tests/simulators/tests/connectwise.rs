@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 use simulators::connectwise::{CallbackSink, ConnectWiseConfig, ConnectWiseSim, Faults, sign};
-use support::{HttpResponse, request};
+use support::{HttpResponse, form_encode, request};
 
 const CLIENT_ID: &str = "3f1c2b7a-0000-4000-8000-000000000001";
 
@@ -55,18 +55,6 @@ async fn call(
 
 async fn get(sim: &ConnectWiseSim, path: &str) -> HttpResponse {
     call(sim, "GET", path, None, &[]).await
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The `rel="next"` target of a Link header, if any.
@@ -225,7 +213,7 @@ async fn navigable_paging_and_conditions() {
         &sim,
         &format!(
             "/company/companies?pageSize=1000&conditions={}",
-            enc("deletedFlag=True")
+            form_encode("deletedFlag=True")
         ),
     )
     .await;
@@ -239,10 +227,14 @@ async fn navigable_paging_and_conditions() {
         name.replace('\\', "\\\\").replace('"', "\\\""),
         first["id"]
     );
-    let one = get(&sim, &format!("/company/companies?conditions={}", enc(&cond))).await;
+    let one = get(&sim, &format!("/company/companies?conditions={}", form_encode(&cond))).await;
     assert_eq!(one.json().as_array().unwrap()[0]["id"], first["id"]);
 
-    let bad = get(&sim, &format!("/company/companies?conditions={}", enc("name = "))).await;
+    let bad = get(
+        &sim,
+        &format!("/company/companies?conditions={}", form_encode("name = ")),
+    )
+    .await;
     assert_eq!(bad.status, 400);
 
     let count = get(&sim, "/company/companies/count").await;
@@ -257,7 +249,7 @@ async fn navigable_paging_and_conditions() {
         &sim,
         &format!(
             "/company/contacts?pageSize=1000&conditions={}",
-            enc(&format!("company/id={}", first["id"]))
+            form_encode(&format!("company/id={}", first["id"]))
         ),
     )
     .await
@@ -287,7 +279,7 @@ async fn forward_only_paging_keeps_conditions_and_ends_on_empty_page() {
     let mut url = Some(format!(
         "{}/company/configurations?pageSize=5&conditions={}",
         sim.api_url(),
-        enc("activeFlag = true")
+        form_encode("activeFlag = true")
     ));
     let mut got: Vec<i64> = Vec::new();
     let mut pages = 0;
@@ -433,7 +425,7 @@ async fn tickets_create_patch_notes_and_errors() {
         &sim,
         &format!(
             "/service/tickets?conditions={}",
-            enc("externalXRef = \"alert-1\" and closedFlag = true")
+            form_encode("externalXRef = \"alert-1\" and closedFlag = true")
         ),
     )
     .await;
@@ -695,7 +687,7 @@ async fn configurations_crud_fields_and_search() {
         &sim,
         &format!(
             "/company/configurations/?fields=id,name&conditions={}",
-            enc(&format!("id={id}"))
+            form_encode(&format!("id={id}"))
         ),
     )
     .await;

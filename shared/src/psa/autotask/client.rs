@@ -1,4 +1,8 @@
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState};
+use crate::http::{describe_error as describe, host_and_port};
+use crate::psa::{
+    PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState, truncate_chars,
+};
+pub use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
@@ -6,7 +10,6 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// Zone discovery on the production cluster (any zone host answers it).
@@ -72,50 +75,6 @@ impl AutotaskThreshold {
     }
 }
 
-/// How hard to try. Backoff doubles from `base_delay` up to `max_delay`, with jitter.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all when Autotask answers 429 (thread or hourly limit).
-    pub rate_limited_attempts: u32,
-    /// Attempts in all on a 5xx without `errors` or a network fault.
-    pub fault_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            rate_limited_attempts: 8,
-            fault_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        exp.min(self.max_delay).mul_f64(0.5 + 0.5 * jitter())
-    }
-}
-
-fn jitter() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = Cell::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    ));
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
-}
-
 #[derive(Debug, Clone)]
 struct Zone {
     name: Option<String>,
@@ -146,7 +105,7 @@ impl AutotaskConnector {
             http,
             zone_url: DEFAULT_ZONE_URL.to_owned(),
             integration_code: None,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::autotask(),
             thread_limit: 3,
             budget_reserve: 500,
             max_pages: 2_000,
@@ -364,8 +323,8 @@ impl AutotaskClient {
         };
         let mut body = json!({
             "companyID": company_id,
-            "title": truncate(&draft.title, TITLE_MAX),
-            "description": truncate(&draft.description, DESCRIPTION_MAX),
+            "title": truncate_chars(&draft.title, TITLE_MAX),
+            "description": truncate_chars(&draft.description, DESCRIPTION_MAX),
             "status": settings.status_new,
             "priority": priority,
             "queueID": settings.queue_id,
@@ -423,8 +382,8 @@ impl AutotaskClient {
         let id = parse_id("ticket", ticket_id)?;
         let body = json!({
             "ticketID": id,
-            "title": truncate(title, NOTE_TITLE_MAX),
-            "description": truncate(text, NOTE_TEXT_MAX),
+            "title": truncate_chars(title, NOTE_TITLE_MAX),
+            "description": truncate_chars(text, NOTE_TEXT_MAX),
             "noteType": 1,
             "publish": 1,
         });
@@ -466,8 +425,7 @@ impl AutotaskClient {
         settings: &AutotaskTicketSettings,
     ) -> Result<(), PsaError> {
         let id = parse_id("ticket", ticket_id)?;
-        let body =
-            json!({"id": id, "status": settings.status_complete, "resolution": truncate(resolution, NOTE_TEXT_MAX)});
+        let body = json!({"id": id, "status": settings.status_complete, "resolution": truncate_chars(resolution, NOTE_TEXT_MAX)});
         let zone = self.zone().await?;
         let answer = self
             .send(
@@ -783,7 +741,7 @@ impl AutotaskClient {
             let result = match sent {
                 Ok(r) => {
                     let status = r.status();
-                    let retry_after = retry_after(&r);
+                    let retry_after = crate::retry::retry_after(&r);
                     r.bytes().await.map(|b| (status, retry_after, b.to_vec()))
                 }
                 Err(e) => Err(e),
@@ -797,7 +755,7 @@ impl AutotaskClient {
                     if !may_retry || faults >= self.retry.fault_attempts {
                         return Err(PsaError::Unreachable {
                             psa: PSA,
-                            host: host_of(&url),
+                            host: host_and_port(&url),
                             reason: describe(&e),
                         });
                     }
@@ -815,7 +773,7 @@ impl AutotaskClient {
                     });
                 }
                 let wait = retry_after
-                    .map(|d| d.min(self.retry.max_delay))
+                    .map(|d| self.retry.capped_retry_after(d))
                     .unwrap_or_else(|| self.retry.delay(limited));
                 tracing::warn!(
                     path,
@@ -887,7 +845,7 @@ fn validation_errors(body: &[u8]) -> Option<String> {
             _ => None,
         })
         .collect();
-    (!parts.is_empty()).then(|| truncate(&parts.join("; "), 500))
+    (!parts.is_empty()).then(|| truncate_chars(&parts.join("; "), 500))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8], path: &str) -> Result<T, PsaError> {
@@ -912,28 +870,8 @@ fn item_id(body: &[u8], path: &str) -> Result<i64, PsaError> {
 fn parse_id(what: &str, text: &str) -> Result<i64, PsaError> {
     text.trim().parse::<i64>().map_err(|_| PsaError::Validation {
         psa: PSA,
-        detail: format!("the {what} id `{}` is not an Autotask id", truncate(text, 40)),
+        detail: format!("the {what} id `{}` is not an Autotask id", truncate_chars(text, 40)),
     })
-}
-
-/// At most `max` characters, cut on a char boundary.
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
-    }
-}
-
-fn retry_after(r: &reqwest::Response) -> Option<Duration> {
-    let raw = r.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    raw.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-fn host_of(url: &Url) -> String {
-    match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or("?")),
-        None => url.host_str().unwrap_or("?").to_owned(),
-    }
 }
 
 /// A URL for messages: paging tokens can be long and say nothing useful.
@@ -943,29 +881,8 @@ fn redact_query(url: &Url) -> String {
     u.to_string()
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
 fn snippet(body: &[u8]) -> String {
-    truncate(&String::from_utf8_lossy(body), 200)
+    truncate_chars(&String::from_utf8_lossy(body), 200)
 }
 
 fn text(v: &Value, field: &str) -> Option<String> {
@@ -1106,10 +1023,10 @@ mod unit {
 
     #[test]
     fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "hé");
-        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("abc", 10), "abc");
         let long = "é".repeat(300);
-        assert_eq!(truncate(&long, TITLE_MAX).chars().count(), 255);
+        assert_eq!(truncate_chars(&long, TITLE_MAX).chars().count(), 255);
     }
 
     #[test]

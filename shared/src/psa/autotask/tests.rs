@@ -41,7 +41,7 @@ fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         base_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
-        ..RetryPolicy::default()
+        ..RetryPolicy::autotask()
     }
 }
 

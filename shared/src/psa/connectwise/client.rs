@@ -1,6 +1,11 @@
 use super::callback::{DEFAULT_KEY_URL_HOSTS, host_allowed};
 use super::conditions::Conditions;
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState};
+use crate::http::{describe_error as describe, host_and_port};
+use crate::psa::{
+    PsaConnectionInfo, PsaError, PsaKind, PsaRecord, RecordKind, TicketDraft, TicketState, truncate_chars,
+};
+pub use crate::retry::RetryPolicy;
+use crate::retry::jitter;
 use crate::secret::Secret;
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
@@ -9,7 +14,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use tokio::sync::{Mutex, OnceCell};
 
 const PSA: PsaKind = PsaKind::ConnectwiseManage;
@@ -28,53 +32,6 @@ pub struct ConnectWiseCredentials {
     pub company_id: String,
     pub public_key: Secret,
     pub private_key: Secret,
-}
-
-/// How hard to try before giving up. Backoff doubles from `base_delay` up to `max_delay`,
-/// with jitter; a 429's `Retry-After` is honoured up to `max_retry_after`.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all when the API answers 429.
-    pub rate_limited_attempts: u32,
-    /// Attempts in all on 5xx or a network fault.
-    pub fault_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            rate_limited_attempts: 6,
-            fault_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        exp.min(self.max_delay).mul_f64(0.5 + 0.5 * jitter())
-    }
-}
-
-fn jitter() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = Cell::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    ));
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
 }
 
 /// Ticket attributes that come from the integration's settings, not from the alert.
@@ -114,7 +71,7 @@ impl ConnectWiseConnector {
             allow_http: false,
             page_size: MAX_PAGE_SIZE,
             max_pages: 10_000,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::connectwise(),
             accept_version: None,
             key_url_hosts: DEFAULT_KEY_URL_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             site_concurrency: 6,
@@ -383,11 +340,7 @@ impl ConnectWiseClient {
     }
 
     fn host(&self) -> String {
-        let o = &self.inner.origin;
-        match o.port() {
-            Some(p) => format!("{}:{p}", o.host_str().unwrap_or("?")),
-            None => o.host_str().unwrap_or("?").to_owned(),
-        }
+        host_and_port(&self.inner.origin)
     }
 
     /// The REST root, discovering the codebase on first use:
@@ -499,12 +452,7 @@ impl ConnectWiseClient {
             let sent = match req.send().await {
                 Ok(r) => {
                     let status = r.status();
-                    let retry_after = r
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                    let retry_after = crate::retry::retry_after(&r);
                     let link = r
                         .headers()
                         .get(reqwest::header::LINK)
@@ -540,7 +488,7 @@ impl ConnectWiseClient {
                 }
                 // Retry-After (capped) plus up to 10 % so that parallel workers spread out.
                 let wait = retry_after
-                    .map(|d| d.min(inner.retry.max_retry_after).mul_f64(1.0 + 0.1 * jitter()))
+                    .map(|d| inner.retry.capped_retry_after(d).mul_f64(1.0 + 0.1 * jitter()))
                     .unwrap_or_else(|| inner.retry.delay(limited));
                 tracing::warn!(
                     path,
@@ -1080,32 +1028,6 @@ fn parse_id(s: &str, what: &str) -> Result<i64, PsaError> {
             psa: PSA,
             detail: format!("the {what} must be a positive integer"),
         })
-}
-
-/// At most `max` characters, cut on a character boundary.
-pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed (DNS, refused or TLS)"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 // ----- records -----

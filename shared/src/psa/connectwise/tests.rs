@@ -22,7 +22,7 @@ fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         base_delay: Duration::from_millis(2),
         max_delay: Duration::from_millis(20),
-        ..RetryPolicy::default()
+        ..RetryPolicy::connectwise()
     }
 }
 
@@ -326,7 +326,7 @@ async fn rate_limit_retry_after_is_honoured() {
     let c = connector()
         .with_retry(RetryPolicy {
             rate_limited_attempts: 3,
-            max_retry_after: Duration::from_millis(10),
+            max_retry_after: Some(Duration::from_millis(10)),
             ..fast_retry()
         })
         .client(creds(&sim))

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::net::TcpStream;
 
 use super::data::SimTicket;
 use super::{Shared, lock};
+use crate::http;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -184,60 +184,24 @@ pub(crate) fn fire(sim: Arc<Shared>, ticket: SimTicket) {
 
 /// One HTTP/1.1 POST; returns the status.
 async fn post(cfg: &CalloutConfig, content_type: &str, body: &str) -> std::io::Result<u16> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, m.to_string());
-    let rest = cfg
-        .url
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("only http:// callout URLs"))?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let io = async {
-        let stream = TcpStream::connect(host).await?;
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nUser-Agent: Autotask-Extension-Callout (simulator)\r\n",
-            body.len()
-        );
-        if !cfg.username.is_empty() || !cfg.password.is_empty() {
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", cfg.username, cfg.password));
-            head.push_str(&format!("Authorization: Basic {basic}\r\n"));
-        }
-        head.push_str("\r\n");
-        let mut out = head.into_bytes();
-        out.extend_from_slice(body.as_bytes());
-        let mut rest = &out[..];
-        // tokio's io-util is not enabled in the workspace: readiness + try_* instead.
-        while !rest.is_empty() {
-            stream.writable().await?;
-            match stream.try_write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        // The status line is all we need.
-        loop {
-            stream.readable().await?;
-            match stream.try_read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
-            if buf.windows(2).any(|w| w == b"\r\n") {
-                break;
-            }
-        }
-        let line = String::from_utf8_lossy(&buf);
-        line.split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no HTTP status line"))
-    };
-    tokio::time::timeout(Duration::from_millis(cfg.timeout_ms), io)
+    if !cfg.url.starts_with("http://") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "only http:// callout URLs",
+        ));
+    }
+    let mut headers = vec![
+        ("Content-Type", content_type.to_owned()),
+        ("User-Agent", "Autotask-Extension-Callout (simulator)".to_owned()),
+    ];
+    if !cfg.username.is_empty() || !cfg.password.is_empty() {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", cfg.username, cfg.password));
+        headers.push(("Authorization", format!("Basic {basic}")));
+    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sent = http::request_untimed("POST", &cfg.url, &headers, Some(body.as_bytes()));
+    tokio::time::timeout(Duration::from_millis(cfg.timeout_ms), sent)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "callout timed out"))?
+        .map(|response| response.status)
 }

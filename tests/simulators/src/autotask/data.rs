@@ -326,43 +326,11 @@ pub(crate) struct Data {
     contacts_active_as_int: bool,
 }
 
-const DAY_MS: i64 = 86_400_000;
+use crate::time::DAY_MS;
 
-/// `yyyy-mm-ddThh:mm:ss.mmmZ`, UTC.
-pub fn iso(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub fn today_start_ms() -> i64 {
-    let now = now_ms();
-    now - now.rem_euclid(DAY_MS)
-}
+/// `yyyy-mm-ddThh:mm:ss.mmmZ`, UTC: Autotask's date-time format.
+pub use crate::time::iso_millis as iso;
+pub use crate::time::{now_ms, today_start_ms};
 
 /// A row with every field of `entity`, `null` where `values` has nothing.
 fn row(entity: Entity, values: Value) -> Row {

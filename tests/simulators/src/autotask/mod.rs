@@ -99,9 +99,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+use crate::server::{self, Server};
 pub use callout::{CalloutConfig, CalloutDelivery, CalloutFormat};
 pub use data::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
 use data::{Data, GenParams};
@@ -421,29 +420,23 @@ impl Shared {
 pub struct AutotaskSim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl AutotaskSim {
     /// Generates the data and serves it on `127.0.0.1:<ephemeral port>`.
     pub async fn start(config: AutotaskConfig) -> std::io::Result<AutotaskSim> {
-        AutotaskSim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+        AutotaskSim::start_on(config, server::loopback_ephemeral()).await
     }
 
     /// Generates the data and serves it on `addr` (port 0 = ephemeral).
     pub async fn start_on(config: AutotaskConfig, addr: SocketAddr) -> std::io::Result<AutotaskSim> {
         config.validate()?;
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let host = if addr.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else if addr.is_ipv6() {
-            format!("[{}]", addr.ip())
-        } else {
-            addr.ip().to_string()
-        };
-        let base_url = format!("http://{host}:{}", addr.port());
+        let server::Bound {
+            listener,
+            addr,
+            base_url,
+        } = server::bind(addr).await?;
         let started = Instant::now();
         let data = Data::generate(&GenParams {
             seed: config.seed,
@@ -476,22 +469,8 @@ impl AutotaskSim {
             generation_time,
         });
         let app = routes::router(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                });
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "autotask sim server failed");
-            }
-        });
-        Ok(AutotaskSim {
-            shared,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = Server::spawn(listener, app, "autotask");
+        Ok(AutotaskSim { shared, addr, server })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -724,20 +703,7 @@ impl AutotaskSim {
         }
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for AutotaskSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }

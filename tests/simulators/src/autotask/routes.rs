@@ -18,6 +18,8 @@ use serde_json::{Map, Value, json};
 use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
 use super::{CalloutConfig, FaultsJson, Shared, SimStats, lock};
+use crate::respond::{empty, json_response, status};
+use crate::urlcode::{percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
@@ -25,33 +27,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 // ----- responses -----
 
-fn json_response(code: u16, value: &Value) -> Response {
-    let mut r = Response::new(Body::from(value.to_string()));
-    *r.status_mut() = status(code);
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
-}
-
 fn ok(value: Value) -> Response {
     json_response(200, &value)
-}
-
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// `{"errors":[msg]}` with `code`.
 fn errors(code: u16, msg: &str) -> Response {
     json_response(code, &json!({ "errors": [msg] }))
-}
-
-fn empty(code: u16) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status(code);
-    r
 }
 
 fn text(code: u16, msg: &str) -> Response {
@@ -90,51 +72,6 @@ fn validation(sim: &Shared, msg: &str) -> Response {
 }
 
 // ----- URL helpers -----
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
     uri.query()?.split('&').find_map(|p| {

@@ -102,12 +102,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    simulators::cli::init_tracing();
     let (company, public_key, companies) = (config.company_id.clone(), config.public_key.clone(), config.companies);
     let sim = match ConnectWiseSim::start_on(config, addr).await {
         Ok(sim) => sim,

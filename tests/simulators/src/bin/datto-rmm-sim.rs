@@ -1,20 +1,13 @@
 //! `datto-rmm-sim`: runs the Datto RMM API v2 simulator as a standalone server (for the demo
 //! and for scripts). See `--help`.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use simulators::cli::{self, Opt, Options, Values, text};
 use simulators::datto::{DattoConfig, DattoSim, PLATFORMS};
-
-struct Opt {
-    name: &'static str,
-    /// `None` = a flag without value.
-    value: Option<&'static str>,
-    help: &'static str,
-}
 
 const OPTS: &[Opt] = &[
     Opt {
@@ -137,19 +130,15 @@ const OPTS: &[Opt] = &[
         value: None,
         help: "count writes against the read limit (older accounts)",
     },
-    Opt {
-        name: "help",
-        value: None,
-        help: "print this help",
-    },
 ];
 
-fn env_name(opt: &str) -> String {
-    format!("DATTO_SIM_{}", opt.replace('-', "_").to_uppercase())
-}
+const OPTIONS: Options = Options {
+    opts: OPTS,
+    env_prefix: "DATTO_SIM",
+};
 
 fn usage() -> String {
-    let mut s = String::from(
+    OPTIONS.usage(
         "datto-rmm-sim: a local Datto RMM API v2 simulator.\n\n\
          Usage: datto-rmm-sim [--port 9100] [--platform merlot] [--api-key K] [--api-secret S]\n\
          \x20                    [--sites 50] [--devices 1000] [--seed 7] [--latency-ms 0] [--page-max 250] [...]\n\n\
@@ -157,94 +146,8 @@ fn usage() -> String {
          and http://HOST:PORT/{platform}/api/v2/... Admin: GET /_sim/info, GET /_sim/stats,\n\
          POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.\n\n\
          Options (each can also be set with the environment variable shown; options win):\n",
-    );
-    for o in OPTS.iter().filter(|o| o.name != "help") {
-        let flag = match o.value {
-            Some(v) => format!("--{} {v}", o.name),
-            None => format!("--{}", o.name),
-        };
-        s.push_str(&format!(
-            "  {flag:<36} {}\n  {:<36} [{}]\n",
-            o.help,
-            "",
-            env_name(o.name)
-        ));
-    }
-    s.push_str("  -h, --help                           print this help\n\nLogging: RUST_LOG (default info; debug logs every request).\n");
-    s
-}
-
-/// An option's value and where it came from (`--name` or the environment variable), for errors.
-struct Value {
-    text: String,
-    source: String,
-}
-
-type Values = HashMap<&'static str, Value>;
-
-/// Option values from the environment, then the command line.
-fn collect(args: &[String]) -> Result<Values, String> {
-    let mut values = Values::new();
-    for o in OPTS.iter().filter(|o| o.name != "help") {
-        if let Ok(text) = std::env::var(env_name(o.name)) {
-            values.insert(
-                o.name,
-                Value {
-                    text,
-                    source: env_name(o.name),
-                },
-            );
-        }
-    }
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        if arg == "-h" {
-            values.insert(
-                "help",
-                Value {
-                    text: String::new(),
-                    source: "-h".into(),
-                },
-            );
-            i += 1;
-            continue;
-        }
-        let Some(body) = arg.strip_prefix("--") else {
-            return Err(format!("unexpected argument {arg:?} (options start with --)"));
-        };
-        let (name, inline) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (body, None),
-        };
-        let Some(opt) = OPTS.iter().find(|o| o.name == name) else {
-            return Err(format!("unknown option --{name}"));
-        };
-        let value = match (opt.value, inline) {
-            (None, None) => "true".to_string(),
-            (None, Some(v)) => v,
-            (Some(_), Some(v)) => v,
-            (Some(meta), None) => {
-                i += 1;
-                args.get(i)
-                    .cloned()
-                    .ok_or_else(|| format!("--{name} needs a value ({meta})"))?
-            }
-        };
-        values.insert(
-            opt.name,
-            Value {
-                text: value,
-                source: format!("--{name}"),
-            },
-        );
-        i += 1;
-    }
-    Ok(values)
-}
-
-fn text<'v>(values: &'v Values, name: &str) -> Option<&'v String> {
-    values.get(name).map(|v| &v.text)
+        36,
+    )
 }
 
 fn num<T: std::str::FromStr>(values: &Values, name: &str) -> Result<Option<T>, String> {
@@ -343,13 +246,7 @@ fn build(values: &Values) -> Result<(DattoConfig, SocketAddr), String> {
     c.drop_filters_in_next_page_url = flag(values, "drop-filters-in-next-page-url")?;
     c.legacy_single_bucket = flag(values, "legacy-single-bucket")?;
 
-    let host: IpAddr = match text(values, "host") {
-        None => IpAddr::from([127, 0, 0, 1]),
-        Some(h) => h
-            .trim()
-            .parse()
-            .map_err(|_| format!("--host expects an IP address, got {h:?}"))?,
-    };
+    let host = cli::host(values)?;
     let port: u16 = num(values, "port")?.unwrap_or(9100);
     Ok((c, SocketAddr::new(host, port)))
 }
@@ -357,7 +254,7 @@ fn build(values: &Values) -> Result<(DattoConfig, SocketAddr), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let values = match collect(&args) {
+    let values = match OPTIONS.collect(&args) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("datto-rmm-sim: {e}\nTry `datto-rmm-sim --help`.");
@@ -376,12 +273,7 @@ async fn main() -> ExitCode {
         }
     };
 
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    cli::init_tracing();
 
     let (sites, devices, platform) = (config.sites, config.devices, config.platform.clone());
     let sim = match DattoSim::start_on(config, addr).await {

@@ -1,6 +1,6 @@
 //! The callback emitter (fact sheet D2-D4) and [`CallbackSink`], a loopback receiver for tests.
 //!
-//! Deliveries go out over a minimal HTTP/1.1 client on tokio's `TcpStream` (`http://` targets
+//! Deliveries go out over the crate's HTTP/1.1 client ([`crate::http`]; `http://` targets
 //! only: the simulator is for loopback tests; an `https://` target is recorded as a failed
 //! attempt).
 
@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::lock;
+use crate::http;
 
 /// `x-content-signature` = Base64(HMAC-SHA256(key = SHA256(signing_key), body)).
 pub fn sign(signing_key: &str, body: &[u8]) -> String {
@@ -88,39 +89,15 @@ pub(crate) async fn deliver(
 }
 
 async fn post(url: &str, body: &str, signature: &str) -> io::Result<u16> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        io::Error::new(
+    if !url.starts_with("http://") {
+        return Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "the simulator delivers to http:// URLs only",
-        )
-    })?;
-    let (host, target) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let stream = TcpStream::connect(host).await?;
-    let head = format!(
-        "POST {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         x-content-signature: {signature}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    write_all(&stream, head.as_bytes()).await?;
-    write_all(&stream, body.as_bytes()).await?;
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    // The status line is enough.
-    while !raw.windows(2).any(|w| w == b"\r\n") {
-        let n = read_some(&stream, &mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&buf[..n]);
+        ));
     }
-    let line = String::from_utf8_lossy(&raw);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))
+    let headers = [("Content-Type", "application/json"), ("x-content-signature", signature)];
+    let response = http::request_untimed("POST", url, &headers, Some(body.as_bytes())).await?;
+    Ok(response.status)
 }
 
 /// A request a [`CallbackSink`] received.
@@ -257,22 +234,10 @@ async fn serve_one(stream: TcpStream, state: Arc<Mutex<SinkState>>) -> io::Resul
         s.statuses.pop_front().unwrap_or(200)
     };
     let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    write_all(&stream, reply.as_bytes()).await
+    http::write_all(&stream, reply.as_bytes()).await
 }
 
 /// `tokio` is built without `io-util` here: readiness + `try_*` instead of the extension traits.
-async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(buf) {
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 async fn read_some(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         stream.readable().await?;

@@ -6,36 +6,10 @@ use serde_json::{Value, json};
 
 use crate::rng::Rng;
 
-pub(crate) const DAY_MS: i64 = 86_400_000;
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// `yyyy-mm-ddThh:mm:ssZ` of an epoch-millisecond instant (UTC), ConnectWise's date format.
-pub fn iso(ms: i64) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    let secs = ms.rem_euclid(DAY_MS) / 1000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub(crate) use crate::time::DAY_MS;
+/// `yyyy-mm-ddThh:mm:ssZ` (UTC): ConnectWise's date format.
+pub use crate::time::iso_seconds as iso;
+pub use crate::time::now_ms;
 
 /// One table: records by id, plus the next id to hand out.
 #[derive(Debug, Clone, Default)]

@@ -107,9 +107,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+use crate::server::{self, Server};
 pub use callbacks::{CallbackDelivery, CallbackSink, ReceivedCallback, sign};
 use data::{Data, GenParams};
 pub use data::{iso, now_ms};
@@ -421,14 +420,13 @@ impl Shared {
 pub struct ConnectWiseSim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl ConnectWiseSim {
     /// Generates the data and serves it on `127.0.0.1:<ephemeral port>`.
     pub async fn start(config: ConnectWiseConfig) -> std::io::Result<ConnectWiseSim> {
-        ConnectWiseSim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+        ConnectWiseSim::start_on(config, server::loopback_ephemeral()).await
     }
 
     pub async fn start_on(config: ConnectWiseConfig, addr: SocketAddr) -> std::io::Result<ConnectWiseSim> {
@@ -439,14 +437,11 @@ impl ConnectWiseSim {
         if !config.codebase.ends_with('/') || config.codebase.contains("//") {
             return bad("codebase must look like `v2025_1/`");
         }
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let host = if addr.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            addr.ip().to_string()
-        };
-        let base_url = format!("http://{host}:{}", addr.port());
+        let server::Bound {
+            listener,
+            addr,
+            base_url,
+        } = server::bind(addr).await?;
         let data = Data::generate(&GenParams {
             seed: config.seed,
             companies: config.companies,
@@ -466,22 +461,8 @@ impl ConnectWiseSim {
             deliveries: Arc::new(Mutex::new(Vec::new())),
         });
         let app = routes::router(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                });
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "connectwise sim server failed");
-            }
-        });
-        Ok(ConnectWiseSim {
-            shared,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = Server::spawn(listener, app, "connectwise");
+        Ok(ConnectWiseSim { shared, addr, server })
     }
 
     /// `http://127.0.0.1:PORT`: the "site" (what `api-na.myconnectwise.net` is in production).
@@ -662,13 +643,8 @@ impl ConnectWiseSim {
         close_ticket(&self.shared, id, None).unwrap_or_else(|e| panic!("{e}"));
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -690,12 +666,4 @@ pub(crate) fn close_ticket(shared: &Arc<Shared>, id: i64, status_id: Option<i64>
     }
     shared.emit_ticket(id, "updated", Actor::Other);
     Ok(shared.data().tickets.get(id).cloned().unwrap_or(Value::Null))
-}
-
-impl Drop for ConnectWiseSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }

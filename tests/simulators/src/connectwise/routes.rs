@@ -17,19 +17,11 @@ use serde_json::{Value, json};
 use super::conditions;
 use super::data::{Table, iso, now_ms};
 use super::{Actor, FaultsJson, Shared, SimStats, close_ticket, lock};
+use crate::respond::json_response;
+use crate::urlcode;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
-}
-
-fn json_response(code: u16, value: &Value) -> Response {
-    let mut r = Response::new(Body::from(value.to_string()));
-    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
 }
 
 fn error(code: u16, cw_code: &str, message: &str) -> Response {
@@ -66,49 +58,13 @@ fn too_many(secs: u64) -> Response {
     r
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    urlcode::percent_decode(s, true)
 }
 
+/// Keeps `/` readable (conditions and paths in `pageId` links).
 fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    urlcode::percent_encode_keeping(s, b"/")
 }
 
 struct Query(Vec<(String, String)>);

@@ -317,35 +317,7 @@ pub struct Data {
     next_job_id: i64,
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// The start of the current UTC day, in epoch milliseconds.
-pub fn today_start_ms() -> i64 {
-    let now = now_ms();
-    now - now.rem_euclid(DAY_MS)
-}
-
-/// `yyyy-mm-dd` of an epoch-millisecond instant (proleptic Gregorian, UTC).
-pub fn date_string(ms: i64) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::time::{date_string, now_ms, today_start_ms};
 
 fn st(s: &'static str) -> Text {
     Text::from_static(s)

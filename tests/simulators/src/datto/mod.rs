@@ -97,9 +97,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+use crate::server::{self, Server};
 pub use data::{
     DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
     SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
@@ -438,32 +437,23 @@ impl Shared {
 pub struct DattoSim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl DattoSim {
     /// Generates the data and serves it on `127.0.0.1:<ephemeral port>`.
     pub async fn start(config: DattoConfig) -> std::io::Result<DattoSim> {
-        DattoSim::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+        DattoSim::start_on(config, server::loopback_ephemeral()).await
     }
 
     /// Generates the data and serves it on `addr` (port 0 = ephemeral).
     pub async fn start_on(config: DattoConfig, addr: SocketAddr) -> std::io::Result<DattoSim> {
         config.validate()?;
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let host = if addr.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            addr.ip().to_string()
-        };
-        let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
-            format!("[{host}]")
-        } else {
-            host
-        };
-        let base_url = format!("http://{host}:{}", addr.port());
+        let server::Bound {
+            listener,
+            addr,
+            base_url,
+        } = server::bind(addr).await?;
 
         let started = Instant::now();
         let params = GenParams {
@@ -508,22 +498,8 @@ impl DattoSim {
         });
 
         let app = routes::router(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                });
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "datto sim server failed");
-            }
-        });
-        Ok(DattoSim {
-            shared,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = Server::spawn(listener, app, "datto");
+        Ok(DattoSim { shared, addr, server })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -774,20 +750,7 @@ impl DattoSim {
     }
 
     /// Stops the server and waits for it.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for DattoSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
-use super::data::{Data, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs, alert_details, date_string};
+use super::data::{Data, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs, alert_details};
 use crate::rng::{HEX_UPPER, Rng, UPPER_ALNUM};
 
 const STREAM_AUDIT: u64 = 0xA0D1_7000_0000_0000;
@@ -629,16 +629,7 @@ pub fn job_std(j: &SimJob, completed: bool, stderr: bool) -> Value {
 }
 
 /// `yyyy-mm-ddThh:mm:ssZ`.
-pub fn iso_timestamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        date_string(ms),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub use crate::time::iso_seconds as iso_timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,8 @@ use serde_json::{Value, json};
 use super::data::Data;
 use super::limits::{RateClass, Verdict};
 use super::{FaultsJson, PLATFORMS, Shared, SimStats, TokenInfo, lock, render};
+use crate::respond::{empty, status};
+use crate::urlcode::{percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
@@ -55,10 +57,6 @@ fn ok<T: Serialize + ?Sized>(value: &T) -> Response {
     json_response(StatusCode::OK, value)
 }
 
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// `{"message": "..."}`, the error body this simulator uses (exact shape UNCONFIRMED).
 fn message(code: u16, msg: &str) -> Response {
     json_response(status(code), &json!({ "message": msg }))
@@ -74,12 +72,6 @@ impl From<Reject> for Response {
     fn from(r: Reject) -> Response {
         message(r.status, r.message)
     }
-}
-
-fn empty(code: u16) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = status(code);
-    r
 }
 
 const UNAUTHORIZED: &str = "Request can not be authorized.";
@@ -109,56 +101,6 @@ fn blocked(sim: &Shared) -> Response {
 }
 
 // ----- URL helpers -----
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-pub(crate) fn percent_decode(s: &str, plus_as_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// `application/x-www-form-urlencoded` pairs (query strings and the token form).
 pub(crate) fn parse_pairs(s: &str) -> Vec<(String, String)> {

@@ -33,7 +33,8 @@ pub fn public_client_basic() -> String {
     )
 }
 
-fn form_encode(s: &str) -> String {
+/// Percent-encodes all but RFC 3986's unreserved characters (form values, query values).
+pub fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
