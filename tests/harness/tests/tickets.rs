@@ -551,6 +551,22 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
             .await,
     );
     assert_eq!(status, 404);
+
+    // A deleted integration's hook answers 404: its token went with it.
+    let tenant = TenantId::parse(TENANT).unwrap();
+    Integrations {
+        store: &w.api.store,
+        secrets: &w.api.secrets,
+        datto: &w.api.datto,
+        settings: &w.api.settings,
+    }
+    .delete(&tenant, &w.datto_id)
+    .await
+    .unwrap();
+    let (status, gone) = w
+        .hook(&format!("{alerts}?token={}", w.datto_token), &[], body.as_bytes())
+        .await;
+    assert_eq!(status, 404, "{gone}");
 }
 
 #[tokio::test]
