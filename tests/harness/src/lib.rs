@@ -7,6 +7,9 @@
 //! `RMMSYNC_MOTO_ENDPOINT`. The Datto RMM simulator is started in-process by
 //! each test (`simulators::datto::DattoSim`), on its own port.
 
+pub mod bench;
+pub mod ticket_world;
+
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::secrets::SecretsManager;

@@ -9,6 +9,7 @@
 //! Options (environment): `BENCH_SITES` (5000), `BENCH_DEVICES` (100000),
 //! `BENCH_LATENCY_MS` (30), `BENCH_WRITERS` (8).
 
+use rmmsync_tests::bench::{Kill, env_num, free_port, start_moto, vm_hwm_mb, workspace_root};
 use serde_json::{Value, json};
 use shared::api::integrations::IntegrationsApi;
 use shared::datto::DattoConnector;
@@ -16,71 +17,11 @@ use shared::integrations::IntegrationSettings;
 use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, run_once, start_run};
 use shared::tenant::TenantId;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "BENCHKEY-1234567890";
 const SECRET: &str = "BENCHSECRET-abcdefghij";
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn vm_hwm_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn start_moto() -> (String, Option<Kill>) {
-    if let Ok(endpoint) = std::env::var("RMMSYNC_MOTO_ENDPOINT") {
-        return (endpoint, None);
-    }
-    let port = free_port();
-    let child = Kill(
-        Command::new(workspace_root().join(".venv/bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start .venv/bin/moto_server (run ./scripts/test.sh once to install it)"),
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..150 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (endpoint, Some(child));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("moto did not start");
-}
 
 fn start_sim(sites: u64, devices: u64, latency_ms: u64) -> (String, Kill) {
     let exe_dir = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();

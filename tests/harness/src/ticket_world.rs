@@ -1,0 +1,306 @@
+//! The alert round trip's test world: the Datto RMM simulator synced into
+//! moto, a PSA simulator (Autotask or ConnectWise) connected and imported, a
+//! site mapped to an imported company, ticket settings and hook tokens, and a
+//! loopback stand-in for API Gateway ([`crate::gateway`]) in front of the
+//! tickets function's handler, which the simulators call over HTTP. Used by
+//! `tests/tickets.rs` and `hook-bench`.
+
+use crate::{api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
+use serde_json::{Value, json};
+use shared::api::sites::SitesApi;
+use shared::api::tickets::TicketsApi;
+use shared::datto::{DattoConnector, RetryPolicy};
+use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
+use shared::psa::PsaKind;
+use shared::psa_import::Importer;
+use shared::psa_integrations::{PsaCredentialsInput, PsaIntegrations};
+use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::run_once, run::start_run};
+use shared::tenant::TenantId;
+use simulators::autotask::{AutotaskConfig, AutotaskSim};
+use simulators::connectwise::{ConnectWiseConfig, ConnectWiseSim};
+use simulators::datto::{AlertWebhook, DattoConfig, DattoSim};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const TENANT: &str = "msp-tickets";
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub enum Psa {
+    Autotask(AutotaskSim),
+    ConnectWise(ConnectWiseSim),
+}
+
+pub struct World {
+    pub datto_sim: DattoSim,
+    pub psa_sim: Psa,
+    pub api: Arc<TicketsApi>,
+    pub url: String,
+    pub datto_id: String,
+    pub psa_id: String,
+    pub device_uid: String,
+    /// Every device of the mapped site (the first is `device_uid`).
+    pub site_devices: Vec<String>,
+    /// The Autotask configuration item made for the device.
+    pub ci_id: Option<i64>,
+    pub datto_token: String,
+    pub psa_token: String,
+}
+
+/// A world with one device in the mapped site and no added latency.
+pub async fn world(kind: PsaKind, clock: fn() -> i64) -> World {
+    world_with(kind, clock, Duration::ZERO, 1).await
+}
+
+/// `latency` is added to every simulator answer; `devices` sit in the mapped site.
+pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, devices: usize) -> World {
+    let datto_sim = DattoSim::start(DattoConfig {
+        sites: 2,
+        devices: 6,
+        latency,
+        ..DattoConfig::default()
+    })
+    .await
+    .unwrap();
+    let site_uid = datto_sim.add_site("Harbor Dental Group");
+    let site_devices = datto_sim.add_devices(&site_uid, devices.max(1));
+    let device_uid = site_devices[0].clone();
+
+    let (psa_sim, ci_id) = match kind {
+        PsaKind::Autotask => {
+            let sim = AutotaskSim::start(AutotaskConfig {
+                companies: 4,
+                latency,
+                ..AutotaskConfig::default()
+            })
+            .await
+            .unwrap();
+            let company = sim.add_company("Harbor Dental Group", 1, true);
+            let ci = sim.add_configuration_item(company, Some("HD-FRONTDESK"), Some(&device_uid), Some("SN-1"));
+            (Psa::Autotask(sim), Some(ci))
+        }
+        _ => {
+            let sim = ConnectWiseSim::start(ConnectWiseConfig {
+                companies: 4,
+                latency,
+                ..ConnectWiseConfig::default()
+            })
+            .await
+            .unwrap();
+            sim.add_company("Harbor Dental Group");
+            (Psa::ConnectWise(sim), None)
+        }
+    };
+    let zone_url = match &psa_sim {
+        Psa::Autotask(s) => s.zone_information_url(),
+        Psa::ConnectWise(_) => "http://127.0.0.1:9/unused".into(),
+    };
+
+    let aws = aws_config().await;
+    let store = fresh_store(&aws).await;
+    let secrets = secrets_manager(&aws);
+    let datto = DattoConnector::new(shared::http::client())
+        .with_base_url_template(format!("{}/{{platform}}", datto_sim.base_url()))
+        .with_platform_probe(false)
+        .with_retry(RetryPolicy {
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            ..RetryPolicy::datto()
+        });
+    let psa = psa_connector(&zone_url);
+    let settings = IntegrationSettings {
+        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
+    };
+    let tenant = TenantId::parse(TENANT).unwrap();
+
+    // Datto RMM connected and synced.
+    let cfg = datto_sim.config();
+    let datto_id = Integrations {
+        store: &store,
+        secrets: &secrets,
+        datto: &datto,
+        settings: &settings,
+    }
+    .create(
+        &tenant,
+        DattoCredentialsInput {
+            platform: Some(cfg.platform.clone()),
+            api_key: Some(cfg.api_key.clone()),
+            api_secret: Some(cfg.api_secret.clone()),
+            name: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let deps = SyncDeps {
+        store: store.clone(),
+        secrets: secrets.clone(),
+        datto: datto.clone(),
+        settings: SyncSettings::default(),
+    };
+    let run = start_run(&deps, &tenant, &datto_id, "manual").await.unwrap();
+    run_once(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
+        .await
+        .unwrap();
+
+    // The PSA connected and imported.
+    let input: PsaCredentialsInput = serde_json::from_value(match &psa_sim {
+        Psa::Autotask(s) => json!({"type": "autotask", "username": s.config().username, "secret": s.config().secret}),
+        Psa::ConnectWise(s) => {
+            json!({"type": "connectwise-manage", "site": s.base_url(), "companyId": s.config().company_id,
+            "publicKey": s.config().public_key, "privateKey": s.config().private_key})
+        }
+    })
+    .unwrap();
+    let psa_integrations = PsaIntegrations {
+        store: &store,
+        secrets: &secrets,
+        psa: &psa,
+        secret_prefix: &settings.secret_prefix,
+        secret_recovery_days: 7,
+    };
+    let psa_id = psa_integrations.create(&tenant, input).await.unwrap().id;
+    let importer = Importer {
+        store: &store,
+        secrets: &secrets,
+        psa: &psa,
+        secret_prefix: &settings.secret_prefix,
+    };
+    let run = importer.start(&tenant, &psa_id, "manual").await.unwrap();
+    let run = importer.run(&tenant, &psa_id, &run.run_id).await.unwrap();
+    assert!(run.errors.is_empty(), "{run:?}");
+
+    // The site mapped to the imported company.
+    let companies = shared::store::CompanyStore::all_companies(&store, &tenant)
+        .await
+        .unwrap();
+    let company = companies.iter().find(|c| c.name == "Harbor Dental Group").unwrap();
+    let sites = SitesApi { store: store.clone() };
+    let (status, mapped) = read_response(
+        sites
+            .handle(api_request(
+                "PUT",
+                &format!("/integrations/{datto_id}/sites/{site_uid}/mapping"),
+                Some(TENANT),
+                Some(&json!({"companyId": company.id})),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{mapped}");
+
+    let api = Arc::new(TicketsApi {
+        store,
+        secrets,
+        datto,
+        psa,
+        settings,
+        clock,
+        hook_base_url: None,
+    });
+    let handler_api = api.clone();
+    let url = gateway(move |req| {
+        let api = handler_api.clone();
+        async move { api.handle(req).await }
+    })
+    .await;
+    let mut world = World {
+        datto_sim,
+        psa_sim,
+        api,
+        url,
+        datto_id,
+        psa_id,
+        device_uid,
+        site_devices,
+        ci_id,
+        datto_token: String::new(),
+        psa_token: String::new(),
+    };
+    world.datto_token = world.hook_token(&world.datto_id.clone()).await;
+    world.psa_token = world.hook_token(&world.psa_id.clone()).await;
+    let ticket_settings = match kind {
+        PsaKind::Autotask => json!({"psaIntegrationId": world.psa_id, "repeatWindow": "30m",
+            "priorities": {"critical": "4", "high": "1", "moderate": "2", "low": "3", "information": "3"},
+            "autotask": {"queueId": 8, "issueType": null}}),
+        _ => json!({"psaIntegrationId": world.psa_id, "repeatWindow": "30m",
+            "connectwise": {"boardId": world.connectwise().boards()[0]["id"]}}),
+    };
+    let (status, saved) = world
+        .call(
+            "PUT",
+            &format!("/integrations/{}/ticket-settings", world.datto_id),
+            Some(ticket_settings),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    world.datto_sim.set_alert_webhook(Some(AlertWebhook {
+        url: format!(
+            "{}/hooks/datto/{}/alerts?token={}",
+            world.url, world.datto_id, world.datto_token
+        ),
+        headers: vec![],
+    }));
+    world
+}
+
+impl World {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.api
+                .handle(api_request(method, path, Some(TENANT), body.as_ref()))
+                .await,
+        )
+    }
+
+    pub async fn hook_token(&self, id: &str) -> String {
+        let (status, made) = self.call("POST", &format!("/integrations/{id}/hook-token"), None).await;
+        assert_eq!(status, 201, "{made}");
+        made["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn autotask(&self) -> &AutotaskSim {
+        match &self.psa_sim {
+            Psa::Autotask(s) => s,
+            Psa::ConnectWise(_) => panic!("not an Autotask world"),
+        }
+    }
+
+    pub fn connectwise(&self) -> &ConnectWiseSim {
+        match &self.psa_sim {
+            Psa::ConnectWise(s) => s,
+            Psa::Autotask(_) => panic!("not a ConnectWise world"),
+        }
+    }
+
+    /// Raises an alert and waits for its webhook to be answered.
+    pub async fn raise(&self, monitor: &str) -> String {
+        let before = self.datto_sim.webhook_deliveries().len();
+        let uid = self.datto_sim.raise_alert(&self.device_uid, "Critical", monitor);
+        self.settle(before + 1).await;
+        uid
+    }
+
+    pub async fn settle(&self, deliveries: usize) {
+        self.datto_sim.settle_webhooks(WAIT).await;
+        let seen = self.datto_sim.webhook_deliveries();
+        assert!(seen.len() >= deliveries, "{seen:?}");
+        assert!(seen.iter().all(|d| d.status == Some(200)), "{seen:?}");
+    }
+
+    pub fn autotask_tickets_for(&self, uid: &str) -> Vec<simulators::autotask::SimTicket> {
+        self.autotask()
+            .tickets()
+            .into_iter()
+            .filter(|t| t.rmm_alert_id.as_deref() == Some(uid))
+            .collect()
+    }
+
+    pub async fn hook(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+        let response = simulators::http::request("POST", &format!("{}{path}", self.url), headers, Some(body))
+            .await
+            .unwrap();
+        let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        (response.status, value)
+    }
+}
