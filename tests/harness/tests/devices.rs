@@ -640,6 +640,18 @@ async fn the_scheduled_sync_imports_auto_sync_types() {
         assert!(assets.iter().any(|a| a["source"]["deviceUid"] == d.as_str()));
     }
     assert!(assets.iter().all(|a| a["deviceType"]["id"] == "desktop"));
+    // A device that changed in Datto updates its asset on the next run; its type's other devices cost nothing.
+    let renamed = w.uids("Beta Law", "DESK")[0].clone();
+    w.sim.change_device(&renamed, |d| d.hostname = "B-DESK-NEW".into());
+    let fourth = w.sync().await;
+    assert_eq!(fourth.counts.devices_imported, 1, "{fourth:?}");
+    let assets = w.assets("/assets").await;
+    assert_eq!(assets.len(), 2 * PER_KIND + 2);
+    let asset = assets
+        .iter()
+        .find(|a| a["source"]["deviceUid"] == renamed.as_str())
+        .unwrap();
+    assert_eq!(asset["hostname"], "B-DESK-NEW");
 }
 
 #[tokio::test]
