@@ -363,7 +363,8 @@ impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore> Imp
         Ok(report)
     }
 
-    /// Every staged, not removed device that `wanted` picks, a page at a time.
+    /// Every staged, not removed device that `wanted` picks, a page at a time;
+    /// the next page is read while the current one is written.
     async fn stream(
         &self,
         tenant: &TenantId,
@@ -372,24 +373,30 @@ impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore> Imp
         only_changed: bool,
         report: &mut ImportReport,
     ) -> Result<(), DevicesError> {
-        let mut after: Option<String> = None;
+        let mut page = self.store.device_page(tenant, &ctx.integration, None, PAGE).await?;
         loop {
-            let (devices, next) = self
-                .store
-                .device_page(tenant, &ctx.integration, after.as_deref(), PAGE)
-                .await?;
+            let (devices, next) = page;
             let batch: Vec<_> = devices
                 .into_iter()
                 .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
                 .map(|d| (d.uid.clone(), Some(d)))
                 .collect();
-            if !batch.is_empty() {
-                self.apply(tenant, ctx, batch, only_changed, report).await?;
-            }
-            match next {
-                Some(n) => after = Some(n),
-                None => return Ok(()),
-            }
+            let apply = async {
+                if batch.is_empty() {
+                    Ok(())
+                } else {
+                    self.apply(tenant, ctx, batch, only_changed, report).await
+                }
+            };
+            let Some(next) = next else {
+                return apply.await;
+            };
+            let (applied, fetched) = tokio::join!(
+                apply,
+                self.store.device_page(tenant, &ctx.integration, Some(&next), PAGE)
+            );
+            applied?;
+            page = fetched?;
         }
     }
 

@@ -1,5 +1,7 @@
 //! The tenant's portal device types: the defaults (in code, ids are slugs)
-//! plus custom ones (`DEVICETYPE#{uuid}`).
+//! plus custom ones (`DEVICETYPE#{uuid}`). A custom type is written in one
+//! transaction with a guard item for its case-folded name, so two requests
+//! racing with the same name cannot both win.
 
 use super::{DevicesError, PortalDeviceType};
 use crate::store::{DeviceTypeStore, IntegrationStore};
@@ -83,8 +85,15 @@ impl<S: DeviceTypeStore + IntegrationStore> DeviceTypes<'_, S> {
             builtin: false,
             created_at: Some(now_millis()),
         };
-        self.store.insert_custom_type(tenant, &created).await?;
-        Ok(created)
+        match self.store.insert_custom_type(tenant, &created).await {
+            Ok(()) => Ok(created),
+            // Another request took the name between the check and the write.
+            Err(crate::store::StoreError::ConditionFailed) => Err(DevicesError::Conflict {
+                code: "device_type_exists",
+                message: format!("a device type named {:?} exists already", created.name),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Deletes a custom type no mapping of any integration uses.
@@ -95,9 +104,9 @@ impl<S: DeviceTypeStore + IntegrationStore> DeviceTypes<'_, S> {
                 message: format!("{id} is a default device type and cannot be deleted"),
             });
         }
-        if !self.store.custom_types(tenant).await?.iter().any(|t| t.id == id) {
+        let Some(existing) = self.store.custom_types(tenant).await?.into_iter().find(|t| t.id == id) else {
             return Err(DevicesError::NotFound(format!("no device type {id}")));
-        }
+        };
         let mut users = Vec::new();
         for integration in self.store.list(tenant).await? {
             for m in self.store.type_mappings(tenant, &integration.id).await? {
@@ -118,7 +127,7 @@ impl<S: DeviceTypeStore + IntegrationStore> DeviceTypes<'_, S> {
                 ),
             });
         }
-        if !self.store.delete_custom_type(tenant, id).await? {
+        if !self.store.delete_custom_type(tenant, &existing).await? {
             return Err(DevicesError::NotFound(format!("no device type {id}")));
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | custom portal device type | `TENANT#{t}` | `DEVICETYPE#{id}` |
+//! | its name, case-folded (uniqueness guard) | `TENANT#{t}` | `DEVICETYPENAME#{lowercase name}` |
 //! | portal asset | `TENANT#{t}` | `ASSET#{integrationId}:{deviceUid}` (GSI1: `TENANT#{t}#COMPANY#{companyId}#ASSETS` / `ASSET#{id}`) |
 //! | Datto type -> portal type | `TENANT#{t}#INTEGRATION#{id}` | `TYPEMAP#{category}#{type}` |
 //! | a device's import state | `TENANT#{t}#INTEGRATION#{id}` | `IMPORT#{deviceUid}` |
@@ -31,13 +32,20 @@ const WRITERS: usize = 8;
 pub trait DeviceTypeStore: Send + Sync {
     fn custom_types(&self, tenant: &TenantId)
     -> impl Future<Output = Result<Vec<PortalDeviceType>, StoreError>> + Send;
+    /// Stores the type and a guard item for its case-folded name in one
+    /// transaction: `ConditionFailed` when the name (or id) is taken, also
+    /// by a concurrent request.
     fn insert_custom_type(
         &self,
         tenant: &TenantId,
         device_type: &PortalDeviceType,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// True if it existed.
-    fn delete_custom_type(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Together with its name guard; true if it existed.
+    fn delete_custom_type(
+        &self,
+        tenant: &TenantId,
+        device_type: &PortalDeviceType,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The sync's `DEVTYPE#` counts: (category, type, devices).
     fn type_counts(
         &self,
@@ -111,6 +119,24 @@ pub trait AssetStore: Send + Sync {
 
 fn device_type_sk(id: &str) -> String {
     format!("DEVICETYPE#{id}")
+}
+
+fn device_type_name_sk(name: &str) -> String {
+    format!("DEVICETYPENAME#{}", name.to_lowercase())
+}
+
+/// A transaction's cancellation for a failed condition is a `ConditionFailed`.
+fn classify_transaction<E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let conditional = e.code() == Some("TransactionCanceledException")
+        && e.message().is_some_and(|m| m.contains("ConditionalCheckFailed"));
+    if conditional {
+        StoreError::ConditionFailed
+    } else {
+        classify(e)
+    }
 }
 
 fn type_mapping_sk(category: &str, device_type: &str) -> String {
@@ -301,6 +327,7 @@ impl DeviceTypeStore for DynamoStore {
     }
 
     async fn insert_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
         let mut item = Item::from([
             ("PK".into(), s(keys::tenant_pk(tenant))),
             ("SK".into(), s(device_type_sk(&t.id))),
@@ -311,28 +338,55 @@ impl DeviceTypeStore for DynamoStore {
         if let Some(at) = t.created_at {
             item.insert("createdAt".into(), n(at));
         }
+        let guard = Item::from([
+            ("PK".into(), s(keys::tenant_pk(tenant))),
+            ("SK".into(), s(device_type_name_sk(&t.name))),
+            ("entity".into(), s("device-type-name")),
+            ("id".into(), s(&t.id)),
+        ]);
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
         self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+            .transact_write_items()
+            .transact_items(put(item)?)
+            .transact_items(put(guard)?)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(classify_transaction)?;
         Ok(())
     }
 
-    async fn delete_custom_type(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+    async fn delete_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+        let delete = |sk: String, condition: Option<&str>| {
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::tenant_pk(tenant), sk)))
+                .set_condition_expression(condition.map(str::to_owned))
+                .build()
+                .map(|d| TransactWriteItem::builder().delete(d).build())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
         let out = self
             .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::tenant_pk(tenant), device_type_sk(id))))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .transact_write_items()
+            .transact_items(delete(device_type_sk(&t.id), Some("attribute_exists(PK)"))?)
+            .transact_items(delete(device_type_name_sk(&t.name), None)?)
             .send()
             .await
-            .map_err(classify)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+            .map_err(classify_transaction);
+        match out {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn type_counts(

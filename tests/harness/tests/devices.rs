@@ -301,6 +301,39 @@ async fn portal_device_types_defaults_custom_and_deletion_rules() {
     );
     assert_eq!((s, body["code"].as_str()), (400, Some("invalid_request")));
 
+    // Two requests racing with one name: exactly one wins.
+    let (a, b) = tokio::join!(
+        w.call("POST", "/device-types", TENANT, Some(json!({ "name": "Kiosk" }))),
+        w.call("POST", "/device-types", TENANT, Some(json!({ "name": "KIOSK" }))),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
+    let kiosk = if a.0 == 201 { a.1 } else { b.1 };
+    let (s, _) = w
+        .call(
+            "DELETE",
+            &format!("/device-types/{}", kiosk["id"].as_str().unwrap()),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    // Its name is free again once it is deleted.
+    let (s, again) = w
+        .call("POST", "/device-types", TENANT, Some(json!({ "name": "kiosk" })))
+        .await;
+    assert_eq!(s, 201, "{again}");
+    let (s, _) = w
+        .call(
+            "DELETE",
+            &format!("/device-types/{}", again["id"].as_str().unwrap()),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+
     let (_, body) = w.call("GET", "/device-types", TENANT, None).await;
     assert_eq!(body["deviceTypes"].as_array().unwrap().len(), 9);
     // Another tenant has the defaults only.
@@ -640,6 +673,18 @@ async fn the_scheduled_sync_imports_auto_sync_types() {
         assert!(assets.iter().any(|a| a["source"]["deviceUid"] == d.as_str()));
     }
     assert!(assets.iter().all(|a| a["deviceType"]["id"] == "desktop"));
+    // A device that changed in Datto updates its asset on the next run; its type's other devices cost nothing.
+    let renamed = w.uids("Beta Law", "DESK")[0].clone();
+    w.sim.change_device(&renamed, |d| d.hostname = "B-DESK-NEW".into());
+    let fourth = w.sync().await;
+    assert_eq!(fourth.counts.devices_imported, 1, "{fourth:?}");
+    let assets = w.assets("/assets").await;
+    assert_eq!(assets.len(), 2 * PER_KIND + 2);
+    let asset = assets
+        .iter()
+        .find(|a| a["source"]["deviceUid"] == renamed.as_str())
+        .unwrap();
+    assert_eq!(asset["hostname"], "B-DESK-NEW");
 }
 
 #[tokio::test]
