@@ -23,60 +23,8 @@ use shared::store::{DeviceTypeStore, IntegrationStore, SiteMappingStore, keys};
 use shared::sync::plan::{DeviceRecord, DeviceTypeCount};
 use shared::sync::store::{device_item, device_type_item, put_request};
 use shared::tenant::TenantId;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn vm_hwm_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn start_moto() -> (String, Option<Kill>) {
-    if let Ok(endpoint) = std::env::var("RMMSYNC_MOTO_ENDPOINT") {
-        return (endpoint, None);
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let child = Kill(
-        Command::new(root.join(".venv/bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start .venv/bin/moto_server (run ./scripts/test.sh once to install it)"),
-    );
-    for _ in 0..150 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (format!("http://127.0.0.1:{port}"), Some(child));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("moto did not start");
-}
+use rmmsync_tests::bench::{env_num, start_moto, vm_hwm_mb};
+use std::time::Instant;
 
 fn main() {
     let devices = env_num("BENCH_DEVICES", 20_000);
