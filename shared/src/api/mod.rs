@@ -114,7 +114,8 @@ pub fn segments(req: &Request) -> Vec<String> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded; anything malformed kept as it is.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -139,6 +139,15 @@ fn classify_transaction<E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::
     }
 }
 
+fn is_transaction_conflict<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    e.code() == Some("TransactionConflictException")
+        || (e.code() == Some("TransactionCanceledException")
+            && e.message().is_some_and(|m| m.contains("TransactionConflict")))
+}
+
 fn type_mapping_sk(category: &str, device_type: &str) -> String {
     format!("TYPEMAP#{category}#{device_type}")
 }
@@ -353,14 +362,27 @@ impl DeviceTypeStore for DynamoStore {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(|e| StoreError::Unavailable(e.to_string()))
         };
-        self.client
-            .transact_write_items()
-            .transact_items(put(item)?)
-            .transact_items(put(guard)?)
-            .send()
-            .await
-            .map_err(classify_transaction)?;
-        Ok(())
+        // A transaction racing another on the same item is cancelled with
+        // `TransactionConflict`, not a failed condition: try again, and the
+        // loser then sees the winner's item (a `ConditionFailed`).
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(put(item.clone())?)
+                .transact_items(put(guard.clone())?)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < 5 && is_transaction_conflict(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                Err(e) => return Err(classify_transaction(e)),
+            }
+        }
     }
 
     async fn delete_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<bool, StoreError> {

@@ -157,6 +157,15 @@ impl HookOutcome {
     }
 }
 
+/// Where an alert fired, as the repeat window keys it.
+struct AlertAt<'a> {
+    datto_id: &'a str,
+    uid: &'a str,
+    /// `{deviceUid}#{monitor key}`.
+    monitor: &'a str,
+    now: i64,
+}
+
 /// A token made for an integration's hooks: shown once, stored as a hash.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -470,6 +479,12 @@ impl Tickets<'_> {
             source.device_uid.as_deref().unwrap_or("unknown-device"),
             rules::monitor_key(alert)
         );
+        let at = AlertAt {
+            datto_id,
+            uid,
+            monitor: &monitor,
+            now,
+        };
         // The same monitor on the same device, within the window, with its ticket open: a note.
         if let Some(repeat) = items.repeat(datto_id, &monitor).await?
             && rules::within_window(repeat.last_alert_at, now, settings.repeat_window_minutes)
@@ -482,19 +497,7 @@ impl Tickets<'_> {
                     &rules::ticket_description(alert, uid),
                 )
                 .await?;
-            self.link_alert(tenant, &settings.psa_integration_id, &repeat.ticket_id, datto_id, uid)
-                .await?;
-            items
-                .put_repeat(
-                    datto_id,
-                    &monitor,
-                    &RepeatRecord {
-                        ticket_id: repeat.ticket_id.clone(),
-                        last_alert_at: now,
-                    },
-                )
-                .await?;
-            self.record(tenant, datto_id, settings, uid, AlertState::Noted, &repeat.ticket_id)
+            self.remember(tenant, settings, &at, AlertState::Noted, &repeat.ticket_id)
                 .await?;
             return Ok(HookOutcome::new("noted").ticket(&repeat.ticket_id));
         }
@@ -520,19 +523,7 @@ impl Tickets<'_> {
                 client.create_ticket(&draft, psa_settings).await?
             }
         };
-        self.link_alert(tenant, &settings.psa_integration_id, &ticket.id, datto_id, uid)
-            .await?;
-        items
-            .put_repeat(
-                datto_id,
-                &monitor,
-                &RepeatRecord {
-                    ticket_id: ticket.id.clone(),
-                    last_alert_at: now,
-                },
-            )
-            .await?;
-        self.record(tenant, datto_id, settings, uid, AlertState::Opened, &ticket.id)
+        self.remember(tenant, settings, &at, AlertState::Opened, &ticket.id)
             .await?;
         tracing::info!(tenant = %tenant, integration = %datto_id, alert = %uid, ticket = %ticket.id, "ticket opened for alert");
         Ok(HookOutcome::new("opened").ticket(&ticket.id))
@@ -559,24 +550,33 @@ impl Tickets<'_> {
         Ok(HookOutcome::new("failed").because(reason))
     }
 
-    async fn record(
+    /// An alert now on a ticket: the ticket's alert list, the monitor's
+    /// latest ticket (for the repeat window), and the alert's own state.
+    async fn remember(
         &self,
         tenant: &TenantId,
-        datto_id: &str,
         settings: &TicketSettings,
-        uid: &str,
+        at: &AlertAt<'_>,
         state: AlertState,
         ticket_id: &str,
     ) -> Result<(), TicketError> {
+        let items = self.items(tenant);
+        self.link_alert(tenant, &settings.psa_integration_id, ticket_id, at.datto_id, at.uid)
+            .await?;
+        let repeat = RepeatRecord {
+            ticket_id: ticket_id.to_owned(),
+            last_alert_at: at.now,
+        };
+        items.put_repeat(at.datto_id, at.monitor, &repeat).await?;
         let record = AlertRecord {
-            alert_uid: uid.to_owned(),
+            alert_uid: at.uid.to_owned(),
             state,
             ticket_id: Some(ticket_id.to_owned()),
             psa_integration_id: Some(settings.psa_integration_id.clone()),
             reason: None,
             updated_at: (self.clock)(),
         };
-        Ok(self.items(tenant).put_alert(datto_id, &record).await?)
+        Ok(items.put_alert(at.datto_id, &record).await?)
     }
 
     async fn link_alert(

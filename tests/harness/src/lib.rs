@@ -179,7 +179,7 @@ where
             if let Some(Value::Object(query)) = event.get_mut("queryStringParameters") {
                 for v in query.values_mut() {
                     if let Value::String(s) = v {
-                        *s = percent_decode(s);
+                        *s = shared::api::percent_decode(&s.replace('+', " "));
                     }
                 }
             }
@@ -212,23 +212,55 @@ where
     url
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
+/// A Datto RMM connector for a simulator, with fast retries and no probing
+/// of the other platforms (they are the same simulator).
+pub fn datto_connector(sim: &simulators::datto::DattoSim) -> shared::datto::DattoConnector {
+    use shared::datto::{DattoConnector, RetryPolicy};
+    DattoConnector::new(shared::http::client())
+        .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
+        .with_platform_probe(false)
+        .with_retry(RetryPolicy {
+            base_delay: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(50),
+            ..RetryPolicy::datto()
+        })
+}
+
+/// Integration settings whose secrets have a prefix of their own, so tests never share secrets.
+pub fn test_settings() -> shared::integrations::IntegrationSettings {
+    shared::integrations::IntegrationSettings {
+        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
     }
-    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Connects the simulator's Datto RMM account for `tenant` through the
+/// integrations service; returns the integration id.
+pub async fn connect_datto(
+    store: &DynamoStore,
+    secrets: &SecretsManager,
+    datto: &shared::datto::DattoConnector,
+    settings: &shared::integrations::IntegrationSettings,
+    tenant: &shared::tenant::TenantId,
+    sim: &simulators::datto::DattoSim,
+) -> String {
+    let cfg = sim.config();
+    shared::integrations::Integrations {
+        store,
+        secrets,
+        datto,
+        settings,
+    }
+    .create(
+        tenant,
+        shared::integrations::DattoCredentialsInput {
+            platform: Some(cfg.platform.clone()),
+            api_key: Some(cfg.api_key.clone()),
+            api_secret: Some(cfg.api_secret.clone()),
+            name: None,
+        },
+    )
+    .await
+    .expect("connect the simulator's account")
+    .id
 }

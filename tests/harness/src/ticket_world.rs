@@ -9,8 +9,6 @@ use crate::{api_request, aws_config, fresh_store, gateway, psa_connector, read_r
 use serde_json::{Value, json};
 use shared::api::sites::SitesApi;
 use shared::api::tickets::TicketsApi;
-use shared::datto::{DattoConnector, RetryPolicy};
-use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
 use shared::psa::PsaKind;
 use shared::psa_import::Importer;
 use shared::psa_integrations::{PsaCredentialsInput, PsaIntegrations};
@@ -98,41 +96,13 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
     let aws = aws_config().await;
     let store = fresh_store(&aws).await;
     let secrets = secrets_manager(&aws);
-    let datto = DattoConnector::new(shared::http::client())
-        .with_base_url_template(format!("{}/{{platform}}", datto_sim.base_url()))
-        .with_platform_probe(false)
-        .with_retry(RetryPolicy {
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            ..RetryPolicy::datto()
-        });
+    let datto = crate::datto_connector(&datto_sim);
     let psa = psa_connector(&zone_url);
-    let settings = IntegrationSettings {
-        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-        ..Default::default()
-    };
+    let settings = crate::test_settings();
     let tenant = TenantId::parse(TENANT).unwrap();
 
     // Datto RMM connected and synced.
-    let cfg = datto_sim.config();
-    let datto_id = Integrations {
-        store: &store,
-        secrets: &secrets,
-        datto: &datto,
-        settings: &settings,
-    }
-    .create(
-        &tenant,
-        DattoCredentialsInput {
-            platform: Some(cfg.platform.clone()),
-            api_key: Some(cfg.api_key.clone()),
-            api_secret: Some(cfg.api_secret.clone()),
-            name: None,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    let datto_id = crate::connect_datto(&store, &secrets, &datto, &settings, &tenant, &datto_sim).await;
     let deps = SyncDeps {
         store: store.clone(),
         secrets: secrets.clone(),

@@ -7,15 +7,14 @@ use serde_json::{Value, json};
 use shared::api::companies::CompaniesApi;
 use shared::api::devices::DevicesApi;
 use shared::api::sites::SitesApi;
-use shared::datto::{DattoConnector, RetryPolicy};
-use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
+use shared::datto::DattoConnector;
+use shared::integrations::{IntegrationSettings, Integrations};
 use shared::secrets::SecretsManager;
 use shared::store::DynamoStore;
 use shared::sync::{RunRecord, SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
 use shared::tenant::TenantId;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 const TENANT: &str = "acme-msp";
 const OTHER: &str = "other-msp";
@@ -77,37 +76,11 @@ async fn world() -> World {
 
     let config = aws_config().await;
     let store = fresh_store(&config).await;
-    let quick = RetryPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        ..RetryPolicy::datto()
-    };
-    let datto = DattoConnector::new(shared::http::client())
-        .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
-        .with_retry(quick);
+    let datto = rmmsync_tests::datto_connector(&sim);
     let secrets = secrets_manager(&config);
-    let settings = IntegrationSettings {
-        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-        ..Default::default()
-    };
-    let cfg = sim.config().clone();
-    let created = Integrations {
-        store: &store,
-        secrets: &secrets,
-        datto: &datto,
-        settings: &settings,
-    }
-    .create(
-        &TenantId::parse(TENANT).unwrap(),
-        DattoCredentialsInput {
-            platform: Some(cfg.platform.clone()),
-            api_key: Some(cfg.api_key.clone()),
-            api_secret: Some(cfg.api_secret.clone()),
-            name: None,
-        },
-    )
-    .await
-    .unwrap();
+    let settings = rmmsync_tests::test_settings();
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let integration = rmmsync_tests::connect_datto(&store, &secrets, &datto, &settings, &tenant, &sim).await;
 
     let mut w = World {
         api: DevicesApi { store: store.clone() },
@@ -117,7 +90,7 @@ async fn world() -> World {
         secrets,
         datto,
         settings,
-        integration: created.id,
+        integration,
         site,
         devices,
         company: HashMap::new(),

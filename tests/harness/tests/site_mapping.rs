@@ -6,14 +6,11 @@ use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets
 use serde_json::{Value, json};
 use shared::api::companies::CompaniesApi;
 use shared::api::sites::SitesApi;
-use shared::datto::{DattoConnector, RetryPolicy};
-use shared::integrations::{DattoCredentialsInput, IntegrationSettings, Integrations};
 use shared::store::DynamoStore;
 use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
 use shared::tenant::TenantId;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::collections::HashMap;
-use std::time::Duration;
 
 const TENANT: &str = "acme-msp";
 
@@ -53,39 +50,11 @@ async fn world() -> World {
 
     let config = aws_config().await;
     let store = fresh_store(&config).await;
-    let quick = RetryPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        ..RetryPolicy::datto()
-    };
-    let datto = DattoConnector::new(shared::http::client())
-        .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
-        .with_retry(quick);
+    let datto = rmmsync_tests::datto_connector(&sim);
     let secrets = secrets_manager(&config);
-    let settings = IntegrationSettings {
-        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-        ..Default::default()
-    };
+    let settings = rmmsync_tests::test_settings();
     let tenant = TenantId::parse(TENANT).unwrap();
-    let service = Integrations {
-        store: &store,
-        secrets: &secrets,
-        datto: &datto,
-        settings: &settings,
-    };
-    let cfg = sim.config();
-    let created = service
-        .create(
-            &tenant,
-            DattoCredentialsInput {
-                platform: Some(cfg.platform.clone()),
-                api_key: Some(cfg.api_key.clone()),
-                api_secret: Some(cfg.api_secret.clone()),
-                name: None,
-            },
-        )
-        .await
-        .unwrap();
+    let integration = rmmsync_tests::connect_datto(&store, &secrets, &datto, &settings, &tenant, &sim).await;
 
     let deps = SyncDeps {
         store: store.clone(),
@@ -93,8 +62,8 @@ async fn world() -> World {
         datto,
         settings: SyncSettings::default(),
     };
-    let run = start_run(&deps, &tenant, &created.id, "manual").await.unwrap();
-    let done = run_once(&deps, &tenant, &created.id, &run.run_id, &RunBudget::default())
+    let run = start_run(&deps, &tenant, &integration, "manual").await.unwrap();
+    let done = run_once(&deps, &tenant, &integration, &run.run_id, &RunBudget::default())
         .await
         .unwrap();
     assert_eq!(done.status, RunStatus::Succeeded, "{done:?}");
@@ -102,7 +71,7 @@ async fn world() -> World {
     World {
         companies: CompaniesApi { store: store.clone() },
         sites: SitesApi { store },
-        integration: created.id,
+        integration,
         site_uids,
         _sim: sim,
     }

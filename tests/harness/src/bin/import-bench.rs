@@ -13,6 +13,7 @@
 //!
 //! Options (environment): `BENCH_DEVICES` (20000), `BENCH_SITES` (200).
 
+use rmmsync_tests::bench::{env_num, start_moto, vm_hwm_mb};
 use serde_json::json;
 use shared::datto::Platform;
 use shared::devices::TypeMapping;
@@ -23,7 +24,6 @@ use shared::store::{DeviceTypeStore, IntegrationStore, SiteMappingStore, keys};
 use shared::sync::plan::{DeviceRecord, DeviceTypeCount};
 use shared::sync::store::{device_item, device_type_item, put_request};
 use shared::tenant::TenantId;
-use rmmsync_tests::bench::{env_num, start_moto, vm_hwm_mb};
 use std::time::Instant;
 
 fn main() {
