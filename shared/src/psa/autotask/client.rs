@@ -398,13 +398,7 @@ impl AutotaskClient {
                 Retry::Create,
             )
             .await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            return Err(PsaError::NotFound {
-                psa: PSA,
-                what: format!("ticket {id}"),
-            });
-        }
-        self.expect_ok(&answer, "/Tickets/{id}/Notes")
+        self.expect_ticket_ok(&answer, id, "/Tickets/{id}/Notes")
     }
 
     /// `GET /Tickets/{id}`.
@@ -436,13 +430,7 @@ impl AutotaskClient {
                 Retry::Idempotent,
             )
             .await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            return Err(PsaError::NotFound {
-                psa: PSA,
-                what: format!("ticket {id}"),
-            });
-        }
-        self.expect_ok(&answer, "/Tickets")
+        self.expect_ticket_ok(&answer, id, "/Tickets")
     }
 
     /// The newest ticket for an alert that is not Complete, if any.
@@ -810,6 +798,17 @@ impl AutotaskClient {
     }
 
     /// Maps a non-success answer to its error.
+    /// [`Self::expect_ok`] for a write to one ticket, whose 404 names the ticket.
+    fn expect_ticket_ok(&self, answer: &Answer, id: i64, path: &str) -> Result<(), PsaError> {
+        if answer.status == StatusCode::NOT_FOUND {
+            return Err(PsaError::NotFound {
+                psa: PSA,
+                what: format!("ticket {id}"),
+            });
+        }
+        self.expect_ok(answer, path)
+    }
+
     fn expect_ok(&self, answer: &Answer, path: &str) -> Result<(), PsaError> {
         match answer.status {
             s if s.is_success() => Ok(()),
