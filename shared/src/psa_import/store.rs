@@ -5,7 +5,7 @@
 use super::plan::{Override, OverrideAction};
 use super::{ImportRun, RunStatus};
 use crate::psa::RecordKind;
-use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use std::collections::HashMap;
 
@@ -180,65 +180,25 @@ impl ImportStore<'_> {
         out.items().iter().map(run_from_item).collect()
     }
 
-    /// Takes the integration's import lease unless a live run holds it;
-    /// returns the holder's run id when refused.
-    pub async fn acquire_lease(&self, run_id: &str, now: i64, ttl_ms: i64) -> Result<Result<(), String>, StoreError> {
-        let out = self
-            .store
-            .client()
-            .put_item()
-            .table_name(self.store.table())
-            .set_item(Some(Item::from([
-                ("PK".into(), s(self.pk())),
-                ("SK".into(), s(LEASE_SK)),
-                ("runId".into(), s(run_id)),
-                ("expiresAt".into(), n(now + ttl_ms)),
-            ])))
-            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now OR runId = :run")
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":run", s(run_id))
-            .send()
-            .await;
-        match out.map_err(classify) {
-            Ok(_) => Ok(Ok(())),
-            Err(StoreError::ConditionFailed) => {
-                let holder = self
-                    .store
-                    .client()
-                    .get_item()
-                    .table_name(self.store.table())
-                    .key("PK", s(self.pk()))
-                    .key("SK", s(LEASE_SK))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                Ok(Err(holder
-                    .item
-                    .as_ref()
-                    .and_then(|i| Fields(i).opt_s("runId"))
-                    .unwrap_or_default()))
-            }
-            Err(e) => Err(e),
+    fn lease<'p>(pk: &'p str) -> Lease<'p> {
+        Lease {
+            pk,
+            sk: LEASE_SK,
+            entity: "psa-import-lease",
         }
     }
 
+    /// Takes the integration's import lease unless a live run holds it;
+    /// returns the holder's run id when refused.
+    pub async fn acquire_lease(&self, run_id: &str, now: i64, ttl_ms: i64) -> Result<Result<(), String>, StoreError> {
+        let pk = self.pk();
+        let taken = self.store.acquire_lease(&Self::lease(&pk), run_id, now, ttl_ms).await?;
+        Ok(taken.map_err(Option::unwrap_or_default))
+    }
+
     pub async fn release_lease(&self, run_id: &str) -> Result<(), StoreError> {
-        let out = self
-            .store
-            .client()
-            .delete_item()
-            .table_name(self.store.table())
-            .key("PK", s(self.pk()))
-            .key("SK", s(LEASE_SK))
-            .condition_expression("runId = :run")
-            .expression_attribute_values(":run", s(run_id))
-            .send()
-            .await;
-        match out.map_err(classify) {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        let pk = self.pk();
+        self.store.release_lease(&Self::lease(&pk), run_id).await
     }
 }
 

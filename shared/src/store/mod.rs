@@ -15,6 +15,7 @@ mod devices;
 mod directory;
 mod integration_items;
 mod integrations;
+mod lease;
 mod psa_integrations;
 mod site_mappings;
 
@@ -23,6 +24,7 @@ pub(crate) use companies::company_item;
 pub use devices::{AssetStore, DeviceTypeStore, ImportStore};
 pub use directory::{PortalRecord, record_item, record_prefix};
 pub use integrations::IntegrationStore;
+pub use lease::Lease;
 pub use psa_integrations::PsaIntegrationStore;
 pub use site_mappings::SiteMappingStore;
 

@@ -4,7 +4,7 @@
 
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::run::{RunRecord, RunStatus};
-use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
@@ -320,8 +320,15 @@ impl SyncStore {
         Ok(())
     }
 
-    /// Takes (or renews) the integration's lease for `run_id`, unless another
-    /// run holds an unexpired one: then `Err(Some(that run id))`.
+    fn lease<'a>(pk: &'a str) -> Lease<'a> {
+        Lease {
+            pk,
+            sk: LEASE_SK,
+            entity: "sync-lease",
+        }
+    }
+
+    /// The integration's sync lease (see [`Lease`]); a write when taken.
     pub async fn acquire_lease(
         &self,
         pk: &str,
@@ -329,67 +336,23 @@ impl SyncStore {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<Result<(), Option<String>>, StoreError> {
-        let item = Item::from([
-            ("PK".into(), s(pk)),
-            ("SK".into(), s(LEASE_SK)),
-            ("entity".into(), s("sync-lease")),
-            ("runId".into(), s(run_id)),
-            ("acquiredAt".into(), n(now_ms)),
-            // Epoch seconds: the table's TTL attribute also clears stale leases.
-            ("expiresAt".into(), n((now_ms + ttl_ms) / 1000)),
-        ]);
-        let put = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now OR runId = :me")
-            .expression_attribute_values(":now", n(now_ms / 1000))
-            .expression_attribute_values(":me", s(run_id))
-            .send()
-            .await;
-        match put.map_err(classify) {
-            Ok(_) => {
-                self.writes.fetch_add(1, Ordering::Relaxed);
-                Ok(Ok(()))
-            }
-            Err(StoreError::ConditionFailed) => Ok(Err(self.lease_holder(pk).await?.map(|(id, _)| id))),
-            Err(e) => Err(e),
+        let taken = self
+            .store
+            .acquire_lease(&Self::lease(pk), run_id, now_ms, ttl_ms)
+            .await?;
+        if taken.is_ok() {
+            self.writes.fetch_add(1, Ordering::Relaxed);
         }
+        Ok(taken)
     }
 
     /// The run holding the lease and when it expires (epoch seconds).
     pub async fn lease_holder(&self, pk: &str) -> Result<Option<(String, i64)>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(LEASE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .item
-            .and_then(|i| Some((get_s(&i, "runId")?, get_n(&i, "expiresAt").unwrap_or(0)))))
+        self.store.lease_holder(&Self::lease(pk)).await
     }
 
     pub async fn release_lease(&self, pk: &str, run_id: &str) -> Result<(), StoreError> {
-        let out = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(LEASE_SK))
-            .condition_expression("runId = :me")
-            .expression_attribute_values(":me", s(run_id))
-            .send()
-            .await;
-        match out.map_err(classify) {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.store.release_lease(&Self::lease(pk), run_id).await
     }
 
     /// Where the next run resumes a device listing an earlier run did not finish.
