@@ -23,6 +23,13 @@ pub trait SiteMappingStore: Send + Sync {
         tenant: &TenantId,
         integration: &str,
     ) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
+    /// One site's mapping, read alone (the webhook path maps one alert).
+    fn mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        site_uid: &str,
+    ) -> impl Future<Output = Result<Option<SiteMapping>, StoreError>> + Send;
     fn delete_mapping(
         &self,
         tenant: &TenantId,
@@ -102,6 +109,25 @@ impl SiteMappingStore for DynamoStore {
             .query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#")
             .await?;
         items.iter().map(mapping_from_item).collect()
+    }
+
+    async fn mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        site_uid: &str,
+    ) -> Result<Option<SiteMapping>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::integration_pk(tenant, integration)))
+            .key("SK", s(mapping_sk(site_uid)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(mapping_from_item).transpose()
     }
 
     async fn delete_mapping(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<(), StoreError> {

@@ -607,8 +607,7 @@ impl Tickets<'_> {
         site_uid: Option<&str>,
     ) -> Result<Option<String>, TicketError> {
         let Some(site_uid) = site_uid else { return Ok(None) };
-        let mappings = self.store.mappings(tenant, datto_id).await?;
-        let Some(mapping) = mappings.into_iter().find(|m| m.site_uid == site_uid) else {
+        let Some(mapping) = self.store.mapping(tenant, datto_id, site_uid).await? else {
             return Ok(None);
         };
         let Some(company_id) = mapping.company_id else {
