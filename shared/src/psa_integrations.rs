@@ -8,6 +8,7 @@
 //! integration shares the `/integrations` id space with Datto RMM ones; its
 //! item has `kind` `autotask` or `connectwise-manage`.
 
+use crate::integrations::IntegrationSettings;
 use crate::psa::{PsaConnect, PsaConnectionInfo, PsaCredentials, PsaError, PsaKind, PsaSource};
 use crate::secret::Secret;
 use crate::secrets::{SecretStore, SecretsError, store_or_delete_secret};
@@ -309,8 +310,7 @@ pub struct PsaIntegrations<'a, S, K, P> {
     pub secrets: &'a K,
     pub psa: &'a P,
     /// Secrets are named `{prefix}/{tenant}/{kind}/{id}`.
-    pub secret_prefix: &'a str,
-    pub secret_recovery_days: i64,
+    pub settings: &'a IntegrationSettings,
 }
 
 impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, S, K, P> {
@@ -338,7 +338,7 @@ impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, 
         let kind = input.credentials.kind();
         let info = self.probe(&input.credentials).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let secret_name = format!("{}/{tenant}/{}/{id}", self.secret_prefix, kind.as_str());
+        let secret_name = format!("{}/{tenant}/{}/{id}", self.settings.secret_prefix, kind.as_str());
         let arn = self
             .secrets
             .create(&secret_name, &secret_value(&input.credentials), tenant.as_str())
@@ -396,7 +396,7 @@ impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, 
     pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), PsaIntegrationError> {
         let integration = self.get(tenant, id).await?;
         self.secrets
-            .schedule_deletion(&integration.secret_arn, self.secret_recovery_days)
+            .schedule_deletion(&integration.secret_arn, self.settings.secret_recovery_days)
             .await?;
         self.store.delete_psa(tenant, id).await?;
         tracing::info!(tenant = %tenant, integration = %id, "PSA integration deleted; secret scheduled for deletion");

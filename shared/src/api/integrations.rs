@@ -91,8 +91,7 @@ impl<S: IntegrationStore + PsaIntegrationStore, K: SecretStore, P: PsaConnect> I
             store: &self.store,
             secrets: &self.secrets,
             psa: &self.psa,
-            secret_prefix: &self.settings.secret_prefix,
-            secret_recovery_days: self.settings.secret_recovery_days,
+            settings: &self.settings,
         };
         let path = segments(req);
         let parts: Vec<&str> = path.iter().map(String::as_str).collect();

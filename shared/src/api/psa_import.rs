@@ -80,7 +80,7 @@ impl<P: PsaConnect> PsaImportApi<P> {
             store: &self.store,
             secrets: &self.secrets,
             psa: &self.psa,
-            secret_prefix: &self.settings.secret_prefix,
+            settings: &self.settings,
         }
     }
 
@@ -153,8 +153,7 @@ impl<P: PsaConnect> PsaImportApi<P> {
                     store: &self.store,
                     secrets: &self.secrets,
                     psa: &self.psa,
-                    secret_prefix: &self.settings.secret_prefix,
-                    secret_recovery_days: self.settings.secret_recovery_days,
+                    settings: &self.settings,
                 };
                 match *method {
                     Method::GET => {

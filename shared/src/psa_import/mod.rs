@@ -20,6 +20,7 @@ pub mod plan;
 mod store;
 
 use crate::companies::Company;
+use crate::integrations::IntegrationSettings;
 use crate::matching::normalize_name;
 use crate::psa::{PsaConnect, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
 use crate::psa_integrations::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
@@ -167,7 +168,7 @@ pub struct Importer<'a, P> {
     pub store: &'a DynamoStore,
     pub secrets: &'a SecretsManager,
     pub psa: &'a P,
-    pub secret_prefix: &'a str,
+    pub settings: &'a IntegrationSettings,
 }
 
 /// The portal records of one kind, as the plan sees them and as the writer needs them.
@@ -213,8 +214,7 @@ impl<P: PsaConnect> Importer<'_, P> {
             store: self.store,
             secrets: self.secrets,
             psa: self.psa,
-            secret_prefix: self.secret_prefix,
-            secret_recovery_days: 7,
+            settings: self.settings,
         }
     }
 

@@ -207,8 +207,7 @@ impl Tickets<'_> {
             store: self.store,
             secrets: self.secrets,
             psa: self.psa,
-            secret_prefix: &self.settings.secret_prefix,
-            secret_recovery_days: self.settings.secret_recovery_days,
+            settings: self.settings,
         }
     }
 

@@ -127,15 +127,14 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         store: &store,
         secrets: &secrets,
         psa: &psa,
-        secret_prefix: &settings.secret_prefix,
-        secret_recovery_days: 7,
+        settings: &settings,
     };
     let psa_id = psa_integrations.create(&tenant, input).await.unwrap().id;
     let importer = Importer {
         store: &store,
         secrets: &secrets,
         psa: &psa,
-        secret_prefix: &settings.secret_prefix,
+        settings: &settings,
     };
     let run = importer.start(&tenant, &psa_id, "manual").await.unwrap();
     let run = importer.run(&tenant, &psa_id, &run.run_id).await.unwrap();
