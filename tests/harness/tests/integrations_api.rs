@@ -6,7 +6,6 @@ use rmmsync_tests::{api_request, api_request_raw, aws_config, fresh_store, read_
 use serde_json::{Value, json};
 use shared::api::integrations::IntegrationsApi;
 use shared::datto::{DattoConnector, RetryPolicy};
-use shared::integrations::IntegrationSettings;
 use shared::secrets::SecretsManager;
 use shared::store::DynamoStore;
 use simulators::datto::{DattoConfig, DattoSim};
@@ -46,10 +45,7 @@ async fn stack() -> Stack {
         datto: DattoConnector::new(shared::http::client())
             .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
             .with_retry(quick),
-        settings: IntegrationSettings {
-            secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-            secret_recovery_days: 7,
-        },
+        settings: rmmsync_tests::test_settings(),
     };
     Stack { api, sim, config }
 }

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use shared::api::integrations::IntegrationsApi;
 use shared::api::psa_import::PsaImportApi;
 use shared::datto::DattoConnector;
-use shared::integrations::IntegrationSettings;
 use shared::psa::PsaConnector;
 use shared::psa_import::handle_worker_event;
 use shared::secrets::SecretsManager;
@@ -40,10 +39,7 @@ async fn env(companies: usize) -> Env {
     .unwrap();
     let aws = rmmsync_tests::aws_config().await;
     let store = fresh_store(&aws).await;
-    let settings = IntegrationSettings {
-        secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-        secret_recovery_days: 7,
-    };
+    let settings = rmmsync_tests::test_settings();
     let mut psa = psa_connector(&autotask.zone_information_url());
     // Small pages, so that a few dozen companies make several pages.
     psa.connectwise = psa.connectwise.with_page_size(10);

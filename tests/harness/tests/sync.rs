@@ -7,7 +7,6 @@ use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets
 use serde_json::{Value, json};
 use shared::api::integrations::IntegrationsApi;
 use shared::datto::{DattoConnector, RetryPolicy};
-use shared::integrations::IntegrationSettings;
 use shared::store::keys;
 use shared::sync::api::SyncApi;
 use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, run_once};
@@ -53,10 +52,7 @@ async fn stack(config: DattoConfig) -> Stack {
         store: fresh_store(&aws).await,
         secrets: secrets_manager(&aws),
         datto: connector.clone(),
-        settings: IntegrationSettings {
-            secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
-            secret_recovery_days: 7,
-        },
+        settings: rmmsync_tests::test_settings(),
     };
     let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
     let (status, created) = read_response(
