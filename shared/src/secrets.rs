@@ -15,28 +15,11 @@ pub enum SecretsError {
     Refused(String),
 }
 
-pub trait SecretStore: Send + Sync {
-    /// Creates a secret and returns its ARN.
-    fn create(
-        &self,
-        name: &str,
-        value: &Secret,
-        tenant: &str,
-    ) -> impl Future<Output = Result<String, SecretsError>> + Send;
-    fn read(&self, arn: &str) -> impl Future<Output = Result<Secret, SecretsError>> + Send;
-    fn replace(&self, arn: &str, value: &Secret) -> impl Future<Output = Result<(), SecretsError>> + Send;
-    /// Schedules deletion after a recovery window; a secret already scheduled counts as done.
-    fn schedule_deletion(&self, arn: &str, recovery_days: i64)
-    -> impl Future<Output = Result<(), SecretsError>> + Send;
-    /// Deletes at once: only to undo a create whose other half failed.
-    fn delete_now(&self, arn: &str) -> impl Future<Output = Result<(), SecretsError>> + Send;
-}
-
 /// The second half of creating an integration: runs `store` (writing the item that points at
 /// the secret just created) and, if that fails, deletes the secret at once so that none is left
 /// orphaned (the caller may retry). The store's error is returned either way.
-pub(crate) async fn store_or_delete_secret<K: SecretStore, E>(
-    secrets: &K,
+pub(crate) async fn store_or_delete_secret<E>(
+    secrets: &SecretsManager,
     secret_arn: &str,
     integration_id: &str,
     store: impl Future<Output = Result<(), E>>,
@@ -78,8 +61,9 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: Sd
     }
 }
 
-impl SecretStore for SecretsManager {
-    async fn create(&self, name: &str, value: &Secret, tenant: &str) -> Result<String, SecretsError> {
+impl SecretsManager {
+    /// Creates a secret and returns its ARN.
+    pub async fn create(&self, name: &str, value: &Secret, tenant: &str) -> Result<String, SecretsError> {
         let tag = aws_sdk_secretsmanager::types::Tag::builder()
             .key("rmmsync:tenant")
             .value(tenant)
@@ -97,7 +81,7 @@ impl SecretStore for SecretsManager {
             .ok_or_else(|| SecretsError::Unavailable("CreateSecret returned no ARN".into()))
     }
 
-    async fn read(&self, arn: &str) -> Result<Secret, SecretsError> {
+    pub async fn read(&self, arn: &str) -> Result<Secret, SecretsError> {
         let out = self
             .client
             .get_secret_value()
@@ -112,7 +96,7 @@ impl SecretStore for SecretsManager {
         out.secret_string.map(Secret::new).ok_or(SecretsError::NotFound)
     }
 
-    async fn replace(&self, arn: &str, value: &Secret) -> Result<(), SecretsError> {
+    pub async fn replace(&self, arn: &str, value: &Secret) -> Result<(), SecretsError> {
         self.client
             .put_secret_value()
             .secret_id(arn)
@@ -123,7 +107,8 @@ impl SecretStore for SecretsManager {
         Ok(())
     }
 
-    async fn schedule_deletion(&self, arn: &str, recovery_days: i64) -> Result<(), SecretsError> {
+    /// Schedules deletion after a recovery window; a secret already scheduled counts as done.
+    pub async fn schedule_deletion(&self, arn: &str, recovery_days: i64) -> Result<(), SecretsError> {
         let days = recovery_days.clamp(7, 30);
         match self
             .client
@@ -141,7 +126,8 @@ impl SecretStore for SecretsManager {
         }
     }
 
-    async fn delete_now(&self, arn: &str) -> Result<(), SecretsError> {
+    /// Deletes at once: only to undo a create whose other half failed.
+    pub async fn delete_now(&self, arn: &str) -> Result<(), SecretsError> {
         match self
             .client
             .delete_secret()

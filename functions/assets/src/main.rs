@@ -1,7 +1,7 @@
 //! Lambda: the portal's assets (/assets, /companies/{id}/assets).
 //! The routes it serves come from the template; see [`shared::api::devices`].
 
-use shared::api::devices::DevicesApi;
+use shared::devices::routes::DevicesApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,7 @@
 //! Lambda: staged devices and device import (/integrations/{id}/staged-devices, /integrations/{id}/import).
 //! The routes it serves come from the template; see [`shared::api::devices`].
 
-use shared::api::devices::DevicesApi;
+use shared::devices::routes::DevicesApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,7 @@
 //! Lambda: portal device types and Datto type mappings (/device-types, /integrations/{id}/device-types).
 //! The routes it serves come from the template; see [`shared::api::devices`].
 
-use shared::api::devices::DevicesApi;
+use shared::devices::routes::DevicesApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

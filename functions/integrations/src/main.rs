@@ -1,10 +1,11 @@
 //! Lambda: the `/integrations` API. See [`shared::api::integrations`].
 
-use shared::api::integrations::IntegrationsApi;
+use shared::connections::routes::IntegrationsApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = IntegrationsApi::from_env().await?;
+    let mut api = IntegrationsApi::from_env().await?;
+    api.cascades = shared::app::integration_cascades(&api.store);
     shared::api::serve(|req| api.handle(req)).await
 }

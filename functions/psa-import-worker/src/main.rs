@@ -4,11 +4,10 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::api::psa_import::PsaImportApi;
-use shared::psa::PsaConnector;
 use shared::psa_import::handle_worker_event;
+use shared::psa_import::routes::PsaImportApi;
 
-async fn handle(api: &PsaImportApi<PsaConnector>, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+async fn handle(api: &PsaImportApi, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
     Ok(handle_worker_event(&api.importer(), &event.payload).await?)
 }
 

@@ -1,6 +1,6 @@
 //! Lambda: the PSA import's HTTP routes. See [`shared::api::psa_import`].
 
-use shared::api::psa_import::PsaImportApi;
+use shared::psa_import::routes::PsaImportApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -2,7 +2,7 @@
 //! function because it loads every site and company of a tenant at once and
 //! needs more memory and time than the table routes. See [`shared::api::sites`].
 
-use shared::api::sites::SitesApi;
+use shared::site_mapping::routes::SitesApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,7 @@
 //! Lambda: the site mapping table, `GET /integrations/{id}/sites` and
 //! `PUT`/`DELETE /integrations/{id}/sites/{siteUid}/mapping`. See [`shared::api::sites`].
 
-use shared::api::sites::SitesApi;
+use shared::site_mapping::routes::SitesApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,7 @@
 //! Lambda: Sync Now and sync run status. See [`shared::sync::api`].
 
 use shared::sync::SyncDeps;
-use shared::sync::api::SyncApi;
+use shared::sync::routes::SyncApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -5,8 +5,9 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use shared::sync::events::{WorkerEvent, parse_worker_event};
-use shared::sync::{SyncDeps, run_once, schedule_all};
+use shared::runs::events::{WorkerEvent, parse_worker_event};
+use shared::sync::{SyncDeps, schedule_all};
+use shared::workers::sync_run;
 
 async fn handle(deps: &SyncDeps, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
     match parse_worker_event(&event.payload)? {
@@ -18,7 +19,7 @@ async fn handle(deps: &SyncDeps, event: LambdaEvent<Value>) -> Result<Value, lam
         WorkerEvent::Runs(runs) => {
             let mut done = Vec::new();
             for r in runs {
-                let run = run_once(deps, &r.tenant, &r.integration_id, &r.run_id, &deps.settings.budget).await?;
+                let run = sync_run(deps, &r.tenant, &r.integration_id, &r.run_id, &deps.settings.budget).await?;
                 tracing::info!(tenant = %r.tenant, integration = %r.integration_id, run = %r.run_id,
                     status = run.status.as_str(), "sync invocation finished");
                 done.push(json!({ "runId": run.run_id, "status": run.status }));

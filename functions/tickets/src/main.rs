@@ -1,6 +1,6 @@
 //! Lambda: ticket settings and the alert round trip's webhooks. See [`shared::api::tickets`].
 
-use shared::api::tickets::TicketsApi;
+use shared::tickets::routes::TicketsApi;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

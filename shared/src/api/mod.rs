@@ -2,13 +2,6 @@
 //! claim API Gateway's JWT authorizer verified), JSON in, JSON out, and
 //! errors as `{"code", "message"}` problems with a stable code.
 
-pub mod companies;
-pub mod devices;
-pub mod integrations;
-pub mod psa_import;
-pub mod sites;
-pub mod tickets;
-
 use crate::tenant::{TenantError, TenantId};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;

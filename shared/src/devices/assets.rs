@@ -8,7 +8,8 @@
 //! plus one BatchGetItem.
 
 use super::{Asset, DevicesError, cursor};
-use crate::store::{AssetStore, CompanyStore};
+
+use crate::store::{Cascade, CascadeFuture, DynamoStore};
 use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
 use serde::Serialize;
@@ -78,11 +79,21 @@ pub struct AssetPage {
     pub next_cursor: Option<String>,
 }
 
-pub struct Assets<'a, S> {
-    pub store: &'a S,
+/// Assets outlive the integration they were imported from: deleting it
+/// marks them `linked: false`.
+pub struct UnlinkAssets(pub DynamoStore);
+
+impl Cascade for UnlinkAssets {
+    fn on_delete<'a>(&'a self, tenant: &'a TenantId, integration: &'a str) -> CascadeFuture<'a> {
+        Box::pin(async move { self.0.unlink_assets(tenant, integration).await.map(|_| ()) })
+    }
 }
 
-impl<S: AssetStore + CompanyStore> Assets<'_, S> {
+pub struct Assets<'a> {
+    pub store: &'a DynamoStore,
+}
+
+impl Assets<'_> {
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<AssetView, DevicesError> {
         self.store
             .get_asset(tenant, id)

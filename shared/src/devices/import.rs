@@ -22,7 +22,8 @@ use super::mappings::PortalRef;
 use super::types::DeviceTypes;
 use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
 use crate::site_mapping::SiteMapping;
-use crate::store::{DeviceTypeStore, ImportStore, IntegrationStore, SiteMappingStore};
+
+use crate::store::DynamoStore;
 use crate::sync::plan::{DeviceRecord, UNKNOWN};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -269,11 +270,11 @@ impl ImportReport {
     }
 }
 
-pub struct Importer<'a, S> {
-    pub store: &'a S,
+pub struct Importer<'a> {
+    pub store: &'a DynamoStore,
 }
 
-impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore> Importer<'_, S> {
+impl Importer<'_> {
     /// Site and type mappings, once per request.
     pub async fn context(&self, tenant: &TenantId, integration: &str) -> Result<ImportContext, DevicesError> {
         let portal_types = DeviceTypes { store: self.store };

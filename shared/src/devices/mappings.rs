@@ -8,7 +8,8 @@
 
 use super::types::DeviceTypes;
 use super::{DevicesError, TypeMapping, ensure_integration};
-use crate::store::{DeviceTypeStore, IntegrationStore};
+
+use crate::store::DynamoStore;
 use crate::tenant::TenantId;
 use crate::time::now_millis;
 use serde::Serialize;
@@ -153,11 +154,11 @@ pub fn type_rows(
     rows
 }
 
-pub struct TypeMappings<'a, S> {
-    pub store: &'a S,
+pub struct TypeMappings<'a> {
+    pub store: &'a DynamoStore,
 }
 
-impl<S: DeviceTypeStore + IntegrationStore> TypeMappings<'_, S> {
+impl TypeMappings<'_> {
     pub async fn table(&self, tenant: &TenantId, integration: &str) -> Result<Vec<TypeRow>, DevicesError> {
         ensure_integration(self.store, tenant, integration).await?;
         let portal_types = DeviceTypes { store: self.store };

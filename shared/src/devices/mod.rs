@@ -26,6 +26,9 @@
 //! removes the partition (mappings, staged devices, import states) and marks
 //! its assets `linked: false`; the assets stay.
 
+mod items;
+pub mod routes;
+
 pub mod assets;
 pub mod import;
 pub mod mappings;
@@ -179,8 +182,8 @@ pub fn page_limit(raw: Option<&str>) -> Result<usize, DevicesError> {
 }
 
 /// The integration must exist for this tenant (404 otherwise, also for another tenant's).
-pub(crate) async fn ensure_integration<S: crate::store::IntegrationStore>(
-    store: &S,
+pub(crate) async fn ensure_integration(
+    store: &crate::store::DynamoStore,
     tenant: &crate::tenant::TenantId,
     integration: &str,
 ) -> Result<(), DevicesError> {

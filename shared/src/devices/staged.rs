@@ -11,7 +11,8 @@
 use super::import::{ImportContext, Importer, is_removed, type_key};
 use super::{DevicesError, ImportState, ImportStatus, cursor, ensure_integration};
 use crate::site_mapping::CompanyRef;
-use crate::store::{CompanyStore, DeviceTypeStore, ImportStore, IntegrationStore, SiteMappingStore};
+
+use crate::store::DynamoStore;
 use crate::sync::plan::DeviceRecord;
 use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
@@ -112,11 +113,11 @@ pub struct StagedPage {
 /// Devices read per query page while looking for rows.
 const SCAN_PAGE: i32 = 500;
 
-pub struct StagedDevices<'a, S> {
-    pub store: &'a S,
+pub struct StagedDevices<'a> {
+    pub store: &'a DynamoStore,
 }
 
-impl<S: DeviceTypeStore + ImportStore + IntegrationStore + SiteMappingStore + CompanyStore> StagedDevices<'_, S> {
+impl StagedDevices<'_> {
     pub async fn list(
         &self,
         tenant: &TenantId,

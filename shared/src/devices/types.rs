@@ -4,7 +4,8 @@
 //! racing with the same name cannot both win.
 
 use super::{DevicesError, PortalDeviceType};
-use crate::store::{DeviceTypeStore, IntegrationStore};
+
+use crate::store::DynamoStore;
 use crate::tenant::TenantId;
 use crate::time::now_millis;
 use serde::Deserialize;
@@ -62,11 +63,11 @@ pub struct NewDeviceType {
     pub name: String,
 }
 
-pub struct DeviceTypes<'a, S> {
-    pub store: &'a S,
+pub struct DeviceTypes<'a> {
+    pub store: &'a DynamoStore,
 }
 
-impl<S: DeviceTypeStore + IntegrationStore> DeviceTypes<'_, S> {
+impl DeviceTypes<'_> {
     /// Defaults first, then custom types by name.
     pub async fn list(&self, tenant: &TenantId) -> Result<Vec<PortalDeviceType>, DevicesError> {
         let mut custom = self.store.custom_types(tenant).await?;

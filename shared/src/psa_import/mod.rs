@@ -16,23 +16,27 @@
 //! (its `psa` id is set) without renaming it; a record the import created is
 //! kept in step with the PSA on later runs.
 
+mod items;
 pub mod plan;
-mod store;
+pub mod routes;
 
 use crate::companies::Company;
-use crate::integrations::IntegrationSettings;
+use crate::companies::directory::PortalRecord;
+use crate::companies::directory::record_item;
+use crate::companies::items::company_item;
+use crate::connections::IntegrationSettings;
+use crate::connections::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
 use crate::matching::normalize_name;
-use crate::psa::{PsaConnect, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
-use crate::psa_integrations::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
+use crate::psa::{PsaConnector, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
 use crate::secrets::SecretsManager;
-use crate::store::{CompanyStore, DynamoStore, Item, PortalRecord, StoreError, company_item, keys, record_item};
+use crate::store::{DynamoStore, Item, StoreError, keys};
 use crate::tenant::TenantId;
 use crate::time::now_millis;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+pub use items::ImportStore;
 use plan::{Decision, Existing, MatchBasis, Mode, Override, OverrideAction, Planned};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-pub use store::ImportStore;
 
 /// At most this many errors are kept on a run record.
 const MAX_ERRORS: usize = 50;
@@ -164,10 +168,10 @@ pub struct OverrideInput {
 }
 
 /// What the import needs, built once per process.
-pub struct Importer<'a, P> {
+pub struct Importer<'a> {
     pub store: &'a DynamoStore,
     pub secrets: &'a SecretsManager,
-    pub psa: &'a P,
+    pub psa: &'a PsaConnector,
     pub settings: &'a IntegrationSettings,
 }
 
@@ -208,8 +212,8 @@ impl Portal {
     }
 }
 
-impl<P: PsaConnect> Importer<'_, P> {
-    fn integrations(&self) -> PsaIntegrations<'_, DynamoStore, SecretsManager, P> {
+impl Importer<'_> {
+    fn integrations(&self) -> PsaIntegrations<'_> {
         PsaIntegrations {
             store: self.store,
             secrets: self.secrets,
@@ -718,7 +722,7 @@ fn linked_record(
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error(transparent)]
-    Event(#[from] crate::sync::events::EventError),
+    Event(#[from] crate::runs::events::EventError),
     #[error(transparent)]
     Import(#[from] ImportError),
 }
@@ -727,11 +731,11 @@ pub enum WorkerError {
 /// queued runs are executed, one after another. A run that fails is recorded
 /// as failed on its record, not returned as an error (that would make Lambda
 /// redeliver the batch); only a store fault is.
-pub async fn handle_worker_event<P: PsaConnect>(
-    importer: &Importer<'_, P>,
+pub async fn handle_worker_event(
+    importer: &Importer<'_>,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, WorkerError> {
-    use crate::sync::events::{WorkerEvent, parse_run_event};
+    use crate::runs::events::{WorkerEvent, parse_run_event};
     match parse_run_event(event, "psa-import-run", &["queued"])? {
         WorkerEvent::Schedule => {
             let queued = importer.schedule_all().await?;

@@ -19,9 +19,9 @@
 //! import that stopped half-way and ran again finds what it wrote as rule-3
 //! matches and never writes a second copy.
 
+use crate::connections::AutoCreate;
 use crate::matching::normalize_name;
 use crate::psa::{PsaRecord, RecordKind};
-use crate::psa_integrations::AutoCreate;
 use crate::sync::hash::Fnv64;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

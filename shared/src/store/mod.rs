@@ -10,23 +10,12 @@
 //! Keys are only ever built by [`keys`] from a [`TenantId`], which cannot
 //! contain `#`; so no request can name another tenant's partition.
 
-mod companies;
-mod devices;
-mod directory;
+mod cascade;
 mod integration_items;
-mod integrations;
 mod lease;
-mod psa_integrations;
-mod site_mappings;
 
-pub use companies::CompanyStore;
-pub(crate) use companies::company_item;
-pub use devices::{AssetStore, DeviceTypeStore, ImportStore};
-pub use directory::{PortalRecord, record_item, record_prefix};
-pub use integrations::IntegrationStore;
+pub use cascade::{Cascade, CascadeFuture, Cascades, run_cascades};
 pub use lease::Lease;
-pub use psa_integrations::PsaIntegrationStore;
-pub use site_mappings::SiteMappingStore;
 
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -82,8 +71,8 @@ pub(crate) fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::D
 /// The DynamoDB adapter. Cheap to clone; build once per process.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
 }
 
 impl DynamoStore {

@@ -12,17 +12,17 @@
 //! (where an unfinished device listing resumes) and `SEEN#{listing}#{n}`
 //! (uids a resumable listing has seen, expiring after 7 days).
 
-pub mod api;
-pub mod events;
+pub mod routes;
+
 pub mod hash;
+pub mod items;
 pub mod plan;
 pub mod run;
-pub mod store;
 
 pub use run::{Phase, RunBudget, RunCounts, RunRecord, RunStatus, run_once, schedule_all, start_run};
 
+use crate::connections::IntegrationError;
 use crate::datto::DattoConnector;
-use crate::integrations::IntegrationError;
 use crate::secrets::SecretsManager;
 use crate::store::{DynamoStore, StoreError};
 use std::time::Duration;
@@ -80,7 +80,7 @@ pub struct SyncDeps {
 impl SyncDeps {
     /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let crate::integrations::Ports { store, secrets, datto } = crate::integrations::Ports::from_env().await?;
+        let crate::connections::Ports { store, secrets, datto } = crate::connections::Ports::from_env().await?;
         Ok(Self {
             store,
             secrets,

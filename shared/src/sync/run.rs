@@ -2,12 +2,12 @@
 //! invocation of it ([`run_once`]): sites, then devices (resumable from a
 //! cursor), then removals and device types, then audits under a budget.
 
+use super::items::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
 use super::plan::{self, Change, DeviceRecord, SiteRecord};
-use super::store::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
 use super::{SyncDeps, SyncError};
+use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
 use crate::datto::models::{Device, Site};
 use crate::datto::{DattoClient, DattoError};
-use crate::integrations::{IntegrationError, IntegrationSettings, Integrations};
 use crate::store::{StoreError, keys};
 use crate::tenant::TenantId;
 use crate::time::now_millis;
@@ -241,6 +241,7 @@ pub async fn run_once(
     integration_id: &str,
     run_id: &str,
     budget: &RunBudget,
+    after_complete: impl AsyncFnOnce(&mut RunRecord),
 ) -> Result<RunRecord, SyncError> {
     let started = Instant::now();
     let store = SyncStore::new(deps.store.clone());
@@ -324,7 +325,7 @@ pub async fn run_once(
         }
         Ok(Step::Done) => {
             if run.phase == Phase::Done {
-                crate::devices::import::after_sync(&deps.store, tenant, integration_id, &mut run).await;
+                after_complete(&mut run).await;
             }
             let status = if run.counts.errors > 0 {
                 RunStatus::Partial

@@ -21,24 +21,25 @@
 //! never open a second ticket nor resolve twice. A store or upstream fault
 //! answers 5xx so that the sender retries.
 
+mod items;
+pub mod routes;
 mod rules;
-mod store;
 
+pub use items::{AlertRecord, AlertState};
 pub use rules::{PriorityMap, alert_uid_from_hook, hook_token_tenant, parse_window, ticket_id_from_callout};
-pub use store::{AlertRecord, AlertState};
 
+use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
+use crate::connections::{PsaIntegrationError, PsaIntegrations};
 use crate::datto::models::Alert;
 use crate::datto::{DattoClient, DattoConnector, DattoError};
-use crate::integrations::{IntegrationError, IntegrationSettings, Integrations};
 use crate::psa::autotask::AutotaskTicketSettings;
 use crate::psa::connectwise::{ConnectWiseTicketSettings, verify_callback_signature};
 use crate::psa::{PsaClient, PsaConnector, PsaError, PsaKind, PsaTicketSettings, TicketDraft};
-use crate::psa_integrations::{PsaIntegrationError, PsaIntegrations};
 use crate::secrets::SecretsManager;
-use crate::store::{CompanyStore, DynamoStore, SiteMappingStore, StoreError};
+use crate::store::{DynamoStore, StoreError};
 use crate::tenant::TenantId;
+use items::{RepeatRecord, TicketLink, TicketStore};
 use serde::{Deserialize, Serialize};
-use store::{RepeatRecord, TicketLink, TicketStore};
 
 /// A claim older than this belongs to a delivery that died; the next one takes over.
 const STALE_CLAIM_MS: i64 = 120_000;
@@ -193,7 +194,7 @@ pub struct Tickets<'a> {
 }
 
 impl Tickets<'_> {
-    fn datto_integrations(&self) -> Integrations<'_, DynamoStore, SecretsManager> {
+    fn datto_integrations(&self) -> Integrations<'_> {
         Integrations {
             store: self.store,
             secrets: self.secrets,
@@ -202,7 +203,7 @@ impl Tickets<'_> {
         }
     }
 
-    fn psa_integrations(&self) -> PsaIntegrations<'_, DynamoStore, SecretsManager, PsaConnector> {
+    fn psa_integrations(&self) -> PsaIntegrations<'_> {
         PsaIntegrations {
             store: self.store,
             secrets: self.secrets,

@@ -227,8 +227,8 @@ pub fn datto_connector(sim: &simulators::datto::DattoSim) -> shared::datto::Datt
 }
 
 /// Integration settings whose secrets have a prefix of their own, so tests never share secrets.
-pub fn test_settings() -> shared::integrations::IntegrationSettings {
-    shared::integrations::IntegrationSettings {
+pub fn test_settings() -> shared::connections::IntegrationSettings {
+    shared::connections::IntegrationSettings {
         secret_prefix: format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple()),
         ..Default::default()
     }
@@ -240,12 +240,12 @@ pub async fn connect_datto(
     store: &DynamoStore,
     secrets: &SecretsManager,
     datto: &shared::datto::DattoConnector,
-    settings: &shared::integrations::IntegrationSettings,
+    settings: &shared::connections::IntegrationSettings,
     tenant: &shared::tenant::TenantId,
     sim: &simulators::datto::DattoSim,
 ) -> String {
     let cfg = sim.config();
-    shared::integrations::Integrations {
+    shared::connections::Integrations {
         store,
         secrets,
         datto,
@@ -253,7 +253,7 @@ pub async fn connect_datto(
     }
     .create(
         tenant,
-        shared::integrations::DattoCredentialsInput {
+        shared::connections::DattoCredentialsInput {
             platform: Some(cfg.platform.clone()),
             api_key: Some(cfg.api_key.clone()),
             api_secret: Some(cfg.api_secret.clone()),

@@ -7,13 +7,14 @@
 
 use crate::{api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::sites::SitesApi;
-use shared::api::tickets::TicketsApi;
+use shared::connections::{PsaCredentialsInput, PsaIntegrations};
 use shared::psa::PsaKind;
 use shared::psa_import::Importer;
-use shared::psa_integrations::{PsaCredentialsInput, PsaIntegrations};
-use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::run_once, run::start_run};
+use shared::site_mapping::routes::SitesApi;
+use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
+use shared::tickets::routes::TicketsApi;
+use shared::workers::sync_run;
 use simulators::autotask::{AutotaskConfig, AutotaskSim};
 use simulators::connectwise::{ConnectWiseConfig, ConnectWiseSim};
 use simulators::datto::{AlertWebhook, DattoConfig, DattoSim};
@@ -110,7 +111,7 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         settings: SyncSettings::default(),
     };
     let run = start_run(&deps, &tenant, &datto_id, "manual").await.unwrap();
-    run_once(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
+    sync_run(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
         .await
         .unwrap();
 
@@ -141,9 +142,7 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
     assert!(run.errors.is_empty(), "{run:?}");
 
     // The site mapped to the imported company.
-    let companies = shared::store::CompanyStore::all_companies(&store, &tenant)
-        .await
-        .unwrap();
+    let companies = store.all_companies(&tenant).await.unwrap();
     let company = companies.iter().find(|c| c.name == "Harbor Dental Group").unwrap();
     let sites = SitesApi { store: store.clone() };
     let (status, mapped) = read_response(

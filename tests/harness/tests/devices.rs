@@ -4,15 +4,16 @@
 
 use rmmsync_tests::{api_request, api_request_raw, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::companies::CompaniesApi;
-use shared::api::devices::DevicesApi;
-use shared::api::sites::SitesApi;
+use shared::companies::routes::CompaniesApi;
+use shared::connections::{IntegrationSettings, Integrations};
 use shared::datto::DattoConnector;
-use shared::integrations::{IntegrationSettings, Integrations};
+use shared::devices::routes::DevicesApi;
 use shared::secrets::SecretsManager;
+use shared::site_mapping::routes::SitesApi;
 use shared::store::DynamoStore;
-use shared::sync::{RunRecord, SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
+use shared::sync::{RunRecord, SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::start_run};
 use shared::tenant::TenantId;
+use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::collections::{HashMap, HashSet};
 
@@ -32,9 +33,9 @@ struct World {
     secrets: SecretsManager,
     datto: DattoConnector,
     settings: IntegrationSettings,
-    api: DevicesApi<DynamoStore>,
-    companies: CompaniesApi<DynamoStore>,
-    sites: SitesApi<DynamoStore>,
+    api: DevicesApi,
+    companies: CompaniesApi,
+    sites: SitesApi,
     integration: String,
     /// site name -> uid
     site: HashMap<&'static str, String>,
@@ -84,7 +85,10 @@ async fn world() -> World {
 
     let mut w = World {
         api: DevicesApi { store: store.clone() },
-        companies: CompaniesApi { store: store.clone() },
+        companies: CompaniesApi {
+            cascades: shared::app::company_cascades(&store.clone()),
+            store: store.clone(),
+        },
         sites: SitesApi { store: store.clone() },
         store,
         secrets,
@@ -127,7 +131,7 @@ impl World {
         };
         let tenant = TenantId::parse(TENANT).unwrap();
         let run = start_run(&deps, &tenant, &self.integration, "schedule").await.unwrap();
-        run_once(&deps, &tenant, &self.integration, &run.run_id, &RunBudget::default())
+        sync_run(&deps, &tenant, &self.integration, &run.run_id, &RunBudget::default())
             .await
             .unwrap()
     }
@@ -680,7 +684,11 @@ async fn deleting_the_integration_keeps_assets_unlinked() {
         datto: &w.datto,
         settings: &w.settings,
     }
-    .delete(&TenantId::parse(TENANT).unwrap(), &w.integration)
+    .delete(
+        &TenantId::parse(TENANT).unwrap(),
+        &w.integration,
+        &shared::app::integration_cascades(&w.store),
+    )
     .await
     .unwrap();
     let assets = w.assets("/assets").await;

@@ -4,9 +4,8 @@
 
 use rmmsync_tests::{api_request, api_request_raw, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::integrations::IntegrationsApi;
+use shared::connections::routes::IntegrationsApi;
 use shared::datto::{DattoConnector, RetryPolicy};
-use shared::secrets::SecretsManager;
 use shared::store::DynamoStore;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::time::Duration;
@@ -15,7 +14,7 @@ const KEY: &str = "SIMKEY-1234567890";
 const SECRET: &str = "SIMSECRET-abcdefghijklmnop";
 
 struct Stack {
-    api: IntegrationsApi<DynamoStore, SecretsManager, shared::psa::PsaConnector>,
+    api: IntegrationsApi,
     sim: DattoSim,
     config: aws_config::SdkConfig,
 }
@@ -46,6 +45,7 @@ async fn stack() -> Stack {
             .with_base_url_template(format!("{}/{{platform}}", sim.base_url()))
             .with_retry(quick),
         settings: rmmsync_tests::test_settings(),
+        cascades: Vec::new(),
     };
     Stack { api, sim, config }
 }
@@ -288,6 +288,7 @@ async fn a_failed_store_write_leaves_no_orphaned_secret() {
         secrets: secrets_manager(&s.config),
         datto: s.api.datto.clone(),
         settings: s.api.settings.clone(),
+        cascades: Vec::new(),
     };
     let (status, body) = read_response(
         broken

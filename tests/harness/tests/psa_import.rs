@@ -4,13 +4,10 @@
 
 use rmmsync_tests::{api_request, fresh_store, psa_connector, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::integrations::IntegrationsApi;
-use shared::api::psa_import::PsaImportApi;
+use shared::connections::routes::IntegrationsApi;
 use shared::datto::DattoConnector;
-use shared::psa::PsaConnector;
 use shared::psa_import::handle_worker_event;
-use shared::secrets::SecretsManager;
-use shared::store::DynamoStore;
+use shared::psa_import::routes::PsaImportApi;
 use simulators::autotask::{AutotaskConfig, AutotaskSim};
 use simulators::connectwise::{ConnectWiseConfig, ConnectWiseSim};
 use std::collections::HashSet;
@@ -18,8 +15,8 @@ use std::collections::HashSet;
 const TENANT: &str = "msp-psa";
 
 struct Env {
-    integrations: IntegrationsApi<DynamoStore, SecretsManager, PsaConnector>,
-    import: PsaImportApi<PsaConnector>,
+    integrations: IntegrationsApi,
+    import: PsaImportApi,
     autotask: AutotaskSim,
     connectwise: ConnectWiseSim,
 }
@@ -50,6 +47,7 @@ async fn env(companies: usize) -> Env {
             datto: DattoConnector::new(shared::http::client()),
             psa: psa.clone(),
             settings: settings.clone(),
+            cascades: shared::app::integration_cascades(&store),
         },
         import: PsaImportApi {
             store,
@@ -145,8 +143,9 @@ impl Env {
     }
 
     async fn integrations_companies(&self) -> (u16, Vec<Value>) {
-        let api = shared::api::companies::CompaniesApi {
+        let api = shared::companies::routes::CompaniesApi {
             store: self.import.store.clone(),
+            cascades: shared::app::company_cascades(&self.import.store),
         };
         let mut all = Vec::new();
         let mut cursor = String::new();
@@ -337,8 +336,9 @@ async fn preview_then_apply_imports_every_kind_once_and_reruns_change_nothing() 
     let active = psa_companies.iter().find(|c| c.active).unwrap();
     let inactive_count = psa_companies.iter().filter(|c| !c.active).count();
     let hand_made_name = format!("{} Inc.", active.name.to_uppercase());
-    let api = shared::api::companies::CompaniesApi {
+    let api = shared::companies::routes::CompaniesApi {
         store: env.import.store.clone(),
+        cascades: shared::app::company_cascades(&env.import.store),
     };
     let (status, hand_made) = read_response(
         api.handle(api_request(
@@ -459,8 +459,9 @@ async fn overrides_exclude_bring_back_and_choose_a_match() {
         .filter(|c| c.active)
         .nth(1)
         .unwrap();
-    let api = shared::api::companies::CompaniesApi {
+    let api = shared::companies::routes::CompaniesApi {
         store: env.import.store.clone(),
+        cascades: shared::app::company_cascades(&env.import.store),
     };
     let (_, chosen) = read_response(
         api.handle(api_request(

@@ -4,19 +4,19 @@
 
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::companies::CompaniesApi;
-use shared::api::sites::SitesApi;
-use shared::store::DynamoStore;
-use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::run_once, run::start_run};
+use shared::companies::routes::CompaniesApi;
+use shared::site_mapping::routes::SitesApi;
+use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::start_run};
 use shared::tenant::TenantId;
+use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::collections::HashMap;
 
 const TENANT: &str = "acme-msp";
 
 struct World {
-    companies: CompaniesApi<DynamoStore>,
-    sites: SitesApi<DynamoStore>,
+    companies: CompaniesApi,
+    sites: SitesApi,
     integration: String,
     site_uids: HashMap<&'static str, String>,
     _sim: DattoSim,
@@ -63,13 +63,16 @@ async fn world() -> World {
         settings: SyncSettings::default(),
     };
     let run = start_run(&deps, &tenant, &integration, "manual").await.unwrap();
-    let done = run_once(&deps, &tenant, &integration, &run.run_id, &RunBudget::default())
+    let done = sync_run(&deps, &tenant, &integration, &run.run_id, &RunBudget::default())
         .await
         .unwrap();
     assert_eq!(done.status, RunStatus::Succeeded, "{done:?}");
 
     World {
-        companies: CompaniesApi { store: store.clone() },
+        companies: CompaniesApi {
+            cascades: shared::app::company_cascades(&store.clone()),
+            store: store.clone(),
+        },
         sites: SitesApi { store },
         integration,
         site_uids,

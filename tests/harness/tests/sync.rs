@@ -5,12 +5,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
-use shared::api::integrations::IntegrationsApi;
+use shared::connections::routes::IntegrationsApi;
 use shared::datto::{DattoConnector, RetryPolicy};
 use shared::store::keys;
-use shared::sync::api::SyncApi;
-use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, run_once};
+use shared::sync::routes::SyncApi;
+use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings};
 use shared::tenant::TenantId;
+use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim, Faults};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,6 +54,7 @@ async fn stack(config: DattoConfig) -> Stack {
         secrets: secrets_manager(&aws),
         datto: connector.clone(),
         settings: rmmsync_tests::test_settings(),
+        cascades: Vec::new(),
     };
     let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
     let (status, created) = read_response(
@@ -106,7 +108,7 @@ impl Stack {
 
     async fn drive(&self, run_id: &str, budget: &RunBudget) -> RunRecord {
         for _ in 0..200 {
-            let run = run_once(&self.api.deps, &self.tenant, &self.id, run_id, budget)
+            let run = sync_run(&self.api.deps, &self.tenant, &self.id, run_id, budget)
                 .await
                 .expect("run_once");
             if run.status != RunStatus::Continuing {
@@ -384,7 +386,7 @@ async fn a_fault_mid_listing_is_recorded_and_the_next_run_resumes() {
     // Datto starts failing after a few device pages.
     let budget = no_audits();
     let first = {
-        let run = run_once(&st.api.deps, &st.tenant, &st.id, &run_id, &budget);
+        let run = sync_run(&st.api.deps, &st.tenant, &st.id, &run_id, &budget);
         let breaker = async {
             while st.sim.stats().route("account_devices") < 4 {
                 tokio::time::sleep(Duration::from_millis(2)).await;
@@ -562,7 +564,7 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
         "PK": {"S": keys::integration_pk(&st.tenant, &st.id)}, "SK": {"S": format!("RUN#{}", started[0].run_id)},
         "entity": {"S": "sync-run"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
         "integrationId": {"S": st.id}, "runId": {"S": started[0].run_id}}}}]});
-    let shared::sync::events::WorkerEvent::Runs(runs) = shared::sync::events::parse_worker_event(&record).unwrap()
+    let shared::runs::events::WorkerEvent::Runs(runs) = shared::runs::events::parse_worker_event(&record).unwrap()
     else {
         panic!("not runs")
     };

@@ -7,11 +7,11 @@
 use rmmsync_tests::ticket_world::{TENANT, WAIT, world};
 use rmmsync_tests::{api_request, aws_config, read_response, secrets_manager};
 use serde_json::json;
-use shared::api::tickets::TicketsApi;
-use shared::integrations::Integrations;
+use shared::connections::Integrations;
 use shared::psa::PsaKind;
 use shared::store::DynamoStore;
 use shared::tenant::TenantId;
+use shared::tickets::routes::TicketsApi;
 use simulators::autotask::{CalloutConfig, CalloutFormat};
 use simulators::datto::AlertWebhook;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -283,7 +283,7 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
         datto: &w.api.datto,
         settings: &w.api.settings,
     }
-    .delete(&tenant, &w.datto_id)
+    .delete(&tenant, &w.datto_id, &[])
     .await
     .unwrap();
     let (status, gone) = w

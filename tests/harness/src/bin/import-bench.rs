@@ -15,14 +15,14 @@
 
 use rmmsync_tests::bench::{env_num, start_moto, vm_hwm_mb};
 use serde_json::json;
+use shared::connections::Integration;
 use shared::datto::Platform;
 use shared::devices::TypeMapping;
 use shared::devices::import::{ImportRequest, Importer};
-use shared::integrations::Integration;
 use shared::site_mapping::{MappedBy, SiteMapping};
-use shared::store::{DeviceTypeStore, IntegrationStore, SiteMappingStore, keys};
+use shared::store::keys;
+use shared::sync::items::{device_item, device_type_item, put_request};
 use shared::sync::plan::{DeviceRecord, DeviceTypeCount};
-use shared::sync::store::{device_item, device_type_item, put_request};
 use shared::tenant::TenantId;
 use std::time::Instant;
 
@@ -168,7 +168,7 @@ fn main() {
         let mut assets = 0u64;
         let mut after: Option<String> = None;
         loop {
-            let (page, more) = shared::store::AssetStore::page_assets(&store, &tenant, None, after.as_deref(), 500)
+            let (page, more) = store.page_assets(&tenant, None, after.as_deref(), 500)
                 .await
                 .unwrap();
             assets += page.len() as u64;

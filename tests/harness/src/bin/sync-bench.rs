@@ -11,11 +11,12 @@
 
 use rmmsync_tests::bench::{Kill, env_num, free_port, start_moto, vm_hwm_mb, workspace_root};
 use serde_json::{Value, json};
-use shared::api::integrations::IntegrationsApi;
+use shared::connections::IntegrationSettings;
+use shared::connections::routes::IntegrationsApi;
 use shared::datto::DattoConnector;
-use shared::integrations::IntegrationSettings;
-use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, run_once, start_run};
+use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, start_run};
 use shared::tenant::TenantId;
+use shared::workers::sync_run;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,7 +95,7 @@ async fn sync(deps: &SyncDeps, tenant: &TenantId, id: &str, budget: &RunBudget) 
     let run = start_run(deps, tenant, id, "manual").await.expect("start a run");
     let mut run = run;
     for _ in 0..100 {
-        run = run_once(deps, tenant, id, &run.run_id, budget).await.expect("run_once");
+        run = sync_run(deps, tenant, id, &run.run_id, budget).await.expect("run_once");
         if run.status != RunStatus::Continuing {
             break;
         }
@@ -136,6 +137,7 @@ fn main() {
                 secret_prefix: format!("rmmsync-bench-{}", uuid::Uuid::new_v4().simple()),
                 secret_recovery_days: 7,
             },
+            cascades: Vec::new(),
         };
         let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
         let (status, created) = rmmsync_tests::read_response(

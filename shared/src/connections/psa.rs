@@ -8,11 +8,11 @@
 //! integration shares the `/integrations` id space with Datto RMM ones; its
 //! item has `kind` `autotask` or `connectwise-manage`.
 
-use crate::integrations::IntegrationSettings;
-use crate::psa::{PsaConnect, PsaConnectionInfo, PsaCredentials, PsaError, PsaKind, PsaSource};
+use crate::connections::IntegrationSettings;
+use crate::psa::{PsaConnect, PsaConnectionInfo, PsaConnector, PsaCredentials, PsaError, PsaKind, PsaSource};
 use crate::secret::Secret;
-use crate::secrets::{SecretStore, SecretsError, store_or_delete_secret};
-use crate::store::{PsaIntegrationStore, StoreError};
+use crate::secrets::{SecretsError, SecretsManager, store_or_delete_secret};
+use crate::store::{DynamoStore, StoreError};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
@@ -305,15 +305,15 @@ fn parse_secret(raw: &Secret) -> Result<PsaCredentials, PsaIntegrationError> {
 }
 
 /// The service: borrowed ports, so that handlers build nothing per request.
-pub struct PsaIntegrations<'a, S, K, P> {
-    pub store: &'a S,
-    pub secrets: &'a K,
-    pub psa: &'a P,
+pub struct PsaIntegrations<'a> {
+    pub store: &'a DynamoStore,
+    pub secrets: &'a SecretsManager,
+    pub psa: &'a PsaConnector,
     /// Secrets are named `{prefix}/{tenant}/{kind}/{id}`.
     pub settings: &'a IntegrationSettings,
 }
 
-impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, S, K, P> {
+impl PsaIntegrations<'_> {
     async fn probe(&self, credentials: &PsaCredentials) -> Result<PsaConnectionInfo, PsaIntegrationError> {
         Ok(self.psa.connect(credentials).await?.test_connection().await?)
     }
@@ -459,7 +459,7 @@ impl<S: PsaIntegrationStore, K: SecretStore, P: PsaConnect> PsaIntegrations<'_, 
         &self,
         tenant: &TenantId,
         id: &str,
-    ) -> Result<(PsaIntegration, P::Client), PsaIntegrationError> {
+    ) -> Result<(PsaIntegration, crate::psa::PsaClient), PsaIntegrationError> {
         let (integration, credentials) = self.credentials(tenant, id).await?;
         Ok((integration, self.psa.connect(&credentials).await?))
     }

@@ -10,26 +10,28 @@
 //! | `DELETE /integrations/{id}` | removes it and its items; schedules its secret for deletion |
 //! | `PUT /integrations/{id}/credentials` | rotates the keys (tested first) |
 
-use super::{ApiError, json, json_body, method_not_allowed, no_content, route_not_found, segments, tenant};
+use crate::api::{ApiError, json, json_body, method_not_allowed, no_content, route_not_found, segments, tenant};
+use crate::connections::{DattoCredentialsInput, IntegrationError, IntegrationSettings, Integrations, Ports};
+use crate::connections::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
 use crate::datto::{DattoConnector, DattoError};
-use crate::integrations::{DattoCredentialsInput, IntegrationError, IntegrationSettings, Integrations, Ports};
-use crate::psa::{PsaConnect, PsaConnector, PsaError, PsaKind};
-use crate::psa_integrations::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
-use crate::secrets::{SecretStore, SecretsError, SecretsManager};
-use crate::store::{DynamoStore, IntegrationStore, PsaIntegrationStore, StoreError};
+use crate::psa::{PsaConnector, PsaError, PsaKind};
+use crate::secrets::{SecretsError, SecretsManager};
+use crate::store::{DynamoStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 /// Everything the function needs, built once per cold start.
-pub struct IntegrationsApi<S, K, P> {
-    pub store: S,
-    pub secrets: K,
+pub struct IntegrationsApi {
+    pub store: DynamoStore,
+    pub secrets: SecretsManager,
     pub datto: DattoConnector,
-    pub psa: P,
+    pub psa: PsaConnector,
     pub settings: IntegrationSettings,
+    /// Run before a Datto RMM integration is deleted (devices unlink its assets).
+    pub cascades: crate::store::Cascades,
 }
 
-impl IntegrationsApi<DynamoStore, SecretsManager, PsaConnector> {
+impl IntegrationsApi {
     /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`],
     /// [`PsaConnector::from_env`] and [`IntegrationSettings::from_env`].
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
@@ -40,6 +42,7 @@ impl IntegrationsApi<DynamoStore, SecretsManager, PsaConnector> {
             psa: PsaConnector::from_env(datto.http().clone()),
             datto,
             settings: IntegrationSettings::from_env(),
+            cascades: Vec::new(),
         })
     }
 }
@@ -52,7 +55,7 @@ fn split_kind(body: serde_json::Value) -> Result<(Option<PsaKind>, serde_json::V
     };
     let kind = match map.get("type") {
         None => None,
-        Some(serde_json::Value::String(t)) if t == crate::integrations::KIND_DATTO_RMM => {
+        Some(serde_json::Value::String(t)) if t == crate::connections::KIND_DATTO_RMM => {
             map.remove("type");
             None
         }
@@ -70,7 +73,7 @@ fn from_value<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON for this request: {e}")))
 }
 
-impl<S: IntegrationStore + PsaIntegrationStore, K: SecretStore, P: PsaConnect> IntegrationsApi<S, K, P> {
+impl IntegrationsApi {
     /// Answers one API Gateway request. Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match self.route(&req).await {
@@ -157,7 +160,7 @@ impl<S: IntegrationStore + PsaIntegrationStore, K: SecretStore, P: PsaConnect> I
                     other => Ok(json(StatusCode::OK, &other?)),
                 },
                 Method::DELETE => {
-                    match service.delete(&tenant, id).await {
+                    match service.delete(&tenant, id, &self.cascades).await {
                         Err(IntegrationError::NotFound(_)) => psa.delete(&tenant, id).await?,
                         other => other?,
                     }

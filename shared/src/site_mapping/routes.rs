@@ -7,22 +7,22 @@
 //! | `DELETE /integrations/{id}/sites/{siteUid}/mapping` | unmaps by hand (quick match then leaves the site alone) |
 //! | `POST /integrations/{id}/quick-match` | maps every unmapped site it is sure of (>= 70); answers mapped / suggested / no candidate |
 
-use super::{
+use crate::api::{
     ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
 };
 use crate::site_mapping::{MappingError, SiteFilter, SiteMappings};
-use crate::store::{CompanyStore, DynamoStore, IntegrationStore, SiteMappingStore};
+use crate::store::DynamoStore;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-pub struct SitesApi<S> {
-    pub store: S,
+pub struct SitesApi {
+    pub store: DynamoStore,
 }
 
-impl SitesApi<DynamoStore> {
+impl SitesApi {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
         Ok(Self {
-            store: super::store_from_env().await?,
+            store: crate::api::store_from_env().await?,
         })
     }
 }
@@ -42,7 +42,7 @@ fn flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
-impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SitesApi<S> {
+impl SitesApi {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.route(&req).await.unwrap_or_else(ApiError::into_response)
     }

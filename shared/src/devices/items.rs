@@ -13,109 +13,18 @@
 //! it is the same id on every import of a device: a re-import or two
 //! concurrent imports overwrite one item and never make a second.
 
-use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::devices::{Asset, ImportState, ImportStatus, PortalDeviceType, TypeMapping};
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::sync::items::{device_from_item, put_request};
 use crate::sync::plan::DeviceRecord;
-use crate::sync::store::{device_from_item, put_request};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Concurrent BatchWriteItem calls of one [`ImportStore::write_imports`].
 const WRITERS: usize = 8;
-
-/// Portal device types (the custom ones; the defaults live in code) and
-/// the integration's Datto type -> portal type mappings.
-pub trait DeviceTypeStore: Send + Sync {
-    fn custom_types(&self, tenant: &TenantId)
-    -> impl Future<Output = Result<Vec<PortalDeviceType>, StoreError>> + Send;
-    /// Stores the type and a guard item for its case-folded name in one
-    /// transaction: `ConditionFailed` when the name (or id) is taken, also
-    /// by a concurrent request.
-    fn insert_custom_type(
-        &self,
-        tenant: &TenantId,
-        device_type: &PortalDeviceType,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Together with its name guard; true if it existed.
-    fn delete_custom_type(
-        &self,
-        tenant: &TenantId,
-        device_type: &PortalDeviceType,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The sync's `DEVTYPE#` counts: (category, type, devices).
-    fn type_counts(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-    ) -> impl Future<Output = Result<Vec<(String, String, i64)>, StoreError>> + Send;
-    fn type_mappings(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-    ) -> impl Future<Output = Result<Vec<TypeMapping>, StoreError>> + Send;
-    fn put_type_mapping(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        mapping: &TypeMapping,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// What staging and importing read and write in the integration's partition.
-pub trait ImportStore: Send + Sync {
-    /// One page of synced devices in uid order after `after`.
-    fn device_page(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        after: Option<&str>,
-        limit: i32,
-    ) -> impl Future<Output = Result<(Vec<DeviceRecord>, Option<String>), StoreError>> + Send;
-    fn devices_by_uid(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        uids: &[String],
-    ) -> impl Future<Output = Result<HashMap<String, DeviceRecord>, StoreError>> + Send;
-    fn import_states(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        uids: &[String],
-    ) -> impl Future<Output = Result<HashMap<String, ImportState>, StoreError>> + Send;
-    /// Upserts the assets and records the import states; returns the item writes.
-    fn write_imports(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        assets: Vec<Asset>,
-        states: Vec<ImportState>,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-}
-
-/// The portal's assets, in the tenant's partition.
-pub trait AssetStore: Send + Sync {
-    fn get_asset(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Asset>, StoreError>> + Send;
-    /// Assets in id order after `after` (exclusive), of one company if given;
-    /// at most `limit`, and whether there are more.
-    fn page_assets(
-        &self,
-        tenant: &TenantId,
-        company: Option<&str>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<(Vec<Asset>, bool), StoreError>> + Send;
-    /// Marks every asset of the integration `linked = false`; returns how many.
-    fn unlink_assets(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-}
 
 fn device_type_sk(id: &str) -> String {
     format!("DEVICETYPE#{id}")
@@ -318,8 +227,8 @@ impl DynamoStore {
     }
 }
 
-impl DeviceTypeStore for DynamoStore {
-    async fn custom_types(&self, tenant: &TenantId) -> Result<Vec<PortalDeviceType>, StoreError> {
+impl DynamoStore {
+    pub async fn custom_types(&self, tenant: &TenantId) -> Result<Vec<PortalDeviceType>, StoreError> {
         let items = self.query_prefix(keys::tenant_pk(tenant), "DEVICETYPE#").await?;
         items
             .iter()
@@ -335,7 +244,10 @@ impl DeviceTypeStore for DynamoStore {
             .collect()
     }
 
-    async fn insert_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<(), StoreError> {
+    /// Stores the type and a guard item for its case-folded name in one
+    /// transaction: `ConditionFailed` when the name (or id) is taken, also
+    /// by a concurrent request.
+    pub async fn insert_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
         let mut item = Item::from([
             ("PK".into(), s(keys::tenant_pk(tenant))),
@@ -385,7 +297,8 @@ impl DeviceTypeStore for DynamoStore {
         }
     }
 
-    async fn delete_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<bool, StoreError> {
+    /// Together with its name guard; true if it existed.
+    pub async fn delete_custom_type(&self, tenant: &TenantId, t: &PortalDeviceType) -> Result<bool, StoreError> {
         use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
         let delete = |sk: String, condition: Option<&str>| {
             Delete::builder()
@@ -411,7 +324,8 @@ impl DeviceTypeStore for DynamoStore {
         }
     }
 
-    async fn type_counts(
+    /// The sync's `DEVTYPE#` counts: (category, type, devices).
+    pub async fn type_counts(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -432,7 +346,7 @@ impl DeviceTypeStore for DynamoStore {
             .collect())
     }
 
-    async fn type_mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<TypeMapping>, StoreError> {
+    pub async fn type_mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<TypeMapping>, StoreError> {
         let items = self
             .query_prefix(keys::integration_pk(tenant, integration), "TYPEMAP#")
             .await?;
@@ -451,7 +365,12 @@ impl DeviceTypeStore for DynamoStore {
             .collect()
     }
 
-    async fn put_type_mapping(&self, tenant: &TenantId, integration: &str, m: &TypeMapping) -> Result<(), StoreError> {
+    pub async fn put_type_mapping(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        m: &TypeMapping,
+    ) -> Result<(), StoreError> {
         let mut item = Item::from([
             ("PK".into(), s(keys::integration_pk(tenant, integration))),
             ("SK".into(), s(type_mapping_sk(&m.category, &m.device_type))),
@@ -473,8 +392,9 @@ impl DeviceTypeStore for DynamoStore {
     }
 }
 
-impl ImportStore for DynamoStore {
-    async fn device_page(
+impl DynamoStore {
+    /// One page of synced devices in uid order after `after`.
+    pub async fn device_page(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -505,7 +425,7 @@ impl ImportStore for DynamoStore {
         Ok((devices, next))
     }
 
-    async fn devices_by_uid(
+    pub async fn devices_by_uid(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -522,7 +442,7 @@ impl ImportStore for DynamoStore {
             .collect())
     }
 
-    async fn import_states(
+    pub async fn import_states(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -537,7 +457,8 @@ impl ImportStore for DynamoStore {
             .collect()
     }
 
-    async fn write_imports(
+    /// Upserts the assets and records the import states; returns the item writes.
+    pub async fn write_imports(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -554,8 +475,8 @@ impl ImportStore for DynamoStore {
     }
 }
 
-impl AssetStore for DynamoStore {
-    async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {
+impl DynamoStore {
+    pub async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -567,7 +488,9 @@ impl AssetStore for DynamoStore {
         out.item.as_ref().map(asset_from_item).transpose()
     }
 
-    async fn page_assets(
+    /// Assets in id order after `after` (exclusive), of one company if given;
+    /// at most `limit`, and whether there are more.
+    pub async fn page_assets(
         &self,
         tenant: &TenantId,
         company: Option<&str>,
@@ -630,7 +553,8 @@ impl AssetStore for DynamoStore {
         Ok((assets, more))
     }
 
-    async fn unlink_assets(&self, tenant: &TenantId, integration: &str) -> Result<usize, StoreError> {
+    /// Marks every asset of the integration `linked = false`; returns how many.
+    pub async fn unlink_assets(&self, tenant: &TenantId, integration: &str) -> Result<usize, StoreError> {
         let now = crate::time::now_millis();
         let mut count = 0;
         let mut start = None;

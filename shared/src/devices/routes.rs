@@ -14,27 +14,25 @@
 //! One router: the `device-types`, `device-import` and `assets` functions
 //! each get their routes from the template (and only the IAM they need).
 
-use super::{ApiError, json, method_not_allowed, no_content, query_param, route_not_found, segments, tenant};
+use crate::api::{ApiError, json, method_not_allowed, no_content, query_param, route_not_found, segments, tenant};
 use crate::devices::assets::Assets;
 use crate::devices::import::{Importer, parse_import_request};
 use crate::devices::mappings::{TypeMappings, parse_mapping_input};
 use crate::devices::staged::{StagedDevices, StagedFilter, StagedStatus};
 use crate::devices::types::{DeviceTypes, NewDeviceType};
 use crate::devices::{DevicesError, page_limit};
-use crate::store::{
-    AssetStore, CompanyStore, DeviceTypeStore, DynamoStore, ImportStore, IntegrationStore, SiteMappingStore,
-};
+use crate::store::DynamoStore;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-pub struct DevicesApi<S> {
-    pub store: S,
+pub struct DevicesApi {
+    pub store: DynamoStore,
 }
 
-impl DevicesApi<DynamoStore> {
+impl DevicesApi {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
         Ok(Self {
-            store: super::store_from_env().await?,
+            store: crate::api::store_from_env().await?,
         })
     }
 }
@@ -43,10 +41,7 @@ fn non_empty(req: &Request, name: &str) -> Option<String> {
     query_param(req, name).filter(|v| !v.trim().is_empty())
 }
 
-impl<S> DevicesApi<S>
-where
-    S: DeviceTypeStore + ImportStore + AssetStore + IntegrationStore + SiteMappingStore + CompanyStore,
-{
+impl DevicesApi {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.route(&req).await.unwrap_or_else(ApiError::into_response)
     }
@@ -64,7 +59,7 @@ where
                     Ok(json(StatusCode::OK, &serde_json::json!({ "deviceTypes": types })))
                 }
                 Method::POST => {
-                    let input: NewDeviceType = super::json_body(req)?;
+                    let input: NewDeviceType = crate::api::json_body(req)?;
                     Ok(json(
                         StatusCode::CREATED,
                         &DeviceTypes { store }.create(&tenant, input).await?,
@@ -85,7 +80,7 @@ where
                     Ok(json(StatusCode::OK, &serde_json::json!({ "deviceTypes": rows })))
                 }
                 Method::PUT => {
-                    let input = parse_mapping_input(&super::json_body(req)?)?;
+                    let input = parse_mapping_input(&crate::api::json_body(req)?)?;
                     Ok(json(
                         StatusCode::OK,
                         &TypeMappings { store }.put(&tenant, id, input).await?,
@@ -117,7 +112,7 @@ where
             },
             ["integrations", id, "import"] => match *method {
                 Method::POST => {
-                    let request = parse_import_request(&super::json_body(req)?)?;
+                    let request = parse_import_request(&crate::api::json_body(req)?)?;
                     let report = Importer { store }.import(&tenant, id, request).await?;
                     Ok(json(StatusCode::OK, &report))
                 }

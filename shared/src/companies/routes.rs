@@ -8,27 +8,30 @@
 //! | `PATCH /companies/{id}` | `{name?, psa?}` (`psa: null` removes the PSA link) |
 //! | `DELETE /companies/{id}` | removes it and the site mappings to it (204) |
 
-use super::{
+use crate::api::{
     ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
 };
 use crate::companies::{Companies, CompanyError};
-use crate::store::{CompanyStore, DynamoStore, IntegrationStore, SiteMappingStore, StoreError};
+use crate::store::{DynamoStore, StoreError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-pub struct CompaniesApi<S> {
-    pub store: S,
+pub struct CompaniesApi {
+    pub store: DynamoStore,
+    /// Run before a company is deleted (the site mapping flow releases its sites).
+    pub cascades: crate::store::Cascades,
 }
 
-impl CompaniesApi<DynamoStore> {
+impl CompaniesApi {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
         Ok(Self {
-            store: super::store_from_env().await?,
+            store: crate::api::store_from_env().await?,
+            cascades: Vec::new(),
         })
     }
 }
 
-impl<S: CompanyStore + IntegrationStore + SiteMappingStore> CompaniesApi<S> {
+impl CompaniesApi {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.route(&req).await.unwrap_or_else(ApiError::into_response)
     }
@@ -71,7 +74,7 @@ impl<S: CompanyStore + IntegrationStore + SiteMappingStore> CompaniesApi<S> {
                     &service.update(&tenant, id, json_body(req)?).await?,
                 )),
                 Method::DELETE => {
-                    service.delete(&tenant, id).await?;
+                    service.delete(&tenant, id, &self.cascades).await?;
                     Ok(no_content())
                 }
                 _ => Err(method_not_allowed(method)),

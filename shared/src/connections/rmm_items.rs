@@ -1,28 +1,7 @@
-use super::{DynamoStore, Fields, Item, StoreError, keys, n, s};
+use crate::connections::Integration;
 use crate::datto::Platform;
-use crate::integrations::Integration;
+use crate::store::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::tenant::TenantId;
-use std::future::Future;
-
-/// What the integrations service needs from storage.
-pub trait IntegrationStore: Send + Sync {
-    /// Stores a new integration; fails with `ConditionFailed` if the id is taken.
-    fn insert(
-        &self,
-        tenant: &TenantId,
-        integration: &Integration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Replaces an existing integration; fails with `ConditionFailed` if it is gone.
-    fn replace(
-        &self,
-        tenant: &TenantId,
-        integration: &Integration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn get(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<Integration>, StoreError>> + Send;
-    fn list(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Integration>, StoreError>> + Send;
-    /// Deletes the integration and everything in its partition.
-    fn delete(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
 
 fn to_item(tenant: &TenantId, i: &Integration) -> Item {
     let mut item = Item::from([
@@ -52,7 +31,7 @@ fn to_item(tenant: &TenantId, i: &Integration) -> Item {
 }
 
 fn is_datto(item: &Item) -> bool {
-    Fields(item).opt_s("kind").as_deref() == Some(crate::integrations::KIND_DATTO_RMM)
+    Fields(item).opt_s("kind").as_deref() == Some(crate::connections::KIND_DATTO_RMM)
 }
 
 fn from_item(item: &Item) -> Result<Integration, StoreError> {
@@ -76,24 +55,26 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
     })
 }
 
-impl IntegrationStore for DynamoStore {
-    async fn insert(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
+impl DynamoStore {
+    /// Stores a new integration; fails with `ConditionFailed` if the id is taken.
+    pub async fn insert(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
         self.put_integration_item(to_item(tenant, integration), "attribute_not_exists(PK)", &[])
             .await
     }
 
-    async fn replace(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
+    /// Replaces an existing integration; fails with `ConditionFailed` if it is gone.
+    pub async fn replace(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
         self.put_integration_item(to_item(tenant, integration), "attribute_exists(PK)", &[])
             .await
     }
 
-    async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
         let item = self.get_integration_item(tenant, id).await?;
         // A PSA integration shares the key space; it is not a Datto RMM one.
         item.as_ref().filter(|i| is_datto(i)).map(from_item).transpose()
     }
 
-    async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
+    pub async fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
         let items = self.integration_items(tenant).await?;
         let mut all = items
             .iter()
@@ -104,10 +85,8 @@ impl IntegrationStore for DynamoStore {
         Ok(all)
     }
 
-    async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
-        // Imported assets outlive the integration, marked as no longer linked to it (before
-        // the integration item goes, so a half-done delete can simply be repeated).
-        super::AssetStore::unlink_assets(self, tenant, id).await?;
+    /// Deletes the integration and everything in its partition.
+    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
         self.delete_integration_item(tenant, id).await
     }
 }

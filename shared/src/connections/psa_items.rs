@@ -1,33 +1,8 @@
-use super::{DynamoStore, Fields, Item, StoreError, keys, n, s};
+use crate::connections::{AutoCreate, PsaIntegration};
 use crate::psa::PsaKind;
-use crate::psa_integrations::{AutoCreate, PsaIntegration};
+use crate::store::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::future::Future;
-
-/// What the PSA integrations service needs from storage. The items share
-/// `INTEGRATION#{id}` with Datto RMM integrations and differ by `kind`.
-pub trait PsaIntegrationStore: Send + Sync {
-    fn insert_psa(
-        &self,
-        tenant: &TenantId,
-        integration: &PsaIntegration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn replace_psa(
-        &self,
-        tenant: &TenantId,
-        integration: &PsaIntegration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// `None` for an unknown id and for a Datto RMM integration's id.
-    fn get_psa(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<PsaIntegration>, StoreError>> + Send;
-    fn list_psa(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<PsaIntegration>, StoreError>> + Send;
-    /// Deletes the integration and its partition (overrides, runs).
-    fn delete_psa(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
 
 fn kind_of(item: &Item) -> Option<PsaKind> {
     Fields(item).opt_s("kind")?.parse().ok()
@@ -89,13 +64,13 @@ fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
     }))
 }
 
-impl PsaIntegrationStore for DynamoStore {
-    async fn insert_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
+impl DynamoStore {
+    pub async fn insert_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
         self.put_integration_item(to_item(tenant, integration), "attribute_not_exists(PK)", &[])
             .await
     }
 
-    async fn replace_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
+    pub async fn replace_psa(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), StoreError> {
         // Only over a PSA integration of the same kind, never over a Datto RMM one.
         self.put_integration_item(
             to_item(tenant, integration),
@@ -105,14 +80,15 @@ impl PsaIntegrationStore for DynamoStore {
         .await
     }
 
-    async fn get_psa(&self, tenant: &TenantId, id: &str) -> Result<Option<PsaIntegration>, StoreError> {
+    /// `None` for an unknown id and for a Datto RMM integration's id.
+    pub async fn get_psa(&self, tenant: &TenantId, id: &str) -> Result<Option<PsaIntegration>, StoreError> {
         Ok(match self.get_integration_item(tenant, id).await? {
             Some(item) => from_item(&item)?,
             None => None,
         })
     }
 
-    async fn list_psa(&self, tenant: &TenantId) -> Result<Vec<PsaIntegration>, StoreError> {
+    pub async fn list_psa(&self, tenant: &TenantId) -> Result<Vec<PsaIntegration>, StoreError> {
         let items = self.integration_items(tenant).await?;
         let mut all = Vec::new();
         for item in &items {
@@ -122,7 +98,8 @@ impl PsaIntegrationStore for DynamoStore {
         Ok(all)
     }
 
-    async fn delete_psa(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
+    /// Deletes the integration and its partition (overrides, runs).
+    pub async fn delete_psa(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
         self.delete_integration_item(tenant, id).await
     }
 }

@@ -1,40 +1,7 @@
-use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::companies::Company;
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::future::Future;
-
-/// Portal companies of a tenant, in the tenant's partition (`COMPANY#{id}`).
-pub trait CompanyStore: Send + Sync {
-    fn insert_company(
-        &self,
-        tenant: &TenantId,
-        company: &Company,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Replaces an existing company; `ConditionFailed` if it is gone.
-    fn replace_company(
-        &self,
-        tenant: &TenantId,
-        company: &Company,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn get_company(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<Company>, StoreError>> + Send;
-    /// Every company of the tenant (quick match needs them all at once).
-    fn all_companies(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<Company>, StoreError>> + Send;
-    /// Companies in id order after `after` (exclusive), whose normalised
-    /// name contains `search` (if given), at most `limit`.
-    fn page_companies(
-        &self,
-        tenant: &TenantId,
-        search: Option<&str>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<(Vec<Company>, bool), StoreError>> + Send;
-    fn delete_company(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
 
 pub(crate) fn company_sk(id: &str) -> String {
     format!("COMPANY#{id}")
@@ -75,8 +42,8 @@ fn from_item(item: &Item) -> Result<Company, StoreError> {
     })
 }
 
-impl CompanyStore for DynamoStore {
-    async fn insert_company(&self, tenant: &TenantId, company: &Company) -> Result<(), StoreError> {
+impl DynamoStore {
+    pub async fn insert_company(&self, tenant: &TenantId, company: &Company) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -88,7 +55,8 @@ impl CompanyStore for DynamoStore {
         Ok(())
     }
 
-    async fn replace_company(&self, tenant: &TenantId, company: &Company) -> Result<(), StoreError> {
+    /// Replaces an existing company; `ConditionFailed` if it is gone.
+    pub async fn replace_company(&self, tenant: &TenantId, company: &Company) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -100,7 +68,7 @@ impl CompanyStore for DynamoStore {
         Ok(())
     }
 
-    async fn get_company(&self, tenant: &TenantId, id: &str) -> Result<Option<Company>, StoreError> {
+    pub async fn get_company(&self, tenant: &TenantId, id: &str) -> Result<Option<Company>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -113,12 +81,15 @@ impl CompanyStore for DynamoStore {
         out.item.as_ref().map(from_item).transpose()
     }
 
-    async fn all_companies(&self, tenant: &TenantId) -> Result<Vec<Company>, StoreError> {
+    /// Every company of the tenant (quick match needs them all at once).
+    pub async fn all_companies(&self, tenant: &TenantId) -> Result<Vec<Company>, StoreError> {
         let (all, _) = self.page_companies(tenant, None, None, usize::MAX).await?;
         Ok(all)
     }
 
-    async fn page_companies(
+    /// Companies in id order after `after` (exclusive), whose normalised
+    /// name contains `search` (if given), at most `limit`.
+    pub async fn page_companies(
         &self,
         tenant: &TenantId,
         search: Option<&str>,
@@ -161,7 +132,7 @@ impl CompanyStore for DynamoStore {
         }
     }
 
-    async fn delete_company(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_company(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()

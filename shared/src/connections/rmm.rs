@@ -7,11 +7,13 @@
 
 use crate::datto::{ConnectionInfo, Credentials, DattoConnector, DattoError, Platform};
 use crate::secret::Secret;
-use crate::secrets::{SecretStore, SecretsError, store_or_delete_secret};
-use crate::store::{IntegrationStore, StoreError};
+use crate::secrets::{SecretsError, SecretsManager, store_or_delete_secret};
+use crate::store::StoreError;
+use crate::store::{Cascade, DynamoStore, run_cascades};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub const KIND_DATTO_RMM: &str = "datto-rmm";
 
@@ -208,9 +210,9 @@ impl Ports {
 }
 
 /// The service: borrowed ports, so that handlers build nothing per request.
-pub struct Integrations<'a, S, K> {
-    pub store: &'a S,
-    pub secrets: &'a K,
+pub struct Integrations<'a> {
+    pub store: &'a DynamoStore,
+    pub secrets: &'a SecretsManager,
     pub datto: &'a DattoConnector,
     pub settings: &'a IntegrationSettings,
 }
@@ -222,7 +224,7 @@ struct StoredCredentials {
     api_secret: String,
 }
 
-impl<S: IntegrationStore, K: SecretStore> Integrations<'_, S, K> {
+impl Integrations<'_> {
     /// Test Connection without storing anything.
     pub async fn test(&self, input: DattoCredentialsInput) -> Result<ConnectionInfo, IntegrationError> {
         let input = input.validate(None)?;
@@ -288,8 +290,18 @@ impl<S: IntegrationStore, K: SecretStore> Integrations<'_, S, K> {
 
     /// Schedules the secret for deletion, then removes the items. Either
     /// step may be repeated safely if the other fails.
-    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), IntegrationError> {
+    /// Flows above keep items outside the integration's partition (imported
+    /// assets outlive it, marked as no longer linked): `cascades` let go of
+    /// them first, before the integration item goes, so a half-done delete
+    /// can simply be repeated.
+    pub async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        cascades: &[Arc<dyn Cascade>],
+    ) -> Result<(), IntegrationError> {
         let integration = self.find(tenant, id).await?;
+        run_cascades(cascades, tenant, id).await?;
         self.secrets
             .schedule_deletion(&integration.secret_arn, self.settings.secret_recovery_days)
             .await?;

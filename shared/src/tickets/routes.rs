@@ -11,9 +11,9 @@
 //! The hook token goes in `?token=`, the `X-Rmmsync-Token` header, or as the
 //! password of HTTP Basic auth (what an Autotask callout can send).
 
-use super::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
+use crate::api::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
+use crate::connections::IntegrationSettings;
 use crate::datto::{DattoConnector, DattoError};
-use crate::integrations::IntegrationSettings;
 use crate::psa::{PsaConnector, PsaError};
 use crate::secrets::SecretsManager;
 use crate::store::{DynamoStore, StoreError};
@@ -35,7 +35,7 @@ pub struct TicketsApi {
 
 impl TicketsApi {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let ports = crate::integrations::Ports::from_env().await?;
+        let ports = crate::connections::Ports::from_env().await?;
         Ok(Self {
             psa: PsaConnector::from_env(ports.datto.http().clone()),
             store: ports.store,

@@ -1,51 +1,6 @@
-use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::site_mapping::{MappedBy, SiteMapping, SiteRecord};
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
-use std::future::Future;
-
-/// Sites (written by sync as `SITE#{uid}`) and their mappings to companies
-/// (`SITEMAP#{uid}`, written only here), in the integration's partition.
-/// Kept apart so that a sync rewriting a site can never drop its mapping.
-pub trait SiteMappingStore: Send + Sync {
-    fn sites(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-    ) -> impl Future<Output = Result<Vec<SiteRecord>, StoreError>> + Send;
-    fn site(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        uid: &str,
-    ) -> impl Future<Output = Result<Option<SiteRecord>, StoreError>> + Send;
-    fn mappings(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-    ) -> impl Future<Output = Result<Vec<SiteMapping>, StoreError>> + Send;
-    /// One site's mapping, read alone (the webhook path maps one alert).
-    fn mapping(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        site_uid: &str,
-    ) -> impl Future<Output = Result<Option<SiteMapping>, StoreError>> + Send;
-    fn delete_mapping(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        site_uid: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Writes a mapping. With `only_if_absent`, a site that got a mapping
-    /// meanwhile (a person mapped it by hand) keeps it, and this returns false.
-    fn put_mapping(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        mapping: &SiteMapping,
-        only_if_absent: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
 
 fn site_sk(uid: &str) -> String {
     format!("SITE#{uid}")
@@ -83,15 +38,20 @@ fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
     })
 }
 
-impl SiteMappingStore for DynamoStore {
-    async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteRecord>, StoreError> {
+impl DynamoStore {
+    pub async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteRecord>, StoreError> {
         let items = self
             .query_prefix(keys::integration_pk(tenant, integration), "SITE#")
             .await?;
         items.iter().map(site_from_item).collect()
     }
 
-    async fn site(&self, tenant: &TenantId, integration: &str, uid: &str) -> Result<Option<SiteRecord>, StoreError> {
+    pub async fn site(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        uid: &str,
+    ) -> Result<Option<SiteRecord>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -104,14 +64,15 @@ impl SiteMappingStore for DynamoStore {
         out.item.as_ref().map(site_from_item).transpose()
     }
 
-    async fn mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteMapping>, StoreError> {
+    pub async fn mappings(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteMapping>, StoreError> {
         let items = self
             .query_prefix(keys::integration_pk(tenant, integration), "SITEMAP#")
             .await?;
         items.iter().map(mapping_from_item).collect()
     }
 
-    async fn mapping(
+    /// One site's mapping, read alone (the webhook path maps one alert).
+    pub async fn mapping(
         &self,
         tenant: &TenantId,
         integration: &str,
@@ -130,7 +91,7 @@ impl SiteMappingStore for DynamoStore {
         out.item.as_ref().map(mapping_from_item).transpose()
     }
 
-    async fn delete_mapping(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<(), StoreError> {
+    pub async fn delete_mapping(&self, tenant: &TenantId, integration: &str, site_uid: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -142,7 +103,9 @@ impl SiteMappingStore for DynamoStore {
         Ok(())
     }
 
-    async fn put_mapping(
+    /// Writes a mapping. With `only_if_absent`, a site that got a mapping
+    /// meanwhile (a person mapped it by hand) keeps it, and this returns false.
+    pub async fn put_mapping(
         &self,
         tenant: &TenantId,
         integration: &str,

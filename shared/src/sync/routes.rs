@@ -5,11 +5,10 @@
 //! | `POST /integrations/{id}/sync` | Sync Now: `202 {runId, status}` at once; `409 sync_in_progress` with the active run |
 //! | `GET /integrations/{id}/sync-runs/{runId}` | status, phase, counts and errors of one run |
 
+use super::items::SyncStore;
 use super::run::{RunRecord, start_run};
-use super::store::SyncStore;
 use super::{SyncDeps, SyncError};
 use crate::api::{ApiError, json, method_not_allowed, route_not_found, segments, tenant};
-use crate::store::IntegrationStore;
 use crate::time::format_rfc3339;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};

@@ -1,5 +1,5 @@
-use super::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::psa::RecordKind;
+use crate::store::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;

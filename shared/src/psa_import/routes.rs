@@ -10,27 +10,27 @@
 //! | `GET`/`PUT /integrations/{id}/psa-import/settings` | `{autoCreate: {companies, users, configurations}}` for the nightly run |
 //! | `GET /contacts`, `/locations`, `/configurations`, `/users` `?companyId=&offset=&limit=` | the portal's records of that kind |
 
-use super::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
-use crate::integrations::IntegrationSettings;
-use crate::psa::{PsaConnect, PsaConnector, RecordKind};
+use crate::api::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
+use crate::connections::IntegrationSettings;
+use crate::connections::{AutoCreate, PsaIntegrations};
+use crate::psa::{PsaConnector, RecordKind};
 use crate::psa_import::{ImportError, Importer, OverrideInput, PreviewFilter};
-use crate::psa_integrations::{AutoCreate, PsaIntegrations};
 use crate::secrets::SecretsManager;
 use crate::store::DynamoStore;
 use crate::tenant::TenantId;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-pub struct PsaImportApi<P> {
+pub struct PsaImportApi {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
-    pub psa: P,
+    pub psa: PsaConnector,
     pub settings: IntegrationSettings,
 }
 
-impl PsaImportApi<PsaConnector> {
+impl PsaImportApi {
     pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let ports = crate::integrations::Ports::from_env().await?;
+        let ports = crate::connections::Ports::from_env().await?;
         Ok(Self {
             psa: PsaConnector::from_env(ports.datto.http().clone()),
             store: ports.store,
@@ -74,8 +74,8 @@ fn kind_param(req: &Request) -> Result<Option<RecordKind>, ApiError> {
     }
 }
 
-impl<P: PsaConnect> PsaImportApi<P> {
-    pub fn importer(&self) -> Importer<'_, P> {
+impl PsaImportApi {
+    pub fn importer(&self) -> Importer<'_> {
         Importer {
             store: &self.store,
             secrets: &self.secrets,
@@ -228,7 +228,7 @@ impl From<ImportError> for ApiError {
             ),
             ImportError::RunNotFound(id) => ApiError::not_found(format!("no import run {id}")),
             ImportError::Invalid(m) => ApiError::bad_request(m),
-            ImportError::Store(s) => crate::integrations::IntegrationError::Store(s).into(),
+            ImportError::Store(s) => crate::connections::IntegrationError::Store(s).into(),
         }
     }
 }

@@ -2,11 +2,16 @@
 //! imported company carries `psa_kind` + `psa_id`, which quick match treats
 //! as a certain link to a site with the same Autotask company id).
 
+pub mod directory;
+pub mod items;
+pub mod routes;
+
 use crate::matching::normalize_name;
-use crate::store::{CompanyStore, IntegrationStore, SiteMappingStore, StoreError};
+use crate::store::{Cascade, DynamoStore, StoreError, run_cascades};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Company {
@@ -112,11 +117,11 @@ pub struct CompanyPage {
     pub next_cursor: Option<String>,
 }
 
-pub struct Companies<'a, S> {
-    pub store: &'a S,
+pub struct Companies<'a> {
+    pub store: &'a DynamoStore,
 }
 
-impl<S: CompanyStore + IntegrationStore + SiteMappingStore> Companies<'_, S> {
+impl Companies<'_> {
     pub async fn create(&self, tenant: &TenantId, input: CompanyInput) -> Result<CompanyView, CompanyError> {
         let name = checked_name(
             input
@@ -176,20 +181,13 @@ impl<S: CompanyStore + IntegrationStore + SiteMappingStore> Companies<'_, S> {
         Ok(CompanyView::from(&company))
     }
 
-    /// Deletes the company and the site mappings to it, whose sites become
-    /// undecided again (quick match may map them elsewhere). Mappings go
-    /// first, so that an interrupted delete can simply be repeated.
-    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), CompanyError> {
+    /// Deletes the company. Whatever points at it lets go first through
+    /// `cascades` (the site mapping flow releases the sites mapped to it,
+    /// which become undecided again), so an interrupted delete can simply
+    /// be repeated.
+    pub async fn delete(&self, tenant: &TenantId, id: &str, cascades: &[Arc<dyn Cascade>]) -> Result<(), CompanyError> {
         self.find(tenant, id).await?;
-        for integration in self.store.list(tenant).await? {
-            for mapping in self.store.mappings(tenant, &integration.id).await? {
-                if mapping.company_id.as_deref() == Some(id) {
-                    self.store
-                        .delete_mapping(tenant, &integration.id, &mapping.site_uid)
-                        .await?;
-                }
-            }
-        }
+        run_cascades(cascades, tenant, id).await?;
         if !self.store.delete_company(tenant, id).await? {
             return Err(CompanyError::NotFound(id.to_owned()));
         }

@@ -7,9 +7,12 @@
 //! A site whose Autotask company id equals an imported company's PSA id is a
 //! certain match and comes before any name comparison.
 
+mod items;
+pub mod routes;
+
 use crate::companies::Company;
 use crate::matching::{AUTO_MAP_THRESHOLD, CompanyIndex};
-use crate::store::{CompanyStore, IntegrationStore, SiteMappingStore, StoreError};
+use crate::store::{Cascade, CascadeFuture, DynamoStore, StoreError};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
 use serde::Serialize;
@@ -218,11 +221,33 @@ pub struct QuickMatchRow {
     pub reason: Option<MatchReason>,
 }
 
-pub struct SiteMappings<'a, S> {
-    pub store: &'a S,
+/// Deleting a company first releases the sites mapped to it (in every
+/// integration of the tenant); they become undecided again, so quick match
+/// may map them elsewhere.
+pub struct ReleaseSites(pub DynamoStore);
+
+impl Cascade for ReleaseSites {
+    fn on_delete<'a>(&'a self, tenant: &'a TenantId, company_id: &'a str) -> CascadeFuture<'a> {
+        Box::pin(async move {
+            for integration in self.0.list(tenant).await? {
+                for mapping in self.0.mappings(tenant, &integration.id).await? {
+                    if mapping.company_id.as_deref() == Some(company_id) {
+                        self.0
+                            .delete_mapping(tenant, &integration.id, &mapping.site_uid)
+                            .await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
-impl<S: SiteMappingStore + CompanyStore + IntegrationStore> SiteMappings<'_, S> {
+pub struct SiteMappings<'a> {
+    pub store: &'a DynamoStore,
+}
+
+impl SiteMappings<'_> {
     async fn ensure_integration(&self, tenant: &TenantId, integration: &str) -> Result<(), MappingError> {
         let known = uuid::Uuid::parse_str(integration).is_ok() && self.store.get(tenant, integration).await?.is_some();
         if known {

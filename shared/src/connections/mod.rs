@@ -1,0 +1,20 @@
+//! Connecting accounts: Datto RMM ([`rmm`]) and the PSAs ([`psa`]), each
+//! tested before anything is stored, with the keys in Secrets Manager and
+//! the integration item (holding only the secret's ARN) in DynamoDB.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | integration (either kind, `kind` tells) | `TENANT#{tenant}` | `INTEGRATION#{id}` |
+//! | registry entry (GSI1) | `GSI1PK = INTEGRATIONS` or `PSA_INTEGRATIONS` | `GSI1SK = {tenant}#{id}` |
+//!
+//! Deleting an integration also deletes its partition
+//! `TENANT#{tenant}#INTEGRATION#{id}`, where the other flows keep what it owns.
+
+pub mod psa;
+mod psa_items;
+pub mod rmm;
+mod rmm_items;
+pub mod routes;
+
+pub use psa::*;
+pub use rmm::*;
