@@ -7,5 +7,5 @@ use shared::devices::routes::DevicesApi;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let api = DevicesApi::from_env().await?;
-    shared::api::serve(|req| api.handle(req)).await
+    shared::api::serve_handler(|req| api.handle(req)).await
 }

@@ -1,11 +1,10 @@
-//! Lambda: the `/companies` API. See [`shared::api::companies`].
+//! Lambda: the `/companies` routes (`shared::companies::routes`).
 
-use shared::companies::routes::CompaniesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let mut api = CompaniesApi::from_env().await?;
-    api.cascades = shared::app::company_cascades(&api.store);
-    shared::api::serve(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::companies::routes::router(app.companies())).await
 }

@@ -7,5 +7,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let mut api = IntegrationsApi::from_env().await?;
     api.cascades = shared::app::integration_cascades(&api.store);
-    shared::api::serve(|req| api.handle(req)).await
+    shared::api::serve_handler(|req| api.handle(req)).await
 }

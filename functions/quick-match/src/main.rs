@@ -8,5 +8,5 @@ use shared::site_mapping::routes::SitesApi;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let api = SitesApi::from_env().await?;
-    shared::api::serve(|req| api.handle(req)).await
+    shared::api::serve_handler(|req| api.handle(req)).await
 }

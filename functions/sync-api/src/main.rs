@@ -9,5 +9,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let api = SyncApi {
         deps: SyncDeps::from_env().await?,
     };
-    shared::api::serve(|req| api.handle(req)).await
+    shared::api::serve_handler(|req| api.handle(req)).await
 }

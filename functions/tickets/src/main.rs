@@ -6,5 +6,5 @@ use shared::tickets::routes::TicketsApi;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let api = TicketsApi::from_env().await?;
-    shared::api::serve(|req| api.handle(req)).await
+    shared::api::serve_handler(|req| api.handle(req)).await
 }

@@ -27,7 +27,7 @@ pub struct Company {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyView {
     pub id: String,
@@ -38,7 +38,7 @@ pub struct CompanyView {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PsaRef {
     /// `autotask` or `connectwise`.
@@ -65,12 +65,13 @@ impl From<&Company> for CompanyView {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompanyInput {
     pub name: Option<String>,
     /// `null` in a PATCH removes the link; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<PsaRef>)]
     pub psa: Option<Option<PsaRef>>,
 }
 
@@ -110,7 +111,7 @@ fn checked_psa(psa: &PsaRef) -> Result<(), CompanyError> {
 }
 
 /// A page of companies and the cursor of the next page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyPage {
     pub companies: Vec<CompanyView>,

@@ -1,87 +1,108 @@
-//! `/companies`: the tenant's portal companies.
-//!
-//! | route | does |
-//! |---|---|
-//! | `POST /companies` | `{name, psa?: {kind, id}}` creates one (201) |
-//! | `GET /companies?search=&limit=&cursor=` | pages through them, filtered by name |
-//! | `GET /companies/{id}` | one |
-//! | `PATCH /companies/{id}` | `{name?, psa?}` (`psa: null` removes the PSA link) |
-//! | `DELETE /companies/{id}` | removes it and the site mappings to it (204) |
+//! `/companies`: the tenant's portal companies. The routes, with their
+//! bodies and problems, are in the OpenAPI document (`docs/openapi.json`).
 
-use crate::api::{
-    ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
-};
-use crate::companies::{Companies, CompanyError};
-use crate::store::{DynamoStore, StoreError};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
+use crate::companies::{Companies, CompanyError, CompanyInput, CompanyPage, CompanyView};
+use crate::store::{Cascades, DynamoStore, StoreError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct CompaniesApi {
     pub store: DynamoStore,
     /// Run before a company is deleted (the site mapping flow releases its sites).
-    pub cascades: crate::store::Cascades,
+    pub cascades: Cascades,
 }
 
-impl CompaniesApi {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        Ok(Self {
-            store: crate::api::store_from_env().await?,
-            cascades: Vec::new(),
-        })
-    }
+type St = State<Arc<CompaniesApi>>;
+
+/// The routes without their state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<CompaniesApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_company, list_companies))
+        .routes(routes!(get_company, update_company, delete_company))
 }
 
-impl CompaniesApi {
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.route(&req).await.unwrap_or_else(ApiError::into_response)
-    }
+/// The router the companies Lambda serves.
+pub fn router(api: CompaniesApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let service = Companies { store: &self.store };
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["companies"] => match *method {
-                Method::POST => Ok(json(
-                    StatusCode::CREATED,
-                    &service.create(&tenant, json_body(req)?).await?,
-                )),
-                Method::GET => {
-                    let limit = match query_param(req, "limit") {
-                        Some(l) => Some(
-                            l.parse()
-                                .map_err(|_| ApiError::bad_request("`limit` must be a number"))?,
-                        ),
-                        None => None,
-                    };
-                    let search = query_param(req, "search");
-                    let cursor = query_param(req, "cursor");
-                    Ok(json(
-                        StatusCode::OK,
-                        &service
-                            .list(&tenant, search.as_deref(), cursor.as_deref(), limit)
-                            .await?,
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["companies", id] => match *method {
-                Method::GET => Ok(json(StatusCode::OK, &service.get(&tenant, id).await?)),
-                Method::PATCH => Ok(json(
-                    StatusCode::OK,
-                    &service.update(&tenant, id, json_body(req)?).await?,
-                )),
-                Method::DELETE => {
-                    service.delete(&tenant, id, &self.cascades).await?;
-                    Ok(no_content())
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
-    }
+fn service(api: &CompaniesApi) -> Companies<'_> {
+    Companies { store: &api.store }
+}
+
+/// Creates a portal company.
+#[utoipa::path(post, path = "/companies", tag = "companies",
+    request_body = CompanyInput,
+    responses((status = 201, body = CompanyView), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+async fn create_company(
+    State(api): St,
+    caller: Caller,
+    JsonBody(input): JsonBody<CompanyInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::CREATED,
+        &service(&api).create(&caller.tenant, input).await?,
+    ))
+}
+
+/// Pages through the companies, filtered by normalised name.
+#[utoipa::path(get, path = "/companies", tag = "companies",
+    params(("search" = Option<String>, Query, description = "part of the normalised name"),
+           ("limit" = Option<u32>, Query, description = "1-500, default 50"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = CompanyPage), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+async fn list_companies(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let limit = match params.get("limit") {
+        Some(l) => Some(
+            l.parse()
+                .map_err(|_| ApiError::bad_request("`limit` must be a number"))?,
+        ),
+        None => None,
+    };
+    let search = params.get("search");
+    let cursor = params.get("cursor");
+    let page = service(&api)
+        .list(&caller.tenant, search.as_deref(), cursor.as_deref(), limit)
+        .await?;
+    Ok(reply(StatusCode::OK, &page))
+}
+
+/// One company.
+#[utoipa::path(get, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
+    responses((status = 200, body = CompanyView), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+async fn get_company(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(StatusCode::OK, &service(&api).get(&caller.tenant, &id).await?))
+}
+
+/// Renames a company or changes its PSA link (`psa: null` removes it).
+#[utoipa::path(patch, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
+    request_body = CompanyInput,
+    responses((status = 200, body = CompanyView), (status = 400, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+async fn update_company(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CompanyInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &service(&api).update(&caller.tenant, &id, input).await?,
+    ))
+}
+
+/// Deletes a company; the sites mapped to it become undecided again.
+#[utoipa::path(delete, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+async fn delete_company(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    service(&api).delete(&caller.tenant, &id, &api.cascades).await?;
+    Ok(done())
 }
 
 impl From<CompanyError> for ApiError {

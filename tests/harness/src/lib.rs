@@ -99,6 +99,38 @@ pub fn api_request_raw(method: &str, path: &str, tenant: &str, body: &str) -> Re
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
 }
 
+/// Sends one request through a flow's router as the Lambda would serve it
+/// (the edge's fallbacks included) and answers in lambda_http's terms.
+pub async fn call(router: utoipa_axum::router::OpenApiRouter, req: Request) -> Response<Body> {
+    use tower::ServiceExt;
+    let response = shared::api::finish(router)
+        .oneshot(req)
+        .await
+        .expect("axum routers never fail");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("read the body");
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    Response::from_parts(parts, body)
+}
+
+/// `api.handle(request)` for the tests: one request through the flow's router.
+pub trait Handle {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send;
+}
+
+impl Handle for shared::companies::routes::CompaniesApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::companies::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();

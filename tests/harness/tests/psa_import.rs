@@ -2,6 +2,7 @@
 //! the handlers, moto's DynamoDB and Secrets Manager, and the Autotask and
 //! ConnectWise Manage simulators over HTTP.
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, fresh_store, psa_connector, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::routes::IntegrationsApi;

@@ -2,6 +2,7 @@
 //! sync from the Datto RMM simulator into moto's DynamoDB, then the HTTP
 //! routes through API Gateway v2 events.
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::companies::routes::CompaniesApi;
