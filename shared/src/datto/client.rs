@@ -1,7 +1,7 @@
 use super::models::{Account, Page};
 use super::{DattoError, Platform, RateLimiter};
-use crate::http::{describe_error as describe, host_and_port};
-pub use crate::retry::RetryPolicy;
+use crate::http::{Answer, describe_error as describe, host_and_port};
+use crate::retry::{Replay, RetryPolicy, RetryRules, Verdict, send_with_retry};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -232,10 +232,44 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// The body and status of the last answer, once retries are spent.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
+/// Datto's retry rules: 5xx and 409 are faults; a 403 that reports an IP block is final.
+struct DattoRetryRules {
+    /// `host:port` of the API, for messages.
+    host: String,
+}
+
+impl RetryRules for DattoRetryRules {
+    type Error = DattoError;
+
+    fn api(&self) -> &'static str {
+        "Datto RMM"
+    }
+
+    fn judge(&self, answer: &Answer) -> Verdict<DattoError> {
+        match answer.status {
+            StatusCode::FORBIDDEN if mentions_block(&answer.body) => Verdict::Fail(DattoError::IpBlocked),
+            s if s.is_server_error() || s == StatusCode::CONFLICT => Verdict::Fault,
+            _ => Verdict::Accept,
+        }
+    }
+
+    fn rate_limited(&self, attempts: u32) -> DattoError {
+        DattoError::RateLimited { attempts }
+    }
+
+    fn server_error(&self, status: StatusCode, attempts: u32) -> DattoError {
+        DattoError::Server {
+            status: status.as_u16(),
+            attempts,
+        }
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> DattoError {
+        DattoError::Unreachable {
+            host: self.host.clone(),
+            reason: describe(error),
+        }
+    }
 }
 
 impl DattoClient {
@@ -460,82 +494,22 @@ impl DattoClient {
         }
     }
 
-    /// Sends one request, respecting the rate limiter and retrying what is
-    /// worth retrying: 429 (backing off, honouring Retry-After), 5xx and 409
-    /// (transient on Datto's side) and network faults. A 403 that reports an
-    /// IP block ends at once: retrying would only extend the block.
+    /// Sends one request through the shared retry loop, waiting for the rate limiter before
+    /// every attempt. Retried: 429 (backing off, honouring Retry-After), 5xx and 409
+    /// (transient on Datto's side) and network faults. A 403 that reports an IP block ends at
+    /// once: retrying would only extend the block.
     async fn execute<F>(&self, path: &str, request: F) -> Result<Answer, DattoError>
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
-        let (mut limited, mut faults) = (0_u32, 0_u32);
-        loop {
+        let request = &request;
+        let rules = DattoRetryRules { host: self.host() };
+        send_with_retry(&self.retry, &rules, Replay::Idempotent, path, move || async move {
             self.limiter.acquire().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = request().send().await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    faults += 1;
-                    if faults >= self.retry.fault_attempts {
-                        return Err(DattoError::Unreachable {
-                            host: self.host(),
-                            reason: describe(&e),
-                        });
-                    }
-                    tracing::warn!(path, attempt = faults, error = %e.without_url(), "Datto RMM request failed; retrying");
-                    tokio::time::sleep(self.retry.delay(faults)).await;
-                    continue;
-                }
-            };
-            let status = response.status();
-            let retry_after = crate::retry::retry_after(&response);
-            let body = match response.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(e) => {
-                    faults += 1;
-                    if faults >= self.retry.fault_attempts {
-                        return Err(DattoError::Unreachable {
-                            host: self.host(),
-                            reason: describe(&e),
-                        });
-                    }
-                    tokio::time::sleep(self.retry.delay(faults)).await;
-                    continue;
-                }
-            };
-            match status {
-                StatusCode::TOO_MANY_REQUESTS => {
-                    limited += 1;
-                    if limited >= self.retry.rate_limited_attempts {
-                        return Err(DattoError::RateLimited { attempts: limited });
-                    }
-                    let wait = retry_after
-                        .map(|d| self.retry.capped_retry_after(d))
-                        .unwrap_or_else(|| self.retry.delay(limited));
-                    tracing::warn!(
-                        path,
-                        attempt = limited,
-                        wait_ms = wait.as_millis() as u64,
-                        "Datto RMM answered 429; backing off"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                StatusCode::FORBIDDEN if mentions_block(&body) => return Err(DattoError::IpBlocked),
-                s if s.is_server_error() || s == StatusCode::CONFLICT => {
-                    faults += 1;
-                    if faults >= self.retry.fault_attempts {
-                        return Err(DattoError::Server {
-                            status: s.as_u16(),
-                            attempts: faults,
-                        });
-                    }
-                    tracing::warn!(path, status = s.as_u16(), attempt = faults, "Datto RMM fault; retrying");
-                    tokio::time::sleep(self.retry.delay(faults)).await;
-                }
-                _ => return Ok(Answer { status, body }),
-            }
-        }
+            Ok(Answer::read(request()).await?)
+        })
+        .await
     }
 
     fn host(&self) -> String {

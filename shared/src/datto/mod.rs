@@ -22,7 +22,8 @@ mod limiter;
 pub mod models;
 mod platform;
 
-pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector, Pager, RetryPolicy};
+pub use crate::retry::RetryPolicy;
+pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector, Pager};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
 pub use platform::{Platform, PlatformError};

@@ -2,10 +2,9 @@
 //! state a client shares with the others of its connector (zone cache, thread-limit
 //! semaphores), and the connection test with the hourly budget it reports.
 
-use super::transport::Retry;
 use super::transport::Zone;
 use crate::psa::{PsaConnectionInfo, PsaError, PsaKind};
-use crate::retry::RetryPolicy;
+use crate::retry::{Replay, RetryPolicy};
 use crate::secret::Secret;
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -202,7 +201,7 @@ impl AutotaskClient {
                 self.url(&zone, "Version")?,
                 "Version",
                 None,
-                Retry::Idempotent,
+                Replay::Idempotent,
             )
             .await?;
         self.expect_ok(&answer, "/Version")?;

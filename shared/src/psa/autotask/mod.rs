@@ -17,7 +17,8 @@
 //! What it does about them:
 //! - the zone root is discovered once per API user and cached in the [`AutotaskConnector`];
 //! - a semaphore per entity endpoint keeps each client at `thread_limit` (3) requests in flight;
-//! - 429 is retried with capped, jittered exponential backoff, honouring `Retry-After` when
+//! - every request goes through the shared retry loop ([`crate::retry::send_with_retry`]): 429
+//!   is retried with capped, jittered exponential backoff, honouring `Retry-After` when
 //!   present ([`RetryPolicy`]); a 5xx with an `errors` body is a
 //!   [`PsaError::Validation`](crate::psa::PsaError::Validation) and is not retried; other 5xx
 //!   and network faults are retried on idempotent calls (queries, GET, PATCH), while creates

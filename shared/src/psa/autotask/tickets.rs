@@ -5,8 +5,10 @@
 
 use super::client::{AutotaskClient, PSA};
 use super::records::{id_text, text};
-use super::transport::{Answer, Retry, decode};
+use super::transport::decode;
+use crate::http::Answer;
 use crate::psa::{PsaError, TicketDraft, TicketState, truncate_chars};
+use crate::retry::Replay;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -94,7 +96,7 @@ impl AutotaskClient {
                 self.url(&zone, "Tickets")?,
                 "Tickets",
                 Some(&body),
-                Retry::Create,
+                Replay::Create,
             )
             .await?;
         self.expect_ok(&answer, "/Tickets")?;
@@ -133,7 +135,7 @@ impl AutotaskClient {
                 self.url(&zone, &path)?,
                 "Tickets",
                 Some(&body),
-                Retry::Create,
+                Replay::Create,
             )
             .await?;
         self.expect_ticket_ok(&answer, id, "/Tickets/{id}/Notes")
@@ -165,7 +167,7 @@ impl AutotaskClient {
                 self.url(&zone, "Tickets")?,
                 "Tickets",
                 Some(&body),
-                Retry::Idempotent,
+                Replay::Idempotent,
             )
             .await?;
         self.expect_ticket_ok(&answer, id, "/Tickets")
@@ -202,7 +204,7 @@ impl AutotaskClient {
                 self.url(&zone, &format!("Tickets/{id}"))?,
                 "Tickets",
                 None,
-                Retry::Idempotent,
+                Replay::Idempotent,
             )
             .await?;
         if answer.status == StatusCode::NOT_FOUND {

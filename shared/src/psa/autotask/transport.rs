@@ -1,10 +1,12 @@
 //! How the Autotask client talks to the API: the zone (discovered once per API user), the
-//! three credential headers, the per-endpoint thread limit, one request with its retries, the
-//! mapping of a non-success answer to its [`PsaError`], and the query paging.
+//! three credential headers, the per-endpoint thread limit, one request through the shared
+//! retry loop ([`crate::retry::send_with_retry`]) with Autotask's rules, the mapping of a
+//! non-success answer to its [`PsaError`], and the query paging.
 
 use super::client::{AutotaskClient, PSA, lock};
-use crate::http::{describe_error as describe, host_and_port};
+use crate::http::{Answer, describe_error as describe, host_and_port};
 use crate::psa::{PsaError, truncate_chars};
+use crate::retry::{AttemptError, Replay, RetryRules, Verdict, send_with_retry};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,42 +26,75 @@ pub(super) struct Zone {
     pub(super) root: Url,
 }
 
-/// Whether a failed request may be sent again.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Retry {
-    /// Queries, GET, PATCH: retry 429, 5xx and network faults.
-    Idempotent,
-    /// Creates: retry only what Autotask surely did not process (429, connection refused).
-    Create,
+/// Autotask's retry rules: a 5xx with an `errors` body is a validation error and final; other
+/// 5xx are faults.
+struct AutotaskRetryRules {
+    /// `host:port` the request went to (the zone, or the discovery host), for messages.
+    host: String,
 }
 
-/// An answer read whole.
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    pub(super) body: Vec<u8>,
+impl RetryRules for AutotaskRetryRules {
+    type Error = PsaError;
+
+    fn api(&self) -> &'static str {
+        "Autotask"
+    }
+
+    fn judge(&self, answer: &Answer) -> Verdict<PsaError> {
+        if !answer.status.is_server_error() {
+            return Verdict::Accept;
+        }
+        match validation_errors(&answer.body) {
+            Some(detail) => Verdict::Fail(PsaError::Validation { psa: PSA, detail }),
+            None => Verdict::Fault,
+        }
+    }
+
+    fn rate_limited(&self, attempts: u32) -> PsaError {
+        PsaError::RateLimited { psa: PSA, attempts }
+    }
+
+    fn server_error(&self, status: StatusCode, attempts: u32) -> PsaError {
+        PsaError::Server {
+            psa: PSA,
+            status: status.as_u16(),
+            attempts,
+        }
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> PsaError {
+        PsaError::Unreachable {
+            psa: PSA,
+            host: self.host.clone(),
+            reason: describe(error),
+        }
+    }
 }
 
 impl AutotaskClient {
     /// One call with retries. `endpoint` = the entity endpoint for the thread limit (empty for
-    /// zone discovery, which is exempt and sent without credentials).
+    /// zone discovery, which is exempt and sent without credentials). A permit is held while
+    /// the request is in flight, not while backing off.
     pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
         endpoint: &str,
         body: Option<&Value>,
-        retry: Retry,
+        replay: Replay,
     ) -> Result<Answer, PsaError> {
-        let path = url.path().to_owned();
-        let (mut limited, mut faults) = (0_u32, 0_u32);
+        let rules = AutotaskRetryRules {
+            host: host_and_port(&url),
+        };
         let semaphore = (!endpoint.is_empty()).then(|| self.semaphore(endpoint));
-        loop {
-            let permit = match &semaphore {
+        let (semaphore, method, url) = (&semaphore, &method, &url);
+        send_with_retry(&self.retry, &rules, replay, url.path(), move || async move {
+            let _permit = match semaphore {
                 Some(s) => Some(
                     s.clone()
                         .acquire_owned()
                         .await
-                        .map_err(|_| PsaError::Config("semaphore closed".into()))?,
+                        .map_err(|_| AttemptError::Stop(PsaError::Config("semaphore closed".into())))?,
                 ),
                 None => None,
             };
@@ -77,76 +112,9 @@ impl AutotaskClient {
                 req = req.json(b);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = req.send().await;
-            let result = match sent {
-                Ok(r) => {
-                    let status = r.status();
-                    let retry_after = crate::retry::retry_after(&r);
-                    r.bytes().await.map(|b| (status, retry_after, b.to_vec()))
-                }
-                Err(e) => Err(e),
-            };
-            drop(permit);
-            let (status, retry_after, bytes) = match result {
-                Ok(v) => v,
-                Err(e) => {
-                    faults += 1;
-                    let may_retry = retry == Retry::Idempotent || e.is_connect();
-                    if !may_retry || faults >= self.retry.fault_attempts {
-                        return Err(PsaError::Unreachable {
-                            psa: PSA,
-                            host: host_and_port(&url),
-                            reason: describe(&e),
-                        });
-                    }
-                    tracing::warn!(path, attempt = faults, error = %e.without_url(), "Autotask request failed; retrying");
-                    tokio::time::sleep(self.retry.delay(faults)).await;
-                    continue;
-                }
-            };
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                limited += 1;
-                if limited >= self.retry.rate_limited_attempts {
-                    return Err(PsaError::RateLimited {
-                        psa: PSA,
-                        attempts: limited,
-                    });
-                }
-                let wait = retry_after
-                    .map(|d| self.retry.capped_retry_after(d))
-                    .unwrap_or_else(|| self.retry.delay(limited));
-                tracing::warn!(
-                    path,
-                    attempt = limited,
-                    wait_ms = wait.as_millis() as u64,
-                    "Autotask answered 429; backing off"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if status.is_server_error() {
-                if let Some(detail) = validation_errors(&bytes) {
-                    return Err(PsaError::Validation { psa: PSA, detail });
-                }
-                faults += 1;
-                if retry == Retry::Create || faults >= self.retry.fault_attempts {
-                    return Err(PsaError::Server {
-                        psa: PSA,
-                        status: status.as_u16(),
-                        attempts: faults,
-                    });
-                }
-                tracing::warn!(
-                    path,
-                    status = status.as_u16(),
-                    attempt = faults,
-                    "Autotask fault; retrying"
-                );
-                tokio::time::sleep(self.retry.delay(faults)).await;
-                continue;
-            }
-            return Ok(Answer { status, body: bytes });
-        }
+            Ok(Answer::read(req).await?)
+        })
+        .await
     }
 
     fn semaphore(&self, endpoint: &str) -> Arc<Semaphore> {
@@ -193,7 +161,7 @@ impl AutotaskClient {
     ) -> Result<T, PsaError> {
         let zone = self.zone().await?;
         let answer = self
-            .send(Method::GET, self.url(&zone, path)?, endpoint, None, Retry::Idempotent)
+            .send(Method::GET, self.url(&zone, path)?, endpoint, None, Replay::Idempotent)
             .await?;
         self.expect_ok(&answer, &format!("/{path}"))?;
         decode(&answer.body, &format!("/{path}"))
@@ -223,7 +191,7 @@ impl AutotaskClient {
         loop {
             let path = format!("/{entity}/query");
             let answer = self
-                .send(Method::POST, url.clone(), entity, Some(&body), Retry::Idempotent)
+                .send(Method::POST, url.clone(), entity, Some(&body), Replay::Idempotent)
                 .await?;
             self.expect_ok(&answer, &path)?;
             let page: QueryPage = decode(&answer.body, &path)?;
@@ -316,7 +284,7 @@ impl AutotaskClient {
         }
         let mut url = self.zone_url.clone();
         url.query_pairs_mut().append_pair("user", &self.creds.username);
-        let answer = match self.send(Method::GET, url, "", None, Retry::Idempotent).await {
+        let answer = match self.send(Method::GET, url, "", None, Replay::Idempotent).await {
             Err(PsaError::Validation { .. }) => {
                 return Err(PsaError::UnknownUser {
                     user: self.creds.username.clone(),

@@ -12,7 +12,8 @@
 //! - errors: the `{code, message, errors[]}` envelope becomes a typed [`PsaError`](crate::psa::PsaError) (400 →
 //!   `Validation`, 401 → `BadCredentials`, 403 → `PermissionDenied`, 404 → `NotFound`); 429 is
 //!   retried honouring `Retry-After` (capped by [`RetryPolicy::max_retry_after`]) with jittered
-//!   backoff otherwise; 5xx and network faults are retried; other 4xx are not;
+//!   backoff otherwise; 5xx and network faults are retried; other 4xx are not. Every request
+//!   goes through the shared retry loop ([`crate::retry::send_with_retry`]);
 //! - callbacks: registration at ticket/owner level (`objectId` 1), `ObjectExists` resolved to
 //!   the existing id; signatures `x-content-signature` = Base64(HMAC-SHA256(SHA256(key), body))
 //!   checked in constant time by [`verify_callback_signature`]; signing keys fetched from

@@ -1,12 +1,12 @@
-//! How the ConnectWise client talks to the API: the headers of every call, one request with
-//! its retries, the error envelope and the typed [`PsaError`] it becomes, and forward-only
-//! paging.
+//! How the ConnectWise client talks to the API: the headers of every call, one request through
+//! the shared retry loop ([`crate::retry::send_with_retry`]), the error envelope and the typed
+//! [`PsaError`] it becomes, and forward-only paging.
 
 use super::client::{ConnectWiseClient, PSA};
 use super::conditions::Conditions;
-use crate::http::describe_error as describe;
+use crate::http::{Answer, describe_error as describe};
 use crate::psa::PsaError;
-use crate::retry::jitter;
+use crate::retry::{Replay, RetryRules, send_with_retry};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::Value;
@@ -84,16 +84,42 @@ impl Envelope {
     }
 }
 
-/// An answer read whole, with its `Link` header (paging).
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    link: Option<String>,
-    pub(super) body: Vec<u8>,
+/// ConnectWise's retry rules are the loop's defaults (5xx are faults); the client only names
+/// its errors.
+struct ConnectWiseRetryRules<'c>(&'c ConnectWiseClient);
+
+impl RetryRules for ConnectWiseRetryRules<'_> {
+    type Error = PsaError;
+
+    fn api(&self) -> &'static str {
+        "ConnectWise"
+    }
+
+    fn rate_limited(&self, attempts: u32) -> PsaError {
+        PsaError::RateLimited { psa: PSA, attempts }
+    }
+
+    fn server_error(&self, status: StatusCode, attempts: u32) -> PsaError {
+        PsaError::Server {
+            psa: PSA,
+            status: status.as_u16(),
+            attempts,
+        }
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> PsaError {
+        PsaError::Unreachable {
+            psa: PSA,
+            host: self.0.host(),
+            reason: describe(error),
+        }
+    }
 }
 
 impl ConnectWiseClient {
     /// Sends one request, retrying 429 (Retry-After, capped), 5xx and network faults.
-    /// Other statuses are returned for the caller to judge.
+    /// Other statuses are returned for the caller to judge. Every request is sent as
+    /// [`Replay::Idempotent`], POSTs included.
     pub(super) async fn send(
         &self,
         method: Method,
@@ -103,101 +129,36 @@ impl ConnectWiseClient {
         pagination: Pagination,
     ) -> Result<Answer, PsaError> {
         let inner = &self.inner;
-        let path = url.path().to_owned();
-        let (mut limited, mut faults) = (0_u32, 0_u32);
-        loop {
-            let mut req = inner
-                .http
-                .request(method.clone(), url.clone())
-                .header("clientId", &inner.client_id);
-            req = match &inner.accept {
-                Some(a) => req.header(reqwest::header::ACCEPT, a),
-                None => req.header(reqwest::header::ACCEPT, "application/json"),
-            };
-            if auth == Auth::Account {
-                req = req.header(reqwest::header::AUTHORIZATION, inner.authorization.expose());
-            }
-            if pagination == Pagination::ForwardOnly {
-                req = req.header("pagination-type", "forward-only");
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            inner.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = match req.send().await {
-                Ok(r) => {
-                    let status = r.status();
-                    let retry_after = crate::retry::retry_after(&r);
-                    let link = r
-                        .headers()
-                        .get(reqwest::header::LINK)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    r.bytes().await.map(|b| (status, retry_after, link, b.to_vec()))
+        let (method, url) = (&method, &url);
+        let rules = ConnectWiseRetryRules(self);
+        send_with_retry(
+            &inner.retry,
+            &rules,
+            Replay::Idempotent,
+            url.path(),
+            move || async move {
+                let mut req = inner
+                    .http
+                    .request(method.clone(), url.clone())
+                    .header("clientId", &inner.client_id);
+                req = match &inner.accept {
+                    Some(a) => req.header(reqwest::header::ACCEPT, a),
+                    None => req.header(reqwest::header::ACCEPT, "application/json"),
+                };
+                if auth == Auth::Account {
+                    req = req.header(reqwest::header::AUTHORIZATION, inner.authorization.expose());
                 }
-                Err(e) => Err(e),
-            };
-            let (status, retry_after, link, body_bytes) = match sent {
-                Ok(v) => v,
-                Err(e) => {
-                    faults += 1;
-                    if faults >= inner.retry.fault_attempts {
-                        return Err(PsaError::Unreachable {
-                            psa: PSA,
-                            host: self.host(),
-                            reason: describe(&e),
-                        });
-                    }
-                    tracing::warn!(path, attempt = faults, error = %e.without_url(), "ConnectWise request failed; retrying");
-                    tokio::time::sleep(inner.retry.delay(faults)).await;
-                    continue;
+                if pagination == Pagination::ForwardOnly {
+                    req = req.header("pagination-type", "forward-only");
                 }
-            };
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                limited += 1;
-                if limited >= inner.retry.rate_limited_attempts {
-                    return Err(PsaError::RateLimited {
-                        psa: PSA,
-                        attempts: limited,
-                    });
+                if let Some(b) = body {
+                    req = req.json(b);
                 }
-                // Retry-After (capped) plus up to 10 % so that parallel workers spread out.
-                let wait = retry_after
-                    .map(|d| inner.retry.capped_retry_after(d).mul_f64(1.0 + 0.1 * jitter()))
-                    .unwrap_or_else(|| inner.retry.delay(limited));
-                tracing::warn!(
-                    path,
-                    attempt = limited,
-                    wait_ms = wait.as_millis() as u64,
-                    "ConnectWise answered 429; backing off"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if status.is_server_error() {
-                faults += 1;
-                if faults >= inner.retry.fault_attempts {
-                    return Err(PsaError::Server {
-                        psa: PSA,
-                        status: status.as_u16(),
-                        attempts: faults,
-                    });
-                }
-                tracing::warn!(
-                    path,
-                    status = status.as_u16(),
-                    attempt = faults,
-                    "ConnectWise fault; retrying"
-                );
-                tokio::time::sleep(inner.retry.delay(faults)).await;
-                continue;
-            }
-            return Ok(Answer {
-                status,
-                link,
-                body: body_bytes,
-            });
-        }
+                inner.requests.fetch_add(1, Ordering::Relaxed);
+                Ok(Answer::read(req).await?)
+            },
+        )
+        .await
     }
 
     /// The typed error for a non-success answer.
@@ -291,7 +252,7 @@ impl ConnectWiseClient {
             if items.is_empty() {
                 return Ok(all);
             }
-            let next = answer.link.as_deref().and_then(next_page_id);
+            let next = answer.header(reqwest::header::LINK).and_then(next_page_id);
             all.extend(items);
             let Some(next) = next else { return Ok(all) };
             if page_id.is_some_and(|p| next <= p) {
