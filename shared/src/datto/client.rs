@@ -1,3 +1,6 @@
+//! The Datto RMM connector and client: the OAuth token (cached, renewed), the calls the rest
+//! of rmmsync makes, Datto's retry rules on the shared loop, and the paged walks ([`Pager`]).
+
 use super::models::{Account, Page};
 use super::{DattoError, Platform, RateLimiter};
 use crate::http::{Answer, describe_error as describe, host_and_port};
