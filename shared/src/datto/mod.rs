@@ -22,12 +22,16 @@ mod client;
 mod error;
 mod limiter;
 pub mod models;
+mod paging;
 mod platform;
+mod token;
+mod transport;
 
 pub use crate::retry::RetryPolicy;
-pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector, Pager};
+pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
+pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
 
 #[cfg(test)]
