@@ -1,6 +1,8 @@
-//! The one outbound HTTP client of a process, built in `main` and shared, and the words the
-//! API clients use for its failures.
+//! The one outbound HTTP client of a process, built in `main` and shared, the [`Answer`] the
+//! API clients read their responses into, and the words they use for its failures.
 
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use std::time::Duration;
 
 /// Timeouts sized for Lambda: a hung peer must not eat the invocation.
@@ -12,6 +14,31 @@ pub fn client() -> reqwest::Client {
         .pool_idle_timeout(Duration::from_secs(50))
         .build()
         .expect("the HTTP client's static configuration is valid")
+}
+
+/// An HTTP answer read whole: status, headers and body, for the retry loop and the clients
+/// to judge.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// Sends a request and reads its answer whole.
+    pub async fn read(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?.to_vec();
+        Ok(Answer { status, headers, body })
+    }
+
+    /// A header's value, when it is text.
+    pub fn header(&self, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 /// Why a request failed, for error messages: the kind, then the innermost cause. The URL is

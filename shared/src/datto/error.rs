@@ -1,3 +1,5 @@
+//! [`DattoError`]: why a Datto RMM call failed, one variant per cause a person can act on.
+
 use super::Platform;
 
 /// Why a Datto RMM call failed. Each variant is one cause a person can act on;

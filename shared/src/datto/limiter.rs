@@ -1,3 +1,6 @@
+//! The client-side [`RateLimiter`] that keeps a Datto RMM account under its rolling request
+//! budget.
+
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::Mutex;

@@ -1,6 +1,6 @@
 //! A client for the Datto RMM REST API v2.
 //!
-//! Facts it follows (see `../shared/docs/datto-rmm-api.md` in the hand-outs):
+//! API facts it follows:
 //! six platforms, each with its own API host; the OAuth password grant with the
 //! fixed `public-client:public` Basic header; tokens that live 100 hours;
 //! 0-based pages walked through the absolute `pageDetails.nextPageUrl`; 600
@@ -11,7 +11,9 @@
 //! - the token is cached and renewed before it expires, and once more on a 401;
 //! - a client-side [`RateLimiter`] keeps requests under the account's budget;
 //! - 429, 5xx, 409 and network faults are retried with capped, jittered
-//!   exponential backoff ([`RetryPolicy`]); a 403 stops at once;
+//!   exponential backoff ([`RetryPolicy`]) by the loop all API clients share
+//!   ([`crate::retry::send_with_retry`]); a 403 that reports an IP block
+//!   stops at once;
 //! - paging guards against a `nextPageUrl` on another host, dropped filters,
 //!   loops and runaway walks;
 //! - every failure is a [`DattoError`] whose variant says which cause applies.
@@ -20,11 +22,16 @@ mod client;
 mod error;
 mod limiter;
 pub mod models;
+mod paging;
 mod platform;
+mod token;
+mod transport;
 
-pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector, Pager, RetryPolicy};
+pub use crate::retry::RetryPolicy;
+pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
+pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+//! The six Datto RMM [`Platform`]s an account can live on, and their names.
+
 use std::fmt;
 use std::str::FromStr;
 

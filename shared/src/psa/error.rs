@@ -1,3 +1,5 @@
+//! [`PsaError`]: why a call to either PSA failed, one variant per cause a person can act on.
+
 use super::PsaKind;
 
 /// Why a PSA call failed. Each variant is one cause a person can act on;

@@ -3,8 +3,13 @@
 //!
 //! Each client turns its PSA's records into [`PsaRecord`]s for the import and
 //! its tickets into [`TicketState`]s for the alert round trip, so that the
-//! services above never see a PSA's wire format. Facts followed: the
-//! hand-outs' `psa-apis.md`; points it marks UNCONFIRMED are settings.
+//! services above never see a PSA's wire format. Points of an API's behaviour
+//! that are not confirmed are settings rather than assumptions.
+//!
+//! Files: `autotask/` and `connectwise/` (one client each), `connector`
+//! (the client either PSA's credentials call for), `port` (the traits the
+//! services above use), `error` ([`PsaError`]); this file holds the shared
+//! vocabulary (records, tickets, connection info).
 
 pub mod autotask;
 mod connector;

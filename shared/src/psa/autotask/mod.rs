@@ -1,6 +1,6 @@
 //! A client for the Autotask PSA REST API v1.0.
 //!
-//! Facts it follows (`psa-apis.md` sections A and B in the hand-outs):
+//! API facts it follows:
 //! - zone discovery: `GET …/atservicesrest/v1.0/zoneInformation?user=` (no auth) answers the
 //!   REST root of the user's zone (`url`, e.g. `https://webservices14.autotask.net/ATServicesRest/`);
 //!   an unknown user gets HTTP 500 `{"errors":["Zone information could not be determined"]}`;
@@ -17,30 +17,40 @@
 //! What it does about them:
 //! - the zone root is discovered once per API user and cached in the [`AutotaskConnector`];
 //! - a semaphore per entity endpoint keeps each client at `thread_limit` (3) requests in flight;
-//! - 429 is retried with capped, jittered exponential backoff, honouring `Retry-After` when
-//!   present ([`RetryPolicy`]); a 5xx with an `errors` body is a [`PsaError::Validation`] and is
-//!   not retried; other 5xx and network faults are retried on idempotent calls (queries, GET,
-//!   PATCH), while creates are retried only when Autotask surely did not process them (429,
-//!   connection refused), so that a retry cannot open a second ticket;
+//! - every request goes through the shared retry loop ([`crate::retry::send_with_retry`]): 429
+//!   is retried with capped, jittered exponential backoff, honouring `Retry-After` when
+//!   present ([`RetryPolicy`]); a 5xx with an `errors` body is a
+//!   [`PsaError::Validation`](crate::psa::PsaError::Validation) and is not retried; other 5xx
+//!   and network faults are retried on idempotent calls (queries, GET, PATCH), while creates
+//!   are retried only when Autotask surely did not process them (429, connection refused), so
+//!   that a retry cannot open a second ticket;
 //! - a bulk listing first reads the hourly budget and refuses with
-//!   [`PsaError::BudgetExhausted`] when less than the reserve is left;
+//!   [`PsaError::BudgetExhausted`](crate::psa::PsaError::BudgetExhausted) when less than the
+//!   reserve is left;
 //! - paging only follows a `nextPageUrl` on the zone's host, never the same URL twice, and at
 //!   most `max_pages` pages.
 //!
-//! Settings for what the fact sheet marks UNCONFIRMED: the integration code, the thread limit
-//! and the budget reserve are connector settings; ticket queue/issue/sub-issue/work type/source
-//! and the New/Complete status ids are [`AutotaskTicketSettings`]. A ticket without a mapped
-//! priority gets [`DEFAULT_PRIORITY`] (2, "Medium" in a default tenant).
+//! Points not confirmed against a live tenant are settings: the integration code, the thread
+//! limit and the budget reserve are connector settings; ticket queue/issue/sub-issue/work
+//! type/source and the New/Complete status ids are [`AutotaskTicketSettings`]. A ticket
+//! without a mapped priority gets [`DEFAULT_PRIORITY`].
 //!
 //! The secret is a [`crate::secret::Secret`]; neither it nor the request headers nor any UDF
 //! value is logged or put in an error.
+//!
+//! Files: `client` (connector, client, connection test, budget), `transport` (zone, thread
+//! limit, retry rules, error mapping, paging), `records` (records for the import), `tickets`
+//! (the alert round trip). Autotask's extension callouts are parsed with the other ticket
+//! hooks, outside this module.
 
 mod client;
+mod records;
+mod tickets;
+mod transport;
 
-pub use client::{
-    AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, AutotaskTicketSettings,
-    DEFAULT_PRIORITY, DEFAULT_ZONE_URL, RetryPolicy,
-};
+pub use crate::retry::RetryPolicy;
+pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
+pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,20 @@
-//! Callback (webhook) verification (fact sheet D3).
+//! ConnectWise callbacks (webhooks): registering rmmsync's ticket callback, fetching the
+//! signing key a delivery names (only from allowed hosts), and checking a delivery's
+//! `x-content-signature`.
 
+use super::client::{ConnectWiseClient, PSA};
+use super::conditions::Conditions;
+use super::transport::{Auth, Envelope, Pagination, decode};
+use crate::psa::{PsaError, truncate_chars};
+use crate::secret::Secret;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// Hosts a callback's `Metadata.key_url` may point at by default (Nango's list); the client's
-/// own site is always allowed on top.
+/// Hosts a callback's `Metadata.key_url` may point at by default (ConnectWise's cloud API and
+/// sandbox hosts); the client's own site is always allowed on top.
 pub const DEFAULT_KEY_URL_HOSTS: &[&str] = &[
     "api-au.myconnectwise.net",
     "api-eu.myconnectwise.net",
@@ -18,9 +27,104 @@ pub const DEFAULT_KEY_URL_HOSTS: &[&str] = &[
     "au.myconnectwise.net",
 ];
 
-pub(crate) fn host_allowed(host: &str, allowed: &[String]) -> bool {
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let host = host.trim_end_matches('.');
     allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+impl ConnectWiseClient {
+    /// Registers a ticket callback at owner level (all tickets), self-suppressed so that
+    /// rmmsync's own changes do not come back. An existing identical registration
+    /// (`ObjectExists`) is looked up and its id returned.
+    pub async fn register_callback(&self, url: &str, description: &str) -> Result<i64, PsaError> {
+        let body = json!({
+            "url": url,
+            "objectId": 1,
+            "type": "ticket",
+            "level": "owner",
+            "description": truncate_chars(description, 100),
+            "isSelfSuppressedFlag": true,
+            "inactiveFlag": false,
+        });
+        let endpoint = self.url("system/callbacks").await?;
+        let answer = self
+            .send(
+                Method::POST,
+                endpoint.clone(),
+                Some(&body),
+                Auth::Account,
+                Pagination::Default,
+            )
+            .await?;
+        if answer.status.is_success() {
+            let created = decode("/system/callbacks", &answer.body)?;
+            return created["id"].as_i64().ok_or_else(|| PsaError::InvalidResponse {
+                psa: PSA,
+                path: "/system/callbacks".into(),
+                detail: "the created callback has no id".into(),
+            });
+        }
+        if answer.status != StatusCode::BAD_REQUEST || !Envelope::parse(&answer.body).has_error_code("ObjectExists") {
+            return Err(self.error_for("/system/callbacks", &answer));
+        }
+        let cond = Conditions::new()
+            .eq_str("url", url)
+            .eq_str("type", "ticket")
+            .eq_str("level", "owner");
+        let existing = self.list_all("system/callbacks", &cond).await?;
+        existing
+            .iter()
+            .find(|c| c["url"].as_str() == Some(url))
+            .and_then(|c| c["id"].as_i64())
+            .ok_or_else(|| PsaError::InvalidResponse {
+                psa: PSA,
+                path: "/system/callbacks".into(),
+                detail: "the callback exists, but it is not listed".into(),
+            })
+    }
+
+    /// Fetches (and caches) the signing key of a callback from its `Metadata.key_url`. The
+    /// URL comes from an untrusted body: only https (http where allowed) URLs on an allowed
+    /// host or on this client's own site are fetched.
+    pub async fn fetch_signing_key(&self, key_url: &str) -> Result<Secret, PsaError> {
+        let url =
+            Url::parse(key_url.trim()).map_err(|_| PsaError::Config("the callback key_url is not a URL".into()))?;
+        let own = url.host_str() == self.inner.origin.host_str()
+            && url.port_or_known_default() == self.inner.origin.port_or_known_default();
+        // http only for the client's own (allowed-http) site, e.g. the simulator.
+        let scheme_ok = url.scheme() == "https" || (own && self.inner.allow_http && url.scheme() == "http");
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        if !scheme_ok || !(own || (url.port().is_none() && host_allowed(&host, &self.inner.key_url_hosts))) {
+            return Err(PsaError::Config(format!(
+                "the callback key_url host `{host}` is not an allowed ConnectWise host"
+            )));
+        }
+        if let Some(k) = self.inner.signing_keys.lock().await.get(key_url) {
+            return Ok(k.clone());
+        }
+        let answer = self
+            .send(Method::GET, url, None, Auth::Anonymous, Pagination::Default)
+            .await?;
+        if !answer.status.is_success() {
+            return Err(self.error_for("/system/callbackkey", &answer));
+        }
+        let value = decode("/system/callbackkey", &answer.body)?;
+        let key = value["signing_key"]
+            .as_str()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| PsaError::InvalidResponse {
+                psa: PSA,
+                path: "/system/callbackkey".into(),
+                detail: "no signing_key in the answer".into(),
+            })?;
+        let key = Secret::new(key);
+        self.inner
+            .signing_keys
+            .lock()
+            .await
+            .insert(key_url.to_owned(), key.clone());
+        Ok(key)
+    }
 }
 
 /// Checks `x-content-signature`: Base64(HMAC-SHA256(key = SHA256(signing_key), body)).

@@ -3,7 +3,7 @@
 //! User values only ever enter a condition through [`quote`] (strings: wrapped in double quotes,
 //! `\` and `"` escaped with a backslash) or as integers, so a company name such as
 //! `Smith "The Plumber" & Sons` cannot change the meaning of the query. How the API escapes a
-//! quote inside a string is UNCONFIRMED in the fact sheet (backslash is what the simulator and
+//! quote inside a string is unconfirmed (backslash is what the simulator and
 //! the public clients use); [`quote`] is the one place to change if it differs.
 
 use std::fmt::Write;

@@ -1,26 +1,27 @@
 //! A client for the ConnectWise Manage (PSA) REST API 3.0.
 //!
-//! Facts it follows (hand-outs `psa-apis.md`, sections C, D and F):
+//! API facts it follows:
 //! - the REST root is `https://{site}/{codebase}apis/3.0/`; the codebase comes from
 //!   `GET /login/companyinfo/{companyId}` (looked up once per client and cached);
 //! - every call carries `Authorization: Basic base64("{company}+{public}:{private}")` and the
 //!   `clientId` header (rmmsync's registered id, `CONNECTWISE_CLIENT_ID`);
 //! - lists are walked with forward-only paging (`pagination-type: forward-only` + `pageId`,
-//!   `pageSize` up to 1000), the `conditions` sent again on every page (the pyconnectwise
-//!   pitfall), the `pageId` checked to move forward, and a page limit;
+//!   `pageSize` up to 1000), the `conditions` sent again on every page (a page without them
+//!   would silently widen the listing), the `pageId` checked to move forward, and a page limit;
 //! - writes: POST → 201, PATCH with JSON-Patch arrays, DELETE → 204;
 //! - errors: the `{code, message, errors[]}` envelope becomes a typed [`PsaError`](crate::psa::PsaError) (400 →
 //!   `Validation`, 401 → `BadCredentials`, 403 → `PermissionDenied`, 404 → `NotFound`); 429 is
 //!   retried honouring `Retry-After` (capped by [`RetryPolicy::max_retry_after`]) with jittered
-//!   backoff otherwise; 5xx and network faults are retried; other 4xx are not;
+//!   backoff otherwise; 5xx and network faults are retried; other 4xx are not. Every request
+//!   goes through the shared retry loop ([`crate::retry::send_with_retry`]);
 //! - callbacks: registration at ticket/owner level (`objectId` 1), `ObjectExists` resolved to
 //!   the existing id; signatures `x-content-signature` = Base64(HMAC-SHA256(SHA256(key), body))
 //!   checked in constant time by [`verify_callback_signature`]; signing keys fetched from
 //!   `Metadata.key_url` only on allowed hosts ([`DEFAULT_KEY_URL_HOSTS`] + the client's site).
 //!
-//! Choices where the fact sheet is silent or UNCONFIRMED (settings where it matters):
+//! Choices where the API's behaviour is unconfirmed (settings where it matters):
 //! - Locations are company sites. Only the per-company route `/company/companies/{id}/sites`
-//!   is documented, so the client lists the (not deleted) companies and walks their sites a
+//!   is known, so the client lists the (not deleted) companies and walks their sites a
 //!   few at a time ([`ConnectWiseConnector::with_site_concurrency`], default 6).
 //! - Companies with `deletedFlag` or a status named "Inactive" come back `active: false`.
 //! - A configuration's `rmm_device_uid` is its `deviceIdentifier` when that is GUID-shaped
@@ -33,16 +34,23 @@
 //!
 //! Keys, the Authorization header and field values never reach logs or error messages:
 //! errors carry only the envelope's codes, messages and field names.
+//!
+//! Files: `client` (connector, client, codebase, connection test), `transport` (headers,
+//! retry rules, error envelope, paging), `records` (records for the import), `tickets` (the
+//! alert round trip), `callback` (registration, signing keys, signatures), `conditions`
+//! (query conditions).
 
 mod callback;
 mod client;
 pub mod conditions;
+mod records;
+mod tickets;
+mod transport;
 
+pub use crate::retry::RetryPolicy;
 pub use callback::{DEFAULT_KEY_URL_HOSTS, verify_callback_signature};
-pub use client::{
-    ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, ConnectWiseTicketSettings, MAX_PAGE_SIZE,
-    RetryPolicy,
-};
+pub use client::{ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, MAX_PAGE_SIZE};
+pub use tickets::ConnectWiseTicketSettings;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,410 @@
+//! How the Autotask client talks to the API: the zone (discovered once per API user), the
+//! three credential headers, the per-endpoint thread limit, one request through the shared
+//! retry loop ([`crate::retry::send_with_retry`]) with Autotask's rules, the mapping of a
+//! non-success answer to its [`PsaError`], and the query paging.
+
+use super::client::{AutotaskClient, PSA, lock};
+use crate::http::{Answer, describe_error as describe, host_and_port};
+use crate::psa::{PsaError, truncate_chars};
+use crate::retry::{AttemptError, Replay, RetryRules, Verdict, send_with_retry};
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::Semaphore;
+
+/// Records per query page (Autotask's maximum).
+const PAGE_SIZE: u32 = 500;
+
+/// A zone as discovery answers it.
+#[derive(Debug, Clone)]
+pub(super) struct Zone {
+    pub(super) name: Option<String>,
+    /// The REST root, ending in `/` (`…/ATServicesRest/`).
+    pub(super) root: Url,
+}
+
+/// Autotask's retry rules: a 5xx with an `errors` body is a validation error and final; other
+/// 5xx are faults.
+struct AutotaskRetryRules {
+    /// `host:port` the request went to (the zone, or the discovery host), for messages.
+    host: String,
+}
+
+impl RetryRules for AutotaskRetryRules {
+    type Error = PsaError;
+
+    fn api(&self) -> &'static str {
+        "Autotask"
+    }
+
+    fn judge(&self, answer: &Answer) -> Verdict<PsaError> {
+        if !answer.status.is_server_error() {
+            return Verdict::Accept;
+        }
+        match validation_errors(&answer.body) {
+            Some(detail) => Verdict::Fail(PsaError::Validation { psa: PSA, detail }),
+            None => Verdict::Fault,
+        }
+    }
+
+    fn rate_limited(&self, attempts: u32) -> PsaError {
+        PsaError::RateLimited { psa: PSA, attempts }
+    }
+
+    fn server_error(&self, status: StatusCode, attempts: u32) -> PsaError {
+        PsaError::Server {
+            psa: PSA,
+            status: status.as_u16(),
+            attempts,
+        }
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> PsaError {
+        PsaError::Unreachable {
+            psa: PSA,
+            host: self.host.clone(),
+            reason: describe(error),
+        }
+    }
+}
+
+impl AutotaskClient {
+    /// One call with retries. `endpoint` = the entity endpoint for the thread limit (empty for
+    /// zone discovery, which is exempt and sent without credentials). A permit is held while
+    /// the request is in flight, not while backing off.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        endpoint: &str,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<Answer, PsaError> {
+        let rules = AutotaskRetryRules {
+            host: host_and_port(&url),
+        };
+        let semaphore = (!endpoint.is_empty()).then(|| self.semaphore(endpoint));
+        let (semaphore, method, url) = (&semaphore, &method, &url);
+        send_with_retry(&self.retry, &rules, replay, url.path(), move || async move {
+            let _permit = match semaphore {
+                Some(s) => Some(
+                    s.clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| AttemptError::Stop(PsaError::Config("semaphore closed".into())))?,
+                ),
+                None => None,
+            };
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("Accept", "application/json");
+            if !endpoint.is_empty() {
+                req = req
+                    .header("ApiIntegrationCode", &self.integration_code)
+                    .header("UserName", &self.creds.username)
+                    .header("Secret", self.creds.secret.expose());
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            Ok(Answer::read(req).await?)
+        })
+        .await
+    }
+
+    fn semaphore(&self, endpoint: &str) -> Arc<Semaphore> {
+        let key = format!(
+            "{}|{}|{}|{}",
+            self.thread_limit,
+            self.integration_code,
+            self.creds.username.to_lowercase(),
+            endpoint.to_ascii_lowercase()
+        );
+        lock(&self.threads)
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.thread_limit)))
+            .clone()
+    }
+
+    /// Maps a non-success answer to its error.
+    pub(super) fn expect_ok(&self, answer: &Answer, path: &str) -> Result<(), PsaError> {
+        match answer.status {
+            s if s.is_success() => Ok(()),
+            StatusCode::UNAUTHORIZED => Err(PsaError::BadCredentials { psa: PSA }),
+            StatusCode::FORBIDDEN => Err(PsaError::PermissionDenied {
+                psa: PSA,
+                detail: validation_errors(&answer.body)
+                    .unwrap_or_else(|| "the API user may not use the REST API (API User security level)".into()),
+            }),
+            StatusCode::NOT_FOUND => Err(PsaError::NotFound {
+                psa: PSA,
+                what: path.to_owned(),
+            }),
+            s => Err(PsaError::Unexpected {
+                psa: PSA,
+                status: s.as_u16(),
+                path: path.to_owned(),
+                detail: snippet(&answer.body),
+            }),
+        }
+    }
+
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        endpoint: &str,
+    ) -> Result<T, PsaError> {
+        let zone = self.zone().await?;
+        let answer = self
+            .send(Method::GET, self.url(&zone, path)?, endpoint, None, Replay::Idempotent)
+            .await?;
+        self.expect_ok(&answer, &format!("/{path}"))?;
+        decode(&answer.body, &format!("/{path}"))
+    }
+
+    /// `POST /{entity}/query` and every next page (POSTed with the same body).
+    pub(super) async fn query_all(&self, entity: &str, filter: Value) -> Result<Vec<Value>, PsaError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct QueryPage {
+            #[serde(default)]
+            items: Vec<Value>,
+            page_details: Option<QueryPageDetails>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct QueryPageDetails {
+            next_page_url: Option<String>,
+        }
+        let zone = self.zone().await?;
+        let body = json!({"filter": filter, "maxRecords": PAGE_SIZE});
+        let first = self.url(&zone, &format!("{entity}/query"))?;
+        let mut url = first.clone();
+        let mut seen = HashSet::from([first.to_string()]);
+        let mut all = Vec::new();
+        let mut pages = 0_u32;
+        loop {
+            let path = format!("/{entity}/query");
+            let answer = self
+                .send(Method::POST, url.clone(), entity, Some(&body), Replay::Idempotent)
+                .await?;
+            self.expect_ok(&answer, &path)?;
+            let page: QueryPage = decode(&answer.body, &path)?;
+            pages += 1;
+            all.extend(page.items);
+            let next = page
+                .page_details
+                .and_then(|d| d.next_page_url)
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty());
+            let Some(next) = next else {
+                return Ok(all);
+            };
+            let next_url = self.checked_next_url(&zone, &next)?;
+            if !seen.insert(next_url.to_string()) {
+                return Err(PsaError::Paging {
+                    psa: PSA,
+                    url: redact_query(&next_url),
+                    detail: "the same page was offered twice".into(),
+                });
+            }
+            if pages >= self.max_pages {
+                return Err(PsaError::Paging {
+                    psa: PSA,
+                    url: redact_query(&next_url),
+                    detail: format!("more than {} pages", self.max_pages),
+                });
+            }
+            url = next_url;
+        }
+    }
+
+    /// A `nextPageUrl` must stay on the zone's host and under its REST root: the credentials go
+    /// wherever it points.
+    fn checked_next_url(&self, zone: &Zone, next: &str) -> Result<Url, PsaError> {
+        let url = zone.root.join(next).map_err(|e| PsaError::Paging {
+            psa: PSA,
+            url: "(unparsable)".into(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        let root = &zone.root;
+        let same = url.scheme() == root.scheme()
+            && url.host_str().map(str::to_ascii_lowercase) == root.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == root.port_or_known_default()
+            && url
+                .path()
+                .to_ascii_lowercase()
+                .starts_with(&root.path().to_ascii_lowercase());
+        if !same {
+            return Err(PsaError::Paging {
+                psa: PSA,
+                url: redact_query(&url),
+                detail: format!("it leaves {root}; not following it"),
+            });
+        }
+        Ok(url)
+    }
+
+    pub(super) fn url(&self, zone: &Zone, path: &str) -> Result<Url, PsaError> {
+        zone.root
+            .join(&format!("V1.0/{path}"))
+            .map_err(|e| PsaError::InvalidResponse {
+                psa: PSA,
+                path: path.to_owned(),
+                detail: format!("cannot build a URL under the zone root: {e}"),
+            })
+    }
+
+    pub(super) fn zone_key(&self) -> String {
+        format!("{}|{}", self.zone_url, self.creds.username.to_lowercase())
+    }
+
+    /// The cached zone, or a discovery.
+    pub(super) async fn zone(&self) -> Result<Zone, PsaError> {
+        if let Some(z) = lock(&self.zones).get(&self.zone_key()) {
+            return Ok(z.clone());
+        }
+        let zone = self.discover_zone().await?;
+        lock(&self.zones).insert(self.zone_key(), zone.clone());
+        Ok(zone)
+    }
+
+    /// `GET zoneInformation?user=` (no credentials sent).
+    pub(super) async fn discover_zone(&self) -> Result<Zone, PsaError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ZoneInformation {
+            zone_name: Option<String>,
+            url: Option<String>,
+        }
+        let mut url = self.zone_url.clone();
+        url.query_pairs_mut().append_pair("user", &self.creds.username);
+        let answer = match self.send(Method::GET, url, "", None, Replay::Idempotent).await {
+            Err(PsaError::Validation { .. }) => {
+                return Err(PsaError::UnknownUser {
+                    user: self.creds.username.clone(),
+                });
+            }
+            other => other?,
+        };
+        if !answer.status.is_success() {
+            return Err(PsaError::Unexpected {
+                psa: PSA,
+                status: answer.status.as_u16(),
+                path: "/zoneInformation".into(),
+                detail: snippet(&answer.body),
+            });
+        }
+        let raw: ZoneInformation = decode(&answer.body, "/zoneInformation")?;
+        let invalid = |detail: String| PsaError::InvalidResponse {
+            psa: PSA,
+            path: "/zoneInformation".into(),
+            detail,
+        };
+        let text = raw
+            .url
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| invalid("no url".into()))?;
+        let mut root = Url::parse(text.trim()).map_err(|e| invalid(format!("url is not a URL: {e}")))?;
+        // The secret goes to this root: never downgrade from https.
+        if !matches!(root.scheme(), "http" | "https") || (self.zone_url.scheme() == "https" && root.scheme() != "https")
+        {
+            return Err(invalid(format!("refusing REST root {root}")));
+        }
+        if !root.path().ends_with('/') {
+            let path = format!("{}/", root.path());
+            root.set_path(&path);
+        }
+        root.set_query(None);
+        Ok(Zone {
+            name: raw.zone_name,
+            root,
+        })
+    }
+}
+
+/// The `errors` of an Autotask error body, joined (strings, or objects with `message`).
+pub(super) fn validation_errors(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let list = v.get("errors")?.as_array()?;
+    let parts: Vec<String> = list
+        .iter()
+        .filter_map(|e| match e {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("message").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| truncate_chars(&parts.join("; "), 500))
+}
+
+pub(super) fn decode<T: serde::de::DeserializeOwned>(body: &[u8], path: &str) -> Result<T, PsaError> {
+    serde_json::from_slice(body).map_err(|e| PsaError::InvalidResponse {
+        psa: PSA,
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A URL for messages: paging tokens can be long and say nothing useful.
+fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+fn snippet(body: &[u8]) -> String {
+    truncate_chars(&String::from_utf8_lossy(body), 200)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use crate::psa::autotask::{AutotaskConnector, AutotaskCredentials};
+    use crate::secret::Secret;
+
+    #[tokio::test]
+    async fn next_page_urls_must_stay_under_the_zone_root() {
+        let c = AutotaskConnector::new(reqwest::Client::new())
+            .with_integration_code("code")
+            .client(AutotaskCredentials {
+                username: "u".into(),
+                secret: Secret::new("s"),
+                integration_code: None,
+            })
+            .await
+            .unwrap();
+        let zone = Zone {
+            name: None,
+            root: Url::parse("https://webservices14.autotask.net/ATServicesRest/").unwrap(),
+        };
+        let ok = "https://webservices14.autotask.net/atservicesrest/V1.0/Companies/query/next?paging=%7B%7D";
+        assert!(c.checked_next_url(&zone, ok).is_ok());
+        for evil in [
+            "https://evil.example/ATServicesRest/V1.0/Companies/query/next?paging=x",
+            "http://webservices14.autotask.net/ATServicesRest/V1.0/Companies/query/next",
+            "https://webservices14.autotask.net:8443/ATServicesRest/V1.0/Companies/query/next",
+            "https://webservices14.autotask.net/other/V1.0/Companies/query/next",
+        ] {
+            let e = c.checked_next_url(&zone, evil).unwrap_err();
+            assert!(matches!(e, PsaError::Paging { .. }), "{evil}");
+            assert!(!e.to_string().contains("paging=x"));
+        }
+    }
+
+    #[test]
+    fn validation_bodies() {
+        assert_eq!(validation_errors(br#"{"errors":["a","b"]}"#).as_deref(), Some("a; b"));
+        assert_eq!(
+            validation_errors(br#"{"errors":[{"message":"m","field":"f"}]}"#).as_deref(),
+            Some("m")
+        );
+        assert_eq!(validation_errors(b"Service Unavailable"), None);
+        assert_eq!(validation_errors(br#"{"errors":[]}"#), None);
+    }
+}
