@@ -117,7 +117,7 @@ impl PsaImportApi {
             },
             ["integrations", id, "psa-import", "apply"] => match *method {
                 Method::POST => {
-                    let run = importer.start(&tenant, id, "manual").await?;
+                    let run = importer.start(&tenant, id, crate::runs::Trigger::Manual).await?;
                     Ok(json(
                         StatusCode::ACCEPTED,
                         &serde_json::json!({ "runId": run.run_id, "status": run.status }),

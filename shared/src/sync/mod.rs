@@ -17,9 +17,18 @@ pub mod routes;
 pub mod hash;
 pub mod items;
 pub mod plan;
+pub mod record;
 pub mod run;
 
-pub use run::{Phase, RunBudget, RunCounts, RunRecord, RunStatus, run_once, schedule_all, start_run};
+pub use record::{Phase, RunCounts, RunRecord, RunStatus, SYNC_RUNS, Trigger};
+pub use run::{RunBudget, run_once, schedule_all, start_run};
+
+/// Reads a sync worker event: the schedule's tick or stream records of waiting sync runs.
+pub fn parse_worker_event(
+    event: &serde_json::Value,
+) -> Result<crate::runs::events::WorkerEvent, crate::runs::events::EventError> {
+    crate::runs::events::parse_run_event(event, SYNC_RUNS.entity, &SYNC_RUNS.waiting_strs())
+}
 
 use crate::connections::IntegrationError;
 use crate::datto::DattoConnector;

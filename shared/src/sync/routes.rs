@@ -6,7 +6,8 @@
 //! | `GET /integrations/{id}/sync-runs/{runId}` | status, phase, counts and errors of one run |
 
 use super::items::SyncStore;
-use super::run::{RunRecord, start_run};
+use super::record::{RunRecord, Trigger};
+use super::run::start_run;
 use super::{SyncDeps, SyncError};
 use crate::api::{ApiError, json, method_not_allowed, route_not_found, segments, tenant};
 use crate::time::format_rfc3339;
@@ -34,7 +35,7 @@ pub fn run_view(run: &RunRecord) -> serde_json::Value {
         "invocations": run.invocations,
         "counts": run.counts,
         "errors": run.errors.iter().map(|e| json!({
-            "code": e.code, "message": e.message, "at": format_rfc3339(e.at), "phase": e.phase,
+            "code": e.code, "message": e.message, "at": format_rfc3339(e.context.at), "phase": e.context.phase,
         })).collect::<Vec<_>>(),
     })
 }
@@ -58,7 +59,7 @@ impl SyncApi {
                     return Err(method_not_allowed(method));
                 }
                 self.require_integration(&tenant, id).await?;
-                match start_run(&self.deps, &tenant, id, "manual").await {
+                match start_run(&self.deps, &tenant, id, Trigger::Manual).await {
                     Ok(run) => Ok(json(
                         StatusCode::ACCEPTED,
                         &json!({ "runId": run.run_id, "status": run.status }),

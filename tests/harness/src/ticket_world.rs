@@ -110,7 +110,9 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         datto: datto.clone(),
         settings: SyncSettings::default(),
     };
-    let run = start_run(&deps, &tenant, &datto_id, "manual").await.unwrap();
+    let run = start_run(&deps, &tenant, &datto_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
     sync_run(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
         .await
         .unwrap();
@@ -137,7 +139,10 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         psa: &psa,
         settings: &settings,
     };
-    let run = importer.start(&tenant, &psa_id, "manual").await.unwrap();
+    let run = importer
+        .start(&tenant, &psa_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
     let run = importer.run(&tenant, &psa_id, &run.run_id).await.unwrap();
     assert!(run.errors.is_empty(), "{run:?}");
 

@@ -564,8 +564,7 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
         "PK": {"S": keys::integration_pk(&st.tenant, &st.id)}, "SK": {"S": format!("RUN#{}", started[0].run_id)},
         "entity": {"S": "sync-run"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
         "integrationId": {"S": st.id}, "runId": {"S": started[0].run_id}}}}]});
-    let shared::runs::events::WorkerEvent::Runs(runs) = shared::runs::events::parse_worker_event(&record).unwrap()
-    else {
+    let shared::runs::events::WorkerEvent::Runs(runs) = shared::sync::parse_worker_event(&record).unwrap() else {
         panic!("not runs")
     };
     let run = st.drive(&runs[0].run_id, &no_audits()).await;
@@ -579,11 +578,11 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
         settings: SyncSettings::default(),
     };
     deps_short.settings.lease_ttl = Duration::ZERO;
-    let stale = shared::sync::start_run(&deps_short, &st.tenant, &st.id, "manual")
+    let stale = shared::sync::start_run(&deps_short, &st.tenant, &st.id, shared::runs::Trigger::Manual)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let next = shared::sync::start_run(&st.api.deps, &st.tenant, &st.id, "manual")
+    let next = shared::sync::start_run(&st.api.deps, &st.tenant, &st.id, shared::runs::Trigger::Manual)
         .await
         .unwrap();
     let (_, body) = st

@@ -92,7 +92,9 @@ async fn admin_get(base: &str, path: &str) -> Value {
 
 async fn sync(deps: &SyncDeps, tenant: &TenantId, id: &str, budget: &RunBudget) -> (RunRecord, f64) {
     let started = Instant::now();
-    let run = start_run(deps, tenant, id, "manual").await.expect("start a run");
+    let run = start_run(deps, tenant, id, shared::runs::Trigger::Manual)
+        .await
+        .expect("start a run");
     let mut run = run;
     for _ in 0..100 {
         run = sync_run(deps, tenant, id, &run.run_id, budget).await.expect("run_once");
