@@ -11,10 +11,12 @@
 //! - [`rng`]: the small seeded PRNG the generators use.
 //! - [`cli`]: option parsing and logging setup the simulator binaries share.
 
+mod admin;
 pub mod autotask;
 pub mod cli;
 pub mod connectwise;
 pub mod datto;
+mod gate;
 pub mod http;
 mod respond;
 pub mod rng;

@@ -94,16 +94,27 @@ mod routes;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callout::{CalloutConfig, CalloutDelivery, CalloutFormat};
 pub use data::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
 use data::{Data, GenParams};
+
+/// How the Autotask simulator draws injected faults: paths ignore case, a forced 429 (the
+/// thread threshold's answer) comes first and spares zone discovery, which has no thread limit.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: true,
+    first: FirstFault::TooMany,
+    forced_429_on_open_routes: false,
+};
 
 /// Simulator configuration. `Default` is small and fast: 30 companies, no latency.
 #[derive(Clone)]
@@ -210,94 +221,10 @@ impl AutotaskConfig {
     }
 }
 
-/// Injected faults; set with [`AutotaskSim::set_faults`] or `POST /_sim/faults`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    /// The next N matching requests answer `status` (plain-text body).
-    pub fail_next: u32,
-    pub status: u16,
-    /// Restricts `fail_next`, `force_429_next` and `latency` to paths containing this
-    /// (case-insensitive).
-    pub path_contains: Option<String>,
-    /// The next N matching requests answer 429 (thread threshold message).
-    pub force_429_next: u32,
-    /// Replaces `AutotaskConfig::latency` for matching requests while set.
-    pub latency: Option<Duration>,
-    /// With `fail_after_pages`: once that many query pages of this entity were served, its
-    /// requests answer `status` (`fail_entity_times` times; 0 = until the faults are changed).
-    pub fail_entity: Option<String>,
-    pub fail_after_pages: u32,
-    pub fail_entity_times: u32,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            fail_next: 0,
-            status: 503,
-            path_contains: None,
-            force_429_next: 0,
-            latency: None,
-            fail_entity: None,
-            fail_after_pages: 0,
-            fail_entity_times: 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct FaultsJson {
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    pub force_429_next: u32,
-    pub latency_ms: Option<u64>,
-    pub fail_entity: Option<String>,
-    pub fail_after_pages: u32,
-    pub fail_entity_times: u32,
-}
-
-impl Default for FaultsJson {
-    fn default() -> Self {
-        FaultsJson::from(&Faults::default())
-    }
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains.clone(),
-            force_429_next: f.force_429_next,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-            fail_entity: f.fail_entity.clone(),
-            fail_after_pages: f.fail_after_pages,
-            fail_entity_times: f.fail_entity_times,
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains,
-            force_429_next: f.force_429_next,
-            latency: f.latency_ms.map(Duration::from_millis),
-            fail_entity: f.fail_entity,
-            fail_after_pages: f.fail_after_pages,
-            fail_entity_times: f.fail_entity_times,
-        }
-    }
-}
-
 /// Request counters. Admin (`/_sim/...`) requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SimStats {
+pub struct AutotaskStats {
     pub total_requests: u64,
     /// Per route: `zoneInformation`, `version`, `thresholdInformation`, `{Entity}.query`,
     /// `{Entity}.next`, `{Entity}.count`, `{Entity}.get`, `{Entity}.fields`, `Tickets.create`,
@@ -318,7 +245,7 @@ pub struct SimStats {
     pub slowed: u64,
 }
 
-impl SimStats {
+impl AutotaskStats {
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
     }
@@ -331,12 +258,6 @@ impl SimStats {
     pub fn pages(&self, entity: &str) -> u64 {
         self.pages.get(entity).copied().unwrap_or(0)
     }
-}
-
-pub(crate) struct FaultState {
-    pub faults: Faults,
-    /// Pages served per entity since the faults were set.
-    pub pages: HashMap<String, u32>,
 }
 
 /// The rolling-hour request threshold of the database.
@@ -380,15 +301,11 @@ pub(crate) struct Shared {
     pub(crate) threshold: Mutex<Threshold>,
     /// In-flight requests per (integration code, entity endpoint).
     pub(crate) threads: Mutex<HashMap<(String, String), u32>>,
-    pub(crate) faults: Mutex<FaultState>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<AutotaskStats>,
     pub(crate) callout: Mutex<Option<CalloutConfig>>,
     pub(crate) deliveries: Mutex<Vec<CalloutDelivery>>,
     pub(crate) generation_time: Duration,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
@@ -400,7 +317,7 @@ impl Shared {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut AutotaskStats)) {
         f(&mut lock(&self.stats));
     }
 
@@ -456,11 +373,8 @@ impl AutotaskSim {
                 times: VecDeque::new(),
             }),
             threads: Mutex::new(HashMap::new()),
-            faults: Mutex::new(FaultState {
-                faults: Faults::default(),
-                pages: HashMap::new(),
-            }),
-            stats: Mutex::new(SimStats::default()),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
+            stats: Mutex::new(AutotaskStats::default()),
             callout: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             data: RwLock::new(data),
@@ -505,23 +419,21 @@ impl AutotaskSim {
         self.shared.generation_time
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> AutotaskStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = AutotaskStats::default();
     }
 
     /// Replaces the injected faults (page counters start afresh).
     pub fn set_faults(&self, faults: Faults) {
-        let mut f = lock(&self.shared.faults);
-        f.faults = faults;
-        f.pages.clear();
+        self.shared.gate.set_faults(faults);
     }
 
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).faults.clone()
+        self.shared.gate.faults()
     }
 
     /// Forgets the requests counted against the hourly threshold.

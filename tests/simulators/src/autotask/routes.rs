@@ -17,7 +17,9 @@ use serde_json::{Map, Value, json};
 
 use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
-use super::{CalloutConfig, FaultsJson, Shared, SimStats, lock};
+use super::{AutotaskStats, CalloutConfig, Shared, lock};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, json_response, status};
 use crate::urlcode::{percent_decode, percent_encode};
 
@@ -226,6 +228,153 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
     headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim()
 }
 
+/// One request to the Autotask simulator, as the gate sees it.
+struct AutotaskCall<'a> {
+    sim: &'a Shared,
+    api: Api,
+    method: &'a Method,
+}
+
+impl<'a> Gated for AutotaskCall<'a> {
+    /// The integration code (thread slots are per code and endpoint).
+    type Caller = String;
+    type Permit = Slot<'a>;
+
+    const FAULT_STAGE: FaultStage = FaultStage::AfterLimits;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    /// Zone discovery needs no credentials and is exempt from the limits.
+    fn access(&self) -> Access {
+        if self.api == Api::Zone {
+            Access::Open
+        } else {
+            Access::Api
+        }
+    }
+
+    fn entity(&self) -> Option<&str> {
+        self.api.entity().map(Entity::name)
+    }
+
+    /// Injected failures are plain text, as an IIS or gateway error would be.
+    fn fault_response(&self, fault: Fault) -> Response {
+        let sim = self.sim;
+        let code = match fault {
+            Fault::TooMany { .. } => 429,
+            Fault::Status(code) => code,
+        };
+        sim.stat(|s| {
+            s.faults_injected += 1;
+            if code == 429 {
+                s.responses_429 += 1;
+            }
+        });
+        match code {
+            429 => too_many(sim, &thread_message(sim.config.thread_limit)),
+            401 => empty(401),
+            c => text(c, status(c).canonical_reason().unwrap_or("Error")),
+        }
+    }
+
+    /// The three headers (names are case-insensitive in `HeaderMap`): any failure is a 401
+    /// with an empty body; a user without API access gets 403; a method the endpoint does not
+    /// serve is refused (405) right after, before it counts.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<String, Box<Response>> {
+        let sim = self.sim;
+        let (code, user, secret) = (
+            header_str(headers, "apiintegrationcode"),
+            header_str(headers, "username"),
+            header_str(headers, "secret"),
+        );
+        let cfg = &sim.config;
+        let code_ok = cfg.integration_codes.iter().any(|c| c == code);
+        let restricted = cfg
+            .restricted_user
+            .as_ref()
+            .is_some_and(|(u, s)| u.eq_ignore_ascii_case(user) && s == secret);
+        let valid = user.eq_ignore_ascii_case(&cfg.username) && secret == cfg.secret;
+        if !code_ok || !(valid || restricted) {
+            sim.stat(|s| s.unauthorized_401 += 1);
+            return Err(Box::new(empty(401)));
+        }
+        if restricted {
+            sim.stat(|s| s.forbidden_403 += 1);
+            return Err(Box::new(errors(
+                403,
+                "The logged in Resource does not have the adequate permissions to use the API.",
+            )));
+        }
+        if self.api == Api::NotAllowed {
+            return Err(Box::new(not_allowed(self.method)));
+        }
+        Ok(code.to_string())
+    }
+
+    /// The hourly threshold of the database, then the thread slot of (integration code, entity
+    /// endpoint); above half the threshold the answer is slowed down (usage-based latency).
+    fn admit(&self, code: &String) -> Result<Admission<Slot<'a>>, Box<Response>> {
+        let sim = self.sim;
+        let cfg = &sim.config;
+        let usage = lock(&sim.threshold).admit(Instant::now());
+        let Ok(usage) = usage else {
+            sim.stat(|s| {
+                s.responses_429 += 1;
+                s.threshold_limited += 1;
+            });
+            return Err(Box::new(too_many(
+                sim,
+                &format!(
+                    "The request threshold of {} requests per {} minutes has been exceeded.",
+                    cfg.hourly_limit,
+                    cfg.threshold_window.as_secs() / 60
+                ),
+            )));
+        };
+
+        let endpoint = self.api.endpoint();
+        let slot_key = (code.clone(), endpoint.clone());
+        let in_flight = {
+            let mut threads = lock(&sim.threads);
+            let n = threads.entry(slot_key.clone()).or_default();
+            if *n >= cfg.thread_limit {
+                None
+            } else {
+                *n += 1;
+                Some(*n)
+            }
+        };
+        let Some(in_flight) = in_flight else {
+            sim.stat(|s| {
+                s.responses_429 += 1;
+                s.thread_limited += 1;
+            });
+            return Err(Box::new(too_many(sim, &thread_message(cfg.thread_limit))));
+        };
+        let permit = Slot { sim, key: slot_key };
+        sim.stat(|s| {
+            let m = s.max_concurrent.entry(endpoint).or_default();
+            *m = (*m).max(in_flight);
+        });
+
+        let slow_down = if !cfg.usage_latency {
+            Duration::ZERO
+        } else if usage >= 0.75 {
+            Duration::from_millis(1000)
+        } else if usage >= 0.5 {
+            Duration::from_millis(500)
+        } else {
+            Duration::ZERO
+        };
+        if !slow_down.is_zero() {
+            sim.stat(|s| s.slowed += 1);
+        }
+        Ok(Admission { permit, slow_down })
+    }
+}
+
 async fn route(
     sim: &Arc<Shared>,
     peer: SocketAddr,
@@ -235,8 +384,8 @@ async fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return admin(sim, peer, method, path, body);
+    if admin::is_admin(path) {
+        return admin::serve(sim, peer, method, path, body);
     }
     let segments: Vec<String> = path
         .split('/')
@@ -262,11 +411,18 @@ async fn route(
         .and_then(|h| h.to_str().ok())
         .map(|h| format!("http://{h}"))
         .unwrap_or_else(|| sim.base_url.clone());
+    if api == Api::Unknown {
+        return not_found();
+    }
+
+    let call = AutotaskCall { sim, api, method };
+    // The thread slot (in `_passed`) is held until the answer is ready.
+    let _passed = match gate::pass(&call, path, headers).await {
+        Ok(passed) => passed,
+        Err(refused) => return *refused,
+    };
 
     if api == Api::Zone {
-        if let Some(r) = injected(sim, path, None, true).await {
-            return r;
-        }
         let user = query_param(uri, "user").unwrap_or_default();
         let known = user.eq_ignore_ascii_case(&sim.config.username)
             || sim
@@ -284,100 +440,6 @@ async fn route(
             "ci": 1,
         }));
     }
-    if api == Api::Unknown {
-        return not_found();
-    }
-
-    // Authentication: the three headers (names are case-insensitive in HeaderMap).
-    let (code, user, secret) = (
-        header_str(headers, "apiintegrationcode"),
-        header_str(headers, "username"),
-        header_str(headers, "secret"),
-    );
-    let cfg = &sim.config;
-    let code_ok = cfg.integration_codes.iter().any(|c| c == code);
-    let restricted = cfg
-        .restricted_user
-        .as_ref()
-        .is_some_and(|(u, s)| u.eq_ignore_ascii_case(user) && s == secret);
-    let valid = user.eq_ignore_ascii_case(&cfg.username) && secret == cfg.secret;
-    if !code_ok || !(valid || restricted) {
-        sim.stat(|s| s.unauthorized_401 += 1);
-        return empty(401);
-    }
-    if restricted {
-        sim.stat(|s| s.forbidden_403 += 1);
-        return errors(
-            403,
-            "The logged in Resource does not have the adequate permissions to use the API.",
-        );
-    }
-    if api == Api::NotAllowed {
-        return not_allowed(method);
-    }
-
-    // The hourly threshold of the database.
-    let usage = lock(&sim.threshold).admit(Instant::now());
-    let usage = match usage {
-        Ok(u) => u,
-        Err(()) => {
-            sim.stat(|s| {
-                s.responses_429 += 1;
-                s.threshold_limited += 1;
-            });
-            return too_many(
-                sim,
-                &format!(
-                    "The request threshold of {} requests per {} minutes has been exceeded.",
-                    cfg.hourly_limit,
-                    cfg.threshold_window.as_secs() / 60
-                ),
-            );
-        }
-    };
-
-    // The thread limit per (integration code, endpoint).
-    let endpoint = api.endpoint();
-    let slot_key = (code.to_string(), endpoint.clone());
-    let in_flight = {
-        let mut threads = lock(&sim.threads);
-        let n = threads.entry(slot_key.clone()).or_default();
-        if *n >= cfg.thread_limit {
-            None
-        } else {
-            *n += 1;
-            Some(*n)
-        }
-    };
-    let Some(in_flight) = in_flight else {
-        sim.stat(|s| {
-            s.responses_429 += 1;
-            s.thread_limited += 1;
-        });
-        return too_many(sim, &thread_message(cfg.thread_limit));
-    };
-    let _slot = Slot { sim, key: slot_key };
-    sim.stat(|s| {
-        let m = s.max_concurrent.entry(endpoint).or_default();
-        *m = (*m).max(in_flight);
-    });
-
-    let usage_delay = if !cfg.usage_latency {
-        Duration::ZERO
-    } else if usage >= 0.75 {
-        Duration::from_millis(1000)
-    } else if usage >= 0.5 {
-        Duration::from_millis(500)
-    } else {
-        Duration::ZERO
-    };
-    if !usage_delay.is_zero() {
-        sim.stat(|s| s.slowed += 1);
-        tokio::time::sleep(usage_delay).await;
-    }
-    if let Some(r) = injected(sim, path, api.entity(), false).await {
-        return r;
-    }
 
     let ctx = Ctx {
         sim,
@@ -391,76 +453,13 @@ async fn route(
         && let Api::Query(e) | Api::Next(e) = api
     {
         sim.stat(|s| *s.pages.entry(e.name().to_string()).or_default() += 1);
-        *lock(&sim.faults).pages.entry(e.name().to_string()).or_default() += 1;
+        sim.gate.page_served(e.name());
     }
     response
 }
 
 fn thread_message(limit: u32) -> String {
     format!("Thread Threshold Exceeded: The Autotask API thread threshold of {limit} threads has been exceeded.")
-}
-
-/// Latency, then injected faults. `zone` requests only see `fail_next`/`latency`.
-async fn injected(sim: &Shared, path: &str, entity: Option<Entity>, zone: bool) -> Option<Response> {
-    let (latency, fault) = {
-        let mut f = lock(&sim.faults);
-        let lower = path.to_ascii_lowercase();
-        let matches = f
-            .faults
-            .path_contains
-            .as_deref()
-            .is_none_or(|p| lower.contains(&p.to_ascii_lowercase()));
-        let latency = if matches {
-            f.faults.latency.unwrap_or(sim.config.latency)
-        } else {
-            sim.config.latency
-        };
-        let entity_name = entity.map(Entity::name);
-        let entity_hit = !zone
-            && f.faults
-                .fail_entity
-                .as_deref()
-                .zip(entity_name)
-                .is_some_and(|(want, have)| want.eq_ignore_ascii_case(have))
-            && f.pages.get(entity_name.unwrap_or("")).copied().unwrap_or(0) >= f.faults.fail_after_pages;
-        let fault = if matches && !zone && f.faults.force_429_next > 0 {
-            f.faults.force_429_next -= 1;
-            Some(429)
-        } else if matches && f.faults.fail_next > 0 {
-            f.faults.fail_next -= 1;
-            Some(f.faults.status)
-        } else if entity_hit {
-            match f.faults.fail_entity_times {
-                0 => Some(f.faults.status),
-                1 => {
-                    f.faults.fail_entity = None;
-                    Some(f.faults.status)
-                }
-                n => {
-                    f.faults.fail_entity_times = n - 1;
-                    Some(f.faults.status)
-                }
-            }
-        } else {
-            None
-        };
-        (latency, fault)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let code = fault?;
-    sim.stat(|s| {
-        s.faults_injected += 1;
-        if code == 429 {
-            s.responses_429 += 1;
-        }
-    });
-    Some(match code {
-        429 => too_many(sim, &thread_message(sim.config.thread_limit)),
-        401 => empty(401),
-        c => text(c, status(c).canonical_reason().unwrap_or("Error")),
-    })
 }
 
 struct Ctx<'a> {
@@ -935,110 +934,101 @@ fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return errors(403, "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<Shared> {
+    const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    let blank = body.iter().all(u8::is_ascii_whitespace);
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
-    match (method.as_str(), segs.as_slice()) {
-        ("GET", ["stats"]) => ok(serde_json::to_value(&*lock(&sim.stats)).unwrap_or(Value::Null)),
-        ("POST", ["reset-stats"]) => {
-            *lock(&sim.stats) = SimStats::default();
-            ok(json!({"ok": true}))
-        }
-        ("GET", ["faults"]) => {
-            ok(serde_json::to_value(FaultsJson::from(&lock(&sim.faults).faults)).unwrap_or(Value::Null))
-        }
-        ("POST", ["faults"]) => {
-            let parsed: Result<FaultsJson, _> = if blank {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) if StatusCode::from_u16(f.status).is_ok() => {
-                    let mut state = lock(&sim.faults);
-                    state.faults = f.into();
-                    state.pages.clear();
-                    ok(serde_json::to_value(FaultsJson::from(&state.faults)).unwrap_or(Value::Null))
-                }
-                Ok(_) => errors(400, "status must be a valid HTTP status"),
-                Err(e) => errors(400, &format!("invalid faults JSON: {e}")),
-            }
-        }
-        ("POST", ["reset-limits"]) => {
-            lock(&sim.threshold).times.clear();
-            ok(json!({"ok": true}))
-        }
-        ("POST", ["tickets", id, "complete"]) => {
-            let Ok(id) = id.parse::<i64>() else {
-                return errors(400, "ticket id must be an integer");
-            };
-            let previous = {
-                let mut data = sim.write();
-                let Some(row) = data.get_mut(Entity::Tickets, id) else {
-                    return errors(404, "no such ticket");
+
+    fn info(&self) -> Value {
+        let cfg = &self.config;
+        let data = self.read();
+        let counts: Map<String, Value> = Entity::ALL
+            .iter()
+            .map(|e| (e.name().to_string(), json!(data.table(*e).rows.len())))
+            .collect();
+        json!({
+            "simulator": "autotask",
+            "username": cfg.username,
+            "integrationCodes": cfg.integration_codes,
+            "zoneName": cfg.zone_name,
+            "baseUrl": self.base_url,
+            "zoneInformationUrl": format!("{}/atservicesrest/v1.0/zoneInformation", self.base_url),
+            "restRoot": format!("{}/ATServicesRest/", self.base_url),
+            "seed": cfg.seed,
+            "counts": counts,
+            "pageMax": cfg.page_max,
+            "hourlyLimit": cfg.hourly_limit,
+            "threadLimit": cfg.thread_limit,
+            "latencyMs": cfg.latency.as_millis() as u64,
+            "generationMs": self.generation_time.as_millis() as u64,
+        })
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or(Value::Null)
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = AutotaskStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.threshold).times.clear();
+    }
+
+    fn error(&self, code: u16, msg: &str) -> Response {
+        errors(code, msg)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let sim = self;
+        Some(match (method.as_str(), segs) {
+            ("POST", ["tickets", id, "complete"]) => {
+                let Ok(id) = id.parse::<i64>() else {
+                    return Some(errors(400, "ticket id must be an integer"));
                 };
-                let previous = int(row.get("status")).unwrap_or(0);
-                apply_status(row, COMPLETE, data::now_ms());
-                previous
-            };
-            sim.ticket_status_changed(id, previous);
-            let ticket = sim.read().get(Entity::Tickets, id).map(SimTicket::from_row);
-            ok(json!({"id": id, "status": ticket.map(|t| t.status)}))
-        }
-        ("GET", ["callout"]) => {
-            let c = lock(&sim.callout).clone();
-            // Never echo the password.
-            ok(c.map_or(Value::Null, |c| {
-                json!({"url": c.url, "format": c.format, "username": c.username, "udfFilter": c.udf_filter,
-                       "retries": c.retries, "retryDelayMs": c.retry_delay_ms, "timeoutMs": c.timeout_ms})
-            }))
-        }
-        ("POST", ["callout"]) => {
-            if blank {
-                *lock(&sim.callout) = None;
-                return ok(json!({"ok": true, "callout": null}));
+                let previous = {
+                    let mut data = sim.write();
+                    let Some(row) = data.get_mut(Entity::Tickets, id) else {
+                        return Some(errors(404, "no such ticket"));
+                    };
+                    let previous = int(row.get("status")).unwrap_or(0);
+                    apply_status(row, COMPLETE, data::now_ms());
+                    previous
+                };
+                sim.ticket_status_changed(id, previous);
+                let ticket = sim.read().get(Entity::Tickets, id).map(SimTicket::from_row);
+                ok(json!({"id": id, "status": ticket.map(|t| t.status)}))
             }
-            match serde_json::from_slice::<CalloutConfig>(body) {
-                Ok(c) if c.url.starts_with("http://") => {
-                    *lock(&sim.callout) = Some(c);
-                    ok(json!({"ok": true}))
+            ("GET", ["callout"]) => {
+                let c = lock(&sim.callout).clone();
+                // Never echo the password.
+                ok(c.map_or(Value::Null, |c| {
+                    json!({"url": c.url, "format": c.format, "username": c.username, "udfFilter": c.udf_filter,
+                           "retries": c.retries, "retryDelayMs": c.retry_delay_ms, "timeoutMs": c.timeout_ms})
+                }))
+            }
+            ("POST", ["callout"]) => {
+                if admin::blank(body) {
+                    *lock(&sim.callout) = None;
+                    return Some(ok(json!({"ok": true, "callout": null})));
                 }
-                Ok(_) => errors(400, "url must be an http:// URL"),
-                Err(e) => errors(400, &format!("invalid callout JSON: {e}")),
+                match serde_json::from_slice::<CalloutConfig>(body) {
+                    Ok(c) if c.url.starts_with("http://") => {
+                        *lock(&sim.callout) = Some(c);
+                        ok(json!({"ok": true}))
+                    }
+                    Ok(_) => errors(400, "url must be an http:// URL"),
+                    Err(e) => errors(400, &format!("invalid callout JSON: {e}")),
+                }
             }
-        }
-        ("GET", ["callout", "deliveries"]) => ok(serde_json::to_value(&*lock(&sim.deliveries)).unwrap_or(Value::Null)),
-        ("GET", ["info"]) => {
-            let cfg = &sim.config;
-            let data = sim.read();
-            let counts: Map<String, Value> = Entity::ALL
-                .iter()
-                .map(|e| (e.name().to_string(), json!(data.table(*e).rows.len())))
-                .collect();
-            ok(json!({
-                "simulator": "autotask",
-                "username": cfg.username,
-                "integrationCodes": cfg.integration_codes,
-                "zoneName": cfg.zone_name,
-                "baseUrl": sim.base_url,
-                "zoneInformationUrl": format!("{}/atservicesrest/v1.0/zoneInformation", sim.base_url),
-                "restRoot": format!("{}/ATServicesRest/", sim.base_url),
-                "seed": cfg.seed,
-                "counts": counts,
-                "pageMax": cfg.page_max,
-                "hourlyLimit": cfg.hourly_limit,
-                "threadLimit": cfg.thread_limit,
-                "latencyMs": cfg.latency.as_millis() as u64,
-                "generationMs": sim.generation_time.as_millis() as u64,
-            }))
-        }
-        _ => errors(
-            404,
-            "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.",
-        ),
+            ("GET", ["callout", "deliveries"]) => {
+                ok(serde_json::to_value(&*lock(&sim.deliveries)).unwrap_or(Value::Null))
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -79,7 +79,7 @@
 //! the callbacks it is sent and can answer chosen statuses (to exercise the retries).
 //!
 //! # Admin endpoints (no auth, loopback peers only, not counted)
-//! `GET /_sim/info`, `GET /_sim/stats`, `GET|POST /_sim/faults` ([`FaultsJson`] fields, snake
+//! `GET /_sim/info`, `GET /_sim/stats`, `GET|POST /_sim/faults` ([`Faults`] fields, snake
 //! case, `latency_ms`; empty body clears), `POST /_sim/reset-limits`, `POST /_sim/reset-stats`,
 //! `POST /_sim/tickets/{id}/close`.
 //!
@@ -105,15 +105,26 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callbacks::{CallbackDelivery, CallbackSink, ReceivedCallback, sign};
 use data::{Data, GenParams};
 pub use data::{iso, now_ms};
 
 use crate::rng::Rng;
+
+/// How the ConnectWise simulator draws injected faults: `fail_next` before a forced 429, on
+/// every route.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: false,
+    first: FirstFault::Status,
+    forced_429_on_open_routes: true,
+};
 
 /// Simulator configuration. `Default` is small and fast.
 #[derive(Clone)]
@@ -198,80 +209,9 @@ impl Default for ConnectWiseConfig {
     }
 }
 
-/// Injected faults; set with [`ConnectWiseSim::set_faults`] or `POST /_sim/faults`.
-///
-/// They apply to REST requests whose path contains `path_contains` (all if `None`). The first
-/// `after_successes` matching requests pass; then the next `fail_next` answer `status`, then
-/// `force_429_next` answer 429 with `Retry-After: retry_after_secs`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    pub path_contains: Option<String>,
-    pub after_successes: u32,
-    pub fail_next: u32,
-    pub status: u16,
-    pub force_429_next: u32,
-    pub retry_after_secs: u64,
-    pub latency: Option<Duration>,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            path_contains: None,
-            after_successes: 0,
-            fail_next: 0,
-            status: 500,
-            force_429_next: 0,
-            retry_after_secs: 1,
-            latency: None,
-        }
-    }
-}
-
-/// [`Faults`] as JSON for `/_sim/faults`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FaultsJson {
-    pub path_contains: Option<String>,
-    pub after_successes: u32,
-    pub fail_next: u32,
-    pub status: u16,
-    pub force_429_next: u32,
-    pub retry_after_secs: u64,
-    pub latency_ms: Option<u64>,
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            path_contains: f.path_contains.clone(),
-            after_successes: f.after_successes,
-            fail_next: f.fail_next,
-            status: f.status,
-            force_429_next: f.force_429_next,
-            retry_after_secs: f.retry_after_secs,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            path_contains: f.path_contains,
-            after_successes: f.after_successes,
-            fail_next: f.fail_next,
-            status: if f.status == 0 { 500 } else { f.status },
-            force_429_next: f.force_429_next,
-            retry_after_secs: f.retry_after_secs,
-            latency: f.latency_ms.map(Duration::from_millis),
-        }
-    }
-}
-
 /// Request counters. Admin requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SimStats {
+pub struct ConnectWiseStats {
     pub total_requests: u64,
     /// Per route, e.g. `companyinfo`, `system_info`, `companies`, `company_sites`, `contacts`,
     /// `configurations`, `configuration_types`, `members`, `boards`, `board_statuses`,
@@ -285,7 +225,7 @@ pub struct SimStats {
     pub callbacks_sent: u64,
 }
 
-impl SimStats {
+impl ConnectWiseStats {
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
     }
@@ -295,15 +235,11 @@ pub(crate) struct Shared {
     pub(crate) config: ConnectWiseConfig,
     pub(crate) base_url: String,
     pub(crate) data: Mutex<Data>,
-    pub(crate) faults: Mutex<Faults>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<ConnectWiseStats>,
     pub(crate) window: Mutex<VecDeque<Instant>>,
     pub(crate) deliveries: Arc<Mutex<Vec<CallbackDelivery>>>,
     pub(crate) rng: Mutex<Rng>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Who made a change (for `isSelfSuppressedFlag`).
@@ -318,7 +254,7 @@ impl Shared {
         lock(&self.data)
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut ConnectWiseStats)) {
         f(&mut lock(&self.stats));
     }
 
@@ -452,11 +388,11 @@ impl ConnectWiseSim {
         });
         let shared = Arc::new(Shared {
             rng: Mutex::new(Rng::new(now_ms() as u64 ^ u64::from(addr.port()) ^ config.seed)),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             config,
             base_url,
             data: Mutex::new(data),
-            faults: Mutex::new(Faults::default()),
-            stats: Mutex::new(SimStats::default()),
+            stats: Mutex::new(ConnectWiseStats::default()),
             window: Mutex::new(VecDeque::new()),
             deliveries: Arc::new(Mutex::new(Vec::new())),
         });
@@ -483,20 +419,20 @@ impl ConnectWiseSim {
         &self.shared.config
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> ConnectWiseStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = ConnectWiseStats::default();
     }
 
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.shared.faults) = faults;
+        self.shared.gate.set_faults(faults);
     }
 
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).clone()
+        self.shared.gate.faults()
     }
 
     /// Forgets the requests counted against the rate limit.

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use super::conditions;
 use super::data::{Table, iso, now_ms};
-use super::{Actor, FaultsJson, Shared, SimStats, close_ticket, lock};
+use super::{Actor, ConnectWiseStats, Shared, close_ticket, lock};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::json_response;
 use crate::urlcode;
 
@@ -125,6 +127,92 @@ impl Ctx<'_> {
     }
 }
 
+/// What a request is for, from its path alone.
+enum Target {
+    /// `/login/companyinfo/{companyId}` (no auth).
+    CompanyInfo(String),
+    /// `/{codebase}apis/3.0/...`: the path below the REST root, without a trailing `/`.
+    Rest(String),
+    /// Anything else.
+    NoEndpoint,
+}
+
+impl Target {
+    fn parse(path: &str) -> Target {
+        let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
+        if segments.len() == 3 && segments[0] == "login" && segments[1].eq_ignore_ascii_case("companyinfo") {
+            return Target::CompanyInfo(percent_decode(segments[2]));
+        }
+        let rest = match segments.as_slice() {
+            [_codebase, apis, ver, rest] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => format!("/{rest}"),
+            [_codebase, apis, ver] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => "/".to_string(),
+            _ => return Target::NoEndpoint,
+        };
+        Target::Rest(rest.trim_end_matches('/').to_string())
+    }
+
+    /// The callback key URL needs no auth (its own `clientId` switch aside).
+    fn is_callback_key(&self) -> bool {
+        matches!(self, Target::Rest(rest)
+            if rest.eq_ignore_ascii_case("/system/callbackkey")
+                || rest.eq_ignore_ascii_case("/system/callbackkey/index.rails"))
+    }
+}
+
+/// One request to the ConnectWise simulator, as the gate sees it.
+struct ConnectWiseCall<'a> {
+    sim: &'a Shared,
+    target: &'a Target,
+}
+
+impl Gated for ConnectWiseCall<'_> {
+    type Caller = Actor;
+    type Permit = ();
+
+    const FAULT_STAGE: FaultStage = FaultStage::BeforeAuth;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    fn access(&self) -> Access {
+        match self.target {
+            Target::Rest(_) if !self.target.is_callback_key() => Access::Api,
+            _ => Access::Open,
+        }
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        match fault {
+            Fault::Status(status) => {
+                self.sim.stat(|s| s.faults_injected += 1);
+                error(status, "SimulatedFault", "Injected fault")
+            }
+            Fault::TooMany { retry_after_secs } => {
+                self.sim.stat(|s| {
+                    s.faults_injected += 1;
+                    s.rate_limited_429 += 1;
+                });
+                too_many(retry_after_secs)
+            }
+        }
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
+        authenticate(self.sim, headers)
+    }
+
+    fn admit(&self, _caller: &Actor) -> Result<Admission<()>, Box<Response>> {
+        match rate_limit(self.sim) {
+            Some(refused) => Err(Box::new(refused)),
+            None => Ok(Admission {
+                permit: (),
+                slow_down: Duration::ZERO,
+            }),
+        }
+    }
+}
+
 async fn dispatch(
     State(sim): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -134,64 +222,46 @@ async fn dispatch(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    if path.starts_with("/_sim/") {
-        return admin(&sim, peer, &method, &path, &body);
+    if admin::is_admin(&path) {
+        return admin::serve(&sim, peer, &method, &path, &body);
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
     let route = route_name(&path);
     sim.stat(|s| {
         s.total_requests += 1;
         *s.by_route.entry(route.to_string()).or_default() += 1;
     });
 
-    let latency = {
-        let f = lock(&sim.faults);
-        let applies = f.path_contains.as_deref().is_none_or(|p| path.contains(p));
-        f.latency.filter(|_| applies).unwrap_or(sim.config.latency)
+    let target = Target::parse(&path);
+    let call = ConnectWiseCall {
+        sim: &sim,
+        target: &target,
     };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    if let Some(r) = injected_fault(&sim, &path) {
-        return r;
-    }
+    let actor = match gate::pass(&call, &path, &headers).await {
+        Ok(passed) => passed.caller,
+        Err(refused) => return *refused,
+    };
 
-    // /login/companyinfo/{companyId}
-    if segments.len() == 3 && segments[0] == "login" && segments[1].eq_ignore_ascii_case("companyinfo") {
-        if method != Method::GET {
-            return error(405, "ConnectWiseApi", "Method not allowed");
-        }
-        return company_info(&sim, &percent_decode(segments[2]));
-    }
-    // /{codebase}apis/3.0/...
-    let rest = match segments.as_slice() {
-        [_codebase, apis, ver, rest] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => format!("/{rest}"),
-        [_codebase, apis, ver] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => "/".to_string(),
-        _ => return no_endpoint(),
-    };
     let query = Query::parse(uri.query());
-    let rest = rest.trim_end_matches('/').to_string();
-
-    if rest.eq_ignore_ascii_case("/system/callbackkey") || rest.eq_ignore_ascii_case("/system/callbackkey/index.rails")
-    {
-        if sim.config.key_url_requires_client_id && client_id(&headers).is_none() {
-            return error(401, "ConnectWiseApi", "ClientId is required");
+    let rest = match target {
+        Target::CompanyInfo(company) => {
+            if method != Method::GET {
+                return error(405, "ConnectWiseApi", "Method not allowed");
+            }
+            return company_info(&sim, &company);
         }
-        let id = query.get("id").unwrap_or("");
-        return match sim.data().signing_keys.get(id) {
-            Some(k) => json_response(200, &json!({"signing_key": k})),
-            None => not_found("Callback key", id),
-        };
-    }
-
-    // Auth.
-    let actor = match authenticate(&sim, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
+        Target::NoEndpoint => return no_endpoint(),
+        Target::Rest(_) if target.is_callback_key() => {
+            if sim.config.key_url_requires_client_id && client_id(&headers).is_none() {
+                return error(401, "ConnectWiseApi", "ClientId is required");
+            }
+            let id = query.get("id").unwrap_or("");
+            return match sim.data().signing_keys.get(id) {
+                Some(k) => json_response(200, &json!({"signing_key": k})),
+                None => not_found("Callback key", id),
+            };
+        }
+        Target::Rest(rest) => rest,
     };
-    if let Some(r) = rate_limit(&sim) {
-        return r;
-    }
     let ctx = Ctx {
         sim: &sim,
         method: &method,
@@ -199,7 +269,7 @@ async fn dispatch(
         query,
         headers: &headers,
         body: &body,
-        actor,
+        actor: actor.unwrap_or(Actor::ApiMember),
     };
     handle(&ctx)
 }
@@ -232,35 +302,6 @@ fn route_name(path: &str) -> &'static str {
         ["system", "callbackkey", ..] => "callback_key",
         _ => "other",
     }
-}
-
-fn injected_fault(sim: &Shared, path: &str) -> Option<Response> {
-    let mut f = lock(&sim.faults);
-    if f.fail_next == 0 && f.force_429_next == 0 {
-        return None;
-    }
-    if f.path_contains.as_deref().is_some_and(|p| !path.contains(p)) {
-        return None;
-    }
-    if f.after_successes > 0 {
-        f.after_successes -= 1;
-        return None;
-    }
-    if f.fail_next > 0 {
-        f.fail_next -= 1;
-        let status = f.status;
-        drop(f);
-        sim.stat(|s| s.faults_injected += 1);
-        return Some(error(status, "SimulatedFault", "Injected fault"));
-    }
-    f.force_429_next -= 1;
-    let secs = f.retry_after_secs;
-    drop(f);
-    sim.stat(|s| {
-        s.faults_injected += 1;
-        s.rate_limited_429 += 1;
-    });
-    Some(too_many(secs))
 }
 
 fn company_info(sim: &Shared, company: &str) -> Response {
@@ -1100,70 +1141,60 @@ fn create_callback(ctx: &Ctx<'_>) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return error(403, "Forbidden", "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<Shared> {
+    const HELP: &'static str = "Unknown admin endpoint.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    let p = path.trim_end_matches('/');
-    match (method.as_str(), p) {
-        ("GET", "/_sim/info") => {
-            let d = sim.data();
-            let c = &sim.config;
-            json_response(
-                200,
-                &json!({"simulator": "connectwise-manage", "site": sim.base_url, "apiUrl": sim.api_root(),
-                "companyId": c.company_id, "publicKey": c.public_key, "codebase": c.codebase,
-                "companies": d.companies.rows.len(), "contacts": d.contacts.rows.len(),
-                "sites": d.sites.rows.len(), "configurations": d.configurations.rows.len(),
-                "members": d.members.rows.len(), "tickets": d.tickets.rows.len(),
-                "callbacks": d.callbacks.rows.len(), "rateLimit": c.rate_limit}),
-            )
-        }
-        ("GET", "/_sim/stats") => json_response(200, &serde_json::to_value(&*lock(&sim.stats)).unwrap_or_default()),
-        ("POST", "/_sim/reset-stats") => {
-            *lock(&sim.stats) = SimStats::default();
-            json_response(200, &json!({"ok": true}))
-        }
-        ("POST", "/_sim/reset-limits") => {
-            lock(&sim.window).clear();
-            json_response(200, &json!({"ok": true}))
-        }
-        ("GET", "/_sim/faults") => json_response(
-            200,
-            &serde_json::to_value(FaultsJson::from(&*lock(&sim.faults))).unwrap_or_default(),
-        ),
-        ("POST", "/_sim/faults") => {
-            let parsed: Result<FaultsJson, _> = if body.iter().all(u8::is_ascii_whitespace) {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) => {
-                    let mut faults = lock(&sim.faults);
-                    *faults = f.into();
-                    json_response(
-                        200,
-                        &serde_json::to_value(FaultsJson::from(&*faults)).unwrap_or_default(),
-                    )
-                }
-                Err(e) => error(400, "InvalidObject", &format!("invalid faults JSON: {e}")),
-            }
-        }
-        ("POST", _) if p.starts_with("/_sim/tickets/") && p.ends_with("/close") => {
-            let id = p.trim_start_matches("/_sim/tickets/").trim_end_matches("/close");
-            let Some(id) = parse_id(id) else {
-                return not_found("Ticket", id);
-            };
-            let status = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|b| b["statusId"].as_i64());
-            match close_ticket(sim, id, status) {
-                Ok(t) => json_response(200, &t),
-                Err(e) if e.contains("not found") => error(404, "NotFound", &e),
-                Err(e) => error(400, "InvalidObject", &e),
-            }
-        }
-        _ => error(404, "NotFound", "Unknown admin endpoint."),
+
+    fn info(&self) -> Value {
+        let d = self.data();
+        let c = &self.config;
+        json!({"simulator": "connectwise-manage", "site": self.base_url, "apiUrl": self.api_root(),
+            "companyId": c.company_id, "publicKey": c.public_key, "codebase": c.codebase,
+            "companies": d.companies.rows.len(), "contacts": d.contacts.rows.len(),
+            "sites": d.sites.rows.len(), "configurations": d.configurations.rows.len(),
+            "members": d.members.rows.len(), "tickets": d.tickets.rows.len(),
+            "callbacks": d.callbacks.rows.len(), "rateLimit": c.rate_limit})
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or_default()
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = ConnectWiseStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.window).clear();
+    }
+
+    /// ConnectWise's envelope, its `code` named after the status.
+    fn error(&self, code: u16, message: &str) -> Response {
+        let cw_code = match code {
+            400 => "InvalidObject",
+            403 => "Forbidden",
+            _ => "NotFound",
+        };
+        error(code, cw_code, message)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let ("POST", ["tickets", id, "close"]) = (method.as_str(), segs) else {
+            return None;
+        };
+        let Some(id) = parse_id(id) else {
+            return Some(not_found("Ticket", id));
+        };
+        let status = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|b| b["statusId"].as_i64());
+        Some(match close_ticket(self, id, status) {
+            Ok(t) => json_response(200, &t),
+            Err(e) if e.contains("not found") => error(404, "NotFound", &e),
+            Err(e) => error(400, "InvalidObject", &e),
+        })
     }
 }

@@ -64,7 +64,7 @@
 //!
 //! # Admin endpoints (no auth, loopback peers only, not counted in the stats)
 //! `GET /_sim/info` (platform, key names, sizes, URLs; never a secret), `GET /_sim/stats`
-//! ([`SimStats`] as JSON), `GET|POST /_sim/faults` ([`Faults`] as JSON with snake_case fields
+//! ([`DattoStats`] as JSON), `GET|POST /_sim/faults` ([`Faults`] as JSON with snake_case fields
 //! and `latency_ms`; an empty body clears them), `POST /_sim/expire-tokens`,
 //! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `POST /_sim/mutate`
 //! (`{"changeDevices": N}`, for benchmarks).
@@ -93,11 +93,14 @@ mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use data::{
     DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
@@ -108,6 +111,13 @@ use limits::{LimitConfig, Limiter};
 pub use webhooks::{AlertWebhook, WebhookDelivery};
 
 use crate::rng::Rng;
+
+/// How the Datto RMM simulator draws injected faults: a forced 429 first, on every route.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: false,
+    first: FirstFault::TooMany,
+    forced_429_on_open_routes: true,
+};
 
 /// The six Datto RMM platforms.
 pub const PLATFORMS: &[&str] = &["pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah"];
@@ -272,86 +282,9 @@ impl DattoConfig {
     }
 }
 
-/// Injected faults; set with [`DattoSim::set_faults`] or `POST /_sim/faults`.
-///
-/// All of them apply only to requests whose path contains `path_contains` (if set), and are
-/// answered before authentication and rate counting. Order: `force_429_next`, then
-/// `fail_next`, then `fail_rate`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    /// The next N matching requests answer `status`.
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    /// Each matching request fails with this probability (seeded, reproducible).
-    pub fail_rate: f64,
-    /// The next N matching requests answer 429 "Rate limit exceeded" (not counted towards the
-    /// IP block).
-    pub force_429_next: u32,
-    /// Replaces `DattoConfig::latency` for matching requests while set.
-    pub latency: Option<Duration>,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            fail_next: 0,
-            status: 500,
-            path_contains: None,
-            fail_rate: 0.0,
-            force_429_next: 0,
-            latency: None,
-        }
-    }
-}
-
-/// `Faults` as JSON for the admin endpoint (durations in milliseconds).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct FaultsJson {
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    pub fail_rate: f64,
-    pub force_429_next: u32,
-    pub latency_ms: Option<u64>,
-}
-
-impl Default for FaultsJson {
-    fn default() -> Self {
-        FaultsJson::from(&Faults::default())
-    }
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains.clone(),
-            fail_rate: f.fail_rate,
-            force_429_next: f.force_429_next,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains,
-            fail_rate: f.fail_rate,
-            force_429_next: f.force_429_next,
-            latency: f.latency_ms.map(Duration::from_millis),
-        }
-    }
-}
-
 /// Request counters. Admin (`/_sim/...`) requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SimStats {
+pub struct DattoStats {
     /// Every request under a platform prefix (and unknown prefixes).
     pub total_requests: u64,
     /// Per route: `token`, `account`, `system`, `sites`, `site`, `site_devices`,
@@ -374,7 +307,7 @@ pub struct SimStats {
     pub tokens_issued: u64,
 }
 
-impl SimStats {
+impl DattoStats {
     /// Requests counted for `route` (0 if none).
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
@@ -391,11 +324,6 @@ pub(crate) struct Tokens {
     rng: Rng,
 }
 
-pub(crate) struct FaultState {
-    faults: Faults,
-    rng: Rng,
-}
-
 /// State shared by the server and the [`DattoSim`] handle.
 pub(crate) struct Shared {
     pub(crate) config: DattoConfig,
@@ -403,19 +331,14 @@ pub(crate) struct Shared {
     pub(crate) data: RwLock<Data>,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) limiter: Mutex<Limiter>,
-    pub(crate) faults: Mutex<FaultState>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<DattoStats>,
     pub(crate) generation_time: Duration,
     /// Epoch ms when the simulator started (`/system/status` `started`).
     pub(crate) started_ms: i64,
     pub(crate) webhook: Mutex<Option<AlertWebhook>>,
     pub(crate) deliveries: Mutex<Vec<WebhookDelivery>>,
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-/// Locks, ignoring poisoning (a panicking test helper must not wedge the server).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
@@ -427,7 +350,7 @@ impl Shared {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut DattoStats)) {
         f(&mut lock(&self.stats));
     }
 }
@@ -478,15 +401,12 @@ impl DattoSim {
         let token_seed = data::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
         let shared = Arc::new(Shared {
             limiter: Mutex::new(Limiter::new(config.limit_config())),
-            faults: Mutex::new(FaultState {
-                faults: Faults::default(),
-                rng: Rng::derive(config.seed, 0xFA17),
-            }),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             tokens: Mutex::new(Tokens {
                 issued: HashMap::new(),
                 rng: Rng::new(token_seed),
             }),
-            stats: Mutex::new(SimStats::default()),
+            stats: Mutex::new(DattoStats::default()),
             data: RwLock::new(data),
             base_url,
             config,
@@ -538,22 +458,22 @@ impl DattoSim {
         self.shared.generation_time
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> DattoStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = DattoStats::default();
     }
 
     /// Replaces the injected faults (counters start afresh).
     pub fn set_faults(&self, faults: Faults) {
-        lock(&self.shared.faults).faults = faults;
+        self.shared.gate.set_faults(faults);
     }
 
     /// The faults still pending (`fail_next`/`force_429_next` count down).
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).faults.clone()
+        self.shared.gate.faults()
     }
 
     /// Every token issued so far answers 401 from now on.

@@ -1,7 +1,7 @@
 //! HTTP front: one fallback handler parses `/{platform}/...`, then every request goes through
 //! the same pipeline:
 //!
-//! 1. count it (`SimStats`);
+//! 1. count it (`DattoStats`);
 //! 2. latency;
 //! 3. injected faults;
 //! 4. IP block (403);
@@ -34,7 +34,9 @@ use serde_json::{Value, json};
 
 use super::data::Data;
 use super::limits::{RateClass, Verdict};
-use super::{FaultsJson, PLATFORMS, Shared, SimStats, TokenInfo, lock, render};
+use super::{DattoStats, PLATFORMS, Shared, TokenInfo, lock, render};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, status};
 use crate::urlcode::{percent_decode, percent_encode};
 
@@ -253,6 +255,7 @@ impl<'a> Api<'a> {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Target<'a> {
     Token,
     Api(Api<'a>),
@@ -300,6 +303,111 @@ async fn dispatch(
     response
 }
 
+/// One request to the Datto RMM simulator, as the gate sees it.
+struct DattoCall<'a> {
+    sim: &'a Shared,
+    target: Target<'a>,
+    platform: &'a str,
+}
+
+impl Gated for DattoCall<'_> {
+    /// Whether the user is restricted is settled by `authenticate` (403).
+    type Caller = ();
+    type Permit = ();
+
+    const FAULT_STAGE: FaultStage = FaultStage::BeforeAuth;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    /// `/system/status` and the token endpoint need no token; nor do unknown prefixes (404).
+    fn access(&self) -> Access {
+        match self.target {
+            Target::Api(api) if api != Api::SystemStatus => Access::Api,
+            _ => Access::Open,
+        }
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        let sim = self.sim;
+        let code = match fault {
+            Fault::TooMany { .. } => 429,
+            Fault::Status(code) => code,
+        };
+        sim.stat(|s| {
+            s.faults_injected += 1;
+            if code == 429 {
+                s.responses_429 += 1;
+            }
+        });
+        match code {
+            429 => too_many(sim),
+            401 => message(401, UNAUTHORIZED),
+            409 => message(409, "Request aborted due to concurrent write access to this record."),
+            _ => message(code, status(code).canonical_reason().unwrap_or("Error")),
+        }
+    }
+
+    /// The temporary IP block answers everything 403.
+    fn screen(&self) -> Result<(), Box<Response>> {
+        let block = lock(&self.sim.limiter).blocked(Instant::now());
+        if block.is_some() {
+            self.sim.stat(|s| s.blocked_403 += 1);
+            return Err(Box::new(blocked(self.sim)));
+        }
+        Ok(())
+    }
+
+    /// A live bearer token issued on this platform, of a user with API access.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(), Box<Response>> {
+        match authenticate(self.sim, self.platform, headers) {
+            Err(r) => Err(Box::new(r.into())),
+            Ok(true) => Err(Box::new(message(403, NO_ACCESS))),
+            Ok(false) => Ok(()),
+        }
+    }
+
+    /// The rolling-window limiter (see `limits.rs`); unknown endpoints are not counted.
+    fn admit(&self, _caller: &()) -> Result<Admission<()>, Box<Response>> {
+        let sim = self.sim;
+        let no_wait = Admission {
+            permit: (),
+            slow_down: Duration::ZERO,
+        };
+        let Target::Api(api) = self.target else {
+            return Ok(no_wait);
+        };
+        let Some(class) = api.rate_class() else {
+            return Ok(no_wait);
+        };
+        let verdict = lock(&sim.limiter).admit(class, Instant::now());
+        match verdict {
+            Verdict::Limited { block_started } => {
+                sim.stat(|s| {
+                    s.responses_429 += 1;
+                    s.rate_limited += 1;
+                    if block_started {
+                        s.blocks_started += 1;
+                    }
+                });
+                if block_started {
+                    tracing::info!("datto sim: IP block started");
+                }
+                Err(Box::new(too_many(sim)))
+            }
+            Verdict::Allow { slow: true } => {
+                sim.stat(|s| s.slowed += 1);
+                Ok(Admission {
+                    permit: (),
+                    slow_down: sim.config.slow_delay,
+                })
+            }
+            Verdict::Allow { slow: false } => Ok(no_wait),
+        }
+    }
+}
+
 async fn route(
     sim: &Arc<Shared>,
     peer: SocketAddr,
@@ -309,8 +417,8 @@ async fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return admin(sim, peer, &method, path, body);
+    if admin::is_admin(path) {
+        return admin::serve(sim, peer, &method, path, body);
     }
     let segments: Vec<String> = path.split('/').skip(1).map(|s| percent_decode(s, false)).collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -329,48 +437,9 @@ async fn route(
         *s.by_route.entry(target.stat_key().to_string()).or_default() += 1;
     });
 
-    // Latency and faults come first.
-    let (fault, latency) = {
-        let mut f = lock(&sim.faults);
-        let matches = f.faults.path_contains.as_deref().is_none_or(|p| path.contains(p));
-        let latency = if matches {
-            f.faults.latency.unwrap_or(sim.config.latency)
-        } else {
-            sim.config.latency
-        };
-        let fault = if !matches {
-            None
-        } else if f.faults.force_429_next > 0 {
-            f.faults.force_429_next -= 1;
-            Some(429)
-        } else if f.faults.fail_next > 0 {
-            f.faults.fail_next -= 1;
-            Some(f.faults.status)
-        } else if f.faults.fail_rate > 0.0 {
-            let rate = f.faults.fail_rate;
-            f.rng.chance(rate).then_some(f.faults.status)
-        } else {
-            None
-        };
-        (fault, latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    if let Some(code) = fault {
-        sim.stat(|s| {
-            s.faults_injected += 1;
-            if code == 429 {
-                s.responses_429 += 1;
-            }
-        });
-        return fault_response(sim, code);
-    }
-
-    let block = lock(&sim.limiter).blocked(Instant::now());
-    if block.is_some() {
-        sim.stat(|s| s.blocked_403 += 1);
-        return blocked(sim);
+    let call = DattoCall { sim, target, platform };
+    if let Err(refused) = gate::pass(&call, path, headers).await {
+        return *refused;
     }
 
     let origin = headers
@@ -388,16 +457,7 @@ async fn route(
     match target {
         Target::NotFound => message(404, "Not Found"),
         Target::Token => token(&ctx, &method, headers),
-        Target::Api(api) => api_call(&ctx, api, headers).await,
-    }
-}
-
-fn fault_response(sim: &Shared, code: u16) -> Response {
-    match code {
-        429 => too_many(sim),
-        401 => message(401, UNAUTHORIZED),
-        409 => message(409, "Request aborted due to concurrent write access to this record."),
-        _ => message(code, status(code).canonical_reason().unwrap_or("Error")),
+        Target::Api(api) => handle(&ctx, api),
     }
 }
 
@@ -484,8 +544,7 @@ fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
 }
 
 /// `Ok(restricted)` for a live token issued on this platform.
-fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
-    let sim = ctx.sim;
+fn authenticate(sim: &Shared, platform: &str, headers: &HeaderMap) -> Result<bool, Reject> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -502,7 +561,7 @@ fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
         Some(info.restricted)
     });
     match verdict {
-        Some(restricted) if ctx.platform == sim.config.platform => Ok(restricted),
+        Some(restricted) if platform == sim.config.platform => Ok(restricted),
         _ => {
             sim.stat(|s| s.unauthorized_401 += 1);
             Err(Reject {
@@ -514,42 +573,6 @@ fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
 }
 
 // ----- /api/v2 -----
-
-async fn api_call(ctx: &Ctx<'_>, api: Api<'_>, headers: &HeaderMap) -> Response {
-    let sim = ctx.sim;
-    if api != Api::SystemStatus {
-        match authenticate(ctx, headers) {
-            Err(r) => return r.into(),
-            Ok(true) => return message(403, NO_ACCESS),
-            Ok(false) => {}
-        }
-    }
-    let Some(class) = api.rate_class() else {
-        return handle(ctx, api);
-    };
-    let verdict = lock(&sim.limiter).admit(class, Instant::now());
-    match verdict {
-        Verdict::Limited { block_started } => {
-            sim.stat(|s| {
-                s.responses_429 += 1;
-                s.rate_limited += 1;
-                if block_started {
-                    s.blocks_started += 1;
-                }
-            });
-            if block_started {
-                tracing::info!("datto sim: IP block started");
-            }
-            return too_many(sim);
-        }
-        Verdict::Allow { slow: true } => {
-            sim.stat(|s: &mut SimStats| s.slowed += 1);
-            tokio::time::sleep(sim.config.slow_delay).await;
-        }
-        Verdict::Allow { slow: false } => {}
-    }
-    handle(ctx, api)
-}
 
 fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
     let sim = ctx.sim;
@@ -1122,142 +1145,139 @@ fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return message(403, "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<Shared> {
+    const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    match (method.as_str(), path.trim_end_matches('/')) {
-        ("GET", "/_sim/stats") => ok(&*lock(&sim.stats)),
-        ("POST", "/_sim/reset-stats") => {
-            *lock(&sim.stats) = SimStats::default();
-            ok(&json!({"ok": true}))
-        }
-        ("GET", "/_sim/faults") => ok(&FaultsJson::from(&lock(&sim.faults).faults)),
-        ("POST", "/_sim/faults") => {
-            let parsed: Result<FaultsJson, _> = if body.iter().all(u8::is_ascii_whitespace) {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) if axum::http::StatusCode::from_u16(f.status).is_ok() && (0.0..=1.0).contains(&f.fail_rate) => {
-                    let mut state = lock(&sim.faults);
-                    state.faults = f.into();
-                    ok(&FaultsJson::from(&state.faults))
+
+    fn info(&self) -> Value {
+        let cfg = &self.config;
+        let data = self.read();
+        let platform_url = format!("{}/{}", self.base_url, cfg.platform);
+        json!({
+            "simulator": "datto-rmm",
+            "platform": cfg.platform,
+            "apiKey": cfg.api_key,
+            "restrictedApiKey": cfg.restricted_api_key.as_ref().map(|(k, _)| k),
+            "baseUrl": self.base_url,
+            "platformBaseUrl": platform_url,
+            "tokenUrl": format!("{platform_url}/auth/oauth/token"),
+            "apiUrl": format!("{platform_url}/api"),
+            "seed": cfg.seed,
+            "clientSites": cfg.sites,
+            "sites": data.sites.len(),
+            "devices": data.devices.len(),
+            "openAlerts": data.alerts.iter().filter(|a| !a.resolved).count(),
+            "pageMax": cfg.page_max,
+            "readLimit": cfg.read_limit,
+            "writeLimit": cfg.write_limit,
+            "writeOpLimit": cfg.write_op_limit,
+            "windowMs": cfg.window.as_millis() as u64,
+            "tokenTtlSecs": cfg.token_ttl_secs,
+            "latencyMs": cfg.latency.as_millis() as u64,
+            "generationMs": self.generation_time.as_millis() as u64,
+        })
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or(Value::Null)
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = DattoStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.limiter).reset();
+    }
+
+    fn error(&self, code: u16, msg: &str) -> Response {
+        message(code, msg)
+    }
+
+    fn reply(&self, code: u16, body: &Value) -> Response {
+        json_response(status(code), body)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let sim = self;
+        Some(match (method.as_str(), segs) {
+            ("POST", ["expire-tokens"]) => {
+                let mut tokens = lock(&sim.tokens);
+                let n = tokens.issued.len();
+                tokens.issued.clear();
+                ok(&json!({ "expired": n }))
+            }
+            // Benchmarks: `{"changeDevices": N}` renames N devices spread over the account.
+            ("POST", ["mutate"]) => {
+                let n = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("changeDevices").and_then(Value::as_u64))
+                    .unwrap_or(0) as usize;
+                let mut data = sim.write();
+                let total = data.devices.len();
+                let n = n.min(total);
+                let step = total.checked_div(n).unwrap_or(1);
+                let uids: Vec<String> = (0..n).map(|i| data.devices[i * step].uid.clone()).collect();
+                for uid in &uids {
+                    let _ = data.change_device(uid, |d| d.hostname.push_str("-m"));
                 }
-                Ok(_) => message(400, "status must be a valid HTTP status and fail_rate within 0..=1"),
-                Err(e) => message(400, &format!("invalid faults JSON: {e}")),
+                ok(&json!({ "changed": uids.len() }))
             }
-        }
-        ("POST", "/_sim/expire-tokens") => {
-            let mut tokens = lock(&sim.tokens);
-            let n = tokens.issued.len();
-            tokens.issued.clear();
-            ok(&json!({ "expired": n }))
-        }
-        ("POST", "/_sim/reset-limits") => {
-            lock(&sim.limiter).reset();
-            ok(&json!({"ok": true}))
-        }
-        // Benchmarks: `{"changeDevices": N}` renames N devices spread over the account.
-        ("POST", "/_sim/mutate") => {
-            let n = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v.get("changeDevices").and_then(Value::as_u64))
-                .unwrap_or(0) as usize;
-            let mut data = sim.write();
-            let total = data.devices.len();
-            let n = n.min(total);
-            let step = total.checked_div(n).unwrap_or(1);
-            let uids: Vec<String> = (0..n).map(|i| data.devices[i * step].uid.clone()).collect();
-            for uid in &uids {
-                let _ = data.change_device(uid, |d| d.hostname.push_str("-m"));
-            }
-            ok(&json!({ "changed": uids.len() }))
-        }
-        // Alerts on demand (the demo): `{"deviceUid", "priority", "monitor"}` raises one.
-        ("POST", "/_sim/alerts") => {
-            let v: Value = serde_json::from_slice(body).unwrap_or_default();
-            let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-            let Some(device) = field("deviceUid") else {
-                return message(400, "`deviceUid` is required");
-            };
-            let priority = field("priority").unwrap_or_else(|| "High".into());
-            let monitor = field("monitor").unwrap_or_else(|| "disk_usage_ctx".into());
-            let raised = sim.write().raise_alert(&device, &priority, &monitor);
-            match raised {
-                Ok(uid) => {
-                    super::webhooks::emit(sim, &uid);
-                    ok(&json!({ "alertUid": uid }))
-                }
-                Err(e) => message(404, &e.to_string()),
-            }
-        }
-        ("GET", "/_sim/alert-webhook") => ok(&*lock(&sim.webhook)),
-        // As a person resolving it in Datto RMM: `POST /_sim/alerts/{uid}/resolve`.
-        ("POST", p) if p.starts_with("/_sim/alerts/") && p.ends_with("/resolve") => {
-            let uid = &p["/_sim/alerts/".len()..p.len() - "/resolve".len()];
-            let resolved = sim.write().resolve_alert(uid, "Datto RMM user");
-            match resolved {
-                Ok(changed) => {
-                    if changed {
-                        super::webhooks::emit(sim, uid);
+            // Alerts on demand (the demo): `{"deviceUid", "priority", "monitor"}` raises one.
+            ("POST", ["alerts"]) => {
+                let v: Value = serde_json::from_slice(body).unwrap_or_default();
+                let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+                let Some(device) = field("deviceUid") else {
+                    return Some(message(400, "`deviceUid` is required"));
+                };
+                let priority = field("priority").unwrap_or_else(|| "High".into());
+                let monitor = field("monitor").unwrap_or_else(|| "disk_usage_ctx".into());
+                let raised = sim.write().raise_alert(&device, &priority, &monitor);
+                match raised {
+                    Ok(uid) => {
+                        super::webhooks::emit(sim, &uid);
+                        ok(&json!({ "alertUid": uid }))
                     }
-                    ok(&json!({ "alertUid": uid, "changed": changed }))
+                    Err(e) => message(404, &e.to_string()),
                 }
-                Err(e) => message(404, &e.to_string()),
             }
-        }
-        ("POST", "/_sim/alert-webhook") => {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                *lock(&sim.webhook) = None;
-                return ok(&json!({ "webhook": null }));
-            }
-            match serde_json::from_slice::<super::AlertWebhook>(body) {
-                Ok(hook) if hook.url.starts_with("http://") => {
-                    *lock(&sim.webhook) = Some(hook.clone());
-                    ok(&json!({ "webhook": hook }))
+            // As a person resolving it in Datto RMM: `POST /_sim/alerts/{uid}/resolve`.
+            ("POST", ["alerts", uid, "resolve"]) => {
+                let resolved = sim.write().resolve_alert(uid, "Datto RMM user");
+                match resolved {
+                    Ok(changed) => {
+                        if changed {
+                            super::webhooks::emit(sim, uid);
+                        }
+                        ok(&json!({ "alertUid": uid, "changed": changed }))
+                    }
+                    Err(e) => message(404, &e.to_string()),
                 }
-                Ok(_) => message(
-                    400,
-                    "the webhook url must be http:// (the simulator calls out on loopback)",
-                ),
-                Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
             }
-        }
-        ("GET", "/_sim/webhook-deliveries") => ok(&*lock(&sim.deliveries)),
-        ("GET", "/_sim/info") => {
-            let cfg = &sim.config;
-            let data = sim.read();
-            let platform_url = format!("{}/{}", sim.base_url, cfg.platform);
-            ok(&json!({
-                "simulator": "datto-rmm",
-                "platform": cfg.platform,
-                "apiKey": cfg.api_key,
-                "restrictedApiKey": cfg.restricted_api_key.as_ref().map(|(k, _)| k),
-                "baseUrl": sim.base_url,
-                "platformBaseUrl": platform_url,
-                "tokenUrl": format!("{platform_url}/auth/oauth/token"),
-                "apiUrl": format!("{platform_url}/api"),
-                "seed": cfg.seed,
-                "clientSites": cfg.sites,
-                "sites": data.sites.len(),
-                "devices": data.devices.len(),
-                "openAlerts": data.alerts.iter().filter(|a| !a.resolved).count(),
-                "pageMax": cfg.page_max,
-                "readLimit": cfg.read_limit,
-                "writeLimit": cfg.write_limit,
-                "writeOpLimit": cfg.write_op_limit,
-                "windowMs": cfg.window.as_millis() as u64,
-                "tokenTtlSecs": cfg.token_ttl_secs,
-                "latencyMs": cfg.latency.as_millis() as u64,
-                "generationMs": sim.generation_time.as_millis() as u64,
-            }))
-        }
-        _ => message(
-            404,
-            "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.",
-        ),
+            ("GET", ["alert-webhook"]) => ok(&*lock(&sim.webhook)),
+            ("POST", ["alert-webhook"]) => {
+                if admin::blank(body) {
+                    *lock(&sim.webhook) = None;
+                    return Some(ok(&json!({ "webhook": null })));
+                }
+                match serde_json::from_slice::<super::AlertWebhook>(body) {
+                    Ok(hook) if hook.url.starts_with("http://") => {
+                        *lock(&sim.webhook) = Some(hook.clone());
+                        ok(&json!({ "webhook": hook }))
+                    }
+                    Ok(_) => message(
+                        400,
+                        "the webhook url must be http:// (the simulator calls out on loopback)",
+                    ),
+                    Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
+                }
+            }
+            ("GET", ["webhook-deliveries"]) => ok(&*lock(&sim.deliveries)),
+            _ => return None,
+        })
     }
 }
 
