@@ -1,4 +1,4 @@
-//! The extension callout emitter (fact sheet B). Confirmed: a ticket workflow rule executes a
+//! The extension callout emitter. Confirmed: a ticket workflow rule executes a
 //! callout that holds a URL, credentials and a data format, optionally only for tickets with a
 //! value in a given ticket UDF. UNCONFIRMED, so all switches here: the payload fields and their
 //! names (`id`, `ticketNumber`, `status`, `companyID`, `rmmAlertID`, `title`), the encoding (JSON
@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::data::SimTicket;
+use super::model::SimTicket;
 use super::{Shared, lock};
 use crate::http;
 

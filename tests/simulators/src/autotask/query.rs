@@ -1,4 +1,4 @@
-//! The query language of `POST /{Entity}/query` (fact sheet A5): a `QueryModel` with
+//! The query language of `POST /{Entity}/query` : a `QueryModel` with
 //! `filter`, `maxRecords` and `includeFields` (keys case-insensitive), filters
 //! `{op, field, udf, value, items}` with the operators `eq, noteq, gt, gte, lt, lte, beginsWith,
 //! endsWith, contains, exist, notExist, in, notIn` and nestable `and`/`or` groups. The top-level
@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::data::{Entity, Row, udfs};
+use super::model::{Entity, Row, udfs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Filter {

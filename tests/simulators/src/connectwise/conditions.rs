@@ -1,4 +1,4 @@
-//! The `conditions` query language of ConnectWise Manage REST 3.0 (fact sheet C5), evaluated
+//! The `conditions` query language of ConnectWise Manage REST 3.0 evaluated
 //! against records held as JSON.
 //!
 //! Grammar (keywords case-insensitive):
