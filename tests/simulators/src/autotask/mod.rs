@@ -1,12 +1,11 @@
-//! An Autotask PSA REST API (v1.0) simulator: a real HTTP/1.1 server on loopback, following
-//! the fact sheet `psa-apis.md` (sections A, B and the checklist in F).
+//! An Autotask PSA REST API (v1.0) simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! Zone discovery: `GET /atservicesrest/v1.0/zoneInformation?user=...` (no auth). It answers the
 //! REST root on the same server, `http://127.0.0.1:PORT/ATServicesRest/`, to which clients append
 //! `V1.0/{Entity}...`. Paths are case-insensitive (`/atservicesrest/v1.0/...` works too).
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - Zone information (`zoneName`, `url`, `webUrl`, `ci`); unknown user → 500
 //!   `{"errors":["Zone information could not be determined"]}`; exempt from thread limiting.
 //! - The `ApiIntegrationCode`, `UserName`, `Secret` headers (names case-insensitive, as HTTP);
@@ -29,12 +28,12 @@
 //!   requests are not counted); usage-based latency (0.5 s from 50 %, 1 s from 75 %); at most 3
 //!   concurrent requests per (integration code + entity endpoint) → 429 "The Autotask API thread
 //!   threshold of 3 threads has been exceeded.".
-//! - An extension callout emitter (fact sheet B): when a ticket becomes Complete (5), through
+//! - An extension callout emitter: when a ticket becomes Complete (5), through
 //!   `PATCH /Tickets` or [`AutotaskSim::complete_ticket`], the configured callout
 //!   ([`CalloutConfig`]) is POSTed the ticket, asynchronously; every attempt is recorded
 //!   ([`AutotaskSim::callout_deliveries`]).
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | `Retry-After` on 429 | absent | [`AutotaskConfig::retry_after_secs`] |
@@ -54,7 +53,7 @@
 //! | Ticket status change through PUT | not served (405) | – |
 //! | 401s, 403s and 405s count against the hourly threshold | no | – |
 //! | `PATCH /Tickets` of an unknown id | 500 `errors` | – |
-//! | Exact picklist ids other than status 1/5 | see `data.rs` | – |
+//! | Exact picklist ids other than status 1/5 | see `generate.rs` | – |
 //!
 //! Injected faults ([`Faults`]) come after authentication, the limits and the latency (so a
 //! failed request still held its thread slot): `force_429_next`, `fail_next`, and "fail the
@@ -63,7 +62,7 @@
 //! gateway error would be.
 //!
 //! # Data
-//! Generated from [`AutotaskConfig::seed`] (see `data.rs`): companies (types 1/3/7, ~10 %
+//! Generated from [`AutotaskConfig::seed`] (see `generate.rs`): companies (types 1/3/7, ~10 %
 //! inactive, some exact and near-duplicate names), 1-2 locations each, contacts, configuration
 //! items (of 6 ConfigurationItemTypes; ~60 % with `rmmDeviceUID`; a few without
 //! `referenceTitle`), resources, tickets (half with `rmmAlertID`) and notes.
@@ -88,7 +87,8 @@
 //! ```
 
 mod callout;
-mod data;
+mod generate;
+mod model;
 mod query;
 mod routes;
 
@@ -105,8 +105,9 @@ pub(crate) use crate::gate::lock;
 use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callout::{CalloutConfig, CalloutDelivery, CalloutFormat};
-pub use data::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
-use data::{Data, GenParams};
+use generate::AutotaskGenParams;
+use model::AutotaskStore;
+pub use model::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
 
 /// How the Autotask simulator draws injected faults: paths ignore case, a forced 429 (the
 /// thread threshold's answer) comes first and spares zone discovery, which has no thread limit.
@@ -297,7 +298,7 @@ impl Threshold {
 pub(crate) struct Shared {
     pub(crate) config: AutotaskConfig,
     pub(crate) base_url: String,
-    pub(crate) data: RwLock<Data>,
+    pub(crate) data: RwLock<AutotaskStore>,
     pub(crate) threshold: Mutex<Threshold>,
     /// In-flight requests per (integration code, entity endpoint).
     pub(crate) threads: Mutex<HashMap<(String, String), u32>>,
@@ -309,11 +310,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Data> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, AutotaskStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Data> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AutotaskStore> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -355,14 +356,14 @@ impl AutotaskSim {
             base_url,
         } = server::bind(addr).await?;
         let started = Instant::now();
-        let data = Data::generate(&GenParams {
+        let data = AutotaskStore::generate(&AutotaskGenParams {
             seed: config.seed,
             companies: config.companies,
             max_contacts_per_company: config.max_contacts_per_company,
             max_cis_per_company: config.max_cis_per_company,
             resources: config.resources,
             tickets: config.tickets.unwrap_or(config.companies),
-            reference_ms: config.reference_time_ms.unwrap_or_else(data::today_start_ms),
+            reference_ms: config.reference_time_ms.unwrap_or_else(model::today_start_ms),
             contacts_active_as_int: config.contacts_active_as_int,
         });
         let generation_time = started.elapsed();
@@ -504,7 +505,7 @@ impl AutotaskSim {
     pub fn set_ticket_status(&self, id: i64, status: i64) -> bool {
         let previous = {
             let mut data = self.shared.write();
-            let now = data::now_ms();
+            let now = model::now_ms();
             let Some(row) = data.get_mut(Entity::Tickets, id) else {
                 return false;
             };
@@ -530,7 +531,7 @@ impl AutotaskSim {
 
     /// Adds a company; returns its id.
     pub fn add_company(&self, name: &str, company_type: i64, active: bool) -> i64 {
-        let now = data::iso(data::now_ms());
+        let now = model::iso(model::now_ms());
         self.shared.write().insert(
             Entity::Companies,
             json!({"companyName": name, "companyType": company_type, "isActive": active,
@@ -542,7 +543,7 @@ impl AutotaskSim {
     pub fn rename_company(&self, id: i64, name: &str) -> bool {
         self.change_record(Entity::Companies, id, |r| {
             r.insert("companyName".into(), json!(name));
-            r.insert("lastTrackedModifiedDateTime".into(), json!(data::iso(data::now_ms())));
+            r.insert("lastTrackedModifiedDateTime".into(), json!(model::iso(model::now_ms())));
         })
     }
 
@@ -560,7 +561,7 @@ impl AutotaskSim {
         rmm_device_uid: Option<&str>,
         serial: Option<&str>,
     ) -> i64 {
-        let now = data::iso(data::now_ms());
+        let now = model::iso(model::now_ms());
         self.shared.write().insert(
             Entity::ConfigurationItems,
             json!({"companyID": company_id, "configurationItemType": 1, "configurationItemCategoryID": 1,

@@ -15,13 +15,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
+use super::model::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
 use super::{AutotaskStats, CalloutConfig, Shared, lock};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, json_response, status};
-use crate::urlcode::{percent_decode, percent_encode};
+use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
@@ -76,12 +76,9 @@ fn validation(sim: &Shared, msg: &str) -> Response {
 // ----- URL helpers -----
 
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    uri.query()?.split('&').find_map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        percent_decode(k, true)
-            .eq_ignore_ascii_case(name)
-            .then(|| percent_decode(v, true))
-    })
+    parse_pairs(uri.query()?)
+        .into_iter()
+        .find_map(|(k, v)| k.eq_ignore_ascii_case(name).then_some(v))
 }
 
 // ----- routing -----
@@ -808,7 +805,7 @@ fn check_ticket(sim: &Shared, m: &mut Map<String, Value>, create: bool) -> Resul
 
 /// Sets the status and what goes with Complete.
 pub(crate) fn apply_status(row: &mut Row, status: i64, now_ms: i64) {
-    let now = data::iso(now_ms);
+    let now = model::iso(now_ms);
     row.insert("status".into(), json!(status));
     row.insert(
         "completedDate".into(),
@@ -828,12 +825,12 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
     if let Err(msg) = check_ticket(sim, &mut m, true) {
         return validation(sim, &format!("{msg} | Error creating entity for record number [1]."));
     }
-    let now = data::now_ms();
+    let now = model::now_ms();
     let id = {
         let mut data = sim.write();
         let number = data.next_ticket_number(now);
         m.insert("ticketNumber".into(), json!(number));
-        m.insert("createDate".into(), json!(data::iso(now)));
+        m.insert("createDate".into(), json!(model::iso(now)));
         let status = int(m.get("status")).unwrap_or(1);
         let mut row = Value::Object(m);
         let id = data.insert(Entity::Tickets, row.take());
@@ -873,7 +870,7 @@ fn update_ticket(ctx: &Ctx<'_>) -> Response {
                 row.insert(k, v);
             }
         }
-        let now = data::now_ms();
+        let now = model::now_ms();
         apply_status(row, status.unwrap_or(previous), now);
         if status.is_none() || status == Some(previous) {
             // Untouched status keeps its completion date.
@@ -925,7 +922,7 @@ fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
         }
     }
     m.insert("ticketID".into(), json!(ticket_id));
-    let now = data::iso(data::now_ms());
+    let now = model::iso(model::now_ms());
     m.insert("createDateTime".into(), json!(now));
     m.insert("lastActivityDate".into(), json!(now));
     let id = sim.write().insert(Entity::TicketNotes, Value::Object(m));
@@ -995,7 +992,7 @@ impl Admin for Arc<Shared> {
                         return Some(errors(404, "no such ticket"));
                     };
                     let previous = int(row.get("status")).unwrap_or(0);
-                    apply_status(row, COMPLETE, data::now_ms());
+                    apply_status(row, COMPLETE, model::now_ms());
                     previous
                 };
                 sim.ticket_status_changed(id, previous);

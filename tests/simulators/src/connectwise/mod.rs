@@ -1,5 +1,4 @@
-//! A ConnectWise Manage (PSA) REST 3.0 simulator: a real HTTP/1.1 server on loopback,
-//! following the fact sheet `psa-apis.md` (sections C, D and the checklist in F).
+//! A ConnectWise Manage (PSA) REST 3.0 simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! One port serves the whole "site" (`https://api-na.myconnectwise.net` in production):
@@ -9,30 +8,30 @@
 //!   both the discovered one and the widely used `v4_6_release/` work);
 //! - admin routes under `/_sim/`.
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - Basic auth `company+publicKey:privateKey` and the `clientId` header on every REST call;
-//!   bad credentials → 401 `{"code":"ConnectWiseApi","message":"UserNotAuthenticated"}` (C2).
+//!   bad credentials → 401 `{"code":"ConnectWiseApi","message":"UserNotAuthenticated"}`.
 //!   A "restricted" key pair authenticates but every call answers 403 (for the connection test).
 //! - `GET /system/info`; companies (+`/count`, `/{id}`, `/{id}/sites`), contacts,
 //!   configurations (CRUD, `/types`), members (`/system/members`), boards with statuses,
 //!   types and subtypes, priorities, sources, tickets (CRUD, `/search`, `/{id}/notes`,
-//!   `/{id}/configurations`), callbacks (`/system/callbacks` CRUD) (C3).
+//!   `/{id}/configurations`), callbacks (`/system/callbacks` CRUD).
 //! - `conditions` (see `conditions.rs`: `= != < <= > >= contains like in not`,
 //!   `AND`/`OR`, parentheses, strings, numbers, `True/False`, `[datetimes]`, `a/b` references),
-//!   `orderBy` (`field [asc|desc]`), `fields` (top-level names) (C5).
+//!   `orderBy` (`field [asc|desc]`), `fields` (top-level names).
 //! - Navigable paging (`page` 1-based, `pageSize` default 25, clamped to 1000) with an RFC 5988
 //!   `Link` header (`first/prev/next/last`, `next`/`prev` omitted when absent); forward-only
 //!   paging (`pagination-type: forward-only` + `pageId`, ordered by id, `orderBy` refused with
-//!   400) whose `Link` carries `rel="next"` with the last id returned (C6).
+//!   400) whose `Link` carries `rel="next"` with the last id returned.
 //! - POST → 201 with the record; PATCH takes JSON-Patch arrays (`add|replace|remove`, unknown
-//!   paths ignored: the documented "false 200"); DELETE → 204 (C7).
+//!   paths ignored: the documented "false 200"); DELETE → 204.
 //! - Error envelope `{code,message,errors[{code,message,resource,field}]}`; 400 `InvalidObject`
 //!   on missing ticket summary/company/board; 404 `NotFound`; unknown route 404
-//!   `The endpoint does not exist.` (C8).
+//!   `The endpoint does not exist.`.
 //! - Rate limit: more than [`ConnectWiseConfig::rate_limit`] REST requests per rolling
 //!   [`ConnectWiseConfig::rate_window`] → 429 with `Retry-After` and
 //!   `{"error":"ConnectWiseAPI","message":"Too many requests. Please try again in N seconds."}`.
-//! - Callbacks (D1-D4): registration validates `url`, `type` and `level`, stores `objectId` 1
+//! - Callbacks: registration validates `url`, `type` and `level`, stores `objectId` 1
 //!   for owner level, answers `ObjectExists` for a duplicate (same url, type, level, objectId);
 //!   when a ticket is added or updated (API, or [`ConnectWiseSim::close_ticket`]) each active
 //!   matching callback gets a POST of the PascalCase payload with `Entity` as a JSON string and
@@ -43,7 +42,7 @@
 //!   [`ConnectWiseConfig::callback_timeout`] (5 s). `isSelfSuppressedFlag` suppresses changes
 //!   made with the creator's keys; a ticket write with `skipCallback: true` sends nothing.
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | Unknown company at `/login/companyinfo` | 404 `{"code":"NotFound","message":"Company not found"}`; 200 sends `null` | [`ConnectWiseConfig::unknown_company_status`] |
@@ -97,7 +96,8 @@
 
 pub mod callbacks;
 mod conditions;
-mod data;
+mod generate;
+mod model;
 mod routes;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -113,8 +113,9 @@ pub(crate) use crate::gate::lock;
 use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callbacks::{CallbackDelivery, CallbackSink, ReceivedCallback, sign};
-use data::{Data, GenParams};
-pub use data::{iso, now_ms};
+use generate::ConnectWiseGenParams;
+use model::ConnectWiseStore;
+pub use model::{iso, now_ms};
 
 use crate::rng::Rng;
 
@@ -234,7 +235,7 @@ impl ConnectWiseStats {
 pub(crate) struct Shared {
     pub(crate) config: ConnectWiseConfig,
     pub(crate) base_url: String,
-    pub(crate) data: Mutex<Data>,
+    pub(crate) data: Mutex<ConnectWiseStore>,
     pub(crate) gate: Gate,
     pub(crate) stats: Mutex<ConnectWiseStats>,
     pub(crate) window: Mutex<VecDeque<Instant>>,
@@ -250,7 +251,7 @@ pub(crate) enum Actor {
 }
 
 impl Shared {
-    pub(crate) fn data(&self) -> MutexGuard<'_, Data> {
+    pub(crate) fn data(&self) -> MutexGuard<'_, ConnectWiseStore> {
         lock(&self.data)
     }
 
@@ -378,7 +379,7 @@ impl ConnectWiseSim {
             addr,
             base_url,
         } = server::bind(addr).await?;
-        let data = Data::generate(&GenParams {
+        let data = ConnectWiseStore::generate(&ConnectWiseGenParams {
             seed: config.seed,
             companies: config.companies,
             members: config.members,
@@ -440,7 +441,7 @@ impl ConnectWiseSim {
         lock(&self.shared.window).clear();
     }
 
-    fn table(&self, f: impl FnOnce(&Data) -> &data::Table) -> Vec<Value> {
+    fn table(&self, f: impl FnOnce(&ConnectWiseStore) -> &model::RecordTable) -> Vec<Value> {
         f(&self.shared.data()).rows.values().cloned().collect()
     }
 

@@ -15,7 +15,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::conditions;
-use super::data::{Table, iso, now_ms};
+use super::model::{RecordTable, iso, now_ms};
 use super::{Actor, ConnectWiseStats, Shared, close_ticket, lock};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
@@ -66,23 +66,14 @@ fn percent_decode(s: &str) -> String {
 
 /// Keeps `/` readable (conditions and paths in `pageId` links).
 fn percent_encode(s: &str) -> String {
-    urlcode::percent_encode_keeping(s, b"/")
+    urlcode::percent_encode_keeping_slash(s)
 }
 
 struct Query(Vec<(String, String)>);
 
 impl Query {
     fn parse(q: Option<&str>) -> Query {
-        Query(
-            q.unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (percent_decode(k), percent_decode(v))
-                })
-                .collect(),
-        )
+        Query(urlcode::parse_pairs(q.unwrap_or("")))
     }
 
     /// Parameter names are case-insensitive.
@@ -550,7 +541,7 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-fn rows(t: &Table) -> Vec<Value> {
+fn rows(t: &RecordTable) -> Vec<Value> {
     t.rows.values().cloned().collect()
 }
 
@@ -771,7 +762,7 @@ fn count(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
     json_response(200, &json!({"count": items.len()}))
 }
 
-fn get_one(table: &Table, id: &str, what: &str) -> Response {
+fn get_one(table: &RecordTable, id: &str, what: &str) -> Response {
     match parse_id(id).and_then(|i| table.get(i)) {
         Some(r) => json_response(200, r),
         None => not_found(what, id),

@@ -1,5 +1,4 @@
-//! A Datto RMM API v2 simulator: a real HTTP/1.1 server on loopback, following the fact sheet
-//! `datto-rmm-api.md` (sections 2-7 and the checklist in section 9).
+//! A Datto RMM API v2 simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! All six platforms are served on one port under a path prefix:
@@ -8,7 +7,7 @@
 //! [`DattoConfig::platform`]; its credentials on any other platform get the bad-credentials
 //! answer, like a real account queried on the wrong platform. Unknown prefixes answer 404.
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - OAuth password grant with the fixed `public-client:public` Basic header; opaque bearer
 //!   tokens that expire after `token_ttl_secs` (401 `Request can not be authorized.` after).
 //! - A restricted user: valid credentials, but every `/api/v2` call answers 403.
@@ -24,7 +23,7 @@
 //! - Rate limits (see [`limits`]): reads and writes apart, writes per operation, slow-down above
 //!   the cutoff, 429 above the limit, then a temporary 403 "IP block".
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | Bad credentials at the token endpoint | 400 `{"error":"invalid_grant",...}` | [`DattoConfig::bad_credentials_status`] |
@@ -45,13 +44,13 @@
 //! | Deleted devices are listed by `/account/devices` | yes (they are in a site of the account) | – |
 //! | `filterId` | no filters exist: 404 | – |
 //! | A never-audited device's audit | nulls and empty lists | – |
-//! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `data.rs` | – |
+//! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `generate.rs` | – |
 //!
 //! Faults ([`Faults`]) are answered before anything else (auth, IP block, rate counting); only
 //! the latency comes first.
 //!
 //! # Data
-//! Generated from [`DattoConfig::seed`] (see `data.rs`): the same seed, sizes and
+//! Generated from [`DattoConfig::seed`] (see `generate.rs`): the same seed, sizes and
 //! [`DattoConfig::reference_time_ms`] give byte-identical responses. Client sites get realistic
 //! MSP client names (firms, dental practices, law offices, churches, some with location tags),
 //! ~60 % an Autotask company id (a string of digits; sites of one client may share it); devices
@@ -83,8 +82,9 @@
 //! # Ok(()) }
 //! ```
 
-mod data;
+mod generate;
 pub mod limits;
+mod model;
 pub(crate) mod names;
 mod render;
 mod routes;
@@ -102,12 +102,13 @@ pub use crate::gate::Faults;
 pub(crate) use crate::gate::lock;
 use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
-pub use data::{
+use generate::DattoGenParams;
+use limits::{LimitConfig, Limiter};
+use model::DattoStore;
+pub use model::{
     DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
     SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
 };
-use data::{Data, GenParams};
-use limits::{LimitConfig, Limiter};
 pub use webhooks::{AlertWebhook, WebhookDelivery};
 
 use crate::rng::Rng;
@@ -328,7 +329,7 @@ pub(crate) struct Tokens {
 pub(crate) struct Shared {
     pub(crate) config: DattoConfig,
     pub(crate) base_url: String,
-    pub(crate) data: RwLock<Data>,
+    pub(crate) data: RwLock<DattoStore>,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) limiter: Mutex<Limiter>,
     pub(crate) gate: Gate,
@@ -342,11 +343,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Data> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, DattoStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Data> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, DattoStore> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -379,16 +380,16 @@ impl DattoSim {
         } = server::bind(addr).await?;
 
         let started = Instant::now();
-        let params = GenParams {
+        let params = DattoGenParams {
             seed: config.seed,
             platform: config.platform.clone(),
             sites: config.sites,
             devices: config.devices,
-            reference_ms: config.reference_time_ms.unwrap_or_else(data::today_start_ms),
+            reference_ms: config.reference_time_ms.unwrap_or_else(model::today_start_ms),
             open_alerts: config.open_alerts,
             autotask_mapped_ratio: config.autotask_mapped_ratio,
         };
-        let data = Data::generate(&params);
+        let data = DattoStore::generate(&params);
         let generation_time = started.elapsed();
         tracing::debug!(
             ?generation_time,
@@ -398,7 +399,7 @@ impl DattoSim {
         );
 
         // Tokens need not be reproducible, and must differ between simulators with one seed.
-        let token_seed = data::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
+        let token_seed = model::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
         let shared = Arc::new(Shared {
             limiter: Mutex::new(Limiter::new(config.limit_config())),
             gate: Gate::new(FAULT_RULES, config.latency, config.seed),
@@ -411,7 +412,7 @@ impl DattoSim {
             base_url,
             config,
             generation_time,
-            started_ms: data::now_ms(),
+            started_ms: model::now_ms(),
             webhook: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             webhook_pending: Arc::default(),
@@ -539,7 +540,7 @@ impl DattoSim {
         data.sites[idx].uid.clone()
     }
 
-    fn mutate<R>(&self, f: impl FnOnce(&mut Data) -> Result<R, DataError>) -> R {
+    fn mutate<R>(&self, f: impl FnOnce(&mut DattoStore) -> Result<R, DataError>) -> R {
         let result = f(&mut self.shared.write());
         result.unwrap_or_else(|e| panic!("{e}"))
     }

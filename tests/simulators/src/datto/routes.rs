@@ -32,13 +32,13 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
-use super::data::Data;
 use super::limits::{RateClass, Verdict};
+use super::model::DattoStore;
 use super::{DattoStats, PLATFORMS, Shared, TokenInfo, lock, render};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, status};
-use crate::urlcode::{percent_decode, percent_encode};
+use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
@@ -103,17 +103,6 @@ fn blocked(sim: &Shared) -> Response {
 }
 
 // ----- URL helpers -----
-
-/// `application/x-www-form-urlencoded` pairs (query strings and the token form).
-pub(crate) fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
 
 struct Query(Vec<(String, String)>);
 
@@ -703,7 +692,7 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
     }
 }
 
-fn job_done(sim: &Shared, j: &super::data::SimJob) -> bool {
+fn job_done(sim: &Shared, j: &super::model::SimJob) -> bool {
     j.created_at.elapsed() >= sim.config.job_duration
 }
 
@@ -714,7 +703,7 @@ fn normalise_mac(mac: &str) -> String {
         .to_ascii_uppercase()
 }
 
-fn devices_by_mac<'d>(data: &'d Data, mac: &str) -> impl Iterator<Item = &'d super::SimDevice> {
+fn devices_by_mac<'d>(data: &'d DattoStore, mac: &str) -> impl Iterator<Item = &'d super::SimDevice> {
     let wanted = normalise_mac(mac);
     data.devices
         .iter()
