@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::model::SimTicket;
-use super::{Shared, lock};
+use super::{AutotaskState, lock};
 use crate::http;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -136,7 +136,7 @@ pub(crate) fn payload(format: CalloutFormat, t: &SimTicket) -> (&'static str, St
 }
 
 /// Fires the configured callout for a ticket that just became Complete, if it applies.
-pub(crate) fn fire(sim: Arc<Shared>, ticket: SimTicket) {
+pub(crate) fn fire(sim: Arc<AutotaskState>, ticket: SimTicket) {
     let Some(cfg) = lock(&sim.callout).clone() else {
         return;
     };

@@ -295,7 +295,7 @@ impl Threshold {
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct AutotaskState {
     pub(crate) config: AutotaskConfig,
     pub(crate) base_url: String,
     pub(crate) data: RwLock<AutotaskStore>,
@@ -309,7 +309,7 @@ pub(crate) struct Shared {
     pub(crate) generation_time: Duration,
 }
 
-impl Shared {
+impl AutotaskState {
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, AutotaskStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -336,7 +336,7 @@ impl Shared {
 
 /// A running simulator. Dropping it stops the server; prefer [`AutotaskSim::shutdown`].
 pub struct AutotaskSim {
-    shared: Arc<Shared>,
+    shared: Arc<AutotaskState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -367,7 +367,7 @@ impl AutotaskSim {
             contacts_active_as_int: config.contacts_active_as_int,
         });
         let generation_time = started.elapsed();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(AutotaskState {
             threshold: Mutex::new(Threshold {
                 limit: config.hourly_limit,
                 window: config.threshold_window,

@@ -17,13 +17,13 @@ use serde_json::{Map, Value, json};
 
 use super::model::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
-use super::{AutotaskStats, CalloutConfig, Shared, lock};
+use super::{AutotaskState, AutotaskStats, CalloutConfig, lock};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, json_response, status};
 use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<AutotaskState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -60,7 +60,7 @@ fn not_allowed(method: &Method) -> Response {
     )
 }
 
-fn too_many(sim: &Shared, msg: &str) -> Response {
+fn too_many(sim: &AutotaskState, msg: &str) -> Response {
     let mut r = errors(429, msg);
     if let Some(secs) = sim.config.retry_after_secs {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -68,7 +68,7 @@ fn too_many(sim: &Shared, msg: &str) -> Response {
     r
 }
 
-fn validation(sim: &Shared, msg: &str) -> Response {
+fn validation(sim: &AutotaskState, msg: &str) -> Response {
     sim.stat(|s| s.validation_500 += 1);
     errors(500, msg)
 }
@@ -84,7 +84,7 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 // ----- routing -----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
+enum AutotaskApi {
     Zone,
     Version,
     Threshold,
@@ -103,60 +103,78 @@ enum Api {
     Unknown,
 }
 
-impl Api {
-    fn parse(method: &Method, segs: &[&str]) -> Api {
+impl AutotaskApi {
+    fn parse(method: &Method, segs: &[&str]) -> AutotaskApi {
         let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
         let l: Vec<&str> = lower.iter().map(String::as_str).collect();
         let m = method.as_str();
         let (get, post) = (m == "GET", m == "POST");
         match l.as_slice() {
-            ["zoneinformation"] => return if get { Api::Zone } else { Api::NotAllowed },
-            ["version"] => return if get { Api::Version } else { Api::NotAllowed },
-            ["thresholdinformation"] => return if get { Api::Threshold } else { Api::NotAllowed },
+            ["zoneinformation"] => {
+                return if get {
+                    AutotaskApi::Zone
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
+            ["version"] => {
+                return if get {
+                    AutotaskApi::Version
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
+            ["thresholdinformation"] => {
+                return if get {
+                    AutotaskApi::Threshold
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
             _ => {}
         }
         let Some(entity) = segs.first().and_then(|s| Entity::parse(s)) else {
-            return Api::Unknown;
+            return AutotaskApi::Unknown;
         };
-        let allow = |ok: bool, api: Api| if ok { api } else { Api::NotAllowed };
+        let allow = |ok: bool, api: AutotaskApi| if ok { api } else { AutotaskApi::NotAllowed };
         match &l[1..] {
-            ["query"] => allow(get || post, Api::Query(entity)),
-            ["query", "next"] => allow(get || post, Api::Next(entity)),
-            ["query", "count"] => allow(get || post, Api::Count(entity)),
-            ["entityinformation"] => allow(get, Api::Info(entity)),
-            ["entityinformation", "fields"] => allow(get, Api::Fields(entity)),
-            ["entityinformation", "userdefinedfields"] => allow(get, Api::Udfs(entity)),
+            ["query"] => allow(get || post, AutotaskApi::Query(entity)),
+            ["query", "next"] => allow(get || post, AutotaskApi::Next(entity)),
+            ["query", "count"] => allow(get || post, AutotaskApi::Count(entity)),
+            ["entityinformation"] => allow(get, AutotaskApi::Info(entity)),
+            ["entityinformation", "fields"] => allow(get, AutotaskApi::Fields(entity)),
+            ["entityinformation", "userdefinedfields"] => allow(get, AutotaskApi::Udfs(entity)),
             [] if entity == Entity::Tickets => match m {
-                "POST" => Api::CreateTicket,
-                "PATCH" => Api::UpdateTicket,
-                _ => Api::NotAllowed,
+                "POST" => AutotaskApi::CreateTicket,
+                "PATCH" => AutotaskApi::UpdateTicket,
+                _ => AutotaskApi::NotAllowed,
             },
             // Notes are a child entity: no top-level create.
-            [] if entity == Entity::TicketNotes => Api::Unknown,
-            [] => Api::NotAllowed,
+            [] if entity == Entity::TicketNotes => AutotaskApi::Unknown,
+            [] => AutotaskApi::NotAllowed,
             [id, "notes"] if entity == Entity::Tickets => match id.parse() {
-                Ok(id) if post => Api::CreateNote(id),
-                Ok(_) => Api::NotAllowed,
-                Err(_) => Api::Unknown,
+                Ok(id) if post => AutotaskApi::CreateNote(id),
+                Ok(_) => AutotaskApi::NotAllowed,
+                Err(_) => AutotaskApi::Unknown,
             },
             [id] => match id.parse() {
-                Ok(id) => allow(get, Api::Get(entity, id)),
-                Err(_) => Api::Unknown,
+                Ok(id) => allow(get, AutotaskApi::Get(entity, id)),
+                Err(_) => AutotaskApi::Unknown,
             },
-            _ => Api::Unknown,
+            _ => AutotaskApi::Unknown,
         }
     }
 
     fn entity(&self) -> Option<Entity> {
         match self {
-            Api::Query(e)
-            | Api::Next(e)
-            | Api::Count(e)
-            | Api::Get(e, _)
-            | Api::Info(e)
-            | Api::Fields(e)
-            | Api::Udfs(e) => Some(*e),
-            Api::CreateTicket | Api::UpdateTicket | Api::CreateNote(_) => Some(Entity::Tickets),
+            AutotaskApi::Query(e)
+            | AutotaskApi::Next(e)
+            | AutotaskApi::Count(e)
+            | AutotaskApi::Get(e, _)
+            | AutotaskApi::Info(e)
+            | AutotaskApi::Fields(e)
+            | AutotaskApi::Udfs(e) => Some(*e),
+            AutotaskApi::CreateTicket | AutotaskApi::UpdateTicket | AutotaskApi::CreateNote(_) => Some(Entity::Tickets),
             _ => None,
         }
     }
@@ -164,8 +182,8 @@ impl Api {
     /// The thread-limit endpoint ("object endpoint") of the request.
     fn endpoint(&self) -> String {
         match self {
-            Api::Version => "Version".into(),
-            Api::Threshold => "ThresholdInformation".into(),
+            AutotaskApi::Version => "Version".into(),
+            AutotaskApi::Threshold => "ThresholdInformation".into(),
             _ => self.entity().map_or("other", Entity::name).to_string(),
         }
     }
@@ -173,26 +191,26 @@ impl Api {
     fn stat_key(&self) -> String {
         let e = |e: &Entity, op: &str| format!("{}.{op}", e.name());
         match self {
-            Api::Zone => "zoneInformation".into(),
-            Api::Version => "version".into(),
-            Api::Threshold => "thresholdInformation".into(),
-            Api::Query(x) => e(x, "query"),
-            Api::Next(x) => e(x, "next"),
-            Api::Count(x) => e(x, "count"),
-            Api::Get(x, _) => e(x, "get"),
-            Api::Info(x) | Api::Udfs(x) => e(x, "info"),
-            Api::Fields(x) => e(x, "fields"),
-            Api::CreateTicket => "Tickets.create".into(),
-            Api::UpdateTicket => "Tickets.update".into(),
-            Api::CreateNote(_) => "Tickets.notes".into(),
-            Api::NotAllowed | Api::Unknown => "other".into(),
+            AutotaskApi::Zone => "zoneInformation".into(),
+            AutotaskApi::Version => "version".into(),
+            AutotaskApi::Threshold => "thresholdInformation".into(),
+            AutotaskApi::Query(x) => e(x, "query"),
+            AutotaskApi::Next(x) => e(x, "next"),
+            AutotaskApi::Count(x) => e(x, "count"),
+            AutotaskApi::Get(x, _) => e(x, "get"),
+            AutotaskApi::Info(x) | AutotaskApi::Udfs(x) => e(x, "info"),
+            AutotaskApi::Fields(x) => e(x, "fields"),
+            AutotaskApi::CreateTicket => "Tickets.create".into(),
+            AutotaskApi::UpdateTicket => "Tickets.update".into(),
+            AutotaskApi::CreateNote(_) => "Tickets.notes".into(),
+            AutotaskApi::NotAllowed | AutotaskApi::Unknown => "other".into(),
         }
     }
 }
 
 /// Releases a thread slot when the request is done.
 struct Slot<'a> {
-    sim: &'a Shared,
+    sim: &'a AutotaskState,
     key: (String, String),
 }
 
@@ -206,7 +224,7 @@ impl Drop for Slot<'_> {
 }
 
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<AutotaskState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -227,8 +245,8 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
 
 /// One request to the Autotask simulator, as the gate sees it.
 struct AutotaskCall<'a> {
-    sim: &'a Shared,
-    api: Api,
+    sim: &'a AutotaskState,
+    api: AutotaskApi,
     method: &'a Method,
 }
 
@@ -245,7 +263,7 @@ impl<'a> Gated for AutotaskCall<'a> {
 
     /// Zone discovery needs no credentials and is exempt from the limits.
     fn access(&self) -> Access {
-        if self.api == Api::Zone {
+        if self.api == AutotaskApi::Zone {
             Access::Open
         } else {
             Access::Api
@@ -304,7 +322,7 @@ impl<'a> Gated for AutotaskCall<'a> {
                 "The logged in Resource does not have the adequate permissions to use the API.",
             )));
         }
-        if self.api == Api::NotAllowed {
+        if self.api == AutotaskApi::NotAllowed {
             return Err(Box::new(not_allowed(self.method)));
         }
         Ok(code.to_string())
@@ -373,7 +391,7 @@ impl<'a> Gated for AutotaskCall<'a> {
 }
 
 async fn route(
-    sim: &Arc<Shared>,
+    sim: &Arc<AutotaskState>,
     peer: SocketAddr,
     method: &Method,
     uri: &Uri,
@@ -394,9 +412,9 @@ async fn route(
         [root, version, rest @ ..]
             if root.eq_ignore_ascii_case("atservicesrest") && version.eq_ignore_ascii_case("v1.0") =>
         {
-            Api::parse(method, rest)
+            AutotaskApi::parse(method, rest)
         }
-        _ => Api::Unknown,
+        _ => AutotaskApi::Unknown,
     };
     let key = api.stat_key();
     sim.stat(|s| {
@@ -408,7 +426,7 @@ async fn route(
         .and_then(|h| h.to_str().ok())
         .map(|h| format!("http://{h}"))
         .unwrap_or_else(|| sim.base_url.clone());
-    if api == Api::Unknown {
+    if api == AutotaskApi::Unknown {
         return not_found();
     }
 
@@ -419,7 +437,7 @@ async fn route(
         Err(refused) => return *refused,
     };
 
-    if api == Api::Zone {
+    if api == AutotaskApi::Zone {
         let user = query_param(uri, "user").unwrap_or_default();
         let known = user.eq_ignore_ascii_case(&sim.config.username)
             || sim
@@ -438,7 +456,7 @@ async fn route(
         }));
     }
 
-    let ctx = Ctx {
+    let ctx = AutotaskCtx {
         sim,
         origin,
         method,
@@ -447,7 +465,7 @@ async fn route(
     };
     let response = handle(&ctx, api);
     if response.status() == StatusCode::OK
-        && let Api::Query(e) | Api::Next(e) = api
+        && let AutotaskApi::Query(e) | AutotaskApi::Next(e) = api
     {
         sim.stat(|s| *s.pages.entry(e.name().to_string()).or_default() += 1);
         sim.gate.page_served(e.name());
@@ -459,21 +477,21 @@ fn thread_message(limit: u32) -> String {
     format!("Thread Threshold Exceeded: The Autotask API thread threshold of {limit} threads has been exceeded.")
 }
 
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct AutotaskCtx<'a> {
+    sim: &'a Arc<AutotaskState>,
     origin: String,
     method: &'a Method,
     uri: &'a Uri,
     body: &'a Bytes,
 }
 
-fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
+fn handle(ctx: &AutotaskCtx<'_>, api: AutotaskApi) -> Response {
     let sim = ctx.sim;
     match api {
-        Api::Version => {
+        AutotaskApi::Version => {
             ok(json!({"majorVersion": 1, "minorVersion": 0, "build": "2026.1 (simulator)", "customerType": "Paid"}))
         }
-        Api::Threshold => {
+        AutotaskApi::Threshold => {
             let used = lock(&sim.threshold).count(Instant::now());
             ok(json!({
                 "externalRequestThreshold": sim.config.hourly_limit,
@@ -481,15 +499,15 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 "currentTimeframeRequestCount": used,
             }))
         }
-        Api::Query(e) => run_query(ctx, e, None),
-        Api::Next(e) => {
+        AutotaskApi::Query(e) => run_query(ctx, e, None),
+        AutotaskApi::Next(e) => {
             let Some(paging) = query_param(ctx.uri, "paging").and_then(|p| serde_json::from_str::<Value>(&p).ok())
             else {
                 return validation(sim, "The paging parameter is missing or invalid.");
             };
             run_query(ctx, e, Some(paging))
         }
-        Api::Count(e) => match query_model(ctx, e, None) {
+        AutotaskApi::Count(e) => match query_model(ctx, e, None) {
             Err(msg) => validation(sim, &msg),
             Ok(q) => {
                 let data = sim.read();
@@ -497,7 +515,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 ok(json!({ "queryCount": n }))
             }
         },
-        Api::Get(e, id) => match sim.read().get(e, id) {
+        AutotaskApi::Get(e, id) => match sim.read().get(e, id) {
             Some(row) => ok(json!({ "item": row })),
             None if sim.config.missing_item_status == 200 => ok(json!({ "item": null })),
             None => errors(
@@ -505,7 +523,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 &format!("{} {id} was not found.", e.name()),
             ),
         },
-        Api::Info(e) => ok(json!({
+        AutotaskApi::Info(e) => ok(json!({
             "name": e.name().trim_end_matches('s'),
             "canCreate": matches!(e, Entity::Tickets | Entity::Companies | Entity::ConfigurationItems),
             "canUpdate": e != Entity::TicketNotes,
@@ -513,12 +531,12 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
             "canDelete": false,
             "hasUserDefinedFields": e.fields().contains(&"userDefinedFields"),
         })),
-        Api::Udfs(_) => ok(json!({ "fields": [] })),
-        Api::Fields(e) => ok(json!({ "fields": fields(e) })),
-        Api::CreateTicket => create_ticket(ctx),
-        Api::UpdateTicket => update_ticket(ctx),
-        Api::CreateNote(id) => create_note(ctx, id),
-        Api::Zone | Api::NotAllowed | Api::Unknown => not_found(),
+        AutotaskApi::Udfs(_) => ok(json!({ "fields": [] })),
+        AutotaskApi::Fields(e) => ok(json!({ "fields": fields(e) })),
+        AutotaskApi::CreateTicket => create_ticket(ctx),
+        AutotaskApi::UpdateTicket => update_ticket(ctx),
+        AutotaskApi::CreateNote(id) => create_note(ctx, id),
+        AutotaskApi::Zone | AutotaskApi::NotAllowed | AutotaskApi::Unknown => not_found(),
     }
 }
 
@@ -565,7 +583,7 @@ fn fields(e: Entity) -> Vec<Value> {
 /// The query body: the POST body, or the `search` parameter of a GET.
 /// With `allow_get_next_after_post`, a POST query's paging token carries the query (`body`),
 /// so that a GET on its `nextPageUrl` can be answered.
-fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
+fn query_model(ctx: &AutotaskCtx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
     let raw = if *ctx.method == Method::GET {
         let carried = paging
             .and_then(|p| p.get("body"))
@@ -582,7 +600,7 @@ fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query
 }
 
 /// A page of a query: the first one (`paging` = None) or the one a paging token points at.
-fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
+fn run_query(ctx: &AutotaskCtx<'_>, e: Entity, paging: Option<Value>) -> Response {
     let sim = ctx.sim;
     let cfg = &sim.config;
     let from_post = paging
@@ -704,7 +722,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
 }
 
 /// The JSON object body with keys mapped to the entity's wire names (unknown keys dropped).
-fn body_fields(ctx: &Ctx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
+fn body_fields(ctx: &AutotaskCtx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
     let v: Value =
         serde_json::from_slice(ctx.body).map_err(|err| format!("The request body could not be parsed: {err}"))?;
     let m = v.as_object().ok_or("The request body must be a JSON object.")?;
@@ -726,7 +744,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
 }
 
 /// Validates ticket fields present in `m` (for create and update).
-fn check_ticket(sim: &Shared, m: &mut Map<String, Value>, create: bool) -> Result<(), String> {
+fn check_ticket(sim: &AutotaskState, m: &mut Map<String, Value>, create: bool) -> Result<(), String> {
     if create {
         let mut required = vec!["companyID", "title", "status", "priority"];
         if sim.config.require_queue {
@@ -815,7 +833,7 @@ pub(crate) fn apply_status(row: &mut Row, status: i64, now_ms: i64) {
     row.insert("lastActivityDate".into(), json!(now));
 }
 
-fn create_ticket(ctx: &Ctx<'_>) -> Response {
+fn create_ticket(ctx: &AutotaskCtx<'_>) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::Tickets) {
         Ok(m) => m,
@@ -843,7 +861,7 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
     ok(json!({ "itemId": id }))
 }
 
-fn update_ticket(ctx: &Ctx<'_>) -> Response {
+fn update_ticket(ctx: &AutotaskCtx<'_>) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::Tickets) {
         Ok(m) => m,
@@ -887,7 +905,7 @@ fn update_ticket(ctx: &Ctx<'_>) -> Response {
     ok(json!({ "itemId": id }))
 }
 
-fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
+fn create_note(ctx: &AutotaskCtx<'_>, ticket_id: i64) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::TicketNotes) {
         Ok(m) => m,
@@ -931,7 +949,7 @@ fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
 
 // ----- admin -----
 
-impl Admin for Arc<Shared> {
+impl Admin for Arc<AutotaskState> {
     const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.";
 
     fn gate(&self) -> &Gate {
@@ -1038,16 +1056,28 @@ mod tests {
         let get = Method::GET;
         let post = Method::POST;
         assert_eq!(
-            Api::parse(&post, &["companies", "QUERY"]),
-            Api::Query(Entity::Companies)
+            AutotaskApi::parse(&post, &["companies", "QUERY"]),
+            AutotaskApi::Query(Entity::Companies)
         );
-        assert_eq!(Api::parse(&get, &["Tickets", "12"]), Api::Get(Entity::Tickets, 12));
-        assert_eq!(Api::parse(&post, &["Tickets", "12", "Notes"]), Api::CreateNote(12));
-        assert_eq!(Api::parse(&post, &["TicketNotes"]), Api::Unknown);
-        assert_eq!(Api::parse(&Method::PATCH, &["tickets"]), Api::UpdateTicket);
-        assert_eq!(Api::parse(&Method::DELETE, &["tickets"]), Api::NotAllowed);
-        assert_eq!(Api::parse(&get, &["version"]), Api::Version);
-        assert_eq!(Api::parse(&get, &["Nope", "query"]), Api::Unknown);
+        assert_eq!(
+            AutotaskApi::parse(&get, &["Tickets", "12"]),
+            AutotaskApi::Get(Entity::Tickets, 12)
+        );
+        assert_eq!(
+            AutotaskApi::parse(&post, &["Tickets", "12", "Notes"]),
+            AutotaskApi::CreateNote(12)
+        );
+        assert_eq!(AutotaskApi::parse(&post, &["TicketNotes"]), AutotaskApi::Unknown);
+        assert_eq!(
+            AutotaskApi::parse(&Method::PATCH, &["tickets"]),
+            AutotaskApi::UpdateTicket
+        );
+        assert_eq!(
+            AutotaskApi::parse(&Method::DELETE, &["tickets"]),
+            AutotaskApi::NotAllowed
+        );
+        assert_eq!(AutotaskApi::parse(&get, &["version"]), AutotaskApi::Version);
+        assert_eq!(AutotaskApi::parse(&get, &["Nope", "query"]), AutotaskApi::Unknown);
         assert_eq!(percent_decode(&percent_encode("{\"a\": 1}&"), false), "{\"a\": 1}&");
     }
 }

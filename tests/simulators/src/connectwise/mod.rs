@@ -232,7 +232,7 @@ impl ConnectWiseStats {
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct ConnectWiseState {
     pub(crate) config: ConnectWiseConfig,
     pub(crate) base_url: String,
     pub(crate) data: Mutex<ConnectWiseStore>,
@@ -250,7 +250,7 @@ pub(crate) enum Actor {
     Other,
 }
 
-impl Shared {
+impl ConnectWiseState {
     pub(crate) fn data(&self) -> MutexGuard<'_, ConnectWiseStore> {
         lock(&self.data)
     }
@@ -355,7 +355,7 @@ impl Shared {
 
 /// A running simulator. Dropping it stops the server.
 pub struct ConnectWiseSim {
-    shared: Arc<Shared>,
+    shared: Arc<ConnectWiseState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -387,7 +387,7 @@ impl ConnectWiseSim {
             reference_ms: config.reference_time_ms.unwrap_or_else(now_ms),
             api_member: config.api_member.clone(),
         });
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ConnectWiseState {
             rng: Mutex::new(Rng::new(now_ms() as u64 ^ u64::from(addr.port()) ^ config.seed)),
             gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             config,
@@ -585,7 +585,7 @@ impl ConnectWiseSim {
     }
 }
 
-pub(crate) fn close_ticket(shared: &Arc<Shared>, id: i64, status_id: Option<i64>) -> Result<Value, String> {
+pub(crate) fn close_ticket(shared: &Arc<ConnectWiseState>, id: i64, status_id: Option<i64>) -> Result<Value, String> {
     {
         let mut d = shared.data();
         let board = d.tickets.get(id).ok_or_else(|| format!("Ticket {id} not found"))?["board"]["id"]

@@ -16,13 +16,13 @@ use serde_json::{Value, json};
 
 use super::conditions;
 use super::model::{RecordTable, iso, now_ms};
-use super::{Actor, ConnectWiseStats, Shared, close_ticket, lock};
+use super::{Actor, ConnectWiseState, ConnectWiseStats, close_ticket, lock};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::json_response;
 use crate::urlcode;
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<ConnectWiseState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -69,11 +69,11 @@ fn percent_encode(s: &str) -> String {
     urlcode::percent_encode_keeping_slash(s)
 }
 
-struct Query(Vec<(String, String)>);
+struct ConnectWiseQuery(Vec<(String, String)>);
 
-impl Query {
-    fn parse(q: Option<&str>) -> Query {
-        Query(urlcode::parse_pairs(q.unwrap_or("")))
+impl ConnectWiseQuery {
+    fn parse(q: Option<&str>) -> ConnectWiseQuery {
+        ConnectWiseQuery(urlcode::parse_pairs(q.unwrap_or("")))
     }
 
     /// Parameter names are case-insensitive.
@@ -101,25 +101,25 @@ impl Query {
     }
 }
 
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct ConnectWiseCtx<'a> {
+    sim: &'a Arc<ConnectWiseState>,
     method: &'a Method,
     /// Path below the REST root, e.g. `/company/companies`.
     path: String,
-    query: Query,
+    query: ConnectWiseQuery,
     headers: &'a HeaderMap,
     body: &'a Bytes,
     actor: Actor,
 }
 
-impl Ctx<'_> {
+impl ConnectWiseCtx<'_> {
     fn body_json(&self) -> Option<Value> {
         serde_json::from_slice(self.body).ok()
     }
 }
 
 /// What a request is for, from its path alone.
-enum Target {
+enum ConnectWiseTarget {
     /// `/login/companyinfo/{companyId}` (no auth).
     CompanyInfo(String),
     /// `/{codebase}apis/3.0/...`: the path below the REST root, without a trailing `/`.
@@ -128,23 +128,23 @@ enum Target {
     NoEndpoint,
 }
 
-impl Target {
-    fn parse(path: &str) -> Target {
+impl ConnectWiseTarget {
+    fn parse(path: &str) -> ConnectWiseTarget {
         let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
         if segments.len() == 3 && segments[0] == "login" && segments[1].eq_ignore_ascii_case("companyinfo") {
-            return Target::CompanyInfo(percent_decode(segments[2]));
+            return ConnectWiseTarget::CompanyInfo(percent_decode(segments[2]));
         }
         let rest = match segments.as_slice() {
             [_codebase, apis, ver, rest] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => format!("/{rest}"),
             [_codebase, apis, ver] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => "/".to_string(),
-            _ => return Target::NoEndpoint,
+            _ => return ConnectWiseTarget::NoEndpoint,
         };
-        Target::Rest(rest.trim_end_matches('/').to_string())
+        ConnectWiseTarget::Rest(rest.trim_end_matches('/').to_string())
     }
 
     /// The callback key URL needs no auth (its own `clientId` switch aside).
     fn is_callback_key(&self) -> bool {
-        matches!(self, Target::Rest(rest)
+        matches!(self, ConnectWiseTarget::Rest(rest)
             if rest.eq_ignore_ascii_case("/system/callbackkey")
                 || rest.eq_ignore_ascii_case("/system/callbackkey/index.rails"))
     }
@@ -152,8 +152,8 @@ impl Target {
 
 /// One request to the ConnectWise simulator, as the gate sees it.
 struct ConnectWiseCall<'a> {
-    sim: &'a Shared,
-    target: &'a Target,
+    sim: &'a ConnectWiseState,
+    target: &'a ConnectWiseTarget,
 }
 
 impl Gated for ConnectWiseCall<'_> {
@@ -168,7 +168,7 @@ impl Gated for ConnectWiseCall<'_> {
 
     fn access(&self) -> Access {
         match self.target {
-            Target::Rest(_) if !self.target.is_callback_key() => Access::Api,
+            ConnectWiseTarget::Rest(_) if !self.target.is_callback_key() => Access::Api,
             _ => Access::Open,
         }
     }
@@ -205,7 +205,7 @@ impl Gated for ConnectWiseCall<'_> {
 }
 
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<ConnectWiseState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -222,7 +222,7 @@ async fn dispatch(
         *s.by_route.entry(route.to_string()).or_default() += 1;
     });
 
-    let target = Target::parse(&path);
+    let target = ConnectWiseTarget::parse(&path);
     let call = ConnectWiseCall {
         sim: &sim,
         target: &target,
@@ -232,16 +232,16 @@ async fn dispatch(
         Err(refused) => return *refused,
     };
 
-    let query = Query::parse(uri.query());
+    let query = ConnectWiseQuery::parse(uri.query());
     let rest = match target {
-        Target::CompanyInfo(company) => {
+        ConnectWiseTarget::CompanyInfo(company) => {
             if method != Method::GET {
                 return error(405, "ConnectWiseApi", "Method not allowed");
             }
             return company_info(&sim, &company);
         }
-        Target::NoEndpoint => return no_endpoint(),
-        Target::Rest(_) if target.is_callback_key() => {
+        ConnectWiseTarget::NoEndpoint => return no_endpoint(),
+        ConnectWiseTarget::Rest(_) if target.is_callback_key() => {
             if sim.config.key_url_requires_client_id && client_id(&headers).is_none() {
                 return error(401, "ConnectWiseApi", "ClientId is required");
             }
@@ -251,9 +251,9 @@ async fn dispatch(
                 None => not_found("Callback key", id),
             };
         }
-        Target::Rest(rest) => rest,
+        ConnectWiseTarget::Rest(rest) => rest,
     };
-    let ctx = Ctx {
+    let ctx = ConnectWiseCtx {
         sim: &sim,
         method: &method,
         path: rest,
@@ -295,7 +295,7 @@ fn route_name(path: &str) -> &'static str {
     }
 }
 
-fn company_info(sim: &Shared, company: &str) -> Response {
+fn company_info(sim: &ConnectWiseState, company: &str) -> Response {
     let c = &sim.config;
     if !company.eq_ignore_ascii_case(&c.company_id) {
         return if c.unknown_company_status == 200 {
@@ -322,7 +322,7 @@ fn client_id(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
+fn authenticate(sim: &ConnectWiseState, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
     let c = &sim.config;
     let unauthorized = || {
         sim.stat(|s| s.unauthorized_401 += 1);
@@ -386,7 +386,7 @@ fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Box<Response
     Ok(Actor::ApiMember)
 }
 
-fn rate_limit(sim: &Shared) -> Option<Response> {
+fn rate_limit(sim: &ConnectWiseState) -> Option<Response> {
     let now = Instant::now();
     let window = sim.config.rate_window;
     let mut w = lock(&sim.window);
@@ -413,7 +413,7 @@ fn parse_id(s: &str) -> Option<i64> {
 }
 
 /// Conditions, ordering, paging and `fields` over a set of records.
-fn list(ctx: &Ctx<'_>, mut items: Vec<Value>, extra_conditions: Option<&str>) -> Response {
+fn list(ctx: &ConnectWiseCtx<'_>, mut items: Vec<Value>, extra_conditions: Option<&str>) -> Response {
     let cfg = &ctx.sim.config;
     let conds = match extra_conditions.or(ctx.query.get("conditions")) {
         Some(c) => match conditions::parse(c) {
@@ -551,7 +551,7 @@ fn created(v: &Value) -> Response {
 
 // ----- endpoints -----
 
-fn handle(ctx: &Ctx<'_>) -> Response {
+fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
     let path = ctx.path.clone();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -751,7 +751,7 @@ fn known_collection(l: &[&str]) -> bool {
         && route_name(&format!("/x/apis/3.0/{}", l.join("/"))) != "other"
 }
 
-fn count(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
+fn count(ctx: &ConnectWiseCtx<'_>, mut items: Vec<Value>) -> Response {
     if let Some(c) = ctx.query.get("conditions") {
         match conditions::parse(c) {
             Ok(Some(c)) => items.retain(|r| conditions::matches(&c, r)),
@@ -769,7 +769,7 @@ fn get_one(table: &RecordTable, id: &str, what: &str) -> Response {
     }
 }
 
-fn patch_ops(ctx: &Ctx<'_>) -> Option<Vec<Value>> {
+fn patch_ops(ctx: &ConnectWiseCtx<'_>) -> Option<Vec<Value>> {
     match ctx.body_json()? {
         Value::Array(ops) if ops.iter().all(|o| o["op"].is_string() && o["path"].is_string()) => Some(ops),
         _ => None,
@@ -819,7 +819,7 @@ fn apply_patch(rec: &mut Value, ops: &[Value]) {
     }
 }
 
-fn create_configuration(ctx: &Ctx<'_>) -> Response {
+fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
     let Some(body) = ctx.body_json().filter(Value::is_object) else {
         return invalid("configuration", vec![]);
     };
@@ -856,7 +856,7 @@ fn create_configuration(ctx: &Ctx<'_>) -> Response {
     created(d.configurations.get(id).expect("inserted"))
 }
 
-fn create_ticket(ctx: &Ctx<'_>) -> Response {
+fn create_ticket(ctx: &ConnectWiseCtx<'_>) -> Response {
     let Some(body) = ctx.body_json().filter(Value::is_object) else {
         return invalid("ticket", vec![]);
     };
@@ -881,7 +881,7 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
     created(&ticket)
 }
 
-fn patch_ticket(ctx: &Ctx<'_>, id: &str) -> Response {
+fn patch_ticket(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let sim = ctx.sim;
     let Some(id) = parse_id(id) else {
         return not_found("Ticket", id);
@@ -944,7 +944,7 @@ fn patch_ticket(ctx: &Ctx<'_>, id: &str) -> Response {
     json_response(200, &ticket)
 }
 
-fn create_note(ctx: &Ctx<'_>, id: &str) -> Response {
+fn create_note(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let sim = ctx.sim;
     let Some(tid) = parse_id(id) else {
         return not_found("Ticket", id);
@@ -972,7 +972,7 @@ fn create_note(ctx: &Ctx<'_>, id: &str) -> Response {
     created(d.notes.get(nid).expect("inserted"))
 }
 
-fn attach_configuration(ctx: &Ctx<'_>, id: &str) -> Response {
+fn attach_configuration(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let Some(tid) = parse_id(id) else {
         return not_found("Ticket", id);
     };
@@ -1043,7 +1043,7 @@ fn public_callback(mut cb: Value) -> Value {
     cb
 }
 
-fn create_callback(ctx: &Ctx<'_>) -> Response {
+fn create_callback(ctx: &ConnectWiseCtx<'_>) -> Response {
     let sim = ctx.sim;
     let body = ctx.body_json().unwrap_or(Value::Null);
     let err = |code: &str, msg: &str, field: &str| json!({"code": code, "message": msg, "resource": "callbackEntry", "field": field});
@@ -1132,7 +1132,7 @@ fn create_callback(ctx: &Ctx<'_>) -> Response {
 
 // ----- admin -----
 
-impl Admin for Arc<Shared> {
+impl Admin for Arc<ConnectWiseState> {
     const HELP: &'static str = "Unknown admin endpoint.";
 
     fn gate(&self) -> &Gate {

@@ -326,7 +326,7 @@ pub(crate) struct Tokens {
 }
 
 /// State shared by the server and the [`DattoSim`] handle.
-pub(crate) struct Shared {
+pub(crate) struct DattoState {
     pub(crate) config: DattoConfig,
     pub(crate) base_url: String,
     pub(crate) data: RwLock<DattoStore>,
@@ -342,7 +342,7 @@ pub(crate) struct Shared {
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Shared {
+impl DattoState {
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, DattoStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -359,7 +359,7 @@ impl Shared {
 /// A running simulator. Dropping it stops the server (in the background); prefer
 /// [`DattoSim::shutdown`] to wait for it.
 pub struct DattoSim {
-    shared: Arc<Shared>,
+    shared: Arc<DattoState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -400,7 +400,7 @@ impl DattoSim {
 
         // Tokens need not be reproducible, and must differ between simulators with one seed.
         let token_seed = model::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(DattoState {
             limiter: Mutex::new(Limiter::new(config.limit_config())),
             gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             tokens: Mutex::new(Tokens {

@@ -34,13 +34,13 @@ use serde_json::{Value, json};
 
 use super::limits::{RateClass, Verdict};
 use super::model::DattoStore;
-use super::{DattoStats, PLATFORMS, Shared, TokenInfo, lock, render};
+use super::{DattoState, DattoStats, PLATFORMS, TokenInfo, lock, render};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, status};
 use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<DattoState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -94,19 +94,19 @@ fn with_retry_after(mut r: Response, secs: Option<u64>) -> Response {
     r
 }
 
-fn too_many(sim: &Shared) -> Response {
+fn too_many(sim: &DattoState) -> Response {
     with_retry_after(message(429, RATE_LIMITED), sim.config.retry_after_header)
 }
 
-fn blocked(sim: &Shared) -> Response {
+fn blocked(sim: &DattoState) -> Response {
     with_retry_after(message(403, IP_BLOCKED), sim.config.retry_after_header)
 }
 
 // ----- URL helpers -----
 
-struct Query(Vec<(String, String)>);
+struct QueryParams(Vec<(String, String)>);
 
-impl Query {
+impl QueryParams {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -127,7 +127,7 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
 
 /// An `/api/v2/...` endpoint (path parameters borrowed from the decoded path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api<'a> {
+enum DattoApi<'a> {
     SystemStatus,
     SystemPagination,
     SystemRequestRate,
@@ -168,9 +168,9 @@ fn alert_state(s: &str) -> Option<bool> {
     }
 }
 
-impl<'a> Api<'a> {
-    fn parse(method: &str, segs: &[&'a str]) -> Api<'a> {
-        use Api::*;
+impl<'a> DattoApi<'a> {
+    fn parse(method: &str, segs: &[&'a str]) -> DattoApi<'a> {
+        use DattoApi::*;
         match (method, segs) {
             ("GET", ["system", "status"]) => SystemStatus,
             ("GET", ["system", "pagination"]) => SystemPagination,
@@ -207,7 +207,7 @@ impl<'a> Api<'a> {
     }
 
     fn stat_key(&self) -> &'static str {
-        use Api::*;
+        use DattoApi::*;
         match self {
             SystemStatus | SystemPagination | SystemRequestRate => "system",
             Account => "account",
@@ -231,7 +231,7 @@ impl<'a> Api<'a> {
 
     /// `None` for endpoints that are not counted (`/system/status` needs no token).
     fn rate_class(&self) -> Option<RateClass> {
-        use Api::*;
+        use DattoApi::*;
         match self {
             SystemStatus | Unknown => None,
             ResolveAlert(_) => Some(RateClass::Write("alert-resolve")),
@@ -245,33 +245,33 @@ impl<'a> Api<'a> {
 }
 
 #[derive(Clone, Copy)]
-enum Target<'a> {
+enum DattoTarget<'a> {
     Token,
-    Api(Api<'a>),
+    Api(DattoApi<'a>),
     NotFound,
 }
 
-impl Target<'_> {
+impl DattoTarget<'_> {
     fn stat_key(&self) -> &'static str {
         match self {
-            Target::Token => "token",
-            Target::Api(api) => api.stat_key(),
-            Target::NotFound => "other",
+            DattoTarget::Token => "token",
+            DattoTarget::Api(api) => api.stat_key(),
+            DattoTarget::NotFound => "other",
         }
     }
 }
 
 /// Everything a handler needs to know about the request.
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct DattoCtx<'a> {
+    sim: &'a Arc<DattoState>,
     platform: &'a str,
     origin: String,
-    query: Query,
+    query: QueryParams,
     body: &'a Bytes,
 }
 
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<DattoState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -294,8 +294,8 @@ async fn dispatch(
 
 /// One request to the Datto RMM simulator, as the gate sees it.
 struct DattoCall<'a> {
-    sim: &'a Shared,
-    target: Target<'a>,
+    sim: &'a DattoState,
+    target: DattoTarget<'a>,
     platform: &'a str,
 }
 
@@ -313,7 +313,7 @@ impl Gated for DattoCall<'_> {
     /// `/system/status` and the token endpoint need no token; nor do unknown prefixes (404).
     fn access(&self) -> Access {
         match self.target {
-            Target::Api(api) if api != Api::SystemStatus => Access::Api,
+            DattoTarget::Api(api) if api != DattoApi::SystemStatus => Access::Api,
             _ => Access::Open,
         }
     }
@@ -364,7 +364,7 @@ impl Gated for DattoCall<'_> {
             permit: (),
             slow_down: Duration::ZERO,
         };
-        let Target::Api(api) = self.target else {
+        let DattoTarget::Api(api) = self.target else {
             return Ok(no_wait);
         };
         let Some(class) = api.rate_class() else {
@@ -398,7 +398,7 @@ impl Gated for DattoCall<'_> {
 }
 
 async fn route(
-    sim: &Arc<Shared>,
+    sim: &Arc<DattoState>,
     peer: SocketAddr,
     method: Method,
     uri: &Uri,
@@ -413,12 +413,12 @@ async fn route(
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let (platform, rest) = segs.split_first().map_or(("", &[][..]), |(p, rest)| (*p, rest));
     let target = if !PLATFORMS.contains(&platform) {
-        Target::NotFound
+        DattoTarget::NotFound
     } else {
         match rest {
-            ["auth", "oauth", "token"] => Target::Token,
-            ["api", "v2", tail @ ..] => Target::Api(Api::parse(method.as_str(), tail)),
-            _ => Target::NotFound,
+            ["auth", "oauth", "token"] => DattoTarget::Token,
+            ["api", "v2", tail @ ..] => DattoTarget::Api(DattoApi::parse(method.as_str(), tail)),
+            _ => DattoTarget::NotFound,
         }
     };
     sim.stat(|s| {
@@ -436,17 +436,17 @@ async fn route(
         .and_then(|h| h.to_str().ok())
         .map(|h| format!("http://{h}"))
         .unwrap_or_else(|| sim.base_url.clone());
-    let ctx = Ctx {
+    let ctx = DattoCtx {
         sim,
         platform,
         origin,
-        query: Query(parse_pairs(uri.query().unwrap_or(""))),
+        query: QueryParams(parse_pairs(uri.query().unwrap_or(""))),
         body,
     };
     match target {
-        Target::NotFound => message(404, "Not Found"),
-        Target::Token => token(&ctx, &method, headers),
-        Target::Api(api) => handle(&ctx, api),
+        DattoTarget::NotFound => message(404, "Not Found"),
+        DattoTarget::Token => token(&ctx, &method, headers),
+        DattoTarget::Api(api) => handle(&ctx, api),
     }
 }
 
@@ -459,7 +459,7 @@ fn oauth_error(code: u16, error: &str, description: &str) -> Response {
     )
 }
 
-fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
+fn token(ctx: &DattoCtx<'_>, method: &Method, headers: &HeaderMap) -> Response {
     let sim = ctx.sim;
     if method != Method::POST {
         return oauth_error(
@@ -482,7 +482,7 @@ fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
             "Full authentication is required to access this resource",
         );
     }
-    let form = Query(parse_pairs(std::str::from_utf8(ctx.body).unwrap_or("")));
+    let form = QueryParams(parse_pairs(std::str::from_utf8(ctx.body).unwrap_or("")));
     match form.get("grant_type") {
         Some("password") => {}
         Some(other) => {
@@ -533,7 +533,7 @@ fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
 }
 
 /// `Ok(restricted)` for a live token issued on this platform.
-fn authenticate(sim: &Shared, platform: &str, headers: &HeaderMap) -> Result<bool, Reject> {
+fn authenticate(sim: &DattoState, platform: &str, headers: &HeaderMap) -> Result<bool, Reject> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -563,31 +563,33 @@ fn authenticate(sim: &Shared, platform: &str, headers: &HeaderMap) -> Result<boo
 
 // ----- /api/v2 -----
 
-fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
+fn handle(ctx: &DattoCtx<'_>, api: DattoApi<'_>) -> Response {
     let sim = ctx.sim;
     match api {
-        Api::SystemStatus => ok(&json!({"version": "2.0.0 (simulator)", "status": "UP", "started": sim.started_ms})),
-        Api::SystemPagination => ok(&json!({ "max": sim.config.page_max })),
-        Api::SystemRequestRate => request_rate(sim),
-        Api::Account => ok(&render::account(&sim.read())),
-        Api::AccountSites => sites(ctx),
-        Api::Site(uid) => {
+        DattoApi::SystemStatus => {
+            ok(&json!({"version": "2.0.0 (simulator)", "status": "UP", "started": sim.started_ms}))
+        }
+        DattoApi::SystemPagination => ok(&json!({ "max": sim.config.page_max })),
+        DattoApi::SystemRequestRate => request_rate(sim),
+        DattoApi::Account => ok(&render::account(&sim.read())),
+        DattoApi::AccountSites => sites(ctx),
+        DattoApi::Site(uid) => {
             let data = sim.read();
             match data.site_index(uid) {
                 Some(i) => ok(&render::site(&data, i)),
                 None => message(404, SITE_NOT_FOUND),
             }
         }
-        Api::SiteDevices(uid) => site_devices(ctx, uid),
-        Api::AccountDevices => account_devices(ctx),
-        Api::Device(uid) => {
+        DattoApi::SiteDevices(uid) => site_devices(ctx, uid),
+        DattoApi::AccountDevices => account_devices(ctx),
+        DattoApi::Device(uid) => {
             let data = sim.read();
             match data.device(uid) {
                 Some(d) => ok(&render::device(&data, d, sim.config.udf_count)),
                 None => message(404, DEVICE_NOT_FOUND),
             }
         }
-        Api::DeviceById(id) => {
+        DattoApi::DeviceById(id) => {
             let Ok(id) = id.parse::<i64>() else {
                 return message(400, PARAMS_INVALID);
             };
@@ -597,17 +599,17 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 None => message(404, DEVICE_NOT_FOUND),
             }
         }
-        Api::DeviceByMac(mac) => {
+        DattoApi::DeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<_> = devices_by_mac(&data, mac)
                 .map(|d| render::device(&data, d, sim.config.udf_count))
                 .collect();
             ok(&list)
         }
-        Api::AuditDevice(uid) => audit(ctx, uid, "device"),
-        Api::AuditEsxi(uid) => audit(ctx, uid, "esxihost"),
-        Api::AuditPrinter(uid) => audit(ctx, uid, "printer"),
-        Api::AuditDeviceByMac(mac) => {
+        DattoApi::AuditDevice(uid) => audit(ctx, uid, "device"),
+        DattoApi::AuditEsxi(uid) => audit(ctx, uid, "esxihost"),
+        DattoApi::AuditPrinter(uid) => audit(ctx, uid, "printer"),
+        DattoApi::AuditDeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<Value> = devices_by_mac(&data, mac)
                 .filter(|d| d.device_class == "device")
@@ -615,17 +617,17 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 .collect();
             ok(&list)
         }
-        Api::AccountAlerts(resolved) => alerts(ctx, AlertScope::Account, resolved),
-        Api::SiteAlerts(uid, resolved) => alerts(ctx, AlertScope::Site(uid), resolved),
-        Api::DeviceAlerts(uid, resolved) => alerts(ctx, AlertScope::Device(uid), resolved),
-        Api::Alert(uid) => {
+        DattoApi::AccountAlerts(resolved) => alerts(ctx, AlertScope::Account, resolved),
+        DattoApi::SiteAlerts(uid, resolved) => alerts(ctx, AlertScope::Site(uid), resolved),
+        DattoApi::DeviceAlerts(uid, resolved) => alerts(ctx, AlertScope::Device(uid), resolved),
+        DattoApi::Alert(uid) => {
             let data = sim.read();
             match data.alert_index(uid) {
                 Some(i) => ok(&render::alert(&data, &data.alerts[i])),
                 None => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
             }
         }
-        Api::ResolveAlert(uid) => {
+        DattoApi::ResolveAlert(uid) => {
             // The write lock must be gone before the webhook body reads the alert.
             let resolved = sim.write().resolve_alert(uid, "API");
             match resolved {
@@ -638,7 +640,7 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 Err(_) => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
             }
         }
-        Api::AccountComponents => {
+        DattoApi::AccountComponents => {
             let data = sim.read();
             let page = match PageCtx::new(ctx, "account/components", sim.config.page_max, Vec::new()) {
                 Ok(p) => p,
@@ -648,21 +650,21 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 data.components[range].iter().map(render::component).collect()
             })
         }
-        Api::QuickJob(uid) => quick_job(ctx, uid),
-        Api::SetUdf(uid) => set_udf(ctx, uid),
-        Api::SetWarranty(uid) => set_warranty(ctx, uid),
-        Api::MoveDevice(uid, site) => match sim.write().move_device(uid, site) {
+        DattoApi::QuickJob(uid) => quick_job(ctx, uid),
+        DattoApi::SetUdf(uid) => set_udf(ctx, uid),
+        DattoApi::SetWarranty(uid) => set_warranty(ctx, uid),
+        DattoApi::MoveDevice(uid, site) => match sim.write().move_device(uid, site) {
             Ok(()) => empty(sim.config.void_write_status),
             Err(_) => message(404, "Device and/or site not found."),
         },
-        Api::Job(uid) => {
+        DattoApi::Job(uid) => {
             let data = sim.read();
             match data.jobs.get(uid) {
                 Some(j) => ok(&render::job(j, job_done(sim, j), sim.config.iso_job_dates)),
                 None => message(404, JOB_NOT_FOUND),
             }
         }
-        Api::JobComponents(uid) => {
+        DattoApi::JobComponents(uid) => {
             let data = sim.read();
             let Some(j) = data.jobs.get(uid) else {
                 return message(404, JOB_NOT_FOUND);
@@ -677,22 +679,22 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
             };
             page.respond("jobComponents", all.len(), |range| all[range].to_vec())
         }
-        Api::JobResults(uid, dev) | Api::JobStd(uid, dev, _) => {
+        DattoApi::JobResults(uid, dev) | DattoApi::JobStd(uid, dev, _) => {
             let data = sim.read();
             let Some(j) = data.jobs.get(uid).filter(|j| j.device_uid == dev) else {
                 return message(404, "Job or device was not found.");
             };
             let done = job_done(sim, j);
             match api {
-                Api::JobStd(_, _, stderr) => ok(&render::job_std(j, done, stderr)),
+                DattoApi::JobStd(_, _, stderr) => ok(&render::job_std(j, done, stderr)),
                 _ => ok(&render::job_results(j, done, sim.config.iso_job_dates)),
             }
         }
-        Api::Unknown => message(404, "Not Found"),
+        DattoApi::Unknown => message(404, "Not Found"),
     }
 }
 
-fn job_done(sim: &Shared, j: &super::model::SimJob) -> bool {
+fn job_done(sim: &DattoState, j: &super::model::SimJob) -> bool {
     j.created_at.elapsed() >= sim.config.job_duration
 }
 
@@ -710,7 +712,7 @@ fn devices_by_mac<'d>(data: &'d DattoStore, mac: &str) -> impl Iterator<Item = &
         .filter(move |d| !wanted.is_empty() && d.mac_address.as_deref().is_some_and(|m| normalise_mac(m) == wanted))
 }
 
-fn request_rate(sim: &Shared) -> Response {
+fn request_rate(sim: &DattoState) -> Response {
     let snap = lock(&sim.limiter).snapshot(Instant::now());
     let account_uid = sim.read().account.uid.clone();
     let ops: serde_json::Map<String, Value> = snap
@@ -767,7 +769,7 @@ struct PageCtx {
 
 impl PageCtx {
     /// `path` is relative to `/api/v2/`; `filters` are the query filters to repeat in the URLs.
-    fn new(ctx: &Ctx<'_>, path: &str, limit: usize, filters: Vec<(&str, &str)>) -> Result<PageCtx, Reject> {
+    fn new(ctx: &DattoCtx<'_>, path: &str, limit: usize, filters: Vec<(&str, &str)>) -> Result<PageCtx, Reject> {
         let invalid = || Reject {
             status: 400,
             message: PARAMS_INVALID,
@@ -824,7 +826,7 @@ impl PageCtx {
     }
 }
 
-fn sites(ctx: &Ctx<'_>) -> Response {
+fn sites(ctx: &DattoCtx<'_>) -> Response {
     let data = ctx.sim.read();
     let name = ctx.query.filter("siteName");
     let filters: Vec<(&str, &str)> = name.map(|n| ("siteName", n)).into_iter().collect();
@@ -847,7 +849,7 @@ fn sites(ctx: &Ctx<'_>) -> Response {
     }
 }
 
-fn site_devices(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn site_devices(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let data = ctx.sim.read();
     // No device filters exist in the simulator, so any filterId is unknown.
     let Some(site) = data.site_index(uid).filter(|_| ctx.query.get("filterId").is_none()) else {
@@ -867,7 +869,7 @@ fn site_devices(ctx: &Ctx<'_>, uid: &str) -> Response {
     })
 }
 
-fn account_devices(ctx: &Ctx<'_>) -> Response {
+fn account_devices(ctx: &DattoCtx<'_>) -> Response {
     if ctx.query.get("filterId").is_some() {
         return message(404, "Filter was not found.");
     }
@@ -926,7 +928,7 @@ fn account_devices(ctx: &Ctx<'_>) -> Response {
     })
 }
 
-fn audit(ctx: &Ctx<'_>, uid: &str, class: &str) -> Response {
+fn audit(ctx: &DattoCtx<'_>, uid: &str, class: &str) -> Response {
     let data = ctx.sim.read();
     let Some(d) = data.device(uid) else {
         return message(
@@ -963,7 +965,7 @@ enum AlertScope<'a> {
     Device(&'a str),
 }
 
-fn alerts(ctx: &Ctx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
+fn alerts(ctx: &DattoCtx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
     let data = ctx.sim.read();
     let state = if resolved { "resolved" } else { "open" };
     let (path, site) = match scope {
@@ -1014,11 +1016,11 @@ fn alerts(ctx: &Ctx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
 
 // ----- writes -----
 
-fn body_json(ctx: &Ctx<'_>) -> Option<Value> {
+fn body_json(ctx: &DattoCtx<'_>) -> Option<Value> {
     serde_json::from_slice(ctx.body).ok()
 }
 
-fn quick_job(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn quick_job(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let Some(body) = body_json(ctx) else {
         return message(400, DATA_INVALID);
@@ -1067,7 +1069,7 @@ fn quick_job(ctx: &Ctx<'_>, uid: &str) -> Response {
     ok(&json!({ "job": render::job(job, false, iso), "jobComponents": render::job_components(job) }))
 }
 
-fn set_udf(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn set_udf(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let Some(Value::Object(fields)) = body_json(ctx) else {
         return message(400, DATA_INVALID);
@@ -1115,7 +1117,7 @@ fn valid_date(s: &str) -> bool {
         && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
 }
 
-fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn set_warranty(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let date = match body_json(ctx) {
         Some(Value::Null) => None,
@@ -1134,7 +1136,7 @@ fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
 
 // ----- admin -----
 
-impl Admin for Arc<Shared> {
+impl Admin for Arc<DattoState> {
     const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.";
 
     fn gate(&self) -> &Gate {
@@ -1296,16 +1298,28 @@ mod tests {
 
     #[test]
     fn routes_parse() {
-        assert_eq!(Api::parse("GET", &["device", "id", "5"]), Api::DeviceById("5"));
-        assert_eq!(Api::parse("GET", &["device", "abc"]), Api::Device("abc"));
-        assert_eq!(Api::parse("PUT", &["device", "abc", "quickjob"]), Api::QuickJob("abc"));
-        assert_eq!(Api::parse("GET", &["device", "abc", "quickjob"]), Api::Unknown);
         assert_eq!(
-            Api::parse("GET", &["account", "alerts", "open"]),
-            Api::AccountAlerts(false)
+            DattoApi::parse("GET", &["device", "id", "5"]),
+            DattoApi::DeviceById("5")
         );
-        assert_eq!(Api::parse("GET", &["account", "alerts", "other"]), Api::Unknown);
-        assert_eq!(Api::parse("GET", &["account", ""]), Api::Unknown);
+        assert_eq!(DattoApi::parse("GET", &["device", "abc"]), DattoApi::Device("abc"));
+        assert_eq!(
+            DattoApi::parse("PUT", &["device", "abc", "quickjob"]),
+            DattoApi::QuickJob("abc")
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["device", "abc", "quickjob"]),
+            DattoApi::Unknown
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["account", "alerts", "open"]),
+            DattoApi::AccountAlerts(false)
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["account", "alerts", "other"]),
+            DattoApi::Unknown
+        );
+        assert_eq!(DattoApi::parse("GET", &["account", ""]), DattoApi::Unknown);
     }
 
     #[test]
