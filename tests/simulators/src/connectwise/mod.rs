@@ -243,6 +243,25 @@ pub(crate) struct ConnectWiseState {
     pub(crate) rng: Mutex<Rng>,
 }
 
+/// What happened to the record a callback reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackAction {
+    Added,
+    Updated,
+    Deleted,
+}
+
+impl CallbackAction {
+    /// The payload's `Action`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CallbackAction::Added => "added",
+            CallbackAction::Updated => "updated",
+            CallbackAction::Deleted => "deleted",
+        }
+    }
+}
+
 /// Who made a change (for `isSelfSuppressedFlag`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Actor {
@@ -268,7 +287,7 @@ impl ConnectWiseState {
     }
 
     /// Sends the ticket callbacks for a change (spawned; returns at once).
-    pub(crate) fn emit_ticket(self: &Arc<Self>, ticket_id: i64, action: &str, actor: Actor) {
+    pub(crate) fn emit_ticket(self: &Arc<Self>, ticket_id: i64, action: CallbackAction, actor: Actor) {
         let (ticket, callbacks, api_member_id) = {
             let d = self.data();
             let ticket = d.tickets.get(ticket_id).cloned();
@@ -282,7 +301,7 @@ impl ConnectWiseState {
             (ticket, callbacks, api_member_id)
         };
         let Some(ticket) = ticket else { return };
-        let entity = if action == "deleted" {
+        let entity = if action == CallbackAction::Deleted {
             Value::Null
         } else {
             json!(ticket.to_string())
@@ -319,7 +338,7 @@ impl ConnectWiseState {
                 "FromUrl": self.base_url.trim_start_matches("http://"),
                 "CompanyId": self.config.company_id,
                 "MemberId": if actor == Actor::ApiMember { self.config.api_member.as_str() } else { "simadmin" },
-                "Action": action,
+                "Action": action.as_str(),
                 "Type": "ticket",
                 "ID": ticket_id,
                 "ProductInstanceId": null,
@@ -333,7 +352,7 @@ impl ConnectWiseState {
             let signature = sign(&signing_key, body.as_bytes());
             let mut url = format!("{}{ticket_id}", cb["url"].as_str().unwrap_or(""));
             if self.config.append_action_to_callback_url {
-                url.push_str(&format!("&action={action}"));
+                url.push_str(&format!("&action={}", action.as_str()));
             }
             self.stat(|s| s.callbacks_sent += 1);
             let out = callbacks::Outgoing {
@@ -601,6 +620,6 @@ pub(crate) fn close_ticket(shared: &Arc<ConnectWiseState>, id: i64, status_id: O
             t["_info"]["updatedBy"] = json!("simadmin");
         }
     }
-    shared.emit_ticket(id, "updated", Actor::Other);
+    shared.emit_ticket(id, CallbackAction::Updated, Actor::Other);
     Ok(shared.data().tickets.get(id).cloned().unwrap_or(Value::Null))
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::conditions;
 use super::model::{RecordTable, iso, now_ms};
-use super::{Actor, ConnectWiseState, ConnectWiseStats, close_ticket, lock};
+use super::{Actor, CallbackAction, ConnectWiseState, ConnectWiseStats, close_ticket, lock};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::json_response;
@@ -662,7 +662,7 @@ fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
             if sim.data().tickets.get(id).is_none() {
                 return not_found("Ticket", id);
             }
-            sim.emit_ticket(id, "deleted", ctx.actor);
+            sim.emit_ticket(id, CallbackAction::Deleted, ctx.actor);
             sim.data().tickets.rows.remove(&id);
             empty(204)
         }
@@ -876,7 +876,7 @@ fn create_ticket(ctx: &ConnectWiseCtx<'_>) -> Response {
         (id, d.tickets.get(id).cloned().expect("inserted"))
     };
     if body["skipCallback"] != true {
-        sim.emit_ticket(id, "added", ctx.actor);
+        sim.emit_ticket(id, CallbackAction::Added, ctx.actor);
     }
     created(&ticket)
 }
@@ -939,7 +939,7 @@ fn patch_ticket(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
         d.tickets.get(id).cloned().expect("present")
     };
     if !skip {
-        sim.emit_ticket(id, "updated", ctx.actor);
+        sim.emit_ticket(id, CallbackAction::Updated, ctx.actor);
     }
     json_response(200, &ticket)
 }

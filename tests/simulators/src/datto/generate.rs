@@ -190,7 +190,7 @@ impl DattoStore {
             let proxy = rng.chance(0.02).then(|| SimProxy {
                 host: format!("proxy.{}.example", names::abbreviation(&name).to_lowercase()),
                 port: 3128,
-                kind: st("http"),
+                kind: ProxyKind::Http,
                 username: None,
                 password: None,
             });
@@ -392,7 +392,7 @@ fn public_ip(r: &mut Rng) -> String {
 type KindSpec = (
     Option<&'static str>,
     Option<&'static str>,
-    &'static str,
+    DeviceClass,
     Option<&'static str>,
     (Text, Text, names::SerialStyle),
 );
@@ -442,7 +442,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("Desktop"),
                 Some("Desktop"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -461,7 +461,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("Laptop"),
                 Some("Laptop"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -472,7 +472,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("Server"),
                 Some("Server"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -483,7 +483,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("ESXi Host"),
                 Some("VMware ESXi"),
-                "esxihost",
+                DeviceClass::EsxiHost,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -493,7 +493,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("Printer"),
                 Some("Printer"),
-                "printer",
+                DeviceClass::Printer,
                 None,
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -504,7 +504,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 Some("Network Device"),
                 Some(ty),
-                "rmmnetworkdevice",
+                DeviceClass::NetworkDevice,
                 None,
                 (st(manufacturer), st(model), names::SerialStyle::Generic),
             )
@@ -519,7 +519,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
             (
                 cat,
                 ty,
-                "unknown",
+                DeviceClass::Unknown,
                 os,
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -728,7 +728,7 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
         creation_date: Some(created),
         udf,
         snmp_enabled: matches!(kind, Kind::Printer | Kind::Network),
-        device_class: st(class),
+        device_class: class,
         warranty_date,
         antivirus_product,
         antivirus_status,
@@ -743,12 +743,12 @@ pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfi
     }
 }
 
-const PRIORITIES: &[(&str, u32)] = &[
-    ("Critical", 10),
-    ("High", 25),
-    ("Moderate", 30),
-    ("Low", 20),
-    ("Information", 15),
+const PRIORITIES: &[(AlertPriority, u32)] = &[
+    (AlertPriority::Critical, 10),
+    (AlertPriority::High, 25),
+    (AlertPriority::Moderate, 30),
+    (AlertPriority::Low, 20),
+    (AlertPriority::Information, 15),
 ];
 
 /// An open alert on `dev`. `monitor` (from `raise_alert`) is either an `@class` value
@@ -768,14 +768,14 @@ const ALERT_CLASSES_DEVICE: &[&str] = &[
 /// (`"..._ctx"`) or a free monitor name; `None` picks a class that suits the device.
 pub(super) fn make_alert(r: &mut Rng, dev: &SimDevice, timestamp: i64, monitor: Option<&str>) -> SimAlert {
     let uid = r.guid();
-    let priority = weighted_st(r, PRIORITIES);
+    let priority = *r.weighted(PRIORITIES);
     let monitor: Text = match monitor {
         Some(m) => Text::from(m),
         None => {
-            let options: &[&'static str] = match dev.device_class.as_str() {
-                "printer" => &["printer_ctx", "online_offline_status_ctx", "snmp_probe_ctx"],
-                "rmmnetworkdevice" => &["ping_ctx", "online_offline_status_ctx", "network_monitor_ctx"],
-                "esxihost" => &["online_offline_status_ctx", "disk_usage_ctx", "perf_resource_usage_ctx"],
+            let options: &[&'static str] = match dev.device_class {
+                DeviceClass::Printer => &["printer_ctx", "online_offline_status_ctx", "snmp_probe_ctx"],
+                DeviceClass::NetworkDevice => &["ping_ctx", "online_offline_status_ctx", "network_monitor_ctx"],
+                DeviceClass::EsxiHost => &["online_offline_status_ctx", "disk_usage_ctx", "perf_resource_usage_ctx"],
                 _ if !dev.online => &["online_offline_status_ctx"],
                 _ => ALERT_CLASSES_DEVICE,
             };
@@ -888,11 +888,11 @@ pub(crate) fn alert_details(a: &SimAlert, dev: Option<&SimDevice>) -> (Value, St
 
 fn components(seed: u64) -> Vec<SimComponent> {
     let mut r = Rng::derive(seed, STREAM_COMPONENTS);
-    let var = |name: &'static str, default_val: &'static str, kind: &'static str, description: &'static str| {
+    let var = |name: &'static str, default_val: &'static str, kind: VariableKind, description: &'static str| {
         SimComponentVariable {
             name: st(name),
             default_val: st(default_val),
-            kind: st(kind),
+            kind,
             description: st(description),
         }
     };
@@ -921,7 +921,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "Cleans temporary files on a drive.",
             "scripts",
             false,
-            vec![var("drive", "C:", "String", "Drive letter to clean")],
+            vec![var("drive", "C:", VariableKind::String, "Drive letter to clean")],
         ),
         (
             "Set Asset Tag",
@@ -929,8 +929,8 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "scripts",
             false,
             vec![
-                var("assetTag", "", "String", "Asset tag"),
-                var("udfNumber", "1", "String", "UDF to write"),
+                var("assetTag", "", VariableKind::String, "Asset tag"),
+                var("udfNumber", "1", VariableKind::String, "UDF to write"),
             ],
         ),
         (
@@ -941,7 +941,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             vec![var(
                 "includeRecoveryKey",
                 "false",
-                "Boolean",
+                VariableKind::Boolean,
                 "Also report the recovery key",
             )],
         ),
@@ -950,7 +950,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "Reboots the device after a warning.",
             "scripts",
             false,
-            vec![var("delayMinutes", "5", "String", "Delay")],
+            vec![var("delayMinutes", "5", VariableKind::String, "Delay")],
         ),
     ];
     for (name, description, category_code, credentials_required, variables) in specs {

@@ -106,8 +106,8 @@ use generate::DattoGenParams;
 use limits::{LimitConfig, Limiter};
 use model::DattoStore;
 pub use model::{
-    DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
-    SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
+    AlertPriority, DELETED_DEVICES_SITE, DataError, DeviceClass, MANAGED_SITE, ON_DEMAND_SITE, ProxyKind, SimAccount,
+    SimAlert, SimComponent, SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs, VariableKind,
 };
 pub use webhooks::{AlertWebhook, WebhookDelivery};
 
@@ -598,12 +598,13 @@ impl DattoSim {
         self.mutate(|d| d.purge_device(uid))
     }
 
-    /// Raises an open alert on a device; `monitor` is an `@class` value such as
-    /// `"disk_usage_ctx"` or a free monitor name (becomes a `comp_script_ctx` alert).
+    /// Raises an open alert on a device (and sends its webhook, when one is set); returns its
+    /// uid. `priority` is one of the API's ([`AlertPriority`]: `Critical`, `High`, ...);
+    /// `monitor` is an `@class` value such as `"disk_usage_ctx"` or a free monitor name
+    /// (becomes a `comp_script_ctx` alert).
     ///
     /// # Panics
-    /// If the device does not exist.
-    /// Raises an alert (and sends its webhook, when one is set); returns its uid.
+    /// If the device does not exist or the priority is not one of the API's.
     pub fn raise_alert(&self, device_uid: &str, priority: &str, monitor: &str) -> String {
         let uid = self.mutate(|d| d.raise_alert(device_uid, priority, monitor));
         webhooks::emit(&self.shared, &uid);

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use serde::Serialize;
+
 use crate::rng::Rng;
 
 use super::generate::*;
@@ -41,12 +43,102 @@ pub struct SimAccount {
     pub time_zone: Text,
 }
 
+/// A device's `deviceClass`: which audit endpoint serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceClass {
+    Device,
+    Printer,
+    EsxiHost,
+    NetworkDevice,
+    Unknown,
+}
+
+impl DeviceClass {
+    /// The API's value: `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceClass::Device => "device",
+            DeviceClass::Printer => "printer",
+            DeviceClass::EsxiHost => "esxihost",
+            DeviceClass::NetworkDevice => "rmmnetworkdevice",
+            DeviceClass::Unknown => "unknown",
+        }
+    }
+}
+
+impl PartialEq<&str> for DeviceClass {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for DeviceClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An alert's priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertPriority {
+    Critical,
+    High,
+    Moderate,
+    Low,
+    Information,
+}
+
+impl AlertPriority {
+    pub const ALL: [AlertPriority; 5] = [
+        AlertPriority::Critical,
+        AlertPriority::High,
+        AlertPriority::Moderate,
+        AlertPriority::Low,
+        AlertPriority::Information,
+    ];
+
+    /// The API's value (`Critical`, `High`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertPriority::Critical => "Critical",
+            AlertPriority::High => "High",
+            AlertPriority::Moderate => "Moderate",
+            AlertPriority::Low => "Low",
+            AlertPriority::Information => "Information",
+        }
+    }
+
+    /// The priority the API calls `name` (ASCII case ignored).
+    pub fn parse(name: &str) -> Option<AlertPriority> {
+        AlertPriority::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The protocol of a site's proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyKind {
+    Http,
+    Socks4,
+    Socks5,
+}
+
+/// The type of a component variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VariableKind {
+    String,
+    Boolean,
+    Date,
+    Selection,
+}
+
 #[derive(Debug, Clone)]
 pub struct SimProxy {
     pub host: String,
     pub port: u16,
-    /// `http`, `socks4` or `socks5`.
-    pub kind: Text,
+    pub kind: ProxyKind,
     pub username: Option<String>,
     pub password: Option<String>,
 }
@@ -102,8 +194,7 @@ pub struct SimDevice {
     /// Sparse user-defined fields `udf1..udf300`; missing ones render as `null`.
     pub udf: Udfs,
     pub snmp_enabled: bool,
-    /// `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown`.
-    pub device_class: Text,
+    pub device_class: DeviceClass,
     /// `yyyy-mm-dd`.
     pub warranty_date: Option<String>,
     pub antivirus_product: Option<Text>,
@@ -173,7 +264,7 @@ impl Udfs {
 pub struct SimAlert {
     pub uid: String,
     pub device_uid: String,
-    pub priority: Text,
+    pub priority: AlertPriority,
     /// The alert context `@class` (`"disk_usage_ctx"`, ...) or, for alerts raised with a free
     /// monitor name, that name (rendered as a `comp_script_ctx` alert).
     pub monitor: Text,
@@ -195,8 +286,7 @@ pub struct SimAlert {
 pub struct SimComponentVariable {
     pub name: Text,
     pub default_val: Text,
-    /// `String`, `Boolean`, `Date`, `Selection`.
-    pub kind: Text,
+    pub kind: VariableKind,
     pub description: Text,
 }
 
@@ -230,6 +320,7 @@ pub enum DataError {
     UnknownSite(String),
     UnknownAlert(String),
     UidTaken(String),
+    UnknownPriority(String),
 }
 
 impl std::fmt::Display for DataError {
@@ -239,6 +330,10 @@ impl std::fmt::Display for DataError {
             DataError::UnknownSite(u) => write!(f, "no site with uid {u:?}"),
             DataError::UnknownAlert(u) => write!(f, "no alert with uid {u:?}"),
             DataError::UidTaken(u) => write!(f, "uid {u:?} is already used by another device"),
+            DataError::UnknownPriority(p) => write!(
+                f,
+                "no alert priority {p:?} (Critical, High, Moderate, Low, Information)"
+            ),
         }
     }
 }
@@ -483,11 +578,13 @@ impl DattoStore {
     }
 
     pub fn raise_alert(&mut self, device_uid: &str, priority: &str, monitor: &str) -> Result<String, DataError> {
+        let priority =
+            AlertPriority::parse(priority).ok_or_else(|| DataError::UnknownPriority(priority.to_string()))?;
         let idx = self
             .device_index(device_uid)
             .ok_or_else(|| DataError::UnknownDevice(device_uid.to_string()))?;
         let mut alert = make_alert(&mut self.rng, &self.devices[idx], now_ms(), Some(monitor));
-        alert.priority = Text::from(priority);
+        alert.priority = priority;
         while self.alert_by_uid.contains_key(&alert.uid) {
             alert.uid = self.rng.guid();
         }

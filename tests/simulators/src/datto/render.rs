@@ -12,7 +12,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
 use super::generate::alert_details;
-use super::model::{DattoStore, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs};
+use super::model::{DattoStore, ProxyKind, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs};
 use crate::rng::{HEX_UPPER, Rng, UPPER_ALNUM};
 
 const STREAM_AUDIT: u64 = 0xA0D1_7000_0000_0000;
@@ -82,7 +82,7 @@ pub struct ProxyJson<'a> {
     password: Option<&'a str>,
     port: u16,
     #[serde(rename = "type")]
-    kind: &'a str,
+    kind: ProxyKind,
     username: Option<&'a str>,
 }
 
@@ -141,7 +141,7 @@ pub fn site<'a>(data: &'a DattoStore, idx: usize) -> SiteJson<'a> {
             host: &p.host,
             password: p.password.as_deref(),
             port: p.port,
-            kind: &p.kind,
+            kind: p.kind,
             username: p.username.as_deref(),
         }),
         devices_status: status,
@@ -274,7 +274,7 @@ pub fn device<'a>(data: &'a DattoStore, d: &'a SimDevice, udf_count: u16) -> Dev
             count: udf_count,
         },
         snmp_enabled: d.snmp_enabled,
-        device_class: &d.device_class,
+        device_class: d.device_class.as_str(),
         portal_url: device_portal_url(&data.platform, &d.uid),
         web_remote_url: device_web_remote_url(&data.platform, &d.uid),
         warranty_date: d.warranty_date.as_deref(),
@@ -345,7 +345,7 @@ pub fn alert<'a>(data: &'a DattoStore, a: &'a SimAlert) -> AlertJson<'a> {
     };
     AlertJson {
         alert_uid: &a.uid,
-        priority: &a.priority,
+        priority: a.priority.as_str(),
         diagnostics,
         resolved: a.resolved,
         resolved_by: a.resolved_by.as_deref(),

@@ -33,7 +33,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
 use super::limits::{RateClass, Verdict};
-use super::model::DattoStore;
+use super::model::{DataError, DattoStore, DeviceClass};
 use super::{DattoState, DattoStats, PLATFORMS, TokenInfo, lock, render};
 use crate::admin::{self, Admin};
 use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
@@ -606,13 +606,13 @@ fn handle(ctx: &DattoCtx<'_>, api: DattoApi<'_>) -> Response {
                 .collect();
             ok(&list)
         }
-        DattoApi::AuditDevice(uid) => audit(ctx, uid, "device"),
-        DattoApi::AuditEsxi(uid) => audit(ctx, uid, "esxihost"),
-        DattoApi::AuditPrinter(uid) => audit(ctx, uid, "printer"),
+        DattoApi::AuditDevice(uid) => audit(ctx, uid, DeviceClass::Device),
+        DattoApi::AuditEsxi(uid) => audit(ctx, uid, DeviceClass::EsxiHost),
+        DattoApi::AuditPrinter(uid) => audit(ctx, uid, DeviceClass::Printer),
         DattoApi::AuditDeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<Value> = devices_by_mac(&data, mac)
-                .filter(|d| d.device_class == "device")
+                .filter(|d| d.device_class == DeviceClass::Device)
                 .map(|d| render::device_audit(&data, d))
                 .collect();
             ok(&list)
@@ -928,12 +928,12 @@ fn account_devices(ctx: &DattoCtx<'_>) -> Response {
     })
 }
 
-fn audit(ctx: &DattoCtx<'_>, uid: &str, class: &str) -> Response {
+fn audit(ctx: &DattoCtx<'_>, uid: &str, class: DeviceClass) -> Response {
     let data = ctx.sim.read();
     let Some(d) = data.device(uid) else {
         return message(
             404,
-            if class == "printer" {
+            if class == DeviceClass::Printer {
                 "Printer was not found."
             } else {
                 DEVICE_NOT_FOUND
@@ -942,9 +942,9 @@ fn audit(ctx: &DattoCtx<'_>, uid: &str, class: &str) -> Response {
     };
     if d.device_class != class {
         let what = match class {
-            "device" => "device",
-            "esxihost" => "ESXi host",
-            _ => "printer",
+            DeviceClass::EsxiHost => "ESXi host",
+            DeviceClass::Printer => "printer",
+            _ => "device",
         };
         return message(
             400,
@@ -952,9 +952,9 @@ fn audit(ctx: &DattoCtx<'_>, uid: &str, class: &str) -> Response {
         );
     }
     ok(&match class {
-        "device" => render::device_audit(&data, d),
-        "esxihost" => render::esxi_audit(&data, d),
-        _ => render::printer_audit(&data, d),
+        DeviceClass::EsxiHost => render::esxi_audit(&data, d),
+        DeviceClass::Printer => render::printer_audit(&data, d),
+        _ => render::device_audit(&data, d),
     })
 }
 
@@ -1232,6 +1232,7 @@ impl Admin for Arc<DattoState> {
                         super::webhooks::emit(sim, &uid);
                         ok(&json!({ "alertUid": uid }))
                     }
+                    Err(e @ DataError::UnknownPriority(_)) => message(400, &e.to_string()),
                     Err(e) => message(404, &e.to_string()),
                 }
             }
