@@ -1,8 +1,10 @@
-//! HTTP front. One fallback handler parses the path, then every request goes through:
-//! count it → zone information (no auth) → authentication (401/403) → the hourly threshold
-//! (429) → the thread slot of (integration code, entity endpoint) (429) → latency (configured,
-//! injected, usage-based) → injected faults → the endpoint. The thread slot is held until the
-//! answer is ready.
+//! HTTP front. One fallback handler parses the path and counts the request; an unknown path
+//! answers 404 at once. Everything else goes through the shared request gate (`gate.rs`, with
+//! [`AutotaskCall`] as Autotask's side of it): authentication (401/403; zone information needs
+//! none) → the hourly threshold (429) → the thread slot of (integration code, entity endpoint)
+//! (429) → usage-based latency → latency (configured or injected) → injected faults → the
+//! endpoint. The thread slot is held until the answer is ready. The admin routes are
+//! `admin.rs`'s and Autotask's own (tickets, callout).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
-//! HTTP front. Every request goes through: stats → latency → faults → (REST) auth and clientId →
-//! rate limit → the endpoint. `/login/companyinfo` and the callback key URL need no auth;
-//! admin routes under `/_sim/` answer loopback peers only and are not counted.
+//! HTTP front. Every request is counted, then goes through the shared request gate (`gate.rs`,
+//! with [`ConnectWiseCall`] as ConnectWise's side of it): latency → faults → (REST) auth and
+//! clientId → rate limit, then the endpoint answers. `/login/companyinfo` and the callback key
+//! URL need no auth; the admin routes under `/_sim/` (`admin.rs`'s and the ticket close) answer
+//! loopback peers only and are not counted.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,17 +1,19 @@
-//! HTTP front: one fallback handler parses `/{platform}/...`, then every request goes through
-//! the same pipeline:
+//! HTTP front: one fallback handler parses `/{platform}/...`, counts the request
+//! (`DattoStats`) and puts it through the shared request gate (`gate.rs`, with [`DattoCall`]
+//! as Datto RMM's side of it):
 //!
-//! 1. count it (`DattoStats`);
-//! 2. latency;
-//! 3. injected faults;
-//! 4. IP block (403);
-//! 5. the token endpoint, or for `/api/v2`: bearer auth (401) and user access (403);
-//! 6. the rate limiter (429 / slow-down);
-//! 7. the endpoint itself.
+//! 1. latency;
+//! 2. injected faults;
+//! 3. IP block (403);
+//! 4. for `/api/v2` (but `/system/status`): bearer auth (401) and user access (403);
+//! 5. the rate limiter (429 / slow-down);
 //!
-//! Admin endpoints under `/_sim/` (loopback peers only, no auth, not counted):
-//! `GET /_sim/stats`, `GET|POST /_sim/faults` (JSON, durations in ms), `POST /_sim/expire-tokens`,
-//! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `GET /_sim/info`, `POST /_sim/mutate`
+//! then the token endpoint or the endpoint itself answers.
+//!
+//! Admin endpoints under `/_sim/` (loopback peers only, no auth, not counted): the common ones
+//! of `admin.rs` (`GET /_sim/info`, `GET /_sim/stats`, `POST /_sim/reset-stats`,
+//! `GET|POST /_sim/faults`, `POST /_sim/reset-limits`) and Datto RMM's own:
+//! `POST /_sim/expire-tokens`, `POST /_sim/mutate`
 //! (`{"changeDevices": N}`: renames N devices, for benchmarks), `POST /_sim/alerts` (raises
 //! `{deviceUid, priority, monitor}`), `POST /_sim/alerts/{uid}/resolve`,
 //! `GET|POST /_sim/alert-webhook` (`{url, headers}`; an empty body removes it) and
