@@ -3,7 +3,7 @@
 //! connectors, the settings) and how the flows are wired to each other.
 //! The only module that knows every flow; no flow imports it.
 //!
-//! Settings, all read here and nowhere else:
+//! Settings (read once, here or by the constructors this calls):
 //!
 //! | variable | for |
 //! |---|---|

@@ -1,16 +1,23 @@
-//! Datto RMM site/device/device-type sync (issue 3).
+//! Datto RMM site/device/device-type sync.
 //!
 //! - [`hash`]: FNV-1a 64, the stable content hash deciding what to write.
 //! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
-//! - [`store`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
+//! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
+//! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
 //! - [`run`]: starting a run and running one invocation of it.
-//! - [`api`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
-//! - [`events`]: the worker's two event shapes (EventBridge schedule, DynamoDB stream).
+//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
 //!
-//! Items live in the integration's partition: `SITE#{uid}`, `DEVICE#{uid}`,
-//! `DEVTYPE#{category}#{type}`, `RUN#{runId}`, `SYNC#LEASE`, `SYNC#STATE`
-//! (where an unfinished device listing resumes) and `SEEN#{listing}#{n}`
-//! (uids a resumable listing has seen, expiring after 7 days).
+//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`:
+//!
+//! | SK | item |
+//! |---|---|
+//! | `SITE#{uid}` | a site (the mapping flow reads it) |
+//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` |
+//! | `DEVTYPE#{category}#{type}` | how many devices of a Datto type |
+//! | `RUN#{runId}` | a sync run |
+//! | `SYNC#LEASE` | the one-run-at-a-time lease |
+//! | `SYNC#STATE` | where an unfinished device listing resumes |
+//! | `SEEN#{listing}#{n}` | uids a resumable listing has seen (expire after 7 days) |
 
 pub mod routes;
 
