@@ -35,7 +35,7 @@ pub struct Integration {
 }
 
 /// An integration as the API shows it: no keys, no ARN.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationView {
     pub id: String,
@@ -50,7 +50,7 @@ pub struct IntegrationView {
     pub last_tested_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub uid: Option<String>,
@@ -80,7 +80,7 @@ impl From<&Integration> for IntegrationView {
 
 /// The body of test, create and rotate requests. Unknown fields are refused
 /// so that a typo ("apiSecretKey") is not silently ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DattoCredentialsInput {
     pub platform: Option<String>,

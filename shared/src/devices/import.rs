@@ -222,7 +222,7 @@ pub fn parse_import_request(body: &Value) -> Result<ImportRequest, DevicesError>
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceResult {
     pub device_uid: String,
@@ -235,7 +235,7 @@ pub struct DeviceResult {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     pub requested: u64,

@@ -98,7 +98,7 @@ pub fn check_auto_sync(input: &MappingInput) -> Result<(), DevicesError> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeRow {
     pub category: String,
@@ -108,7 +108,7 @@ pub struct TypeRow {
     pub auto_sync: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PortalRef {
     pub id: String,
     pub name: String,

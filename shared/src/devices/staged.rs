@@ -19,7 +19,7 @@ use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StagedStatus {
     Staged,
@@ -81,7 +81,7 @@ impl StagedFilter {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StagedRow {
     pub device_uid: String,
@@ -97,13 +97,14 @@ pub struct StagedRow {
     pub last_import_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StagedSite)]
 pub struct SiteRef {
     pub uid: Option<String>,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StagedPage {
     pub devices: Vec<StagedRow>,

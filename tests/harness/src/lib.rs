@@ -131,6 +131,24 @@ impl Handle for shared::companies::routes::CompaniesApi {
     }
 }
 
+impl Handle for shared::connections::routes::IntegrationsApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::connections::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::site_mapping::routes::SitesApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::site_mapping::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::devices::routes::DevicesApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::devices::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -3,6 +3,7 @@
 //! routes through real API Gateway v2 events.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::routes::IntegrationsApi;

@@ -9,6 +9,7 @@
 //! Options (environment): `BENCH_SITES` (5000), `BENCH_DEVICES` (100000),
 //! `BENCH_LATENCY_MS` (30), `BENCH_WRITERS` (8).
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::bench::{Kill, env_num, free_port, start_moto, vm_hwm_mb, workspace_root};
 use serde_json::{Value, json};
 use shared::connections::IntegrationSettings;
