@@ -5,6 +5,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
+use shared::app::App;
 use shared::runs::events::{WorkerEvent, parse_worker_event};
 use shared::sync::{SyncDeps, schedule_all};
 use shared::workers::sync_run;
@@ -32,7 +33,6 @@ async fn handle(deps: &SyncDeps, event: LambdaEvent<Value>) -> Result<Value, lam
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let deps = SyncDeps::from_env().await?;
-    let deps = &deps;
+    let deps = &App::from_env().await?.sync_deps();
     lambda_runtime::run(service_fn(move |event| handle(deps, event))).await
 }

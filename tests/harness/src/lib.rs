@@ -131,6 +131,12 @@ impl Handle for shared::companies::routes::CompaniesApi {
     }
 }
 
+impl Handle for shared::sync::routes::SyncApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::sync::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -3,6 +3,7 @@
 //! routes through real API Gateway v2 events.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::routes::IntegrationsApi;
@@ -65,12 +66,12 @@ async fn stack(config: DattoConfig) -> Stack {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let api = SyncApi {
-        deps: SyncDeps {
+        deps: std::sync::Arc::new(SyncDeps {
             store: integrations.store.clone(),
             secrets: integrations.secrets.clone(),
             datto: connector,
             settings: SyncSettings::default(),
-        },
+        }),
     };
     Stack {
         sim,
