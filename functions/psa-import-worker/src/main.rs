@@ -4,6 +4,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use shared::app::App;
 use shared::psa_import::handle_worker_event;
 use shared::psa_import::routes::PsaImportApi;
 
@@ -14,7 +15,6 @@ async fn handle(api: &PsaImportApi, event: LambdaEvent<Value>) -> Result<Value, 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let api = PsaImportApi::from_env().await?;
-    let api = &api;
+    let api = &App::from_env().await?.psa_import();
     lambda_runtime::run(service_fn(move |event| handle(api, event))).await
 }

@@ -137,6 +137,12 @@ impl Handle for shared::sync::routes::SyncApi {
     }
 }
 
+impl Handle for shared::psa_import::routes::PsaImportApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::psa_import::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();
