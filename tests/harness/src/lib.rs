@@ -143,6 +143,12 @@ impl Handle for shared::psa_import::routes::PsaImportApi {
     }
 }
 
+impl Handle for shared::tickets::routes::TicketsApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::tickets::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();

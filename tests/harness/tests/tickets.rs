@@ -5,6 +5,7 @@
 //! moto's DynamoDB and Secrets Manager.
 
 use rmmsync_tests::ticket_world::{TENANT, WAIT, world};
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, read_response, secrets_manager};
 use serde_json::json;
 use shared::connections::Integrations;
