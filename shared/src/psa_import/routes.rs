@@ -275,7 +275,10 @@ async fn put_overrides(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<OverridesBody>,
 ) -> Result<Response, ApiError> {
-    let overrides = api.importer().set_overrides(&caller.tenant, &id, body.overrides).await?;
+    let overrides = api
+        .importer()
+        .set_overrides(&caller.tenant, &id, body.overrides)
+        .await?;
     Ok(reply(StatusCode::OK, &OverridesView { overrides }))
 }
 

@@ -79,9 +79,7 @@ pub fn router(api: TicketsApi) -> OpenApiRouter {
 }
 
 /// A hook route answers another method with 405 without asking for a caller.
-fn hook(
-    (schemas, paths, method_router): UtoipaMethodRouter<Arc<TicketsApi>>,
-) -> UtoipaMethodRouter<Arc<TicketsApi>> {
+fn hook((schemas, paths, method_router): UtoipaMethodRouter<Arc<TicketsApi>>) -> UtoipaMethodRouter<Arc<TicketsApi>> {
     (schemas, paths, method_router.fallback(hook_wrong_method))
 }
 
@@ -113,7 +111,10 @@ async fn unknown_hook(method: Method, uri: Uri) -> ApiError {
               (status = 502, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
 async fn get_ticket_settings(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(reply(StatusCode::OK, &api.tickets().get_settings(&caller.tenant, &id).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().get_settings(&caller.tenant, &id).await?,
+    ))
 }
 
 /// Sets a Datto RMM integration's ticket settings; answers with them.
