@@ -4,7 +4,7 @@
 //! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
 //! - [`store`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
 //! - [`run`]: starting a run and running one invocation of it.
-//! - [`api`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
+//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
 //! - [`events`]: the worker's two event shapes (EventBridge schedule, DynamoDB stream).
 //!
 //! Items live in the integration's partition: `SITE#{uid}`, `DEVICE#{uid}`,
@@ -69,25 +69,12 @@ impl SyncSettings {
     }
 }
 
-/// What a sync needs, built once per cold start.
+/// What a sync needs, built once per cold start (by `App::sync_deps`).
 pub struct SyncDeps {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
     pub datto: DattoConnector,
     pub settings: SyncSettings,
-}
-
-impl SyncDeps {
-    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let crate::connections::Ports { store, secrets, datto } = crate::connections::Ports::from_env().await?;
-        Ok(Self {
-            store,
-            secrets,
-            datto,
-            settings: SyncSettings::from_env(),
-        })
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
