@@ -102,7 +102,9 @@ impl App {
     }
 
     pub fn sync_api(&self) -> SyncApi {
-        SyncApi { deps: self.sync_deps() }
+        SyncApi {
+            deps: Arc::new(self.sync_deps()),
+        }
     }
 
     pub fn psa_import(&self) -> PsaImportApi {

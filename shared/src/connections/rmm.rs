@@ -188,27 +188,6 @@ impl IntegrationSettings {
     }
 }
 
-/// What every function that calls Datto RMM on an integration's behalf needs,
-/// built once per cold start: the table (`TABLE_NAME`), Secrets Manager, and
-/// the Datto connector ([`DattoConnector::from_env`]).
-pub struct Ports {
-    pub store: crate::store::DynamoStore,
-    pub secrets: crate::secrets::SecretsManager,
-    pub datto: DattoConnector,
-}
-
-impl Ports {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let table = crate::aws::required_env("TABLE_NAME")?;
-        let config = crate::aws::load_config().await;
-        Ok(Self {
-            store: crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-            secrets: crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config)),
-            datto: DattoConnector::from_env(crate::http::client()),
-        })
-    }
-}
-
 /// The service: borrowed ports, so that handlers build nothing per request.
 pub struct Integrations<'a> {
     pub store: &'a DynamoStore,

@@ -93,19 +93,6 @@ pub struct SyncDeps {
     pub settings: SyncSettings,
 }
 
-impl SyncDeps {
-    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let crate::connections::Ports { store, secrets, datto } = crate::connections::Ports::from_env().await?;
-        Ok(Self {
-            store,
-            secrets,
-            datto,
-            settings: SyncSettings::from_env(),
-        })
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("a sync run is in progress: {0}")]

@@ -22,7 +22,7 @@ pub static SYNC_RUNS: RunKind = RunKind {
 /// At most this many errors are kept on a run record.
 pub const MAX_ERRORS: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Sites,

@@ -5,8 +5,7 @@
 //! tickets function's handler, which the simulators call over HTTP. Used by
 //! `tests/tickets.rs` and `hook-bench`.
 
-use crate::Handle;
-use crate::{api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
+use crate::{Handle, api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::{PsaCredentialsInput, PsaIntegrations};
 use shared::psa::PsaKind;

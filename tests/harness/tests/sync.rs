@@ -66,12 +66,12 @@ async fn stack(config: DattoConfig) -> Stack {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let api = SyncApi {
-        deps: SyncDeps {
+        deps: std::sync::Arc::new(SyncDeps {
             store: integrations.store.clone(),
             secrets: integrations.secrets.clone(),
             datto: connector,
             settings: SyncSettings::default(),
-        },
+        }),
     };
     Stack {
         sim,
