@@ -8,7 +8,7 @@
 
 use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
 use crate::devices::assets::{AssetPage, AssetView, Assets};
-use crate::devices::import::{ImportReport, Importer, parse_import_request};
+use crate::devices::import::{DeviceImporter, ImportReport, parse_import_request};
 use crate::devices::mappings::{TypeMappings, TypeRow, parse_mapping_input};
 use crate::devices::staged::{StagedDevices, StagedFilter, StagedPage, StagedStatus};
 use crate::devices::types::{DeviceTypes, NewDeviceType};
@@ -263,7 +263,7 @@ async fn import_devices(
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let request = parse_import_request(&body)?;
-    let report = Importer { store: &api.store }
+    let report = DeviceImporter { store: &api.store }
         .import(&caller.tenant, &id, request)
         .await?;
     Ok(reply(StatusCode::OK, &report))

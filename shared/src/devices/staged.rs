@@ -8,7 +8,7 @@
 //! or `failed` (with reason) from the last import, else `staged`. The cursor
 //! is opaque (the last uid handed out).
 
-use super::import::{ImportContext, Importer, is_removed, type_key};
+use super::import::{DeviceImporter, ImportContext, is_removed, type_key};
 use super::{DevicesError, ImportState, ImportStatus, cursor, ensure_integration};
 use crate::site_mapping::CompanyRef;
 
@@ -129,7 +129,9 @@ impl StagedDevices<'_> {
     ) -> Result<StagedPage, DevicesError> {
         ensure_integration(self.store, tenant, integration).await?;
         let mut after = cursor.map(cursor::decode).transpose()?;
-        let ctx = Importer { store: self.store }.context(tenant, integration).await?;
+        let ctx = DeviceImporter { store: self.store }
+            .context(tenant, integration)
+            .await?;
         let mut rows: Vec<(DeviceRecord, Option<ImportState>)> = Vec::new();
         let mut more = false;
         'pages: loop {

@@ -2,13 +2,13 @@
 //! PSA into the portal: a preview, overrides, apply, and the nightly run.
 //!
 //! - [`plan`]: the rules that decide, per PSA record, match / create / exclude.
-//! - [`Importer::preview`] lists every record with its decision; nothing is written.
-//! - [`Importer::start`] queues a run (one at a time per integration, under a
-//!   lease); [`Importer::run`] executes it kind by kind, companies first,
+//! - [`PsaImporter::preview`] lists every record with its decision; nothing is written.
+//! - [`PsaImporter::start`] queues a run (one at a time per integration, under a
+//!   lease); [`PsaImporter::run`] executes it kind by kind, companies first,
 //!   writing after each kind and saving the run's counts as it goes, so a
 //!   failure half-way keeps what was written and a re-run picks up the rest
 //!   (created records have stable ids: see [`plan::portal_id`]).
-//! - [`Importer::schedule_all`]: the nightly EventBridge schedule queues a run
+//! - [`PsaImporter::schedule_all`]: the nightly EventBridge schedule queues a run
 //!   for every PSA integration; the DynamoDB stream hands it to the worker.
 //!
 //! Portal companies are [`crate::companies::Company`] items; the other kinds
@@ -159,7 +159,7 @@ pub struct OverrideInput {
 }
 
 /// What the import needs, built once per process.
-pub struct Importer<'a> {
+pub struct PsaImporter<'a> {
     pub store: &'a DynamoStore,
     pub secrets: &'a SecretsManager,
     pub psa: &'a PsaConnector,
@@ -203,7 +203,7 @@ impl Portal {
     }
 }
 
-impl Importer<'_> {
+impl PsaImporter<'_> {
     fn integrations(&self) -> PsaIntegrations<'_> {
         PsaIntegrations {
             store: self.store,
@@ -711,7 +711,7 @@ fn linked_record(
     })
 }
 
-impl Worker for Importer<'_> {
+impl Worker for PsaImporter<'_> {
     type Error = ImportError;
 
     fn kind(&self) -> &'static RunKind {
@@ -723,7 +723,7 @@ impl Worker for Importer<'_> {
     }
 
     async fn run(&self, r: &RunRef) -> Result<RunStatus, ImportError> {
-        Ok(Importer::run(self, &r.tenant, &r.integration_id, &r.run_id)
+        Ok(PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id)
             .await?
             .status)
     }
@@ -732,7 +732,7 @@ impl Worker for Importer<'_> {
 /// The PSA import worker's events, through the run machine's driver: the
 /// nightly tick queues runs, stream records of queued runs are run.
 pub async fn handle_worker_event(
-    importer: &Importer<'_>,
+    importer: &PsaImporter<'_>,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, WorkerFailure> {
     drive(importer, event).await

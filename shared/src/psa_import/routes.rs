@@ -9,7 +9,7 @@ use crate::connections::IntegrationSettings;
 use crate::connections::{AutoCreate, PsaIntegrations};
 use crate::psa::{PsaConnector, RecordKind};
 use crate::psa_import::plan::Override;
-use crate::psa_import::{ImportError, ImportRun, Importer, OverrideInput, PreviewFilter, RunStatus};
+use crate::psa_import::{ImportError, ImportRun, OverrideInput, PreviewFilter, PsaImporter, RunStatus};
 use crate::secrets::SecretsManager;
 use crate::store::DynamoStore;
 use axum::extract::{Path, State};
@@ -30,8 +30,8 @@ pub struct PsaImportApi {
 }
 
 impl PsaImportApi {
-    pub fn importer(&self) -> Importer<'_> {
-        Importer {
+    pub fn importer(&self) -> PsaImporter<'_> {
+        PsaImporter {
             store: &self.store,
             secrets: &self.secrets,
             psa: &self.psa,

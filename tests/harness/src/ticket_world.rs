@@ -9,7 +9,7 @@ use crate::{Handle, api_request, aws_config, fresh_store, gateway, psa_connector
 use serde_json::{Value, json};
 use shared::connections::{PsaCredentialsInput, PsaIntegrations};
 use shared::psa::PsaKind;
-use shared::psa_import::Importer;
+use shared::psa_import::PsaImporter;
 use shared::site_mapping::routes::SitesApi;
 use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
@@ -133,7 +133,7 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         settings: &settings,
     };
     let psa_id = psa_integrations.create(&tenant, input).await.unwrap().id;
-    let importer = Importer {
+    let importer = PsaImporter {
         store: &store,
         secrets: &secrets,
         psa: &psa,
