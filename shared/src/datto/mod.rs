@@ -28,11 +28,12 @@ mod token;
 mod transport;
 
 pub use crate::retry::RetryPolicy;
-pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector};
+pub use client::{ConnectionInfo, DattoClient, DattoConnector};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
+pub use token::Credentials;
 
 #[cfg(test)]
 mod tests;
