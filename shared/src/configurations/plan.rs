@@ -144,9 +144,25 @@ fn opt_key(v: &Option<String>) -> Option<String> {
     v.as_deref().map(squash).filter(|s| !s.is_empty())
 }
 
+/// A configuration with its comparison keys worked out once.
 struct Candidate<'a> {
     config: &'a ConfigFacts,
     serial: Option<String>,
+    name: String,
+    manufacturer: Option<String>,
+    model: Option<String>,
+}
+
+impl Candidate<'_> {
+    fn key(&self, rule: Rule) -> Option<&str> {
+        match rule {
+            Rule::Serial => self.serial.as_deref(),
+            Rule::Name => Some(self.name.as_str()),
+            Rule::Manufacturer => self.manufacturer.as_deref(),
+            Rule::Model => self.model.as_deref(),
+            Rule::ExistingLink => None,
+        }
+    }
 }
 
 /// Narrows `cands` by the device's value for `rule`; returns the decided
@@ -165,17 +181,10 @@ fn narrow<'a>(
         Rule::ExistingLink => None,
     };
     let value = value?;
-    let theirs = |c: &Candidate| match rule {
-        Rule::Serial => c.serial.clone(),
-        Rule::Name => Some(host_key(&c.config.name)),
-        Rule::Manufacturer => opt_key(&c.config.manufacturer),
-        Rule::Model => opt_key(&c.config.model),
-        Rule::ExistingLink => None,
-    };
     let agree: Vec<&'a Candidate<'a>> = cands
         .iter()
         .copied()
-        .filter(|c| theirs(c).as_deref() == Some(value.as_str()))
+        .filter(|c| c.key(rule) == Some(value.as_str()))
         .collect();
     match agree.len() {
         1 => return Some(agree[0].config),
@@ -200,6 +209,9 @@ pub fn plan(devices: &[DeviceFacts], configs: &[ConfigFacts]) -> Vec<DevicePlan>
         .map(|c| Candidate {
             config: c,
             serial: c.serial.as_deref().and_then(usable_serial),
+            name: host_key(&c.name),
+            manufacturer: opt_key(&c.manufacturer),
+            model: opt_key(&c.model),
         })
         .collect();
     let mut by_company: HashMap<&str, Vec<&Candidate>> = HashMap::new();
