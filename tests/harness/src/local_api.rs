@@ -45,7 +45,10 @@ pub fn router(app: &App) -> axum::Router {
 pub async fn bind(
     app: &App,
     port: u16,
-) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>> + Send + 'static)> {
+) -> std::io::Result<(
+    SocketAddr,
+    impl std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+)> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let addr = listener.local_addr()?;
     let router = router(app);

@@ -25,8 +25,13 @@ async fn app() -> App {
 #[tokio::test]
 async fn x_dev_tenant_names_the_caller_on_the_local_server_only() {
     let app = app().await;
-    let (addr, server) = rmmsync_tests::local_api::bind(&app, 0).await.expect("bind the local server");
-    assert!(addr.ip().is_loopback(), "the local server listens on loopback only: {addr}");
+    let (addr, server) = rmmsync_tests::local_api::bind(&app, 0)
+        .await
+        .expect("bind the local server");
+    assert!(
+        addr.ip().is_loopback(),
+        "the local server listens on loopback only: {addr}"
+    );
     tokio::spawn(server);
     let base = format!("http://{addr}");
     let http = shared::http::client();

@@ -129,7 +129,9 @@ fn template_routes() -> Vec<TemplateRoute> {
         {
             routes.push(TemplateRoute {
                 function: function.to_owned(),
-                method: yaml_value(&body, "Method").expect("an HttpApi event has a Method").to_uppercase(),
+                method: yaml_value(&body, "Method")
+                    .expect("an HttpApi event has a Method")
+                    .to_uppercase(),
                 path: yaml_value(&body, "Path").expect("an HttpApi event has a Path"),
                 public: yaml_value(&body, "Authorizer").as_deref() == Some("NONE"),
             });
@@ -188,12 +190,27 @@ fn document_routes() -> BTreeMap<String, bool> {
 #[test]
 fn the_template_reader_finds_every_http_api_event() {
     let routes = template_routes();
-    assert!(routes.len() >= 40, "found only {} HttpApi routes: {routes:#?}", routes.len());
-    let create = routes.iter().find(|r| r.method == "POST" && r.path == "/companies").unwrap();
+    assert!(
+        routes.len() >= 40,
+        "found only {} HttpApi routes: {routes:#?}",
+        routes.len()
+    );
+    let create = routes
+        .iter()
+        .find(|r| r.method == "POST" && r.path == "/companies")
+        .unwrap();
     assert_eq!(create.function, "CompaniesFunction");
-    let hook = routes.iter().find(|r| r.path == "/hooks/datto/{integrationId}/alerts").unwrap();
+    let hook = routes
+        .iter()
+        .find(|r| r.path == "/hooks/datto/{integrationId}/alerts")
+        .unwrap();
     assert!(hook.public && hook.method == "POST", "{hook:?}");
-    assert!(routes.iter().filter(|r| r.public).all(|r| r.path.starts_with("/hooks/")));
+    assert!(
+        routes
+            .iter()
+            .filter(|r| r.public)
+            .all(|r| r.path.starts_with("/hooks/"))
+    );
 }
 
 #[test]
