@@ -3,7 +3,7 @@
 //! connectors, the settings) and how the flows are wired to each other.
 //! The only module that knows every flow; no flow imports it.
 //!
-//! Settings, all read here and nowhere else:
+//! Settings (read once, here or by the constructors this calls):
 //!
 //! | variable | for |
 //! |---|---|
@@ -118,7 +118,9 @@ impl App {
     }
 
     pub fn sync_api(&self) -> SyncApi {
-        SyncApi { deps: self.sync_deps() }
+        SyncApi {
+            deps: Arc::new(self.sync_deps()),
+        }
     }
 
     pub fn psa_import(&self) -> PsaImportApi {

@@ -12,6 +12,7 @@
 //! - [`devices`]: portal device types, type mappings, staged devices, import and assets.
 //! - [`psa_import`]: the PSA import: preview, overrides, runs.
 //! - [`tickets`]: alerts to PSA tickets and back.
+//! - [`configurations`]: devices to PSA configuration items (the matching plan so far).
 //!
 //! Machinery:
 //! - [`store`] (DynamoDB plumbing: client, keys, item helpers, leases, error
@@ -38,6 +39,7 @@ pub mod tenant;
 pub mod time;
 
 pub mod companies;
+pub mod configurations;
 pub mod connections;
 pub mod devices;
 pub mod psa_import;

@@ -1,11 +1,11 @@
-//! Lambda: the portal's assets (/assets, /companies/{id}/assets).
-//! The routes it serves come from the template; see [`shared::api::devices`].
+//! Lambda: the portal's assets (`shared::devices::routes::assets_router`):
+//! `GET /assets`, `GET /assets/{id}`, `GET /companies/{id}/assets`.
 
-use shared::devices::routes::DevicesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = DevicesApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::devices::routes::assets_router(app.devices())).await
 }

@@ -1,11 +1,11 @@
-//! Lambda: staged devices and device import (/integrations/{id}/staged-devices, /integrations/{id}/import).
-//! The routes it serves come from the template; see [`shared::api::devices`].
+//! Lambda: staged devices and device import (`shared::devices::routes::import_router`):
+//! `GET /integrations/{id}/staged-devices`, `POST /integrations/{id}/import`.
 
-use shared::devices::routes::DevicesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = DevicesApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::devices::routes::import_router(app.devices())).await
 }

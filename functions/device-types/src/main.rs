@@ -1,11 +1,12 @@
-//! Lambda: portal device types and Datto type mappings (/device-types, /integrations/{id}/device-types).
-//! The routes it serves come from the template; see [`shared::api::devices`].
+//! Lambda: portal device types and Datto type mappings
+//! (`shared::devices::routes::device_types_router`): `GET`/`POST /device-types`,
+//! `DELETE /device-types/{id}`, `GET`/`PUT /integrations/{id}/device-types`.
 
-use shared::devices::routes::DevicesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = DevicesApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::devices::routes::device_types_router(app.devices())).await
 }

@@ -1,11 +1,13 @@
-//! Lambda: the `/integrations` API. See [`shared::api::integrations`].
+//! Lambda: connecting Datto RMM and PSA accounts (`shared::connections::routes`):
+//! `POST /integrations/datto-rmm/test`, `POST /integrations/autotask/test`,
+//! `POST /integrations/connectwise-manage/test`, `POST`/`GET /integrations`,
+//! `GET`/`DELETE /integrations/{id}`, `PUT /integrations/{id}/credentials`.
 
-use shared::connections::routes::IntegrationsApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let mut api = IntegrationsApi::from_env().await?;
-    api.cascades = shared::app::integration_cascades(&api.store);
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::connections::routes::router(app.integrations())).await
 }

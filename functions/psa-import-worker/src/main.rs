@@ -1,20 +1,18 @@
 //! Lambda: the PSA import worker. The nightly schedule queues a run for
 //! every PSA integration; the DynamoDB stream (filtered to import runs that
-//! are `queued`) hands each run to one invocation. See [`shared::psa_import`].
+//! are `queued`) hands each run to one invocation. See `shared::psa_import`
+//! and `shared::runs::worker`.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
-use shared::psa_import::handle_worker_event;
-use shared::psa_import::routes::PsaImportApi;
-
-async fn handle(api: &PsaImportApi, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-    Ok(handle_worker_event(&api.importer(), &event.payload).await?)
-}
+use lambda_runtime::service_fn;
+use shared::{app::App, runs::worker::drive};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let api = PsaImportApi::from_env().await?;
-    let api = &api;
-    lambda_runtime::run(service_fn(move |event| handle(api, event))).await
+    let api = App::from_env().await?.psa_import();
+    let importer = &api.importer();
+    lambda_runtime::run(service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+        drive(importer, &event.payload).await
+    }))
+    .await
 }

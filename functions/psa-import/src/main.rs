@@ -1,10 +1,14 @@
-//! Lambda: the PSA import's HTTP routes. See [`shared::api::psa_import`].
+//! Lambda: the PSA import routes (`shared::psa_import::routes`):
+//! `POST /integrations/{id}/psa-import/preview`, `POST .../apply`,
+//! `GET .../runs`, `GET .../runs/{runId}`, `GET`/`PUT .../overrides`,
+//! `GET`/`PUT .../settings`, and `GET /contacts`, `/locations`,
+//! `/configurations`, `/users`.
 
-use shared::psa_import::routes::PsaImportApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = PsaImportApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::psa_import::routes::router(app.psa_import())).await
 }

@@ -1,12 +1,13 @@
-//! Lambda: quick match, `POST /integrations/{id}/quick-match`. Its own
-//! function because it loads every site and company of a tenant at once and
-//! needs more memory and time than the table routes. See [`shared::api::sites`].
+//! Lambda: quick match (`shared::site_mapping::routes::quick_match_router`):
+//! `POST /integrations/{id}/quick-match`. Its own function because it loads
+//! every site and company of a tenant at once and needs more memory and
+//! time than the table routes.
 
-use shared::site_mapping::routes::SitesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = SitesApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::site_mapping::routes::quick_match_router(app.sites())).await
 }

@@ -1,11 +1,11 @@
-//! Lambda: the site mapping table, `GET /integrations/{id}/sites` and
-//! `PUT`/`DELETE /integrations/{id}/sites/{siteUid}/mapping`. See [`shared::api::sites`].
+//! Lambda: the site mapping table (`shared::site_mapping::routes::mapping_router`):
+//! `GET /integrations/{id}/sites`, `PUT`/`DELETE /integrations/{id}/sites/{siteUid}/mapping`.
 
-use shared::site_mapping::routes::SitesApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = SitesApi::from_env().await?;
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::site_mapping::routes::mapping_router(app.sites())).await
 }

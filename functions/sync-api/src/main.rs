@@ -1,13 +1,12 @@
-//! Lambda: Sync Now and sync run status. See [`shared::sync::api`].
+//! Lambda: the sync routes (`shared::sync::routes`):
+//! `POST /integrations/{id}/sync` (Sync Now) and
+//! `GET /integrations/{id}/sync-runs/{runId}` (a run's status).
 
-use shared::sync::SyncDeps;
-use shared::sync::routes::SyncApi;
+use shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let api = SyncApi {
-        deps: SyncDeps::from_env().await?,
-    };
-    shared::api::serve_handler(|req| api.handle(req)).await
+    let app = App::from_env().await?;
+    shared::api::serve(shared::sync::routes::router(app.sync_api())).await
 }

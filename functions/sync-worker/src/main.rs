@@ -1,38 +1,18 @@
 //! Lambda: the sync worker. The 15-minute schedule starts a run for every
-//! integration without one; the DynamoDB stream (filtered to run records that
-//! are `queued` or `continuing`) hands each run to one invocation, which runs
-//! it until it is done or its time budget is spent. See [`shared::sync`].
+//! Datto RMM integration without one; the DynamoDB stream (filtered to sync
+//! runs that are `queued` or `continuing`) hands each run to one invocation,
+//! which syncs until done or out of time, then runs the device auto-import.
+//! See `shared::workers::SyncWorker` and `shared::runs::worker`.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::{Value, json};
-use shared::runs::events::{WorkerEvent, parse_worker_event};
-use shared::sync::{SyncDeps, schedule_all};
-use shared::workers::sync_run;
-
-async fn handle(deps: &SyncDeps, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-    match parse_worker_event(&event.payload)? {
-        WorkerEvent::Schedule => {
-            let started = schedule_all(deps).await?;
-            tracing::info!(started = started.len(), "scheduled sync runs queued");
-            Ok(json!({ "started": started.len() }))
-        }
-        WorkerEvent::Runs(runs) => {
-            let mut done = Vec::new();
-            for r in runs {
-                let run = sync_run(deps, &r.tenant, &r.integration_id, &r.run_id, &deps.settings.budget).await?;
-                tracing::info!(tenant = %r.tenant, integration = %r.integration_id, run = %r.run_id,
-                    status = run.status.as_str(), "sync invocation finished");
-                done.push(json!({ "runId": run.run_id, "status": run.status }));
-            }
-            Ok(json!({ "runs": done }))
-        }
-    }
-}
+use lambda_runtime::service_fn;
+use shared::{app::App, runs::worker::drive, workers::SyncWorker};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let deps = SyncDeps::from_env().await?;
-    let deps = &deps;
-    lambda_runtime::run(service_fn(move |event| handle(deps, event))).await
+    let worker = &SyncWorker(App::from_env().await?.sync_deps());
+    lambda_runtime::run(service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move { drive(worker, &event.payload).await },
+    ))
+    .await
 }

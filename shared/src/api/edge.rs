@@ -31,6 +31,17 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct LocalIdentity;
 
+/// The JWT claim holding the caller's roles: `ROLES_CLAIM`, read once, default `roles`.
+fn roles_claim() -> &'static str {
+    static CLAIM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CLAIM.get_or_init(|| {
+        std::env::var("ROLES_CLAIM")
+            .ok()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "roles".into())
+    })
+}
+
 fn split_roles(raw: &str) -> Vec<String> {
     raw.split([' ', ','])
         .filter(|r| !r.is_empty())
@@ -63,11 +74,10 @@ impl Caller {
         }
         .unwrap_or_default();
         let tenant = claims.get("tenant").ok_or(TenantError::Missing).map_err(unauthorized)?;
-        let roles_claim = std::env::var("ROLES_CLAIM").unwrap_or_else(|_| "roles".into());
         Ok(Self {
             tenant: TenantId::parse(tenant).map_err(unauthorized)?,
             user: claims.get("sub").cloned(),
-            roles: claims.get(&roles_claim).map(|r| split_roles(r)).unwrap_or_default(),
+            roles: claims.get(roles_claim()).map(|r| split_roles(r)).unwrap_or_default(),
         })
     }
 }

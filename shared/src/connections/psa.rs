@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which records that appear after the first import the nightly run creates
 /// in the portal (records matched to existing portal records are always linked).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AutoCreate {
     #[serde(default)]
@@ -47,7 +47,7 @@ pub struct PsaIntegration {
     pub last_tested_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PsaIntegrationView {
     pub id: String,
@@ -83,7 +83,7 @@ impl From<&PsaIntegration> for PsaIntegrationView {
 /// The body of PSA test, create and rotate requests: the fields of both PSAs;
 /// [`PsaCredentialsInput::validate`] checks the ones the chosen PSA needs and
 /// refuses the other PSA's, so a mix-up is named rather than ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PsaCredentialsInput {
     /// `autotask` or `connectwise-manage` (taken from the route for tests).

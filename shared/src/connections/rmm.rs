@@ -35,7 +35,7 @@ pub struct Integration {
 }
 
 /// An integration as the API shows it: no keys, no ARN.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationView {
     pub id: String,
@@ -50,7 +50,7 @@ pub struct IntegrationView {
     pub last_tested_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub uid: Option<String>,
@@ -80,7 +80,7 @@ impl From<&Integration> for IntegrationView {
 
 /// The body of test, create and rotate requests. Unknown fields are refused
 /// so that a typo ("apiSecretKey") is not silently ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DattoCredentialsInput {
     pub platform: Option<String>,
@@ -185,27 +185,6 @@ impl IntegrationSettings {
             s.secret_recovery_days = d;
         }
         s
-    }
-}
-
-/// What every function that calls Datto RMM on an integration's behalf needs,
-/// built once per cold start: the table (`TABLE_NAME`), Secrets Manager, and
-/// the Datto connector ([`DattoConnector::from_env`]).
-pub struct Ports {
-    pub store: crate::store::DynamoStore,
-    pub secrets: crate::secrets::SecretsManager,
-    pub datto: DattoConnector,
-}
-
-impl Ports {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let table = crate::aws::required_env("TABLE_NAME")?;
-        let config = crate::aws::load_config().await;
-        Ok(Self {
-            store: crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-            secrets: crate::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config)),
-            datto: DattoConnector::from_env(crate::http::client()),
-        })
     }
 }
 

@@ -1,26 +1,24 @@
-//! `/integrations`: connect Datto RMM and PSA (Autotask, ConnectWise Manage) accounts.
-//!
-//! | route | does |
-//! |---|---|
-//! | `POST /integrations/datto-rmm/test` | tests platform + keys, stores nothing |
-//! | `POST /integrations/{autotask,connectwise-manage}/test` | tests PSA credentials, stores nothing |
-//! | `POST /integrations` | tests, then stores the keys (Secrets Manager) and the integration; `type` picks the kind (default `datto-rmm`) |
-//! | `GET /integrations` | the tenant's integrations, every kind |
-//! | `GET /integrations/{id}` | one |
-//! | `DELETE /integrations/{id}` | removes it and its items; schedules its secret for deletion |
-//! | `PUT /integrations/{id}/credentials` | rotates the keys (tested first) |
+//! `/integrations`: connect Datto RMM and PSA (Autotask, ConnectWise
+//! Manage) accounts. The routes, with their bodies and problems, are in the
+//! OpenAPI document (`docs/openapi.json`).
 
-use crate::api::{ApiError, json, json_body, method_not_allowed, no_content, route_not_found, segments, tenant};
-use crate::connections::{DattoCredentialsInput, IntegrationError, IntegrationSettings, Integrations, Ports};
+use crate::api::{ApiError, Caller, JsonBody, done, reply};
+use crate::connections::{DattoCredentialsInput, IntegrationError, IntegrationSettings, IntegrationView, Integrations};
 use crate::connections::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
 use crate::datto::{DattoConnector, DattoError};
-use crate::psa::{PsaConnector, PsaError, PsaKind};
+use crate::psa::{PsaConnectionInfo, PsaConnector, PsaError, PsaKind};
 use crate::secrets::{SecretsError, SecretsManager};
-use crate::store::{DynamoStore, StoreError};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use crate::store::{Cascades, DynamoStore, StoreError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Everything the function needs, built once per cold start.
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct IntegrationsApi {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
@@ -28,23 +26,89 @@ pub struct IntegrationsApi {
     pub psa: PsaConnector,
     pub settings: IntegrationSettings,
     /// Run before a Datto RMM integration is deleted (devices unlink its assets).
-    pub cascades: crate::store::Cascades,
+    pub cascades: Cascades,
 }
 
-impl IntegrationsApi {
-    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`],
-    /// [`PsaConnector::from_env`] and [`IntegrationSettings::from_env`].
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let Ports { store, secrets, datto } = Ports::from_env().await?;
-        Ok(Self {
-            store,
-            secrets,
-            psa: PsaConnector::from_env(datto.http().clone()),
-            datto,
-            settings: IntegrationSettings::from_env(),
-            cascades: Vec::new(),
-        })
+type St = State<Arc<IntegrationsApi>>;
+
+/// The routes without their state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<IntegrationsApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(test_datto))
+        .routes(routes!(test_autotask))
+        .routes(routes!(test_connectwise))
+        .routes(routes!(create_integration, list_integrations))
+        .routes(routes!(get_integration, delete_integration))
+        .routes(routes!(rotate_credentials))
+}
+
+/// The router the integrations Lambda serves.
+pub fn router(api: IntegrationsApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+fn datto(api: &IntegrationsApi) -> Integrations<'_> {
+    Integrations {
+        store: &api.store,
+        secrets: &api.secrets,
+        datto: &api.datto,
+        settings: &api.settings,
     }
+}
+
+fn psa(api: &IntegrationsApi) -> PsaIntegrations<'_> {
+    PsaIntegrations {
+        store: &api.store,
+        secrets: &api.secrets,
+        psa: &api.psa,
+        settings: &api.settings,
+    }
+}
+
+/// What a Datto RMM connection test learned. (Fields in the order the
+/// answer has always had them.)
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DattoTestResult {
+    pub account_name: Option<String>,
+    pub account_uid: Option<String>,
+    pub device_count: Option<i64>,
+    /// Always `true`: a failed test is a problem answer.
+    pub ok: bool,
+}
+
+/// What a PSA connection test learned.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PsaTestResult {
+    pub connection: PsaConnectionInfo,
+    /// Always `true`: a failed test is a problem answer.
+    pub ok: bool,
+}
+
+/// An integration of either kind; `type` tells which.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AnyIntegration {
+    DattoRmm(IntegrationView),
+    Psa(PsaIntegrationView),
+}
+
+/// The tenant's integrations: Datto RMM ones first, then PSA ones, each oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntegrationList {
+    pub integrations: Vec<AnyIntegration>,
+}
+
+/// The body of `POST /integrations`: Datto RMM credentials (`type` absent
+/// or `datto-rmm`) or PSA credentials (`type` `autotask` or
+/// `connectwise-manage`).
+/// (Only the schema of the body: the handler reads `type` first, then the
+/// matching input.)
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum NewIntegration {
+    DattoRmm(DattoCredentialsInput),
+    Psa(PsaCredentialsInput),
 }
 
 /// Which service a create body is for: its `type`, Datto RMM when absent.
@@ -73,120 +137,189 @@ fn from_value<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON for this request: {e}")))
 }
 
-impl IntegrationsApi {
-    /// Answers one API Gateway request. Never fails: every error becomes a problem response.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        match self.route(&req).await {
-            Ok(response) => response,
-            Err(e) => e.into_response(),
-        }
-    }
+/// Tests a Datto RMM platform and API keys; stores nothing.
+#[utoipa::path(post, path = "/integrations/datto-rmm/test", tag = "integrations",
+    request_body = DattoCredentialsInput,
+    responses((status = 200, body = DattoTestResult),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 422, description = "Datto RMM refused the keys or the platform", body = crate::api::Problem),
+              (status = 502, description = "Datto RMM is down or misbehaving", body = crate::api::Problem)))]
+async fn test_datto(
+    State(api): St,
+    _caller: Caller,
+    JsonBody(input): JsonBody<DattoCredentialsInput>,
+) -> Result<Response, ApiError> {
+    let info = datto(&api).test(input).await?;
+    Ok(reply(
+        StatusCode::OK,
+        &DattoTestResult {
+            account_name: info.account_name,
+            account_uid: info.account_uid,
+            device_count: info.device_count,
+            ok: true,
+        },
+    ))
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let service = Integrations {
-            store: &self.store,
-            secrets: &self.secrets,
-            datto: &self.datto,
-            settings: &self.settings,
-        };
-        let psa = PsaIntegrations {
-            store: &self.store,
-            secrets: &self.secrets,
-            psa: &self.psa,
-            settings: &self.settings,
-        };
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["integrations", "datto-rmm", "test"] => match *method {
-                Method::POST => {
-                    let info = service.test(json_body(req)?).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({
-                            "ok": true,
-                            "accountName": info.account_name,
-                            "accountUid": info.account_uid,
-                            "deviceCount": info.device_count,
-                        }),
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", kind @ ("autotask" | "connectwise-manage"), "test"] => match *method {
-                Method::POST => {
-                    let kind: PsaKind = kind.parse().map_err(ApiError::bad_request)?;
-                    let info = psa.test(kind, json_body(req)?).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({ "ok": true, "connection": info }),
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations"] => match *method {
-                Method::POST => match split_kind(json_body(req)?)? {
-                    (None, body) => Ok(json(
-                        StatusCode::CREATED,
-                        &service
-                            .create(&tenant, from_value::<DattoCredentialsInput>(body)?)
-                            .await?,
-                    )),
-                    (Some(_), body) => Ok(json(
-                        StatusCode::CREATED,
-                        &psa.create(&tenant, from_value::<PsaCredentialsInput>(body)?).await?,
-                    )),
-                },
-                Method::GET => {
-                    let mut all: Vec<serde_json::Value> = Vec::new();
-                    for view in service.list(&tenant).await? {
-                        all.push(serde_json::to_value(view).unwrap_or_default());
-                    }
-                    for view in psa.list(&tenant).await? {
-                        all.push(serde_json::to_value(view).unwrap_or_default());
-                    }
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "integrations": all })))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id] => match *method {
-                Method::GET => match service.get(&tenant, id).await {
-                    Err(IntegrationError::NotFound(_)) => Ok(json(
-                        StatusCode::OK,
-                        &PsaIntegrationView::from(&psa.get(&tenant, id).await?),
-                    )),
-                    other => Ok(json(StatusCode::OK, &other?)),
-                },
-                Method::DELETE => {
-                    match service.delete(&tenant, id, &self.cascades).await {
-                        Err(IntegrationError::NotFound(_)) => psa.delete(&tenant, id).await?,
-                        other => other?,
-                    }
-                    Ok(no_content())
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "credentials"] => match *method {
-                Method::PUT => {
-                    let body: serde_json::Value = json_body(req)?;
-                    match psa.get(&tenant, id).await {
-                        Ok(_) => Ok(json(
-                            StatusCode::OK,
-                            &psa.rotate_credentials(&tenant, id, from_value(body)?).await?,
-                        )),
-                        Err(PsaIntegrationError::NotFound(_)) => Ok(json(
-                            StatusCode::OK,
-                            &service.rotate_credentials(&tenant, id, from_value(body)?).await?,
-                        )),
-                        Err(e) => Err(e.into()),
-                    }
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
+async fn test_psa(api: &IntegrationsApi, kind: PsaKind, input: PsaCredentialsInput) -> Result<Response, ApiError> {
+    let connection = psa(api).test(kind, input).await?;
+    Ok(reply(StatusCode::OK, &PsaTestResult { connection, ok: true }))
+}
+
+/// Tests Autotask credentials; stores nothing.
+#[utoipa::path(post, path = "/integrations/autotask/test", tag = "integrations",
+    request_body = PsaCredentialsInput,
+    responses((status = 200, body = PsaTestResult),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 422, description = "Autotask refused the credentials", body = crate::api::Problem),
+              (status = 502, description = "Autotask is down or misbehaving", body = crate::api::Problem),
+              (status = 503, description = "the hourly request budget is spent", body = crate::api::Problem)))]
+async fn test_autotask(
+    State(api): St,
+    _caller: Caller,
+    JsonBody(input): JsonBody<PsaCredentialsInput>,
+) -> Result<Response, ApiError> {
+    test_psa(&api, PsaKind::Autotask, input).await
+}
+
+/// Tests ConnectWise Manage credentials; stores nothing.
+#[utoipa::path(post, path = "/integrations/connectwise-manage/test", tag = "integrations",
+    request_body = PsaCredentialsInput,
+    responses((status = 200, body = PsaTestResult),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 422, description = "ConnectWise Manage refused the credentials", body = crate::api::Problem),
+              (status = 502, description = "ConnectWise Manage is down or misbehaving", body = crate::api::Problem),
+              (status = 503, description = "the request budget is spent", body = crate::api::Problem)))]
+async fn test_connectwise(
+    State(api): St,
+    _caller: Caller,
+    JsonBody(input): JsonBody<PsaCredentialsInput>,
+) -> Result<Response, ApiError> {
+    test_psa(&api, PsaKind::ConnectwiseManage, input).await
+}
+
+/// Tests the credentials, then stores them (Secrets Manager) and the
+/// integration; `type` picks the kind (default `datto-rmm`).
+#[utoipa::path(post, path = "/integrations", tag = "integrations",
+    request_body = NewIntegration,
+    responses((status = 201, body = AnyIntegration),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, description = "the integration changed meanwhile", body = crate::api::Problem),
+              (status = 422, description = "the service refused the credentials", body = crate::api::Problem),
+              (status = 502, description = "the service is down or misbehaving", body = crate::api::Problem),
+              (status = 503, description = "storage, Secrets Manager or the PSA's request budget unavailable", body = crate::api::Problem)))]
+async fn create_integration(
+    State(api): St,
+    caller: Caller,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    match split_kind(body)? {
+        (None, body) => Ok(reply(
+            StatusCode::CREATED,
+            &datto(&api)
+                .create(&caller.tenant, from_value::<DattoCredentialsInput>(body)?)
+                .await?,
+        )),
+        (Some(_), body) => Ok(reply(
+            StatusCode::CREATED,
+            &psa(&api)
+                .create(&caller.tenant, from_value::<PsaCredentialsInput>(body)?)
+                .await?,
+        )),
+    }
+}
+
+/// The tenant's integrations, every kind.
+#[utoipa::path(get, path = "/integrations", tag = "integrations",
+    responses((status = 200, body = IntegrationList),
+              (status = 401, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn list_integrations(State(api): St, caller: Caller) -> Result<Response, ApiError> {
+    let mut integrations: Vec<AnyIntegration> = Vec::new();
+    integrations.extend(
+        datto(&api)
+            .list(&caller.tenant)
+            .await?
+            .into_iter()
+            .map(AnyIntegration::DattoRmm),
+    );
+    integrations.extend(
+        psa(&api)
+            .list(&caller.tenant)
+            .await?
+            .into_iter()
+            .map(AnyIntegration::Psa),
+    );
+    Ok(reply(StatusCode::OK, &IntegrationList { integrations }))
+}
+
+/// One integration, either kind.
+#[utoipa::path(get, path = "/integrations/{id}", tag = "integrations", params(("id" = String, Path)),
+    responses((status = 200, body = AnyIntegration),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn get_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match datto(&api).get(&caller.tenant, &id).await {
+        Err(IntegrationError::NotFound(_)) => Ok(reply(
+            StatusCode::OK,
+            &PsaIntegrationView::from(&psa(&api).get(&caller.tenant, &id).await?),
+        )),
+        other => Ok(reply(StatusCode::OK, &other?)),
+    }
+}
+
+/// Removes an integration and its items; schedules its secret for deletion.
+/// A Datto RMM integration's assets stay, unlinked.
+#[utoipa::path(delete, path = "/integrations/{id}", tag = "integrations", params(("id" = String, Path)),
+    responses((status = 204),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, description = "the integration changed meanwhile, or its secret is gone", body = crate::api::Problem),
+              (status = 503, description = "storage or Secrets Manager unavailable", body = crate::api::Problem)))]
+async fn delete_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match datto(&api).delete(&caller.tenant, &id, &api.cascades).await {
+        Err(IntegrationError::NotFound(_)) => psa(&api).delete(&caller.tenant, &id).await?,
+        other => other?,
+    }
+    Ok(done())
+}
+
+/// Replaces an integration's keys, tested first. The body is the one its
+/// kind's test takes (`DattoCredentialsInput` or `PsaCredentialsInput`).
+#[utoipa::path(put, path = "/integrations/{id}/credentials", tag = "integrations", params(("id" = String, Path)),
+    request_body = NewIntegration,
+    responses((status = 200, body = AnyIntegration),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, description = "the integration changed meanwhile, or its secret is gone", body = crate::api::Problem),
+              (status = 422, description = "the service refused the credentials", body = crate::api::Problem),
+              (status = 502, description = "the service is down or misbehaving", body = crate::api::Problem),
+              (status = 503, description = "storage, Secrets Manager or the PSA's request budget unavailable", body = crate::api::Problem)))]
+async fn rotate_credentials(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let psa = psa(&api);
+    match psa.get(&caller.tenant, &id).await {
+        Ok(_) => Ok(reply(
+            StatusCode::OK,
+            &psa.rotate_credentials(&caller.tenant, &id, from_value(body)?).await?,
+        )),
+        Err(PsaIntegrationError::NotFound(_)) => Ok(reply(
+            StatusCode::OK,
+            &datto(&api)
+                .rotate_credentials(&caller.tenant, &id, from_value(body)?)
+                .await?,
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -2,30 +2,21 @@
 //! connection test (with its probe of the other platforms), and the calls the rest of rmmsync
 //! makes.
 
+use super::error::decode;
 use super::models::Account;
-use super::token::Token;
-use super::transport::decode;
+use super::paging::Pager;
+use super::token::{Credentials, TokenCache};
+use super::transport::{Transport, api_root};
 use super::{DattoError, Platform, RateLimiter};
-use crate::http::host_and_port;
 use crate::retry::RetryPolicy;
-use crate::secret::Secret;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 /// The production host of each platform; `{platform}` is replaced by its
 /// lower-case name. Overridden by `DATTO_RMM_BASE_URL_TEMPLATE` for the simulator.
 pub const DEFAULT_BASE_URL_TEMPLATE: &str = "https://{platform}-api.centrastage.net";
-
-/// The API key and secret key of a Datto RMM API user.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub api_key: Secret,
-    pub api_secret: Secret,
-}
 
 /// Datto uids are GUID-like; anything else could reshape the request path.
 fn checked_uid(uid: &str) -> Result<&str, DattoError> {
@@ -121,24 +112,16 @@ impl DattoConnector {
 
     /// A client for one account, with its own token cache and rate limiter.
     pub fn client(&self, platform: Platform, credentials: Credentials) -> Result<DattoClient, DattoError> {
-        let raw = self.base_url(platform);
-        let mut base = Url::parse(&raw).map_err(|e| DattoError::Unreachable {
-            host: raw.clone(),
-            reason: format!("not a valid base URL: {e}"),
-        })?;
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
+        let base = api_root(&self.base_url(platform))?;
         Ok(DattoClient {
-            http: self.http.clone(),
-            platform,
-            base,
-            credentials,
-            token: Mutex::new(None),
-            limiter: Arc::new(RateLimiter::new(self.read_limit, self.window)),
-            retry: self.retry.clone(),
-            requests: AtomicU64::new(0),
+            transport: Transport::new(
+                self.http.clone(),
+                platform,
+                base,
+                TokenCache::new(credentials),
+                Arc::new(RateLimiter::new(self.read_limit, self.window)),
+                self.retry.clone(),
+            ),
         })
     }
 
@@ -188,7 +171,7 @@ impl DattoConnector {
                 continue;
             };
             probes.spawn(async move {
-                let granted = tokio::time::timeout(Duration::from_secs(5), client.fetch_token()).await;
+                let granted = tokio::time::timeout(Duration::from_secs(5), client.transport.fetch_token()).await;
                 matches!(granted, Ok(Ok(_))).then_some(other)
             });
         }
@@ -206,30 +189,24 @@ impl DattoConnector {
 /// limiter is common to all of them.
 #[derive(Debug)]
 pub struct DattoClient {
-    pub(super) http: reqwest::Client,
-    pub(super) platform: Platform,
-    /// The API root, ending in `/`.
-    pub(super) base: Url,
-    pub(super) credentials: Credentials,
-    pub(super) token: Mutex<Option<Token>>,
-    pub(super) limiter: Arc<RateLimiter>,
-    pub(super) retry: RetryPolicy,
-    pub(super) requests: AtomicU64,
+    /// The HTTP client, API root, credentials and token, rate limiter, retry policy and
+    /// request count: everything a request goes through.
+    transport: Transport,
 }
 
 impl DattoClient {
     pub fn platform(&self) -> Platform {
-        self.platform
+        self.transport.platform()
     }
 
     /// HTTP requests sent so far, token grants and retries included.
     pub fn requests_made(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.transport.requests_made()
     }
 
     /// Shares a limiter with other clients of the same account.
     pub fn with_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
-        self.limiter = limiter;
+        self.transport.set_limiter(limiter);
         self
     }
 
@@ -241,7 +218,18 @@ impl DattoClient {
     /// GET a path under the host (e.g. `api/v2/site/{uid}`) and decode it.
     pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, DattoError> {
         let url = self.url(path_and_query)?;
-        self.get_url(url).await
+        self.transport.get_url(url).await
+    }
+
+    /// Walks a paged list from its first page. `query` holds the filters,
+    /// which are carried onto every next page even where Datto drops them.
+    pub fn pages<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<Pager<'_, T>, DattoError> {
+        Pager::first(&self.transport, path, query)
+    }
+
+    /// Resumes a walk at a `nextPageUrl` recorded earlier (a sync cursor).
+    pub fn pages_from<T: DeserializeOwned>(&self, next_url: &str) -> Result<Pager<'_, T>, DattoError> {
+        Pager::resume(&self.transport, next_url)
     }
 
     /// `GET /v2/alert/{alertUid}`. The uid is checked first: it comes from webhooks.
@@ -258,7 +246,7 @@ impl DattoClient {
     /// POST with no body, for Datto's body-less actions (resolve an alert...).
     pub async fn post_empty(&self, path: &str) -> Result<(), DattoError> {
         let url = self.url(path)?;
-        self.call(Method::POST, url, None).await.map(|_| ())
+        self.transport.call(Method::POST, url, None).await.map(|_| ())
     }
 
     /// PUT or POST a JSON body and decode the answer.
@@ -269,21 +257,11 @@ impl DattoClient {
         body: &serde_json::Value,
     ) -> Result<T, DattoError> {
         let url = self.url(path)?;
-        let bytes = self.call(method, url, Some(body)).await?;
+        let bytes = self.transport.call(method, url, Some(body)).await?;
         decode(path, &bytes)
     }
 
-    pub(super) fn url(&self, path: &str) -> Result<Url, DattoError> {
-        self.base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| DattoError::Paging {
-                url: path.to_owned(),
-                detail: format!("not a valid path: {e}"),
-            })
-    }
-
-    /// `host:port` of the API, for messages.
-    pub(super) fn host(&self) -> String {
-        host_and_port(&self.base)
+    fn url(&self, path: &str) -> Result<Url, DattoError> {
+        self.transport.url(path)
     }
 }

@@ -1,6 +1,8 @@
-//! [`DattoError`]: why a Datto RMM call failed, one variant per cause a person can act on.
+//! [`DattoError`]: why a Datto RMM call failed, one variant per cause a person can act on; and
+//! [`decode`], which turns a body the client cannot read into one.
 
 use super::Platform;
+use serde::de::DeserializeOwned;
 
 /// Why a Datto RMM call failed. Each variant is one cause a person can act on;
 /// [`DattoError::code`] is its stable name in API responses.
@@ -73,4 +75,12 @@ impl DattoError {
                 | DattoError::Server { .. }
         )
     }
+}
+
+/// A JSON body as `T`; a body that is not one is [`DattoError::InvalidResponse`] for `path`.
+pub(super) fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, DattoError> {
+    serde_json::from_slice(body).map_err(|e| DattoError::InvalidResponse {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
 }

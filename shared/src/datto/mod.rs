@@ -17,6 +17,12 @@
 //! - paging guards against a `nextPageUrl` on another host, dropped filters,
 //!   loops and runaway walks;
 //! - every failure is a [`DattoError`] whose variant says which cause applies.
+//!
+//! Files, each using only those before it: `platform`, `limiter`, `models`, `error` (with the
+//! JSON decoding the later files share); `token` ([`Credentials`], the OAuth grant and the token
+//! cache); `transport` (the `Transport` of one account: retry rules, the grant and every call
+//! sent through the retry loop, the renewal on a 401); `paging` ([`Pager`], over a transport);
+//! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport).
 
 mod client;
 mod error;
@@ -28,11 +34,12 @@ mod token;
 mod transport;
 
 pub use crate::retry::RetryPolicy;
-pub use client::{ConnectionInfo, Credentials, DattoClient, DattoConnector};
+pub use client::{ConnectionInfo, DattoClient, DattoConnector};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
+pub use token::Credentials;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 /// A Datto RMM platform: where an account lives. Keys from one platform are
 /// unknown on every other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     Pinotage,

@@ -1,14 +1,19 @@
-//! How the Datto RMM client sends: one request through the shared retry loop
-//! ([`crate::retry::send_with_retry`]) with Datto's rules, the rate limiter taken before every
-//! attempt, and a call with its bearer token turned into the value or the error that fits.
+//! How the Datto RMM client sends: the [`Transport`] of one account (HTTP client, API root,
+//! token cache, rate limiter, retry policy, request count), one request through the shared
+//! retry loop ([`crate::retry::send_with_retry`]) with Datto's rules and the rate limiter taken
+//! before every attempt, the token grant sent that way, and a call with its bearer token turned
+//! into the value or the error that fits.
 
-use super::DattoError;
-use super::client::DattoClient;
-use crate::http::{Answer, describe_error as describe};
-use crate::retry::{Replay, RetryRules, Verdict, send_with_retry};
+use super::error::decode;
+use super::token::{TOKEN_PATH, Token, TokenCache, read_grant};
+use super::{DattoError, Platform, RateLimiter};
+use crate::http::{Answer, describe_error as describe, host_and_port};
+use crate::retry::{Replay, RetryPolicy, RetryRules, Verdict, send_with_retry};
+use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Datto's retry rules: 5xx and 409 are faults; a 403 that reports an IP block is final.
 struct DattoRetryRules {
@@ -50,11 +55,105 @@ impl RetryRules for DattoRetryRules {
     }
 }
 
-impl DattoClient {
+/// The API root of a base URL (`https://merlot-api.centrastage.net` or a simulator's
+/// `http://127.0.0.1:9100/merlot`): parsed, and ending in `/` so that paths join under it.
+pub(super) fn api_root(raw: &str) -> Result<Url, DattoError> {
+    let mut base = Url::parse(raw).map_err(|e| DattoError::Unreachable {
+        host: raw.to_owned(),
+        reason: format!("not a valid base URL: {e}"),
+    })?;
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    Ok(base)
+}
+
+/// Everything one account's requests go through.
+#[derive(Debug)]
+pub(super) struct Transport {
+    http: reqwest::Client,
+    platform: Platform,
+    /// The API root, ending in `/`.
+    base: Url,
+    token: TokenCache,
+    limiter: Arc<RateLimiter>,
+    retry: RetryPolicy,
+    requests: AtomicU64,
+}
+
+impl Transport {
+    pub(super) fn new(
+        http: reqwest::Client,
+        platform: Platform,
+        base: Url,
+        token: TokenCache,
+        limiter: Arc<RateLimiter>,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            http,
+            platform,
+            base,
+            token,
+            limiter,
+            retry,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// The API root, ending in `/`.
+    pub(super) fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// HTTP requests sent so far, token grants and retries included.
+    pub(super) fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_limiter(&mut self, limiter: Arc<RateLimiter>) {
+        self.limiter = limiter;
+    }
+
+    pub(super) fn url(&self, path: &str) -> Result<Url, DattoError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| DattoError::Paging {
+                url: path.to_owned(),
+                detail: format!("not a valid path: {e}"),
+            })
+    }
+
+    /// `host:port` of the API, for messages.
+    pub(super) fn host(&self) -> String {
+        host_and_port(&self.base)
+    }
+
     pub(super) async fn get_url<T: DeserializeOwned>(&self, url: Url) -> Result<T, DattoError> {
         let path = url.path().to_owned();
         let bytes = self.call(Method::GET, url, None).await?;
         decode(&path, &bytes)
+    }
+
+    /// The OAuth password grant: `POST /auth/oauth/token`, sent like any other request.
+    pub(super) async fn fetch_token(&self) -> Result<Token, DattoError> {
+        let url = self.url(TOKEN_PATH)?;
+        let answer = self
+            .execute("/auth/oauth/token", || {
+                self.token.grant_request(&self.http, url.clone())
+            })
+            .await?;
+        read_grant(&answer, self.platform, &self.host())
+    }
+
+    /// The cached token, or a fresh grant when it is due for renewal.
+    async fn bearer(&self) -> Result<Secret, DattoError> {
+        self.token.bearer(|| self.fetch_token()).await
     }
 
     /// One API call with a bearer token: renews the token once on a 401 and
@@ -85,7 +184,7 @@ impl DattoClient {
                 s if s.is_success() => return Ok(answer.body),
                 StatusCode::UNAUTHORIZED if !renewed => {
                     // Expired early or revoked: one fresh token, one more try.
-                    self.forget_token(&token).await;
+                    self.token.forget(&token).await;
                     renewed = true;
                 }
                 StatusCode::UNAUTHORIZED => {
@@ -112,7 +211,7 @@ impl DattoClient {
     /// every attempt. Retried: 429 (backing off, honouring Retry-After), 5xx and 409
     /// (transient on Datto's side) and network faults. A 403 that reports an IP block ends at
     /// once: retrying would only extend the block.
-    pub(super) async fn execute<F>(&self, path: &str, request: F) -> Result<Answer, DattoError>
+    async fn execute<F>(&self, path: &str, request: F) -> Result<Answer, DattoError>
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
@@ -125,13 +224,6 @@ impl DattoClient {
         })
         .await
     }
-}
-
-pub(super) fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, DattoError> {
-    serde_json::from_slice(body).map_err(|e| DattoError::InvalidResponse {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })
 }
 
 /// Datto uses 403 both for "no permission" and for its temporary IP block;

@@ -14,7 +14,7 @@ use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetView {
     pub id: String,
@@ -30,14 +30,16 @@ pub struct AssetView {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AssetDeviceType)]
 pub struct TypeRef {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AssetSource)]
 pub struct Source {
     pub kind: &'static str,
     pub integration_id: String,
@@ -72,7 +74,7 @@ impl From<Asset> for AssetView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetPage {
     pub assets: Vec<AssetView>,

@@ -12,7 +12,7 @@
 //! every failure but at most [`MAX_RESULTS`] successes (its counts are
 //! complete), so a 100,000-device import still fits Lambda's 6 MB reply.
 //!
-//! Auto-sync ([`Importer::auto_import`], run by the scheduled sync after a
+//! Auto-sync ([`DeviceImporter::auto_import`], run by the scheduled sync after a
 //! complete run): every device of an auto-sync type in a mapped site that
 //! has no asset yet is imported; an imported device whose asset would
 //! change (hostname, OS, audit details, its site's company, the type's
@@ -222,7 +222,7 @@ pub fn parse_import_request(body: &Value) -> Result<ImportRequest, DevicesError>
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceResult {
     pub device_uid: String,
@@ -235,7 +235,7 @@ pub struct DeviceResult {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     pub requested: u64,
@@ -270,11 +270,11 @@ impl ImportReport {
     }
 }
 
-pub struct Importer<'a> {
+pub struct DeviceImporter<'a> {
     pub store: &'a DynamoStore,
 }
 
-impl Importer<'_> {
+impl DeviceImporter<'_> {
     /// Site and type mappings, once per request.
     pub async fn context(&self, tenant: &TenantId, integration: &str) -> Result<ImportContext, DevicesError> {
         let portal_types = DeviceTypes { store: self.store };
@@ -492,7 +492,7 @@ pub async fn after_sync(
     integration: &str,
     run: &mut crate::sync::RunRecord,
 ) {
-    match (Importer { store }).auto_import(tenant, integration).await {
+    match (DeviceImporter { store }).auto_import(tenant, integration).await {
         Ok(report) => {
             run.counts.devices_imported += report.imported;
             run.counts.devices_import_failed += report.failed;

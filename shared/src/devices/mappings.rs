@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingInput {
+pub struct TypeMappingChange {
     pub category: String,
     pub device_type: String,
     pub maps_to: Option<String>,
@@ -25,7 +25,7 @@ pub struct MappingInput {
 }
 
 /// Reads a PUT body, naming every problem at once rather than the first.
-pub fn parse_mapping_input(body: &Value) -> Result<MappingInput, DevicesError> {
+pub fn parse_mapping_input(body: &Value) -> Result<TypeMappingChange, DevicesError> {
     let Some(obj) = body.as_object() else {
         return Err(DevicesError::Invalid("the body must be a JSON object".into()));
     };
@@ -73,7 +73,7 @@ pub fn parse_mapping_input(body: &Value) -> Result<MappingInput, DevicesError> {
         }
     };
     match (category, device_type) {
-        (Some(category), Some(device_type)) if problems.is_empty() => Ok(MappingInput {
+        (Some(category), Some(device_type)) if problems.is_empty() => Ok(TypeMappingChange {
             category,
             device_type,
             maps_to,
@@ -84,7 +84,7 @@ pub fn parse_mapping_input(body: &Value) -> Result<MappingInput, DevicesError> {
 }
 
 /// The rule PUT enforces beyond the shape of the body.
-pub fn check_auto_sync(input: &MappingInput) -> Result<(), DevicesError> {
+pub fn check_auto_sync(input: &TypeMappingChange) -> Result<(), DevicesError> {
     if input.auto_sync && input.maps_to.is_none() {
         return Err(DevicesError::Rule {
             code: "auto_sync_requires_mapping",
@@ -98,7 +98,7 @@ pub fn check_auto_sync(input: &MappingInput) -> Result<(), DevicesError> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeRow {
     pub category: String,
@@ -108,7 +108,7 @@ pub struct TypeRow {
     pub auto_sync: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PortalRef {
     pub id: String,
     pub name: String,
@@ -175,7 +175,7 @@ impl TypeMappings<'_> {
         &self,
         tenant: &TenantId,
         integration: &str,
-        input: MappingInput,
+        input: TypeMappingChange,
     ) -> Result<TypeRow, DevicesError> {
         check_auto_sync(&input)?;
         ensure_integration(self.store, tenant, integration).await?;

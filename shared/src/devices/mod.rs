@@ -39,7 +39,7 @@ use crate::store::StoreError;
 use serde::Serialize;
 
 /// A portal device type: a default (`builtin`) or one the tenant added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortalDeviceType {
     pub id: String,
@@ -60,7 +60,7 @@ pub struct TypeMapping {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportStatus {
     Imported,

@@ -1,145 +1,330 @@
-//! Device types, type mappings, staged devices, import and assets.
+//! Device types, type mappings, staged devices, import and assets. The
+//! routes, with their bodies and problems, are in the OpenAPI document
+//! (`docs/openapi.json`).
 //!
-//! | route | does |
-//! |---|---|
-//! | `GET /device-types` | the tenant's portal device types: the 8 defaults, then custom ones |
-//! | `POST /device-types` | `{name}`: a custom type (201); 409 `device_type_exists` for a taken name |
-//! | `DELETE /device-types/{id}` | a custom type no mapping uses (204); else 409 |
-//! | `GET /integrations/{id}/device-types` | Datto category/type, device count, maps-to, auto-sync |
-//! | `PUT /integrations/{id}/device-types` | `{category, deviceType, mapsTo, autoSync}`; 422 `auto_sync_requires_mapping` |
-//! | `GET /integrations/{id}/staged-devices` | devices of mapped sites with status; filters and paging |
-//! | `POST /integrations/{id}/import` | `{deviceUids}` or `{category, deviceType}`: per-device results |
-//! | `GET /assets`, `GET /assets/{id}`, `GET /companies/{id}/assets` | the portal's assets, paged |
-//!
-//! One router: the `device-types`, `device-import` and `assets` functions
-//! each get their routes from the template (and only the IAM they need).
+//! Three Lambdas serve them, each with only the IAM it needs:
+//! `device-types` ([`device_types_router`]), `device-import`
+//! ([`import_router`]) and `assets` ([`assets_router`]).
 
-use crate::api::{ApiError, json, method_not_allowed, no_content, query_param, route_not_found, segments, tenant};
-use crate::devices::assets::Assets;
-use crate::devices::import::{Importer, parse_import_request};
-use crate::devices::mappings::{TypeMappings, parse_mapping_input};
-use crate::devices::staged::{StagedDevices, StagedFilter, StagedStatus};
+use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
+use crate::devices::assets::{AssetPage, AssetView, Assets};
+use crate::devices::import::{DeviceImporter, ImportReport, parse_import_request};
+use crate::devices::mappings::{TypeMappings, TypeRow, parse_mapping_input};
+use crate::devices::staged::{StagedDevices, StagedFilter, StagedPage, StagedStatus};
 use crate::devices::types::{DeviceTypes, NewDeviceType};
-use crate::devices::{DevicesError, page_limit};
+use crate::devices::{DevicesError, PortalDeviceType, page_limit};
 use crate::store::DynamoStore;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct DevicesApi {
     pub store: DynamoStore,
 }
 
-impl DevicesApi {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        Ok(Self {
-            store: crate::api::store_from_env().await?,
-        })
-    }
+type St = State<Arc<DevicesApi>>;
+
+/// Portal device types and Datto type mappings, without state:
+/// `GET`/`POST /device-types`, `DELETE /device-types/{id}`,
+/// `GET`/`PUT /integrations/{id}/device-types`.
+pub fn device_types_routes() -> OpenApiRouter<Arc<DevicesApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_device_types, create_device_type))
+        .routes(routes!(delete_device_type))
+        .routes(routes!(type_mappings, put_type_mapping))
 }
 
-fn non_empty(req: &Request, name: &str) -> Option<String> {
-    query_param(req, name).filter(|v| !v.trim().is_empty())
+/// Staged devices and import, without state:
+/// `GET /integrations/{id}/staged-devices`, `POST /integrations/{id}/import`.
+pub fn import_routes() -> OpenApiRouter<Arc<DevicesApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(staged_devices))
+        .routes(routes!(import_devices))
 }
 
-impl DevicesApi {
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.route(&req).await.unwrap_or_else(ApiError::into_response)
-    }
+/// The portal's assets, without state: `GET /assets`, `GET /assets/{id}`,
+/// `GET /companies/{id}/assets`.
+pub fn assets_routes() -> OpenApiRouter<Arc<DevicesApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_assets))
+        .routes(routes!(get_asset))
+        .routes(routes!(company_assets))
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let store = &self.store;
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["device-types"] => match *method {
-                Method::GET => {
-                    let types = DeviceTypes { store }.list(&tenant).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "deviceTypes": types })))
-                }
-                Method::POST => {
-                    let input: NewDeviceType = crate::api::json_body(req)?;
-                    Ok(json(
-                        StatusCode::CREATED,
-                        &DeviceTypes { store }.create(&tenant, input).await?,
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["device-types", id] => match *method {
-                Method::DELETE => {
-                    DeviceTypes { store }.delete(&tenant, id).await?;
-                    Ok(no_content())
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "device-types"] => match *method {
-                Method::GET => {
-                    let rows = TypeMappings { store }.table(&tenant, id).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "deviceTypes": rows })))
-                }
-                Method::PUT => {
-                    let input = parse_mapping_input(&crate::api::json_body(req)?)?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &TypeMappings { store }.put(&tenant, id, input).await?,
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "staged-devices"] => match *method {
-                Method::GET => {
-                    let filter = StagedFilter {
-                        status: non_empty(req, "status")
-                            .as_deref()
-                            .map(StagedStatus::parse)
-                            .transpose()?,
-                        site_uid: non_empty(req, "siteUid"),
-                        company_id: non_empty(req, "companyId"),
-                        category: non_empty(req, "category"),
-                        device_type: non_empty(req, "deviceType"),
-                        search: non_empty(req, "search"),
-                    };
-                    let limit = page_limit(query_param(req, "limit").as_deref())?;
-                    let cursor = non_empty(req, "cursor");
-                    let page = StagedDevices { store }
-                        .list(&tenant, id, &filter, cursor.as_deref(), limit)
-                        .await?;
-                    Ok(json(StatusCode::OK, &page))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "import"] => match *method {
-                Method::POST => {
-                    let request = parse_import_request(&crate::api::json_body(req)?)?;
-                    let report = Importer { store }.import(&tenant, id, request).await?;
-                    Ok(json(StatusCode::OK, &report))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["assets"] | ["companies", _, "assets"] => match *method {
-                Method::GET => {
-                    let company = match parts.as_slice() {
-                        ["companies", c, "assets"] => Some(*c),
-                        _ => None,
-                    };
-                    let limit = page_limit(query_param(req, "limit").as_deref())?;
-                    let cursor = non_empty(req, "cursor");
-                    let page = Assets { store }
-                        .list(&tenant, company, cursor.as_deref(), limit)
-                        .await?;
-                    Ok(json(StatusCode::OK, &page))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["assets", id] => match *method {
-                Method::GET => Ok(json(StatusCode::OK, &Assets { store }.get(&tenant, id).await?)),
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
-    }
+/// Every devices route without state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<DevicesApi>> {
+    device_types_routes().merge(import_routes()).merge(assets_routes())
+}
+
+/// The router the device-types Lambda serves.
+pub fn device_types_router(api: DevicesApi) -> OpenApiRouter {
+    device_types_routes().with_state(Arc::new(api))
+}
+
+/// The router the device-import Lambda serves.
+pub fn import_router(api: DevicesApi) -> OpenApiRouter {
+    import_routes().with_state(Arc::new(api))
+}
+
+/// The router the assets Lambda serves.
+pub fn assets_router(api: DevicesApi) -> OpenApiRouter {
+    assets_routes().with_state(Arc::new(api))
+}
+
+/// Every devices route (the local server, the tests).
+pub fn router(api: DevicesApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+/// The tenant's portal device types.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceTypeList {
+    /// The eight defaults, then the custom ones by name.
+    pub device_types: Vec<PortalDeviceType>,
+}
+
+/// An integration's Datto types with their mappings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMappingTable {
+    pub device_types: Vec<TypeRow>,
+}
+
+/// The body of `PUT /integrations/{id}/device-types`. (Its schema only:
+/// the handler reads the JSON itself, to name every problem at once.)
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMappingInput {
+    /// Datto device category, 1-200 characters.
+    pub category: String,
+    /// Datto device type, 1-200 characters.
+    pub device_type: String,
+    /// A portal device type id; `null` unmaps.
+    #[schema(required = true)]
+    pub maps_to: Option<String>,
+    /// Import this type's devices on every sync (needs `mapsTo`); default false.
+    pub auto_sync: Option<bool>,
+}
+
+/// The body of `POST /integrations/{id}/import`: either `deviceUids`, or
+/// `category` and `deviceType` (every staged device of that Datto type).
+/// (Its schema only: the handler reads the JSON itself, to name every
+/// problem at once.)
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportInput {
+    /// Devices to import, by uid (at most 1,000).
+    pub device_uids: Option<Vec<String>>,
+    /// With `deviceType`: a Datto device category.
+    pub category: Option<String>,
+    /// With `category`: a Datto device type.
+    pub device_type: Option<String>,
+}
+
+/// The tenant's portal device types: the 8 defaults, then custom ones.
+#[utoipa::path(get, path = "/device-types", tag = "devices",
+    responses((status = 200, body = DeviceTypeList),
+              (status = 401, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn list_device_types(State(api): St, caller: Caller) -> Result<Response, ApiError> {
+    let device_types = DeviceTypes { store: &api.store }.list(&caller.tenant).await?;
+    Ok(reply(StatusCode::OK, &DeviceTypeList { device_types }))
+}
+
+/// Adds a custom device type.
+#[utoipa::path(post, path = "/device-types", tag = "devices",
+    request_body = NewDeviceType,
+    responses((status = 201, body = PortalDeviceType),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, description = "`device_type_exists`: the name is taken (regardless of case)", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn create_device_type(
+    State(api): St,
+    caller: Caller,
+    JsonBody(input): JsonBody<NewDeviceType>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::CREATED,
+        &DeviceTypes { store: &api.store }.create(&caller.tenant, input).await?,
+    ))
+}
+
+/// Deletes a custom device type no mapping uses.
+#[utoipa::path(delete, path = "/device-types/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 204),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, description = "`device_type_builtin` (a default) or `device_type_in_use` (mapped from a Datto type)", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn delete_device_type(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    DeviceTypes { store: &api.store }.delete(&caller.tenant, &id).await?;
+    Ok(done())
+}
+
+/// Each Datto category/type the integration's sync counted: device count,
+/// the portal type it maps to, auto-sync.
+#[utoipa::path(get, path = "/integrations/{id}/device-types", tag = "devices", params(("id" = String, Path)),
+    responses((status = 200, body = TypeMappingTable),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn type_mappings(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let device_types = TypeMappings { store: &api.store }.table(&caller.tenant, &id).await?;
+    Ok(reply(StatusCode::OK, &TypeMappingTable { device_types }))
+}
+
+/// Maps (or unmaps) a Datto category/type to a portal device type and sets auto-sync.
+#[utoipa::path(put, path = "/integrations/{id}/device-types", tag = "devices", params(("id" = String, Path)),
+    request_body = TypeMappingInput,
+    responses((status = 200, body = TypeRow),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, description = "no such integration, portal type, or Datto type seen by sync", body = crate::api::Problem),
+              (status = 422, description = "`auto_sync_requires_mapping`", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn put_type_mapping(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let input = parse_mapping_input(&body)?;
+    Ok(reply(
+        StatusCode::OK,
+        &TypeMappings { store: &api.store }
+            .put(&caller.tenant, &id, input)
+            .await?,
+    ))
+}
+
+/// The devices of mapped sites with their import status; filtered and paged.
+#[utoipa::path(get, path = "/integrations/{id}/staged-devices", tag = "devices",
+    params(("id" = String, Path),
+           ("status" = Option<String>, Query, description = "staged, imported, failed or removed"),
+           ("siteUid" = Option<String>, Query),
+           ("companyId" = Option<String>, Query),
+           ("category" = Option<String>, Query),
+           ("deviceType" = Option<String>, Query),
+           ("search" = Option<String>, Query, description = "part of the hostname, any case"),
+           ("limit" = Option<u32>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = StagedPage),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn staged_devices(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let filter = StagedFilter {
+        status: params
+            .non_empty("status")
+            .as_deref()
+            .map(StagedStatus::parse)
+            .transpose()?,
+        site_uid: params.non_empty("siteUid"),
+        company_id: params.non_empty("companyId"),
+        category: params.non_empty("category"),
+        device_type: params.non_empty("deviceType"),
+        search: params.non_empty("search"),
+    };
+    let limit = page_limit(params.get("limit").as_deref())?;
+    let cursor = params.non_empty("cursor");
+    let page = StagedDevices { store: &api.store }
+        .list(&caller.tenant, &id, &filter, cursor.as_deref(), limit)
+        .await?;
+    Ok(reply(StatusCode::OK, &page))
+}
+
+/// Imports devices into portal assets; answers per device.
+#[utoipa::path(post, path = "/integrations/{id}/import", tag = "devices", params(("id" = String, Path)),
+    request_body = ImportInput,
+    responses((status = 200, body = ImportReport),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 422, description = "`type_not_mapped`: the Datto type maps to no portal type", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn import_devices(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let request = parse_import_request(&body)?;
+    let report = DeviceImporter { store: &api.store }
+        .import(&caller.tenant, &id, request)
+        .await?;
+    Ok(reply(StatusCode::OK, &report))
+}
+
+async fn asset_page(
+    api: &DevicesApi,
+    caller: &Caller,
+    company: Option<&str>,
+    params: &Params,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(params.get("limit").as_deref())?;
+    let cursor = params.non_empty("cursor");
+    let page = Assets { store: &api.store }
+        .list(&caller.tenant, company, cursor.as_deref(), limit)
+        .await?;
+    Ok(reply(StatusCode::OK, &page))
+}
+
+/// A page of the tenant's assets.
+#[utoipa::path(get, path = "/assets", tag = "assets",
+    params(("limit" = Option<u32>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = AssetPage),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn list_assets(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    asset_page(&api, &caller, None, &params).await
+}
+
+/// One asset.
+#[utoipa::path(get, path = "/assets/{id}", tag = "assets", params(("id" = String, Path)),
+    responses((status = 200, body = AssetView),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn get_asset(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &Assets { store: &api.store }.get(&caller.tenant, &id).await?,
+    ))
+}
+
+/// A page of one company's assets.
+#[utoipa::path(get, path = "/companies/{id}/assets", tag = "assets",
+    params(("id" = String, Path, description = "the portal company"),
+           ("limit" = Option<u32>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = AssetPage),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn company_assets(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    asset_page(&api, &caller, Some(&id), &params).await
 }
 
 impl From<DevicesError> for ApiError {

@@ -8,7 +8,7 @@
 //! or `failed` (with reason) from the last import, else `staged`. The cursor
 //! is opaque (the last uid handed out).
 
-use super::import::{ImportContext, Importer, is_removed, type_key};
+use super::import::{DeviceImporter, ImportContext, is_removed, type_key};
 use super::{DevicesError, ImportState, ImportStatus, cursor, ensure_integration};
 use crate::site_mapping::CompanyRef;
 
@@ -19,7 +19,7 @@ use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StagedStatus {
     Staged,
@@ -81,7 +81,7 @@ impl StagedFilter {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StagedRow {
     pub device_uid: String,
@@ -97,13 +97,14 @@ pub struct StagedRow {
     pub last_import_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = StagedSite)]
 pub struct SiteRef {
     pub uid: Option<String>,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StagedPage {
     pub devices: Vec<StagedRow>,
@@ -128,7 +129,9 @@ impl StagedDevices<'_> {
     ) -> Result<StagedPage, DevicesError> {
         ensure_integration(self.store, tenant, integration).await?;
         let mut after = cursor.map(cursor::decode).transpose()?;
-        let ctx = Importer { store: self.store }.context(tenant, integration).await?;
+        let ctx = DeviceImporter { store: self.store }
+            .context(tenant, integration)
+            .await?;
         let mut rows: Vec<(DeviceRecord, Option<ImportState>)> = Vec::new();
         let mut more = false;
         'pages: loop {

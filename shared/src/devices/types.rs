@@ -57,7 +57,7 @@ pub fn checked_name(raw: &str, existing: &[PortalDeviceType]) -> Result<String, 
     Ok(name)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDeviceType {
     pub name: String,

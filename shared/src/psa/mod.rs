@@ -29,7 +29,7 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// Which PSA an integration talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PsaKind {
     Autotask,
@@ -127,7 +127,7 @@ pub struct PsaRecord {
 }
 
 /// What a connection test learned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PsaConnectionInfo {
     /// Autotask zone name, or ConnectWise company id.

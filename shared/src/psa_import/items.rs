@@ -3,13 +3,12 @@
 //! (a run, its counts and errors) and `PSAIMPORT#LEASE` (one run at a time).
 
 use super::plan::{Override, OverrideAction};
-use super::{ImportRun, RunStatus};
+use super::{ImportRun, PSA_IMPORT_RUNS, RunStatus};
 use crate::psa::RecordKind;
 use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use std::collections::HashMap;
 
-const LEASE_SK: &str = "PSAIMPORT#LEASE";
 /// How many runs the list route shows.
 const RUNS_LISTED: i32 = 50;
 
@@ -18,7 +17,7 @@ fn override_sk(kind: RecordKind, psa_id: &str) -> String {
 }
 
 fn run_sk(run_id: &str) -> String {
-    format!("PSARUN#{run_id}")
+    PSA_IMPORT_RUNS.run_sk(run_id)
 }
 
 pub struct ImportStore<'a> {
@@ -107,7 +106,7 @@ impl ImportStore<'_> {
                 ("PK".into(), s(self.pk())),
                 ("SK".into(), s(run_sk(&run.run_id))),
                 // The stream filter of the import worker keys on these two.
-                ("entity".into(), s("psa-import-run")),
+                ("entity".into(), s(PSA_IMPORT_RUNS.entity)),
                 ("status".into(), s(run.status.as_str())),
                 ("tenant".into(), s(self.tenant.as_str())),
                 ("integrationId".into(), s(self.integration_id)),
@@ -171,7 +170,7 @@ impl ImportStore<'_> {
             .table_name(self.store.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(self.pk()))
-            .expression_attribute_values(":prefix", s("PSARUN#"))
+            .expression_attribute_values(":prefix", s(PSA_IMPORT_RUNS.sk_prefix))
             .scan_index_forward(false)
             .limit(RUNS_LISTED)
             .send()
@@ -180,12 +179,8 @@ impl ImportStore<'_> {
         out.items().iter().map(run_from_item).collect()
     }
 
-    fn lease<'p>(pk: &'p str) -> Lease<'p> {
-        Lease {
-            pk,
-            sk: LEASE_SK,
-            entity: "psa-import-lease",
-        }
+    fn lease(pk: &str) -> Lease<'_> {
+        PSA_IMPORT_RUNS.lease(pk)
     }
 
     /// Takes the integration's import lease unless a live run holds it;

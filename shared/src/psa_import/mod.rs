@@ -2,13 +2,13 @@
 //! PSA into the portal: a preview, overrides, apply, and the nightly run.
 //!
 //! - [`plan`]: the rules that decide, per PSA record, match / create / exclude.
-//! - [`Importer::preview`] lists every record with its decision; nothing is written.
-//! - [`Importer::start`] queues a run (one at a time per integration, under a
-//!   lease); [`Importer::run`] executes it kind by kind, companies first,
+//! - [`PsaImporter::preview`] lists every record with its decision; nothing is written.
+//! - [`PsaImporter::start`] queues a run (one at a time per integration, under a
+//!   lease); [`PsaImporter::run`] executes it kind by kind, companies first,
 //!   writing after each kind and saving the run's counts as it goes, so a
 //!   failure half-way keeps what was written and a re-run picks up the rest
 //!   (created records have stable ids: see [`plan::portal_id`]).
-//! - [`Importer::schedule_all`]: the nightly EventBridge schedule queues a run
+//! - [`PsaImporter::schedule_all`]: the nightly EventBridge schedule queues a run
 //!   for every PSA integration; the DynamoDB stream hands it to the worker.
 //!
 //! Portal companies are [`crate::companies::Company`] items; the other kinds
@@ -28,6 +28,9 @@ use crate::connections::IntegrationSettings;
 use crate::connections::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
 use crate::matching::normalize_name;
 use crate::psa::{PsaConnector, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
+use crate::runs::events::RunRef;
+use crate::runs::worker::{Worker, WorkerFailure, drive};
+use crate::runs::{RunError, RunKind, record_error, schedule_registry};
 use crate::secrets::SecretsManager;
 use crate::store::{DynamoStore, Item, StoreError, keys};
 use crate::tenant::TenantId;
@@ -65,25 +68,17 @@ impl From<PsaError> for ImportError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-}
+pub use crate::runs::{RunStatus, Trigger};
 
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
+/// PSA import runs: `PSARUN#{runId}` items, the `PSAIMPORT#LEASE` lease;
+/// `queued` runs wait for the worker.
+pub static PSA_IMPORT_RUNS: RunKind = RunKind {
+    entity: "psa-import-run",
+    sk_prefix: "PSARUN#",
+    lease_sk: "PSAIMPORT#LEASE",
+    lease_entity: "psa-import-lease",
+    waiting: &[RunStatus::Queued],
+};
 
 /// What happened to the records of one kind.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,14 +93,16 @@ pub struct KindCounts {
     pub pending: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a PSA import run's error adds: the kind of record it was importing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunErrorEntry {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+pub struct ImportErrorContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<RecordKind>,
 }
+
+/// One entry of a PSA import run's error list.
+pub type ImportRunError = RunError<ImportErrorContext>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,13 +110,13 @@ pub struct ImportRun {
     pub run_id: String,
     pub integration_id: String,
     /// `manual` (apply) or `schedule` (nightly).
-    pub trigger: String,
+    pub trigger: Trigger,
     pub status: RunStatus,
     /// The kind being imported now, while running.
     pub current_kind: Option<RecordKind>,
     pub counts: BTreeMap<RecordKind, KindCounts>,
     pub writes: u64,
-    pub errors: Vec<RunErrorEntry>,
+    pub errors: Vec<ImportRunError>,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -127,13 +124,7 @@ pub struct ImportRun {
 
 impl ImportRun {
     fn record_error(&mut self, code: &str, message: String, kind: Option<RecordKind>) {
-        if self.errors.len() < MAX_ERRORS {
-            self.errors.push(RunErrorEntry {
-                code: code.into(),
-                message,
-                kind,
-            });
-        }
+        record_error(&mut self.errors, MAX_ERRORS, code, message, ImportErrorContext { kind });
     }
 }
 
@@ -168,7 +159,7 @@ pub struct OverrideInput {
 }
 
 /// What the import needs, built once per process.
-pub struct Importer<'a> {
+pub struct PsaImporter<'a> {
     pub store: &'a DynamoStore,
     pub secrets: &'a SecretsManager,
     pub psa: &'a PsaConnector,
@@ -212,7 +203,7 @@ impl Portal {
     }
 }
 
-impl Importer<'_> {
+impl PsaImporter<'_> {
     fn integrations(&self) -> PsaIntegrations<'_> {
         PsaIntegrations {
             store: self.store,
@@ -410,7 +401,7 @@ impl Importer<'_> {
         &self,
         tenant: &TenantId,
         integration_id: &str,
-        trigger: &str,
+        trigger: Trigger,
     ) -> Result<ImportRun, ImportError> {
         self.integrations().get(tenant, integration_id).await?;
         let now = now_millis();
@@ -422,7 +413,7 @@ impl Importer<'_> {
         let run = ImportRun {
             run_id,
             integration_id: integration_id.to_owned(),
-            trigger: trigger.to_owned(),
+            trigger,
             status: RunStatus::Queued,
             current_kind: None,
             counts: BTreeMap::new(),
@@ -436,7 +427,7 @@ impl Importer<'_> {
             store.release_lease(&run.run_id).await.ok();
             return Err(e.into());
         }
-        tracing::info!(tenant = %tenant, integration = %integration_id, run = %run.run_id, trigger, "PSA import queued");
+        tracing::info!(tenant = %tenant, integration = %integration_id, run = %run.run_id, trigger = trigger.as_str(), "PSA import queued");
         Ok(run)
     }
 
@@ -504,9 +495,9 @@ impl Importer<'_> {
             .map_err(|e| failed(None)(e.into()))?;
         let store = self.import_store(tenant, integration_id);
         let overrides = store.overrides().await.map_err(|e| failed(None)(e.into()))?;
-        let mode = match run.trigger.as_str() {
-            "schedule" => Mode::Scheduled(integration.auto_create),
-            _ => Mode::Manual,
+        let mode = match run.trigger {
+            Trigger::Schedule => Mode::Scheduled(integration.auto_create),
+            Trigger::Manual => Mode::Manual,
         };
         let mut companies = HashMap::new();
         for kind in RecordKind::ALL {
@@ -596,17 +587,18 @@ impl Importer<'_> {
     /// Queues a nightly run for every PSA integration of every tenant; a
     /// running one is left alone. Returns how many were queued.
     pub async fn schedule_all(&self) -> Result<usize, ImportError> {
-        let mut queued = 0;
-        for (tenant, id) in self.store.registry_of(keys::PSA_INTEGRATION_REGISTRY).await? {
-            match self.start(&tenant, &id, "schedule").await {
-                Ok(_) => queued += 1,
+        let queued = schedule_registry(self.store, keys::PSA_INTEGRATION_REGISTRY, |tenant, id| async move {
+            match self.start(&tenant, &id, Trigger::Schedule).await {
+                Ok(run) => Ok(Some(run)),
                 Err(ImportError::InProgress(run)) => {
-                    tracing::info!(tenant = %tenant, integration = %id, run, "import still running; not queued")
+                    tracing::info!(tenant = %tenant, integration = %id, run, "import still running; not queued");
+                    Ok(None)
                 }
-                Err(e) => tracing::warn!(tenant = %tenant, integration = %id, error = %e, "could not queue an import"),
+                Err(e) => Err(e),
             }
-        }
-        Ok(queued)
+        })
+        .await?;
+        Ok(queued.len())
     }
 }
 
@@ -719,36 +711,29 @@ fn linked_record(
     })
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error(transparent)]
-    Event(#[from] crate::runs::events::EventError),
-    #[error(transparent)]
-    Import(#[from] ImportError),
+impl Worker for PsaImporter<'_> {
+    type Error = ImportError;
+
+    fn kind(&self) -> &'static RunKind {
+        &PSA_IMPORT_RUNS
+    }
+
+    async fn schedule(&self) -> Result<usize, ImportError> {
+        self.schedule_all().await
+    }
+
+    async fn run(&self, r: &RunRef) -> Result<RunStatus, ImportError> {
+        Ok(PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id)
+            .await?
+            .status)
+    }
 }
 
-/// The worker's two events: the nightly tick queues runs; stream records of
-/// queued runs are executed, one after another. A run that fails is recorded
-/// as failed on its record, not returned as an error (that would make Lambda
-/// redeliver the batch); only a store fault is.
+/// The PSA import worker's events, through the run machine's driver: the
+/// nightly tick queues runs, stream records of queued runs are run.
 pub async fn handle_worker_event(
-    importer: &Importer<'_>,
+    importer: &PsaImporter<'_>,
     event: &serde_json::Value,
-) -> Result<serde_json::Value, WorkerError> {
-    use crate::runs::events::{WorkerEvent, parse_run_event};
-    match parse_run_event(event, "psa-import-run", &["queued"])? {
-        WorkerEvent::Schedule => {
-            let queued = importer.schedule_all().await?;
-            tracing::info!(queued, "nightly PSA imports queued");
-            Ok(serde_json::json!({ "queued": queued }))
-        }
-        WorkerEvent::Runs(runs) => {
-            let mut done = Vec::new();
-            for r in runs {
-                let run = importer.run(&r.tenant, &r.integration_id, &r.run_id).await?;
-                done.push(serde_json::json!({ "runId": run.run_id, "status": run.status }));
-            }
-            Ok(serde_json::json!({ "runs": done }))
-        }
-    }
+) -> Result<serde_json::Value, WorkerFailure> {
+    drive(importer, event).await
 }

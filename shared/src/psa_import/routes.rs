@@ -1,26 +1,27 @@
-//! The PSA import and the portal records it fills.
-//!
-//! | route | does |
-//! |---|---|
-//! | `POST /integrations/{id}/psa-import/preview?kind=&action=&offset=&limit=` | every PSA record with match / create / exclude; counts per kind; writes nothing |
-//! | `POST /integrations/{id}/psa-import/apply` | 202 `{runId}`: queues a run (409 while one runs) |
-//! | `GET /integrations/{id}/psa-import/runs` | the latest runs, newest first |
-//! | `GET /integrations/{id}/psa-import/runs/{runId}` | one run: status, counts per kind, writes, errors |
-//! | `GET`/`PUT /integrations/{id}/psa-import/overrides` | `{overrides: [{kind, psaId, action: match\|create\|exclude\|auto, targetId?}]}`; `auto` brings a record back to the rules |
-//! | `GET`/`PUT /integrations/{id}/psa-import/settings` | `{autoCreate: {companies, users, configurations}}` for the nightly run |
-//! | `GET /contacts`, `/locations`, `/configurations`, `/users` `?companyId=&offset=&limit=` | the portal's records of that kind |
+//! The PSA import routes (function `psa-import`): preview, apply, runs,
+//! overrides and settings of an import, and the portal records it fills
+//! (`/contacts`, `/locations`, `/configurations`, `/users`). The routes,
+//! with their bodies and problems, are in the OpenAPI document
+//! (`docs/openapi.json`).
 
-use crate::api::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
+use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::connections::IntegrationSettings;
 use crate::connections::{AutoCreate, PsaIntegrations};
 use crate::psa::{PsaConnector, RecordKind};
-use crate::psa_import::{ImportError, Importer, OverrideInput, PreviewFilter};
+use crate::psa_import::plan::Override;
+use crate::psa_import::{ImportError, ImportRun, OverrideInput, PreviewFilter, PsaImporter, RunStatus};
 use crate::secrets::SecretsManager;
 use crate::store::DynamoStore;
-use crate::tenant::TenantId;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// What the routes (and the import worker) need, built once per process.
+#[derive(Clone)]
 pub struct PsaImportApi {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
@@ -29,31 +30,114 @@ pub struct PsaImportApi {
 }
 
 impl PsaImportApi {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let ports = crate::connections::Ports::from_env().await?;
-        Ok(Self {
-            psa: PsaConnector::from_env(ports.datto.http().clone()),
-            store: ports.store,
-            secrets: ports.secrets,
-            settings: IntegrationSettings::from_env(),
-        })
+    pub fn importer(&self) -> PsaImporter<'_> {
+        PsaImporter {
+            store: &self.store,
+            secrets: &self.secrets,
+            psa: &self.psa,
+            settings: &self.settings,
+        }
+    }
+
+    fn integrations(&self) -> PsaIntegrations<'_> {
+        PsaIntegrations {
+            store: &self.store,
+            secrets: &self.secrets,
+            psa: &self.psa,
+            settings: &self.settings,
+        }
     }
 }
 
-#[derive(serde::Deserialize)]
+type St = State<Arc<PsaImportApi>>;
+
+/// The routes without their state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<PsaImportApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(preview))
+        .routes(routes!(apply))
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(get_overrides, put_overrides))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(list_contacts))
+        .routes(routes!(list_locations))
+        .routes(routes!(list_configurations))
+        .routes(routes!(list_users))
+}
+
+/// The router the psa-import Lambda serves.
+pub fn router(api: PsaImportApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+/// One override, as it is sent and as it is shown.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+struct OverrideDoc {
+    /// `company`, `contact`, `location`, `configuration` or `user`.
+    kind: String,
+    psa_id: String,
+    /// `match`, `create` or `exclude` (sent, also `auto`: back to the rules).
+    action: String,
+    /// The portal record to match (`match` only).
+    target_id: Option<String>,
+}
+
+/// What the nightly run may create on its own.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct AutoCreateDoc {
+    #[schema(default = false)]
+    companies: Option<bool>,
+    #[schema(default = false)]
+    users: Option<bool>,
+    #[schema(default = false)]
+    configurations: Option<bool>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OverridesBody {
+    #[schema(value_type = Vec<OverrideDoc>)]
     overrides: Vec<OverrideInput>,
 }
 
-#[derive(serde::Deserialize)]
+/// An integration's overrides, after the change for a `PUT`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct OverridesView {
+    #[schema(value_type = Vec<OverrideDoc>)]
+    overrides: Vec<Override>,
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SettingsBody {
+    #[schema(value_type = AutoCreateDoc)]
     auto_create: AutoCreate,
 }
 
-fn number(req: &Request, name: &str, default: usize) -> Result<usize, ApiError> {
-    match query_param(req, name).as_deref() {
+/// A run just queued.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RunStarted {
+    run_id: String,
+    /// `queued`.
+    #[schema(value_type = String)]
+    status: RunStatus,
+}
+
+/// The latest runs, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct RunList {
+    /// Each as `GET /integrations/{id}/psa-import/runs/{runId}` shows it.
+    #[schema(value_type = Vec<Object>)]
+    runs: Vec<ImportRun>,
+}
+
+fn number(params: &Params, name: &str, default: usize) -> Result<usize, ApiError> {
+    match params.get(name).as_deref() {
         None | Some("") => Ok(default),
         Some(v) => v
             .parse()
@@ -61,8 +145,8 @@ fn number(req: &Request, name: &str, default: usize) -> Result<usize, ApiError> 
     }
 }
 
-fn kind_param(req: &Request) -> Result<Option<RecordKind>, ApiError> {
-    match query_param(req, "kind").as_deref() {
+fn kind_param(params: &Params) -> Result<Option<RecordKind>, ApiError> {
+    match params.get("kind").as_deref() {
         None | Some("") => Ok(None),
         Some(k) => serde_json::from_value(serde_json::Value::String(k.to_owned()))
             .map(Some)
@@ -74,147 +158,259 @@ fn kind_param(req: &Request) -> Result<Option<RecordKind>, ApiError> {
     }
 }
 
-impl PsaImportApi {
-    pub fn importer(&self) -> Importer<'_> {
-        Importer {
-            store: &self.store,
-            secrets: &self.secrets,
-            psa: &self.psa,
-            settings: &self.settings,
-        }
+/// Every PSA record with match / create / exclude and the counts per kind; writes nothing.
+#[utoipa::path(post, path = "/integrations/{id}/psa-import/preview", tag = "psa-import",
+    params(("id" = String, Path),
+           ("kind" = Option<String>, Query, description = "company, contact, location, configuration or user"),
+           ("action" = Option<String>, Query, description = "match, create, exclude or pending"),
+           ("offset" = Option<usize>, Query, description = "default 0"),
+           ("limit" = Option<usize>, Query, description = "default 1000")),
+    responses((status = 200, body = serde_json::Value,
+               description = "`{counts: {kind: {total, matched, created, updated, excluded, pending}}, records: [{record, portalCompanyId?, action, ...}], nextOffset}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem, description = "the PSA refused the credentials or settings"),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed"),
+              (status = 503, body = crate::api::Problem)))]
+async fn preview(State(api): St, caller: Caller, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
+    let action = params.get("action").filter(|a| !a.is_empty());
+    if let Some(a) = &action
+        && !matches!(a.as_str(), "match" | "create" | "exclude" | "pending")
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown action `{a}` (match, create, exclude or pending)"
+        )));
     }
+    let filter = PreviewFilter {
+        kind: kind_param(&params)?,
+        action,
+        offset: number(&params, "offset", 0)?,
+        limit: number(&params, "limit", 1_000)?,
+    };
+    Ok(reply(
+        StatusCode::OK,
+        &api.importer().preview(&caller.tenant, &id, &filter).await?,
+    ))
+}
 
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.route(&req).await.unwrap_or_else(ApiError::into_response)
-    }
+/// Queues an import run; 409 while one runs.
+#[utoipa::path(post, path = "/integrations/{id}/psa-import/apply", tag = "psa-import", params(("id" = String, Path)),
+    responses((status = 202, body = RunStarted),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, or `conflict`"),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn apply(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let run = api
+        .importer()
+        .start(&caller.tenant, &id, crate::runs::Trigger::Manual)
+        .await?;
+    Ok(reply(
+        StatusCode::ACCEPTED,
+        &RunStarted {
+            run_id: run.run_id,
+            status: run.status,
+        },
+    ))
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let importer = self.importer();
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["integrations", id, "psa-import", "preview"] => match *method {
-                Method::POST => {
-                    let action = query_param(req, "action").filter(|a| !a.is_empty());
-                    if let Some(a) = &action
-                        && !matches!(a.as_str(), "match" | "create" | "exclude" | "pending")
-                    {
-                        return Err(ApiError::bad_request(format!(
-                            "unknown action `{a}` (match, create, exclude or pending)"
-                        )));
-                    }
-                    let filter = PreviewFilter {
-                        kind: kind_param(req)?,
-                        action,
-                        offset: number(req, "offset", 0)?,
-                        limit: number(req, "limit", 1_000)?,
-                    };
-                    Ok(json(StatusCode::OK, &importer.preview(&tenant, id, &filter).await?))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "psa-import", "apply"] => match *method {
-                Method::POST => {
-                    let run = importer.start(&tenant, id, "manual").await?;
-                    Ok(json(
-                        StatusCode::ACCEPTED,
-                        &serde_json::json!({ "runId": run.run_id, "status": run.status }),
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "psa-import", "runs"] => match *method {
-                Method::GET => Ok(json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "runs": importer.runs(&tenant, id).await? }),
-                )),
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "psa-import", "runs", run_id] => match *method {
-                Method::GET => Ok(json(StatusCode::OK, &importer.get_run(&tenant, id, run_id).await?)),
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "psa-import", "overrides"] => match *method {
-                Method::GET => Ok(json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "overrides": importer.overrides(&tenant, id).await? }),
-                )),
-                Method::PUT => {
-                    let body: OverridesBody = json_body(req)?;
-                    let all = importer.set_overrides(&tenant, id, body.overrides).await?;
-                    Ok(json(StatusCode::OK, &serde_json::json!({ "overrides": all })))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "psa-import", "settings"] => {
-                let integrations = PsaIntegrations {
-                    store: &self.store,
-                    secrets: &self.secrets,
-                    psa: &self.psa,
-                    settings: &self.settings,
-                };
-                match *method {
-                    Method::GET => {
-                        let i = integrations.get(&tenant, id).await.map_err(ImportError::from)?;
-                        Ok(json(
-                            StatusCode::OK,
-                            &serde_json::json!({ "autoCreate": i.auto_create }),
-                        ))
-                    }
-                    Method::PUT => {
-                        let body: SettingsBody = json_body(req)?;
-                        let view = integrations
-                            .set_auto_create(&tenant, id, body.auto_create)
-                            .await
-                            .map_err(ImportError::from)?;
-                        Ok(json(
-                            StatusCode::OK,
-                            &serde_json::json!({ "autoCreate": view.auto_create }),
-                        ))
-                    }
-                    _ => Err(method_not_allowed(method)),
-                }
-            }
-            [collection @ ("contacts" | "locations" | "configurations" | "users")] => match *method {
-                Method::GET => {
-                    let kind = match *collection {
-                        "contacts" => RecordKind::Contact,
-                        "locations" => RecordKind::Location,
-                        "configurations" => RecordKind::Configuration,
-                        _ => RecordKind::User,
-                    };
-                    self.directory(req, &tenant, kind, collection).await
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
-    }
+/// The latest runs, newest first.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs", tag = "psa-import", params(("id" = String, Path)),
+    responses((status = 200, body = RunList),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_runs(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let runs = api.importer().runs(&caller.tenant, &id).await?;
+    Ok(reply(StatusCode::OK, &RunList { runs }))
+}
 
-    /// A page of portal records, by name; the whole kind is read (fine at
-    /// tens of thousands; a per-company index would be next).
-    async fn directory(
-        &self,
-        req: &Request,
-        tenant: &TenantId,
-        kind: RecordKind,
-        collection: &str,
-    ) -> Result<Response<Body>, ApiError> {
-        let company = query_param(req, "companyId").filter(|c| !c.is_empty());
-        let offset = number(req, "offset", 0)?;
-        let limit = number(req, "limit", 100)?.clamp(1, 1_000);
-        let mut all = self.store.directory(tenant, kind).await.map_err(ImportError::from)?;
-        all.retain(|r| company.as_ref().is_none_or(|c| r.company_id.as_ref() == Some(c)));
-        all.sort_by(|a, b| a.normalized_name.cmp(&b.normalized_name).then_with(|| a.id.cmp(&b.id)));
-        let next = (all.len() > offset + limit).then_some(offset + limit);
-        let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ collection: page, "nextOffset": next }),
-        ))
-    }
+/// One run: status, counts per kind, writes, errors.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs/{runId}", tag = "psa-import",
+    params(("id" = String, Path), ("runId" = String, Path)),
+    responses((status = 200, body = serde_json::Value,
+               description = "`{runId, integrationId, trigger, status, currentKind, counts: {kind: {...}}, writes, errors: [{code, message, kind?}], createdAt, startedAt, finishedAt}` (times in epoch milliseconds)"),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn get_run(
+    State(api): St,
+    caller: Caller,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.importer().get_run(&caller.tenant, &id, &run_id).await?,
+    ))
+}
+
+/// The integration's overrides.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/overrides", tag = "psa-import", params(("id" = String, Path)),
+    responses((status = 200, body = OverridesView),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn get_overrides(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let overrides = api.importer().overrides(&caller.tenant, &id).await?;
+    Ok(reply(StatusCode::OK, &OverridesView { overrides }))
+}
+
+/// Sets overrides; `auto` brings a record back to the rules. Answers with all of them.
+#[utoipa::path(put, path = "/integrations/{id}/psa-import/overrides", tag = "psa-import", params(("id" = String, Path)),
+    request_body = OverridesBody,
+    responses((status = 200, body = OverridesView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn put_overrides(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<OverridesBody>,
+) -> Result<Response, ApiError> {
+    let overrides = api
+        .importer()
+        .set_overrides(&caller.tenant, &id, body.overrides)
+        .await?;
+    Ok(reply(StatusCode::OK, &OverridesView { overrides }))
+}
+
+/// What the nightly run creates on its own.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/settings", tag = "psa-import", params(("id" = String, Path)),
+    responses((status = 200, body = SettingsBody),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn get_settings(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let integration = api
+        .integrations()
+        .get(&caller.tenant, &id)
+        .await
+        .map_err(ImportError::from)?;
+    Ok(reply(
+        StatusCode::OK,
+        &SettingsBody {
+            auto_create: integration.auto_create,
+        },
+    ))
+}
+
+/// Sets what the nightly run creates on its own.
+#[utoipa::path(put, path = "/integrations/{id}/psa-import/settings", tag = "psa-import", params(("id" = String, Path)),
+    request_body = SettingsBody,
+    responses((status = 200, body = SettingsBody),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn put_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SettingsBody>,
+) -> Result<Response, ApiError> {
+    let view = api
+        .integrations()
+        .set_auto_create(&caller.tenant, &id, body.auto_create)
+        .await
+        .map_err(ImportError::from)?;
+    Ok(reply(
+        StatusCode::OK,
+        &SettingsBody {
+            auto_create: view.auto_create,
+        },
+    ))
+}
+
+/// The portal's contacts, by name.
+#[utoipa::path(get, path = "/contacts", tag = "psa-import",
+    params(("companyId" = Option<String>, Query), ("offset" = Option<usize>, Query, description = "default 0"),
+           ("limit" = Option<usize>, Query, description = "1-1000, default 100")),
+    responses((status = 200, body = serde_json::Value, description = "`{contacts: [record], nextOffset: number|null}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_contacts(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    directory(&api, &caller, &params, RecordKind::Contact, "contacts").await
+}
+
+/// The portal's locations, by name.
+#[utoipa::path(get, path = "/locations", tag = "psa-import",
+    params(("companyId" = Option<String>, Query), ("offset" = Option<usize>, Query, description = "default 0"),
+           ("limit" = Option<usize>, Query, description = "1-1000, default 100")),
+    responses((status = 200, body = serde_json::Value, description = "`{locations: [record], nextOffset: number|null}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_locations(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    directory(&api, &caller, &params, RecordKind::Location, "locations").await
+}
+
+/// The portal's configurations, by name.
+#[utoipa::path(get, path = "/configurations", tag = "psa-import",
+    params(("companyId" = Option<String>, Query), ("offset" = Option<usize>, Query, description = "default 0"),
+           ("limit" = Option<usize>, Query, description = "1-1000, default 100")),
+    responses((status = 200, body = serde_json::Value, description = "`{configurations: [record], nextOffset: number|null}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_configurations(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    directory(&api, &caller, &params, RecordKind::Configuration, "configurations").await
+}
+
+/// The portal's users, by name.
+#[utoipa::path(get, path = "/users", tag = "psa-import",
+    params(("companyId" = Option<String>, Query), ("offset" = Option<usize>, Query, description = "default 0"),
+           ("limit" = Option<usize>, Query, description = "1-1000, default 100")),
+    responses((status = 200, body = serde_json::Value, description = "`{users: [record], nextOffset: number|null}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_users(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    directory(&api, &caller, &params, RecordKind::User, "users").await
+}
+
+/// A page of portal records, by name; the whole kind is read (fine at
+/// tens of thousands; a per-company index would be next).
+async fn directory(
+    api: &PsaImportApi,
+    caller: &Caller,
+    params: &Params,
+    kind: RecordKind,
+    collection: &str,
+) -> Result<Response, ApiError> {
+    let company = params.get("companyId").filter(|c| !c.is_empty());
+    let offset = number(params, "offset", 0)?;
+    let limit = number(params, "limit", 100)?.clamp(1, 1_000);
+    let mut all = api
+        .store
+        .directory(&caller.tenant, kind)
+        .await
+        .map_err(ImportError::from)?;
+    all.retain(|r| company.as_ref().is_none_or(|c| r.company_id.as_ref() == Some(c)));
+    all.sort_by(|a, b| a.normalized_name.cmp(&b.normalized_name).then_with(|| a.id.cmp(&b.id)));
+    let next = (all.len() > offset + limit).then_some(offset + limit);
+    let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+    Ok(reply(
+        StatusCode::OK,
+        &serde_json::json!({ collection: page, "nextOffset": next }),
+    ))
 }
 
 impl From<ImportError> for ApiError {

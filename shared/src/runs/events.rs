@@ -19,17 +19,11 @@ pub enum WorkerEvent {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("not an event the sync worker understands: {0}")]
+#[error("not an event a worker understands: {0}")]
 pub struct EventError(pub String);
 
 fn image_s<'a>(image: &'a Value, k: &str) -> Option<&'a str> {
     image.get(k)?.get("S")?.as_str()
-}
-
-/// Parses either shape. Stream records that are not waiting runs (the filter
-/// should keep them out) are skipped, not errors.
-pub fn parse_worker_event(event: &Value) -> Result<WorkerEvent, EventError> {
-    parse_run_event(event, "sync-run", &["queued", "continuing"])
 }
 
 /// The same two shapes for any worker whose run items carry `entity`,
@@ -87,7 +81,10 @@ mod tests {
     fn reads_both_shapes() {
         let tick = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
                           "time": "2026-11-21T10:00:00Z", "resources": [], "detail": {}});
-        assert_eq!(parse_worker_event(&tick), Ok(WorkerEvent::Schedule));
+        assert_eq!(
+            parse_run_event(&tick, "sync-run", &["queued", "continuing"]),
+            Ok(WorkerEvent::Schedule)
+        );
         let pk = "TENANT#acme#INTEGRATION#i1";
         let stream = json!({"Records": [
             {"eventName": "INSERT", "dynamodb": {"NewImage": {"PK": {"S": pk}, "SK": {"S": "RUN#r1"},
@@ -100,13 +97,13 @@ mod tests {
               "entity": {"S": "sync-run"}, "status": {"S": "queued"}, "tenant": {"S": "acme"},
               "integrationId": {"S": "i1"}, "runId": {"S": "r3"}}}}
         ]});
-        match parse_worker_event(&stream).unwrap() {
+        match parse_run_event(&stream, "sync-run", &["queued", "continuing"]).unwrap() {
             WorkerEvent::Runs(runs) => {
                 assert_eq!(runs.len(), 1);
                 assert_eq!(runs[0].run_id, "r1");
             }
             other => panic!("{other:?}"),
         }
-        assert!(parse_worker_event(&json!({"hello": 1})).is_err());
+        assert!(parse_run_event(&json!({"hello": 1}), "sync-run", &["queued"]).is_err());
     }
 }

@@ -36,7 +36,7 @@ impl SiteRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MappedBy {
     Auto,
@@ -64,7 +64,7 @@ pub struct SiteMapping {
 }
 
 /// Why quick match picked a company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MatchReason {
     /// The site's Autotask company id is an imported company's PSA id.
@@ -172,7 +172,7 @@ pub enum MappingError {
 }
 
 /// One row of the mapping table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteRow {
     pub site_uid: String,
@@ -187,7 +187,7 @@ pub struct SiteRow {
     pub mapped_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CompanyRef {
     pub id: String,
     pub name: String,
@@ -201,7 +201,7 @@ pub struct SiteFilter {
     pub include_pseudo: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuickMatchReport {
     pub mapped: Vec<QuickMatchRow>,
@@ -211,7 +211,7 @@ pub struct QuickMatchReport {
     pub skipped: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuickMatchRow {
     pub site_uid: String,

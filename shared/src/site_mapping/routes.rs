@@ -1,95 +1,169 @@
-//! The site mapping table and quick match.
+//! The site mapping table and quick match. The routes, with their bodies
+//! and problems, are in the OpenAPI document (`docs/openapi.json`).
 //!
-//! | route | does |
-//! |---|---|
-//! | `GET /integrations/{id}/sites?mapped=true\|false&search=&includePseudo=true` | each site with its company, confidence and how it was mapped |
-//! | `PUT /integrations/{id}/sites/{siteUid}/mapping` | `{companyId}`: maps by hand |
-//! | `DELETE /integrations/{id}/sites/{siteUid}/mapping` | unmaps by hand (quick match then leaves the site alone) |
-//! | `POST /integrations/{id}/quick-match` | maps every unmapped site it is sure of (>= 70); answers mapped / suggested / no candidate |
+//! Two Lambdas serve them: `site-mappings` the table ([`mapping_router`])
+//! and `quick-match` ([`quick_match_router`]), which loads every site and
+//! company of a tenant at once and needs more memory and time.
 
-use crate::api::{
-    ApiError, json, json_body, method_not_allowed, no_content, query_param, route_not_found, segments, tenant,
-};
-use crate::site_mapping::{MappingError, SiteFilter, SiteMappings};
+use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
+use crate::site_mapping::{MappingError, QuickMatchReport, SiteFilter, SiteMappings, SiteRow};
 use crate::store::DynamoStore;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct SitesApi {
     pub store: DynamoStore,
 }
 
-impl SitesApi {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        Ok(Self {
-            store: crate::api::store_from_env().await?,
-        })
-    }
+type St = State<Arc<SitesApi>>;
+
+/// The mapping table's routes without their state: `GET /integrations/{id}/sites`,
+/// `PUT`/`DELETE /integrations/{id}/sites/{siteUid}/mapping`.
+pub fn mapping_routes() -> OpenApiRouter<Arc<SitesApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sites))
+        .routes(routes!(map_site, unmap_site))
 }
 
-#[derive(serde::Deserialize)]
+/// Quick match's route without its state: `POST /integrations/{id}/quick-match`.
+pub fn quick_match_routes() -> OpenApiRouter<Arc<SitesApi>> {
+    OpenApiRouter::new().routes(routes!(quick_match))
+}
+
+/// Every site mapping route without state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<SitesApi>> {
+    mapping_routes().merge(quick_match_routes())
+}
+
+/// The router the site-mappings Lambda serves.
+pub fn mapping_router(api: SitesApi) -> OpenApiRouter {
+    mapping_routes().with_state(Arc::new(api))
+}
+
+/// The router the quick-match Lambda serves.
+pub fn quick_match_router(api: SitesApi) -> OpenApiRouter {
+    quick_match_routes().with_state(Arc::new(api))
+}
+
+/// Every site mapping route (the local server, the tests).
+pub fn router(api: SitesApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+fn service(api: &SitesApi) -> SiteMappings<'_> {
+    SiteMappings { store: &api.store }
+}
+
+/// The body of `PUT .../mapping`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MappingInput {
-    company_id: String,
+#[schema(as = SiteMappingInput)]
+pub struct MappingInput {
+    /// The portal company to map the site to.
+    pub company_id: String,
 }
 
-fn flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
-    match query_param(req, name).as_deref() {
-        None | Some("") => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(_) => Err(ApiError::bad_request(format!("`{name}` must be true or false"))),
-    }
+/// The mapping table.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SiteTable {
+    /// How many rows `sites` has.
+    pub count: usize,
+    pub sites: Vec<SiteRow>,
 }
 
-impl SitesApi {
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.route(&req).await.unwrap_or_else(ApiError::into_response)
-    }
+/// Each site of an integration with its company, confidence and how it was mapped.
+#[utoipa::path(get, path = "/integrations/{id}/sites", tag = "site-mapping",
+    params(("id" = String, Path, description = "the Datto RMM integration"),
+           ("mapped" = Option<bool>, Query, description = "`true`: mapped sites only; `false`: unmapped only"),
+           ("search" = Option<String>, Query, description = "part of the site name"),
+           ("includePseudo" = Option<bool>, Query, description = "include Datto's pseudo sites (default false)")),
+    responses((status = 200, body = SiteTable),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn list_sites(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let filter = SiteFilter {
+        mapped: params.flag("mapped")?,
+        search: params.get("search"),
+        include_pseudo: params.flag("includePseudo")?.unwrap_or(false),
+    };
+    let sites = service(&api).table(&caller.tenant, &id, &filter).await?;
+    Ok(reply(
+        StatusCode::OK,
+        &SiteTable {
+            count: sites.len(),
+            sites,
+        },
+    ))
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let service = SiteMappings { store: &self.store };
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["integrations", id, "sites"] => match *method {
-                Method::GET => {
-                    let filter = SiteFilter {
-                        mapped: flag(req, "mapped")?,
-                        search: query_param(req, "search"),
-                        include_pseudo: flag(req, "includePseudo")?.unwrap_or(false),
-                    };
-                    let sites = service.table(&tenant, id, &filter).await?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &serde_json::json!({ "sites": sites, "count": sites.len() }),
-                    ))
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "sites", site, "mapping"] => match *method {
-                Method::PUT => {
-                    let input: MappingInput = json_body(req)?;
-                    Ok(json(
-                        StatusCode::OK,
-                        &service.map_manually(&tenant, id, site, &input.company_id).await?,
-                    ))
-                }
-                Method::DELETE => {
-                    service.unmap(&tenant, id, site).await?;
-                    Ok(no_content())
-                }
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "quick-match"] => match *method {
-                Method::POST => Ok(json(StatusCode::OK, &service.quick_match(&tenant, id).await?)),
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
-    }
+/// Maps a site to a company by hand.
+#[utoipa::path(put, path = "/integrations/{id}/sites/{siteUid}/mapping", tag = "site-mapping",
+    params(("id" = String, Path), ("siteUid" = String, Path)),
+    request_body = MappingInput,
+    responses((status = 200, body = SiteRow),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, description = "no such integration or site", body = crate::api::Problem),
+              (status = 422, description = "no such company, or a site that cannot be mapped", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn map_site(
+    State(api): St,
+    caller: Caller,
+    Path((id, site)): Path<(String, String)>,
+    JsonBody(input): JsonBody<MappingInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &service(&api)
+            .map_manually(&caller.tenant, &id, &site, &input.company_id)
+            .await?,
+    ))
+}
+
+/// Unmaps a site by hand: quick match then leaves it alone.
+#[utoipa::path(delete, path = "/integrations/{id}/sites/{siteUid}/mapping", tag = "site-mapping",
+    params(("id" = String, Path), ("siteUid" = String, Path)),
+    responses((status = 204),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, description = "no such integration or site", body = crate::api::Problem),
+              (status = 422, description = "a site that cannot be mapped", body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn unmap_site(
+    State(api): St,
+    caller: Caller,
+    Path((id, site)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    service(&api).unmap(&caller.tenant, &id, &site).await?;
+    Ok(done())
+}
+
+/// Maps every unmapped site it is sure of (confidence >= 70); answers what
+/// it mapped, what it only suggests and where it found no candidate.
+#[utoipa::path(post, path = "/integrations/{id}/quick-match", tag = "site-mapping",
+    params(("id" = String, Path)),
+    responses((status = 200, body = QuickMatchReport),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn quick_match(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &service(&api).quick_match(&caller.tenant, &id).await?,
+    ))
 }
 
 impl From<MappingError> for ApiError {

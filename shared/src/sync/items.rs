@@ -3,7 +3,7 @@
 //! `SEEN#`), the lease, and a pool of concurrent batch writers.
 
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
-use super::run::{RunRecord, RunStatus};
+use super::record::{RunRecord, RunStatus, SYNC_RUNS};
 use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -13,13 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
-pub const LEASE_SK: &str = "SYNC#LEASE";
 pub const STATE_SK: &str = "SYNC#STATE";
 /// Uids per `SEEN#` checkpoint item (about 200 KB, under the 400 KB item limit).
 const SEEN_CHUNK: usize = 5_000;
 
 pub fn run_sk(run_id: &str) -> String {
-    format!("RUN#{run_id}")
+    SYNC_RUNS.run_sk(run_id)
 }
 
 fn get_s(item: &Item, k: &str) -> Option<String> {
@@ -320,12 +319,8 @@ impl SyncStore {
         Ok(())
     }
 
-    fn lease<'a>(pk: &'a str) -> Lease<'a> {
-        Lease {
-            pk,
-            sk: LEASE_SK,
-            entity: "sync-lease",
-        }
+    fn lease(pk: &str) -> Lease<'_> {
+        SYNC_RUNS.lease(pk)
     }
 
     /// The integration's sync lease (see [`Lease`]); a write when taken.
@@ -469,7 +464,7 @@ fn run_to_item(run: &RunRecord) -> Result<Item, StoreError> {
             .collect(),
         _ => return Err(StoreError::Corrupt("a run record is not an object".into())),
     };
-    item.insert("entity".into(), s("sync-run"));
+    item.insert("entity".into(), s(SYNC_RUNS.entity));
     Ok(item)
 }
 

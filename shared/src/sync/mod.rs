@@ -1,25 +1,41 @@
-//! Datto RMM site/device/device-type sync (issue 3).
+//! Datto RMM site/device/device-type sync.
 //!
 //! - [`hash`]: FNV-1a 64, the stable content hash deciding what to write.
 //! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
-//! - [`store`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
+//! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
+//! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
 //! - [`run`]: starting a run and running one invocation of it.
-//! - [`api`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
-//! - [`events`]: the worker's two event shapes (EventBridge schedule, DynamoDB stream).
+//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
 //!
-//! Items live in the integration's partition: `SITE#{uid}`, `DEVICE#{uid}`,
-//! `DEVTYPE#{category}#{type}`, `RUN#{runId}`, `SYNC#LEASE`, `SYNC#STATE`
-//! (where an unfinished device listing resumes) and `SEEN#{listing}#{n}`
-//! (uids a resumable listing has seen, expiring after 7 days).
+//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`:
+//!
+//! | SK | item |
+//! |---|---|
+//! | `SITE#{uid}` | a site (the mapping flow reads it) |
+//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` |
+//! | `DEVTYPE#{category}#{type}` | how many devices of a Datto type |
+//! | `RUN#{runId}` | a sync run |
+//! | `SYNC#LEASE` | the one-run-at-a-time lease |
+//! | `SYNC#STATE` | where an unfinished device listing resumes |
+//! | `SEEN#{listing}#{n}` | uids a resumable listing has seen (expire after 7 days) |
 
 pub mod routes;
 
 pub mod hash;
 pub mod items;
 pub mod plan;
+pub mod record;
 pub mod run;
 
-pub use run::{Phase, RunBudget, RunCounts, RunRecord, RunStatus, run_once, schedule_all, start_run};
+pub use record::{Phase, RunCounts, RunRecord, RunStatus, SYNC_RUNS, Trigger};
+pub use run::{RunBudget, run_once, schedule_all, start_run};
+
+/// Reads a sync worker event: the schedule's tick or stream records of waiting sync runs.
+pub fn parse_worker_event(
+    event: &serde_json::Value,
+) -> Result<crate::runs::events::WorkerEvent, crate::runs::events::EventError> {
+    crate::runs::events::parse_run_event(event, SYNC_RUNS.entity, &SYNC_RUNS.waiting_strs())
+}
 
 use crate::connections::IntegrationError;
 use crate::datto::DattoConnector;
@@ -75,19 +91,6 @@ pub struct SyncDeps {
     pub secrets: SecretsManager,
     pub datto: DattoConnector,
     pub settings: SyncSettings,
-}
-
-impl SyncDeps {
-    /// Reads `TABLE_NAME` and the settings of [`DattoConnector::from_env`] and [`SyncSettings::from_env`].
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let crate::connections::Ports { store, secrets, datto } = crate::connections::Ports::from_env().await?;
-        Ok(Self {
-            store,
-            secrets,
-            datto,
-            settings: SyncSettings::from_env(),
-        })
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,112 +1,194 @@
-//! The sync routes (function `sync-api`):
-//!
-//! | route | does |
-//! |---|---|
-//! | `POST /integrations/{id}/sync` | Sync Now: `202 {runId, status}` at once; `409 sync_in_progress` with the active run |
-//! | `GET /integrations/{id}/sync-runs/{runId}` | status, phase, counts and errors of one run |
+//! The sync routes (function `sync-api`): Sync Now and a run's status. The
+//! routes, with their bodies and problems, are in the OpenAPI document
+//! (`docs/openapi.json`).
 
 use super::items::SyncStore;
-use super::run::{RunRecord, start_run};
+use super::record::{Phase, RunCounts, RunRecord, RunStatus, Trigger};
+use super::run::start_run;
 use super::{SyncDeps, SyncError};
-use crate::api::{ApiError, json, method_not_allowed, route_not_found, segments, tenant};
+use crate::api::{ApiError, Caller, reply};
+use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct SyncApi {
-    pub deps: SyncDeps,
+    pub deps: Arc<SyncDeps>,
+}
+
+type St = State<Arc<SyncApi>>;
+
+/// The routes without their state: for the OpenAPI document.
+pub fn routes() -> OpenApiRouter<Arc<SyncApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(sync_now))
+        .routes(routes!(get_sync_run))
+}
+
+/// The router the sync-api Lambda serves.
+pub fn router(api: SyncApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+/// A run just queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStarted {
+    pub run_id: String,
+    /// `queued`.
+    #[schema(value_type = String)]
+    pub status: RunStatus,
+}
+
+/// `409 sync_in_progress`: the problem, with the run that holds the integration.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncBusy {
+    /// `sync_in_progress`.
+    pub code: &'static str,
+    pub message: &'static str,
+    pub active_run_id: String,
+}
+
+/// One error a run met.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunErrorView {
+    pub code: String,
+    pub message: String,
+    /// RFC 3339.
+    pub at: String,
+    /// Null when not tied to a phase.
+    pub phase: Option<Phase>,
 }
 
 /// A run as the API shows it.
-pub fn run_view(run: &RunRecord) -> serde_json::Value {
-    json!({
-        "runId": run.run_id,
-        "integrationId": run.integration_id,
-        "status": run.status,
-        "phase": run.phase,
-        "trigger": run.trigger,
-        "createdAt": format_rfc3339(run.created_at),
-        "startedAt": run.started_at.map(format_rfc3339),
-        "updatedAt": format_rfc3339(run.updated_at),
-        "finishedAt": run.finished_at.map(format_rfc3339),
-        "resumedFrom": run.resumed_from,
-        "invocations": run.invocations,
-        "counts": run.counts,
-        "errors": run.errors.iter().map(|e| json!({
-            "code": e.code, "message": e.message, "at": format_rfc3339(e.at), "phase": e.phase,
-        })).collect::<Vec<_>>(),
-    })
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRunView {
+    pub run_id: String,
+    pub integration_id: String,
+    pub status: RunStatus,
+    pub phase: Phase,
+    /// `manual` (Sync Now) or `schedule`.
+    pub trigger: Trigger,
+    /// RFC 3339, as are the other times.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub updated_at: String,
+    pub finished_at: Option<String>,
+    /// The run this one resumed, if any.
+    pub resumed_from: Option<String>,
+    pub invocations: u32,
+    /// Counters by name (`sites`, `devicesSeen`, `devicesCreated`, `auditsDone`, ...), all numbers.
+    #[schema(value_type = Object)]
+    pub counts: RunCounts,
+    pub errors: Vec<RunErrorView>,
 }
 
-impl SyncApi {
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        match self.route(&req).await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
+impl From<&RunRecord> for SyncRunView {
+    fn from(run: &RunRecord) -> Self {
+        Self {
+            run_id: run.run_id.clone(),
+            integration_id: run.integration_id.clone(),
+            status: run.status,
+            phase: run.phase,
+            trigger: run.trigger,
+            created_at: format_rfc3339(run.created_at),
+            started_at: run.started_at.map(format_rfc3339),
+            updated_at: format_rfc3339(run.updated_at),
+            finished_at: run.finished_at.map(format_rfc3339),
+            resumed_from: run.resumed_from.clone(),
+            invocations: run.invocations,
+            counts: run.counts.clone(),
+            errors: run
+                .errors
+                .iter()
+                .map(|e| RunErrorView {
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                    at: format_rfc3339(e.context.at),
+                    phase: e.context.phase,
+                })
+                .collect(),
         }
     }
+}
 
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let tenant = tenant(req)?;
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        match parts.as_slice() {
-            ["integrations", id, "sync"] => {
-                if method != Method::POST {
-                    return Err(method_not_allowed(method));
-                }
-                self.require_integration(&tenant, id).await?;
-                match start_run(&self.deps, &tenant, id, "manual").await {
-                    Ok(run) => Ok(json(
-                        StatusCode::ACCEPTED,
-                        &json!({ "runId": run.run_id, "status": run.status }),
-                    )),
-                    Err(SyncError::Busy(active)) => Ok(json(
-                        StatusCode::CONFLICT,
-                        &json!({
-                            "code": "sync_in_progress",
-                            "message": "a sync of this integration is already running",
-                            "activeRunId": active,
-                        }),
-                    )),
-                    Err(SyncError::Store(e)) => Err(ApiError::from(e)),
-                    Err(e) => Err(ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        e.to_string(),
-                    )),
-                }
-            }
-            ["integrations", id, "sync-runs", run_id] => {
-                if method != Method::GET {
-                    return Err(method_not_allowed(method));
-                }
-                let store = SyncStore::new(self.deps.store.clone());
-                let run = if uuid::Uuid::parse_str(id).is_ok() && uuid::Uuid::parse_str(run_id).is_ok() {
-                    store.get_run(&tenant, id, run_id).await?
-                } else {
-                    None
-                };
-                match run {
-                    Some(run) => Ok(json(StatusCode::OK, &run_view(&run))),
-                    None => Err(ApiError::not_found(format!("no sync run {run_id}"))),
-                }
-            }
-            _ => Err(route_not_found(req)),
-        }
+/// Sync Now: queues a run of the integration and answers at once.
+#[utoipa::path(post, path = "/integrations/{id}/sync", tag = "sync", params(("id" = String, Path)),
+    responses((status = 202, body = RunStarted),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration"),
+              (status = 409, body = SyncBusy, description = "`sync_in_progress` (with `activeRunId`) while a run is active; a `conflict` problem when the store changed meanwhile"),
+              (status = 500, body = crate::api::Problem, description = "`internal`"),
+              (status = 503, body = crate::api::Problem, description = "`store_unavailable`")))]
+async fn sync_now(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    require_integration(&api.deps, &caller.tenant, &id).await?;
+    match start_run(&api.deps, &caller.tenant, &id, Trigger::Manual).await {
+        Ok(run) => Ok(reply(
+            StatusCode::ACCEPTED,
+            &RunStarted {
+                run_id: run.run_id,
+                status: run.status,
+            },
+        )),
+        Err(SyncError::Busy(active)) => Ok(reply(
+            StatusCode::CONFLICT,
+            &SyncBusy {
+                code: "sync_in_progress",
+                message: "a sync of this integration is already running",
+                active_run_id: active,
+            },
+        )),
+        Err(SyncError::Store(e)) => Err(ApiError::from(e)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )),
     }
+}
 
-    async fn require_integration(&self, tenant: &crate::tenant::TenantId, id: &str) -> Result<(), ApiError> {
-        let missing = || ApiError::not_found(format!("no integration {id}"));
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(missing());
-        }
-        match self.deps.store.get(tenant, id).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(missing()),
-            Err(e) => Err(ApiError::from(e)),
-        }
+/// Status, phase, counts and errors of one run.
+#[utoipa::path(get, path = "/integrations/{id}/sync-runs/{runId}", tag = "sync",
+    params(("id" = String, Path), ("runId" = String, Path)),
+    responses((status = 200, body = SyncRunView),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such run"),
+              (status = 409, body = crate::api::Problem, description = "`conflict`"),
+              (status = 503, body = crate::api::Problem, description = "`store_unavailable`")))]
+async fn get_sync_run(
+    State(api): St,
+    caller: Caller,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let store = SyncStore::new(api.deps.store.clone());
+    let run = if uuid::Uuid::parse_str(&id).is_ok() && uuid::Uuid::parse_str(&run_id).is_ok() {
+        store.get_run(&caller.tenant, &id, &run_id).await?
+    } else {
+        None
+    };
+    match run {
+        Some(run) => Ok(reply(StatusCode::OK, &SyncRunView::from(&run))),
+        None => Err(ApiError::not_found(format!("no sync run {run_id}"))),
+    }
+}
+
+async fn require_integration(deps: &SyncDeps, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
+    let missing = || ApiError::not_found(format!("no integration {id}"));
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(missing());
+    }
+    match deps.store.get(tenant, id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(missing()),
+        Err(e) => Err(ApiError::from(e)),
     }
 }

@@ -4,172 +4,17 @@
 
 use super::items::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
 use super::plan::{self, Change, DeviceRecord, SiteRecord};
+use super::record::{Phase, RunRecord, RunStatus, Trigger};
 use super::{SyncDeps, SyncError};
 use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
 use crate::datto::models::{Device, Site};
 use crate::datto::{DattoClient, DattoError};
+use crate::runs::schedule_registry;
 use crate::store::{StoreError, keys};
 use crate::tenant::TenantId;
 use crate::time::now_millis;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-
-/// At most this many errors are kept on a run record.
-pub const MAX_ERRORS: usize = 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// Written by Sync Now or the schedule; the worker picks it up.
-    Queued,
-    /// An invocation is working on it.
-    Running,
-    /// Outgrew one invocation; the next picks it up where it stopped.
-    Continuing,
-    Succeeded,
-    /// Finished, but part of the work failed; the next run resumes it.
-    Partial,
-    Failed,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Continuing => "continuing",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-        }
-    }
-
-    pub fn is_active(self) -> bool {
-        matches!(self, RunStatus::Queued | RunStatus::Running | RunStatus::Continuing)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Sites,
-    Devices,
-    Audits,
-    Done,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RunCounts {
-    pub sites: u64,
-    pub pseudo_sites: u64,
-    pub sites_created: u64,
-    pub sites_updated: u64,
-    pub sites_removed: u64,
-    pub devices_seen: u64,
-    pub devices_created: u64,
-    pub devices_updated: u64,
-    pub devices_removed: u64,
-    pub device_types: u64,
-    pub audits_done: u64,
-    pub audits_pending: u64,
-    /// Devices of auto-sync types imported (or their assets updated) after the run.
-    pub devices_imported: u64,
-    pub devices_import_failed: u64,
-    pub requests: u64,
-    pub writes: u64,
-    pub errors: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunErrorEntry {
-    pub code: String,
-    pub message: String,
-    pub at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Phase>,
-}
-
-/// The `RUN#{runId}` item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunRecord {
-    pub run_id: String,
-    pub tenant: String,
-    pub integration_id: String,
-    pub status: RunStatus,
-    pub phase: Phase,
-    /// `manual` (Sync Now) or `schedule`.
-    pub trigger: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    #[serde(default)]
-    pub started_at: Option<i64>,
-    #[serde(default)]
-    pub finished_at: Option<i64>,
-    /// `nextPageUrl` of the device page the next invocation fetches.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Id of the device listing this run works on (a resumed listing keeps its id).
-    #[serde(default)]
-    pub listing_id: Option<String>,
-    #[serde(default)]
-    pub seen_chunks: u32,
-    #[serde(default)]
-    pub resumed_from: Option<String>,
-    #[serde(default)]
-    pub invocations: u32,
-    #[serde(default)]
-    pub counts: RunCounts,
-    #[serde(default)]
-    pub errors: Vec<RunErrorEntry>,
-}
-
-impl RunRecord {
-    pub fn new(tenant: &TenantId, integration_id: &str, run_id: &str, trigger: &str, now: i64) -> Self {
-        Self {
-            run_id: run_id.to_owned(),
-            tenant: tenant.as_str().to_owned(),
-            integration_id: integration_id.to_owned(),
-            status: RunStatus::Queued,
-            phase: Phase::Sites,
-            trigger: trigger.to_owned(),
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-            cursor: None,
-            listing_id: None,
-            seen_chunks: 0,
-            resumed_from: None,
-            invocations: 0,
-            counts: RunCounts::default(),
-            errors: Vec::new(),
-        }
-    }
-
-    pub fn record_error(&mut self, code: &str, message: impl Into<String>) {
-        self.counts.errors += 1;
-        if self.errors.len() < MAX_ERRORS {
-            let mut message: String = message.into();
-            if message.len() > 500 {
-                let mut end = 500;
-                while !message.is_char_boundary(end) {
-                    end -= 1;
-                }
-                message.truncate(end);
-            }
-            self.errors.push(RunErrorEntry {
-                code: code.to_owned(),
-                message,
-                at: now_millis(),
-                phase: Some(self.phase),
-            });
-        }
-    }
-}
 
 /// Limits of one run and one invocation.
 #[derive(Debug, Clone)]
@@ -195,7 +40,7 @@ pub async fn start_run(
     deps: &SyncDeps,
     tenant: &TenantId,
     integration_id: &str,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<RunRecord, SyncError> {
     let store = SyncStore::new(deps.store.clone());
     let pk = keys::integration_pk(tenant, integration_id);
@@ -624,10 +469,10 @@ enum DevicesOutcome {
 /// Returns the runs it started.
 pub async fn schedule_all(deps: &SyncDeps) -> Result<Vec<RunRecord>, SyncError> {
     let store = SyncStore::new(deps.store.clone());
-    let mut started = Vec::new();
-    for (tenant, id) in store.registry().await? {
-        match start_run(deps, &tenant, &id, "schedule").await {
-            Ok(run) => started.push(run),
+    let store = &store;
+    let started = schedule_registry(&deps.store, keys::INTEGRATION_REGISTRY, |tenant, id| async move {
+        match start_run(deps, &tenant, &id, Trigger::Schedule).await {
+            Ok(run) => Ok(Some(run)),
             Err(SyncError::Busy(active)) => {
                 if let Some(mut run) = store.get_run(&tenant, &id, &active).await?
                     && run.status == RunStatus::Continuing
@@ -636,9 +481,11 @@ pub async fn schedule_all(deps: &SyncDeps) -> Result<Vec<RunRecord>, SyncError> 
                     run.updated_at = now_millis();
                     let _ = store.put_run(&tenant, &run, &[RunStatus::Continuing]).await;
                 }
+                Ok(None)
             }
-            Err(e) => tracing::error!(tenant = %tenant, integration = %id, error = %e, "could not start a sync run"),
+            Err(e) => Err(e),
         }
-    }
+    })
+    .await?;
     Ok(started)
 }

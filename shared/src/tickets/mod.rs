@@ -124,7 +124,7 @@ impl From<PsaIntegrationError> for TicketError {
 }
 
 /// What a webhook delivery did, as its answer says.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HookOutcome {
     /// `opened`, `noted`, `completed`, `resolved`, `duplicate`, `ignored` or `failed`.
@@ -168,7 +168,7 @@ struct AlertAt<'a> {
 }
 
 /// A token made for an integration's hooks: shown once, stored as a hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HookToken {
     pub token: String,

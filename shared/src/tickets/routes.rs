@@ -1,27 +1,36 @@
-//! Ticket settings and the webhooks of the alert round trip.
+//! The ticket routes (function `tickets`): ticket settings and hook tokens
+//! behind the JWT, and the webhooks of the alert round trip, which are not:
 //!
-//! | route | auth | does |
-//! |---|---|---|
-//! | `GET`/`PUT /integrations/{id}/ticket-settings` | JWT | a Datto RMM integration's ticket settings |
-//! | `POST /integrations/{id}/hook-token` | JWT | a new hook token for a Datto RMM or PSA integration (shown once) |
-//! | `POST /hooks/datto/{integrationId}/alerts` | hook token | a Datto RMM alert webhook |
-//! | `POST /hooks/autotask/{integrationId}/callout` | hook token | an Autotask workflow-rule extension callout |
-//! | `POST /hooks/connectwise/{integrationId}/callback` | hook token + `x-content-signature` | a ConnectWise Manage callback |
+//! | route | auth |
+//! |---|---|
+//! | `GET`/`PUT /integrations/{id}/ticket-settings` | JWT |
+//! | `POST /integrations/{id}/hook-token` | JWT |
+//! | `POST /hooks/datto/{integrationId}/alerts` | hook token |
+//! | `POST /hooks/autotask/{integrationId}/callout` | hook token |
+//! | `POST /hooks/connectwise/{integrationId}/callback` | hook token + `x-content-signature` |
 //!
 //! The hook token goes in `?token=`, the `X-Rmmsync-Token` header, or as the
-//! password of HTTP Basic auth (what an Autotask callout can send).
+//! password of HTTP Basic auth (what an Autotask callout can send). The
+//! bodies and problems are in the OpenAPI document (`docs/openapi.json`).
 
-use crate::api::{ApiError, json, json_body, method_not_allowed, query_param, route_not_found, segments, tenant};
+use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::connections::IntegrationSettings;
 use crate::datto::{DattoConnector, DattoError};
 use crate::psa::{PsaConnector, PsaError};
 use crate::secrets::SecretsManager;
 use crate::store::{DynamoStore, StoreError};
-use crate::tickets::{TicketError, Tickets};
+use crate::tickets::{HookOutcome, HookToken, TicketError, TicketSettingsInput, Tickets};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::any;
 use base64::Engine;
-use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use std::sync::Arc;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
+/// What the routes need, built once per process.
+#[derive(Clone)]
 pub struct TicketsApi {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
@@ -34,19 +43,6 @@ pub struct TicketsApi {
 }
 
 impl TicketsApi {
-    pub async fn from_env() -> Result<Self, crate::aws::MissingSetting> {
-        let ports = crate::connections::Ports::from_env().await?;
-        Ok(Self {
-            psa: PsaConnector::from_env(ports.datto.http().clone()),
-            store: ports.store,
-            secrets: ports.secrets,
-            datto: ports.datto,
-            settings: IntegrationSettings::from_env(),
-            clock: crate::time::now_millis,
-            hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
-        })
-    }
-
     pub fn tickets(&self) -> Tickets<'_> {
         Tickets {
             store: &self.store,
@@ -58,73 +54,210 @@ impl TicketsApi {
             hook_base_url: self.hook_base_url.as_deref(),
         }
     }
-
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.route(&req).await.unwrap_or_else(ApiError::into_response)
-    }
-
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let path = segments(req);
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        let method = req.method();
-        let tickets = self.tickets();
-        if let ["hooks", sender, id, _] = parts.as_slice() {
-            if *method != Method::POST {
-                return Err(method_not_allowed(method));
-            }
-            let token = hook_token(req);
-            let body = body_bytes(req);
-            let outcome = match (*sender, parts[3]) {
-                ("datto", "alerts") => tickets.on_alert_webhook(id, token.as_deref(), body).await,
-                ("autotask", "callout") => {
-                    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-                    tickets
-                        .on_autotask_callout(id, token.as_deref(), body, content_type)
-                        .await
-                }
-                ("connectwise", "callback") => {
-                    let signature = req.headers().get("x-content-signature").and_then(|v| v.to_str().ok());
-                    tickets
-                        .on_connectwise_callback(id, token.as_deref(), body, signature)
-                        .await
-                }
-                _ => return Err(route_not_found(req)),
-            };
-            return Ok(json(StatusCode::OK, &outcome.map_err(hook_error)?));
-        }
-        let tenant = tenant(req)?;
-        match parts.as_slice() {
-            ["integrations", id, "ticket-settings"] => match *method {
-                Method::GET => Ok(json(StatusCode::OK, &tickets.get_settings(&tenant, id).await?)),
-                Method::PUT => Ok(json(
-                    StatusCode::OK,
-                    &tickets.put_settings(&tenant, id, json_body(req)?).await?,
-                )),
-                _ => Err(method_not_allowed(method)),
-            },
-            ["integrations", id, "hook-token"] => match *method {
-                Method::POST => Ok(json(StatusCode::CREATED, &tickets.new_hook_token(&tenant, id).await?)),
-                _ => Err(method_not_allowed(method)),
-            },
-            _ => Err(route_not_found(req)),
-        }
-    }
 }
 
-fn body_bytes(req: &Request) -> &[u8] {
-    match req.body() {
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => b"",
+type St = State<Arc<TicketsApi>>;
+
+/// The routes without their state: for the OpenAPI document.
+///
+/// The hooks carry no JWT, so nothing under `/hooks/{sender}/{id}/{kind}`
+/// asks for a caller: another method is 405 and another sender or kind 404
+/// whoever calls.
+pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(get_ticket_settings, put_ticket_settings))
+        .routes(routes!(new_hook_token))
+        .routes(hook(routes!(datto_alert)))
+        .routes(hook(routes!(autotask_callout)))
+        .routes(hook(routes!(connectwise_callback)))
+        .route("/hooks/{sender}/{id}/{kind}", any(unknown_hook))
+}
+
+/// The router the tickets Lambda serves.
+pub fn router(api: TicketsApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+/// A hook route answers another method with 405 without asking for a caller.
+fn hook((schemas, paths, method_router): UtoipaMethodRouter<Arc<TicketsApi>>) -> UtoipaMethodRouter<Arc<TicketsApi>> {
+    (schemas, paths, method_router.fallback(hook_wrong_method))
+}
+
+async fn hook_wrong_method(method: Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here"),
+    )
+}
+
+/// `/hooks/{sender}/{id}/{kind}` that is none of the three hooks.
+async fn unknown_hook(method: Method, uri: Uri) -> ApiError {
+    if method != Method::POST {
+        return hook_wrong_method(method).await;
     }
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+/// A Datto RMM integration's ticket settings.
+#[utoipa::path(get, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = serde_json::Value,
+               description = "`{enabled, psaIntegrationId, psa, priorities: {critical, high, moderate, low, information}, autotask?: {queueId, issueType, ...}, connectwise?: {boardId, ...}, repeatWindowMinutes, updatedAt}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings"),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn get_ticket_settings(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().get_settings(&caller.tenant, &id).await?,
+    ))
+}
+
+/// Sets a Datto RMM integration's ticket settings; answers with them.
+#[utoipa::path(put, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
+    request_body(content = serde_json::Value,
+                 description = "`{enabled?, psaIntegrationId?, priorities?, autotask?, connectwise?, repeatWindow?}`; `repeatWindow` in minutes (`30`, `\"30m\"`) or hours (`\"2h\"`)"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn put_ticket_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<TicketSettingsInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().put_settings(&caller.tenant, &id, input).await?,
+    ))
+}
+
+/// A new hook token for a Datto RMM or PSA integration, shown once; the old one stops working.
+#[utoipa::path(post, path = "/integrations/{id}/hook-token", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 201, body = HookToken),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials while registering the ConnectWise callback"),
+              (status = 503, body = crate::api::Problem)))]
+async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::CREATED,
+        &api.tickets().new_hook_token(&caller.tenant, &id).await?,
+    ))
+}
+
+/// A Datto RMM alert webhook. No JWT: the hook token authenticates it.
+#[utoipa::path(post, path = "/hooks/datto/{integrationId}/alerts", tag = "hooks", security(()),
+    params(("integrationId" = String, Path),
+           ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)")),
+    request_body(content = serde_json::Value, description = "the alert webhook; only its alert uid is read"),
+    responses((status = 200, body = HookOutcome),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem, description = "the hook token is missing or wrong"),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+async fn datto_alert(
+    State(api): St,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let token = hook_token(&params, &headers);
+    let body = body_bytes(req).await;
+    let outcome = api.tickets().on_alert_webhook(&id, token.as_deref(), &body).await;
+    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+}
+
+/// An Autotask workflow-rule extension callout. No JWT: the hook token authenticates it.
+#[utoipa::path(post, path = "/hooks/autotask/{integrationId}/callout", tag = "hooks", security(()),
+    params(("integrationId" = String, Path),
+           ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)")),
+    request_body(content = serde_json::Value, description = "the callout, form-encoded or JSON; its ticket id (`id` / `ticketID`) is read"),
+    responses((status = 200, body = HookOutcome),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem, description = "the hook token is missing or wrong"),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+async fn autotask_callout(
+    State(api): St,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let token = hook_token(&params, &headers);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let body = body_bytes(req).await;
+    let outcome = api
+        .tickets()
+        .on_autotask_callout(&id, token.as_deref(), &body, content_type)
+        .await;
+    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+}
+
+/// A ConnectWise Manage callback. No JWT: the hook token and `x-content-signature` authenticate it.
+#[utoipa::path(post, path = "/hooks/connectwise/{integrationId}/callback", tag = "hooks", security(()),
+    params(("integrationId" = String, Path),
+           ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)"),
+           ("x-content-signature" = Option<String>, Header, description = "ConnectWise's signature of the body")),
+    request_body(content = serde_json::Value, description = "the callback; `Metadata.key_url` names the signing key"),
+    responses((status = 200, body = HookOutcome),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem, description = "the hook token or the signature is missing or wrong"),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+async fn connectwise_callback(
+    State(api): St,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let token = hook_token(&params, &headers);
+    let signature = headers.get("x-content-signature").and_then(|v| v.to_str().ok());
+    let body = body_bytes(req).await;
+    let outcome = api
+        .tickets()
+        .on_connectwise_callback(&id, token.as_deref(), &body, signature)
+        .await;
+    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+}
+
+/// The raw body, whatever its size (API Gateway already bounds it); a
+/// missing body is empty.
+async fn body_bytes(req: Request) -> axum::body::Bytes {
+    axum::body::to_bytes(req.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default()
 }
 
 /// The hook token from `?token=`, `X-Rmmsync-Token`, or Basic/Bearer auth.
-fn hook_token(req: &Request) -> Option<String> {
-    if let Some(t) = query_param(req, "token").filter(|t| !t.is_empty()) {
+fn hook_token(params: &Params, headers: &HeaderMap) -> Option<String> {
+    if let Some(t) = params.get("token").filter(|t| !t.is_empty()) {
         return Some(t);
     }
-    let headers = req.headers();
     if let Some(t) = headers.get("x-rmmsync-token").and_then(|v| v.to_str().ok()) {
         return Some(t.trim().to_owned());
     }

@@ -132,6 +132,42 @@ impl Handle for shared::companies::routes::CompaniesApi {
     }
 }
 
+impl Handle for shared::connections::routes::IntegrationsApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::connections::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::site_mapping::routes::SitesApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::site_mapping::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::devices::routes::DevicesApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::devices::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::sync::routes::SyncApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::sync::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::psa_import::routes::PsaImportApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::psa_import::routes::router(self.clone()), req)
+    }
+}
+
+impl Handle for shared::tickets::routes::TicketsApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::tickets::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -212,7 +248,9 @@ where
             if let Some(Value::Object(query)) = event.get_mut("queryStringParameters") {
                 for v in query.values_mut() {
                     if let Value::String(s) = v {
-                        *s = shared::api::percent_decode(&s.replace('+', " "));
+                        *s = percent_encoding::percent_decode_str(&s.replace('+', " "))
+                            .decode_utf8_lossy()
+                            .into_owned();
                     }
                 }
             }

@@ -5,11 +5,11 @@
 //! tickets function's handler, which the simulators call over HTTP. Used by
 //! `tests/tickets.rs` and `hook-bench`.
 
-use crate::{api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
+use crate::{Handle, api_request, aws_config, fresh_store, gateway, psa_connector, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::{PsaCredentialsInput, PsaIntegrations};
 use shared::psa::PsaKind;
-use shared::psa_import::Importer;
+use shared::psa_import::PsaImporter;
 use shared::site_mapping::routes::SitesApi;
 use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
@@ -110,7 +110,9 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         datto: datto.clone(),
         settings: SyncSettings::default(),
     };
-    let run = start_run(&deps, &tenant, &datto_id, "manual").await.unwrap();
+    let run = start_run(&deps, &tenant, &datto_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
     sync_run(&deps, &tenant, &datto_id, &run.run_id, &RunBudget::default())
         .await
         .unwrap();
@@ -131,13 +133,16 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         settings: &settings,
     };
     let psa_id = psa_integrations.create(&tenant, input).await.unwrap().id;
-    let importer = Importer {
+    let importer = PsaImporter {
         store: &store,
         secrets: &secrets,
         psa: &psa,
         settings: &settings,
     };
-    let run = importer.start(&tenant, &psa_id, "manual").await.unwrap();
+    let run = importer
+        .start(&tenant, &psa_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
     let run = importer.run(&tenant, &psa_id, &run.run_id).await.unwrap();
     assert!(run.errors.is_empty(), "{run:?}");
 

@@ -12,7 +12,7 @@ use shared::devices::routes::DevicesApi;
 use shared::secrets::SecretsManager;
 use shared::site_mapping::routes::SitesApi;
 use shared::store::DynamoStore;
-use shared::sync::{RunRecord, SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::start_run};
+use shared::sync::{RunRecord, RunStatus, SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
 use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim};
@@ -131,7 +131,9 @@ impl World {
             settings: SyncSettings::default(),
         };
         let tenant = TenantId::parse(TENANT).unwrap();
-        let run = start_run(&deps, &tenant, &self.integration, "schedule").await.unwrap();
+        let run = start_run(&deps, &tenant, &self.integration, shared::runs::Trigger::Schedule)
+            .await
+            .unwrap();
         sync_run(&deps, &tenant, &self.integration, &run.run_id, &RunBudget::default())
             .await
             .unwrap()

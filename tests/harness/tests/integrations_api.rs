@@ -2,6 +2,7 @@
 //! handler, moto's DynamoDB and Secrets Manager over HTTP, and the Datto RMM
 //! simulator over HTTP.
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, api_request_raw, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::routes::IntegrationsApi;

@@ -7,7 +7,7 @@ use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets
 use serde_json::{Value, json};
 use shared::companies::routes::CompaniesApi;
 use shared::site_mapping::routes::SitesApi;
-use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::RunStatus, run::start_run};
+use shared::sync::{RunStatus, SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
 use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim};
@@ -63,7 +63,9 @@ async fn world() -> World {
         datto,
         settings: SyncSettings::default(),
     };
-    let run = start_run(&deps, &tenant, &integration, "manual").await.unwrap();
+    let run = start_run(&deps, &tenant, &integration, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
     let done = sync_run(&deps, &tenant, &integration, &run.run_id, &RunBudget::default())
         .await
         .unwrap();

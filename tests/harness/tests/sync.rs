@@ -3,6 +3,7 @@
 //! routes through real API Gateway v2 events.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
 use shared::connections::routes::IntegrationsApi;
@@ -65,12 +66,12 @@ async fn stack(config: DattoConfig) -> Stack {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let api = SyncApi {
-        deps: SyncDeps {
+        deps: std::sync::Arc::new(SyncDeps {
             store: integrations.store.clone(),
             secrets: integrations.secrets.clone(),
             datto: connector,
             settings: SyncSettings::default(),
-        },
+        }),
     };
     Stack {
         sim,
@@ -564,8 +565,7 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
         "PK": {"S": keys::integration_pk(&st.tenant, &st.id)}, "SK": {"S": format!("RUN#{}", started[0].run_id)},
         "entity": {"S": "sync-run"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
         "integrationId": {"S": st.id}, "runId": {"S": started[0].run_id}}}}]});
-    let shared::runs::events::WorkerEvent::Runs(runs) = shared::runs::events::parse_worker_event(&record).unwrap()
-    else {
+    let shared::runs::events::WorkerEvent::Runs(runs) = shared::sync::parse_worker_event(&record).unwrap() else {
         panic!("not runs")
     };
     let run = st.drive(&runs[0].run_id, &no_audits()).await;
@@ -579,11 +579,11 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
         settings: SyncSettings::default(),
     };
     deps_short.settings.lease_ttl = Duration::ZERO;
-    let stale = shared::sync::start_run(&deps_short, &st.tenant, &st.id, "manual")
+    let stale = shared::sync::start_run(&deps_short, &st.tenant, &st.id, shared::runs::Trigger::Manual)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let next = shared::sync::start_run(&st.api.deps, &st.tenant, &st.id, "manual")
+    let next = shared::sync::start_run(&st.api.deps, &st.tenant, &st.id, shared::runs::Trigger::Manual)
         .await
         .unwrap();
     let (_, body) = st

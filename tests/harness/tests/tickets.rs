@@ -4,6 +4,7 @@
 //! Gateway that hands them to the tickets function's handler; state in
 //! moto's DynamoDB and Secrets Manager.
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::ticket_world::{TENANT, WAIT, world};
 use rmmsync_tests::{api_request, aws_config, read_response, secrets_manager};
 use serde_json::json;
@@ -356,4 +357,142 @@ async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
     let (status, again) = w.hook(&path, &[], body.as_bytes()).await;
     assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
     assert_eq!(w.autotask().tickets().len(), tickets, "no ticket without a PSA company");
+}
+
+/// A TicketsApi whose clients are never called: for what the router answers by itself.
+async fn unreachable_api() -> TicketsApi {
+    let aws = aws_config().await;
+    TicketsApi {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), "rmmsync-never-read"),
+        secrets: secrets_manager(&aws),
+        datto: shared::datto::DattoConnector::new(shared::http::client()),
+        psa: rmmsync_tests::psa_connector("http://127.0.0.1:9/unused"),
+        settings: rmmsync_tests::test_settings(),
+        clock: shared::time::now_millis,
+        hook_base_url: None,
+    }
+}
+
+#[tokio::test]
+async fn hook_paths_answer_without_a_caller_and_the_rest_asks_for_one() {
+    let api = unreachable_api().await;
+    let id = uuid::Uuid::new_v4();
+    let cases = [
+        // Under /hooks/{sender}/{id}/{kind} nobody needs a JWT: 405 for another method, 404 for another hook.
+        (
+            "GET",
+            format!("/hooks/datto/{id}/alerts"),
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "PUT",
+            format!("/hooks/connectwise/{id}/callback"),
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            format!("/hooks/nobody/{id}/alerts"),
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        ("POST", format!("/hooks/nobody/{id}/alerts"), None, 404, "not_found"),
+        ("POST", format!("/hooks/datto/{id}/callout"), None, 404, "not_found"),
+        ("POST", format!("/hooks/autotask/{id}/alerts"), None, 404, "not_found"),
+        // Anything else asks for the caller first.
+        ("POST", format!("/hooks/datto/{id}"), None, 401, "unauthorized"),
+        ("POST", format!("/hooks/datto/{id}"), Some(TENANT), 404, "not_found"),
+        (
+            "GET",
+            format!("/integrations/{id}/hook-token"),
+            None,
+            401,
+            "unauthorized",
+        ),
+        (
+            "GET",
+            format!("/integrations/{id}/hook-token"),
+            Some(TENANT),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "DELETE",
+            format!("/integrations/{id}/ticket-settings"),
+            None,
+            401,
+            "unauthorized",
+        ),
+        (
+            "DELETE",
+            format!("/integrations/{id}/ticket-settings"),
+            Some(TENANT),
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, path, tenant, status, code) in cases {
+        let (got, body) = read_response(api.handle(api_request(method, &path, tenant, None)).await);
+        assert_eq!(
+            (got, body["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {body}"
+        );
+    }
+}
+
+#[test]
+fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
+    let mut paths = Vec::new();
+    let mut docs = Vec::new();
+    for doc in [
+        shared::sync::routes::routes().split_for_parts().1,
+        shared::psa_import::routes::routes().split_for_parts().1,
+        shared::tickets::routes::routes().split_for_parts().1,
+    ] {
+        let doc = serde_json::to_value(&doc).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                paths.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        docs.push(doc);
+    }
+    paths.sort();
+    let mut expected = vec![
+        "POST /integrations/{id}/sync",
+        "GET /integrations/{id}/sync-runs/{runId}",
+        "POST /integrations/{id}/psa-import/preview",
+        "POST /integrations/{id}/psa-import/apply",
+        "GET /integrations/{id}/psa-import/runs",
+        "GET /integrations/{id}/psa-import/runs/{runId}",
+        "GET /integrations/{id}/psa-import/overrides",
+        "PUT /integrations/{id}/psa-import/overrides",
+        "GET /integrations/{id}/psa-import/settings",
+        "PUT /integrations/{id}/psa-import/settings",
+        "GET /contacts",
+        "GET /locations",
+        "GET /configurations",
+        "GET /users",
+        "GET /integrations/{id}/ticket-settings",
+        "PUT /integrations/{id}/ticket-settings",
+        "POST /integrations/{id}/hook-token",
+        "POST /hooks/datto/{integrationId}/alerts",
+        "POST /hooks/autotask/{integrationId}/callout",
+        "POST /hooks/connectwise/{integrationId}/callback",
+    ];
+    expected.sort();
+    assert_eq!(paths, expected);
+    let tickets = &docs[2];
+    for hook in [
+        "/hooks/datto/{integrationId}/alerts",
+        "/hooks/autotask/{integrationId}/callout",
+        "/hooks/connectwise/{integrationId}/callback",
+    ] {
+        assert_eq!(tickets["paths"][hook]["post"]["security"], json!([{}]), "{hook}");
+    }
 }

@@ -1,6 +1,6 @@
 //! Local HTTP simulators of the external APIs rmmsync talks to, for tests, benchmarks and the
-//! demo. Each one is a real HTTP/1.1 server on loopback that follows the fact sheets in
-//! `shared/docs`, seeded with generated data of any size.
+//! demo. Each one is a real HTTP/1.1 server on loopback that follows the vendor's documented
+//! behaviour (and names its assumptions), seeded with generated data of any size.
 //!
 //! - [`autotask`]: Autotask PSA REST API v1.0 (zones, three-header auth, queries and paging,
 //!   thread and hourly limits, tickets and notes, extension callouts).
@@ -11,10 +11,12 @@
 //! - [`rng`]: the small seeded PRNG the generators use.
 //! - [`cli`]: option parsing and logging setup the simulator binaries share.
 
+mod admin;
 pub mod autotask;
 pub mod cli;
 pub mod connectwise;
 pub mod datto;
+mod gate;
 pub mod http;
 mod respond;
 pub mod rng;

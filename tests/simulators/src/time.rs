@@ -1,6 +1,8 @@
 //! Epoch-millisecond clock and calendar formatting the simulators share (UTC, proleptic
-//! Gregorian). Each API's own date format is one function here; the data modules re-export
-//! them under the names their code and tests use.
+//! Gregorian, calendar arithmetic by the `time` crate). Each API's own date format is one
+//! function here; the model modules re-export them under the names their code and tests use.
+
+use time::OffsetDateTime;
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
 
@@ -18,41 +20,37 @@ pub fn today_start_ms() -> i64 {
     now - now.rem_euclid(DAY_MS)
 }
 
-/// `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// The UTC date-time of an epoch-millisecond instant (the epoch itself if out of the `time`
+/// crate's range, years -9999..=9999).
+fn utc(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// `yyyy-mm-dd` of an epoch-millisecond instant (Datto RMM's date format).
 pub fn date_string(ms: i64) -> String {
-    let (y, m, d) = civil_from_days(ms.div_euclid(DAY_MS));
-    format!("{y:04}-{m:02}-{d:02}")
+    let t = utc(ms);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
 /// `yyyy-mm-ddThh:mm:ssZ` of an epoch-millisecond instant (ConnectWise's date format).
 pub fn iso_seconds(ms: i64) -> String {
-    let secs = ms.rem_euclid(DAY_MS) / 1000;
+    let t = utc(ms);
     format!(
         "{}T{:02}:{:02}:{:02}Z",
         date_string(ms),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
 /// `yyyy-mm-ddThh:mm:ss.mmmZ` of an epoch-millisecond instant (Autotask's date format).
 pub fn iso_millis(ms: i64) -> String {
-    format!("{}.{:03}Z", iso_seconds(ms).trim_end_matches('Z'), ms.rem_euclid(1000))
+    format!(
+        "{}.{:03}Z",
+        iso_seconds(ms).trim_end_matches('Z'),
+        utc(ms).millisecond()
+    )
 }
 
 #[cfg(test)]

@@ -2,20 +2,18 @@
 //! state a client shares with the others of its connector (zone cache, thread-limit
 //! semaphores), and the connection test with the hourly budget it reports.
 
-use super::transport::Zone;
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind};
+use super::transport::{ThreadLimits, Transport, ZoneCache};
+use crate::psa::{PsaConnectionInfo, PsaError};
 use crate::retry::{Replay, RetryPolicy};
 use crate::secret::Secret;
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{OnceCell, Semaphore};
+use std::sync::atomic::AtomicU64;
+use tokio::sync::OnceCell;
 
 /// Zone discovery on the production cluster (any zone host answers it).
 pub const DEFAULT_ZONE_URL: &str = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation";
-pub(super) const PSA: PsaKind = PsaKind::Autotask;
 
 /// An Autotask API user. `integration_code` (the API tracking identifier) defaults to the
 /// connector's.
@@ -52,10 +50,10 @@ pub struct AutotaskConnector {
     thread_limit: usize,
     budget_reserve: i64,
     max_pages: u32,
-    zones: Arc<Mutex<HashMap<String, Zone>>>,
+    zones: ZoneCache,
     /// Per (integration code, API user, entity endpoint): shared by every client of the
     /// connector, so two clients of one account together keep to the limit.
-    threads: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    threads: ThreadLimits,
 }
 
 impl AutotaskConnector {
@@ -68,8 +66,8 @@ impl AutotaskConnector {
             thread_limit: 3,
             budget_reserve: 500,
             max_pages: 2_000,
-            zones: Arc::default(),
-            threads: Arc::default(),
+            zones: ZoneCache::default(),
+            threads: ThreadLimits::default(),
         }
     }
 
@@ -140,18 +138,21 @@ impl AutotaskConnector {
             return Err(PsaError::Config("the Autotask API username is empty".into()));
         }
         Ok(AutotaskClient {
-            http: self.http.clone(),
-            zone_url,
-            creds,
-            integration_code,
-            retry: self.retry.clone(),
-            thread_limit: self.thread_limit,
+            transport: Transport {
+                http: self.http.clone(),
+                zone_url,
+                username: creds.username,
+                secret: creds.secret,
+                integration_code,
+                retry: self.retry.clone(),
+                thread_limit: self.thread_limit,
+                max_pages: self.max_pages,
+                zones: self.zones.clone(),
+                threads: self.threads.clone(),
+                requests: AtomicU64::new(0),
+            },
             budget_reserve: self.budget_reserve,
-            max_pages: self.max_pages,
-            zones: self.zones.clone(),
-            threads: self.threads.clone(),
             ci_types: OnceCell::new(),
-            requests: AtomicU64::new(0),
         })
     }
 }
@@ -161,50 +162,37 @@ impl AutotaskConnector {
 /// integration code) hold all of them to the thread limit.
 #[derive(Debug)]
 pub struct AutotaskClient {
-    pub(super) http: reqwest::Client,
-    pub(super) zone_url: Url,
-    pub(super) creds: AutotaskCredentials,
-    pub(super) integration_code: String,
-    pub(super) retry: RetryPolicy,
-    pub(super) thread_limit: usize,
-    pub(super) budget_reserve: i64,
-    pub(super) max_pages: u32,
-    pub(super) zones: Arc<Mutex<HashMap<String, Zone>>>,
-    pub(super) threads: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// The zone, credential headers, thread limit, retries and paging: how requests are sent.
+    pub(super) transport: Transport,
+    budget_reserve: i64,
     /// ConfigurationItemTypes by id, read once.
     pub(super) ci_types: OnceCell<HashMap<i64, String>>,
-    pub(super) requests: AtomicU64,
-}
-
-/// A poisoned lock still guards plain maps: take the data.
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AutotaskClient {
     /// HTTP requests sent so far (zone discovery and retries included).
     pub fn requests_made(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.transport.requests_made()
     }
 
     pub fn username(&self) -> &str {
-        &self.creds.username
+        &self.transport.username
     }
 
     /// Zone discovery, then `GET /Version` with the credentials, then the hourly budget.
     pub async fn test_connection(&self) -> Result<PsaConnectionInfo, PsaError> {
-        let zone = self.discover_zone().await?;
-        lock(&self.zones).insert(self.zone_key(), zone.clone());
-        let answer = self
+        let transport = &self.transport;
+        let zone = transport.rediscover_zone().await?;
+        let answer = transport
             .send(
                 Method::GET,
-                self.url(&zone, "Version")?,
+                transport.url(&zone, "Version")?,
                 "Version",
                 None,
                 Replay::Idempotent,
             )
             .await?;
-        self.expect_ok(&answer, "/Version")?;
+        transport.expect_ok(&answer, "/Version")?;
         let threshold = self.threshold().await?;
         Ok(PsaConnectionInfo {
             account: zone.name.clone(),
@@ -223,7 +211,10 @@ impl AutotaskClient {
             request_threshold_timeframe: Option<i64>,
             current_timeframe_request_count: Option<i64>,
         }
-        let raw: ThresholdInformation = self.get_json("ThresholdInformation", "ThresholdInformation").await?;
+        let raw: ThresholdInformation = self
+            .transport
+            .get_json("ThresholdInformation", "ThresholdInformation")
+            .await?;
         Ok(AutotaskThreshold {
             limit: raw.external_request_threshold.unwrap_or(10_000),
             timeframe_minutes: raw.request_threshold_timeframe.unwrap_or(60),

@@ -38,10 +38,11 @@
 //! The secret is a [`crate::secret::Secret`]; neither it nor the request headers nor any UDF
 //! value is logged or put in an error.
 //!
-//! Files: `client` (connector, client, connection test, budget), `transport` (zone, thread
-//! limit, retry rules, error mapping, paging), `records` (records for the import), `tickets`
-//! (the alert round trip). Autotask's extension callouts are parsed with the other ticket
-//! hooks, outside this module.
+//! Files, each using only those before it: `transport` (the `Transport` of one API user:
+//! zone, thread limit, retry rules, error mapping, paging), `client` (connector, client,
+//! connection test, budget; the client owns a transport), `records` (records for the import),
+//! `tickets` (the alert round trip). Autotask's extension callouts are parsed with the other
+//! ticket hooks, outside this module.
 
 mod client;
 mod records;

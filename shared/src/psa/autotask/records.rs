@@ -22,7 +22,10 @@ impl AutotaskClient {
         } else {
             None
         };
-        let items = self.query_all(entity, json!([{"op": "exist", "field": "id"}])).await?;
+        let items = self
+            .transport
+            .query_all(entity, json!([{"op": "exist", "field": "id"}]))
+            .await?;
         let mut records = Vec::with_capacity(items.len());
         for item in &items {
             match to_record(kind, item, types) {
@@ -38,6 +41,7 @@ impl AutotaskClient {
         self.ci_types
             .get_or_try_init(|| async {
                 let items = self
+                    .transport
                     .query_all("ConfigurationItemTypes", json!([{"op": "exist", "field": "id"}]))
                     .await?;
                 Ok(items

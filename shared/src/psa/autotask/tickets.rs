@@ -3,9 +3,9 @@
 //! (`POST /Tickets/{id}/Notes`), reading and completing (`PATCH /Tickets`), and finding the
 //! open ticket of an alert (`rmmAlertID`).
 
-use super::client::{AutotaskClient, PSA};
+use super::client::AutotaskClient;
 use super::records::{id_text, text};
-use super::transport::decode;
+use super::transport::{PSA, decode};
 use crate::http::Answer;
 use crate::psa::{PsaError, TicketDraft, TicketState, truncate_chars};
 use crate::retry::Replay;
@@ -89,17 +89,18 @@ impl AutotaskClient {
                 body[field] = json!(v);
             }
         }
-        let zone = self.zone().await?;
+        let zone = self.transport.zone().await?;
         let answer = self
+            .transport
             .send(
                 Method::POST,
-                self.url(&zone, "Tickets")?,
+                self.transport.url(&zone, "Tickets")?,
                 "Tickets",
                 Some(&body),
                 Replay::Create,
             )
             .await?;
-        self.expect_ok(&answer, "/Tickets")?;
+        self.transport.expect_ok(&answer, "/Tickets")?;
         let id = item_id(&answer.body, "/Tickets")?;
         // The ticket exists now: a failure to read it back must not make the caller open another.
         let number = match self.ticket_item(&id.to_string()).await {
@@ -127,12 +128,13 @@ impl AutotaskClient {
             "noteType": 1,
             "publish": 1,
         });
-        let zone = self.zone().await?;
+        let zone = self.transport.zone().await?;
         let path = format!("Tickets/{id}/Notes");
         let answer = self
+            .transport
             .send(
                 Method::POST,
-                self.url(&zone, &path)?,
+                self.transport.url(&zone, &path)?,
                 "Tickets",
                 Some(&body),
                 Replay::Create,
@@ -160,11 +162,12 @@ impl AutotaskClient {
     ) -> Result<(), PsaError> {
         let id = parse_id("ticket", ticket_id)?;
         let body = json!({"id": id, "status": settings.status_complete, "resolution": truncate_chars(resolution, NOTE_TEXT_MAX)});
-        let zone = self.zone().await?;
+        let zone = self.transport.zone().await?;
         let answer = self
+            .transport
             .send(
                 Method::PATCH,
-                self.url(&zone, "Tickets")?,
+                self.transport.url(&zone, "Tickets")?,
                 "Tickets",
                 Some(&body),
                 Replay::Idempotent,
@@ -183,7 +186,7 @@ impl AutotaskClient {
             {"op": "eq", "field": "rmmAlertID", "value": alert_uid},
             {"op": "noteq", "field": "status", "value": settings.status_complete},
         ]);
-        let items = self.query_all("Tickets", filter).await?;
+        let items = self.transport.query_all("Tickets", filter).await?;
         Ok(items
             .iter()
             .filter(|t| t.get("id").and_then(Value::as_i64).is_some())
@@ -197,11 +200,12 @@ impl AutotaskClient {
             what: format!("ticket {ticket_id}"),
         };
         let id = ticket_id.trim().parse::<i64>().map_err(|_| not_found())?;
-        let zone = self.zone().await?;
+        let zone = self.transport.zone().await?;
         let answer = self
+            .transport
             .send(
                 Method::GET,
-                self.url(&zone, &format!("Tickets/{id}"))?,
+                self.transport.url(&zone, &format!("Tickets/{id}"))?,
                 "Tickets",
                 None,
                 Replay::Idempotent,
@@ -210,7 +214,7 @@ impl AutotaskClient {
         if answer.status == StatusCode::NOT_FOUND {
             return Err(not_found());
         }
-        self.expect_ok(&answer, "/Tickets/{id}")?;
+        self.transport.expect_ok(&answer, "/Tickets/{id}")?;
         let mut v: Value = decode(&answer.body, "/Tickets/{id}")?;
         match v.get_mut("item").map(Value::take) {
             Some(item) if item.is_object() => Ok(item),
@@ -226,7 +230,7 @@ impl AutotaskClient {
                 what: format!("ticket {id}"),
             });
         }
-        self.expect_ok(answer, path)
+        self.transport.expect_ok(answer, path)
     }
 }
 

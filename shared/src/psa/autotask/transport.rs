@@ -1,22 +1,36 @@
-//! How the Autotask client talks to the API: the zone (discovered once per API user), the
-//! three credential headers, the per-endpoint thread limit, one request through the shared
-//! retry loop ([`crate::retry::send_with_retry`]) with Autotask's rules, the mapping of a
-//! non-success answer to its [`PsaError`], and the query paging.
+//! How the Autotask client talks to the API: the [`Transport`] of one API user, the zone
+//! (discovered once per API user), the three credential headers, the per-endpoint thread
+//! limit, one request through the shared retry loop ([`crate::retry::send_with_retry`]) with
+//! Autotask's rules, the mapping of a non-success answer to its [`PsaError`], and the query
+//! paging.
 
-use super::client::{AutotaskClient, PSA, lock};
 use crate::http::{Answer, describe_error as describe, host_and_port};
-use crate::psa::{PsaError, truncate_chars};
-use crate::retry::{AttemptError, Replay, RetryRules, Verdict, send_with_retry};
+use crate::psa::{PsaError, PsaKind, truncate_chars};
+use crate::retry::{AttemptError, Replay, RetryPolicy, RetryRules, Verdict, send_with_retry};
+use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
+
+pub(super) const PSA: PsaKind = PsaKind::Autotask;
 
 /// Records per query page (Autotask's maximum).
 const PAGE_SIZE: u32 = 500;
+
+/// A poisoned lock still guards plain maps: take the data.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Zones by (discovery URL, API user), shared by the clients of a connector.
+pub(super) type ZoneCache = Arc<Mutex<HashMap<String, Zone>>>;
+/// Thread-limit semaphores by (limit, integration code, API user, entity endpoint), shared by
+/// the clients of a connector so that two clients of one account together keep to the limit.
+pub(super) type ThreadLimits = Arc<Mutex<HashMap<String, Arc<Semaphore>>>>;
 
 /// A zone as discovery answers it.
 #[derive(Debug, Clone)]
@@ -71,7 +85,30 @@ impl RetryRules for AutotaskRetryRules {
     }
 }
 
-impl AutotaskClient {
+/// Everything one API user's requests go through: the HTTP client, where to discover the
+/// zone, the credential headers, the retry policy, the thread limit, the paging limit and the
+/// request count.
+#[derive(Debug)]
+pub(super) struct Transport {
+    pub(super) http: reqwest::Client,
+    pub(super) zone_url: Url,
+    pub(super) username: String,
+    pub(super) secret: Secret,
+    pub(super) integration_code: String,
+    pub(super) retry: RetryPolicy,
+    pub(super) thread_limit: usize,
+    pub(super) max_pages: u32,
+    pub(super) zones: ZoneCache,
+    pub(super) threads: ThreadLimits,
+    pub(super) requests: AtomicU64,
+}
+
+impl Transport {
+    /// HTTP requests sent so far (zone discovery and retries included).
+    pub(super) fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// One call with retries. `endpoint` = the entity endpoint for the thread limit (empty for
     /// zone discovery, which is exempt and sent without credentials). A permit is held while
     /// the request is in flight, not while backing off.
@@ -105,8 +142,8 @@ impl AutotaskClient {
             if !endpoint.is_empty() {
                 req = req
                     .header("ApiIntegrationCode", &self.integration_code)
-                    .header("UserName", &self.creds.username)
-                    .header("Secret", self.creds.secret.expose());
+                    .header("UserName", &self.username)
+                    .header("Secret", self.secret.expose());
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -122,7 +159,7 @@ impl AutotaskClient {
             "{}|{}|{}|{}",
             self.thread_limit,
             self.integration_code,
-            self.creds.username.to_lowercase(),
+            self.username.to_lowercase(),
             endpoint.to_ascii_lowercase()
         );
         lock(&self.threads)
@@ -205,7 +242,7 @@ impl AutotaskClient {
             let Some(next) = next else {
                 return Ok(all);
             };
-            let next_url = self.checked_next_url(&zone, &next)?;
+            let next_url = checked_next_url(&zone, &next)?;
             if !seen.insert(next_url.to_string()) {
                 return Err(PsaError::Paging {
                     psa: PSA,
@@ -224,32 +261,6 @@ impl AutotaskClient {
         }
     }
 
-    /// A `nextPageUrl` must stay on the zone's host and under its REST root: the credentials go
-    /// wherever it points.
-    fn checked_next_url(&self, zone: &Zone, next: &str) -> Result<Url, PsaError> {
-        let url = zone.root.join(next).map_err(|e| PsaError::Paging {
-            psa: PSA,
-            url: "(unparsable)".into(),
-            detail: format!("not a URL: {e}"),
-        })?;
-        let root = &zone.root;
-        let same = url.scheme() == root.scheme()
-            && url.host_str().map(str::to_ascii_lowercase) == root.host_str().map(str::to_ascii_lowercase)
-            && url.port_or_known_default() == root.port_or_known_default()
-            && url
-                .path()
-                .to_ascii_lowercase()
-                .starts_with(&root.path().to_ascii_lowercase());
-        if !same {
-            return Err(PsaError::Paging {
-                psa: PSA,
-                url: redact_query(&url),
-                detail: format!("it leaves {root}; not following it"),
-            });
-        }
-        Ok(url)
-    }
-
     pub(super) fn url(&self, zone: &Zone, path: &str) -> Result<Url, PsaError> {
         zone.root
             .join(&format!("V1.0/{path}"))
@@ -260,8 +271,8 @@ impl AutotaskClient {
             })
     }
 
-    pub(super) fn zone_key(&self) -> String {
-        format!("{}|{}", self.zone_url, self.creds.username.to_lowercase())
+    fn zone_key(&self) -> String {
+        format!("{}|{}", self.zone_url, self.username.to_lowercase())
     }
 
     /// The cached zone, or a discovery.
@@ -274,8 +285,15 @@ impl AutotaskClient {
         Ok(zone)
     }
 
+    /// A fresh discovery, which replaces the cached zone.
+    pub(super) async fn rediscover_zone(&self) -> Result<Zone, PsaError> {
+        let zone = self.discover_zone().await?;
+        lock(&self.zones).insert(self.zone_key(), zone.clone());
+        Ok(zone)
+    }
+
     /// `GET zoneInformation?user=` (no credentials sent).
-    pub(super) async fn discover_zone(&self) -> Result<Zone, PsaError> {
+    async fn discover_zone(&self) -> Result<Zone, PsaError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct ZoneInformation {
@@ -283,11 +301,11 @@ impl AutotaskClient {
             url: Option<String>,
         }
         let mut url = self.zone_url.clone();
-        url.query_pairs_mut().append_pair("user", &self.creds.username);
+        url.query_pairs_mut().append_pair("user", &self.username);
         let answer = match self.send(Method::GET, url, "", None, Replay::Idempotent).await {
             Err(PsaError::Validation { .. }) => {
                 return Err(PsaError::UnknownUser {
-                    user: self.creds.username.clone(),
+                    user: self.username.clone(),
                 });
             }
             other => other?,
@@ -328,6 +346,32 @@ impl AutotaskClient {
     }
 }
 
+/// A `nextPageUrl` must stay on the zone's host and under its REST root: the credentials go
+/// wherever it points.
+fn checked_next_url(zone: &Zone, next: &str) -> Result<Url, PsaError> {
+    let url = zone.root.join(next).map_err(|e| PsaError::Paging {
+        psa: PSA,
+        url: "(unparsable)".into(),
+        detail: format!("not a URL: {e}"),
+    })?;
+    let root = &zone.root;
+    let same = url.scheme() == root.scheme()
+        && url.host_str().map(str::to_ascii_lowercase) == root.host_str().map(str::to_ascii_lowercase)
+        && url.port_or_known_default() == root.port_or_known_default()
+        && url
+            .path()
+            .to_ascii_lowercase()
+            .starts_with(&root.path().to_ascii_lowercase());
+    if !same {
+        return Err(PsaError::Paging {
+            psa: PSA,
+            url: redact_query(&url),
+            detail: format!("it leaves {root}; not following it"),
+        });
+    }
+    Ok(url)
+}
+
 /// The `errors` of an Autotask error body, joined (strings, or objects with `message`).
 pub(super) fn validation_errors(body: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(body).ok()?;
@@ -365,33 +409,22 @@ fn snippet(body: &[u8]) -> String {
 #[cfg(test)]
 mod unit {
     use super::*;
-    use crate::psa::autotask::{AutotaskConnector, AutotaskCredentials};
-    use crate::secret::Secret;
 
-    #[tokio::test]
-    async fn next_page_urls_must_stay_under_the_zone_root() {
-        let c = AutotaskConnector::new(reqwest::Client::new())
-            .with_integration_code("code")
-            .client(AutotaskCredentials {
-                username: "u".into(),
-                secret: Secret::new("s"),
-                integration_code: None,
-            })
-            .await
-            .unwrap();
+    #[test]
+    fn next_page_urls_must_stay_under_the_zone_root() {
         let zone = Zone {
             name: None,
             root: Url::parse("https://webservices14.autotask.net/ATServicesRest/").unwrap(),
         };
         let ok = "https://webservices14.autotask.net/atservicesrest/V1.0/Companies/query/next?paging=%7B%7D";
-        assert!(c.checked_next_url(&zone, ok).is_ok());
+        assert!(checked_next_url(&zone, ok).is_ok());
         for evil in [
             "https://evil.example/ATServicesRest/V1.0/Companies/query/next?paging=x",
             "http://webservices14.autotask.net/ATServicesRest/V1.0/Companies/query/next",
             "https://webservices14.autotask.net:8443/ATServicesRest/V1.0/Companies/query/next",
             "https://webservices14.autotask.net/other/V1.0/Companies/query/next",
         ] {
-            let e = c.checked_next_url(&zone, evil).unwrap_err();
+            let e = checked_next_url(&zone, evil).unwrap_err();
             assert!(matches!(e, PsaError::Paging { .. }), "{evil}");
             assert!(!e.to_string().contains("paging=x"));
         }

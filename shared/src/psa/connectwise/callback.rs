@@ -2,9 +2,9 @@
 //! signing key a delivery names (only from allowed hosts), and checking a delivery's
 //! `x-content-signature`.
 
-use super::client::{ConnectWiseClient, PSA};
+use super::client::ConnectWiseClient;
 use super::conditions::Conditions;
-use super::transport::{Auth, Envelope, Pagination, decode};
+use super::transport::{Auth, Envelope, PSA, Pagination, decode};
 use crate::psa::{PsaError, truncate_chars};
 use crate::secret::Secret;
 use base64::Engine;
@@ -12,20 +12,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-
-/// Hosts a callback's `Metadata.key_url` may point at by default (ConnectWise's cloud API and
-/// sandbox hosts); the client's own site is always allowed on top.
-pub const DEFAULT_KEY_URL_HOSTS: &[&str] = &[
-    "api-au.myconnectwise.net",
-    "api-eu.myconnectwise.net",
-    "api-na.myconnectwise.net",
-    "sandbox-au.myconnectwise.net",
-    "sandbox-eu.myconnectwise.net",
-    "sandbox-na.myconnectwise.net",
-    "na.myconnectwise.net",
-    "eu.myconnectwise.net",
-    "au.myconnectwise.net",
-];
 
 fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let host = host.trim_end_matches('.');
@@ -46,8 +32,9 @@ impl ConnectWiseClient {
             "isSelfSuppressedFlag": true,
             "inactiveFlag": false,
         });
-        let endpoint = self.url("system/callbacks").await?;
+        let endpoint = self.transport().url("system/callbacks").await?;
         let answer = self
+            .transport()
             .send(
                 Method::POST,
                 endpoint.clone(),
@@ -65,7 +52,7 @@ impl ConnectWiseClient {
             });
         }
         if answer.status != StatusCode::BAD_REQUEST || !Envelope::parse(&answer.body).has_error_code("ObjectExists") {
-            return Err(self.error_for("/system/callbacks", &answer));
+            return Err(self.transport().error_for("/system/callbacks", &answer));
         }
         let cond = Conditions::new()
             .eq_str("url", url)
@@ -89,8 +76,8 @@ impl ConnectWiseClient {
     pub async fn fetch_signing_key(&self, key_url: &str) -> Result<Secret, PsaError> {
         let url =
             Url::parse(key_url.trim()).map_err(|_| PsaError::Config("the callback key_url is not a URL".into()))?;
-        let own = url.host_str() == self.inner.origin.host_str()
-            && url.port_or_known_default() == self.inner.origin.port_or_known_default();
+        let origin = &self.transport().origin;
+        let own = url.host_str() == origin.host_str() && url.port_or_known_default() == origin.port_or_known_default();
         // http only for the client's own (allowed-http) site, e.g. the simulator.
         let scheme_ok = url.scheme() == "https" || (own && self.inner.allow_http && url.scheme() == "http");
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
@@ -103,10 +90,11 @@ impl ConnectWiseClient {
             return Ok(k.clone());
         }
         let answer = self
+            .transport()
             .send(Method::GET, url, None, Auth::Anonymous, Pagination::Default)
             .await?;
         if !answer.status.is_success() {
-            return Err(self.error_for("/system/callbackkey", &answer));
+            return Err(self.transport().error_for("/system/callbackkey", &answer));
         }
         let value = decode("/system/callbackkey", &answer.body)?;
         let key = value["signing_key"]
@@ -144,6 +132,7 @@ pub fn verify_callback_signature(signing_key: &[u8], body: &[u8], header_value: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::psa::connectwise::DEFAULT_KEY_URL_HOSTS;
 
     #[test]
     fn known_vector_and_tampering() {

@@ -1,25 +1,37 @@
 //! The ConnectWise Manage connector and client: credentials and the site they name, settings
-//! read from the environment, the state a client shares with its clones (codebase, board
-//! statuses, callback signing keys), and the connection test.
+//! read from the environment (the callback key host allow-list among them), the state a client
+//! shares with its clones (its transport, board statuses, callback signing keys), and the
+//! connection test.
 
-use super::callback::DEFAULT_KEY_URL_HOSTS;
-use super::tickets::BoardStatus;
-use super::transport::{Auth, Pagination};
-use crate::http::host_and_port;
-use crate::psa::{PsaConnectionInfo, PsaError, PsaKind};
+use super::conditions::Conditions;
+use super::transport::Transport;
+use crate::psa::{PsaConnectionInfo, PsaError};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use base64::Engine;
-use reqwest::{Method, StatusCode, Url};
+use reqwest::Url;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use tokio::sync::{Mutex, OnceCell};
 
-pub(super) const PSA: PsaKind = PsaKind::ConnectwiseManage;
 /// The API's largest page.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Hosts a callback's `Metadata.key_url` may point at by default (ConnectWise's cloud API and
+/// sandbox hosts); the client's own site is always allowed on top.
+pub const DEFAULT_KEY_URL_HOSTS: &[&str] = &[
+    "api-au.myconnectwise.net",
+    "api-eu.myconnectwise.net",
+    "api-na.myconnectwise.net",
+    "sandbox-au.myconnectwise.net",
+    "sandbox-eu.myconnectwise.net",
+    "sandbox-na.myconnectwise.net",
+    "na.myconnectwise.net",
+    "eu.myconnectwise.net",
+    "au.myconnectwise.net",
+];
 
 /// The keys of a ConnectWise API member, and where the account lives.
 #[derive(Debug, Clone)]
@@ -156,23 +168,25 @@ impl ConnectWiseConnector {
         ));
         Ok(ConnectWiseClient {
             inner: Arc::new(Inner {
-                http: self.http.clone(),
-                origin,
-                company_id: company,
-                authorization: Secret::new(format!("Basic {basic}")),
-                client_id,
-                page_size: self.page_size,
-                max_pages: self.max_pages,
-                retry: self.retry.clone(),
-                accept: self
-                    .accept_version
-                    .as_ref()
-                    .map(|v| format!("application/vnd.connectwise.com+json; version={v}")),
+                transport: Transport {
+                    http: self.http.clone(),
+                    origin,
+                    company_id: company,
+                    authorization: Secret::new(format!("Basic {basic}")),
+                    client_id,
+                    page_size: self.page_size,
+                    max_pages: self.max_pages,
+                    retry: self.retry.clone(),
+                    accept: self
+                        .accept_version
+                        .as_ref()
+                        .map(|v| format!("application/vnd.connectwise.com+json; version={v}")),
+                    api_base: OnceCell::new(),
+                    requests: AtomicU64::new(0),
+                },
                 key_url_hosts: self.key_url_hosts.clone(),
                 allow_http: self.allow_http,
                 site_concurrency: self.site_concurrency,
-                api_base: OnceCell::new(),
-                requests: AtomicU64::new(0),
                 board_statuses: Mutex::new(HashMap::new()),
                 signing_keys: Mutex::new(HashMap::new()),
             }),
@@ -212,24 +226,22 @@ fn parse_site(site: &str, allow_http: bool) -> Result<Url, PsaError> {
     Ok(url)
 }
 
+/// One status of a board, as far as completing tickets cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BoardStatus {
+    pub(super) id: i64,
+    /// `closedStatus`: a ticket in it is closed.
+    pub(super) closed: bool,
+    pub(super) inactive: bool,
+}
+
 /// What the clones of one client share.
 pub(super) struct Inner {
-    pub(super) http: reqwest::Client,
-    /// `https://api-na.myconnectwise.net/`
-    pub(super) origin: Url,
-    pub(super) company_id: String,
-    pub(super) authorization: Secret,
-    pub(super) client_id: String,
-    pub(super) page_size: u32,
-    pub(super) max_pages: u32,
-    pub(super) retry: RetryPolicy,
-    pub(super) accept: Option<String>,
+    /// The site, REST root, headers, retries and paging: how requests are sent.
+    pub(super) transport: Transport,
     pub(super) key_url_hosts: Vec<String>,
     pub(super) allow_http: bool,
     pub(super) site_concurrency: usize,
-    /// `https://site/{codebase}apis/3.0/`, looked up once.
-    pub(super) api_base: OnceCell<Url>,
-    pub(super) requests: AtomicU64,
     /// Board id → its statuses.
     pub(super) board_statuses: Mutex<HashMap<i64, Vec<BoardStatus>>>,
     /// Callback `key_url` → its signing key.
@@ -245,8 +257,8 @@ pub struct ConnectWiseClient {
 impl std::fmt::Debug for ConnectWiseClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectWiseClient")
-            .field("site", &self.inner.origin.as_str())
-            .field("company_id", &self.inner.company_id)
+            .field("site", &self.inner.transport.origin.as_str())
+            .field("company_id", &self.inner.transport.company_id)
             .finish_non_exhaustive()
     }
 }
@@ -254,88 +266,37 @@ impl std::fmt::Debug for ConnectWiseClient {
 impl ConnectWiseClient {
     /// HTTP requests sent so far (retries included).
     pub fn requests_made(&self) -> u64 {
-        self.inner.requests.load(Ordering::Relaxed)
+        self.transport().requests_made()
     }
 
     pub fn company_id(&self) -> &str {
-        &self.inner.company_id
+        &self.transport().company_id
     }
 
-    /// `host:port` of the site, for messages.
-    pub(super) fn host(&self) -> String {
-        host_and_port(&self.inner.origin)
+    /// How this client's requests are sent.
+    pub(super) fn transport(&self) -> &Transport {
+        &self.inner.transport
     }
 
     /// The REST root, discovering the codebase on first use:
     /// `GET /login/companyinfo/{companyId}` → `Codebase`.
     pub async fn api_base(&self) -> Result<Url, PsaError> {
-        self.inner
-            .api_base
-            .get_or_try_init(|| self.discover_codebase())
-            .await
-            .cloned()
+        self.transport().api_base().await
     }
 
-    async fn discover_codebase(&self) -> Result<Url, PsaError> {
-        let mut url = self.inner.origin.clone();
-        url.path_segments_mut()
-            .map_err(|_| PsaError::Config("the site cannot be a base URL".into()))?
-            .pop_if_empty()
-            .extend(["login", "companyinfo", &self.inner.company_id]);
-        let unknown = || PsaError::UnknownCompany {
-            company: self.inner.company_id.clone(),
-            site: self.host(),
-        };
-        let answer = self
-            .send(Method::GET, url, None, Auth::Anonymous, Pagination::Default)
-            .await?;
-        match answer.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Err(unknown()),
-            s => {
-                return Err(PsaError::Unreachable {
-                    psa: PSA,
-                    host: self.host(),
-                    reason: format!("no ConnectWise login endpoint there (HTTP {})", s.as_u16()),
-                });
-            }
-        }
-        let info: Value = serde_json::from_slice(&answer.body).map_err(|_| PsaError::Unreachable {
-            psa: PSA,
-            host: self.host(),
-            reason: "the company info answer is not JSON".into(),
-        })?;
-        let Some(codebase) = info.get("Codebase").and_then(Value::as_str) else {
-            return Err(unknown());
-        };
-        let codebase = codebase.trim().trim_matches('/');
-        let valid = !codebase.is_empty()
-            && codebase
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        if !valid {
-            return Err(PsaError::InvalidResponse {
-                psa: PSA,
-                path: "/login/companyinfo".into(),
-                detail: "the codebase is not a plain path segment".into(),
-            });
-        }
-        self.inner
-            .origin
-            .join(&format!("{codebase}/apis/3.0/"))
-            .map_err(|e| PsaError::InvalidResponse {
-                psa: PSA,
-                path: "/login/companyinfo".into(),
-                detail: e.to_string(),
-            })
+    /// Every record of a collection, walked with forward-only paging (ordered by id, the
+    /// conditions sent again on every page). Guards: the `pageId` must grow, at most
+    /// `max_pages` pages.
+    pub async fn list_all(&self, path: &str, conditions: &Conditions) -> Result<Vec<Value>, PsaError> {
+        self.transport().list_all(path, conditions).await
     }
 
     /// Checks the site, the company and the keys: companyinfo, then `/system/info`.
     pub async fn test_connection(&self) -> Result<PsaConnectionInfo, PsaError> {
         let base = self.api_base().await?;
-        self.get_value("system/info").await?;
+        self.transport().get_value("system/info").await?;
         Ok(PsaConnectionInfo {
-            account: Some(self.inner.company_id.clone()),
+            account: Some(self.company_id().to_owned()),
             api_url: base.as_str().trim_end_matches('/').to_owned(),
             requests_used: None,
             request_limit: None,

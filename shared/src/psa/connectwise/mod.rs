@@ -35,10 +35,12 @@
 //! Keys, the Authorization header and field values never reach logs or error messages:
 //! errors carry only the envelope's codes, messages and field names.
 //!
-//! Files: `client` (connector, client, codebase, connection test), `transport` (headers,
-//! retry rules, error envelope, paging), `records` (records for the import), `tickets` (the
-//! alert round trip), `callback` (registration, signing keys, signatures), `conditions`
-//! (query conditions).
+//! Files, each using only those before it: `conditions` (query conditions), `transport` (the
+//! `Transport` of one account: codebase, headers, retry rules, error envelope, paging),
+//! `client` (connector, client, connection test, the callback key host allow-list and the
+//! caches the clones share; the client owns a transport), then `records` (records for the
+//! import), `tickets` (the alert round trip) and `callback` (registration, signing keys,
+//! signatures), which use the client and its transport but not each other.
 
 mod callback;
 mod client;
@@ -48,8 +50,10 @@ mod tickets;
 mod transport;
 
 pub use crate::retry::RetryPolicy;
-pub use callback::{DEFAULT_KEY_URL_HOSTS, verify_callback_signature};
-pub use client::{ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, MAX_PAGE_SIZE};
+pub use callback::verify_callback_signature;
+pub use client::{
+    ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, DEFAULT_KEY_URL_HOSTS, MAX_PAGE_SIZE,
+};
 pub use tickets::ConnectWiseTicketSettings;
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! closed status, `skipCallback`), finding the open ticket of an alert (`externalXRef`), and
 //! the board statuses that say whether a status is a closed one.
 
-use super::client::{ConnectWiseClient, PSA};
+use super::client::{BoardStatus, ConnectWiseClient};
 use super::conditions::Conditions;
+use super::transport::PSA;
 use crate::psa::{PsaError, TicketDraft, TicketState, truncate_chars};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -28,15 +29,6 @@ pub struct ConnectWiseTicketSettings {
     /// Status that completes a ticket (`None` = the board's first active `closedStatus`).
     pub closed_status_id: Option<i64>,
     pub source_id: Option<i64>,
-}
-
-/// One status of a board, as far as completing tickets cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct BoardStatus {
-    id: i64,
-    /// `closedStatus`: a ticket in it is closed.
-    closed: bool,
-    inactive: bool,
 }
 
 /// Which part of a ticket's notes a note goes to.
@@ -88,8 +80,8 @@ impl ConnectWiseClient {
         if let Some(p) = draft.priority.as_deref() {
             body["priority"] = json!({"id": parse_id(p, "priority id")?});
         }
-        let url = self.url("service/tickets").await?;
-        let ticket = self.call(Method::POST, url, Some(&body)).await?;
+        let url = self.transport().url("service/tickets").await?;
+        let ticket = self.transport().call(Method::POST, url, Some(&body)).await?;
         let id = ticket["id"].as_i64().ok_or_else(|| PsaError::InvalidResponse {
             psa: PSA,
             path: "/service/tickets".into(),
@@ -98,8 +90,9 @@ impl ConnectWiseClient {
         if let Some(config) = draft.configuration_id.as_deref() {
             let attach = async {
                 let config = parse_id(config, "configuration id")?;
-                let url = self.url(&format!("service/tickets/{id}/configurations")).await?;
-                self.call(Method::POST, url, Some(&json!({"id": config}))).await
+                let transport = self.transport();
+                let url = transport.url(&format!("service/tickets/{id}/configurations")).await?;
+                transport.call(Method::POST, url, Some(&json!({"id": config}))).await
             };
             if let Err(e) = attach.await {
                 tracing::warn!(ticket = id, error = %e, code = e.code(), "could not attach the configuration to the ticket");
@@ -121,14 +114,14 @@ impl ConnectWiseClient {
     }
 
     async fn post_note(&self, id: i64, text: &str, kind: NoteKind) -> Result<(), PsaError> {
-        let url = self.url(&format!("service/tickets/{id}/notes")).await?;
+        let url = self.transport().url(&format!("service/tickets/{id}/notes")).await?;
         let body = json!({
             "text": text,
             "detailDescriptionFlag": kind == NoteKind::Discussion,
             "internalAnalysisFlag": false,
             "resolutionFlag": kind == NoteKind::Resolution,
         });
-        self.call(Method::POST, url, Some(&body)).await.map(|_| ())
+        self.transport().call(Method::POST, url, Some(&body)).await.map(|_| ())
     }
 
     pub async fn get_ticket(
@@ -142,7 +135,7 @@ impl ConnectWiseClient {
 
     async fn fetch_ticket(&self, ticket_id: &str) -> Result<Value, PsaError> {
         let id = parse_id(ticket_id, "ticket id")?;
-        self.get_value(&format!("service/tickets/{id}")).await
+        self.transport().get_value(&format!("service/tickets/{id}")).await
     }
 
     /// Completes a ticket: a resolution note, then the status set to `closed_status_id` (or
@@ -174,12 +167,12 @@ impl ConnectWiseClient {
         if !resolution.trim().is_empty() {
             self.post_note(id, resolution, NoteKind::Resolution).await?;
         }
-        let url = self.url(&format!("service/tickets/{id}")).await?;
+        let url = self.transport().url(&format!("service/tickets/{id}")).await?;
         let ops = json!([
             {"op": "replace", "path": "status", "value": {"id": status}},
             {"op": "replace", "path": "skipCallback", "value": true},
         ]);
-        self.call(Method::PATCH, url, Some(&ops)).await.map(|_| ())
+        self.transport().call(Method::PATCH, url, Some(&ops)).await.map(|_| ())
     }
 
     /// The newest open ticket carrying this alert uid in `externalXRef`.
@@ -191,12 +184,12 @@ impl ConnectWiseClient {
         let cond = Conditions::new()
             .eq_str("externalXRef", &truncate_chars(alert_uid, XREF_MAX))
             .eq_bool("closedFlag", false);
-        let mut url = self.url("service/tickets").await?;
+        let mut url = self.transport().url("service/tickets").await?;
         url.query_pairs_mut()
             .append_pair("conditions", &cond.build())
             .append_pair("orderBy", "id desc")
             .append_pair("pageSize", "25");
-        let found = self.call(Method::GET, url, None).await?;
+        let found = self.transport().call(Method::GET, url, None).await?;
         for t in found.as_array().into_iter().flatten() {
             let state = self.ticket_state(t, settings).await?;
             if !state.completed {

@@ -1,16 +1,20 @@
-//! How the ConnectWise client talks to the API: the headers of every call, one request through
-//! the shared retry loop ([`crate::retry::send_with_retry`]), the error envelope and the typed
+//! How the ConnectWise client talks to the API: the [`Transport`] of one account, the REST
+//! root (the codebase looked up once), the headers of every call, one request through the
+//! shared retry loop ([`crate::retry::send_with_retry`]), the error envelope and the typed
 //! [`PsaError`] it becomes, and forward-only paging.
 
-use super::client::{ConnectWiseClient, PSA};
 use super::conditions::Conditions;
-use crate::http::{Answer, describe_error as describe};
-use crate::psa::PsaError;
-use crate::retry::{Replay, RetryRules, send_with_retry};
+use crate::http::{Answer, describe_error as describe, host_and_port};
+use crate::psa::{PsaError, PsaKind};
+use crate::retry::{Replay, RetryPolicy, RetryRules, send_with_retry};
+use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::OnceCell;
+
+pub(super) const PSA: PsaKind = PsaKind::ConnectwiseManage;
 
 /// Whether a request carries the account's `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +30,7 @@ pub(super) enum Auth {
 pub(super) enum Pagination {
     /// No paging header.
     Default,
-    /// `pagination-type: forward-only` (the `pageId` walk of [`ConnectWiseClient::list_all`]).
+    /// `pagination-type: forward-only` (the `pageId` walk of [`Transport::list_all`]).
     ForwardOnly,
 }
 
@@ -86,7 +90,7 @@ impl Envelope {
 
 /// ConnectWise's retry rules are the loop's defaults (5xx are faults); the client only names
 /// its errors.
-struct ConnectWiseRetryRules<'c>(&'c ConnectWiseClient);
+struct ConnectWiseRetryRules<'t>(&'t Transport);
 
 impl RetryRules for ConnectWiseRetryRules<'_> {
     type Error = PsaError;
@@ -116,7 +120,98 @@ impl RetryRules for ConnectWiseRetryRules<'_> {
     }
 }
 
-impl ConnectWiseClient {
+/// Everything one account's requests go through: the HTTP client, the site and the REST root
+/// under it, the headers (keys, clientId, model version), the retry policy, paging settings
+/// and the request count. Shared by the clones of a client.
+pub(super) struct Transport {
+    pub(super) http: reqwest::Client,
+    /// `https://api-na.myconnectwise.net/`
+    pub(super) origin: Url,
+    pub(super) company_id: String,
+    pub(super) authorization: Secret,
+    pub(super) client_id: String,
+    pub(super) page_size: u32,
+    pub(super) max_pages: u32,
+    pub(super) retry: RetryPolicy,
+    pub(super) accept: Option<String>,
+    /// `https://site/{codebase}apis/3.0/`, looked up once.
+    pub(super) api_base: OnceCell<Url>,
+    pub(super) requests: AtomicU64,
+}
+
+impl Transport {
+    /// HTTP requests sent so far (retries included).
+    pub(super) fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// `host:port` of the site, for messages.
+    fn host(&self) -> String {
+        host_and_port(&self.origin)
+    }
+
+    /// The REST root, discovering the codebase on first use:
+    /// `GET /login/companyinfo/{companyId}` → `Codebase`.
+    pub(super) async fn api_base(&self) -> Result<Url, PsaError> {
+        self.api_base
+            .get_or_try_init(|| self.discover_codebase())
+            .await
+            .cloned()
+    }
+
+    async fn discover_codebase(&self) -> Result<Url, PsaError> {
+        let mut url = self.origin.clone();
+        url.path_segments_mut()
+            .map_err(|_| PsaError::Config("the site cannot be a base URL".into()))?
+            .pop_if_empty()
+            .extend(["login", "companyinfo", &self.company_id]);
+        let unknown = || PsaError::UnknownCompany {
+            company: self.company_id.clone(),
+            site: self.host(),
+        };
+        let answer = self
+            .send(Method::GET, url, None, Auth::Anonymous, Pagination::Default)
+            .await?;
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(unknown()),
+            s => {
+                return Err(PsaError::Unreachable {
+                    psa: PSA,
+                    host: self.host(),
+                    reason: format!("no ConnectWise login endpoint there (HTTP {})", s.as_u16()),
+                });
+            }
+        }
+        let info: Value = serde_json::from_slice(&answer.body).map_err(|_| PsaError::Unreachable {
+            psa: PSA,
+            host: self.host(),
+            reason: "the company info answer is not JSON".into(),
+        })?;
+        let Some(codebase) = info.get("Codebase").and_then(Value::as_str) else {
+            return Err(unknown());
+        };
+        let codebase = codebase.trim().trim_matches('/');
+        let valid = !codebase.is_empty()
+            && codebase
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !valid {
+            return Err(PsaError::InvalidResponse {
+                psa: PSA,
+                path: "/login/companyinfo".into(),
+                detail: "the codebase is not a plain path segment".into(),
+            });
+        }
+        self.origin
+            .join(&format!("{codebase}/apis/3.0/"))
+            .map_err(|e| PsaError::InvalidResponse {
+                psa: PSA,
+                path: "/login/companyinfo".into(),
+                detail: e.to_string(),
+            })
+    }
+
     /// Sends one request, retrying 429 (Retry-After, capped), 5xx and network faults.
     /// Other statuses are returned for the caller to judge. Every request is sent as
     /// [`Replay::Idempotent`], POSTs included.
@@ -128,25 +223,24 @@ impl ConnectWiseClient {
         auth: Auth,
         pagination: Pagination,
     ) -> Result<Answer, PsaError> {
-        let inner = &self.inner;
         let (method, url) = (&method, &url);
         let rules = ConnectWiseRetryRules(self);
         send_with_retry(
-            &inner.retry,
+            &self.retry,
             &rules,
             Replay::Idempotent,
             url.path(),
             move || async move {
-                let mut req = inner
+                let mut req = self
                     .http
                     .request(method.clone(), url.clone())
-                    .header("clientId", &inner.client_id);
-                req = match &inner.accept {
+                    .header("clientId", &self.client_id);
+                req = match &self.accept {
                     Some(a) => req.header(reqwest::header::ACCEPT, a),
                     None => req.header(reqwest::header::ACCEPT, "application/json"),
                 };
                 if auth == Auth::Account {
-                    req = req.header(reqwest::header::AUTHORIZATION, inner.authorization.expose());
+                    req = req.header(reqwest::header::AUTHORIZATION, self.authorization.expose());
                 }
                 if pagination == Pagination::ForwardOnly {
                     req = req.header("pagination-type", "forward-only");
@@ -154,7 +248,7 @@ impl ConnectWiseClient {
                 if let Some(b) = body {
                     req = req.json(b);
                 }
-                inner.requests.fetch_add(1, Ordering::Relaxed);
+                self.requests.fetch_add(1, Ordering::Relaxed);
                 Ok(Answer::read(req).await?)
             },
         )
@@ -212,10 +306,10 @@ impl ConnectWiseClient {
     /// Every record of a collection, walked with forward-only paging (ordered by id, the
     /// conditions sent again on every page). Guards: the `pageId` must grow, at most
     /// `max_pages` pages.
-    pub async fn list_all(&self, path: &str, conditions: &Conditions) -> Result<Vec<Value>, PsaError> {
+    pub(super) async fn list_all(&self, path: &str, conditions: &Conditions) -> Result<Vec<Value>, PsaError> {
         let first = self.url(path).await?;
         let cond = conditions.build();
-        let page_size = self.inner.page_size.to_string();
+        let page_size = self.page_size.to_string();
         let mut all = Vec::new();
         let mut page_id: Option<i64> = None;
         let mut pages = 0_u32;
@@ -262,11 +356,11 @@ impl ConnectWiseClient {
                     detail: format!("the next pageId ({next}) does not move forward"),
                 });
             }
-            if pages >= self.inner.max_pages {
+            if pages >= self.max_pages {
                 return Err(PsaError::Paging {
                     psa: PSA,
                     url: shown,
-                    detail: format!("more than {} pages", self.inner.max_pages),
+                    detail: format!("more than {} pages", self.max_pages),
                 });
             }
             page_id = Some(next);

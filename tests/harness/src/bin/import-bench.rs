@@ -18,7 +18,7 @@ use serde_json::json;
 use shared::connections::Integration;
 use shared::datto::Platform;
 use shared::devices::TypeMapping;
-use shared::devices::import::{ImportRequest, Importer};
+use shared::devices::import::{DeviceImporter, ImportRequest};
 use shared::site_mapping::{MappedBy, SiteMapping};
 use shared::store::keys;
 use shared::sync::items::{device_item, device_type_item, put_request};
@@ -135,7 +135,7 @@ fn main() {
         );
         let rss_seeded = vm_hwm_mb();
 
-        let importer = Importer { store: &store };
+        let importer = DeviceImporter { store: &store };
         let request = ImportRequest::Type {
             category: "Desktop".into(),
             device_type: "Desktop".into(),

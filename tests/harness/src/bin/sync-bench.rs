@@ -9,6 +9,7 @@
 //! Options (environment): `BENCH_SITES` (5000), `BENCH_DEVICES` (100000),
 //! `BENCH_LATENCY_MS` (30), `BENCH_WRITERS` (8).
 
+use rmmsync_tests::Handle;
 use rmmsync_tests::bench::{Kill, env_num, free_port, start_moto, vm_hwm_mb, workspace_root};
 use serde_json::{Value, json};
 use shared::connections::IntegrationSettings;
@@ -92,7 +93,9 @@ async fn admin_get(base: &str, path: &str) -> Value {
 
 async fn sync(deps: &SyncDeps, tenant: &TenantId, id: &str, budget: &RunBudget) -> (RunRecord, f64) {
     let started = Instant::now();
-    let run = start_run(deps, tenant, id, "manual").await.expect("start a run");
+    let run = start_run(deps, tenant, id, shared::runs::Trigger::Manual)
+        .await
+        .expect("start a run");
     let mut run = run;
     for _ in 0..100 {
         run = sync_run(deps, tenant, id, &run.run_id, budget).await.expect("run_once");

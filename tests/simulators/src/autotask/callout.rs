@@ -1,4 +1,4 @@
-//! The extension callout emitter (fact sheet B). Confirmed: a ticket workflow rule executes a
+//! The extension callout emitter. Confirmed: a ticket workflow rule executes a
 //! callout that holds a URL, credentials and a data format, optionally only for tickets with a
 //! value in a given ticket UDF. UNCONFIRMED, so all switches here: the payload fields and their
 //! names (`id`, `ticketNumber`, `status`, `companyID`, `rmmAlertID`, `title`), the encoding (JSON
@@ -13,8 +13,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::data::SimTicket;
-use super::{Shared, lock};
+use super::model::SimTicket;
+use super::{AutotaskState, lock};
 use crate::http;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -136,7 +136,7 @@ pub(crate) fn payload(format: CalloutFormat, t: &SimTicket) -> (&'static str, St
 }
 
 /// Fires the configured callout for a ticket that just became Complete, if it applies.
-pub(crate) fn fire(sim: Arc<Shared>, ticket: SimTicket) {
+pub(crate) fn fire(sim: Arc<AutotaskState>, ticket: SimTicket) {
     let Some(cfg) = lock(&sim.callout).clone() else {
         return;
     };

@@ -1,12 +1,11 @@
-//! An Autotask PSA REST API (v1.0) simulator: a real HTTP/1.1 server on loopback, following
-//! the fact sheet `psa-apis.md` (sections A, B and the checklist in F).
+//! An Autotask PSA REST API (v1.0) simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! Zone discovery: `GET /atservicesrest/v1.0/zoneInformation?user=...` (no auth). It answers the
 //! REST root on the same server, `http://127.0.0.1:PORT/ATServicesRest/`, to which clients append
 //! `V1.0/{Entity}...`. Paths are case-insensitive (`/atservicesrest/v1.0/...` works too).
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - Zone information (`zoneName`, `url`, `webUrl`, `ci`); unknown user → 500
 //!   `{"errors":["Zone information could not be determined"]}`; exempt from thread limiting.
 //! - The `ApiIntegrationCode`, `UserName`, `Secret` headers (names case-insensitive, as HTTP);
@@ -29,12 +28,12 @@
 //!   requests are not counted); usage-based latency (0.5 s from 50 %, 1 s from 75 %); at most 3
 //!   concurrent requests per (integration code + entity endpoint) → 429 "The Autotask API thread
 //!   threshold of 3 threads has been exceeded.".
-//! - An extension callout emitter (fact sheet B): when a ticket becomes Complete (5), through
+//! - An extension callout emitter: when a ticket becomes Complete (5), through
 //!   `PATCH /Tickets` or [`AutotaskSim::complete_ticket`], the configured callout
 //!   ([`CalloutConfig`]) is POSTed the ticket, asynchronously; every attempt is recorded
 //!   ([`AutotaskSim::callout_deliveries`]).
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | `Retry-After` on 429 | absent | [`AutotaskConfig::retry_after_secs`] |
@@ -54,7 +53,7 @@
 //! | Ticket status change through PUT | not served (405) | – |
 //! | 401s, 403s and 405s count against the hourly threshold | no | – |
 //! | `PATCH /Tickets` of an unknown id | 500 `errors` | – |
-//! | Exact picklist ids other than status 1/5 | see `data.rs` | – |
+//! | Exact picklist ids other than status 1/5 | see `generate.rs` | – |
 //!
 //! Injected faults ([`Faults`]) come after authentication, the limits and the latency (so a
 //! failed request still held its thread slot): `force_429_next`, `fail_next`, and "fail the
@@ -63,7 +62,7 @@
 //! gateway error would be.
 //!
 //! # Data
-//! Generated from [`AutotaskConfig::seed`] (see `data.rs`): companies (types 1/3/7, ~10 %
+//! Generated from [`AutotaskConfig::seed`] (see `generate.rs`): companies (types 1/3/7, ~10 %
 //! inactive, some exact and near-duplicate names), 1-2 locations each, contacts, configuration
 //! items (of 6 ConfigurationItemTypes; ~60 % with `rmmDeviceUID`; a few without
 //! `referenceTitle`), resources, tickets (half with `rmmAlertID`) and notes.
@@ -88,22 +87,35 @@
 //! ```
 
 mod callout;
-mod data;
+mod generate;
+mod model;
 mod query;
 mod routes;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callout::{CalloutConfig, CalloutDelivery, CalloutFormat};
-pub use data::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
-use data::{Data, GenParams};
+use generate::AutotaskGenParams;
+use model::AutotaskStore;
+pub use model::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
+
+/// How the Autotask simulator draws injected faults: paths ignore case, a forced 429 (the
+/// thread threshold's answer) comes first and spares zone discovery, which has no thread limit.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: true,
+    first: FirstFault::TooMany,
+    forced_429_on_open_routes: false,
+};
 
 /// Simulator configuration. `Default` is small and fast: 30 companies, no latency.
 #[derive(Clone)]
@@ -210,94 +222,10 @@ impl AutotaskConfig {
     }
 }
 
-/// Injected faults; set with [`AutotaskSim::set_faults`] or `POST /_sim/faults`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    /// The next N matching requests answer `status` (plain-text body).
-    pub fail_next: u32,
-    pub status: u16,
-    /// Restricts `fail_next`, `force_429_next` and `latency` to paths containing this
-    /// (case-insensitive).
-    pub path_contains: Option<String>,
-    /// The next N matching requests answer 429 (thread threshold message).
-    pub force_429_next: u32,
-    /// Replaces `AutotaskConfig::latency` for matching requests while set.
-    pub latency: Option<Duration>,
-    /// With `fail_after_pages`: once that many query pages of this entity were served, its
-    /// requests answer `status` (`fail_entity_times` times; 0 = until the faults are changed).
-    pub fail_entity: Option<String>,
-    pub fail_after_pages: u32,
-    pub fail_entity_times: u32,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            fail_next: 0,
-            status: 503,
-            path_contains: None,
-            force_429_next: 0,
-            latency: None,
-            fail_entity: None,
-            fail_after_pages: 0,
-            fail_entity_times: 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct FaultsJson {
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    pub force_429_next: u32,
-    pub latency_ms: Option<u64>,
-    pub fail_entity: Option<String>,
-    pub fail_after_pages: u32,
-    pub fail_entity_times: u32,
-}
-
-impl Default for FaultsJson {
-    fn default() -> Self {
-        FaultsJson::from(&Faults::default())
-    }
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains.clone(),
-            force_429_next: f.force_429_next,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-            fail_entity: f.fail_entity.clone(),
-            fail_after_pages: f.fail_after_pages,
-            fail_entity_times: f.fail_entity_times,
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains,
-            force_429_next: f.force_429_next,
-            latency: f.latency_ms.map(Duration::from_millis),
-            fail_entity: f.fail_entity,
-            fail_after_pages: f.fail_after_pages,
-            fail_entity_times: f.fail_entity_times,
-        }
-    }
-}
-
 /// Request counters. Admin (`/_sim/...`) requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SimStats {
+pub struct AutotaskStats {
     pub total_requests: u64,
     /// Per route: `zoneInformation`, `version`, `thresholdInformation`, `{Entity}.query`,
     /// `{Entity}.next`, `{Entity}.count`, `{Entity}.get`, `{Entity}.fields`, `Tickets.create`,
@@ -318,7 +246,7 @@ pub struct SimStats {
     pub slowed: u64,
 }
 
-impl SimStats {
+impl AutotaskStats {
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
     }
@@ -331,12 +259,6 @@ impl SimStats {
     pub fn pages(&self, entity: &str) -> u64 {
         self.pages.get(entity).copied().unwrap_or(0)
     }
-}
-
-pub(crate) struct FaultState {
-    pub faults: Faults,
-    /// Pages served per entity since the faults were set.
-    pub pages: HashMap<String, u32>,
 }
 
 /// The rolling-hour request threshold of the database.
@@ -373,34 +295,30 @@ impl Threshold {
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct AutotaskState {
     pub(crate) config: AutotaskConfig,
     pub(crate) base_url: String,
-    pub(crate) data: RwLock<Data>,
+    pub(crate) data: RwLock<AutotaskStore>,
     pub(crate) threshold: Mutex<Threshold>,
     /// In-flight requests per (integration code, entity endpoint).
     pub(crate) threads: Mutex<HashMap<(String, String), u32>>,
-    pub(crate) faults: Mutex<FaultState>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<AutotaskStats>,
     pub(crate) callout: Mutex<Option<CalloutConfig>>,
     pub(crate) deliveries: Mutex<Vec<CalloutDelivery>>,
     pub(crate) generation_time: Duration,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Data> {
+impl AutotaskState {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, AutotaskStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Data> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AutotaskStore> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut AutotaskStats)) {
         f(&mut lock(&self.stats));
     }
 
@@ -418,7 +336,7 @@ impl Shared {
 
 /// A running simulator. Dropping it stops the server; prefer [`AutotaskSim::shutdown`].
 pub struct AutotaskSim {
-    shared: Arc<Shared>,
+    shared: Arc<AutotaskState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -438,29 +356,26 @@ impl AutotaskSim {
             base_url,
         } = server::bind(addr).await?;
         let started = Instant::now();
-        let data = Data::generate(&GenParams {
+        let data = AutotaskStore::generate(&AutotaskGenParams {
             seed: config.seed,
             companies: config.companies,
             max_contacts_per_company: config.max_contacts_per_company,
             max_cis_per_company: config.max_cis_per_company,
             resources: config.resources,
             tickets: config.tickets.unwrap_or(config.companies),
-            reference_ms: config.reference_time_ms.unwrap_or_else(data::today_start_ms),
+            reference_ms: config.reference_time_ms.unwrap_or_else(model::today_start_ms),
             contacts_active_as_int: config.contacts_active_as_int,
         });
         let generation_time = started.elapsed();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(AutotaskState {
             threshold: Mutex::new(Threshold {
                 limit: config.hourly_limit,
                 window: config.threshold_window,
                 times: VecDeque::new(),
             }),
             threads: Mutex::new(HashMap::new()),
-            faults: Mutex::new(FaultState {
-                faults: Faults::default(),
-                pages: HashMap::new(),
-            }),
-            stats: Mutex::new(SimStats::default()),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
+            stats: Mutex::new(AutotaskStats::default()),
             callout: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             data: RwLock::new(data),
@@ -505,23 +420,21 @@ impl AutotaskSim {
         self.shared.generation_time
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> AutotaskStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = AutotaskStats::default();
     }
 
     /// Replaces the injected faults (page counters start afresh).
     pub fn set_faults(&self, faults: Faults) {
-        let mut f = lock(&self.shared.faults);
-        f.faults = faults;
-        f.pages.clear();
+        self.shared.gate.set_faults(faults);
     }
 
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).faults.clone()
+        self.shared.gate.faults()
     }
 
     /// Forgets the requests counted against the hourly threshold.
@@ -592,7 +505,7 @@ impl AutotaskSim {
     pub fn set_ticket_status(&self, id: i64, status: i64) -> bool {
         let previous = {
             let mut data = self.shared.write();
-            let now = data::now_ms();
+            let now = model::now_ms();
             let Some(row) = data.get_mut(Entity::Tickets, id) else {
                 return false;
             };
@@ -618,7 +531,7 @@ impl AutotaskSim {
 
     /// Adds a company; returns its id.
     pub fn add_company(&self, name: &str, company_type: i64, active: bool) -> i64 {
-        let now = data::iso(data::now_ms());
+        let now = model::iso(model::now_ms());
         self.shared.write().insert(
             Entity::Companies,
             json!({"companyName": name, "companyType": company_type, "isActive": active,
@@ -630,7 +543,7 @@ impl AutotaskSim {
     pub fn rename_company(&self, id: i64, name: &str) -> bool {
         self.change_record(Entity::Companies, id, |r| {
             r.insert("companyName".into(), json!(name));
-            r.insert("lastTrackedModifiedDateTime".into(), json!(data::iso(data::now_ms())));
+            r.insert("lastTrackedModifiedDateTime".into(), json!(model::iso(model::now_ms())));
         })
     }
 
@@ -648,7 +561,7 @@ impl AutotaskSim {
         rmm_device_uid: Option<&str>,
         serial: Option<&str>,
     ) -> i64 {
-        let now = data::iso(data::now_ms());
+        let now = model::iso(model::now_ms());
         self.shared.write().insert(
             Entity::ConfigurationItems,
             json!({"companyID": company_id, "configurationItemType": 1, "configurationItemCategoryID": 1,

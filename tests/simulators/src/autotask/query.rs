@@ -1,4 +1,4 @@
-//! The query language of `POST /{Entity}/query` (fact sheet A5): a `QueryModel` with
+//! The query language of `POST /{Entity}/query` : a `QueryModel` with
 //! `filter`, `maxRecords` and `includeFields` (keys case-insensitive), filters
 //! `{op, field, udf, value, items}` with the operators `eq, noteq, gt, gte, lt, lte, beginsWith,
 //! endsWith, contains, exist, notExist, in, notIn` and nestable `and`/`or` groups. The top-level
@@ -13,14 +13,14 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::data::{Entity, Row, udfs};
+use super::model::{Entity, Row, udfs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Filter {
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Cmp {
-        op: Op,
+        op: FilterOp,
         /// Wire name of the field, or the UDF name when `udf`.
         field: String,
         udf: bool,
@@ -29,7 +29,7 @@ pub(crate) enum Filter {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
+pub(crate) enum FilterOp {
     Eq,
     NotEq,
     Gt,
@@ -60,21 +60,21 @@ pub(crate) fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Val
         .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
-fn op(name: &str) -> Option<Op> {
+fn op(name: &str) -> Option<FilterOp> {
     Some(match name.to_ascii_lowercase().as_str() {
-        "eq" => Op::Eq,
-        "noteq" => Op::NotEq,
-        "gt" => Op::Gt,
-        "gte" => Op::Gte,
-        "lt" => Op::Lt,
-        "lte" => Op::Lte,
-        "beginswith" => Op::BeginsWith,
-        "endswith" => Op::EndsWith,
-        "contains" => Op::Contains,
-        "exist" => Op::Exist,
-        "notexist" => Op::NotExist,
-        "in" => Op::In,
-        "notin" => Op::NotIn,
+        "eq" => FilterOp::Eq,
+        "noteq" => FilterOp::NotEq,
+        "gt" => FilterOp::Gt,
+        "gte" => FilterOp::Gte,
+        "lt" => FilterOp::Lt,
+        "lte" => FilterOp::Lte,
+        "beginswith" => FilterOp::BeginsWith,
+        "endswith" => FilterOp::EndsWith,
+        "contains" => FilterOp::Contains,
+        "exist" => FilterOp::Exist,
+        "notexist" => FilterOp::NotExist,
+        "in" => FilterOp::In,
+        "notin" => FilterOp::NotIn,
         _ => return None,
     })
 }
@@ -122,9 +122,9 @@ fn parse_filter(entity: Entity, v: &Value) -> Result<Filter, String> {
                     .to_string()
             };
             let value = get_ci(m, "value").cloned().unwrap_or(Value::Null);
-            let list = matches!(op, Op::In | Op::NotIn);
+            let list = matches!(op, FilterOp::In | FilterOp::NotIn);
             let valid = match op {
-                Op::Exist | Op::NotExist => true,
+                FilterOp::Exist | FilterOp::NotExist => true,
                 _ if list => value.is_array(),
                 _ => !(value.is_null() || value.is_array() || value.is_object()),
             };
@@ -237,29 +237,29 @@ pub(crate) fn matches(f: &Filter, row: &Row) -> bool {
             let fv = field_value(row, field, *udf);
             let present = !fv.is_null() && fv.as_str() != Some("");
             match op {
-                Op::Exist => present,
-                Op::NotExist => !present,
-                Op::Eq => compare(&fv, value) == Some(Ordering::Equal),
-                Op::NotEq => compare(&fv, value).is_some_and(|o| o != Ordering::Equal),
-                Op::Gt => compare(&fv, value) == Some(Ordering::Greater),
-                Op::Gte => compare(&fv, value).is_some_and(|o| o != Ordering::Less),
-                Op::Lt => compare(&fv, value) == Some(Ordering::Less),
-                Op::Lte => compare(&fv, value).is_some_and(|o| o != Ordering::Greater),
-                Op::In | Op::NotIn => {
+                FilterOp::Exist => present,
+                FilterOp::NotExist => !present,
+                FilterOp::Eq => compare(&fv, value) == Some(Ordering::Equal),
+                FilterOp::NotEq => compare(&fv, value).is_some_and(|o| o != Ordering::Equal),
+                FilterOp::Gt => compare(&fv, value) == Some(Ordering::Greater),
+                FilterOp::Gte => compare(&fv, value).is_some_and(|o| o != Ordering::Less),
+                FilterOp::Lt => compare(&fv, value) == Some(Ordering::Less),
+                FilterOp::Lte => compare(&fv, value).is_some_and(|o| o != Ordering::Greater),
+                FilterOp::In | FilterOp::NotIn => {
                     if fv.is_null() {
                         return false;
                     }
                     let list = value.as_array().map(Vec::as_slice).unwrap_or(&[]);
                     let found = list.iter().any(|v| compare(&fv, v) == Some(Ordering::Equal));
-                    found == (*op == Op::In)
+                    found == (*op == FilterOp::In)
                 }
-                Op::BeginsWith | Op::EndsWith | Op::Contains => {
+                FilterOp::BeginsWith | FilterOp::EndsWith | FilterOp::Contains => {
                     let (Some(hay), Some(needle)) = (as_text(&fv), as_text(value)) else {
                         return false;
                     };
                     match op {
-                        Op::BeginsWith => hay.starts_with(&needle),
-                        Op::EndsWith => hay.ends_with(&needle),
+                        FilterOp::BeginsWith => hay.starts_with(&needle),
+                        FilterOp::EndsWith => hay.ends_with(&needle),
                         _ => hay.contains(&needle),
                     }
                 }

@@ -1,8 +1,10 @@
-//! HTTP front. One fallback handler parses the path, then every request goes through:
-//! count it → zone information (no auth) → authentication (401/403) → the hourly threshold
-//! (429) → the thread slot of (integration code, entity endpoint) (429) → latency (configured,
-//! injected, usage-based) → injected faults → the endpoint. The thread slot is held until the
-//! answer is ready.
+//! HTTP front. One fallback handler parses the path and counts the request; an unknown path
+//! answers 404 at once. Everything else goes through the shared request gate (`gate.rs`, with
+//! [`AutotaskCall`] as Autotask's side of it): authentication (401/403; zone information needs
+//! none) → the hourly threshold (429) → the thread slot of (integration code, entity endpoint)
+//! (429) → usage-based latency → latency (configured or injected) → injected faults → the
+//! endpoint. The thread slot is held until the answer is ready. The admin routes are
+//! `admin.rs`'s and Autotask's own (tickets, callout).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,13 +17,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::data::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
+use super::model::{self, COMPLETE, Entity, Row, SimTicket, ticket_picklist};
 use super::query;
-use super::{CalloutConfig, FaultsJson, Shared, SimStats, lock};
+use super::{AutotaskState, AutotaskStats, CalloutConfig, lock};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, json_response, status};
-use crate::urlcode::{percent_decode, percent_encode};
+use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<AutotaskState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -58,7 +62,7 @@ fn not_allowed(method: &Method) -> Response {
     )
 }
 
-fn too_many(sim: &Shared, msg: &str) -> Response {
+fn too_many(sim: &AutotaskState, msg: &str) -> Response {
     let mut r = errors(429, msg);
     if let Some(secs) = sim.config.retry_after_secs {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -66,7 +70,7 @@ fn too_many(sim: &Shared, msg: &str) -> Response {
     r
 }
 
-fn validation(sim: &Shared, msg: &str) -> Response {
+fn validation(sim: &AutotaskState, msg: &str) -> Response {
     sim.stat(|s| s.validation_500 += 1);
     errors(500, msg)
 }
@@ -74,18 +78,15 @@ fn validation(sim: &Shared, msg: &str) -> Response {
 // ----- URL helpers -----
 
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    uri.query()?.split('&').find_map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        percent_decode(k, true)
-            .eq_ignore_ascii_case(name)
-            .then(|| percent_decode(v, true))
-    })
+    parse_pairs(uri.query()?)
+        .into_iter()
+        .find_map(|(k, v)| k.eq_ignore_ascii_case(name).then_some(v))
 }
 
 // ----- routing -----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
+enum AutotaskApi {
     Zone,
     Version,
     Threshold,
@@ -104,60 +105,78 @@ enum Api {
     Unknown,
 }
 
-impl Api {
-    fn parse(method: &Method, segs: &[&str]) -> Api {
+impl AutotaskApi {
+    fn parse(method: &Method, segs: &[&str]) -> AutotaskApi {
         let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
         let l: Vec<&str> = lower.iter().map(String::as_str).collect();
         let m = method.as_str();
         let (get, post) = (m == "GET", m == "POST");
         match l.as_slice() {
-            ["zoneinformation"] => return if get { Api::Zone } else { Api::NotAllowed },
-            ["version"] => return if get { Api::Version } else { Api::NotAllowed },
-            ["thresholdinformation"] => return if get { Api::Threshold } else { Api::NotAllowed },
+            ["zoneinformation"] => {
+                return if get {
+                    AutotaskApi::Zone
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
+            ["version"] => {
+                return if get {
+                    AutotaskApi::Version
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
+            ["thresholdinformation"] => {
+                return if get {
+                    AutotaskApi::Threshold
+                } else {
+                    AutotaskApi::NotAllowed
+                };
+            }
             _ => {}
         }
         let Some(entity) = segs.first().and_then(|s| Entity::parse(s)) else {
-            return Api::Unknown;
+            return AutotaskApi::Unknown;
         };
-        let allow = |ok: bool, api: Api| if ok { api } else { Api::NotAllowed };
+        let allow = |ok: bool, api: AutotaskApi| if ok { api } else { AutotaskApi::NotAllowed };
         match &l[1..] {
-            ["query"] => allow(get || post, Api::Query(entity)),
-            ["query", "next"] => allow(get || post, Api::Next(entity)),
-            ["query", "count"] => allow(get || post, Api::Count(entity)),
-            ["entityinformation"] => allow(get, Api::Info(entity)),
-            ["entityinformation", "fields"] => allow(get, Api::Fields(entity)),
-            ["entityinformation", "userdefinedfields"] => allow(get, Api::Udfs(entity)),
+            ["query"] => allow(get || post, AutotaskApi::Query(entity)),
+            ["query", "next"] => allow(get || post, AutotaskApi::Next(entity)),
+            ["query", "count"] => allow(get || post, AutotaskApi::Count(entity)),
+            ["entityinformation"] => allow(get, AutotaskApi::Info(entity)),
+            ["entityinformation", "fields"] => allow(get, AutotaskApi::Fields(entity)),
+            ["entityinformation", "userdefinedfields"] => allow(get, AutotaskApi::Udfs(entity)),
             [] if entity == Entity::Tickets => match m {
-                "POST" => Api::CreateTicket,
-                "PATCH" => Api::UpdateTicket,
-                _ => Api::NotAllowed,
+                "POST" => AutotaskApi::CreateTicket,
+                "PATCH" => AutotaskApi::UpdateTicket,
+                _ => AutotaskApi::NotAllowed,
             },
             // Notes are a child entity: no top-level create.
-            [] if entity == Entity::TicketNotes => Api::Unknown,
-            [] => Api::NotAllowed,
+            [] if entity == Entity::TicketNotes => AutotaskApi::Unknown,
+            [] => AutotaskApi::NotAllowed,
             [id, "notes"] if entity == Entity::Tickets => match id.parse() {
-                Ok(id) if post => Api::CreateNote(id),
-                Ok(_) => Api::NotAllowed,
-                Err(_) => Api::Unknown,
+                Ok(id) if post => AutotaskApi::CreateNote(id),
+                Ok(_) => AutotaskApi::NotAllowed,
+                Err(_) => AutotaskApi::Unknown,
             },
             [id] => match id.parse() {
-                Ok(id) => allow(get, Api::Get(entity, id)),
-                Err(_) => Api::Unknown,
+                Ok(id) => allow(get, AutotaskApi::Get(entity, id)),
+                Err(_) => AutotaskApi::Unknown,
             },
-            _ => Api::Unknown,
+            _ => AutotaskApi::Unknown,
         }
     }
 
     fn entity(&self) -> Option<Entity> {
         match self {
-            Api::Query(e)
-            | Api::Next(e)
-            | Api::Count(e)
-            | Api::Get(e, _)
-            | Api::Info(e)
-            | Api::Fields(e)
-            | Api::Udfs(e) => Some(*e),
-            Api::CreateTicket | Api::UpdateTicket | Api::CreateNote(_) => Some(Entity::Tickets),
+            AutotaskApi::Query(e)
+            | AutotaskApi::Next(e)
+            | AutotaskApi::Count(e)
+            | AutotaskApi::Get(e, _)
+            | AutotaskApi::Info(e)
+            | AutotaskApi::Fields(e)
+            | AutotaskApi::Udfs(e) => Some(*e),
+            AutotaskApi::CreateTicket | AutotaskApi::UpdateTicket | AutotaskApi::CreateNote(_) => Some(Entity::Tickets),
             _ => None,
         }
     }
@@ -165,8 +184,8 @@ impl Api {
     /// The thread-limit endpoint ("object endpoint") of the request.
     fn endpoint(&self) -> String {
         match self {
-            Api::Version => "Version".into(),
-            Api::Threshold => "ThresholdInformation".into(),
+            AutotaskApi::Version => "Version".into(),
+            AutotaskApi::Threshold => "ThresholdInformation".into(),
             _ => self.entity().map_or("other", Entity::name).to_string(),
         }
     }
@@ -174,26 +193,26 @@ impl Api {
     fn stat_key(&self) -> String {
         let e = |e: &Entity, op: &str| format!("{}.{op}", e.name());
         match self {
-            Api::Zone => "zoneInformation".into(),
-            Api::Version => "version".into(),
-            Api::Threshold => "thresholdInformation".into(),
-            Api::Query(x) => e(x, "query"),
-            Api::Next(x) => e(x, "next"),
-            Api::Count(x) => e(x, "count"),
-            Api::Get(x, _) => e(x, "get"),
-            Api::Info(x) | Api::Udfs(x) => e(x, "info"),
-            Api::Fields(x) => e(x, "fields"),
-            Api::CreateTicket => "Tickets.create".into(),
-            Api::UpdateTicket => "Tickets.update".into(),
-            Api::CreateNote(_) => "Tickets.notes".into(),
-            Api::NotAllowed | Api::Unknown => "other".into(),
+            AutotaskApi::Zone => "zoneInformation".into(),
+            AutotaskApi::Version => "version".into(),
+            AutotaskApi::Threshold => "thresholdInformation".into(),
+            AutotaskApi::Query(x) => e(x, "query"),
+            AutotaskApi::Next(x) => e(x, "next"),
+            AutotaskApi::Count(x) => e(x, "count"),
+            AutotaskApi::Get(x, _) => e(x, "get"),
+            AutotaskApi::Info(x) | AutotaskApi::Udfs(x) => e(x, "info"),
+            AutotaskApi::Fields(x) => e(x, "fields"),
+            AutotaskApi::CreateTicket => "Tickets.create".into(),
+            AutotaskApi::UpdateTicket => "Tickets.update".into(),
+            AutotaskApi::CreateNote(_) => "Tickets.notes".into(),
+            AutotaskApi::NotAllowed | AutotaskApi::Unknown => "other".into(),
         }
     }
 }
 
 /// Releases a thread slot when the request is done.
 struct Slot<'a> {
-    sim: &'a Shared,
+    sim: &'a AutotaskState,
     key: (String, String),
 }
 
@@ -207,7 +226,7 @@ impl Drop for Slot<'_> {
 }
 
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<AutotaskState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -226,8 +245,155 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
     headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim()
 }
 
+/// One request to the Autotask simulator, as the gate sees it.
+struct AutotaskCall<'a> {
+    sim: &'a AutotaskState,
+    api: AutotaskApi,
+    method: &'a Method,
+}
+
+impl<'a> Gated for AutotaskCall<'a> {
+    /// The integration code (thread slots are per code and endpoint).
+    type Caller = String;
+    type Permit = Slot<'a>;
+
+    const FAULT_STAGE: FaultStage = FaultStage::AfterLimits;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    /// Zone discovery needs no credentials and is exempt from the limits.
+    fn access(&self) -> Access {
+        if self.api == AutotaskApi::Zone {
+            Access::Open
+        } else {
+            Access::Api
+        }
+    }
+
+    fn entity(&self) -> Option<&str> {
+        self.api.entity().map(Entity::name)
+    }
+
+    /// Injected failures are plain text, as an IIS or gateway error would be.
+    fn fault_response(&self, fault: Fault) -> Response {
+        let sim = self.sim;
+        let code = match fault {
+            Fault::TooMany { .. } => 429,
+            Fault::Status(code) => code,
+        };
+        sim.stat(|s| {
+            s.faults_injected += 1;
+            if code == 429 {
+                s.responses_429 += 1;
+            }
+        });
+        match code {
+            429 => too_many(sim, &thread_message(sim.config.thread_limit)),
+            401 => empty(401),
+            c => text(c, status(c).canonical_reason().unwrap_or("Error")),
+        }
+    }
+
+    /// The three headers (names are case-insensitive in `HeaderMap`): any failure is a 401
+    /// with an empty body; a user without API access gets 403; a method the endpoint does not
+    /// serve is refused (405) right after, before it counts.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<String, Box<Response>> {
+        let sim = self.sim;
+        let (code, user, secret) = (
+            header_str(headers, "apiintegrationcode"),
+            header_str(headers, "username"),
+            header_str(headers, "secret"),
+        );
+        let cfg = &sim.config;
+        let code_ok = cfg.integration_codes.iter().any(|c| c == code);
+        let restricted = cfg
+            .restricted_user
+            .as_ref()
+            .is_some_and(|(u, s)| u.eq_ignore_ascii_case(user) && s == secret);
+        let valid = user.eq_ignore_ascii_case(&cfg.username) && secret == cfg.secret;
+        if !code_ok || !(valid || restricted) {
+            sim.stat(|s| s.unauthorized_401 += 1);
+            return Err(Box::new(empty(401)));
+        }
+        if restricted {
+            sim.stat(|s| s.forbidden_403 += 1);
+            return Err(Box::new(errors(
+                403,
+                "The logged in Resource does not have the adequate permissions to use the API.",
+            )));
+        }
+        if self.api == AutotaskApi::NotAllowed {
+            return Err(Box::new(not_allowed(self.method)));
+        }
+        Ok(code.to_string())
+    }
+
+    /// The hourly threshold of the database, then the thread slot of (integration code, entity
+    /// endpoint); above half the threshold the answer is slowed down (usage-based latency).
+    fn admit(&self, code: &String) -> Result<Admission<Slot<'a>>, Box<Response>> {
+        let sim = self.sim;
+        let cfg = &sim.config;
+        let usage = lock(&sim.threshold).admit(Instant::now());
+        let Ok(usage) = usage else {
+            sim.stat(|s| {
+                s.responses_429 += 1;
+                s.threshold_limited += 1;
+            });
+            return Err(Box::new(too_many(
+                sim,
+                &format!(
+                    "The request threshold of {} requests per {} minutes has been exceeded.",
+                    cfg.hourly_limit,
+                    cfg.threshold_window.as_secs() / 60
+                ),
+            )));
+        };
+
+        let endpoint = self.api.endpoint();
+        let slot_key = (code.clone(), endpoint.clone());
+        let in_flight = {
+            let mut threads = lock(&sim.threads);
+            let n = threads.entry(slot_key.clone()).or_default();
+            if *n >= cfg.thread_limit {
+                None
+            } else {
+                *n += 1;
+                Some(*n)
+            }
+        };
+        let Some(in_flight) = in_flight else {
+            sim.stat(|s| {
+                s.responses_429 += 1;
+                s.thread_limited += 1;
+            });
+            return Err(Box::new(too_many(sim, &thread_message(cfg.thread_limit))));
+        };
+        let permit = Slot { sim, key: slot_key };
+        sim.stat(|s| {
+            let m = s.max_concurrent.entry(endpoint).or_default();
+            *m = (*m).max(in_flight);
+        });
+
+        let slow_down = if !cfg.usage_latency {
+            Duration::ZERO
+        } else if usage >= 0.75 {
+            Duration::from_millis(1000)
+        } else if usage >= 0.5 {
+            Duration::from_millis(500)
+        } else {
+            Duration::ZERO
+        };
+        if !slow_down.is_zero() {
+            sim.stat(|s| s.slowed += 1);
+        }
+        Ok(Admission { permit, slow_down })
+    }
+}
+
 async fn route(
-    sim: &Arc<Shared>,
+    sim: &Arc<AutotaskState>,
     peer: SocketAddr,
     method: &Method,
     uri: &Uri,
@@ -235,8 +401,8 @@ async fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return admin(sim, peer, method, path, body);
+    if admin::is_admin(path) {
+        return admin::serve(sim, peer, method, path, body);
     }
     let segments: Vec<String> = path
         .split('/')
@@ -248,9 +414,9 @@ async fn route(
         [root, version, rest @ ..]
             if root.eq_ignore_ascii_case("atservicesrest") && version.eq_ignore_ascii_case("v1.0") =>
         {
-            Api::parse(method, rest)
+            AutotaskApi::parse(method, rest)
         }
-        _ => Api::Unknown,
+        _ => AutotaskApi::Unknown,
     };
     let key = api.stat_key();
     sim.stat(|s| {
@@ -262,11 +428,18 @@ async fn route(
         .and_then(|h| h.to_str().ok())
         .map(|h| format!("http://{h}"))
         .unwrap_or_else(|| sim.base_url.clone());
+    if api == AutotaskApi::Unknown {
+        return not_found();
+    }
 
-    if api == Api::Zone {
-        if let Some(r) = injected(sim, path, None, true).await {
-            return r;
-        }
+    let call = AutotaskCall { sim, api, method };
+    // The thread slot (in `_passed`) is held until the answer is ready.
+    let _passed = match gate::pass(&call, path, headers).await {
+        Ok(passed) => passed,
+        Err(refused) => return *refused,
+    };
+
+    if api == AutotaskApi::Zone {
         let user = query_param(uri, "user").unwrap_or_default();
         let known = user.eq_ignore_ascii_case(&sim.config.username)
             || sim
@@ -284,102 +457,8 @@ async fn route(
             "ci": 1,
         }));
     }
-    if api == Api::Unknown {
-        return not_found();
-    }
 
-    // Authentication: the three headers (names are case-insensitive in HeaderMap).
-    let (code, user, secret) = (
-        header_str(headers, "apiintegrationcode"),
-        header_str(headers, "username"),
-        header_str(headers, "secret"),
-    );
-    let cfg = &sim.config;
-    let code_ok = cfg.integration_codes.iter().any(|c| c == code);
-    let restricted = cfg
-        .restricted_user
-        .as_ref()
-        .is_some_and(|(u, s)| u.eq_ignore_ascii_case(user) && s == secret);
-    let valid = user.eq_ignore_ascii_case(&cfg.username) && secret == cfg.secret;
-    if !code_ok || !(valid || restricted) {
-        sim.stat(|s| s.unauthorized_401 += 1);
-        return empty(401);
-    }
-    if restricted {
-        sim.stat(|s| s.forbidden_403 += 1);
-        return errors(
-            403,
-            "The logged in Resource does not have the adequate permissions to use the API.",
-        );
-    }
-    if api == Api::NotAllowed {
-        return not_allowed(method);
-    }
-
-    // The hourly threshold of the database.
-    let usage = lock(&sim.threshold).admit(Instant::now());
-    let usage = match usage {
-        Ok(u) => u,
-        Err(()) => {
-            sim.stat(|s| {
-                s.responses_429 += 1;
-                s.threshold_limited += 1;
-            });
-            return too_many(
-                sim,
-                &format!(
-                    "The request threshold of {} requests per {} minutes has been exceeded.",
-                    cfg.hourly_limit,
-                    cfg.threshold_window.as_secs() / 60
-                ),
-            );
-        }
-    };
-
-    // The thread limit per (integration code, endpoint).
-    let endpoint = api.endpoint();
-    let slot_key = (code.to_string(), endpoint.clone());
-    let in_flight = {
-        let mut threads = lock(&sim.threads);
-        let n = threads.entry(slot_key.clone()).or_default();
-        if *n >= cfg.thread_limit {
-            None
-        } else {
-            *n += 1;
-            Some(*n)
-        }
-    };
-    let Some(in_flight) = in_flight else {
-        sim.stat(|s| {
-            s.responses_429 += 1;
-            s.thread_limited += 1;
-        });
-        return too_many(sim, &thread_message(cfg.thread_limit));
-    };
-    let _slot = Slot { sim, key: slot_key };
-    sim.stat(|s| {
-        let m = s.max_concurrent.entry(endpoint).or_default();
-        *m = (*m).max(in_flight);
-    });
-
-    let usage_delay = if !cfg.usage_latency {
-        Duration::ZERO
-    } else if usage >= 0.75 {
-        Duration::from_millis(1000)
-    } else if usage >= 0.5 {
-        Duration::from_millis(500)
-    } else {
-        Duration::ZERO
-    };
-    if !usage_delay.is_zero() {
-        sim.stat(|s| s.slowed += 1);
-        tokio::time::sleep(usage_delay).await;
-    }
-    if let Some(r) = injected(sim, path, api.entity(), false).await {
-        return r;
-    }
-
-    let ctx = Ctx {
+    let ctx = AutotaskCtx {
         sim,
         origin,
         method,
@@ -388,10 +467,10 @@ async fn route(
     };
     let response = handle(&ctx, api);
     if response.status() == StatusCode::OK
-        && let Api::Query(e) | Api::Next(e) = api
+        && let AutotaskApi::Query(e) | AutotaskApi::Next(e) = api
     {
         sim.stat(|s| *s.pages.entry(e.name().to_string()).or_default() += 1);
-        *lock(&sim.faults).pages.entry(e.name().to_string()).or_default() += 1;
+        sim.gate.page_served(e.name());
     }
     response
 }
@@ -400,84 +479,21 @@ fn thread_message(limit: u32) -> String {
     format!("Thread Threshold Exceeded: The Autotask API thread threshold of {limit} threads has been exceeded.")
 }
 
-/// Latency, then injected faults. `zone` requests only see `fail_next`/`latency`.
-async fn injected(sim: &Shared, path: &str, entity: Option<Entity>, zone: bool) -> Option<Response> {
-    let (latency, fault) = {
-        let mut f = lock(&sim.faults);
-        let lower = path.to_ascii_lowercase();
-        let matches = f
-            .faults
-            .path_contains
-            .as_deref()
-            .is_none_or(|p| lower.contains(&p.to_ascii_lowercase()));
-        let latency = if matches {
-            f.faults.latency.unwrap_or(sim.config.latency)
-        } else {
-            sim.config.latency
-        };
-        let entity_name = entity.map(Entity::name);
-        let entity_hit = !zone
-            && f.faults
-                .fail_entity
-                .as_deref()
-                .zip(entity_name)
-                .is_some_and(|(want, have)| want.eq_ignore_ascii_case(have))
-            && f.pages.get(entity_name.unwrap_or("")).copied().unwrap_or(0) >= f.faults.fail_after_pages;
-        let fault = if matches && !zone && f.faults.force_429_next > 0 {
-            f.faults.force_429_next -= 1;
-            Some(429)
-        } else if matches && f.faults.fail_next > 0 {
-            f.faults.fail_next -= 1;
-            Some(f.faults.status)
-        } else if entity_hit {
-            match f.faults.fail_entity_times {
-                0 => Some(f.faults.status),
-                1 => {
-                    f.faults.fail_entity = None;
-                    Some(f.faults.status)
-                }
-                n => {
-                    f.faults.fail_entity_times = n - 1;
-                    Some(f.faults.status)
-                }
-            }
-        } else {
-            None
-        };
-        (latency, fault)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let code = fault?;
-    sim.stat(|s| {
-        s.faults_injected += 1;
-        if code == 429 {
-            s.responses_429 += 1;
-        }
-    });
-    Some(match code {
-        429 => too_many(sim, &thread_message(sim.config.thread_limit)),
-        401 => empty(401),
-        c => text(c, status(c).canonical_reason().unwrap_or("Error")),
-    })
-}
-
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct AutotaskCtx<'a> {
+    sim: &'a Arc<AutotaskState>,
     origin: String,
     method: &'a Method,
     uri: &'a Uri,
     body: &'a Bytes,
 }
 
-fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
+fn handle(ctx: &AutotaskCtx<'_>, api: AutotaskApi) -> Response {
     let sim = ctx.sim;
     match api {
-        Api::Version => {
+        AutotaskApi::Version => {
             ok(json!({"majorVersion": 1, "minorVersion": 0, "build": "2026.1 (simulator)", "customerType": "Paid"}))
         }
-        Api::Threshold => {
+        AutotaskApi::Threshold => {
             let used = lock(&sim.threshold).count(Instant::now());
             ok(json!({
                 "externalRequestThreshold": sim.config.hourly_limit,
@@ -485,15 +501,15 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 "currentTimeframeRequestCount": used,
             }))
         }
-        Api::Query(e) => run_query(ctx, e, None),
-        Api::Next(e) => {
+        AutotaskApi::Query(e) => run_query(ctx, e, None),
+        AutotaskApi::Next(e) => {
             let Some(paging) = query_param(ctx.uri, "paging").and_then(|p| serde_json::from_str::<Value>(&p).ok())
             else {
                 return validation(sim, "The paging parameter is missing or invalid.");
             };
             run_query(ctx, e, Some(paging))
         }
-        Api::Count(e) => match query_model(ctx, e, None) {
+        AutotaskApi::Count(e) => match query_model(ctx, e, None) {
             Err(msg) => validation(sim, &msg),
             Ok(q) => {
                 let data = sim.read();
@@ -501,7 +517,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 ok(json!({ "queryCount": n }))
             }
         },
-        Api::Get(e, id) => match sim.read().get(e, id) {
+        AutotaskApi::Get(e, id) => match sim.read().get(e, id) {
             Some(row) => ok(json!({ "item": row })),
             None if sim.config.missing_item_status == 200 => ok(json!({ "item": null })),
             None => errors(
@@ -509,7 +525,7 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
                 &format!("{} {id} was not found.", e.name()),
             ),
         },
-        Api::Info(e) => ok(json!({
+        AutotaskApi::Info(e) => ok(json!({
             "name": e.name().trim_end_matches('s'),
             "canCreate": matches!(e, Entity::Tickets | Entity::Companies | Entity::ConfigurationItems),
             "canUpdate": e != Entity::TicketNotes,
@@ -517,12 +533,12 @@ fn handle(ctx: &Ctx<'_>, api: Api) -> Response {
             "canDelete": false,
             "hasUserDefinedFields": e.fields().contains(&"userDefinedFields"),
         })),
-        Api::Udfs(_) => ok(json!({ "fields": [] })),
-        Api::Fields(e) => ok(json!({ "fields": fields(e) })),
-        Api::CreateTicket => create_ticket(ctx),
-        Api::UpdateTicket => update_ticket(ctx),
-        Api::CreateNote(id) => create_note(ctx, id),
-        Api::Zone | Api::NotAllowed | Api::Unknown => not_found(),
+        AutotaskApi::Udfs(_) => ok(json!({ "fields": [] })),
+        AutotaskApi::Fields(e) => ok(json!({ "fields": fields(e) })),
+        AutotaskApi::CreateTicket => create_ticket(ctx),
+        AutotaskApi::UpdateTicket => update_ticket(ctx),
+        AutotaskApi::CreateNote(id) => create_note(ctx, id),
+        AutotaskApi::Zone | AutotaskApi::NotAllowed | AutotaskApi::Unknown => not_found(),
     }
 }
 
@@ -569,7 +585,7 @@ fn fields(e: Entity) -> Vec<Value> {
 /// The query body: the POST body, or the `search` parameter of a GET.
 /// With `allow_get_next_after_post`, a POST query's paging token carries the query (`body`),
 /// so that a GET on its `nextPageUrl` can be answered.
-fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
+fn query_model(ctx: &AutotaskCtx<'_>, e: Entity, paging: Option<&Value>) -> Result<query::QueryModel, String> {
     let raw = if *ctx.method == Method::GET {
         let carried = paging
             .and_then(|p| p.get("body"))
@@ -586,7 +602,7 @@ fn query_model(ctx: &Ctx<'_>, e: Entity, paging: Option<&Value>) -> Result<query
 }
 
 /// A page of a query: the first one (`paging` = None) or the one a paging token points at.
-fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
+fn run_query(ctx: &AutotaskCtx<'_>, e: Entity, paging: Option<Value>) -> Response {
     let sim = ctx.sim;
     let cfg = &sim.config;
     let from_post = paging
@@ -708,7 +724,7 @@ fn run_query(ctx: &Ctx<'_>, e: Entity, paging: Option<Value>) -> Response {
 }
 
 /// The JSON object body with keys mapped to the entity's wire names (unknown keys dropped).
-fn body_fields(ctx: &Ctx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
+fn body_fields(ctx: &AutotaskCtx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
     let v: Value =
         serde_json::from_slice(ctx.body).map_err(|err| format!("The request body could not be parsed: {err}"))?;
     let m = v.as_object().ok_or("The request body must be a JSON object.")?;
@@ -730,7 +746,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
 }
 
 /// Validates ticket fields present in `m` (for create and update).
-fn check_ticket(sim: &Shared, m: &mut Map<String, Value>, create: bool) -> Result<(), String> {
+fn check_ticket(sim: &AutotaskState, m: &mut Map<String, Value>, create: bool) -> Result<(), String> {
     if create {
         let mut required = vec!["companyID", "title", "status", "priority"];
         if sim.config.require_queue {
@@ -809,7 +825,7 @@ fn check_ticket(sim: &Shared, m: &mut Map<String, Value>, create: bool) -> Resul
 
 /// Sets the status and what goes with Complete.
 pub(crate) fn apply_status(row: &mut Row, status: i64, now_ms: i64) {
-    let now = data::iso(now_ms);
+    let now = model::iso(now_ms);
     row.insert("status".into(), json!(status));
     row.insert(
         "completedDate".into(),
@@ -819,7 +835,7 @@ pub(crate) fn apply_status(row: &mut Row, status: i64, now_ms: i64) {
     row.insert("lastActivityDate".into(), json!(now));
 }
 
-fn create_ticket(ctx: &Ctx<'_>) -> Response {
+fn create_ticket(ctx: &AutotaskCtx<'_>) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::Tickets) {
         Ok(m) => m,
@@ -829,12 +845,12 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
     if let Err(msg) = check_ticket(sim, &mut m, true) {
         return validation(sim, &format!("{msg} | Error creating entity for record number [1]."));
     }
-    let now = data::now_ms();
+    let now = model::now_ms();
     let id = {
         let mut data = sim.write();
         let number = data.next_ticket_number(now);
         m.insert("ticketNumber".into(), json!(number));
-        m.insert("createDate".into(), json!(data::iso(now)));
+        m.insert("createDate".into(), json!(model::iso(now)));
         let status = int(m.get("status")).unwrap_or(1);
         let mut row = Value::Object(m);
         let id = data.insert(Entity::Tickets, row.take());
@@ -847,7 +863,7 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
     ok(json!({ "itemId": id }))
 }
 
-fn update_ticket(ctx: &Ctx<'_>) -> Response {
+fn update_ticket(ctx: &AutotaskCtx<'_>) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::Tickets) {
         Ok(m) => m,
@@ -874,7 +890,7 @@ fn update_ticket(ctx: &Ctx<'_>) -> Response {
                 row.insert(k, v);
             }
         }
-        let now = data::now_ms();
+        let now = model::now_ms();
         apply_status(row, status.unwrap_or(previous), now);
         if status.is_none() || status == Some(previous) {
             // Untouched status keeps its completion date.
@@ -891,7 +907,7 @@ fn update_ticket(ctx: &Ctx<'_>) -> Response {
     ok(json!({ "itemId": id }))
 }
 
-fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
+fn create_note(ctx: &AutotaskCtx<'_>, ticket_id: i64) -> Response {
     let sim = ctx.sim;
     let mut m = match body_fields(ctx, Entity::TicketNotes) {
         Ok(m) => m,
@@ -926,7 +942,7 @@ fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
         }
     }
     m.insert("ticketID".into(), json!(ticket_id));
-    let now = data::iso(data::now_ms());
+    let now = model::iso(model::now_ms());
     m.insert("createDateTime".into(), json!(now));
     m.insert("lastActivityDate".into(), json!(now));
     let id = sim.write().insert(Entity::TicketNotes, Value::Object(m));
@@ -935,110 +951,101 @@ fn create_note(ctx: &Ctx<'_>, ticket_id: i64) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return errors(403, "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<AutotaskState> {
+    const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    let blank = body.iter().all(u8::is_ascii_whitespace);
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
-    match (method.as_str(), segs.as_slice()) {
-        ("GET", ["stats"]) => ok(serde_json::to_value(&*lock(&sim.stats)).unwrap_or(Value::Null)),
-        ("POST", ["reset-stats"]) => {
-            *lock(&sim.stats) = SimStats::default();
-            ok(json!({"ok": true}))
-        }
-        ("GET", ["faults"]) => {
-            ok(serde_json::to_value(FaultsJson::from(&lock(&sim.faults).faults)).unwrap_or(Value::Null))
-        }
-        ("POST", ["faults"]) => {
-            let parsed: Result<FaultsJson, _> = if blank {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) if StatusCode::from_u16(f.status).is_ok() => {
-                    let mut state = lock(&sim.faults);
-                    state.faults = f.into();
-                    state.pages.clear();
-                    ok(serde_json::to_value(FaultsJson::from(&state.faults)).unwrap_or(Value::Null))
-                }
-                Ok(_) => errors(400, "status must be a valid HTTP status"),
-                Err(e) => errors(400, &format!("invalid faults JSON: {e}")),
-            }
-        }
-        ("POST", ["reset-limits"]) => {
-            lock(&sim.threshold).times.clear();
-            ok(json!({"ok": true}))
-        }
-        ("POST", ["tickets", id, "complete"]) => {
-            let Ok(id) = id.parse::<i64>() else {
-                return errors(400, "ticket id must be an integer");
-            };
-            let previous = {
-                let mut data = sim.write();
-                let Some(row) = data.get_mut(Entity::Tickets, id) else {
-                    return errors(404, "no such ticket");
+
+    fn info(&self) -> Value {
+        let cfg = &self.config;
+        let data = self.read();
+        let counts: Map<String, Value> = Entity::ALL
+            .iter()
+            .map(|e| (e.name().to_string(), json!(data.table(*e).rows.len())))
+            .collect();
+        json!({
+            "simulator": "autotask",
+            "username": cfg.username,
+            "integrationCodes": cfg.integration_codes,
+            "zoneName": cfg.zone_name,
+            "baseUrl": self.base_url,
+            "zoneInformationUrl": format!("{}/atservicesrest/v1.0/zoneInformation", self.base_url),
+            "restRoot": format!("{}/ATServicesRest/", self.base_url),
+            "seed": cfg.seed,
+            "counts": counts,
+            "pageMax": cfg.page_max,
+            "hourlyLimit": cfg.hourly_limit,
+            "threadLimit": cfg.thread_limit,
+            "latencyMs": cfg.latency.as_millis() as u64,
+            "generationMs": self.generation_time.as_millis() as u64,
+        })
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or(Value::Null)
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = AutotaskStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.threshold).times.clear();
+    }
+
+    fn error(&self, code: u16, msg: &str) -> Response {
+        errors(code, msg)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let sim = self;
+        Some(match (method.as_str(), segs) {
+            ("POST", ["tickets", id, "complete"]) => {
+                let Ok(id) = id.parse::<i64>() else {
+                    return Some(errors(400, "ticket id must be an integer"));
                 };
-                let previous = int(row.get("status")).unwrap_or(0);
-                apply_status(row, COMPLETE, data::now_ms());
-                previous
-            };
-            sim.ticket_status_changed(id, previous);
-            let ticket = sim.read().get(Entity::Tickets, id).map(SimTicket::from_row);
-            ok(json!({"id": id, "status": ticket.map(|t| t.status)}))
-        }
-        ("GET", ["callout"]) => {
-            let c = lock(&sim.callout).clone();
-            // Never echo the password.
-            ok(c.map_or(Value::Null, |c| {
-                json!({"url": c.url, "format": c.format, "username": c.username, "udfFilter": c.udf_filter,
-                       "retries": c.retries, "retryDelayMs": c.retry_delay_ms, "timeoutMs": c.timeout_ms})
-            }))
-        }
-        ("POST", ["callout"]) => {
-            if blank {
-                *lock(&sim.callout) = None;
-                return ok(json!({"ok": true, "callout": null}));
+                let previous = {
+                    let mut data = sim.write();
+                    let Some(row) = data.get_mut(Entity::Tickets, id) else {
+                        return Some(errors(404, "no such ticket"));
+                    };
+                    let previous = int(row.get("status")).unwrap_or(0);
+                    apply_status(row, COMPLETE, model::now_ms());
+                    previous
+                };
+                sim.ticket_status_changed(id, previous);
+                let ticket = sim.read().get(Entity::Tickets, id).map(SimTicket::from_row);
+                ok(json!({"id": id, "status": ticket.map(|t| t.status)}))
             }
-            match serde_json::from_slice::<CalloutConfig>(body) {
-                Ok(c) if c.url.starts_with("http://") => {
-                    *lock(&sim.callout) = Some(c);
-                    ok(json!({"ok": true}))
+            ("GET", ["callout"]) => {
+                let c = lock(&sim.callout).clone();
+                // Never echo the password.
+                ok(c.map_or(Value::Null, |c| {
+                    json!({"url": c.url, "format": c.format, "username": c.username, "udfFilter": c.udf_filter,
+                           "retries": c.retries, "retryDelayMs": c.retry_delay_ms, "timeoutMs": c.timeout_ms})
+                }))
+            }
+            ("POST", ["callout"]) => {
+                if admin::blank(body) {
+                    *lock(&sim.callout) = None;
+                    return Some(ok(json!({"ok": true, "callout": null})));
                 }
-                Ok(_) => errors(400, "url must be an http:// URL"),
-                Err(e) => errors(400, &format!("invalid callout JSON: {e}")),
+                match serde_json::from_slice::<CalloutConfig>(body) {
+                    Ok(c) if c.url.starts_with("http://") => {
+                        *lock(&sim.callout) = Some(c);
+                        ok(json!({"ok": true}))
+                    }
+                    Ok(_) => errors(400, "url must be an http:// URL"),
+                    Err(e) => errors(400, &format!("invalid callout JSON: {e}")),
+                }
             }
-        }
-        ("GET", ["callout", "deliveries"]) => ok(serde_json::to_value(&*lock(&sim.deliveries)).unwrap_or(Value::Null)),
-        ("GET", ["info"]) => {
-            let cfg = &sim.config;
-            let data = sim.read();
-            let counts: Map<String, Value> = Entity::ALL
-                .iter()
-                .map(|e| (e.name().to_string(), json!(data.table(*e).rows.len())))
-                .collect();
-            ok(json!({
-                "simulator": "autotask",
-                "username": cfg.username,
-                "integrationCodes": cfg.integration_codes,
-                "zoneName": cfg.zone_name,
-                "baseUrl": sim.base_url,
-                "zoneInformationUrl": format!("{}/atservicesrest/v1.0/zoneInformation", sim.base_url),
-                "restRoot": format!("{}/ATServicesRest/", sim.base_url),
-                "seed": cfg.seed,
-                "counts": counts,
-                "pageMax": cfg.page_max,
-                "hourlyLimit": cfg.hourly_limit,
-                "threadLimit": cfg.thread_limit,
-                "latencyMs": cfg.latency.as_millis() as u64,
-                "generationMs": sim.generation_time.as_millis() as u64,
-            }))
-        }
-        _ => errors(
-            404,
-            "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/reset-limits, POST /_sim/tickets/{id}/complete, POST /_sim/callout.",
-        ),
+            ("GET", ["callout", "deliveries"]) => {
+                ok(serde_json::to_value(&*lock(&sim.deliveries)).unwrap_or(Value::Null))
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -1051,16 +1058,28 @@ mod tests {
         let get = Method::GET;
         let post = Method::POST;
         assert_eq!(
-            Api::parse(&post, &["companies", "QUERY"]),
-            Api::Query(Entity::Companies)
+            AutotaskApi::parse(&post, &["companies", "QUERY"]),
+            AutotaskApi::Query(Entity::Companies)
         );
-        assert_eq!(Api::parse(&get, &["Tickets", "12"]), Api::Get(Entity::Tickets, 12));
-        assert_eq!(Api::parse(&post, &["Tickets", "12", "Notes"]), Api::CreateNote(12));
-        assert_eq!(Api::parse(&post, &["TicketNotes"]), Api::Unknown);
-        assert_eq!(Api::parse(&Method::PATCH, &["tickets"]), Api::UpdateTicket);
-        assert_eq!(Api::parse(&Method::DELETE, &["tickets"]), Api::NotAllowed);
-        assert_eq!(Api::parse(&get, &["version"]), Api::Version);
-        assert_eq!(Api::parse(&get, &["Nope", "query"]), Api::Unknown);
+        assert_eq!(
+            AutotaskApi::parse(&get, &["Tickets", "12"]),
+            AutotaskApi::Get(Entity::Tickets, 12)
+        );
+        assert_eq!(
+            AutotaskApi::parse(&post, &["Tickets", "12", "Notes"]),
+            AutotaskApi::CreateNote(12)
+        );
+        assert_eq!(AutotaskApi::parse(&post, &["TicketNotes"]), AutotaskApi::Unknown);
+        assert_eq!(
+            AutotaskApi::parse(&Method::PATCH, &["tickets"]),
+            AutotaskApi::UpdateTicket
+        );
+        assert_eq!(
+            AutotaskApi::parse(&Method::DELETE, &["tickets"]),
+            AutotaskApi::NotAllowed
+        );
+        assert_eq!(AutotaskApi::parse(&get, &["version"]), AutotaskApi::Version);
+        assert_eq!(AutotaskApi::parse(&get, &["Nope", "query"]), AutotaskApi::Unknown);
         assert_eq!(percent_decode(&percent_encode("{\"a\": 1}&"), false), "{\"a\": 1}&");
     }
 }

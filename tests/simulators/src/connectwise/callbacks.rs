@@ -1,4 +1,4 @@
-//! The callback emitter (fact sheet D2-D4) and [`CallbackSink`], a loopback receiver for tests.
+//! The callback emitter and [`CallbackSink`], a loopback receiver for tests.
 //!
 //! Deliveries go out over the crate's HTTP/1.1 client ([`crate::http`]; `http://` targets
 //! only: the simulator is for loopback tests; an `https://` target is recorded as a failed
@@ -76,7 +76,7 @@ pub(crate) async fn deliver(
             body: out.body.clone(),
             signature: out.signature.clone(),
         });
-        // Only 404, 409, 419 and 429 are retried (D4).
+        // Only 404, 409, 419 and 429 are retried.
         let retry = matches!(status, Some(404 | 409 | 419 | 429));
         match retry_delays.get(attempt as usize - 1) {
             Some(delay) if retry => {

@@ -1,4 +1,4 @@
-//! The `conditions` query language of ConnectWise Manage REST 3.0 (fact sheet C5), evaluated
+//! The `conditions` query language of ConnectWise Manage REST 3.0 evaluated
 //! against records held as JSON.
 //!
 //! Grammar (keywords case-insensitive):
@@ -28,7 +28,7 @@ pub(crate) enum Lit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Op {
+pub(crate) enum ConditionOp {
     Eq,
     Ne,
     Lt,
@@ -44,8 +44,15 @@ pub(crate) enum Cond {
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
-    Cmp { field: Vec<String>, op: Op, value: Lit },
-    In { field: Vec<String>, values: Vec<Lit> },
+    Cmp {
+        field: Vec<String>,
+        op: ConditionOp,
+        value: Lit,
+    },
+    In {
+        field: Vec<String>,
+        values: Vec<Lit>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +61,7 @@ enum Tok {
     Str(String),
     Num(f64),
     Date(String),
-    Op(&'static str),
+    ConditionOp(&'static str),
     LParen,
     RParen,
     Comma,
@@ -120,16 +127,16 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 i += end + 1;
             }
             '=' => {
-                out.push(Tok::Op("="));
+                out.push(Tok::ConditionOp("="));
                 i += 1;
             }
             '!' if chars.get(i + 1) == Some(&'=') => {
-                out.push(Tok::Op("!="));
+                out.push(Tok::ConditionOp("!="));
                 i += 2;
             }
             '<' | '>' => {
                 let eq = chars.get(i + 1) == Some(&'=');
-                out.push(Tok::Op(match (c, eq) {
+                out.push(Tok::ConditionOp(match (c, eq) {
                     ('<', true) => "<=",
                     ('<', false) => "<",
                     ('>', true) => ">=",
@@ -227,16 +234,16 @@ impl Parser {
             false
         };
         let op = match self.next() {
-            Some(Tok::Op(o)) if !negated => match o {
-                "=" => Op::Eq,
-                "!=" => Op::Ne,
-                "<" => Op::Lt,
-                "<=" => Op::Le,
-                ">" => Op::Gt,
-                _ => Op::Ge,
+            Some(Tok::ConditionOp(o)) if !negated => match o {
+                "=" => ConditionOp::Eq,
+                "!=" => ConditionOp::Ne,
+                "<" => ConditionOp::Lt,
+                "<=" => ConditionOp::Le,
+                ">" => ConditionOp::Gt,
+                _ => ConditionOp::Ge,
             },
-            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("like") => Op::Like,
-            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("contains") => Op::Contains,
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("like") => ConditionOp::Like,
+            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("contains") => ConditionOp::Contains,
             Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("in") => {
                 if self.next() != Some(Tok::LParen) {
                     return Err("expected ( after in".into());
@@ -360,18 +367,18 @@ pub(crate) fn matches(c: &Cond, record: &Value) -> bool {
             let v = lookup(record, field).unwrap_or(&Value::Null);
             use std::cmp::Ordering::*;
             match op {
-                Op::Eq | Op::Ne if *value == Lit::Null => v.is_null() == (*op == Op::Eq),
-                Op::Eq => ordering(v, value) == Some(Equal),
-                Op::Ne => ordering(v, value) != Some(Equal),
-                Op::Lt => ordering(v, value) == Some(Less),
-                Op::Le => matches!(ordering(v, value), Some(Less | Equal)),
-                Op::Gt => ordering(v, value) == Some(Greater),
-                Op::Ge => matches!(ordering(v, value), Some(Greater | Equal)),
-                Op::Like => match (v, value) {
+                ConditionOp::Eq | ConditionOp::Ne if *value == Lit::Null => v.is_null() == (*op == ConditionOp::Eq),
+                ConditionOp::Eq => ordering(v, value) == Some(Equal),
+                ConditionOp::Ne => ordering(v, value) != Some(Equal),
+                ConditionOp::Lt => ordering(v, value) == Some(Less),
+                ConditionOp::Le => matches!(ordering(v, value), Some(Less | Equal)),
+                ConditionOp::Gt => ordering(v, value) == Some(Greater),
+                ConditionOp::Ge => matches!(ordering(v, value), Some(Greater | Equal)),
+                ConditionOp::Like => match (v, value) {
                     (Value::String(s), Lit::Str(p)) => like(s, p),
                     _ => false,
                 },
-                Op::Contains => match (v, value) {
+                ConditionOp::Contains => match (v, value) {
                     (Value::String(s), Lit::Str(p)) => s.to_lowercase().contains(&p.to_lowercase()),
                     _ => false,
                 },

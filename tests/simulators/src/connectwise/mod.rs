@@ -1,5 +1,4 @@
-//! A ConnectWise Manage (PSA) REST 3.0 simulator: a real HTTP/1.1 server on loopback,
-//! following the fact sheet `psa-apis.md` (sections C, D and the checklist in F).
+//! A ConnectWise Manage (PSA) REST 3.0 simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! One port serves the whole "site" (`https://api-na.myconnectwise.net` in production):
@@ -9,30 +8,30 @@
 //!   both the discovered one and the widely used `v4_6_release/` work);
 //! - admin routes under `/_sim/`.
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - Basic auth `company+publicKey:privateKey` and the `clientId` header on every REST call;
-//!   bad credentials → 401 `{"code":"ConnectWiseApi","message":"UserNotAuthenticated"}` (C2).
+//!   bad credentials → 401 `{"code":"ConnectWiseApi","message":"UserNotAuthenticated"}`.
 //!   A "restricted" key pair authenticates but every call answers 403 (for the connection test).
 //! - `GET /system/info`; companies (+`/count`, `/{id}`, `/{id}/sites`), contacts,
 //!   configurations (CRUD, `/types`), members (`/system/members`), boards with statuses,
 //!   types and subtypes, priorities, sources, tickets (CRUD, `/search`, `/{id}/notes`,
-//!   `/{id}/configurations`), callbacks (`/system/callbacks` CRUD) (C3).
+//!   `/{id}/configurations`), callbacks (`/system/callbacks` CRUD).
 //! - `conditions` (see `conditions.rs`: `= != < <= > >= contains like in not`,
 //!   `AND`/`OR`, parentheses, strings, numbers, `True/False`, `[datetimes]`, `a/b` references),
-//!   `orderBy` (`field [asc|desc]`), `fields` (top-level names) (C5).
+//!   `orderBy` (`field [asc|desc]`), `fields` (top-level names).
 //! - Navigable paging (`page` 1-based, `pageSize` default 25, clamped to 1000) with an RFC 5988
 //!   `Link` header (`first/prev/next/last`, `next`/`prev` omitted when absent); forward-only
 //!   paging (`pagination-type: forward-only` + `pageId`, ordered by id, `orderBy` refused with
-//!   400) whose `Link` carries `rel="next"` with the last id returned (C6).
+//!   400) whose `Link` carries `rel="next"` with the last id returned.
 //! - POST → 201 with the record; PATCH takes JSON-Patch arrays (`add|replace|remove`, unknown
-//!   paths ignored: the documented "false 200"); DELETE → 204 (C7).
+//!   paths ignored: the documented "false 200"); DELETE → 204.
 //! - Error envelope `{code,message,errors[{code,message,resource,field}]}`; 400 `InvalidObject`
 //!   on missing ticket summary/company/board; 404 `NotFound`; unknown route 404
-//!   `The endpoint does not exist.` (C8).
+//!   `The endpoint does not exist.`.
 //! - Rate limit: more than [`ConnectWiseConfig::rate_limit`] REST requests per rolling
 //!   [`ConnectWiseConfig::rate_window`] → 429 with `Retry-After` and
 //!   `{"error":"ConnectWiseAPI","message":"Too many requests. Please try again in N seconds."}`.
-//! - Callbacks (D1-D4): registration validates `url`, `type` and `level`, stores `objectId` 1
+//! - Callbacks: registration validates `url`, `type` and `level`, stores `objectId` 1
 //!   for owner level, answers `ObjectExists` for a duplicate (same url, type, level, objectId);
 //!   when a ticket is added or updated (API, or [`ConnectWiseSim::close_ticket`]) each active
 //!   matching callback gets a POST of the PascalCase payload with `Entity` as a JSON string and
@@ -43,7 +42,7 @@
 //!   [`ConnectWiseConfig::callback_timeout`] (5 s). `isSelfSuppressedFlag` suppresses changes
 //!   made with the creator's keys; a ticket write with `skipCallback: true` sends nothing.
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | Unknown company at `/login/companyinfo` | 404 `{"code":"NotFound","message":"Company not found"}`; 200 sends `null` | [`ConnectWiseConfig::unknown_company_status`] |
@@ -79,7 +78,7 @@
 //! the callbacks it is sent and can answer chosen statuses (to exercise the retries).
 //!
 //! # Admin endpoints (no auth, loopback peers only, not counted)
-//! `GET /_sim/info`, `GET /_sim/stats`, `GET|POST /_sim/faults` ([`FaultsJson`] fields, snake
+//! `GET /_sim/info`, `GET /_sim/stats`, `GET|POST /_sim/faults` ([`Faults`] fields, snake
 //! case, `latency_ms`; empty body clears), `POST /_sim/reset-limits`, `POST /_sim/reset-stats`,
 //! `POST /_sim/tickets/{id}/close`.
 //!
@@ -97,7 +96,8 @@
 
 pub mod callbacks;
 mod conditions;
-mod data;
+mod generate;
+mod model;
 mod routes;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -105,15 +105,27 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
 pub use callbacks::{CallbackDelivery, CallbackSink, ReceivedCallback, sign};
-use data::{Data, GenParams};
-pub use data::{iso, now_ms};
+use generate::ConnectWiseGenParams;
+use model::ConnectWiseStore;
+pub use model::{iso, now_ms};
 
 use crate::rng::Rng;
+
+/// How the ConnectWise simulator draws injected faults: `fail_next` before a forced 429, on
+/// every route.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: false,
+    first: FirstFault::Status,
+    forced_429_on_open_routes: true,
+};
 
 /// Simulator configuration. `Default` is small and fast.
 #[derive(Clone)]
@@ -198,80 +210,9 @@ impl Default for ConnectWiseConfig {
     }
 }
 
-/// Injected faults; set with [`ConnectWiseSim::set_faults`] or `POST /_sim/faults`.
-///
-/// They apply to REST requests whose path contains `path_contains` (all if `None`). The first
-/// `after_successes` matching requests pass; then the next `fail_next` answer `status`, then
-/// `force_429_next` answer 429 with `Retry-After: retry_after_secs`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    pub path_contains: Option<String>,
-    pub after_successes: u32,
-    pub fail_next: u32,
-    pub status: u16,
-    pub force_429_next: u32,
-    pub retry_after_secs: u64,
-    pub latency: Option<Duration>,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            path_contains: None,
-            after_successes: 0,
-            fail_next: 0,
-            status: 500,
-            force_429_next: 0,
-            retry_after_secs: 1,
-            latency: None,
-        }
-    }
-}
-
-/// [`Faults`] as JSON for `/_sim/faults`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FaultsJson {
-    pub path_contains: Option<String>,
-    pub after_successes: u32,
-    pub fail_next: u32,
-    pub status: u16,
-    pub force_429_next: u32,
-    pub retry_after_secs: u64,
-    pub latency_ms: Option<u64>,
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            path_contains: f.path_contains.clone(),
-            after_successes: f.after_successes,
-            fail_next: f.fail_next,
-            status: f.status,
-            force_429_next: f.force_429_next,
-            retry_after_secs: f.retry_after_secs,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            path_contains: f.path_contains,
-            after_successes: f.after_successes,
-            fail_next: f.fail_next,
-            status: if f.status == 0 { 500 } else { f.status },
-            force_429_next: f.force_429_next,
-            retry_after_secs: f.retry_after_secs,
-            latency: f.latency_ms.map(Duration::from_millis),
-        }
-    }
-}
-
 /// Request counters. Admin requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SimStats {
+pub struct ConnectWiseStats {
     pub total_requests: u64,
     /// Per route, e.g. `companyinfo`, `system_info`, `companies`, `company_sites`, `contacts`,
     /// `configurations`, `configuration_types`, `members`, `boards`, `board_statuses`,
@@ -285,25 +226,40 @@ pub struct SimStats {
     pub callbacks_sent: u64,
 }
 
-impl SimStats {
+impl ConnectWiseStats {
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct ConnectWiseState {
     pub(crate) config: ConnectWiseConfig,
     pub(crate) base_url: String,
-    pub(crate) data: Mutex<Data>,
-    pub(crate) faults: Mutex<Faults>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) data: Mutex<ConnectWiseStore>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<ConnectWiseStats>,
     pub(crate) window: Mutex<VecDeque<Instant>>,
     pub(crate) deliveries: Arc<Mutex<Vec<CallbackDelivery>>>,
     pub(crate) rng: Mutex<Rng>,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// What happened to the record a callback reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackAction {
+    Added,
+    Updated,
+    Deleted,
+}
+
+impl CallbackAction {
+    /// The payload's `Action`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CallbackAction::Added => "added",
+            CallbackAction::Updated => "updated",
+            CallbackAction::Deleted => "deleted",
+        }
+    }
 }
 
 /// Who made a change (for `isSelfSuppressedFlag`).
@@ -313,12 +269,12 @@ pub(crate) enum Actor {
     Other,
 }
 
-impl Shared {
-    pub(crate) fn data(&self) -> MutexGuard<'_, Data> {
+impl ConnectWiseState {
+    pub(crate) fn data(&self) -> MutexGuard<'_, ConnectWiseStore> {
         lock(&self.data)
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut ConnectWiseStats)) {
         f(&mut lock(&self.stats));
     }
 
@@ -331,7 +287,7 @@ impl Shared {
     }
 
     /// Sends the ticket callbacks for a change (spawned; returns at once).
-    pub(crate) fn emit_ticket(self: &Arc<Self>, ticket_id: i64, action: &str, actor: Actor) {
+    pub(crate) fn emit_ticket(self: &Arc<Self>, ticket_id: i64, action: CallbackAction, actor: Actor) {
         let (ticket, callbacks, api_member_id) = {
             let d = self.data();
             let ticket = d.tickets.get(ticket_id).cloned();
@@ -345,7 +301,7 @@ impl Shared {
             (ticket, callbacks, api_member_id)
         };
         let Some(ticket) = ticket else { return };
-        let entity = if action == "deleted" {
+        let entity = if action == CallbackAction::Deleted {
             Value::Null
         } else {
             json!(ticket.to_string())
@@ -382,7 +338,7 @@ impl Shared {
                 "FromUrl": self.base_url.trim_start_matches("http://"),
                 "CompanyId": self.config.company_id,
                 "MemberId": if actor == Actor::ApiMember { self.config.api_member.as_str() } else { "simadmin" },
-                "Action": action,
+                "Action": action.as_str(),
                 "Type": "ticket",
                 "ID": ticket_id,
                 "ProductInstanceId": null,
@@ -396,7 +352,7 @@ impl Shared {
             let signature = sign(&signing_key, body.as_bytes());
             let mut url = format!("{}{ticket_id}", cb["url"].as_str().unwrap_or(""));
             if self.config.append_action_to_callback_url {
-                url.push_str(&format!("&action={action}"));
+                url.push_str(&format!("&action={}", action.as_str()));
             }
             self.stat(|s| s.callbacks_sent += 1);
             let out = callbacks::Outgoing {
@@ -418,7 +374,7 @@ impl Shared {
 
 /// A running simulator. Dropping it stops the server.
 pub struct ConnectWiseSim {
-    shared: Arc<Shared>,
+    shared: Arc<ConnectWiseState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -442,7 +398,7 @@ impl ConnectWiseSim {
             addr,
             base_url,
         } = server::bind(addr).await?;
-        let data = Data::generate(&GenParams {
+        let data = ConnectWiseStore::generate(&ConnectWiseGenParams {
             seed: config.seed,
             companies: config.companies,
             members: config.members,
@@ -450,13 +406,13 @@ impl ConnectWiseSim {
             reference_ms: config.reference_time_ms.unwrap_or_else(now_ms),
             api_member: config.api_member.clone(),
         });
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ConnectWiseState {
             rng: Mutex::new(Rng::new(now_ms() as u64 ^ u64::from(addr.port()) ^ config.seed)),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             config,
             base_url,
             data: Mutex::new(data),
-            faults: Mutex::new(Faults::default()),
-            stats: Mutex::new(SimStats::default()),
+            stats: Mutex::new(ConnectWiseStats::default()),
             window: Mutex::new(VecDeque::new()),
             deliveries: Arc::new(Mutex::new(Vec::new())),
         });
@@ -483,20 +439,20 @@ impl ConnectWiseSim {
         &self.shared.config
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> ConnectWiseStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = ConnectWiseStats::default();
     }
 
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.shared.faults) = faults;
+        self.shared.gate.set_faults(faults);
     }
 
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).clone()
+        self.shared.gate.faults()
     }
 
     /// Forgets the requests counted against the rate limit.
@@ -504,7 +460,7 @@ impl ConnectWiseSim {
         lock(&self.shared.window).clear();
     }
 
-    fn table(&self, f: impl FnOnce(&Data) -> &data::Table) -> Vec<Value> {
+    fn table(&self, f: impl FnOnce(&ConnectWiseStore) -> &model::RecordTable) -> Vec<Value> {
         f(&self.shared.data()).rows.values().cloned().collect()
     }
 
@@ -648,7 +604,7 @@ impl ConnectWiseSim {
     }
 }
 
-pub(crate) fn close_ticket(shared: &Arc<Shared>, id: i64, status_id: Option<i64>) -> Result<Value, String> {
+pub(crate) fn close_ticket(shared: &Arc<ConnectWiseState>, id: i64, status_id: Option<i64>) -> Result<Value, String> {
     {
         let mut d = shared.data();
         let board = d.tickets.get(id).ok_or_else(|| format!("Ticket {id} not found"))?["board"]["id"]
@@ -664,6 +620,6 @@ pub(crate) fn close_ticket(shared: &Arc<Shared>, id: i64, status_id: Option<i64>
             t["_info"]["updatedBy"] = json!("simadmin");
         }
     }
-    shared.emit_ticket(id, "updated", Actor::Other);
+    shared.emit_ticket(id, CallbackAction::Updated, Actor::Other);
     Ok(shared.data().tickets.get(id).cloned().unwrap_or(Value::Null))
 }

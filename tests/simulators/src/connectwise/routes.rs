@@ -1,10 +1,12 @@
-//! HTTP front. Every request goes through: stats → latency → faults → (REST) auth and clientId →
-//! rate limit → the endpoint. `/login/companyinfo` and the callback key URL need no auth;
-//! admin routes under `/_sim/` answer loopback peers only and are not counted.
+//! HTTP front. Every request is counted, then goes through the shared request gate (`gate.rs`,
+//! with [`ConnectWiseCall`] as ConnectWise's side of it): latency → faults → (REST) auth and
+//! clientId → rate limit, then the endpoint answers. `/login/companyinfo` and the callback key
+//! URL need no auth; the admin routes under `/_sim/` (`admin.rs`'s and the ticket close) answer
+//! loopback peers only and are not counted.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,12 +17,14 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::conditions;
-use super::data::{Table, iso, now_ms};
-use super::{Actor, FaultsJson, Shared, SimStats, close_ticket, lock};
+use super::model::{RecordTable, iso, now_ms};
+use super::{Actor, CallbackAction, ConnectWiseState, ConnectWiseStats, close_ticket, lock};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::json_response;
 use crate::urlcode;
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<ConnectWiseState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -64,23 +68,14 @@ fn percent_decode(s: &str) -> String {
 
 /// Keeps `/` readable (conditions and paths in `pageId` links).
 fn percent_encode(s: &str) -> String {
-    urlcode::percent_encode_keeping(s, b"/")
+    urlcode::percent_encode_keeping_slash(s)
 }
 
-struct Query(Vec<(String, String)>);
+struct ConnectWiseQuery(Vec<(String, String)>);
 
-impl Query {
-    fn parse(q: Option<&str>) -> Query {
-        Query(
-            q.unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (percent_decode(k), percent_decode(v))
-                })
-                .collect(),
-        )
+impl ConnectWiseQuery {
+    fn parse(q: Option<&str>) -> ConnectWiseQuery {
+        ConnectWiseQuery(urlcode::parse_pairs(q.unwrap_or("")))
     }
 
     /// Parameter names are case-insensitive.
@@ -108,25 +103,111 @@ impl Query {
     }
 }
 
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct ConnectWiseCtx<'a> {
+    sim: &'a Arc<ConnectWiseState>,
     method: &'a Method,
     /// Path below the REST root, e.g. `/company/companies`.
     path: String,
-    query: Query,
+    query: ConnectWiseQuery,
     headers: &'a HeaderMap,
     body: &'a Bytes,
     actor: Actor,
 }
 
-impl Ctx<'_> {
+impl ConnectWiseCtx<'_> {
     fn body_json(&self) -> Option<Value> {
         serde_json::from_slice(self.body).ok()
     }
 }
 
+/// What a request is for, from its path alone.
+enum ConnectWiseTarget {
+    /// `/login/companyinfo/{companyId}` (no auth).
+    CompanyInfo(String),
+    /// `/{codebase}apis/3.0/...`: the path below the REST root, without a trailing `/`.
+    Rest(String),
+    /// Anything else.
+    NoEndpoint,
+}
+
+impl ConnectWiseTarget {
+    fn parse(path: &str) -> ConnectWiseTarget {
+        let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
+        if segments.len() == 3 && segments[0] == "login" && segments[1].eq_ignore_ascii_case("companyinfo") {
+            return ConnectWiseTarget::CompanyInfo(percent_decode(segments[2]));
+        }
+        let rest = match segments.as_slice() {
+            [_codebase, apis, ver, rest] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => format!("/{rest}"),
+            [_codebase, apis, ver] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => "/".to_string(),
+            _ => return ConnectWiseTarget::NoEndpoint,
+        };
+        ConnectWiseTarget::Rest(rest.trim_end_matches('/').to_string())
+    }
+
+    /// The callback key URL needs no auth (its own `clientId` switch aside).
+    fn is_callback_key(&self) -> bool {
+        matches!(self, ConnectWiseTarget::Rest(rest)
+            if rest.eq_ignore_ascii_case("/system/callbackkey")
+                || rest.eq_ignore_ascii_case("/system/callbackkey/index.rails"))
+    }
+}
+
+/// One request to the ConnectWise simulator, as the gate sees it.
+struct ConnectWiseCall<'a> {
+    sim: &'a ConnectWiseState,
+    target: &'a ConnectWiseTarget,
+}
+
+impl Gated for ConnectWiseCall<'_> {
+    type Caller = Actor;
+    type Permit = ();
+
+    const FAULT_STAGE: FaultStage = FaultStage::BeforeAuth;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    fn access(&self) -> Access {
+        match self.target {
+            ConnectWiseTarget::Rest(_) if !self.target.is_callback_key() => Access::Api,
+            _ => Access::Open,
+        }
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        match fault {
+            Fault::Status(status) => {
+                self.sim.stat(|s| s.faults_injected += 1);
+                error(status, "SimulatedFault", "Injected fault")
+            }
+            Fault::TooMany { retry_after_secs } => {
+                self.sim.stat(|s| {
+                    s.faults_injected += 1;
+                    s.rate_limited_429 += 1;
+                });
+                too_many(retry_after_secs)
+            }
+        }
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
+        authenticate(self.sim, headers)
+    }
+
+    fn admit(&self, _caller: &Actor) -> Result<Admission<()>, Box<Response>> {
+        match rate_limit(self.sim) {
+            Some(refused) => Err(Box::new(refused)),
+            None => Ok(Admission {
+                permit: (),
+                slow_down: Duration::ZERO,
+            }),
+        }
+    }
+}
+
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<ConnectWiseState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -134,72 +215,54 @@ async fn dispatch(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    if path.starts_with("/_sim/") {
-        return admin(&sim, peer, &method, &path, &body);
+    if admin::is_admin(&path) {
+        return admin::serve(&sim, peer, &method, &path, &body);
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
     let route = route_name(&path);
     sim.stat(|s| {
         s.total_requests += 1;
         *s.by_route.entry(route.to_string()).or_default() += 1;
     });
 
-    let latency = {
-        let f = lock(&sim.faults);
-        let applies = f.path_contains.as_deref().is_none_or(|p| path.contains(p));
-        f.latency.filter(|_| applies).unwrap_or(sim.config.latency)
+    let target = ConnectWiseTarget::parse(&path);
+    let call = ConnectWiseCall {
+        sim: &sim,
+        target: &target,
     };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    if let Some(r) = injected_fault(&sim, &path) {
-        return r;
-    }
+    let actor = match gate::pass(&call, &path, &headers).await {
+        Ok(passed) => passed.caller,
+        Err(refused) => return *refused,
+    };
 
-    // /login/companyinfo/{companyId}
-    if segments.len() == 3 && segments[0] == "login" && segments[1].eq_ignore_ascii_case("companyinfo") {
-        if method != Method::GET {
-            return error(405, "ConnectWiseApi", "Method not allowed");
+    let query = ConnectWiseQuery::parse(uri.query());
+    let rest = match target {
+        ConnectWiseTarget::CompanyInfo(company) => {
+            if method != Method::GET {
+                return error(405, "ConnectWiseApi", "Method not allowed");
+            }
+            return company_info(&sim, &company);
         }
-        return company_info(&sim, &percent_decode(segments[2]));
-    }
-    // /{codebase}apis/3.0/...
-    let rest = match segments.as_slice() {
-        [_codebase, apis, ver, rest] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => format!("/{rest}"),
-        [_codebase, apis, ver] if apis.eq_ignore_ascii_case("apis") && *ver == "3.0" => "/".to_string(),
-        _ => return no_endpoint(),
-    };
-    let query = Query::parse(uri.query());
-    let rest = rest.trim_end_matches('/').to_string();
-
-    if rest.eq_ignore_ascii_case("/system/callbackkey") || rest.eq_ignore_ascii_case("/system/callbackkey/index.rails")
-    {
-        if sim.config.key_url_requires_client_id && client_id(&headers).is_none() {
-            return error(401, "ConnectWiseApi", "ClientId is required");
+        ConnectWiseTarget::NoEndpoint => return no_endpoint(),
+        ConnectWiseTarget::Rest(_) if target.is_callback_key() => {
+            if sim.config.key_url_requires_client_id && client_id(&headers).is_none() {
+                return error(401, "ConnectWiseApi", "ClientId is required");
+            }
+            let id = query.get("id").unwrap_or("");
+            return match sim.data().signing_keys.get(id) {
+                Some(k) => json_response(200, &json!({"signing_key": k})),
+                None => not_found("Callback key", id),
+            };
         }
-        let id = query.get("id").unwrap_or("");
-        return match sim.data().signing_keys.get(id) {
-            Some(k) => json_response(200, &json!({"signing_key": k})),
-            None => not_found("Callback key", id),
-        };
-    }
-
-    // Auth.
-    let actor = match authenticate(&sim, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
+        ConnectWiseTarget::Rest(rest) => rest,
     };
-    if let Some(r) = rate_limit(&sim) {
-        return r;
-    }
-    let ctx = Ctx {
+    let ctx = ConnectWiseCtx {
         sim: &sim,
         method: &method,
         path: rest,
         query,
         headers: &headers,
         body: &body,
-        actor,
+        actor: actor.unwrap_or(Actor::ApiMember),
     };
     handle(&ctx)
 }
@@ -234,36 +297,7 @@ fn route_name(path: &str) -> &'static str {
     }
 }
 
-fn injected_fault(sim: &Shared, path: &str) -> Option<Response> {
-    let mut f = lock(&sim.faults);
-    if f.fail_next == 0 && f.force_429_next == 0 {
-        return None;
-    }
-    if f.path_contains.as_deref().is_some_and(|p| !path.contains(p)) {
-        return None;
-    }
-    if f.after_successes > 0 {
-        f.after_successes -= 1;
-        return None;
-    }
-    if f.fail_next > 0 {
-        f.fail_next -= 1;
-        let status = f.status;
-        drop(f);
-        sim.stat(|s| s.faults_injected += 1);
-        return Some(error(status, "SimulatedFault", "Injected fault"));
-    }
-    f.force_429_next -= 1;
-    let secs = f.retry_after_secs;
-    drop(f);
-    sim.stat(|s| {
-        s.faults_injected += 1;
-        s.rate_limited_429 += 1;
-    });
-    Some(too_many(secs))
-}
-
-fn company_info(sim: &Shared, company: &str) -> Response {
+fn company_info(sim: &ConnectWiseState, company: &str) -> Response {
     let c = &sim.config;
     if !company.eq_ignore_ascii_case(&c.company_id) {
         return if c.unknown_company_status == 200 {
@@ -290,7 +324,7 @@ fn client_id(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
+fn authenticate(sim: &ConnectWiseState, headers: &HeaderMap) -> Result<Actor, Box<Response>> {
     let c = &sim.config;
     let unauthorized = || {
         sim.stat(|s| s.unauthorized_401 += 1);
@@ -354,7 +388,7 @@ fn authenticate(sim: &Shared, headers: &HeaderMap) -> Result<Actor, Box<Response
     Ok(Actor::ApiMember)
 }
 
-fn rate_limit(sim: &Shared) -> Option<Response> {
+fn rate_limit(sim: &ConnectWiseState) -> Option<Response> {
     let now = Instant::now();
     let window = sim.config.rate_window;
     let mut w = lock(&sim.window);
@@ -381,7 +415,7 @@ fn parse_id(s: &str) -> Option<i64> {
 }
 
 /// Conditions, ordering, paging and `fields` over a set of records.
-fn list(ctx: &Ctx<'_>, mut items: Vec<Value>, extra_conditions: Option<&str>) -> Response {
+fn list(ctx: &ConnectWiseCtx<'_>, mut items: Vec<Value>, extra_conditions: Option<&str>) -> Response {
     let cfg = &ctx.sim.config;
     let conds = match extra_conditions.or(ctx.query.get("conditions")) {
         Some(c) => match conditions::parse(c) {
@@ -509,7 +543,7 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-fn rows(t: &Table) -> Vec<Value> {
+fn rows(t: &RecordTable) -> Vec<Value> {
     t.rows.values().cloned().collect()
 }
 
@@ -519,7 +553,7 @@ fn created(v: &Value) -> Response {
 
 // ----- endpoints -----
 
-fn handle(ctx: &Ctx<'_>) -> Response {
+fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
     let path = ctx.path.clone();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -630,7 +664,7 @@ fn handle(ctx: &Ctx<'_>) -> Response {
             if sim.data().tickets.get(id).is_none() {
                 return not_found("Ticket", id);
             }
-            sim.emit_ticket(id, "deleted", ctx.actor);
+            sim.emit_ticket(id, CallbackAction::Deleted, ctx.actor);
             sim.data().tickets.rows.remove(&id);
             empty(204)
         }
@@ -719,7 +753,7 @@ fn known_collection(l: &[&str]) -> bool {
         && route_name(&format!("/x/apis/3.0/{}", l.join("/"))) != "other"
 }
 
-fn count(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
+fn count(ctx: &ConnectWiseCtx<'_>, mut items: Vec<Value>) -> Response {
     if let Some(c) = ctx.query.get("conditions") {
         match conditions::parse(c) {
             Ok(Some(c)) => items.retain(|r| conditions::matches(&c, r)),
@@ -730,14 +764,14 @@ fn count(ctx: &Ctx<'_>, mut items: Vec<Value>) -> Response {
     json_response(200, &json!({"count": items.len()}))
 }
 
-fn get_one(table: &Table, id: &str, what: &str) -> Response {
+fn get_one(table: &RecordTable, id: &str, what: &str) -> Response {
     match parse_id(id).and_then(|i| table.get(i)) {
         Some(r) => json_response(200, r),
         None => not_found(what, id),
     }
 }
 
-fn patch_ops(ctx: &Ctx<'_>) -> Option<Vec<Value>> {
+fn patch_ops(ctx: &ConnectWiseCtx<'_>) -> Option<Vec<Value>> {
     match ctx.body_json()? {
         Value::Array(ops) if ops.iter().all(|o| o["op"].is_string() && o["path"].is_string()) => Some(ops),
         _ => None,
@@ -787,7 +821,7 @@ fn apply_patch(rec: &mut Value, ops: &[Value]) {
     }
 }
 
-fn create_configuration(ctx: &Ctx<'_>) -> Response {
+fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
     let Some(body) = ctx.body_json().filter(Value::is_object) else {
         return invalid("configuration", vec![]);
     };
@@ -824,7 +858,7 @@ fn create_configuration(ctx: &Ctx<'_>) -> Response {
     created(d.configurations.get(id).expect("inserted"))
 }
 
-fn create_ticket(ctx: &Ctx<'_>) -> Response {
+fn create_ticket(ctx: &ConnectWiseCtx<'_>) -> Response {
     let Some(body) = ctx.body_json().filter(Value::is_object) else {
         return invalid("ticket", vec![]);
     };
@@ -844,12 +878,12 @@ fn create_ticket(ctx: &Ctx<'_>) -> Response {
         (id, d.tickets.get(id).cloned().expect("inserted"))
     };
     if body["skipCallback"] != true {
-        sim.emit_ticket(id, "added", ctx.actor);
+        sim.emit_ticket(id, CallbackAction::Added, ctx.actor);
     }
     created(&ticket)
 }
 
-fn patch_ticket(ctx: &Ctx<'_>, id: &str) -> Response {
+fn patch_ticket(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let sim = ctx.sim;
     let Some(id) = parse_id(id) else {
         return not_found("Ticket", id);
@@ -907,12 +941,12 @@ fn patch_ticket(ctx: &Ctx<'_>, id: &str) -> Response {
         d.tickets.get(id).cloned().expect("present")
     };
     if !skip {
-        sim.emit_ticket(id, "updated", ctx.actor);
+        sim.emit_ticket(id, CallbackAction::Updated, ctx.actor);
     }
     json_response(200, &ticket)
 }
 
-fn create_note(ctx: &Ctx<'_>, id: &str) -> Response {
+fn create_note(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let sim = ctx.sim;
     let Some(tid) = parse_id(id) else {
         return not_found("Ticket", id);
@@ -940,7 +974,7 @@ fn create_note(ctx: &Ctx<'_>, id: &str) -> Response {
     created(d.notes.get(nid).expect("inserted"))
 }
 
-fn attach_configuration(ctx: &Ctx<'_>, id: &str) -> Response {
+fn attach_configuration(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
     let Some(tid) = parse_id(id) else {
         return not_found("Ticket", id);
     };
@@ -1011,7 +1045,7 @@ fn public_callback(mut cb: Value) -> Value {
     cb
 }
 
-fn create_callback(ctx: &Ctx<'_>) -> Response {
+fn create_callback(ctx: &ConnectWiseCtx<'_>) -> Response {
     let sim = ctx.sim;
     let body = ctx.body_json().unwrap_or(Value::Null);
     let err = |code: &str, msg: &str, field: &str| json!({"code": code, "message": msg, "resource": "callbackEntry", "field": field});
@@ -1100,70 +1134,60 @@ fn create_callback(ctx: &Ctx<'_>) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return error(403, "Forbidden", "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<ConnectWiseState> {
+    const HELP: &'static str = "Unknown admin endpoint.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    let p = path.trim_end_matches('/');
-    match (method.as_str(), p) {
-        ("GET", "/_sim/info") => {
-            let d = sim.data();
-            let c = &sim.config;
-            json_response(
-                200,
-                &json!({"simulator": "connectwise-manage", "site": sim.base_url, "apiUrl": sim.api_root(),
-                "companyId": c.company_id, "publicKey": c.public_key, "codebase": c.codebase,
-                "companies": d.companies.rows.len(), "contacts": d.contacts.rows.len(),
-                "sites": d.sites.rows.len(), "configurations": d.configurations.rows.len(),
-                "members": d.members.rows.len(), "tickets": d.tickets.rows.len(),
-                "callbacks": d.callbacks.rows.len(), "rateLimit": c.rate_limit}),
-            )
-        }
-        ("GET", "/_sim/stats") => json_response(200, &serde_json::to_value(&*lock(&sim.stats)).unwrap_or_default()),
-        ("POST", "/_sim/reset-stats") => {
-            *lock(&sim.stats) = SimStats::default();
-            json_response(200, &json!({"ok": true}))
-        }
-        ("POST", "/_sim/reset-limits") => {
-            lock(&sim.window).clear();
-            json_response(200, &json!({"ok": true}))
-        }
-        ("GET", "/_sim/faults") => json_response(
-            200,
-            &serde_json::to_value(FaultsJson::from(&*lock(&sim.faults))).unwrap_or_default(),
-        ),
-        ("POST", "/_sim/faults") => {
-            let parsed: Result<FaultsJson, _> = if body.iter().all(u8::is_ascii_whitespace) {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) => {
-                    let mut faults = lock(&sim.faults);
-                    *faults = f.into();
-                    json_response(
-                        200,
-                        &serde_json::to_value(FaultsJson::from(&*faults)).unwrap_or_default(),
-                    )
-                }
-                Err(e) => error(400, "InvalidObject", &format!("invalid faults JSON: {e}")),
-            }
-        }
-        ("POST", _) if p.starts_with("/_sim/tickets/") && p.ends_with("/close") => {
-            let id = p.trim_start_matches("/_sim/tickets/").trim_end_matches("/close");
-            let Some(id) = parse_id(id) else {
-                return not_found("Ticket", id);
-            };
-            let status = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|b| b["statusId"].as_i64());
-            match close_ticket(sim, id, status) {
-                Ok(t) => json_response(200, &t),
-                Err(e) if e.contains("not found") => error(404, "NotFound", &e),
-                Err(e) => error(400, "InvalidObject", &e),
-            }
-        }
-        _ => error(404, "NotFound", "Unknown admin endpoint."),
+
+    fn info(&self) -> Value {
+        let d = self.data();
+        let c = &self.config;
+        json!({"simulator": "connectwise-manage", "site": self.base_url, "apiUrl": self.api_root(),
+            "companyId": c.company_id, "publicKey": c.public_key, "codebase": c.codebase,
+            "companies": d.companies.rows.len(), "contacts": d.contacts.rows.len(),
+            "sites": d.sites.rows.len(), "configurations": d.configurations.rows.len(),
+            "members": d.members.rows.len(), "tickets": d.tickets.rows.len(),
+            "callbacks": d.callbacks.rows.len(), "rateLimit": c.rate_limit})
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or_default()
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = ConnectWiseStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.window).clear();
+    }
+
+    /// ConnectWise's envelope, its `code` named after the status.
+    fn error(&self, code: u16, message: &str) -> Response {
+        let cw_code = match code {
+            400 => "InvalidObject",
+            403 => "Forbidden",
+            _ => "NotFound",
+        };
+        error(code, cw_code, message)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let ("POST", ["tickets", id, "close"]) = (method.as_str(), segs) else {
+            return None;
+        };
+        let Some(id) = parse_id(id) else {
+            return Some(not_found("Ticket", id));
+        };
+        let status = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|b| b["statusId"].as_i64());
+        Some(match close_ticket(self, id, status) {
+            Ok(t) => json_response(200, &t),
+            Err(e) if e.contains("not found") => error(404, "NotFound", &e),
+            Err(e) => error(400, "InvalidObject", &e),
+        })
     }
 }

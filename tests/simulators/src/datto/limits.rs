@@ -1,4 +1,4 @@
-//! Datto RMM's request-rate model (fact sheet §5).
+//! Datto RMM's request-rate model.
 //!
 //! Modelled:
 //! - one account-wide rolling window (`window`, 60 s) for reads (GET) and, counted apart, for
@@ -9,14 +9,14 @@
 //! - once `block_after_429s` 429s were sent within one window, every request is answered 403 for
 //!   `block_duration` (the "temporary IP block").
 //!
-//! Assumptions (UNCONFIRMED in the fact sheet, all configurable): the 403 threshold, that
+//! Assumptions (not confirmed by the vendor, all configurable): the 403 threshold, that
 //! refused (429/403) requests do not count, that the slowdown also applies to writes, and the
 //! legacy single-bucket mode (every request counts as a read).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// Write-operation keys, as DattoRMM.Core lists them (stated to match the API's own keys).
+/// Write-operation keys, the API's own names for its write operations.
 pub const WRITE_OPERATIONS: &[&str] = &[
     "site-create",
     "site-variable-create",

@@ -1,5 +1,4 @@
-//! A Datto RMM API v2 simulator: a real HTTP/1.1 server on loopback, following the fact sheet
-//! `datto-rmm-api.md` (sections 2-7 and the checklist in section 9).
+//! A Datto RMM API v2 simulator: a real HTTP/1.1 server on loopback.
 //!
 //! # Routing
 //! All six platforms are served on one port under a path prefix:
@@ -8,7 +7,7 @@
 //! [`DattoConfig::platform`]; its credentials on any other platform get the bad-credentials
 //! answer, like a real account queried on the wrong platform. Unknown prefixes answer 404.
 //!
-//! # Modelled (with the fact sheet as source)
+//! # Modelled
 //! - OAuth password grant with the fixed `public-client:public` Basic header; opaque bearer
 //!   tokens that expire after `token_ttl_secs` (401 `Request can not be authorized.` after).
 //! - A restricted user: valid credentials, but every `/api/v2` call answers 403.
@@ -24,7 +23,7 @@
 //! - Rate limits (see [`limits`]): reads and writes apart, writes per operation, slow-down above
 //!   the cutoff, 429 above the limit, then a temporary 403 "IP block".
 //!
-//! # Assumptions (UNCONFIRMED in the fact sheet) and their switches
+//! # Assumptions (not confirmed by the vendor) and their switches
 //! | Behaviour | Default | Switch |
 //! |---|---|---|
 //! | Bad credentials at the token endpoint | 400 `{"error":"invalid_grant",...}` | [`DattoConfig::bad_credentials_status`] |
@@ -45,13 +44,13 @@
 //! | Deleted devices are listed by `/account/devices` | yes (they are in a site of the account) | – |
 //! | `filterId` | no filters exist: 404 | – |
 //! | A never-audited device's audit | nulls and empty lists | – |
-//! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `data.rs` | – |
+//! | `deviceType` vocabulary, `deviceClass` mix, MAC format `AA:BB:..` in audits | see `generate.rs` | – |
 //!
 //! Faults ([`Faults`]) are answered before anything else (auth, IP block, rate counting); only
 //! the latency comes first.
 //!
 //! # Data
-//! Generated from [`DattoConfig::seed`] (see `data.rs`): the same seed, sizes and
+//! Generated from [`DattoConfig::seed`] (see `generate.rs`): the same seed, sizes and
 //! [`DattoConfig::reference_time_ms`] give byte-identical responses. Client sites get realistic
 //! MSP client names (firms, dental practices, law offices, churches, some with location tags),
 //! ~60 % an Autotask company id (a string of digits; sites of one client may share it); devices
@@ -64,7 +63,7 @@
 //!
 //! # Admin endpoints (no auth, loopback peers only, not counted in the stats)
 //! `GET /_sim/info` (platform, key names, sizes, URLs; never a secret), `GET /_sim/stats`
-//! ([`SimStats`] as JSON), `GET|POST /_sim/faults` ([`Faults`] as JSON with snake_case fields
+//! ([`DattoStats`] as JSON), `GET|POST /_sim/faults` ([`Faults`] as JSON with snake_case fields
 //! and `latency_ms`; an empty body clears them), `POST /_sim/expire-tokens`,
 //! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `POST /_sim/mutate`
 //! (`{"changeDevices": N}`, for benchmarks).
@@ -83,8 +82,9 @@
 //! # Ok(()) }
 //! ```
 
-mod data;
+mod generate;
 pub mod limits;
+mod model;
 pub(crate) mod names;
 mod render;
 mod routes;
@@ -93,21 +93,32 @@ mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::gate::Faults;
+pub(crate) use crate::gate::lock;
+use crate::gate::{FaultRules, FirstFault, Gate};
 use crate::server::{self, Server};
-pub use data::{
-    DELETED_DEVICES_SITE, DataError, MANAGED_SITE, ON_DEMAND_SITE, SimAccount, SimAlert, SimComponent,
-    SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs,
-};
-use data::{Data, GenParams};
+use generate::DattoGenParams;
 use limits::{LimitConfig, Limiter};
+use model::DattoStore;
+pub use model::{
+    AlertPriority, DELETED_DEVICES_SITE, DataError, DeviceClass, MANAGED_SITE, ON_DEMAND_SITE, ProxyKind, SimAccount,
+    SimAlert, SimComponent, SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs, VariableKind,
+};
 pub use webhooks::{AlertWebhook, WebhookDelivery};
 
 use crate::rng::Rng;
+
+/// How the Datto RMM simulator draws injected faults: a forced 429 first, on every route.
+const FAULT_RULES: FaultRules = FaultRules {
+    path_ignores_case: false,
+    first: FirstFault::TooMany,
+    forced_429_on_open_routes: true,
+};
 
 /// The six Datto RMM platforms.
 pub const PLATFORMS: &[&str] = &["pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah"];
@@ -272,86 +283,9 @@ impl DattoConfig {
     }
 }
 
-/// Injected faults; set with [`DattoSim::set_faults`] or `POST /_sim/faults`.
-///
-/// All of them apply only to requests whose path contains `path_contains` (if set), and are
-/// answered before authentication and rate counting. Order: `force_429_next`, then
-/// `fail_next`, then `fail_rate`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
-    /// The next N matching requests answer `status`.
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    /// Each matching request fails with this probability (seeded, reproducible).
-    pub fail_rate: f64,
-    /// The next N matching requests answer 429 "Rate limit exceeded" (not counted towards the
-    /// IP block).
-    pub force_429_next: u32,
-    /// Replaces `DattoConfig::latency` for matching requests while set.
-    pub latency: Option<Duration>,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults {
-            fail_next: 0,
-            status: 500,
-            path_contains: None,
-            fail_rate: 0.0,
-            force_429_next: 0,
-            latency: None,
-        }
-    }
-}
-
-/// `Faults` as JSON for the admin endpoint (durations in milliseconds).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct FaultsJson {
-    pub fail_next: u32,
-    pub status: u16,
-    pub path_contains: Option<String>,
-    pub fail_rate: f64,
-    pub force_429_next: u32,
-    pub latency_ms: Option<u64>,
-}
-
-impl Default for FaultsJson {
-    fn default() -> Self {
-        FaultsJson::from(&Faults::default())
-    }
-}
-
-impl From<&Faults> for FaultsJson {
-    fn from(f: &Faults) -> Self {
-        FaultsJson {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains.clone(),
-            fail_rate: f.fail_rate,
-            force_429_next: f.force_429_next,
-            latency_ms: f.latency.map(|d| d.as_millis() as u64),
-        }
-    }
-}
-
-impl From<FaultsJson> for Faults {
-    fn from(f: FaultsJson) -> Self {
-        Faults {
-            fail_next: f.fail_next,
-            status: f.status,
-            path_contains: f.path_contains,
-            fail_rate: f.fail_rate,
-            force_429_next: f.force_429_next,
-            latency: f.latency_ms.map(Duration::from_millis),
-        }
-    }
-}
-
 /// Request counters. Admin (`/_sim/...`) requests are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SimStats {
+pub struct DattoStats {
     /// Every request under a platform prefix (and unknown prefixes).
     pub total_requests: u64,
     /// Per route: `token`, `account`, `system`, `sites`, `site`, `site_devices`,
@@ -374,7 +308,7 @@ pub struct SimStats {
     pub tokens_issued: u64,
 }
 
-impl SimStats {
+impl DattoStats {
     /// Requests counted for `route` (0 if none).
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
@@ -391,20 +325,15 @@ pub(crate) struct Tokens {
     rng: Rng,
 }
 
-pub(crate) struct FaultState {
-    faults: Faults,
-    rng: Rng,
-}
-
 /// State shared by the server and the [`DattoSim`] handle.
-pub(crate) struct Shared {
+pub(crate) struct DattoState {
     pub(crate) config: DattoConfig,
     pub(crate) base_url: String,
-    pub(crate) data: RwLock<Data>,
+    pub(crate) data: RwLock<DattoStore>,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) limiter: Mutex<Limiter>,
-    pub(crate) faults: Mutex<FaultState>,
-    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) gate: Gate,
+    pub(crate) stats: Mutex<DattoStats>,
     pub(crate) generation_time: Duration,
     /// Epoch ms when the simulator started (`/system/status` `started`).
     pub(crate) started_ms: i64,
@@ -413,21 +342,16 @@ pub(crate) struct Shared {
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// Locks, ignoring poisoning (a panicking test helper must not wedge the server).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Data> {
+impl DattoState {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, DattoStore> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Data> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, DattoStore> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn stat(&self, f: impl FnOnce(&mut SimStats)) {
+    pub(crate) fn stat(&self, f: impl FnOnce(&mut DattoStats)) {
         f(&mut lock(&self.stats));
     }
 }
@@ -435,7 +359,7 @@ impl Shared {
 /// A running simulator. Dropping it stops the server (in the background); prefer
 /// [`DattoSim::shutdown`] to wait for it.
 pub struct DattoSim {
-    shared: Arc<Shared>,
+    shared: Arc<DattoState>,
     addr: SocketAddr,
     server: Server,
 }
@@ -456,16 +380,16 @@ impl DattoSim {
         } = server::bind(addr).await?;
 
         let started = Instant::now();
-        let params = GenParams {
+        let params = DattoGenParams {
             seed: config.seed,
             platform: config.platform.clone(),
             sites: config.sites,
             devices: config.devices,
-            reference_ms: config.reference_time_ms.unwrap_or_else(data::today_start_ms),
+            reference_ms: config.reference_time_ms.unwrap_or_else(model::today_start_ms),
             open_alerts: config.open_alerts,
             autotask_mapped_ratio: config.autotask_mapped_ratio,
         };
-        let data = Data::generate(&params);
+        let data = DattoStore::generate(&params);
         let generation_time = started.elapsed();
         tracing::debug!(
             ?generation_time,
@@ -475,23 +399,20 @@ impl DattoSim {
         );
 
         // Tokens need not be reproducible, and must differ between simulators with one seed.
-        let token_seed = data::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
-        let shared = Arc::new(Shared {
+        let token_seed = model::now_ms() as u64 ^ (u64::from(addr.port()) << 32) ^ config.seed;
+        let shared = Arc::new(DattoState {
             limiter: Mutex::new(Limiter::new(config.limit_config())),
-            faults: Mutex::new(FaultState {
-                faults: Faults::default(),
-                rng: Rng::derive(config.seed, 0xFA17),
-            }),
+            gate: Gate::new(FAULT_RULES, config.latency, config.seed),
             tokens: Mutex::new(Tokens {
                 issued: HashMap::new(),
                 rng: Rng::new(token_seed),
             }),
-            stats: Mutex::new(SimStats::default()),
+            stats: Mutex::new(DattoStats::default()),
             data: RwLock::new(data),
             base_url,
             config,
             generation_time,
-            started_ms: data::now_ms(),
+            started_ms: model::now_ms(),
             webhook: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             webhook_pending: Arc::default(),
@@ -538,22 +459,22 @@ impl DattoSim {
         self.shared.generation_time
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub fn stats(&self) -> DattoStats {
         lock(&self.shared.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        *lock(&self.shared.stats) = SimStats::default();
+        *lock(&self.shared.stats) = DattoStats::default();
     }
 
     /// Replaces the injected faults (counters start afresh).
     pub fn set_faults(&self, faults: Faults) {
-        lock(&self.shared.faults).faults = faults;
+        self.shared.gate.set_faults(faults);
     }
 
     /// The faults still pending (`fail_next`/`force_429_next` count down).
     pub fn faults(&self) -> Faults {
-        lock(&self.shared.faults).faults.clone()
+        self.shared.gate.faults()
     }
 
     /// Every token issued so far answers 401 from now on.
@@ -619,7 +540,7 @@ impl DattoSim {
         data.sites[idx].uid.clone()
     }
 
-    fn mutate<R>(&self, f: impl FnOnce(&mut Data) -> Result<R, DataError>) -> R {
+    fn mutate<R>(&self, f: impl FnOnce(&mut DattoStore) -> Result<R, DataError>) -> R {
         let result = f(&mut self.shared.write());
         result.unwrap_or_else(|e| panic!("{e}"))
     }
@@ -677,12 +598,13 @@ impl DattoSim {
         self.mutate(|d| d.purge_device(uid))
     }
 
-    /// Raises an open alert on a device; `monitor` is an `@class` value such as
-    /// `"disk_usage_ctx"` or a free monitor name (becomes a `comp_script_ctx` alert).
+    /// Raises an open alert on a device (and sends its webhook, when one is set); returns its
+    /// uid. `priority` is one of the API's ([`AlertPriority`]: `Critical`, `High`, ...);
+    /// `monitor` is an `@class` value such as `"disk_usage_ctx"` or a free monitor name
+    /// (becomes a `comp_script_ctx` alert).
     ///
     /// # Panics
-    /// If the device does not exist.
-    /// Raises an alert (and sends its webhook, when one is set); returns its uid.
+    /// If the device does not exist or the priority is not one of the API's.
     pub fn raise_alert(&self, device_uid: &str, priority: &str, monitor: &str) -> String {
         let uid = self.mutate(|d| d.raise_alert(device_uid, priority, monitor));
         webhooks::emit(&self.shared, &uid);

@@ -881,7 +881,7 @@ pub const DEVICE_DESCRIPTIONS: &[&str] = &[
     "Reception PC",
     "Front desk",
     "Conference room",
-    "Shared workstation",
+    "DattoState workstation",
     "Owner's laptop",
     "Replaced under warranty",
     "Do not reboot during business hours",

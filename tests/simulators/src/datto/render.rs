@@ -1,4 +1,4 @@
-//! JSON shapes of the Datto RMM API v2 (fact sheet §3 "Key object shapes"): camelCase field
+//! JSON shapes of the Datto RMM API v2: camelCase field
 //! names, epoch-millisecond numbers for timestamps, `null` for unset fields.
 //!
 //! List items (sites, devices, alerts) are serialised from borrowed views; one-off documents
@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
-use super::data::{Data, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs, alert_details};
+use super::generate::alert_details;
+use super::model::{DattoStore, ProxyKind, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs};
 use crate::rng::{HEX_UPPER, Rng, UPPER_ALNUM};
 
 const STREAM_AUDIT: u64 = 0xA0D1_7000_0000_0000;
@@ -35,8 +36,8 @@ pub struct AccountDevicesStatus {
 }
 
 /// `Account`. Device counts exclude deleted devices; "managed" = all others than on-demand
-/// (an assumption: the fact sheet only names the fields).
-pub fn account(data: &Data) -> Value {
+/// (an assumption: only the field names are documented).
+pub fn account(data: &DattoStore) -> Value {
     let mut status = AccountDevicesStatus {
         number_of_devices: 0,
         number_of_online_devices: 0,
@@ -81,7 +82,7 @@ pub struct ProxyJson<'a> {
     password: Option<&'a str>,
     port: u16,
     #[serde(rename = "type")]
-    kind: &'a str,
+    kind: ProxyKind,
     username: Option<&'a str>,
 }
 
@@ -112,7 +113,7 @@ pub struct SiteJson<'a> {
 }
 
 /// `Site`; its device counts are computed from the devices, so they are always consistent.
-pub fn site<'a>(data: &'a Data, idx: usize) -> SiteJson<'a> {
+pub fn site<'a>(data: &'a DattoStore, idx: usize) -> SiteJson<'a> {
     let s: &SimSite = &data.sites[idx];
     let mut status = SiteDevicesStatus {
         number_of_devices: 0,
@@ -140,7 +141,7 @@ pub fn site<'a>(data: &'a Data, idx: usize) -> SiteJson<'a> {
             host: &p.host,
             password: p.password.as_deref(),
             port: p.port,
-            kind: &p.kind,
+            kind: p.kind,
             username: p.username.as_deref(),
         }),
         devices_status: status,
@@ -238,7 +239,7 @@ pub struct DeviceJson<'a> {
     onboarded_via_network_monitor: bool,
 }
 
-pub fn device<'a>(data: &'a Data, d: &'a SimDevice, udf_count: u16) -> DeviceJson<'a> {
+pub fn device<'a>(data: &'a DattoStore, d: &'a SimDevice, udf_count: u16) -> DeviceJson<'a> {
     let site = data.site_of(d);
     DeviceJson {
         id: d.id,
@@ -273,7 +274,7 @@ pub fn device<'a>(data: &'a Data, d: &'a SimDevice, udf_count: u16) -> DeviceJso
             count: udf_count,
         },
         snmp_enabled: d.snmp_enabled,
-        device_class: &d.device_class,
+        device_class: d.device_class.as_str(),
         portal_url: device_portal_url(&data.platform, &d.uid),
         web_remote_url: device_web_remote_url(&data.platform, &d.uid),
         warranty_date: d.warranty_date.as_deref(),
@@ -328,7 +329,7 @@ pub struct AlertJson<'a> {
     autoresolve_mins: Option<i32>,
 }
 
-pub fn alert<'a>(data: &'a Data, a: &'a SimAlert) -> AlertJson<'a> {
+pub fn alert<'a>(data: &'a DattoStore, a: &'a SimAlert) -> AlertJson<'a> {
     let dev = data.device(&a.device_uid);
     let site = dev.and_then(|d| data.site_of(d));
     let (alert_context, diagnostics) = alert_details(a, dev);
@@ -344,7 +345,7 @@ pub fn alert<'a>(data: &'a Data, a: &'a SimAlert) -> AlertJson<'a> {
     };
     AlertJson {
         alert_uid: &a.uid,
-        priority: &a.priority,
+        priority: a.priority.as_str(),
         diagnostics,
         resolved: a.resolved,
         resolved_by: a.resolved_by.as_deref(),
@@ -368,7 +369,7 @@ pub fn alert<'a>(data: &'a Data, a: &'a SimAlert) -> AlertJson<'a> {
     }
 }
 
-fn audit_rng(data: &Data, d: &SimDevice) -> Rng {
+fn audit_rng(data: &DattoStore, d: &SimDevice) -> Rng {
     Rng::derive(data.seed, STREAM_AUDIT ^ d.id as u64)
 }
 
@@ -388,7 +389,7 @@ fn nic(r: &mut Rng, name: &str, mac: Option<&str>, ipv4: Option<&str>) -> Value 
 
 /// `DeviceAudit` for a device of class `device`. A device that was never audited
 /// (`last_audit_date == None`) gets nulls and empty lists (assumption).
-pub fn device_audit(data: &Data, d: &SimDevice) -> Value {
+pub fn device_audit(data: &DattoStore, d: &SimDevice) -> Value {
     let portal = device_portal_url(&data.platform, &d.uid);
     let remote = device_web_remote_url(&data.platform, &d.uid);
     if d.last_audit_date.is_none() {
@@ -500,7 +501,7 @@ pub fn device_audit(data: &Data, d: &SimDevice) -> Value {
 }
 
 /// `ESXiHostAudit`.
-pub fn esxi_audit(data: &Data, d: &SimDevice) -> Value {
+pub fn esxi_audit(data: &DattoStore, d: &SimDevice) -> Value {
     let mut r = audit_rng(data, d);
     let guests: Vec<Value> = (0..r.range(2, 12))
         .map(|i| {
@@ -535,7 +536,7 @@ pub fn esxi_audit(data: &Data, d: &SimDevice) -> Value {
 }
 
 /// `PrinterAudit`.
-pub fn printer_audit(data: &Data, d: &SimDevice) -> Value {
+pub fn printer_audit(data: &DattoStore, d: &SimDevice) -> Value {
     let mut r = audit_rng(data, d);
     json!({
         "portalUrl": device_portal_url(&data.platform, &d.uid),

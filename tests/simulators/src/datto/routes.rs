@@ -1,17 +1,19 @@
-//! HTTP front: one fallback handler parses `/{platform}/...`, then every request goes through
-//! the same pipeline:
+//! HTTP front: one fallback handler parses `/{platform}/...`, counts the request
+//! (`DattoStats`) and puts it through the shared request gate (`gate.rs`, with [`DattoCall`]
+//! as Datto RMM's side of it):
 //!
-//! 1. count it (`SimStats`);
-//! 2. latency;
-//! 3. injected faults;
-//! 4. IP block (403);
-//! 5. the token endpoint, or for `/api/v2`: bearer auth (401) and user access (403);
-//! 6. the rate limiter (429 / slow-down);
-//! 7. the endpoint itself.
+//! 1. latency;
+//! 2. injected faults;
+//! 3. IP block (403);
+//! 4. for `/api/v2` (but `/system/status`): bearer auth (401) and user access (403);
+//! 5. the rate limiter (429 / slow-down);
 //!
-//! Admin endpoints under `/_sim/` (loopback peers only, no auth, not counted):
-//! `GET /_sim/stats`, `GET|POST /_sim/faults` (JSON, durations in ms), `POST /_sim/expire-tokens`,
-//! `POST /_sim/reset-limits`, `POST /_sim/reset-stats`, `GET /_sim/info`, `POST /_sim/mutate`
+//! then the token endpoint or the endpoint itself answers.
+//!
+//! Admin endpoints under `/_sim/` (loopback peers only, no auth, not counted): the common ones
+//! of `admin.rs` (`GET /_sim/info`, `GET /_sim/stats`, `POST /_sim/reset-stats`,
+//! `GET|POST /_sim/faults`, `POST /_sim/reset-limits`) and Datto RMM's own:
+//! `POST /_sim/expire-tokens`, `POST /_sim/mutate`
 //! (`{"changeDevices": N}`: renames N devices, for benchmarks), `POST /_sim/alerts` (raises
 //! `{deviceUid, priority, monitor}`), `POST /_sim/alerts/{uid}/resolve`,
 //! `GET|POST /_sim/alert-webhook` (`{url, headers}`; an empty body removes it) and
@@ -32,13 +34,15 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
-use super::data::Data;
 use super::limits::{RateClass, Verdict};
-use super::{FaultsJson, PLATFORMS, Shared, SimStats, TokenInfo, lock, render};
+use super::model::{DataError, DattoStore, DeviceClass};
+use super::{DattoState, DattoStats, PLATFORMS, TokenInfo, lock, render};
+use crate::admin::{self, Admin};
+use crate::gate::{self, Access, Admission, Fault, FaultStage, Gate, Gated};
 use crate::respond::{empty, status};
-use crate::urlcode::{percent_decode, percent_encode};
+use crate::urlcode::{parse_pairs, percent_decode, percent_encode};
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<DattoState>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
@@ -92,30 +96,19 @@ fn with_retry_after(mut r: Response, secs: Option<u64>) -> Response {
     r
 }
 
-fn too_many(sim: &Shared) -> Response {
+fn too_many(sim: &DattoState) -> Response {
     with_retry_after(message(429, RATE_LIMITED), sim.config.retry_after_header)
 }
 
-fn blocked(sim: &Shared) -> Response {
+fn blocked(sim: &DattoState) -> Response {
     with_retry_after(message(403, IP_BLOCKED), sim.config.retry_after_header)
 }
 
 // ----- URL helpers -----
 
-/// `application/x-www-form-urlencoded` pairs (query strings and the token form).
-pub(crate) fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
+struct QueryParams(Vec<(String, String)>);
 
-struct Query(Vec<(String, String)>);
-
-impl Query {
+impl QueryParams {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -136,7 +129,7 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
 
 /// An `/api/v2/...` endpoint (path parameters borrowed from the decoded path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api<'a> {
+enum DattoApi<'a> {
     SystemStatus,
     SystemPagination,
     SystemRequestRate,
@@ -177,9 +170,9 @@ fn alert_state(s: &str) -> Option<bool> {
     }
 }
 
-impl<'a> Api<'a> {
-    fn parse(method: &str, segs: &[&'a str]) -> Api<'a> {
-        use Api::*;
+impl<'a> DattoApi<'a> {
+    fn parse(method: &str, segs: &[&'a str]) -> DattoApi<'a> {
+        use DattoApi::*;
         match (method, segs) {
             ("GET", ["system", "status"]) => SystemStatus,
             ("GET", ["system", "pagination"]) => SystemPagination,
@@ -216,7 +209,7 @@ impl<'a> Api<'a> {
     }
 
     fn stat_key(&self) -> &'static str {
-        use Api::*;
+        use DattoApi::*;
         match self {
             SystemStatus | SystemPagination | SystemRequestRate => "system",
             Account => "account",
@@ -240,7 +233,7 @@ impl<'a> Api<'a> {
 
     /// `None` for endpoints that are not counted (`/system/status` needs no token).
     fn rate_class(&self) -> Option<RateClass> {
-        use Api::*;
+        use DattoApi::*;
         match self {
             SystemStatus | Unknown => None,
             ResolveAlert(_) => Some(RateClass::Write("alert-resolve")),
@@ -253,33 +246,34 @@ impl<'a> Api<'a> {
     }
 }
 
-enum Target<'a> {
+#[derive(Clone, Copy)]
+enum DattoTarget<'a> {
     Token,
-    Api(Api<'a>),
+    Api(DattoApi<'a>),
     NotFound,
 }
 
-impl Target<'_> {
+impl DattoTarget<'_> {
     fn stat_key(&self) -> &'static str {
         match self {
-            Target::Token => "token",
-            Target::Api(api) => api.stat_key(),
-            Target::NotFound => "other",
+            DattoTarget::Token => "token",
+            DattoTarget::Api(api) => api.stat_key(),
+            DattoTarget::NotFound => "other",
         }
     }
 }
 
 /// Everything a handler needs to know about the request.
-struct Ctx<'a> {
-    sim: &'a Arc<Shared>,
+struct DattoCtx<'a> {
+    sim: &'a Arc<DattoState>,
     platform: &'a str,
     origin: String,
-    query: Query,
+    query: QueryParams,
     body: &'a Bytes,
 }
 
 async fn dispatch(
-    State(sim): State<Arc<Shared>>,
+    State(sim): State<Arc<DattoState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -300,8 +294,113 @@ async fn dispatch(
     response
 }
 
+/// One request to the Datto RMM simulator, as the gate sees it.
+struct DattoCall<'a> {
+    sim: &'a DattoState,
+    target: DattoTarget<'a>,
+    platform: &'a str,
+}
+
+impl Gated for DattoCall<'_> {
+    /// Whether the user is restricted is settled by `authenticate` (403).
+    type Caller = ();
+    type Permit = ();
+
+    const FAULT_STAGE: FaultStage = FaultStage::BeforeAuth;
+
+    fn gate(&self) -> &Gate {
+        &self.sim.gate
+    }
+
+    /// `/system/status` and the token endpoint need no token; nor do unknown prefixes (404).
+    fn access(&self) -> Access {
+        match self.target {
+            DattoTarget::Api(api) if api != DattoApi::SystemStatus => Access::Api,
+            _ => Access::Open,
+        }
+    }
+
+    fn fault_response(&self, fault: Fault) -> Response {
+        let sim = self.sim;
+        let code = match fault {
+            Fault::TooMany { .. } => 429,
+            Fault::Status(code) => code,
+        };
+        sim.stat(|s| {
+            s.faults_injected += 1;
+            if code == 429 {
+                s.responses_429 += 1;
+            }
+        });
+        match code {
+            429 => too_many(sim),
+            401 => message(401, UNAUTHORIZED),
+            409 => message(409, "Request aborted due to concurrent write access to this record."),
+            _ => message(code, status(code).canonical_reason().unwrap_or("Error")),
+        }
+    }
+
+    /// The temporary IP block answers everything 403.
+    fn screen(&self) -> Result<(), Box<Response>> {
+        let block = lock(&self.sim.limiter).blocked(Instant::now());
+        if block.is_some() {
+            self.sim.stat(|s| s.blocked_403 += 1);
+            return Err(Box::new(blocked(self.sim)));
+        }
+        Ok(())
+    }
+
+    /// A live bearer token issued on this platform, of a user with API access.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(), Box<Response>> {
+        match authenticate(self.sim, self.platform, headers) {
+            Err(r) => Err(Box::new(r.into())),
+            Ok(true) => Err(Box::new(message(403, NO_ACCESS))),
+            Ok(false) => Ok(()),
+        }
+    }
+
+    /// The rolling-window limiter (see `limits.rs`); unknown endpoints are not counted.
+    fn admit(&self, _caller: &()) -> Result<Admission<()>, Box<Response>> {
+        let sim = self.sim;
+        let no_wait = Admission {
+            permit: (),
+            slow_down: Duration::ZERO,
+        };
+        let DattoTarget::Api(api) = self.target else {
+            return Ok(no_wait);
+        };
+        let Some(class) = api.rate_class() else {
+            return Ok(no_wait);
+        };
+        let verdict = lock(&sim.limiter).admit(class, Instant::now());
+        match verdict {
+            Verdict::Limited { block_started } => {
+                sim.stat(|s| {
+                    s.responses_429 += 1;
+                    s.rate_limited += 1;
+                    if block_started {
+                        s.blocks_started += 1;
+                    }
+                });
+                if block_started {
+                    tracing::info!("datto sim: IP block started");
+                }
+                Err(Box::new(too_many(sim)))
+            }
+            Verdict::Allow { slow: true } => {
+                sim.stat(|s| s.slowed += 1);
+                Ok(Admission {
+                    permit: (),
+                    slow_down: sim.config.slow_delay,
+                })
+            }
+            Verdict::Allow { slow: false } => Ok(no_wait),
+        }
+    }
+}
+
 async fn route(
-    sim: &Arc<Shared>,
+    sim: &Arc<DattoState>,
     peer: SocketAddr,
     method: Method,
     uri: &Uri,
@@ -309,19 +408,19 @@ async fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return admin(sim, peer, &method, path, body);
+    if admin::is_admin(path) {
+        return admin::serve(sim, peer, &method, path, body);
     }
     let segments: Vec<String> = path.split('/').skip(1).map(|s| percent_decode(s, false)).collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let (platform, rest) = segs.split_first().map_or(("", &[][..]), |(p, rest)| (*p, rest));
     let target = if !PLATFORMS.contains(&platform) {
-        Target::NotFound
+        DattoTarget::NotFound
     } else {
         match rest {
-            ["auth", "oauth", "token"] => Target::Token,
-            ["api", "v2", tail @ ..] => Target::Api(Api::parse(method.as_str(), tail)),
-            _ => Target::NotFound,
+            ["auth", "oauth", "token"] => DattoTarget::Token,
+            ["api", "v2", tail @ ..] => DattoTarget::Api(DattoApi::parse(method.as_str(), tail)),
+            _ => DattoTarget::NotFound,
         }
     };
     sim.stat(|s| {
@@ -329,48 +428,9 @@ async fn route(
         *s.by_route.entry(target.stat_key().to_string()).or_default() += 1;
     });
 
-    // Latency and faults come first.
-    let (fault, latency) = {
-        let mut f = lock(&sim.faults);
-        let matches = f.faults.path_contains.as_deref().is_none_or(|p| path.contains(p));
-        let latency = if matches {
-            f.faults.latency.unwrap_or(sim.config.latency)
-        } else {
-            sim.config.latency
-        };
-        let fault = if !matches {
-            None
-        } else if f.faults.force_429_next > 0 {
-            f.faults.force_429_next -= 1;
-            Some(429)
-        } else if f.faults.fail_next > 0 {
-            f.faults.fail_next -= 1;
-            Some(f.faults.status)
-        } else if f.faults.fail_rate > 0.0 {
-            let rate = f.faults.fail_rate;
-            f.rng.chance(rate).then_some(f.faults.status)
-        } else {
-            None
-        };
-        (fault, latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    if let Some(code) = fault {
-        sim.stat(|s| {
-            s.faults_injected += 1;
-            if code == 429 {
-                s.responses_429 += 1;
-            }
-        });
-        return fault_response(sim, code);
-    }
-
-    let block = lock(&sim.limiter).blocked(Instant::now());
-    if block.is_some() {
-        sim.stat(|s| s.blocked_403 += 1);
-        return blocked(sim);
+    let call = DattoCall { sim, target, platform };
+    if let Err(refused) = gate::pass(&call, path, headers).await {
+        return *refused;
     }
 
     let origin = headers
@@ -378,26 +438,17 @@ async fn route(
         .and_then(|h| h.to_str().ok())
         .map(|h| format!("http://{h}"))
         .unwrap_or_else(|| sim.base_url.clone());
-    let ctx = Ctx {
+    let ctx = DattoCtx {
         sim,
         platform,
         origin,
-        query: Query(parse_pairs(uri.query().unwrap_or(""))),
+        query: QueryParams(parse_pairs(uri.query().unwrap_or(""))),
         body,
     };
     match target {
-        Target::NotFound => message(404, "Not Found"),
-        Target::Token => token(&ctx, &method, headers),
-        Target::Api(api) => api_call(&ctx, api, headers).await,
-    }
-}
-
-fn fault_response(sim: &Shared, code: u16) -> Response {
-    match code {
-        429 => too_many(sim),
-        401 => message(401, UNAUTHORIZED),
-        409 => message(409, "Request aborted due to concurrent write access to this record."),
-        _ => message(code, status(code).canonical_reason().unwrap_or("Error")),
+        DattoTarget::NotFound => message(404, "Not Found"),
+        DattoTarget::Token => token(&ctx, &method, headers),
+        DattoTarget::Api(api) => handle(&ctx, api),
     }
 }
 
@@ -410,7 +461,7 @@ fn oauth_error(code: u16, error: &str, description: &str) -> Response {
     )
 }
 
-fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
+fn token(ctx: &DattoCtx<'_>, method: &Method, headers: &HeaderMap) -> Response {
     let sim = ctx.sim;
     if method != Method::POST {
         return oauth_error(
@@ -433,7 +484,7 @@ fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
             "Full authentication is required to access this resource",
         );
     }
-    let form = Query(parse_pairs(std::str::from_utf8(ctx.body).unwrap_or("")));
+    let form = QueryParams(parse_pairs(std::str::from_utf8(ctx.body).unwrap_or("")));
     match form.get("grant_type") {
         Some("password") => {}
         Some(other) => {
@@ -484,8 +535,7 @@ fn token(ctx: &Ctx<'_>, method: &Method, headers: &HeaderMap) -> Response {
 }
 
 /// `Ok(restricted)` for a live token issued on this platform.
-fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
-    let sim = ctx.sim;
+fn authenticate(sim: &DattoState, platform: &str, headers: &HeaderMap) -> Result<bool, Reject> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -502,7 +552,7 @@ fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
         Some(info.restricted)
     });
     match verdict {
-        Some(restricted) if ctx.platform == sim.config.platform => Ok(restricted),
+        Some(restricted) if platform == sim.config.platform => Ok(restricted),
         _ => {
             sim.stat(|s| s.unauthorized_401 += 1);
             Err(Reject {
@@ -515,67 +565,33 @@ fn authenticate(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<bool, Reject> {
 
 // ----- /api/v2 -----
 
-async fn api_call(ctx: &Ctx<'_>, api: Api<'_>, headers: &HeaderMap) -> Response {
-    let sim = ctx.sim;
-    if api != Api::SystemStatus {
-        match authenticate(ctx, headers) {
-            Err(r) => return r.into(),
-            Ok(true) => return message(403, NO_ACCESS),
-            Ok(false) => {}
-        }
-    }
-    let Some(class) = api.rate_class() else {
-        return handle(ctx, api);
-    };
-    let verdict = lock(&sim.limiter).admit(class, Instant::now());
-    match verdict {
-        Verdict::Limited { block_started } => {
-            sim.stat(|s| {
-                s.responses_429 += 1;
-                s.rate_limited += 1;
-                if block_started {
-                    s.blocks_started += 1;
-                }
-            });
-            if block_started {
-                tracing::info!("datto sim: IP block started");
-            }
-            return too_many(sim);
-        }
-        Verdict::Allow { slow: true } => {
-            sim.stat(|s: &mut SimStats| s.slowed += 1);
-            tokio::time::sleep(sim.config.slow_delay).await;
-        }
-        Verdict::Allow { slow: false } => {}
-    }
-    handle(ctx, api)
-}
-
-fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
+fn handle(ctx: &DattoCtx<'_>, api: DattoApi<'_>) -> Response {
     let sim = ctx.sim;
     match api {
-        Api::SystemStatus => ok(&json!({"version": "2.0.0 (simulator)", "status": "UP", "started": sim.started_ms})),
-        Api::SystemPagination => ok(&json!({ "max": sim.config.page_max })),
-        Api::SystemRequestRate => request_rate(sim),
-        Api::Account => ok(&render::account(&sim.read())),
-        Api::AccountSites => sites(ctx),
-        Api::Site(uid) => {
+        DattoApi::SystemStatus => {
+            ok(&json!({"version": "2.0.0 (simulator)", "status": "UP", "started": sim.started_ms}))
+        }
+        DattoApi::SystemPagination => ok(&json!({ "max": sim.config.page_max })),
+        DattoApi::SystemRequestRate => request_rate(sim),
+        DattoApi::Account => ok(&render::account(&sim.read())),
+        DattoApi::AccountSites => sites(ctx),
+        DattoApi::Site(uid) => {
             let data = sim.read();
             match data.site_index(uid) {
                 Some(i) => ok(&render::site(&data, i)),
                 None => message(404, SITE_NOT_FOUND),
             }
         }
-        Api::SiteDevices(uid) => site_devices(ctx, uid),
-        Api::AccountDevices => account_devices(ctx),
-        Api::Device(uid) => {
+        DattoApi::SiteDevices(uid) => site_devices(ctx, uid),
+        DattoApi::AccountDevices => account_devices(ctx),
+        DattoApi::Device(uid) => {
             let data = sim.read();
             match data.device(uid) {
                 Some(d) => ok(&render::device(&data, d, sim.config.udf_count)),
                 None => message(404, DEVICE_NOT_FOUND),
             }
         }
-        Api::DeviceById(id) => {
+        DattoApi::DeviceById(id) => {
             let Ok(id) = id.parse::<i64>() else {
                 return message(400, PARAMS_INVALID);
             };
@@ -585,35 +601,35 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 None => message(404, DEVICE_NOT_FOUND),
             }
         }
-        Api::DeviceByMac(mac) => {
+        DattoApi::DeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<_> = devices_by_mac(&data, mac)
                 .map(|d| render::device(&data, d, sim.config.udf_count))
                 .collect();
             ok(&list)
         }
-        Api::AuditDevice(uid) => audit(ctx, uid, "device"),
-        Api::AuditEsxi(uid) => audit(ctx, uid, "esxihost"),
-        Api::AuditPrinter(uid) => audit(ctx, uid, "printer"),
-        Api::AuditDeviceByMac(mac) => {
+        DattoApi::AuditDevice(uid) => audit(ctx, uid, DeviceClass::Device),
+        DattoApi::AuditEsxi(uid) => audit(ctx, uid, DeviceClass::EsxiHost),
+        DattoApi::AuditPrinter(uid) => audit(ctx, uid, DeviceClass::Printer),
+        DattoApi::AuditDeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<Value> = devices_by_mac(&data, mac)
-                .filter(|d| d.device_class == "device")
+                .filter(|d| d.device_class == DeviceClass::Device)
                 .map(|d| render::device_audit(&data, d))
                 .collect();
             ok(&list)
         }
-        Api::AccountAlerts(resolved) => alerts(ctx, AlertScope::Account, resolved),
-        Api::SiteAlerts(uid, resolved) => alerts(ctx, AlertScope::Site(uid), resolved),
-        Api::DeviceAlerts(uid, resolved) => alerts(ctx, AlertScope::Device(uid), resolved),
-        Api::Alert(uid) => {
+        DattoApi::AccountAlerts(resolved) => alerts(ctx, AlertScope::Account, resolved),
+        DattoApi::SiteAlerts(uid, resolved) => alerts(ctx, AlertScope::Site(uid), resolved),
+        DattoApi::DeviceAlerts(uid, resolved) => alerts(ctx, AlertScope::Device(uid), resolved),
+        DattoApi::Alert(uid) => {
             let data = sim.read();
             match data.alert_index(uid) {
                 Some(i) => ok(&render::alert(&data, &data.alerts[i])),
                 None => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
             }
         }
-        Api::ResolveAlert(uid) => {
+        DattoApi::ResolveAlert(uid) => {
             // The write lock must be gone before the webhook body reads the alert.
             let resolved = sim.write().resolve_alert(uid, "API");
             match resolved {
@@ -626,7 +642,7 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 Err(_) => message(sim.config.unknown_alert_status, ALERT_NOT_FOUND),
             }
         }
-        Api::AccountComponents => {
+        DattoApi::AccountComponents => {
             let data = sim.read();
             let page = match PageCtx::new(ctx, "account/components", sim.config.page_max, Vec::new()) {
                 Ok(p) => p,
@@ -636,21 +652,21 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
                 data.components[range].iter().map(render::component).collect()
             })
         }
-        Api::QuickJob(uid) => quick_job(ctx, uid),
-        Api::SetUdf(uid) => set_udf(ctx, uid),
-        Api::SetWarranty(uid) => set_warranty(ctx, uid),
-        Api::MoveDevice(uid, site) => match sim.write().move_device(uid, site) {
+        DattoApi::QuickJob(uid) => quick_job(ctx, uid),
+        DattoApi::SetUdf(uid) => set_udf(ctx, uid),
+        DattoApi::SetWarranty(uid) => set_warranty(ctx, uid),
+        DattoApi::MoveDevice(uid, site) => match sim.write().move_device(uid, site) {
             Ok(()) => empty(sim.config.void_write_status),
             Err(_) => message(404, "Device and/or site not found."),
         },
-        Api::Job(uid) => {
+        DattoApi::Job(uid) => {
             let data = sim.read();
             match data.jobs.get(uid) {
                 Some(j) => ok(&render::job(j, job_done(sim, j), sim.config.iso_job_dates)),
                 None => message(404, JOB_NOT_FOUND),
             }
         }
-        Api::JobComponents(uid) => {
+        DattoApi::JobComponents(uid) => {
             let data = sim.read();
             let Some(j) = data.jobs.get(uid) else {
                 return message(404, JOB_NOT_FOUND);
@@ -665,22 +681,22 @@ fn handle(ctx: &Ctx<'_>, api: Api<'_>) -> Response {
             };
             page.respond("jobComponents", all.len(), |range| all[range].to_vec())
         }
-        Api::JobResults(uid, dev) | Api::JobStd(uid, dev, _) => {
+        DattoApi::JobResults(uid, dev) | DattoApi::JobStd(uid, dev, _) => {
             let data = sim.read();
             let Some(j) = data.jobs.get(uid).filter(|j| j.device_uid == dev) else {
                 return message(404, "Job or device was not found.");
             };
             let done = job_done(sim, j);
             match api {
-                Api::JobStd(_, _, stderr) => ok(&render::job_std(j, done, stderr)),
+                DattoApi::JobStd(_, _, stderr) => ok(&render::job_std(j, done, stderr)),
                 _ => ok(&render::job_results(j, done, sim.config.iso_job_dates)),
             }
         }
-        Api::Unknown => message(404, "Not Found"),
+        DattoApi::Unknown => message(404, "Not Found"),
     }
 }
 
-fn job_done(sim: &Shared, j: &super::data::SimJob) -> bool {
+fn job_done(sim: &DattoState, j: &super::model::SimJob) -> bool {
     j.created_at.elapsed() >= sim.config.job_duration
 }
 
@@ -691,14 +707,14 @@ fn normalise_mac(mac: &str) -> String {
         .to_ascii_uppercase()
 }
 
-fn devices_by_mac<'d>(data: &'d Data, mac: &str) -> impl Iterator<Item = &'d super::SimDevice> {
+fn devices_by_mac<'d>(data: &'d DattoStore, mac: &str) -> impl Iterator<Item = &'d super::SimDevice> {
     let wanted = normalise_mac(mac);
     data.devices
         .iter()
         .filter(move |d| !wanted.is_empty() && d.mac_address.as_deref().is_some_and(|m| normalise_mac(m) == wanted))
 }
 
-fn request_rate(sim: &Shared) -> Response {
+fn request_rate(sim: &DattoState) -> Response {
     let snap = lock(&sim.limiter).snapshot(Instant::now());
     let account_uid = sim.read().account.uid.clone();
     let ops: serde_json::Map<String, Value> = snap
@@ -755,7 +771,7 @@ struct PageCtx {
 
 impl PageCtx {
     /// `path` is relative to `/api/v2/`; `filters` are the query filters to repeat in the URLs.
-    fn new(ctx: &Ctx<'_>, path: &str, limit: usize, filters: Vec<(&str, &str)>) -> Result<PageCtx, Reject> {
+    fn new(ctx: &DattoCtx<'_>, path: &str, limit: usize, filters: Vec<(&str, &str)>) -> Result<PageCtx, Reject> {
         let invalid = || Reject {
             status: 400,
             message: PARAMS_INVALID,
@@ -812,7 +828,7 @@ impl PageCtx {
     }
 }
 
-fn sites(ctx: &Ctx<'_>) -> Response {
+fn sites(ctx: &DattoCtx<'_>) -> Response {
     let data = ctx.sim.read();
     let name = ctx.query.filter("siteName");
     let filters: Vec<(&str, &str)> = name.map(|n| ("siteName", n)).into_iter().collect();
@@ -835,7 +851,7 @@ fn sites(ctx: &Ctx<'_>) -> Response {
     }
 }
 
-fn site_devices(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn site_devices(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let data = ctx.sim.read();
     // No device filters exist in the simulator, so any filterId is unknown.
     let Some(site) = data.site_index(uid).filter(|_| ctx.query.get("filterId").is_none()) else {
@@ -855,7 +871,7 @@ fn site_devices(ctx: &Ctx<'_>, uid: &str) -> Response {
     })
 }
 
-fn account_devices(ctx: &Ctx<'_>) -> Response {
+fn account_devices(ctx: &DattoCtx<'_>) -> Response {
     if ctx.query.get("filterId").is_some() {
         return message(404, "Filter was not found.");
     }
@@ -914,12 +930,12 @@ fn account_devices(ctx: &Ctx<'_>) -> Response {
     })
 }
 
-fn audit(ctx: &Ctx<'_>, uid: &str, class: &str) -> Response {
+fn audit(ctx: &DattoCtx<'_>, uid: &str, class: DeviceClass) -> Response {
     let data = ctx.sim.read();
     let Some(d) = data.device(uid) else {
         return message(
             404,
-            if class == "printer" {
+            if class == DeviceClass::Printer {
                 "Printer was not found."
             } else {
                 DEVICE_NOT_FOUND
@@ -928,9 +944,9 @@ fn audit(ctx: &Ctx<'_>, uid: &str, class: &str) -> Response {
     };
     if d.device_class != class {
         let what = match class {
-            "device" => "device",
-            "esxihost" => "ESXi host",
-            _ => "printer",
+            DeviceClass::EsxiHost => "ESXi host",
+            DeviceClass::Printer => "printer",
+            _ => "device",
         };
         return message(
             400,
@@ -938,9 +954,9 @@ fn audit(ctx: &Ctx<'_>, uid: &str, class: &str) -> Response {
         );
     }
     ok(&match class {
-        "device" => render::device_audit(&data, d),
-        "esxihost" => render::esxi_audit(&data, d),
-        _ => render::printer_audit(&data, d),
+        DeviceClass::EsxiHost => render::esxi_audit(&data, d),
+        DeviceClass::Printer => render::printer_audit(&data, d),
+        _ => render::device_audit(&data, d),
     })
 }
 
@@ -951,7 +967,7 @@ enum AlertScope<'a> {
     Device(&'a str),
 }
 
-fn alerts(ctx: &Ctx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
+fn alerts(ctx: &DattoCtx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
     let data = ctx.sim.read();
     let state = if resolved { "resolved" } else { "open" };
     let (path, site) = match scope {
@@ -1002,11 +1018,11 @@ fn alerts(ctx: &Ctx<'_>, scope: AlertScope<'_>, resolved: bool) -> Response {
 
 // ----- writes -----
 
-fn body_json(ctx: &Ctx<'_>) -> Option<Value> {
+fn body_json(ctx: &DattoCtx<'_>) -> Option<Value> {
     serde_json::from_slice(ctx.body).ok()
 }
 
-fn quick_job(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn quick_job(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let Some(body) = body_json(ctx) else {
         return message(400, DATA_INVALID);
@@ -1055,7 +1071,7 @@ fn quick_job(ctx: &Ctx<'_>, uid: &str) -> Response {
     ok(&json!({ "job": render::job(job, false, iso), "jobComponents": render::job_components(job) }))
 }
 
-fn set_udf(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn set_udf(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let Some(Value::Object(fields)) = body_json(ctx) else {
         return message(400, DATA_INVALID);
@@ -1103,7 +1119,7 @@ fn valid_date(s: &str) -> bool {
         && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
 }
 
-fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
+fn set_warranty(ctx: &DattoCtx<'_>, uid: &str) -> Response {
     let sim = ctx.sim;
     let date = match body_json(ctx) {
         Some(Value::Null) => None,
@@ -1122,142 +1138,140 @@ fn set_warranty(ctx: &Ctx<'_>, uid: &str) -> Response {
 
 // ----- admin -----
 
-fn admin(sim: &Arc<Shared>, peer: SocketAddr, method: &Method, path: &str, body: &Bytes) -> Response {
-    if !peer.ip().is_loopback() {
-        return message(403, "The simulator's admin endpoints are loopback-only.");
+impl Admin for Arc<DattoState> {
+    const HELP: &'static str = "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.";
+
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
-    match (method.as_str(), path.trim_end_matches('/')) {
-        ("GET", "/_sim/stats") => ok(&*lock(&sim.stats)),
-        ("POST", "/_sim/reset-stats") => {
-            *lock(&sim.stats) = SimStats::default();
-            ok(&json!({"ok": true}))
-        }
-        ("GET", "/_sim/faults") => ok(&FaultsJson::from(&lock(&sim.faults).faults)),
-        ("POST", "/_sim/faults") => {
-            let parsed: Result<FaultsJson, _> = if body.iter().all(u8::is_ascii_whitespace) {
-                Ok(FaultsJson::default())
-            } else {
-                serde_json::from_slice(body)
-            };
-            match parsed {
-                Ok(f) if axum::http::StatusCode::from_u16(f.status).is_ok() && (0.0..=1.0).contains(&f.fail_rate) => {
-                    let mut state = lock(&sim.faults);
-                    state.faults = f.into();
-                    ok(&FaultsJson::from(&state.faults))
+
+    fn info(&self) -> Value {
+        let cfg = &self.config;
+        let data = self.read();
+        let platform_url = format!("{}/{}", self.base_url, cfg.platform);
+        json!({
+            "simulator": "datto-rmm",
+            "platform": cfg.platform,
+            "apiKey": cfg.api_key,
+            "restrictedApiKey": cfg.restricted_api_key.as_ref().map(|(k, _)| k),
+            "baseUrl": self.base_url,
+            "platformBaseUrl": platform_url,
+            "tokenUrl": format!("{platform_url}/auth/oauth/token"),
+            "apiUrl": format!("{platform_url}/api"),
+            "seed": cfg.seed,
+            "clientSites": cfg.sites,
+            "sites": data.sites.len(),
+            "devices": data.devices.len(),
+            "openAlerts": data.alerts.iter().filter(|a| !a.resolved).count(),
+            "pageMax": cfg.page_max,
+            "readLimit": cfg.read_limit,
+            "writeLimit": cfg.write_limit,
+            "writeOpLimit": cfg.write_op_limit,
+            "windowMs": cfg.window.as_millis() as u64,
+            "tokenTtlSecs": cfg.token_ttl_secs,
+            "latencyMs": cfg.latency.as_millis() as u64,
+            "generationMs": self.generation_time.as_millis() as u64,
+        })
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::to_value(&*lock(&self.stats)).unwrap_or(Value::Null)
+    }
+
+    fn reset_stats(&self) {
+        *lock(&self.stats) = DattoStats::default();
+    }
+
+    fn reset_limits(&self) {
+        lock(&self.limiter).reset();
+    }
+
+    fn error(&self, code: u16, msg: &str) -> Response {
+        message(code, msg)
+    }
+
+    fn reply(&self, code: u16, body: &Value) -> Response {
+        json_response(status(code), body)
+    }
+
+    fn product_route(&self, method: &Method, segs: &[&str], body: &Bytes) -> Option<Response> {
+        let sim = self;
+        Some(match (method.as_str(), segs) {
+            ("POST", ["expire-tokens"]) => {
+                let mut tokens = lock(&sim.tokens);
+                let n = tokens.issued.len();
+                tokens.issued.clear();
+                ok(&json!({ "expired": n }))
+            }
+            // Benchmarks: `{"changeDevices": N}` renames N devices spread over the account.
+            ("POST", ["mutate"]) => {
+                let n = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("changeDevices").and_then(Value::as_u64))
+                    .unwrap_or(0) as usize;
+                let mut data = sim.write();
+                let total = data.devices.len();
+                let n = n.min(total);
+                let step = total.checked_div(n).unwrap_or(1);
+                let uids: Vec<String> = (0..n).map(|i| data.devices[i * step].uid.clone()).collect();
+                for uid in &uids {
+                    let _ = data.change_device(uid, |d| d.hostname.push_str("-m"));
                 }
-                Ok(_) => message(400, "status must be a valid HTTP status and fail_rate within 0..=1"),
-                Err(e) => message(400, &format!("invalid faults JSON: {e}")),
+                ok(&json!({ "changed": uids.len() }))
             }
-        }
-        ("POST", "/_sim/expire-tokens") => {
-            let mut tokens = lock(&sim.tokens);
-            let n = tokens.issued.len();
-            tokens.issued.clear();
-            ok(&json!({ "expired": n }))
-        }
-        ("POST", "/_sim/reset-limits") => {
-            lock(&sim.limiter).reset();
-            ok(&json!({"ok": true}))
-        }
-        // Benchmarks: `{"changeDevices": N}` renames N devices spread over the account.
-        ("POST", "/_sim/mutate") => {
-            let n = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v.get("changeDevices").and_then(Value::as_u64))
-                .unwrap_or(0) as usize;
-            let mut data = sim.write();
-            let total = data.devices.len();
-            let n = n.min(total);
-            let step = total.checked_div(n).unwrap_or(1);
-            let uids: Vec<String> = (0..n).map(|i| data.devices[i * step].uid.clone()).collect();
-            for uid in &uids {
-                let _ = data.change_device(uid, |d| d.hostname.push_str("-m"));
-            }
-            ok(&json!({ "changed": uids.len() }))
-        }
-        // Alerts on demand (the demo): `{"deviceUid", "priority", "monitor"}` raises one.
-        ("POST", "/_sim/alerts") => {
-            let v: Value = serde_json::from_slice(body).unwrap_or_default();
-            let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-            let Some(device) = field("deviceUid") else {
-                return message(400, "`deviceUid` is required");
-            };
-            let priority = field("priority").unwrap_or_else(|| "High".into());
-            let monitor = field("monitor").unwrap_or_else(|| "disk_usage_ctx".into());
-            let raised = sim.write().raise_alert(&device, &priority, &monitor);
-            match raised {
-                Ok(uid) => {
-                    super::webhooks::emit(sim, &uid);
-                    ok(&json!({ "alertUid": uid }))
-                }
-                Err(e) => message(404, &e.to_string()),
-            }
-        }
-        ("GET", "/_sim/alert-webhook") => ok(&*lock(&sim.webhook)),
-        // As a person resolving it in Datto RMM: `POST /_sim/alerts/{uid}/resolve`.
-        ("POST", p) if p.starts_with("/_sim/alerts/") && p.ends_with("/resolve") => {
-            let uid = &p["/_sim/alerts/".len()..p.len() - "/resolve".len()];
-            let resolved = sim.write().resolve_alert(uid, "Datto RMM user");
-            match resolved {
-                Ok(changed) => {
-                    if changed {
-                        super::webhooks::emit(sim, uid);
+            // Alerts on demand (the demo): `{"deviceUid", "priority", "monitor"}` raises one.
+            ("POST", ["alerts"]) => {
+                let v: Value = serde_json::from_slice(body).unwrap_or_default();
+                let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+                let Some(device) = field("deviceUid") else {
+                    return Some(message(400, "`deviceUid` is required"));
+                };
+                let priority = field("priority").unwrap_or_else(|| "High".into());
+                let monitor = field("monitor").unwrap_or_else(|| "disk_usage_ctx".into());
+                let raised = sim.write().raise_alert(&device, &priority, &monitor);
+                match raised {
+                    Ok(uid) => {
+                        super::webhooks::emit(sim, &uid);
+                        ok(&json!({ "alertUid": uid }))
                     }
-                    ok(&json!({ "alertUid": uid, "changed": changed }))
+                    Err(e @ DataError::UnknownPriority(_)) => message(400, &e.to_string()),
+                    Err(e) => message(404, &e.to_string()),
                 }
-                Err(e) => message(404, &e.to_string()),
             }
-        }
-        ("POST", "/_sim/alert-webhook") => {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                *lock(&sim.webhook) = None;
-                return ok(&json!({ "webhook": null }));
-            }
-            match serde_json::from_slice::<super::AlertWebhook>(body) {
-                Ok(hook) if hook.url.starts_with("http://") => {
-                    *lock(&sim.webhook) = Some(hook.clone());
-                    ok(&json!({ "webhook": hook }))
+            // As a person resolving it in Datto RMM: `POST /_sim/alerts/{uid}/resolve`.
+            ("POST", ["alerts", uid, "resolve"]) => {
+                let resolved = sim.write().resolve_alert(uid, "Datto RMM user");
+                match resolved {
+                    Ok(changed) => {
+                        if changed {
+                            super::webhooks::emit(sim, uid);
+                        }
+                        ok(&json!({ "alertUid": uid, "changed": changed }))
+                    }
+                    Err(e) => message(404, &e.to_string()),
                 }
-                Ok(_) => message(
-                    400,
-                    "the webhook url must be http:// (the simulator calls out on loopback)",
-                ),
-                Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
             }
-        }
-        ("GET", "/_sim/webhook-deliveries") => ok(&*lock(&sim.deliveries)),
-        ("GET", "/_sim/info") => {
-            let cfg = &sim.config;
-            let data = sim.read();
-            let platform_url = format!("{}/{}", sim.base_url, cfg.platform);
-            ok(&json!({
-                "simulator": "datto-rmm",
-                "platform": cfg.platform,
-                "apiKey": cfg.api_key,
-                "restrictedApiKey": cfg.restricted_api_key.as_ref().map(|(k, _)| k),
-                "baseUrl": sim.base_url,
-                "platformBaseUrl": platform_url,
-                "tokenUrl": format!("{platform_url}/auth/oauth/token"),
-                "apiUrl": format!("{platform_url}/api"),
-                "seed": cfg.seed,
-                "clientSites": cfg.sites,
-                "sites": data.sites.len(),
-                "devices": data.devices.len(),
-                "openAlerts": data.alerts.iter().filter(|a| !a.resolved).count(),
-                "pageMax": cfg.page_max,
-                "readLimit": cfg.read_limit,
-                "writeLimit": cfg.write_limit,
-                "writeOpLimit": cfg.write_op_limit,
-                "windowMs": cfg.window.as_millis() as u64,
-                "tokenTtlSecs": cfg.token_ttl_secs,
-                "latencyMs": cfg.latency.as_millis() as u64,
-                "generationMs": sim.generation_time.as_millis() as u64,
-            }))
-        }
-        _ => message(
-            404,
-            "Unknown admin endpoint. Try GET /_sim/info, GET /_sim/stats, POST /_sim/faults, POST /_sim/expire-tokens, POST /_sim/reset-limits.",
-        ),
+            ("GET", ["alert-webhook"]) => ok(&*lock(&sim.webhook)),
+            ("POST", ["alert-webhook"]) => {
+                if admin::blank(body) {
+                    *lock(&sim.webhook) = None;
+                    return Some(ok(&json!({ "webhook": null })));
+                }
+                match serde_json::from_slice::<super::AlertWebhook>(body) {
+                    Ok(hook) if hook.url.starts_with("http://") => {
+                        *lock(&sim.webhook) = Some(hook.clone());
+                        ok(&json!({ "webhook": hook }))
+                    }
+                    Ok(_) => message(
+                        400,
+                        "the webhook url must be http:// (the simulator calls out on loopback)",
+                    ),
+                    Err(e) => message(400, &format!("invalid webhook JSON: {e}")),
+                }
+            }
+            ("GET", ["webhook-deliveries"]) => ok(&*lock(&sim.deliveries)),
+            _ => return None,
+        })
     }
 }
 
@@ -1287,16 +1301,28 @@ mod tests {
 
     #[test]
     fn routes_parse() {
-        assert_eq!(Api::parse("GET", &["device", "id", "5"]), Api::DeviceById("5"));
-        assert_eq!(Api::parse("GET", &["device", "abc"]), Api::Device("abc"));
-        assert_eq!(Api::parse("PUT", &["device", "abc", "quickjob"]), Api::QuickJob("abc"));
-        assert_eq!(Api::parse("GET", &["device", "abc", "quickjob"]), Api::Unknown);
         assert_eq!(
-            Api::parse("GET", &["account", "alerts", "open"]),
-            Api::AccountAlerts(false)
+            DattoApi::parse("GET", &["device", "id", "5"]),
+            DattoApi::DeviceById("5")
         );
-        assert_eq!(Api::parse("GET", &["account", "alerts", "other"]), Api::Unknown);
-        assert_eq!(Api::parse("GET", &["account", ""]), Api::Unknown);
+        assert_eq!(DattoApi::parse("GET", &["device", "abc"]), DattoApi::Device("abc"));
+        assert_eq!(
+            DattoApi::parse("PUT", &["device", "abc", "quickjob"]),
+            DattoApi::QuickJob("abc")
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["device", "abc", "quickjob"]),
+            DattoApi::Unknown
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["account", "alerts", "open"]),
+            DattoApi::AccountAlerts(false)
+        );
+        assert_eq!(
+            DattoApi::parse("GET", &["account", "alerts", "other"]),
+            DattoApi::Unknown
+        );
+        assert_eq!(DattoApi::parse("GET", &["account", ""]), DattoApi::Unknown);
     }
 
     #[test]

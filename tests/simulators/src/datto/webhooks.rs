@@ -8,7 +8,7 @@
 //! configuration. Deliveries run in the background, one attempt each (Datto's retry behaviour
 //! is UNCONFIRMED), and are recorded for tests.
 
-use super::{Shared, lock};
+use super::{DattoState, lock};
 use crate::http;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,7 +37,7 @@ pub struct WebhookDelivery {
 }
 
 /// The body sent for an alert, or `None` if the alert does not exist.
-pub(crate) fn body(sim: &Shared, alert_uid: &str) -> Option<Vec<u8>> {
+pub(crate) fn body(sim: &DattoState, alert_uid: &str) -> Option<Vec<u8>> {
     let data = sim.read();
     let alert = &data.alerts[data.alert_index(alert_uid)?];
     let device = data.device_index(&alert.device_uid).map(|i| &data.devices[i]);
@@ -59,7 +59,7 @@ pub(crate) fn body(sim: &Shared, alert_uid: &str) -> Option<Vec<u8>> {
 }
 
 /// Sends the alert's webhook in the background, if one is configured.
-pub(crate) fn emit(sim: &Arc<Shared>, alert_uid: &str) {
+pub(crate) fn emit(sim: &Arc<DattoState>, alert_uid: &str) {
     let Some(hook) = lock(&sim.webhook).clone() else { return };
     let Some(body) = body(sim, alert_uid) else { return };
     let resolved = serde_json::from_slice::<serde_json::Value>(&body)

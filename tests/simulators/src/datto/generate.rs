@@ -1,4 +1,4 @@
-//! The simulated Datto RMM account (model) and its deterministic generation.
+//! The seeded fake data of the Datto RMM simulator (generator).
 //!
 //! One account with `sites` client sites plus the three system sites ("Managed", "OnDemand",
 //! "Deleted Devices"), `devices` devices spread over them with a skewed distribution (a few big
@@ -11,18 +11,13 @@
 //! day), so the same `(seed, sites, devices, reference time)` gives byte-identical responses.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::names::{self, Kind, Vendor};
 use crate::rng::{DIGITS, Rng};
 
-pub use super::text::Text;
-
-pub const DELETED_DEVICES_SITE: &str = "Deleted Devices";
-pub const ON_DEMAND_SITE: &str = "OnDemand";
-pub const MANAGED_SITE: &str = "Managed";
+use super::model::*;
 
 /// Stream ids for [`Rng::derive`]; one per purpose so streams never overlap.
 const STREAM_SITE: u64 = 0x5173_0000_0000_0000;
@@ -39,219 +34,9 @@ const TIME_ZONES: &[&str] = &[
     "Australia/Sydney",
 ];
 
-const MINUTE_MS: i64 = 60_000;
-const HOUR_MS: i64 = 60 * MINUTE_MS;
-const DAY_MS: i64 = 24 * HOUR_MS;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SiteKind {
-    /// A real client site.
-    Client,
-    /// "Deleted Devices": where Datto moves devices that are deleted.
-    DeletedDevices,
-    /// "OnDemand": devices connected for ad-hoc support.
-    OnDemand,
-    /// "Managed": the default system site.
-    Managed,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimAccount {
-    pub id: i64,
-    pub uid: String,
-    pub name: String,
-    pub currency: Text,
-    pub billing_email: Option<String>,
-    pub device_limit: i64,
-    pub time_zone: Text,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimProxy {
-    pub host: String,
-    pub port: u16,
-    /// `http`, `socks4` or `socks5`.
-    pub kind: Text,
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimSite {
-    pub id: i64,
-    pub uid: String,
-    pub name: String,
-    pub kind: SiteKind,
-    pub description: Option<String>,
-    pub notes: Option<String>,
-    pub on_demand: bool,
-    pub splashtop_auto_install: bool,
-    pub proxy: Option<SimProxy>,
-    /// A string of digits, as the real API sends it.
-    pub autotask_company_id: Option<String>,
-    pub autotask_company_name: Option<String>,
-}
-
-/// One device. Any field may be changed through
-/// [`DattoSim::change_device`](super::DattoSim::change_device); changing `site_uid` moves the
-/// device and changing `uid` re-keys it. `manufacturer`, `model`, `serial_number` and
-/// `mac_address` are served by the audit endpoints only (as in the real API), not by the
-/// device endpoints. Low-vocabulary fields are [`Text`] (`"...".into()` to set them).
-#[derive(Debug, Clone)]
-pub struct SimDevice {
-    pub id: i64,
-    pub uid: String,
-    /// The site's uid (an interned [`Text`]: shared by all devices of a site).
-    pub site_uid: Text,
-    pub category: Option<Text>,
-    pub device_type: Option<Text>,
-    pub hostname: String,
-    pub int_ip_address: Option<String>,
-    pub ext_ip_address: Option<String>,
-    pub operating_system: Option<Text>,
-    pub last_logged_in_user: Option<String>,
-    pub domain: Option<Text>,
-    pub description: Option<String>,
-    pub cag_version: Option<Text>,
-    pub display_version: Option<Text>,
-    pub a64_bit: Option<bool>,
-    pub reboot_required: Option<bool>,
-    pub online: bool,
-    pub suspended: bool,
-    pub deleted: bool,
-    /// Epoch milliseconds.
-    pub last_seen: Option<i64>,
-    pub last_reboot: Option<i64>,
-    pub last_audit_date: Option<i64>,
-    pub creation_date: Option<i64>,
-    /// Sparse user-defined fields `udf1..udf300`; missing ones render as `null`.
-    pub udf: Udfs,
-    pub snmp_enabled: bool,
-    /// `device`, `printer`, `esxihost`, `rmmnetworkdevice` or `unknown`.
-    pub device_class: Text,
-    /// `yyyy-mm-dd`.
-    pub warranty_date: Option<String>,
-    pub antivirus_product: Option<Text>,
-    pub antivirus_status: Option<Text>,
-    pub patch_status: Option<Text>,
-    pub patches_approved_pending: Option<i32>,
-    pub patches_not_approved: Option<i32>,
-    pub patches_installed: Option<i32>,
-    pub manufacturer: Option<Text>,
-    pub model: Option<Text>,
-    pub serial_number: Option<String>,
-    /// `AA:BB:CC:DD:EE:FF`.
-    pub mac_address: Option<String>,
-}
-
-/// User-defined fields `udf1..udf300` of a device: sparse (most are null), kept sorted by
-/// number. Map-like API; much smaller than a `BTreeMap` for one or two values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Udfs(Vec<(u16, String)>);
-
-impl Udfs {
-    pub fn new() -> Udfs {
-        Udfs(Vec::new())
-    }
-
-    pub fn get(&self, n: u16) -> Option<&str> {
-        self.0
-            .binary_search_by_key(&n, |e| e.0)
-            .ok()
-            .map(|i| self.0[i].1.as_str())
-    }
-
-    /// Sets `udf{n}`; returns the previous value.
-    pub fn insert(&mut self, n: u16, value: String) -> Option<String> {
-        match self.0.binary_search_by_key(&n, |e| e.0) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
-            Err(i) => {
-                self.0.insert(i, (n, value));
-                None
-            }
-        }
-    }
-
-    /// Clears `udf{n}`; returns the previous value.
-    pub fn remove(&mut self, n: u16) -> Option<String> {
-        self.0
-            .binary_search_by_key(&n, |e| e.0)
-            .ok()
-            .map(|i| self.0.remove(i).1)
-    }
-
-    /// `(n, value)` of the fields that are set, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = (u16, &str)> {
-        self.0.iter().map(|(n, v)| (*n, v.as_str()))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct SimAlert {
-    pub uid: String,
-    pub device_uid: String,
-    pub priority: Text,
-    /// The alert context `@class` (`"disk_usage_ctx"`, ...) or, for alerts raised with a free
-    /// monitor name, that name (rendered as a `comp_script_ctx` alert).
-    pub monitor: Text,
-    /// Seed of the rendered details (`alertContext` values, `diagnostics`), which are derived
-    /// when served instead of being stored.
-    pub detail_seed: u64,
-    pub resolved: bool,
-    pub resolved_by: Option<String>,
-    pub resolved_on: Option<i64>,
-    pub muted: bool,
-    pub ticket_number: Option<String>,
-    pub timestamp: i64,
-    pub sends_emails: bool,
-    pub creates_ticket: bool,
-    pub autoresolve_mins: Option<i32>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimComponentVariable {
-    pub name: Text,
-    pub default_val: Text,
-    /// `String`, `Boolean`, `Date`, `Selection`.
-    pub kind: Text,
-    pub description: Text,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimComponent {
-    pub id: i64,
-    pub uid: String,
-    pub name: Text,
-    pub description: Text,
-    pub category_code: Text,
-    pub credentials_required: bool,
-    pub variables: Vec<SimComponentVariable>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimJob {
-    pub id: i64,
-    pub uid: String,
-    pub name: String,
-    pub created_ms: i64,
-    pub created_at: Instant,
-    pub component_uid: String,
-    pub component_name: String,
-    pub variables: Vec<(String, String)>,
-    pub device_uid: String,
-}
-
 /// What the generator needs from the configuration.
 #[derive(Debug, Clone)]
-pub struct GenParams {
+pub struct DattoGenParams {
     pub seed: u64,
     pub platform: String,
     pub sites: usize,
@@ -261,30 +46,9 @@ pub struct GenParams {
     pub autotask_mapped_ratio: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataError {
-    UnknownDevice(String),
-    UnknownSite(String),
-    UnknownAlert(String),
-    UidTaken(String),
-}
-
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DataError::UnknownDevice(u) => write!(f, "no device with uid {u:?}"),
-            DataError::UnknownSite(u) => write!(f, "no site with uid {u:?}"),
-            DataError::UnknownAlert(u) => write!(f, "no alert with uid {u:?}"),
-            DataError::UidTaken(u) => write!(f, "uid {u:?} is already used by another device"),
-        }
-    }
-}
-
-impl std::error::Error for DataError {}
-
 /// Per-site values that devices share (derived from `(seed, site id)`, so new devices added to
 /// a site later look like the old ones).
-struct SiteProfile {
+pub(super) struct SiteProfile {
     abbr: String,
     /// `None` = workgroup.
     domain: Option<String>,
@@ -294,31 +58,6 @@ struct SiteProfile {
     lan: [u8; 3],
     ext_ip: String,
 }
-
-/// The whole account. Lists are kept in id order, which is the order the API returns.
-pub struct Data {
-    pub(crate) seed: u64,
-    pub(crate) platform: String,
-    pub(crate) reference_ms: i64,
-    pub(crate) account: SimAccount,
-    pub(crate) sites: Vec<SimSite>,
-    site_by_uid: HashMap<String, u32>,
-    pub(crate) devices: Vec<SimDevice>,
-    device_by_uid: HashMap<String, u32>,
-    /// Per site (same index as `sites`): indexes into `devices`, ascending.
-    site_devices: Vec<Vec<u32>>,
-    pub(crate) alerts: Vec<SimAlert>,
-    alert_by_uid: HashMap<String, u32>,
-    pub(crate) components: Vec<SimComponent>,
-    pub(crate) jobs: HashMap<String, SimJob>,
-    rng: Rng,
-    next_device_id: i64,
-    next_site_id: i64,
-    next_job_id: i64,
-}
-
-pub use crate::time::{date_string, now_ms, today_start_ms};
-
 fn st(s: &'static str) -> Text {
     Text::from_static(s)
 }
@@ -333,9 +72,9 @@ fn weighted_st(r: &mut Rng, items: &[(&'static str, u32)]) -> Text {
     Text::from_static(s)
 }
 
-impl Data {
+impl DattoStore {
     /// Generates the account. Linear in `sites + devices`.
-    pub fn generate(p: &GenParams) -> Data {
+    pub fn generate(p: &DattoGenParams) -> DattoStore {
         let mut rng = Rng::new(p.seed);
         let account = SimAccount {
             id: rng.range(300, 9_000),
@@ -357,7 +96,7 @@ impl Data {
             time_zone: pick_st(&mut rng, TIME_ZONES),
         };
 
-        let mut data = Data {
+        let mut data = DattoStore {
             seed: p.seed,
             platform: p.platform.clone(),
             reference_ms: p.reference_ms,
@@ -382,7 +121,7 @@ impl Data {
         let system = [
             (MANAGED_SITE, SiteKind::Managed, rng.guid()),
             (ON_DEMAND_SITE, SiteKind::OnDemand, rng.guid()),
-            // Its uid is not a GUID in every account (DattoRMM.Core notes); model that.
+            // Its uid is not a GUID in every account; model that.
             (
                 DELETED_DEVICES_SITE,
                 SiteKind::DeletedDevices,
@@ -451,7 +190,7 @@ impl Data {
             let proxy = rng.chance(0.02).then(|| SimProxy {
                 host: format!("proxy.{}.example", names::abbreviation(&name).to_lowercase()),
                 port: 3128,
-                kind: st("http"),
+                kind: ProxyKind::Http,
                 username: None,
                 password: None,
             });
@@ -520,29 +259,7 @@ impl Data {
         data
     }
 
-    fn take_site_id(&mut self, rng: &mut Rng) -> i64 {
-        let id = self.next_site_id;
-        self.next_site_id += rng.range(1, 5);
-        id
-    }
-
-    fn push_site(&mut self, site: SimSite) -> usize {
-        let idx = self.sites.len();
-        self.site_by_uid.insert(site.uid.clone(), idx as u32);
-        self.sites.push(site);
-        self.site_devices.push(Vec::new());
-        idx
-    }
-
-    fn push_device(&mut self, device: SimDevice, site_idx: usize) {
-        let idx = self.devices.len() as u32;
-        self.device_by_uid.insert(device.uid.clone(), idx);
-        self.devices.push(device);
-        // Appending keeps the per-site lists ascending.
-        self.site_devices[site_idx].push(idx);
-    }
-
-    fn generate_alerts(&mut self, p: &GenParams) {
+    fn generate_alerts(&mut self, p: &DattoGenParams) {
         let mut rng = Rng::derive(p.seed, STREAM_ALERTS);
         if self.devices.is_empty() {
             return;
@@ -578,250 +295,6 @@ impl Data {
             self.alert_by_uid.insert(a.uid.clone(), self.alerts.len() as u32);
             self.alerts.push(a);
         }
-    }
-
-    // ----- lookups -----
-
-    pub fn site_index(&self, uid: &str) -> Option<usize> {
-        self.site_by_uid.get(uid).map(|&i| i as usize)
-    }
-
-    pub fn device_index(&self, uid: &str) -> Option<usize> {
-        self.device_by_uid.get(uid).map(|&i| i as usize)
-    }
-
-    pub fn device(&self, uid: &str) -> Option<&SimDevice> {
-        self.device_index(uid).map(|i| &self.devices[i])
-    }
-
-    pub fn site_of(&self, device: &SimDevice) -> Option<&SimSite> {
-        self.site_index(&device.site_uid).map(|i| &self.sites[i])
-    }
-
-    /// Indexes into `devices` of the devices of site `site_idx`, ascending (= id order).
-    pub fn site_device_indexes(&self, site_idx: usize) -> &[u32] {
-        &self.site_devices[site_idx]
-    }
-
-    pub fn alert_index(&self, uid: &str) -> Option<usize> {
-        self.alert_by_uid.get(uid).map(|&i| i as usize)
-    }
-
-    pub fn deleted_devices_site(&self) -> Option<usize> {
-        self.sites.iter().position(|s| s.kind == SiteKind::DeletedDevices)
-    }
-
-    // ----- mutations (used between sync runs by tests) -----
-
-    pub fn add_site(&mut self, name: &str) -> String {
-        let id = self.next_site_id;
-        self.next_site_id += self.rng.range(1, 5);
-        let uid = self.rng.guid();
-        self.push_site(SimSite {
-            id,
-            uid: uid.clone(),
-            name: name.to_string(),
-            kind: SiteKind::Client,
-            description: None,
-            notes: None,
-            on_demand: false,
-            splashtop_auto_install: true,
-            proxy: None,
-            autotask_company_id: None,
-            autotask_company_name: None,
-        });
-        uid
-    }
-
-    pub fn change_site(&mut self, uid: &str, f: impl FnOnce(&mut SimSite)) -> Result<(), DataError> {
-        let idx = self
-            .site_index(uid)
-            .ok_or_else(|| DataError::UnknownSite(uid.to_string()))?;
-        let site = &mut self.sites[idx];
-        f(site);
-        if site.uid != uid {
-            let new_uid = site.uid.clone();
-            if self.site_by_uid.contains_key(&new_uid) {
-                self.sites[idx].uid = uid.to_string();
-                return Err(DataError::UidTaken(new_uid));
-            }
-            self.site_by_uid.remove(uid);
-            self.site_by_uid.insert(new_uid.clone(), idx as u32);
-            for &d in &self.site_devices[idx] {
-                self.devices[d as usize].site_uid = Text::from(&new_uid);
-            }
-        }
-        Ok(())
-    }
-
-    pub fn add_devices(&mut self, site_uid: &str, n: usize) -> Result<Vec<String>, DataError> {
-        let site_idx = self
-            .site_index(site_uid)
-            .ok_or_else(|| DataError::UnknownSite(site_uid.to_string()))?;
-        let profile = site_profile(self.seed, &self.sites[site_idx]);
-        let reference = now_ms().max(self.reference_ms);
-        let mut uids = Vec::with_capacity(n);
-        for _ in 0..n {
-            let id = self.next_device_id;
-            self.next_device_id += self.rng.range(1, 3);
-            let mut d = gen_device(self.seed, id, &self.sites[site_idx], &profile, reference);
-            // A device enrolled just now.
-            d.creation_date = Some(reference);
-            while self.device_by_uid.contains_key(&d.uid) {
-                d.uid = self.rng.guid();
-            }
-            if self.sites[site_idx].kind == SiteKind::DeletedDevices {
-                mark_deleted(&mut d, reference);
-            }
-            uids.push(d.uid.clone());
-            self.push_device(d, site_idx);
-        }
-        Ok(uids)
-    }
-
-    pub fn change_device(&mut self, uid: &str, f: impl FnOnce(&mut SimDevice)) -> Result<(), DataError> {
-        let idx = self
-            .device_index(uid)
-            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
-        let before = self.devices[idx].clone();
-        f(&mut self.devices[idx]);
-        let after_uid = self.devices[idx].uid.clone();
-        let after_site = self.devices[idx].site_uid;
-        if after_uid != before.uid && self.device_by_uid.contains_key(&after_uid) {
-            self.devices[idx] = before;
-            return Err(DataError::UidTaken(after_uid));
-        }
-        if after_site != before.site_uid && self.site_index(&after_site).is_none() {
-            self.devices[idx] = before;
-            return Err(DataError::UnknownSite(after_site.to_string()));
-        }
-        if after_uid != before.uid {
-            self.device_by_uid.remove(&before.uid);
-            self.device_by_uid.insert(after_uid.clone(), idx as u32);
-            for a in &mut self.alerts {
-                if a.device_uid == before.uid {
-                    a.device_uid = after_uid.clone();
-                }
-            }
-        }
-        if after_site != before.site_uid {
-            self.devices[idx].site_uid = before.site_uid;
-            self.move_device(&after_uid, &after_site)?;
-        }
-        Ok(())
-    }
-
-    pub fn move_device(&mut self, uid: &str, to_site_uid: &str) -> Result<(), DataError> {
-        let idx = self
-            .device_index(uid)
-            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
-        let to = self
-            .site_index(to_site_uid)
-            .ok_or_else(|| DataError::UnknownSite(to_site_uid.to_string()))?;
-        let from = self.site_index(&self.devices[idx].site_uid);
-        if from == Some(to) {
-            return Ok(());
-        }
-        if let Some(from) = from {
-            let list = &mut self.site_devices[from];
-            if let Ok(pos) = list.binary_search(&(idx as u32)) {
-                list.remove(pos);
-            }
-        }
-        let list = &mut self.site_devices[to];
-        let pos = list.binary_search(&(idx as u32)).unwrap_or_else(|p| p);
-        list.insert(pos, idx as u32);
-        self.devices[idx].site_uid = Text::from(&self.sites[to].uid);
-        Ok(())
-    }
-
-    /// Datto's delete: the device moves to the "Deleted Devices" site and is flagged deleted.
-    pub fn delete_device(&mut self, uid: &str) -> Result<(), DataError> {
-        let deleted_site = self
-            .deleted_devices_site()
-            .expect("the Deleted Devices site always exists");
-        let site_uid = self.sites[deleted_site].uid.clone();
-        self.move_device(uid, &site_uid)?;
-        let idx = self.device_index(uid).expect("moved above");
-        mark_deleted(&mut self.devices[idx], now_ms());
-        Ok(())
-    }
-
-    /// Removes a device for good (as when Datto purges the Deleted Devices site). O(devices).
-    pub fn purge_device(&mut self, uid: &str) -> Result<(), DataError> {
-        let idx = self
-            .device_index(uid)
-            .ok_or_else(|| DataError::UnknownDevice(uid.to_string()))?;
-        self.devices.remove(idx);
-        self.reindex_devices();
-        Ok(())
-    }
-
-    fn reindex_devices(&mut self) {
-        self.device_by_uid.clear();
-        for list in &mut self.site_devices {
-            list.clear();
-        }
-        for (i, d) in self.devices.iter().enumerate() {
-            self.device_by_uid.insert(d.uid.clone(), i as u32);
-            if let Some(&s) = self.site_by_uid.get(d.site_uid.as_str()) {
-                self.site_devices[s as usize].push(i as u32);
-            }
-        }
-    }
-
-    pub fn raise_alert(&mut self, device_uid: &str, priority: &str, monitor: &str) -> Result<String, DataError> {
-        let idx = self
-            .device_index(device_uid)
-            .ok_or_else(|| DataError::UnknownDevice(device_uid.to_string()))?;
-        let mut alert = make_alert(&mut self.rng, &self.devices[idx], now_ms(), Some(monitor));
-        alert.priority = Text::from(priority);
-        while self.alert_by_uid.contains_key(&alert.uid) {
-            alert.uid = self.rng.guid();
-        }
-        let uid = alert.uid.clone();
-        self.alert_by_uid.insert(uid.clone(), self.alerts.len() as u32);
-        self.alerts.push(alert);
-        Ok(uid)
-    }
-
-    /// Marks an alert resolved; returns false if it was resolved already.
-    pub fn resolve_alert(&mut self, uid: &str, by: &str) -> Result<bool, DataError> {
-        let idx = self
-            .alert_index(uid)
-            .ok_or_else(|| DataError::UnknownAlert(uid.to_string()))?;
-        let a = &mut self.alerts[idx];
-        if a.resolved {
-            return Ok(false);
-        }
-        a.resolved = true;
-        a.resolved_on = Some(now_ms());
-        a.resolved_by = Some(by.to_string());
-        Ok(true)
-    }
-
-    pub fn create_job(
-        &mut self,
-        device_uid: &str,
-        name: &str,
-        component: usize,
-        variables: Vec<(String, String)>,
-    ) -> &SimJob {
-        let id = self.next_job_id;
-        self.next_job_id += 1;
-        let uid = self.rng.guid();
-        let job = SimJob {
-            id,
-            uid: uid.clone(),
-            name: name.to_string(),
-            created_ms: now_ms(),
-            created_at: Instant::now(),
-            component_uid: self.components[component].uid.clone(),
-            component_name: self.components[component].name.to_string(),
-            variables,
-            device_uid: device_uid.to_string(),
-        };
-        self.jobs.entry(uid).or_insert(job)
     }
 }
 
@@ -859,7 +332,7 @@ fn allocate(rng: &mut Rng, sites: usize, n: usize) -> Vec<usize> {
     counts
 }
 
-fn site_profile(seed: u64, site: &SimSite) -> SiteProfile {
+pub(super) fn site_profile(seed: u64, site: &SimSite) -> SiteProfile {
     let mut r = Rng::derive(seed, STREAM_SITE ^ site.id as u64);
     let abbr = names::abbreviation(&site.name);
     let compact: String = site
@@ -915,19 +388,11 @@ fn public_ip(r: &mut Rng) -> String {
     format!("{first}.{}.{}.{}", r.below(256), r.below(256), 1 + r.below(254))
 }
 
-fn mark_deleted(d: &mut SimDevice, at_ms: i64) {
-    d.deleted = true;
-    d.online = false;
-    if d.last_seen.is_none_or(|t| t > at_ms) {
-        d.last_seen = Some(at_ms);
-    }
-}
-
 /// `(category, type, deviceClass, operatingSystem, (manufacturer, model, serial style))`.
 type KindSpec = (
     Option<&'static str>,
     Option<&'static str>,
-    &'static str,
+    DeviceClass,
     Option<&'static str>,
     (Text, Text, names::SerialStyle),
 );
@@ -944,7 +409,7 @@ fn vendor(r: &mut Rng, table: &[(Vendor, u32)]) -> Vendor {
 }
 
 /// One device, from `(seed, id)` and its site.
-fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, reference_ms: i64) -> SimDevice {
+pub(super) fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, reference_ms: i64) -> SimDevice {
     let mut r = Rng::derive(seed, STREAM_DEVICE ^ id as u64);
     let uid = r.guid();
     let kind = if site.kind == SiteKind::OnDemand {
@@ -977,7 +442,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("Desktop"),
                 Some("Desktop"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -996,7 +461,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("Laptop"),
                 Some("Laptop"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -1007,7 +472,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("Server"),
                 Some("Server"),
-                "device",
+                DeviceClass::Device,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -1018,7 +483,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("ESXi Host"),
                 Some("VMware ESXi"),
-                "esxihost",
+                DeviceClass::EsxiHost,
                 Some(os),
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -1028,7 +493,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("Printer"),
                 Some("Printer"),
-                "printer",
+                DeviceClass::Printer,
                 None,
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -1039,7 +504,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 Some("Network Device"),
                 Some(ty),
-                "rmmnetworkdevice",
+                DeviceClass::NetworkDevice,
                 None,
                 (st(manufacturer), st(model), names::SerialStyle::Generic),
             )
@@ -1054,7 +519,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
             (
                 cat,
                 ty,
-                "unknown",
+                DeviceClass::Unknown,
                 os,
                 (st(v.manufacturer), pick_st(&mut r, v.models), v.serial),
             )
@@ -1263,7 +728,7 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
         creation_date: Some(created),
         udf,
         snmp_enabled: matches!(kind, Kind::Printer | Kind::Network),
-        device_class: st(class),
+        device_class: class,
         warranty_date,
         antivirus_product,
         antivirus_status,
@@ -1278,12 +743,12 @@ fn gen_device(seed: u64, id: i64, site: &SimSite, profile: &SiteProfile, referen
     }
 }
 
-const PRIORITIES: &[(&str, u32)] = &[
-    ("Critical", 10),
-    ("High", 25),
-    ("Moderate", 30),
-    ("Low", 20),
-    ("Information", 15),
+const PRIORITIES: &[(AlertPriority, u32)] = &[
+    (AlertPriority::Critical, 10),
+    (AlertPriority::High, 25),
+    (AlertPriority::Moderate, 30),
+    (AlertPriority::Low, 20),
+    (AlertPriority::Information, 15),
 ];
 
 /// An open alert on `dev`. `monitor` (from `raise_alert`) is either an `@class` value
@@ -1301,16 +766,16 @@ const ALERT_CLASSES_DEVICE: &[&str] = &[
 
 /// An open alert on `dev`. `monitor` (from `raise_alert`) is either an `@class` value
 /// (`"..._ctx"`) or a free monitor name; `None` picks a class that suits the device.
-fn make_alert(r: &mut Rng, dev: &SimDevice, timestamp: i64, monitor: Option<&str>) -> SimAlert {
+pub(super) fn make_alert(r: &mut Rng, dev: &SimDevice, timestamp: i64, monitor: Option<&str>) -> SimAlert {
     let uid = r.guid();
-    let priority = weighted_st(r, PRIORITIES);
+    let priority = *r.weighted(PRIORITIES);
     let monitor: Text = match monitor {
         Some(m) => Text::from(m),
         None => {
-            let options: &[&'static str] = match dev.device_class.as_str() {
-                "printer" => &["printer_ctx", "online_offline_status_ctx", "snmp_probe_ctx"],
-                "rmmnetworkdevice" => &["ping_ctx", "online_offline_status_ctx", "network_monitor_ctx"],
-                "esxihost" => &["online_offline_status_ctx", "disk_usage_ctx", "perf_resource_usage_ctx"],
+            let options: &[&'static str] = match dev.device_class {
+                DeviceClass::Printer => &["printer_ctx", "online_offline_status_ctx", "snmp_probe_ctx"],
+                DeviceClass::NetworkDevice => &["ping_ctx", "online_offline_status_ctx", "network_monitor_ctx"],
+                DeviceClass::EsxiHost => &["online_offline_status_ctx", "disk_usage_ctx", "perf_resource_usage_ctx"],
                 _ if !dev.online => &["online_offline_status_ctx"],
                 _ => ALERT_CLASSES_DEVICE,
             };
@@ -1423,11 +888,11 @@ pub(crate) fn alert_details(a: &SimAlert, dev: Option<&SimDevice>) -> (Value, St
 
 fn components(seed: u64) -> Vec<SimComponent> {
     let mut r = Rng::derive(seed, STREAM_COMPONENTS);
-    let var = |name: &'static str, default_val: &'static str, kind: &'static str, description: &'static str| {
+    let var = |name: &'static str, default_val: &'static str, kind: VariableKind, description: &'static str| {
         SimComponentVariable {
             name: st(name),
             default_val: st(default_val),
-            kind: st(kind),
+            kind,
             description: st(description),
         }
     };
@@ -1456,7 +921,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "Cleans temporary files on a drive.",
             "scripts",
             false,
-            vec![var("drive", "C:", "String", "Drive letter to clean")],
+            vec![var("drive", "C:", VariableKind::String, "Drive letter to clean")],
         ),
         (
             "Set Asset Tag",
@@ -1464,8 +929,8 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "scripts",
             false,
             vec![
-                var("assetTag", "", "String", "Asset tag"),
-                var("udfNumber", "1", "String", "UDF to write"),
+                var("assetTag", "", VariableKind::String, "Asset tag"),
+                var("udfNumber", "1", VariableKind::String, "UDF to write"),
             ],
         ),
         (
@@ -1476,7 +941,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             vec![var(
                 "includeRecoveryKey",
                 "false",
-                "Boolean",
+                VariableKind::Boolean,
                 "Also report the recovery key",
             )],
         ),
@@ -1485,7 +950,7 @@ fn components(seed: u64) -> Vec<SimComponent> {
             "Reboots the device after a warning.",
             "scripts",
             false,
-            vec![var("delayMinutes", "5", "String", "Delay")],
+            vec![var("delayMinutes", "5", VariableKind::String, "Delay")],
         ),
     ];
     for (name, description, category_code, credentials_required, variables) in specs {
@@ -1505,10 +970,12 @@ fn components(seed: u64) -> Vec<SimComponent> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
-    fn params(sites: usize, devices: usize) -> GenParams {
-        GenParams {
+    fn params(sites: usize, devices: usize) -> DattoGenParams {
+        DattoGenParams {
             seed: 42,
             platform: "merlot".into(),
             sites,
@@ -1542,8 +1009,8 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_consistent() {
-        let a = Data::generate(&params(30, 600));
-        let b = Data::generate(&params(30, 600));
+        let a = DattoStore::generate(&params(30, 600));
+        let b = DattoStore::generate(&params(30, 600));
         assert_eq!(a.devices.len(), 600);
         assert_eq!(a.sites.len(), 33);
         let ua: Vec<_> = a
@@ -1574,12 +1041,12 @@ mod tests {
         );
         let mut c = params(30, 600);
         c.seed = 43;
-        assert_ne!(Data::generate(&c).devices[0].uid, a.devices[0].uid);
+        assert_ne!(DattoStore::generate(&c).devices[0].uid, a.devices[0].uid);
     }
 
     #[test]
     fn mutations_keep_indexes_consistent() {
-        let mut d = Data::generate(&params(5, 50));
+        let mut d = DattoStore::generate(&params(5, 50));
         let site = d.sites[3].uid.clone();
         let other = d.sites[4].uid.clone();
         let new = d.add_devices(&site, 3).unwrap();
@@ -1614,7 +1081,7 @@ mod tests {
     #[test]
     fn large_generation_is_fast() {
         let start = Instant::now();
-        let d = Data::generate(&params(5000, 100_000));
+        let d = DattoStore::generate(&params(5000, 100_000));
         let took = start.elapsed();
         assert_eq!(d.devices.len(), 100_000);
         assert_eq!(d.sites.len(), 5003);
