@@ -69,13 +69,14 @@ impl App {
     /// a flow moving to axum adds its `.merge(...)` here and its
     /// `.merge(...routes()...)` in [`openapi`].
     pub fn all_routes(&self) -> OpenApiRouter {
-        OpenApiRouter::new().merge(crate::companies::routes::router(self.companies()))
-        // .merge(crate::connections::routes::router(self.integrations()))
-        // .merge(crate::sync::routes::router(self.sync_api()))
-        // .merge(crate::site_mapping::routes::router(self.sites()))
-        // .merge(crate::devices::routes::router(self.devices()))
-        // .merge(crate::psa_import::routes::router(self.psa_import()))
-        // .merge(crate::tickets::routes::router(self.tickets()))
+        OpenApiRouter::new()
+            .merge(crate::companies::routes::router(self.companies()))
+            .merge(crate::connections::routes::router(self.integrations()))
+            .merge(crate::sync::routes::router(self.sync_api()))
+            .merge(crate::site_mapping::routes::router(self.sites()))
+            .merge(crate::devices::routes::router(self.devices()))
+            .merge(crate::psa_import::routes::router(self.psa_import()))
+            .merge(crate::tickets::routes::router(self.tickets()))
     }
 
     pub fn integrations(&self) -> IntegrationsApi {
@@ -167,12 +168,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{InfoBuilder, OpenApi};
     let mut doc = OpenApi::default();
     doc.merge(crate::companies::routes::routes().into_openapi());
-    // doc.merge(crate::connections::routes::routes().into_openapi());
-    // doc.merge(crate::sync::routes::routes().into_openapi());
-    // doc.merge(crate::site_mapping::routes::routes().into_openapi());
-    // doc.merge(crate::devices::routes::routes().into_openapi());
-    // doc.merge(crate::psa_import::routes::routes().into_openapi());
-    // doc.merge(crate::tickets::routes::routes().into_openapi());
+    doc.merge(crate::connections::routes::routes().into_openapi());
+    doc.merge(crate::sync::routes::routes().into_openapi());
+    doc.merge(crate::site_mapping::routes::routes().into_openapi());
+    doc.merge(crate::devices::routes::routes().into_openapi());
+    doc.merge(crate::psa_import::routes::routes().into_openapi());
+    doc.merge(crate::tickets::routes::routes().into_openapi());
 
     doc.info = InfoBuilder::new()
         .title("rmmsync")
