@@ -66,8 +66,8 @@ impl App {
 
     /// Every flow's router, merged: what the local API server serves (each
     /// Lambda `main` serves only its own flow's router). One line per flow;
-    /// a flow moving to axum adds its `.merge(...)` here and its
-    /// `.merge(...routes()...)` in [`openapi`].
+    /// a new flow adds its `.merge(...router(...))` here and its
+    /// `doc.merge(...routes().into_openapi())` in [`openapi`].
     pub fn all_routes(&self) -> OpenApiRouter {
         OpenApiRouter::new()
             .merge(crate::companies::routes::router(self.companies()))

@@ -10,10 +10,11 @@ const REGENERATE: &str = "cargo run -p rmmsync-tests --bin openapi > docs/openap
                           (or UPDATE_OPENAPI=1 cargo test -p rmmsync-tests --test openapi)";
 
 /// Template routes whose flow is not on an axum router yet, so the document
-/// does not list them. Each flow's conversion deletes its lines here (the
-/// test fails while a listed route is in the document); when every flow is
-/// on axum this list MUST be empty and the template and the document are
-/// held equal, route for route.
+/// does not list them (`"METHOD /path"`, as in the template). Every flow is
+/// on axum now and this list MUST stay empty: the template and the document
+/// are held equal, route for route. It exists for a flow that has to be
+/// deployed before its router is written; its conversion deletes its lines
+/// (the test fails while a listed route is in the document).
 const NOT_YET_ON_ROUTERS: &[&str] = &[];
 
 fn repo_file(relative: &str) -> PathBuf {
