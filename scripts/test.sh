@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs all of rmmsync's checks: formatting, the SAM template lint, every
 # unit and integration test (against moto and the simulators over HTTP),
-# and clippy. Sets up what is missing first (scripts/bootstrap.sh).
+# the contract test (schemathesis against the local API server, from
+# docs/openapi.json) and clippy. Sets up what is missing first (scripts/bootstrap.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,6 +19,9 @@ AWS_DEFAULT_REGION=us-east-1 .venv/bin/cfn-lint infra/template.yaml
 
 echo "==> cargo test" >&2
 cargo test --workspace --all-targets
+
+echo "==> contract test (schemathesis against the local API server)" >&2
+./scripts/contract.sh
 
 echo "==> cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings

@@ -29,6 +29,8 @@ use crate::sync::routes::SyncApi;
 use crate::sync::{SyncDeps, SyncSettings};
 use crate::tickets::routes::TicketsApi;
 use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
 
 /// Everything the flows are built from, once per process. Cheap to clone.
 #[derive(Clone)]
@@ -60,6 +62,21 @@ impl App {
             hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
             clock: crate::time::now_millis,
         })
+    }
+
+    /// Every flow's router, merged: what the local API server serves (each
+    /// Lambda `main` serves only its own flow's router). One line per flow;
+    /// a new flow adds its `.merge(...router(...))` here and its
+    /// `doc.merge(...routes().into_openapi())` in [`openapi`].
+    pub fn all_routes(&self) -> OpenApiRouter {
+        OpenApiRouter::new()
+            .merge(crate::companies::routes::router(self.companies()))
+            .merge(crate::connections::routes::router(self.integrations()))
+            .merge(crate::sync::routes::router(self.sync_api()))
+            .merge(crate::site_mapping::routes::router(self.sites()))
+            .merge(crate::devices::routes::router(self.devices()))
+            .merge(crate::psa_import::routes::router(self.psa_import()))
+            .merge(crate::tickets::routes::router(self.tickets()))
     }
 
     pub fn integrations(&self) -> IntegrationsApi {
@@ -137,4 +154,75 @@ pub fn company_cascades(store: &DynamoStore) -> Cascades {
 /// What deleting a Datto RMM integration lets go of first: its assets stay, unlinked.
 pub fn integration_cascades(store: &DynamoStore) -> Cascades {
     vec![Arc::new(crate::devices::assets::UnlinkAssets(store.clone()))]
+}
+
+/// The name of the JWT bearer scheme in the OpenAPI document.
+pub const JWT_SCHEME: &str = "jwt";
+
+/// The OpenAPI 3.1 document of every flow's routes (`docs/openapi.json` is
+/// this, written by `cargo run -p rmmsync-tests --bin openapi`): built from
+/// the stateless `routes()` of each flow, one line per flow as in
+/// [`App::all_routes`]. Every operation needs the JWT bearer token except
+/// the webhooks (`/hooks/...`), which carry their own hook tokens.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{InfoBuilder, OpenApi};
+    let mut doc = OpenApi::default();
+    doc.merge(crate::companies::routes::routes().into_openapi());
+    doc.merge(crate::connections::routes::routes().into_openapi());
+    doc.merge(crate::sync::routes::routes().into_openapi());
+    doc.merge(crate::site_mapping::routes::routes().into_openapi());
+    doc.merge(crate::devices::routes::routes().into_openapi());
+    doc.merge(crate::psa_import::routes::routes().into_openapi());
+    doc.merge(crate::tickets::routes::routes().into_openapi());
+
+    doc.info = InfoBuilder::new()
+        .title("rmmsync")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Datto RMM <-> PSA <-> client portal. Every route but the webhooks (`/hooks/...`) needs the \
+             portal's JWT (its `tenant` claim scopes everything); errors are `Problem`s with a stable `code`.",
+        ))
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        JWT_SCHEME,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("The portal's token, verified by API Gateway's JWT authorizer"))
+                .build(),
+        ),
+    );
+    {
+        use utoipa::{PartialSchema, ToSchema};
+        components
+            .schemas
+            .entry(crate::api::Problem::name().into_owned())
+            .or_insert_with(crate::api::Problem::schema);
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let security = if path.starts_with("/hooks/") {
+            Vec::new()
+        } else {
+            vec![SecurityRequirement::new::<_, [&str; 0], &str>(JWT_SCHEME, [])]
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+            &mut item.query,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.security = Some(security.clone());
+        }
+    }
+    doc
 }

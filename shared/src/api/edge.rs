@@ -94,11 +94,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// Decodes a JSON body: empty is "needs a JSON body", malformed names the
-/// field and position (serde's messages never echo values of known fields).
+/// Decodes a JSON body: empty is "needs a JSON body", anything but an
+/// object is refused (serde would read a struct from an array, so that
+/// `[null, null]` passed for `{}`; every body of the API is an object),
+/// malformed names the field and position (serde's messages never echo
+/// values of known fields).
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("the request needs a JSON body"));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::bad_request("the request needs a JSON body")),
+        Some(b'{') => {}
+        Some(_) => return Err(ApiError::bad_request("the body must be a JSON object")),
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON for this request: {e}")))
@@ -193,4 +198,34 @@ pub fn finish(router: OpenApiRouter) -> axum::Router {
 /// once in `main` and hand the merged routers here.
 pub async fn serve(router: OpenApiRouter) -> Result<(), lambda_http::Error> {
     lambda_http::run(finish(router)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Input {
+        name: Option<String>,
+        psa: Option<String>,
+    }
+
+    #[test]
+    fn a_body_is_a_json_object_and_nothing_else() {
+        assert!(decode_json::<Input>(br#" {"name": "x"}"#).is_ok());
+        for body in [&b"[null, null]"[..], b"[]", b"null", b"\"x\"", b"1"] {
+            let e = decode_json::<Input>(body).unwrap_err();
+            assert_eq!(
+                e.message,
+                "the body must be a JSON object",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let e = decode_json::<Input>(b" \n").unwrap_err();
+        assert_eq!(e.message, "the request needs a JSON body");
+        let e = decode_json::<Input>(br#"{"name": 1}"#).unwrap_err();
+        assert!(e.message.contains("line 1"), "{}", e.message);
+    }
 }

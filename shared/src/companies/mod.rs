@@ -42,7 +42,9 @@ pub struct CompanyView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PsaRef {
     /// `autotask` or `connectwise`.
+    #[schema(pattern = "^(autotask|connectwise)$")]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub id: String,
 }
 
@@ -65,14 +67,38 @@ impl From<&Company> for CompanyView {
     }
 }
 
+// The body of a PATCH, and what a POST decodes (its document: `NewCompany`).
+/// Changes to a company: `name`, `psa` or both.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct CompanyInput {
+    /// Not blank; at most 200 characters once runs of whitespace are one space.
+    /// Absent leaves the name as it is; `null` is refused, as the document says.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
     /// `null` in a PATCH removes the link; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<PsaRef>)]
     pub psa: Option<Option<PsaRef>>,
+}
+
+// `POST /companies`'s body as the OpenAPI document states it: a `CompanyInput`
+// (which the route decodes) whose `name` is required.
+/// A new company.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the document's only: the route decodes CompanyInput
+pub struct NewCompany {
+    /// Not blank; at most 200 characters once runs of whitespace are one space.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    name: String,
+    psa: Option<PsaRef>,
+}
+
+fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<PsaRef>>, D::Error> {

@@ -39,8 +39,8 @@ fn service(api: &CompaniesApi) -> Companies<'_> {
 
 /// Creates a portal company.
 #[utoipa::path(post, path = "/companies", tag = "companies",
-    request_body = CompanyInput,
-    responses((status = 201, body = CompanyView), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+    request_body = crate::companies::NewCompany,
+    responses((status = 201, body = CompanyView), (status = 409, body = crate::api::Problem, description = "the item changed meanwhile; try again"), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem), (status = 503, body = crate::api::Problem, description = "the store failed; retry")))]
 async fn create_company(
     State(api): St,
     caller: Caller,
@@ -55,9 +55,9 @@ async fn create_company(
 /// Pages through the companies, filtered by normalised name.
 #[utoipa::path(get, path = "/companies", tag = "companies",
     params(("search" = Option<String>, Query, description = "part of the normalised name"),
-           ("limit" = Option<u32>, Query, description = "1-500, default 50"),
-           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
-    responses((status = 200, body = CompanyPage), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
+           ("cursor" = Option<String>, Query, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$", description = "`nextCursor` of the previous page (400 for anything else); empty or absent for the first page")),
+    responses((status = 200, body = CompanyPage), (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem), (status = 503, body = crate::api::Problem, description = "the store failed; retry")))]
 async fn list_companies(State(api): St, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let limit = match params.get("limit") {
         Some(l) => Some(
@@ -67,7 +67,8 @@ async fn list_companies(State(api): St, caller: Caller, params: Params) -> Resul
         None => None,
     };
     let search = params.get("search");
-    let cursor = params.get("cursor");
+    // `cursor=` (a client echoing a null `nextCursor`) is the first page.
+    let cursor = params.non_empty("cursor");
     let page = service(&api)
         .list(&caller.tenant, search.as_deref(), cursor.as_deref(), limit)
         .await?;
@@ -76,7 +77,7 @@ async fn list_companies(State(api): St, caller: Caller, params: Params) -> Resul
 
 /// One company.
 #[utoipa::path(get, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
-    responses((status = 200, body = CompanyView), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+    responses((status = 200, body = CompanyView), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem), (status = 503, body = crate::api::Problem, description = "the store failed; retry")))]
 async fn get_company(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(reply(StatusCode::OK, &service(&api).get(&caller.tenant, &id).await?))
 }
@@ -84,7 +85,7 @@ async fn get_company(State(api): St, caller: Caller, Path(id): Path<String>) -> 
 /// Renames a company or changes its PSA link (`psa: null` removes it).
 #[utoipa::path(patch, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
     request_body = CompanyInput,
-    responses((status = 200, body = CompanyView), (status = 400, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+    responses((status = 200, body = CompanyView), (status = 400, body = crate::api::Problem), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem), (status = 503, body = crate::api::Problem, description = "the store failed; retry")))]
 async fn update_company(
     State(api): St,
     caller: Caller,
@@ -99,7 +100,7 @@ async fn update_company(
 
 /// Deletes a company; the sites mapped to it become undecided again.
 #[utoipa::path(delete, path = "/companies/{id}", tag = "companies", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem)))]
+    responses((status = 204), (status = 409, body = crate::api::Problem, description = "the item changed meanwhile; try again"), (status = 404, body = crate::api::Problem), (status = 401, body = crate::api::Problem), (status = 503, body = crate::api::Problem, description = "the store failed; retry")))]
 async fn delete_company(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     service(&api).delete(&caller.tenant, &id, &api.cascades).await?;
     Ok(done())

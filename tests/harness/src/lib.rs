@@ -8,6 +8,7 @@
 //! each test (`simulators::datto::DattoSim`), on its own port.
 
 pub mod bench;
+pub mod local_api;
 pub mod ticket_world;
 
 use lambda_http::{Body, Request, Response};
