@@ -79,6 +79,7 @@ mod index;
 mod normalize;
 mod score;
 mod tables;
+mod vocab;
 
 pub use index::CompanyIndex;
 pub use normalize::normalize_name;

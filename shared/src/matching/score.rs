@@ -12,7 +12,7 @@
 //! costs by its weight ("Group" little, "Greenville" a lot), and less after
 //! the site was visibly cut off mid-word.
 
-use super::index::Vocab;
+use super::vocab::Vocab;
 
 /// Each site token the company does not explain multiplies the score by
 /// `1 - SITE_EXTRA_PENALTY * share`, where the share is the token's weight
