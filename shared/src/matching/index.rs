@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use super::MatchResult;
-use super::normalize::{Parsed, Tok, clean, parse};
+use super::normalize::{Parsed, Tok, View, clean, parse, views};
+use super::{DeviceCounts, DeviceOverlap, Evidence, ExplainedMatch, Explanation, MatchResult, SiteEvidence};
 use super::score::{self, Probe};
 use super::tables;
 use super::vocab::{FnvMap, Vocab, fnv, fnv_without};
@@ -23,6 +23,15 @@ const PRIOR_OTHER: f32 = 0.002;
 const SHORTLIST: usize = 32;
 /// A cut-off word is expanded only if it starts at most this many words.
 const MAX_PREFIX_EXPANSION: usize = 64;
+/// An unseen word is looked up as an abbreviation only among at most this
+/// many words with its first letter, and keeps at most so many expansions.
+const MAX_ABBREVIATION_SCAN: usize = 4096;
+const MAX_ABBREVIATIONS: usize = 24;
+/// Device evidence: the factor a single matching device gets (two get
+/// half the doubt, three a quarter), and the part of the device score that
+/// does not depend on the share of the site's devices matched.
+const DEVICE_ONE_DOUBT: f32 = 0.15;
+const DEVICE_COVERAGE_BASE: f32 = 0.7;
 /// Weight factor of filler words ("Group", "Services").
 const FILLER_WEIGHT: f32 = 0.5;
 /// Added to the score of a company with the site's legal form.
@@ -30,6 +39,9 @@ const LEGAL_TIE_BREAK: f32 = 0.02;
 
 struct Company {
     id: String,
+    /// The entry that stands for the company: a name with "dba" gives the
+    /// company one entry per name, all pointing at the first.
+    owner: u32,
     /// Content tokens, in name order.
     tokens: Box<[u32]>,
     /// Legal forms of the name, for breaking ties.
@@ -41,7 +53,12 @@ struct Company {
 /// Read-only once built: share it between threads freely. Each lookup keeps
 /// a little scratch space per thread.
 pub struct CompanyIndex {
+    /// One entry per name of a company (most have one).
     companies: Vec<Company>,
+    /// Number of companies (not entries).
+    company_count: usize,
+    /// Company id -> its first entry.
+    by_id: FnvMap<Box<str>, u32>,
     vocab: Vocab,
     /// Inverted index in CSR form: companies of token `t` are
     /// `post[post_start[t]..post_start[t + 1]]`.
@@ -97,6 +114,37 @@ fn initials<'a>(toks: impl Iterator<Item = &'a Tok>) -> String {
     toks.filter_map(|t| t.raw.chars().next()).collect()
 }
 
+/// The names of a company written "X dba Y" (also "d/b/a", "aka", "fka"):
+/// the legal name and the trade name, both names a site may carry. A name
+/// without such a word is its only name.
+pub(crate) fn trade_names(name: &str) -> Vec<&str> {
+    // ASCII lower-casing keeps byte offsets, so cuts line up with `name`.
+    let lower = name.to_ascii_lowercase();
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for marker in [" dba ", " d/b/a ", " d.b.a. ", " d.b.a ", " aka ", " a/k/a ", " fka ", " f/k/a "] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            cuts.push((from + i, from + i + marker.len()));
+            from += i + marker.len();
+        }
+    }
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (a, b) in cuts {
+        if a >= at {
+            out.push(&name[at..a]);
+            at = b;
+        }
+    }
+    out.push(&name[at..]);
+    out.retain(|p| p.chars().any(char::is_alphanumeric));
+    if out.is_empty() {
+        out.push(name);
+    }
+    out
+}
+
 fn equal_range<'a, K: AsRef<str>>(v: &'a [(K, u32)], key: &str) -> &'a [(K, u32)] {
     let lo = v.partition_point(|(k, _)| k.as_ref() < key);
     let hi = lo + v[lo..].partition_point(|(k, _)| k.as_ref() == key);
@@ -124,15 +172,23 @@ impl CompanyIndex {
             ids.insert(t.into(), id);
             id
         };
+        let mut company_count = 0;
         for (id, name) in companies {
-            let parsed = parse(name.as_ref());
-            let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
-            list.push(Company {
-                id: id.into(),
-                tokens: tokens.into(),
-                legal: parsed.legal.as_str().into(),
-            });
-            parsed_all.push(parsed);
+            let id: String = id.into();
+            let owner = list.len() as u32;
+            company_count += 1;
+            // "Smith Trucking LLC dba Blue Line Freight": both names.
+            for part in trade_names(name.as_ref()) {
+                let parsed = parse(part);
+                let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
+                list.push(Company {
+                    id: id.clone(),
+                    owner,
+                    tokens: tokens.into(),
+                    legal: parsed.legal.as_str().into(),
+                });
+                parsed_all.push(parsed);
+            }
         }
         // Other spellings lead to the same token, unless they are a token of
         // their own: German umlauts ("baeckerei" for "bäckerei") and the word
@@ -184,6 +240,13 @@ impl CompanyIndex {
                 w * w * filler
             })
             .collect();
+        // Position in the names: +1 for opening one, -1 for ending one.
+        let mut lead = vec![0i32; n_tok];
+        for c in list.iter().filter(|c| c.tokens.len() >= 2) {
+            lead[c.tokens[0] as usize] += 1;
+            lead[c.tokens[c.tokens.len() - 1] as usize] -= 1;
+        }
+        let leading: Vec<bool> = lead.iter().map(|&l| l > 0).collect();
         let mut sorted: Vec<u32> = (0..n_tok as u32).collect();
         sorted.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]));
         let vocab = Vocab {
@@ -193,6 +256,7 @@ impl CompanyIndex {
             texts,
             weight,
             sorted,
+            leading,
         };
 
         // Inverted index.
@@ -256,8 +320,14 @@ impl CompanyIndex {
         concat.sort_unstable();
         acronyms.sort_unstable();
 
+        let mut by_id: FnvMap<Box<str>, u32> = FnvMap::default();
+        for c in &list {
+            by_id.entry(c.id.trim().into()).or_insert(c.owner);
+        }
         CompanyIndex {
             companies: list,
+            company_count,
+            by_id,
             vocab,
             post_start,
             post,
@@ -270,7 +340,7 @@ impl CompanyIndex {
 
     /// Number of companies indexed.
     pub fn len(&self) -> usize {
-        self.companies.len()
+        self.company_count
     }
 
     /// Whether no company was indexed.
@@ -393,43 +463,105 @@ impl CompanyIndex {
         (pieces.len() >= 2).then(|| clean(pieces, &mut Vec::new()))
     }
 
+    /// The site's tokens, resolved against the vocabulary. A word of no
+    /// company name that splits into words of company names ("JensenTrucking"
+    /// amid other words) becomes those words.
     fn probes<'a>(&self, toks: impl Iterator<Item = &'a Tok>) -> Vec<Probe> {
         let toks: Vec<&Tok> = toks.collect();
         let last = toks.len().saturating_sub(1);
-        toks.iter()
-            .enumerate()
-            .map(|(k, t)| {
-                let id = self
-                    .vocab
-                    .get(&t.text)
-                    .or_else(|| t.alt.as_deref().and_then(|a| self.vocab.get(a)))
-                    .or_else(|| self.vocab.get(&t.raw));
-                let mut fuzzy: Vec<(u32, f32)> = score::plural_variants(&t.text)
-                    .filter_map(|v| self.vocab.get(&v))
-                    .filter(|&v| Some(v) != id)
-                    .map(|v| (v, score::PLURAL_SIM))
-                    .collect();
-                if id.is_none() {
-                    fuzzy.extend(self.typo_neighbours(&t.text));
+        let mut out = Vec::with_capacity(toks.len());
+        for (k, t) in toks.iter().enumerate() {
+            let p = self.probe(t, k == last || t.dotted);
+            if toks.len() > 1 && p.id.is_none() && p.fuzzy.is_empty() && t.raw.chars().count() >= 7 {
+                if let Some(pieces) = self.segment(&t.raw) {
+                    let pieces: Vec<&Tok> = pieces.iter().filter(|t| !t.is_stopword()).collect();
+                    let n = pieces.len();
+                    for (j, piece) in pieces.into_iter().enumerate() {
+                        out.push(self.probe(piece, k == last && j + 1 == n));
+                    }
+                    continue;
                 }
-                let weight = match id {
-                    Some(i) => self.vocab.weight(i),
-                    None => fuzzy
-                        .iter()
-                        .map(|&(f, _)| self.vocab.weight(f))
-                        .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
-                        .unwrap_or(self.vocab.unknown_weight()),
-                };
-                Probe {
-                    text: t.text.clone(),
-                    raw: t.raw.clone(),
-                    prefixable: k == last || t.dotted,
-                    id,
-                    weight,
-                    fuzzy,
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    fn probe(&self, t: &Tok, prefixable: bool) -> Probe {
+        let id = self
+            .vocab
+            .get(&t.text)
+            .or_else(|| t.alt.as_deref().and_then(|a| self.vocab.get(a)))
+            .or_else(|| self.vocab.get(&t.raw));
+        let mut fuzzy: Vec<(u32, f32)> = score::plural_variants(&t.text)
+            .filter_map(|v| self.vocab.get(&v))
+            .filter(|&v| Some(v) != id)
+            .map(|v| (v, score::PLURAL_SIM))
+            .collect();
+        let cut_short = prefixable && t.raw.len() >= 3 && !self.vocab.starting_with(&t.raw).is_empty();
+        if id.is_none() {
+            fuzzy.extend(self.typo_neighbours(&t.text));
+        }
+        let near = !fuzzy.is_empty() || cut_short;
+        if id.is_none() {
+            for (v, s) in self.abbreviated(&t.raw) {
+                match fuzzy.iter_mut().find(|(f, _)| *f == v) {
+                    Some(e) => e.1 = e.1.max(s),
+                    None => fuzzy.push((v, s)),
                 }
+            }
+        }
+        let weight = match id {
+            Some(i) => self.vocab.weight(i),
+            None => fuzzy
+                .iter()
+                .map(|&(f, _)| self.vocab.weight(f))
+                .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
+                .unwrap_or(self.vocab.unknown_weight()),
+        };
+        Probe {
+            text: t.text.clone(),
+            raw: t.raw.clone(),
+            // A word of no company name may be cut short wherever it stands.
+            prefixable: prefixable || id.is_none(),
+            id,
+            weight,
+            fuzzy,
+            near,
+        }
+    }
+
+    /// Vocabulary words that an unseen short word abbreviates by their own
+    /// letters: the same first letter and the rest in order ("cnty" for
+    /// "county", "biic" for "biomedic", "opto" for "optometry"). A prefix is
+    /// handled as a cut-off word elsewhere; this finds the skeletons and
+    /// other in-order picks, with a similarity that grows with the share of
+    /// the word's letters kept.
+    fn abbreviated(&self, word: &str) -> Vec<(u32, f32)> {
+        let n = word.chars().count();
+        if !(3..=8).contains(&n) || !word.chars().all(|c| c.is_ascii_lowercase()) {
+            return Vec::new();
+        }
+        let range = self.vocab.starting_with(&word[..1]);
+        if range.len() > MAX_ABBREVIATION_SCAN {
+            return Vec::new();
+        }
+        let mut out: Vec<(u32, f32)> = range
+            .iter()
+            .filter_map(|&id| {
+                let w = self.vocab.text(id);
+                let len = w.len();
+                if len < n + 2 || w.starts_with(word) || !score::in_order(word, w) {
+                    return None;
+                }
+                Some((id, score::abbreviation_sim(n, len)))
             })
-            .collect()
+            .collect();
+        if out.len() > MAX_ABBREVIATIONS {
+            out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.truncate(MAX_ABBREVIATIONS);
+        }
+        out
     }
 
     /// Companies sharing weighted tokens with the probes, best share first.
@@ -565,15 +697,10 @@ impl CompanyIndex {
         }
     }
 
-    /// Scores of all plausible companies for a site, best first.
-    fn ranked(&self, site_name: &str) -> Vec<Ranked> {
-        let parsed = parse(site_name);
-        let mut scores: Vec<(u32, f32)> = Vec::new();
-        if parsed.tokens.is_empty() || self.companies.is_empty() {
-            return Vec::new();
-        }
+    /// Scores of all plausible companies for one reading of a site, best per entry.
+    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>) {
         let probes = self.probes(parsed.content());
-        self.score_view(&probes, &mut scores);
+        self.score_view(&probes, scores);
         let content: Vec<&Tok> = parsed.content().collect();
         if let [only] = content.as_slice() {
             // "TLS (Titan Legal Services)": the brackets spell out the acronym.
@@ -581,7 +708,7 @@ impl CompanyIndex {
                 let words: Vec<&Tok> = g.iter().filter(|t| !t.is_stopword()).collect();
                 if words.len() >= 2 && initials(words.iter().copied()) == only.raw {
                     let probes = self.probes(words.into_iter());
-                    self.score_view(&probes, &mut scores);
+                    self.score_view(&probes, scores);
                 }
             }
             // "HILLSIDEMENNONI": a name written as one word, maybe cut off.
@@ -589,33 +716,64 @@ impl CompanyIndex {
                 && let Some(pieces) = self.segment(&only.raw)
             {
                 let probes = self.probes(pieces.iter().filter(|t| !t.is_stopword()));
-                self.score_view(&probes, &mut scores);
+                self.score_view(&probes, scores);
             }
         }
-        self.score_concat(&parsed, &mut scores);
-        self.score_acronym(&parsed, &mut scores);
-        let mut v: Vec<Ranked> = scores
-            .into_iter()
-            .filter(|&(_, s)| s > 0.0)
-            .map(|(c, score)| {
+        self.score_concat(parsed, scores);
+        self.score_acronym(parsed, scores);
+    }
+
+    /// Scores of all plausible companies for a site, best first, one per
+    /// company, over all readings of the name; and the readings.
+    fn ranked(&self, site_name: &str) -> (Vec<Ranked>, Vec<View>) {
+        let views = views(site_name);
+        let mut out: Vec<Ranked> = Vec::new();
+        if self.companies.is_empty() {
+            return (out, views);
+        }
+        let mut scores: Vec<(u32, f32)> = Vec::new();
+        for (vi, view) in views.iter().enumerate() {
+            let parsed = &view.parsed;
+            if parsed.tokens.is_empty() {
+                continue;
+            }
+            scores.clear();
+            self.score_parsed(parsed, &mut scores);
+            for &(entry, s) in &scores {
+                let score = s * view.factor;
+                if score <= 0.0 {
+                    continue;
+                }
+                let e = &self.companies[entry as usize];
                 // Same legal form (or none on both): a nudge that only decides
                 // between names that are otherwise equal.
-                let same = *self.companies[c as usize].legal == *parsed.legal;
-                Ranked {
-                    company: c,
+                let key = if *e.legal == *parsed.legal {
+                    score + LEGAL_TIE_BREAK
+                } else {
+                    score
+                };
+                let r = Ranked {
+                    company: e.owner,
+                    entry,
+                    view: vi,
                     score,
-                    key: if same { score + LEGAL_TIE_BREAK } else { score },
+                    key,
+                };
+                match out.iter_mut().find(|x| x.company == e.owner) {
+                    Some(x) if x.key < key => *x = r,
+                    Some(_) => {}
+                    None => out.push(r),
                 }
-            })
-            .collect();
-        v.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
-        v
+            }
+        }
+        out.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
+        (out, views)
     }
 
     /// The most likely company for a site name, with a confidence, or `None`
     /// when no company shares anything with it.
     pub fn best_match(&self, site_name: &str) -> Option<MatchResult> {
-        let ranked = self.ranked(site_name);
+        let (ranked, _) = self.ranked(site_name);
         let best = ranked.first()?;
         Some(MatchResult {
             company_id: self.companies[best.company as usize].id.clone(),
@@ -627,7 +785,7 @@ impl CompanyIndex {
     /// the same confidence as [`best_match`](Self::best_match); the others
     /// their plain score (0..=100), since a margin means nothing for them.
     pub fn top_matches(&self, site_name: &str, limit: usize) -> Vec<MatchResult> {
-        let ranked = self.ranked(site_name);
+        let (ranked, _) = self.ranked(site_name);
         ranked
             .iter()
             .take(limit)
@@ -642,11 +800,172 @@ impl CompanyIndex {
             })
             .collect()
     }
+
+    /// [`best_match`](Self::best_match) by the name alone, with why.
+    pub fn explain(&self, site_name: &str) -> Option<ExplainedMatch> {
+        self.match_site(site_name, &SiteEvidence::default())
+    }
+
+    /// The most likely company for a site from all the evidence there is:
+    /// the company Datto already links the site to (certain), the devices
+    /// the site shares with each company's PSA configurations, and the name.
+    /// Each candidate's name confidence and device confidence combine as
+    /// independent evidence; device evidence for another company counts
+    /// against it, so a name is not applied against what the devices say.
+    pub fn match_site(&self, site_name: &str, evidence: &SiteEvidence<'_>) -> Option<ExplainedMatch> {
+        let (ranked, views) = self.ranked(site_name);
+        let devices = self.device_scores(evidence.device_overlap);
+        if let Some(&owner) = evidence.psa_company_id.and_then(|id| self.by_id.get(id.trim())) {
+            let mut e = self.explanation(&ranked, &views, owner);
+            e.evidence = Evidence::PsaId;
+            e.devices = devices.iter().find(|d| d.company == owner).map(|d| d.counts);
+            return Some(ExplainedMatch {
+                company_id: self.companies[owner as usize].id.clone(),
+                confidence: 100,
+                explanation: e,
+            });
+        }
+        let total: f32 = ranked.iter().map(|r| r.key.max(0.0).powf(score::SHARPNESS)).sum();
+        let name_conf = |c: u32| {
+            ranked.iter().find(|r| r.company == c).map_or(0.0, |r| {
+                let share = if total > 0.0 {
+                    r.key.max(0.0).powf(score::SHARPNESS) / total
+                } else {
+                    0.0
+                };
+                r.score * share
+            })
+        };
+        let device_conf = |c: u32| devices.iter().find(|d| d.company == c).map_or(0.0, |d| d.score);
+        let mut candidates: Vec<u32> = ranked.iter().take(SHORTLIST).map(|r| r.company).collect();
+        candidates.extend(devices.iter().map(|d| d.company).filter(|c| !ranked.iter().any(|r| r.company == *c)));
+        if devices.is_empty() {
+            // The name alone: exactly `best_match`.
+            candidates.truncate(1);
+        }
+        let mut best: Option<(u32, f32, f32, f32)> = None;
+        for &c in &candidates {
+            let (n, d) = (name_conf(c), device_conf(c));
+            let against = devices.iter().filter(|x| x.company != c).map(|x| x.score).fold(0.0f32, f32::max);
+            let combined = (1.0 - (1.0 - n) * (1.0 - d)) * (1.0 - against);
+            // The name's order decides among equals, so that without devices
+            // this is exactly `best_match`.
+            if best.is_none_or(|(_, b, _, _)| combined > b + 1e-6) {
+                best = Some((c, combined, n, d));
+            }
+        }
+        let (company, combined, n, d) = best?;
+        let mut e = self.explanation(&ranked, &views, company);
+        let counts = devices.iter().find(|x| x.company == company).map(|x| x.counts);
+        e.devices = counts;
+        if d > n
+            && let Some(c) = counts
+        {
+            e.evidence = Evidence::DeviceOverlap {
+                matching_devices: c.matching_devices,
+                site_devices: c.site_devices,
+            };
+        }
+        let confidence = if devices.is_empty() {
+            // Exactly the name's confidence, rounded the same way.
+            ranked
+                .first()
+                .filter(|r| r.company == company)
+                .map_or((100.0 * combined).round(), |r| {
+                    f32::from(score::confidence(r.score, r.key, ranked.iter().map(|r| r.key)))
+                })
+        } else {
+            (100.0 * combined).round()
+        };
+        Some(ExplainedMatch {
+            company_id: self.companies[company as usize].id.clone(),
+            confidence: confidence.clamp(0.0, 100.0) as u8,
+            explanation: e,
+        })
+    }
+
+    /// Device evidence per company of the index: how strongly the site's
+    /// devices that the PSA lists as a company's configurations point at it.
+    /// Purity (the share of the matched devices that are this company's)
+    /// times coverage (the share of the site's devices matched, counting
+    /// for part) times a factor that grows with the number of devices, as
+    /// one device may have been moved or mislabelled.
+    fn device_scores(&self, overlap: &[DeviceOverlap]) -> Vec<DeviceScore> {
+        let mut out: Vec<DeviceScore> = Vec::new();
+        for o in overlap {
+            let Some(&company) = self.by_id.get(o.company_id.trim()) else { continue };
+            if o.matching_devices == 0 {
+                continue;
+            }
+            match out.iter_mut().find(|d| d.company == company) {
+                Some(d) => d.counts.matching_devices += o.matching_devices,
+                None => out.push(DeviceScore {
+                    company,
+                    counts: DeviceCounts {
+                        matching_devices: o.matching_devices,
+                        site_devices: o.site_devices.max(o.matching_devices),
+                    },
+                    score: 0.0,
+                }),
+            }
+        }
+        let all: u32 = out.iter().map(|d| d.counts.matching_devices).sum();
+        for d in &mut out {
+            let m = d.counts.matching_devices as f32;
+            let purity = m / all.max(1) as f32;
+            let coverage = (m / d.counts.site_devices.max(1) as f32).min(1.0);
+            let count = 1.0 - DEVICE_ONE_DOUBT * 0.5f32.powf(m - 1.0);
+            d.score = purity * (DEVICE_COVERAGE_BASE + (1.0 - DEVICE_COVERAGE_BASE) * coverage) * count;
+        }
+        out
+    }
+
+    /// What the name says for `company`: the site words paired with the
+    /// company's and the words set aside.
+    fn explanation(&self, ranked: &[Ranked], views: &[View], company: u32) -> Explanation {
+        let mut e = Explanation {
+            evidence: Evidence::Name,
+            devices: None,
+            matched_words: Vec::new(),
+            set_aside: Vec::new(),
+        };
+        let Some(r) = ranked.iter().find(|r| r.company == company) else {
+            return e;
+        };
+        let Some(view) = views.get(r.view) else { return e };
+        let probes = self.probes(view.parsed.content());
+        let a = score::align(&probes, &self.companies[r.entry as usize].tokens, &self.vocab);
+        e.set_aside.extend(view.prefix.iter().cloned());
+        if a.score > 0.0 {
+            e.matched_words = a.matched.iter().map(|&i| probes[i].raw.clone()).collect();
+            e.set_aside.extend(a.tail.iter().map(|&i| probes[i].raw.clone()));
+        } else {
+            // Matched as a whole: written as one word, or as initials.
+            e.matched_words = view.parsed.content().map(|t| t.raw.clone()).collect();
+        }
+        for g in &view.parsed.paren {
+            e.set_aside.extend(g.iter().map(|t| t.raw.clone()));
+        }
+        e.set_aside.extend(view.tail.iter().cloned());
+        e
+    }
+}
+
+/// Device evidence for one company, resolved to an index entry.
+struct DeviceScore {
+    company: u32,
+    counts: DeviceCounts,
+    score: f32,
 }
 
 /// A scored company: `key` orders, `score` is what the confidence rests on.
 struct Ranked {
+    /// The company's first entry.
     company: u32,
+    /// The entry (name of the company) that scored.
+    entry: u32,
+    /// The reading of the site name that scored.
+    view: usize,
     score: f32,
     key: f32,
 }

@@ -81,11 +81,93 @@ mod score;
 mod tables;
 mod vocab;
 
+use serde::Serialize;
+
 pub use index::CompanyIndex;
 pub use normalize::normalize_name;
 
 /// Confidence at and above which a match may be applied without review.
 pub const AUTO_MAP_THRESHOLD: u8 = 70;
+
+/// Device evidence for a site and one company: of the site's
+/// `site_devices` devices, `matching_devices` appear among the company's PSA
+/// configurations (same Datto device uid or serial number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceOverlap {
+    pub company_id: String,
+    pub matching_devices: u32,
+    pub site_devices: u32,
+}
+
+/// What is known about a site besides its name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SiteEvidence<'a> {
+    /// The company Datto already links the site to (its Autotask company id,
+    /// resolved to a company of the index): certain.
+    pub psa_company_id: Option<&'a str>,
+    /// Device overlap with the companies' PSA configurations, any order.
+    pub device_overlap: &'a [DeviceOverlap],
+}
+
+/// The device counts behind a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCounts {
+    pub matching_devices: u32,
+    pub site_devices: u32,
+}
+
+/// The evidence that decided a match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// Datto links the site to the company's PSA id.
+    PsaId,
+    /// The site's devices are the company's PSA configurations.
+    #[serde(rename_all = "camelCase")]
+    DeviceOverlap { matching_devices: u32, site_devices: u32 },
+    /// The names.
+    Name,
+}
+
+/// Why a site was matched to a company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    pub evidence: Evidence,
+    /// Device overlap with the chosen company, if any, whatever decided.
+    pub devices: Option<DeviceCounts>,
+    /// The site's words (folded, as written) that met words of the
+    /// company's name.
+    pub matched_words: Vec<String>,
+    /// The site's words set aside as no part of the company's name: codes
+    /// and sort prefixes, location, department and status tails.
+    pub set_aside: Vec<String>,
+}
+
+/// A match with the reasons for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainedMatch {
+    pub company_id: String,
+    /// 0..=100, as [`MatchResult::confidence`].
+    pub confidence: u8,
+    pub explanation: Explanation,
+}
+
+impl ExplainedMatch {
+    /// Whether the match is sure enough to apply without review.
+    pub fn auto_maps(&self) -> bool {
+        self.confidence >= AUTO_MAP_THRESHOLD
+    }
+
+    /// The match without the explanation.
+    pub fn result(&self) -> MatchResult {
+        MatchResult {
+            company_id: self.company_id.clone(),
+            confidence: self.confidence,
+        }
+    }
+}
 
 /// The company a site most likely belongs to.
 #[derive(Debug, Clone, PartialEq)]

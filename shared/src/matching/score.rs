@@ -12,6 +12,7 @@
 //! costs by its weight ("Group" little, "Greenville" a lot), and less after
 //! the site was visibly cut off mid-word.
 
+use super::tables;
 use super::vocab::Vocab;
 
 /// Each site token the company does not explain multiplies the score by
@@ -36,7 +37,14 @@ const TRUNCATED_TAIL: f32 = 0.3;
 /// Murray" for "Murray & Burns"): small, but it breaks such ties.
 const ORDER_PENALTY: f32 = 0.1;
 /// How sharply the confidence separates the best candidate from the others.
-const SHARPNESS: f32 = 10.0;
+pub(crate) const SHARPNESS: f32 = 10.0;
+/// A tail of unseen words after the name ("Acme Dental Springfield") costs
+/// this factor, and each word after the first a little more.
+const TAIL_FACTOR: f32 = 0.92;
+const TAIL_MORE: f32 = 0.97;
+/// Company words dropped from the middle of a name cost this share of the
+/// usual penalty.
+const MIDDLE_DROPPED: f32 = 0.5;
 /// Similarity of a plural/singular pair ("Office" / "Offices").
 pub(crate) const PLURAL_SIM: f32 = 0.95;
 
@@ -55,6 +63,9 @@ pub(crate) struct Probe {
     pub weight: f32,
     /// Other vocabulary tokens it may stand for (plural, typo), with similarity.
     pub fuzzy: Vec<(u32, f32)>,
+    /// It is a near spelling of a company word: a plural, a typo, or a
+    /// company word cut short at the end of the name.
+    pub near: bool,
 }
 
 /// Similarity of a misspelling at edit distance `dist` from a word, the
@@ -86,6 +97,22 @@ pub(crate) fn prefix_sim(plen: usize, len: usize, known: bool) -> f32 {
         (false, 2) => 0.6 + 0.2 * frac,
         (false, _) => 0.75 + 0.25 * frac,
     }
+}
+
+/// Whether the letters of `short` occur in `long` in order.
+pub(crate) fn in_order(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
+}
+
+/// Similarity of an abbreviation of `n` letters picked in order from a word
+/// of `len` ("cnty" / "county"): below a cut-off word of the same length, as
+/// more words contain a given pick of letters than start with it.
+pub(crate) fn abbreviation_sim(n: usize, len: usize) -> f32 {
+    if n < 3 || n >= len {
+        return 0.0;
+    }
+    0.62 + 0.25 * (n as f32 / len as f32)
 }
 
 /// Plural and singular spellings to look up for `w`.
@@ -154,11 +181,40 @@ fn pow(x: f32, e: f32) -> f32 {
 /// how well the aligned tokens agree, times a factor per site token left
 /// over, per company token left over, and for word order.
 pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> f32 {
+    align(probes, company, vocab).score
+}
+
+/// How a site's tokens met one company's: the score, and which site tokens
+/// were paired with a company token and which were set aside as a tail.
+#[derive(Debug, Default)]
+pub(crate) struct Alignment {
+    pub score: f32,
+    /// Indexes of the probes paired with a company token.
+    pub matched: Vec<usize>,
+    /// Indexes of the probes set aside as a tail.
+    pub tail: Vec<usize>,
+}
+
+/// Whether a site token left over after the last paired one reads as a
+/// tail (a place, a branch number) rather than as a word that makes the name
+/// another organisation's ("Acme Dental Lab", "Acme Dental Imaging"): a
+/// number, or a word the tenant's company names use to open a name (places
+/// and proper names: "Springfield Dental", "Springfield County") more than
+/// to end one, and no word business names are made of. A word of no company
+/// name is no tail without a separator: nothing tells a new place from a new
+/// line of business.
+fn tail_like(p: &Probe, vocab: &Vocab) -> bool {
+    let number = !p.text.is_empty() && p.text.chars().all(|c| c.is_ascii_digit());
+    number || (p.id.is_some_and(|id| vocab.leading(id)) && !tables::is_business_word(&p.text))
+}
+
+/// [`score_tokens`] with the pairing it found.
+pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignment {
     // Names have at most a few dozen tokens; the cap keeps the flags below fixed-size.
     let mut comp_used = [false; 64];
     let company = &company[..company.len().min(comp_used.len())];
     if probes.is_empty() || company.is_empty() {
-        return 0.0;
+        return Alignment::default();
     }
     // Candidate pairs, best first; names are short, so this is a handful.
     let mut pairs: Vec<(f32, f32, usize, usize, Kind)> = Vec::new();
@@ -189,23 +245,36 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
         }
     }
     if sim_weight <= 0.0 || weight <= 0.0 {
-        return 0.0;
+        return Alignment::default();
     }
     let rare = vocab.rare_weight();
-    let extra: f32 = probes
-        .iter()
-        .zip(&site_used)
-        .filter(|(_, used)| used.is_none())
-        .map(|(p, _)| {
-            // A lone letter left over is an initial: it counts by its weight.
-            let floor = if p.text.chars().count() > 1 {
-                SITE_EXTRA_FLOOR
-            } else {
-                0.0
-            };
-            1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0)
-        })
-        .product();
+    let last_paired = site_used.iter().rposition(Option::is_some).unwrap_or(0);
+    let mut tail = Vec::new();
+    let mut extra = 1.0f32;
+    for (i, p) in probes.iter().enumerate() {
+        if site_used[i].is_some() {
+            continue;
+        }
+        if i > last_paired && tail_like(p, vocab) {
+            tail.push(i);
+            continue;
+        }
+        // A lone letter left over is an initial: it counts by its weight.
+        let floor = if p.text.chars().count() > 1 {
+            SITE_EXTRA_FLOOR
+        } else {
+            0.0
+        };
+        extra *= 1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0);
+    }
+    if !tail.is_empty() {
+        extra *= TAIL_FACTOR * TAIL_MORE.powi(tail.len() as i32 - 1);
+    }
+    // Company words between two paired ones were dropped from the middle, a
+    // habit of shortening; words before the first or after the last paired
+    // one may make the company another organisation ("of Greenville").
+    let first_comp = comp_used.iter().position(|&u| u).unwrap_or(0);
+    let last_comp = comp_used.iter().rposition(|&u| u).unwrap_or(0);
     let mut missing = 1.0f32;
     for (j, &tid) in company.iter().enumerate() {
         if comp_used[j] {
@@ -215,6 +284,8 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
         // After the site's cut-off last word, the rest of the name was cut.
         let cut = if cut_at.is_some_and(|k| j > k) {
             TRUNCATED_TAIL
+        } else if j > first_comp && j < last_comp {
+            MIDDLE_DROPPED
         } else {
             1.0
         };
@@ -234,7 +305,15 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
     };
 
     let quality = sim_weight / weight;
-    (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0)
+    Alignment {
+        score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0),
+        matched: site_used
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.map(|_| i))
+            .collect(),
+        tail,
+    }
 }
 
 /// Confidence in the best company, 0..=100: its `score`, times its share of

@@ -476,6 +476,18 @@ pub(crate) fn contains(list: &[&str], word: &str) -> bool {
     list.contains(&word)
 }
 
+/// Whether a word is one business names are made of: a generic or filler
+/// word, the spelled-out form of a known abbreviation, or a legal form.
+/// Such a word after a name makes it another organisation ("Acme Realty"),
+/// never a location tail.
+pub(crate) fn is_business_word(word: &str) -> bool {
+    contains(GENERIC_WORDS, word)
+        || contains(FILLER_WORDS, word)
+        || contains(LEGAL_END, word)
+        || contains(LEGAL_ANYWHERE, word)
+        || ABBREVIATIONS.iter().any(|(_, full)| full.contains(&word))
+}
+
 pub(crate) fn abbreviation(word: &str) -> Option<&'static [&'static str]> {
     ABBREVIATIONS.iter().find(|(a, _)| *a == word).map(|(_, full)| *full)
 }

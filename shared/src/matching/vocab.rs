@@ -61,6 +61,10 @@ pub(crate) struct Vocab {
     pub(super) weight: Vec<f32>,
     /// Token ids sorted by text, for "words starting with".
     pub(super) sorted: Vec<u32>,
+    /// Whether the word opens company names more often than it ends them:
+    /// a place or a proper name ("Springfield", "Hernandez"), rather than a
+    /// kind of business ("Realty", "Imaging").
+    pub(super) leading: Vec<bool>,
     pub(super) unknown_weight: f32,
     pub(super) rare_weight: f32,
 }
@@ -74,6 +78,11 @@ impl Vocab {
     /// generic words further apart than IDF alone.
     pub(crate) fn weight(&self, id: u32) -> f32 {
         self.weight.get(id as usize).copied().unwrap_or(0.0)
+    }
+
+    /// Whether the word is used to open company names rather than end them.
+    pub(crate) fn leading(&self, id: u32) -> bool {
+        self.leading.get(id as usize).copied().unwrap_or(false)
     }
 
     /// Weight of a word seen in no company name.

@@ -190,6 +190,10 @@ def tail_a(rng):
     ])()
 
 
+def ops_decoy(ops):
+    return "decoy" in ops
+
+
 def site_a(rng, name, ops):
     base = core(name)
     ws = words_of(base)
@@ -202,7 +206,7 @@ def site_a(rng, name, ops):
     elif r < 0.22:
         ops.append("glued")
         s = re.sub(r"[^A-Za-z0-9]", "", base)
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and not ops_decoy(ops):
             s = s[: max(6, len(s) - rng.randint(1, 3))]
         s = s.upper() if rng.random() < 0.5 else s.lower()
         if rng.random() < 0.3:
@@ -333,10 +337,13 @@ def decoy(rng, companies, keys, habits):
             if rng.random() < 0.5:
                 s = f"{rng.choice(['MSP', 'IT', 'Helpdesk'])} - {s}"
         else:
-            s = code_for(rng, company_name(rng)[0]) + company_name(rng)[0]
+            fresh = company_name(rng)[0]
+            if key(fresh) in keys:
+                continue
+            s = code_for(rng, fresh) + fresh
         if key(s) in keys or not s.strip():
             continue
-        ops = []
+        ops = ["decoy"]
         if kind in ("fresh", "swap_type", "change_ident", "qualifier") and rng.random() < 0.5:
             s = (site_a if habits == "a" else site_b)(rng, s, ops)
             if key(s) in keys:
