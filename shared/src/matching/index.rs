@@ -503,7 +503,7 @@ impl CompanyIndex {
             fuzzy.extend(self.typo_neighbours(&t.text));
         }
         let near = !fuzzy.is_empty() || cut_short;
-        if id.is_none() {
+        if id.is_none() && !t.initials {
             for (v, s) in self.abbreviated(&t.raw) {
                 match fuzzy.iter_mut().find(|(f, _)| *f == v) {
                     Some(e) => e.1 = e.1.max(s),
@@ -688,8 +688,8 @@ impl CompanyIndex {
         }
         let s = match n {
             2 => 0.40,
-            3 => 0.58,
-            4 => 0.62,
+            3 => 0.62,
+            4 => 0.64,
             _ => 0.65,
         };
         for &(_, c) in equal_range(&self.acronyms, &t.raw) {
@@ -732,15 +732,25 @@ impl CompanyIndex {
             return (out, views);
         }
         let mut scores: Vec<(u32, f32)> = Vec::new();
+        let base_tail = views.first().map_or(0, |v| v.tail.len());
         for (vi, view) in views.iter().enumerate() {
             let parsed = &view.parsed;
             if parsed.tokens.is_empty() {
                 continue;
             }
+            // Words this reading sets aside that the plain one keeps cost by
+            // what the tenant's names say of them.
+            let extra = view.tail.len().saturating_sub(base_tail);
+            let factor = view.factor
+                * view.tail[..extra]
+                    .iter()
+                    .map(|w| score::set_aside_factor(w, &self.vocab))
+                    .product::<f32>()
+                    .max(score::SET_ASIDE_FLOOR);
             scores.clear();
             self.score_parsed(parsed, &mut scores);
             for &(entry, s) in &scores {
-                let score = s * view.factor;
+                let score = s * factor;
                 if score <= 0.0 {
                     continue;
                 }

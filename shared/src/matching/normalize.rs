@@ -685,7 +685,7 @@ fn code_at(lx: &[Lex], i: usize) -> Option<bool> {
         .rev()
         .find(|&j| !matches!(lx[j], Lex::Space))
         .is_some_and(|j| matches!(lx[j], Lex::Punct('#')));
-    if (digits > 0 && letters > 0 && n >= 3) || digits >= 5 || (digits == n && (cut || hash)) {
+    if (digits >= 2 && letters > 0 && n >= 4) || digits >= 5 || (digits == n && (cut || hash)) {
         return Some(true);
     }
     let caps = w.chars().all(|c| c.is_uppercase());
@@ -725,7 +725,9 @@ pub(crate) fn views(name: &str) -> Vec<View> {
         && let Some(sure) = code_at(&lx, i)
     {
         let rest = i + 1 + skip_prefixes(&lx[i + 1..]);
-        if sure {
+        if !matches!(lx.get(rest), Some(Lex::Word(_))) {
+            // "BDA (Eastlake)": what follows is a tag, not a name.
+        } else if sure {
             // The code is no part of the name: the plain reading starts after it.
             starts[0].0 = rest;
         } else {

@@ -38,10 +38,19 @@ const TRUNCATED_TAIL: f32 = 0.3;
 const ORDER_PENALTY: f32 = 0.1;
 /// How sharply the confidence separates the best candidate from the others.
 pub(crate) const SHARPNESS: f32 = 10.0;
-/// A tail of unseen words after the name ("Acme Dental Springfield") costs
-/// this factor, and each word after the first a little more.
-const TAIL_FACTOR: f32 = 0.92;
-const TAIL_MORE: f32 = 0.97;
+/// What a word set aside after the name costs, by what the tenant's
+/// company names say about it: a number ("Acme Dental 2") almost nothing, a
+/// word that opens company names (a place: "Acme Dental Springfield") a
+/// little, since another company might explain it; a word of no company name
+/// a little (only after a separator, see [`set_aside_factor`]); a word
+/// companies end their names with, or a business word, as much as a word
+/// left over ("Acme Dental / Lab" is not surely "Acme Dental").
+pub(crate) const TAIL_NUMBER: f32 = 0.99;
+pub(crate) const TAIL_LEADING: f32 = 0.88;
+pub(crate) const TAIL_UNKNOWN: f32 = 0.97;
+pub(crate) const TAIL_BUSINESS: f32 = 0.8;
+/// A tail set aside after a separator costs at most this factor in all.
+pub(crate) const SET_ASIDE_FLOOR: f32 = 0.7;
 /// Company words dropped from the middle of a name cost this share of the
 /// usual penalty.
 const MIDDLE_DROPPED: f32 = 0.5;
@@ -76,6 +85,7 @@ pub(crate) fn typo_sim(dist: usize, len: usize) -> f32 {
     let len = len as f32;
     match dist {
         0 => 1.0,
+        1 if len >= 6.0 => 1.0 - 1.1 / len,
         1 if len >= 4.0 => 1.0 - 1.4 / len,
         2 if len >= 7.0 => 1.0 - 3.5 / len,
         _ => 0.0,
@@ -195,17 +205,40 @@ pub(crate) struct Alignment {
     pub tail: Vec<usize>,
 }
 
-/// Whether a site token left over after the last paired one reads as a
-/// tail (a place, a branch number) rather than as a word that makes the name
-/// another organisation's ("Acme Dental Lab", "Acme Dental Imaging"): a
-/// number, or a word the tenant's company names use to open a name (places
-/// and proper names: "Springfield Dental", "Springfield County") more than
-/// to end one, and no word business names are made of. A word of no company
+/// The factor for a site token left over after the last paired one, if it
+/// reads as a tail (a place, a branch number) rather than as a word that
+/// makes the name another organisation's ("Acme Dental Lab", "Acme Dental
+/// Imaging"): a number, or a word the tenant's company names use to open a
+/// name (places and proper names: "Springfield Dental", "Springfield
+/// County") more than to end one, and no business word. A word of no company
 /// name is no tail without a separator: nothing tells a new place from a new
 /// line of business.
-fn tail_like(p: &Probe, vocab: &Vocab) -> bool {
+fn tail_factor(p: &Probe, vocab: &Vocab) -> Option<f32> {
     let number = !p.text.is_empty() && p.text.chars().all(|c| c.is_ascii_digit());
-    number || (p.id.is_some_and(|id| vocab.leading(id)) && !tables::is_business_word(&p.text))
+    if number {
+        Some(TAIL_NUMBER)
+    } else if p.id.is_some_and(|id| vocab.leading(id)) && !tables::is_business_word(&p.text) {
+        Some(TAIL_LEADING)
+    } else {
+        None
+    }
+}
+
+/// The factor for a word set aside after a separator, by the same reading
+/// of the tenant's vocabulary as [`tail_factor`], where a word of no company
+/// name is a tail too ("Acme Dental / Annex").
+pub(crate) fn set_aside_factor(word: &str, vocab: &Vocab) -> f32 {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()) {
+        return TAIL_NUMBER;
+    }
+    if tables::is_business_word(word) {
+        return TAIL_BUSINESS;
+    }
+    match vocab.get(word) {
+        None => TAIL_UNKNOWN,
+        Some(id) if vocab.leading(id) => TAIL_LEADING,
+        Some(_) => TAIL_BUSINESS,
+    }
 }
 
 /// [`score_tokens`] with the pairing it found.
@@ -255,8 +288,11 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
         if site_used[i].is_some() {
             continue;
         }
-        if i > last_paired && tail_like(p, vocab) {
+        if i > last_paired
+            && let Some(f) = tail_factor(p, vocab)
+        {
             tail.push(i);
+            extra *= f;
             continue;
         }
         // A lone letter left over is an initial: it counts by its weight.
@@ -266,9 +302,6 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
             0.0
         };
         extra *= 1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0);
-    }
-    if !tail.is_empty() {
-        extra *= TAIL_FACTOR * TAIL_MORE.powi(tail.len() as i32 - 1);
     }
     // Company words between two paired ones were dropped from the middle, a
     // habit of shortening; words before the first or after the last paired

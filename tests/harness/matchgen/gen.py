@@ -107,8 +107,8 @@ def company_name(rng):
 
 def key(name):
     """Same-company key: lower-case words without legal forms and glue."""
-    words = re.findall(r"[a-z0-9]+", name.lower())
-    drop = {"llc", "inc", "corp", "co", "ltd", "pc", "pllc", "llp", "the", "of", "and", "dba"}
+    words = re.findall(r"[a-z0-9]+", name.lower().replace(".", ""))
+    drop = {"llc", "inc", "corp", "co", "ltd", "pc", "pllc", "llp", "the", "of", "and", "dba", "services", "group"}
     return " ".join(sorted(w for w in words if w not in drop))
 
 
