@@ -46,6 +46,8 @@ struct Company {
     tokens: Box<[u32]>,
     /// Legal forms of the name, for breaking ties.
     legal: Box<str>,
+    /// The name joins names with "and".
+    list: bool,
 }
 
 /// All companies of one tenant, prepared for matching site names against.
@@ -181,11 +183,13 @@ impl CompanyIndex {
             for part in trade_names(name.as_ref()) {
                 let parsed = parse(part);
                 let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
+                let joins = parsed.tokens.iter().any(|t| t.text == "and");
                 list.push(Company {
                     id: id.clone(),
                     owner,
                     tokens: tokens.into(),
                     legal: parsed.legal.as_str().into(),
+                    list: joins,
                 });
                 parsed_all.push(parsed);
             }
@@ -466,12 +470,37 @@ impl CompanyIndex {
     /// The site's tokens, resolved against the vocabulary. A word of no
     /// company name that splits into words of company names ("JensenTrucking"
     /// amid other words) becomes those words.
+    /// Glue words are dropped; an "and" marks the word after it as joined.
     fn probes<'a>(&self, toks: impl Iterator<Item = &'a Tok>) -> Vec<Probe> {
-        let toks: Vec<&Tok> = toks.collect();
+        self.probes_memo(toks, &mut Vec::new())
+    }
+
+    /// [`probes`](Self::probes), reusing the probes of tokens seen before in
+    /// `memo`: the readings of one name share most of their words.
+    fn probes_memo<'a>(&self, toks: impl Iterator<Item = &'a Tok>, memo: &mut Vec<(Tok, bool, Probe)>) -> Vec<Probe> {
+        let mut joined = false;
+        let toks: Vec<(&Tok, bool)> = toks
+            .filter_map(|t| {
+                if t.is_stopword() {
+                    joined = t.text == "and";
+                    return None;
+                }
+                Some((t, std::mem::take(&mut joined)))
+            })
+            .collect();
         let last = toks.len().saturating_sub(1);
         let mut out = Vec::with_capacity(toks.len());
-        for (k, t) in toks.iter().enumerate() {
-            let p = self.probe(t, k == last || t.dotted);
+        for (k, &(t, joined)) in toks.iter().enumerate() {
+            let prefixable = k == last || t.dotted;
+            let mut p = match memo.iter().find(|(m, f, _)| *f == prefixable && m == t) {
+                Some((_, _, p)) => p.clone(),
+                None => {
+                    let p = self.probe(t, prefixable);
+                    memo.push((t.clone(), prefixable, p.clone()));
+                    p
+                }
+            };
+            p.joined = joined;
             if toks.len() > 1 && p.id.is_none() && p.fuzzy.is_empty() && t.raw.chars().count() >= 7 {
                 if let Some(pieces) = self.segment(&t.raw) {
                     let pieces: Vec<&Tok> = pieces.iter().filter(|t| !t.is_stopword()).collect();
@@ -528,6 +557,7 @@ impl CompanyIndex {
             weight,
             fuzzy,
             near,
+            joined: false,
         }
     }
 
@@ -551,7 +581,7 @@ impl CompanyIndex {
             .filter_map(|&id| {
                 let w = self.vocab.text(id);
                 let len = w.len();
-                if len < n + 2 || w.starts_with(word) || !score::in_order(word, w) {
+                if len < n + 2 || w.starts_with(word) || !score::abbreviates(word, w) {
                     return None;
                 }
                 Some((id, score::abbreviation_sim(n, len)))
@@ -649,7 +679,8 @@ impl CompanyIndex {
 
     fn score_view(&self, probes: &[Probe], scores: &mut Vec<(u32, f32)>) {
         for c in self.shortlist(probes) {
-            let s = score::score_tokens(probes, &self.companies[c as usize].tokens, &self.vocab);
+            let e = &self.companies[c as usize];
+            let s = score::score_tokens(probes, &e.tokens, e.list, &self.vocab);
             bump(scores, c, s);
         }
     }
@@ -698,8 +729,8 @@ impl CompanyIndex {
     }
 
     /// Scores of all plausible companies for one reading of a site, best per entry.
-    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>) {
-        let probes = self.probes(parsed.content());
+    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>, memo: &mut Vec<(Tok, bool, Probe)>) {
+        let probes = self.probes_memo(parsed.tokens.iter(), memo);
         self.score_view(&probes, scores);
         let content: Vec<&Tok> = parsed.content().collect();
         if let [only] = content.as_slice() {
@@ -732,6 +763,7 @@ impl CompanyIndex {
             return (out, views);
         }
         let mut scores: Vec<(u32, f32)> = Vec::new();
+        let mut memo = Vec::new();
         let base_tail = views.first().map_or(0, |v| v.tail.len());
         for (vi, view) in views.iter().enumerate() {
             let parsed = &view.parsed;
@@ -748,7 +780,7 @@ impl CompanyIndex {
                     .product::<f32>()
                     .max(score::SET_ASIDE_FLOOR);
             scores.clear();
-            self.score_parsed(parsed, &mut scores);
+            self.score_parsed(parsed, &mut scores, &mut memo);
             for &(entry, s) in &scores {
                 let score = s * factor;
                 if score <= 0.0 {
@@ -943,8 +975,9 @@ impl CompanyIndex {
             return e;
         };
         let Some(view) = views.get(r.view) else { return e };
-        let probes = self.probes(view.parsed.content());
-        let a = score::align(&probes, &self.companies[r.entry as usize].tokens, &self.vocab);
+        let probes = self.probes(view.parsed.tokens.iter());
+        let entry = &self.companies[r.entry as usize];
+        let a = score::align(&probes, &entry.tokens, entry.list, &self.vocab);
         e.set_aside.extend(view.prefix.iter().cloned());
         if a.score > 0.0 {
             e.matched_words = a.matched.iter().map(|&i| probes[i].raw.clone()).collect();

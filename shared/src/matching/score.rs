@@ -75,6 +75,8 @@ pub(crate) struct Probe {
     /// It is a near spelling of a company word: a plural, a typo, or a
     /// company word cut short at the end of the name.
     pub near: bool,
+    /// "and" joins it to the word before: part of a list of names, no tail.
+    pub joined: bool,
 }
 
 /// Similarity of a misspelling at edit distance `dist` from a word, the
@@ -109,10 +111,25 @@ pub(crate) fn prefix_sim(plen: usize, len: usize, known: bool) -> f32 {
     }
 }
 
-/// Whether the letters of `short` occur in `long` in order.
-pub(crate) fn in_order(short: &str, long: &str) -> bool {
-    let mut rest = long.chars();
-    short.chars().all(|c| rest.any(|l| l == c))
+/// Whether `short` abbreviates `long` the way people shorten words: the
+/// start of the word, then only consonants, in order ("cnty" for "county",
+/// "mgmt" for "management", "cadg" for "cardiology"). Vowels after the start
+/// would let real words through ("median" is not "meridian").
+pub(crate) fn abbreviates(short: &str, long: &str) -> bool {
+    let common = short.bytes().zip(long.bytes()).take_while(|(a, b)| a == b).count();
+    if common == 0 || !short.is_ascii() || !long.is_ascii() {
+        return false;
+    }
+    let mut rest = &short[common..];
+    // The word's own last letter may close it, vowel or not ("mtge").
+    if rest.len() >= 2 && rest.as_bytes().last() == long.as_bytes().last() {
+        rest = &rest[..rest.len() - 1];
+    }
+    if rest.bytes().any(|c| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u')) {
+        return false;
+    }
+    let mut tail = long[common..].chars();
+    rest.chars().all(|c| tail.any(|l| l == c))
 }
 
 /// Similarity of an abbreviation of `n` letters picked in order from a word
@@ -190,8 +207,8 @@ fn pow(x: f32, e: f32) -> f32 {
 /// Scores the site tokens `probes` against a company's tokens, in `[0, 1]`:
 /// how well the aligned tokens agree, times a factor per site token left
 /// over, per company token left over, and for word order.
-pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> f32 {
-    align(probes, company, vocab).score
+pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab) -> f32 {
+    align(probes, company, list, vocab).score
 }
 
 /// How a site's tokens met one company's: the score, and which site tokens
@@ -242,7 +259,9 @@ pub(crate) fn set_aside_factor(word: &str, vocab: &Vocab) -> f32 {
 }
 
 /// [`score_tokens`] with the pairing it found.
-pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignment {
+/// `list`: the company's name joins names with "and" ("Mills, Armstrong &
+/// Patel"), where every name counts.
+pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab) -> Alignment {
     // Names have at most a few dozen tokens; the cap keeps the flags below fixed-size.
     let mut comp_used = [false; 64];
     let company = &company[..company.len().min(comp_used.len())];
@@ -289,6 +308,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
             continue;
         }
         if i > last_paired
+            && !p.joined
             && let Some(f) = tail_factor(p, vocab)
         {
             tail.push(i);
@@ -308,6 +328,10 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
     // one may make the company another organisation ("of Greenville").
     let first_comp = comp_used.iter().position(|&u| u).unwrap_or(0);
     let last_comp = comp_used.iter().rposition(|&u| u).unwrap_or(0);
+    let seq: Vec<usize> = site_used.iter().flatten().copied().collect();
+    let in_order = seq.windows(2).all(|w| w[0] < w[1]);
+    // "Mills, Armstrong & Patel" without "Armstrong" is another partnership.
+    let middle_ok = in_order && !list && cut_at.is_none_or(|k| k < last_comp);
     let mut missing = 1.0f32;
     for (j, &tid) in company.iter().enumerate() {
         if comp_used[j] {
@@ -317,7 +341,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
         // After the site's cut-off last word, the rest of the name was cut.
         let cut = if cut_at.is_some_and(|k| j > k) {
             TRUNCATED_TAIL
-        } else if j > first_comp && j < last_comp {
+        } else if middle_ok && j > first_comp && j < last_comp {
             MIDDLE_DROPPED
         } else {
             1.0
@@ -325,7 +349,6 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], vocab: &Vocab) -> Alignme
         missing *= 1.0 - cut * COMPANY_EXTRA_PENALTY * pow(share, COMPANY_EXTRA_EXP);
     }
     // Share of aligned pairs that are out of order.
-    let seq: Vec<usize> = site_used.iter().flatten().copied().collect();
     let mut inversions = 0usize;
     for (a, &x) in seq.iter().enumerate() {
         inversions += seq[a + 1..].iter().filter(|&&y| y < x).count();
