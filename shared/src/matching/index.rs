@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use std::fmt;
 
 use super::normalize::{Parsed, Tok, View, clean, parse, views};
-use super::{DeviceCounts, DeviceOverlap, Evidence, ExplainedMatch, Explanation, MatchResult, SiteEvidence};
 use super::score::{self, Probe};
 use super::tables;
 use super::vocab::{FnvMap, Vocab, fnv, fnv_without};
+use super::{DeviceCounts, DeviceOverlap, Evidence, ExplainedMatch, Explanation, MatchResult, SiteEvidence};
 
 /// Pseudo-count of the IDF prior: how many "imagined" companies back the
 /// prior frequencies below. Matters for small tenants only.
@@ -123,7 +123,9 @@ pub(crate) fn trade_names(name: &str) -> Vec<&str> {
     // ASCII lower-casing keeps byte offsets, so cuts line up with `name`.
     let lower = name.to_ascii_lowercase();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
-    for marker in [" dba ", " d/b/a ", " d.b.a. ", " d.b.a ", " aka ", " a/k/a ", " fka ", " f/k/a "] {
+    for marker in [
+        " dba ", " d/b/a ", " d.b.a. ", " d.b.a ", " aka ", " a/k/a ", " fka ", " f/k/a ",
+    ] {
         let mut from = 0;
         while let Some(i) = lower[from..].find(marker) {
             cuts.push((from + i, from + i + marker.len()));
@@ -880,7 +882,12 @@ impl CompanyIndex {
         };
         let device_conf = |c: u32| devices.iter().find(|d| d.company == c).map_or(0.0, |d| d.score);
         let mut candidates: Vec<u32> = ranked.iter().take(SHORTLIST).map(|r| r.company).collect();
-        candidates.extend(devices.iter().map(|d| d.company).filter(|c| !ranked.iter().any(|r| r.company == *c)));
+        candidates.extend(
+            devices
+                .iter()
+                .map(|d| d.company)
+                .filter(|c| !ranked.iter().any(|r| r.company == *c)),
+        );
         if devices.is_empty() {
             // The name alone: exactly `best_match`.
             candidates.truncate(1);
@@ -888,7 +895,11 @@ impl CompanyIndex {
         let mut best: Option<(u32, f32, f32, f32)> = None;
         for &c in &candidates {
             let (n, d) = (name_conf(c), device_conf(c));
-            let against = devices.iter().filter(|x| x.company != c).map(|x| x.score).fold(0.0f32, f32::max);
+            let against = devices
+                .iter()
+                .filter(|x| x.company != c)
+                .map(|x| x.score)
+                .fold(0.0f32, f32::max);
             let combined = (1.0 - (1.0 - n) * (1.0 - d)) * (1.0 - against);
             // The name's order decides among equals, so that without devices
             // this is exactly `best_match`.
@@ -935,7 +946,9 @@ impl CompanyIndex {
     fn device_scores(&self, overlap: &[DeviceOverlap]) -> Vec<DeviceScore> {
         let mut out: Vec<DeviceScore> = Vec::new();
         for o in overlap {
-            let Some(&company) = self.by_id.get(o.company_id.trim()) else { continue };
+            let Some(&company) = self.by_id.get(o.company_id.trim()) else {
+                continue;
+            };
             if o.matching_devices == 0 {
                 continue;
             }

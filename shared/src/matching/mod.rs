@@ -22,6 +22,24 @@
 //! assert!(!index.best_match("Smith Dental Supply").is_some_and(|m| m.auto_maps()));
 //! ```
 //!
+//! With what else is known of a site, and why the match was made:
+//!
+//! ```
+//! use shared::matching::{CompanyIndex, DeviceOverlap, Evidence, SiteEvidence};
+//!
+//! let index = CompanyIndex::new([("17", "Smith Dental"), ("18", "Smith Dental Lab")]);
+//! // Four of the site's five devices are PSA configurations of company 18.
+//! let devices = [DeviceOverlap { company_id: "18".into(), matching_devices: 4, site_devices: 5 }];
+//! let m = index.match_site("SMITH DENTAL @ Oakwood", &SiteEvidence { psa_company_id: None, device_overlap: &devices });
+//! let m = m.unwrap();
+//! assert_eq!(m.company_id, "18");
+//! assert_eq!(m.explanation.evidence, Evidence::DeviceOverlap { matching_devices: 4, site_devices: 5 });
+//! // By the name alone: the words that matched and the tail set aside.
+//! let m = index.explain("SMITH DENTAL @ Oakwood").unwrap();
+//! assert_eq!((m.company_id.as_str(), m.explanation.matched_words.len()), ("17", 2));
+//! assert_eq!(m.explanation.set_aside, ["oakwood"]);
+//! ```
+//!
 //! # What the confidence means
 //!
 //! [`MatchResult::confidence`] runs from 0 to 100. At
@@ -42,10 +60,21 @@
 //!   about as well: two equal candidates get half each. Or the site is an
 //!   acronym ("SBDG"), which is capped at 65 however unique.
 //!
+//! Setting words aside costs little but never nothing, so a reading that
+//! explains every word wins over one that sets some aside. Device evidence
+//! ([`CompanyIndex::match_site`]) is combined with the name's confidence as
+//! independent evidence, and evidence for another company counts against:
+//! four of five devices alone give about 90, one device of twenty about 60,
+//! devices that contradict a clear name leave it a suggestion.
+//!
 //! On the labelled development set the weights were tuned on (2,500
 //! generated sites, 15% of them of no company, many of those built to look
-//! like one), all matches at 70 or more were right, and they covered 96% of
-//! the sites that have a company.
+//! like one), all matches at 70 or more were right, and they covered 96.6% of
+//! the sites that have a company. On sets generated with other naming habits
+//! (codes in front, tails after any separator, trade names, tenant domains,
+//! letter abbreviations, several typos) precision stays at 0.999 or above;
+//! the mechanisms below are meant to hold on names never seen, not on the
+//! development set's.
 //!
 //! # How
 //!
@@ -72,6 +101,37 @@
 //! name) and a small one for word order. The confidence is the best score
 //! times its share among all candidates, so a near tie is never applied.
 //!
+//! ## Which part of a site name names the company
+//!
+//! Technicians put codes, places, buildings, departments and statuses around
+//! the customer's name, behind any separator or none. Rather than a list of
+//! separators or tags, a site name is read several ways: the plain parse;
+//! the name ended at each separator before its end ("@", "::", "#", "|",
+//! "/", "(", a spaced "-", ...); the name after a client code or ticket
+//! number in front ("12345 - ", "ABCD01 -", "#4411"); both sides of "dba";
+//! each label of a domain ("acme.onmicrosoft.com"). Every reading is scored
+//! against the companies, and the best company over all readings wins. What
+//! a reading sets aside costs by what the tenant's own company names say of
+//! those words: a number or a word in no company name almost nothing, a
+//! word companies open their names with (a place: "Springfield Dental") a
+//! little, a word companies end their names with or a business word
+//! ("Realty", "Lab") as much as a word left over. The same reading of the
+//! vocabulary sets aside a tail written with no separator at all ("Acme
+//! Dental Springfield", "Acme Dental 2"), but never a word of no company
+//! name there ("Acme Dental Imaging" may be another business), nor a word
+//! joined by "and" ("Mills, Armstrong & Patel").
+//!
+//! ## Words never seen
+//!
+//! A word of no company name is matched by its letters against the tenant's
+//! vocabulary: as a typo (several per name are fine), as a word cut off
+//! anywhere in the name ("Opto", "Ser."), as an abbreviation that keeps the
+//! word's start and then only consonants in order ("Cnty", "Mgmt", "Prpty"),
+//! or, when it is long, as words glued together ("JensenTrucking").
+//! Company words dropped from the middle of a name cost half, unless the
+//! name lists partners. Companies named "X dba Y" are indexed under both
+//! names.
+//!
 //! Matching is deterministic and never panics, whatever the input; lookups
 //! take tens of microseconds against 10,000 companies.
 
@@ -79,6 +139,8 @@ mod index;
 mod normalize;
 mod score;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod vocab;
 
 use serde::Serialize;
@@ -185,7 +247,7 @@ impl MatchResult {
 }
 
 #[cfg(test)]
-mod tests {
+mod name_tests {
     use super::*;
 
     const COMPANIES: &[(&str, &str)] = &[

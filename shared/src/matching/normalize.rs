@@ -742,7 +742,11 @@ pub(crate) fn views(name: &str) -> Vec<View> {
         }
     }
     for (k, &(s, factor)) in starts.iter().enumerate() {
-        let e = if k == 0 && s == start { end } else { name_end(&lx, s).max(s) };
+        let e = if k == 0 && s == start {
+            end
+        } else {
+            name_end(&lx, s).max(s)
+        };
         push(&mut out, &lx, s, e, factor);
         let mut seen_word = false;
         for c in s..e {

@@ -363,11 +363,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
     let quality = sim_weight / weight;
     Alignment {
         score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0),
-        matched: site_used
-            .iter()
-            .enumerate()
-            .filter_map(|(i, u)| u.map(|_| i))
-            .collect(),
+        matched: site_used.iter().enumerate().filter_map(|(i, u)| u.map(|_| i)).collect(),
         tail,
     }
 }

@@ -106,4 +106,3 @@ impl Vocab {
         &self.sorted[lo..hi]
     }
 }
-
