@@ -48,9 +48,9 @@ pub(crate) const SHARPNESS: f32 = 10.0;
 pub(crate) const TAIL_NUMBER: f32 = 0.99;
 pub(crate) const TAIL_LEADING: f32 = 0.88;
 pub(crate) const TAIL_UNKNOWN: f32 = 0.97;
-pub(crate) const TAIL_BUSINESS: f32 = 0.8;
+pub(crate) const TAIL_BUSINESS: f32 = 0.85;
 /// A tail set aside after a separator costs at most this factor in all.
-pub(crate) const SET_ASIDE_FLOOR: f32 = 0.7;
+pub(crate) const SET_ASIDE_FLOOR: f32 = 0.72;
 /// Company words dropped from the middle of a name cost this share of the
 /// usual penalty.
 const MIDDLE_DROPPED: f32 = 0.5;
@@ -87,7 +87,7 @@ pub(crate) fn typo_sim(dist: usize, len: usize) -> f32 {
     let len = len as f32;
     match dist {
         0 => 1.0,
-        1 if len >= 6.0 => 1.0 - 1.1 / len,
+        1 if len >= 6.0 => 1.0 - 0.8 / len,
         1 if len >= 4.0 => 1.0 - 1.4 / len,
         2 if len >= 7.0 => 1.0 - 3.5 / len,
         _ => 0.0,
@@ -253,7 +253,7 @@ pub(crate) fn set_aside_factor(word: &str, vocab: &Vocab) -> f32 {
     }
     match vocab.get(word) {
         None => TAIL_UNKNOWN,
-        Some(id) if vocab.leading(id) => TAIL_LEADING,
+        Some(id) if vocab.leading(id) => 0.92,
         Some(_) => TAIL_BUSINESS,
     }
 }
