@@ -503,15 +503,18 @@ impl CompanyIndex {
                 }
             };
             p.joined = joined;
-            if toks.len() > 1 && p.id.is_none() && p.fuzzy.is_empty() && t.raw.chars().count() >= 7 {
-                if let Some(pieces) = self.segment(&t.raw) {
-                    let pieces: Vec<&Tok> = pieces.iter().filter(|t| !t.is_stopword()).collect();
-                    let n = pieces.len();
-                    for (j, piece) in pieces.into_iter().enumerate() {
-                        out.push(self.probe(piece, k == last && j + 1 == n));
-                    }
-                    continue;
+            if toks.len() > 1
+                && p.id.is_none()
+                && p.fuzzy.is_empty()
+                && t.raw.chars().count() >= 7
+                && let Some(pieces) = self.segment(&t.raw)
+            {
+                let pieces: Vec<&Tok> = pieces.iter().filter(|t| !t.is_stopword()).collect();
+                let n = pieces.len();
+                for (j, piece) in pieces.into_iter().enumerate() {
+                    out.push(self.probe(piece, k == last && j + 1 == n));
                 }
+                continue;
             }
             out.push(p);
         }
@@ -529,11 +532,9 @@ impl CompanyIndex {
             .filter(|&v| Some(v) != id)
             .map(|v| (v, score::PLURAL_SIM))
             .collect();
-        let cut_short = prefixable && t.raw.len() >= 3 && !self.vocab.starting_with(&t.raw).is_empty();
         if id.is_none() {
             fuzzy.extend(self.typo_neighbours(&t.text));
         }
-        let near = !fuzzy.is_empty() || cut_short;
         if id.is_none() && !t.initials {
             for (v, s) in self.abbreviated(&t.raw) {
                 match fuzzy.iter_mut().find(|(f, _)| *f == v) {
@@ -558,7 +559,6 @@ impl CompanyIndex {
             id,
             weight,
             fuzzy,
-            near,
             joined: false,
         }
     }

@@ -72,9 +72,6 @@ pub(crate) struct Probe {
     pub weight: f32,
     /// Other vocabulary tokens it may stand for (plural, typo), with similarity.
     pub fuzzy: Vec<(u32, f32)>,
-    /// It is a near spelling of a company word: a plural, a typo, or a
-    /// company word cut short at the end of the name.
-    pub near: bool,
     /// "and" joins it to the word before: part of a list of names, no tail.
     pub joined: bool,
 }
