@@ -32,6 +32,8 @@ const MAX_ABBREVIATIONS: usize = 24;
 /// does not depend on the share of the site's devices matched.
 const DEVICE_ONE_DOUBT: f32 = 0.15;
 const DEVICE_COVERAGE_BASE: f32 = 0.7;
+/// A score from which the plain reading of a name is taken as it is.
+const PERFECT: f32 = 0.99;
 /// Weight factor of filler words ("Group", "Services").
 const FILLER_WEIGHT: f32 = 0.5;
 /// Added to the score of a company with the site's legal form.
@@ -120,25 +122,15 @@ fn initials<'a>(toks: impl Iterator<Item = &'a Tok>) -> String {
 /// the legal name and the trade name, both names a site may carry. A name
 /// without such a word is its only name.
 pub(crate) fn trade_names(name: &str) -> Vec<&str> {
-    // ASCII lower-casing keeps byte offsets, so cuts line up with `name`.
-    let lower = name.to_ascii_lowercase();
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
-    for marker in [
-        " dba ", " d/b/a ", " d.b.a. ", " d.b.a ", " aka ", " a/k/a ", " fka ", " f/k/a ",
-    ] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(marker) {
-            cuts.push((from + i, from + i + marker.len()));
-            from += i + marker.len();
-        }
-    }
-    cuts.sort_unstable();
+    const MARKERS: [&str; 8] = ["dba", "d/b/a", "d.b.a.", "d.b.a", "aka", "a/k/a", "fka", "f/k/a"];
     let mut out = Vec::new();
     let mut at = 0;
-    for (a, b) in cuts {
-        if a >= at {
-            out.push(&name[at..a]);
-            at = b;
+    for word in name.split_ascii_whitespace() {
+        if word.len() <= 6 && MARKERS.iter().any(|m| word.eq_ignore_ascii_case(m)) {
+            // Byte offset of the word within `name`.
+            let start = word.as_ptr() as usize - name.as_ptr() as usize;
+            out.push(&name[at..start]);
+            at = start + word.len();
         }
     }
     out.push(&name[at..]);
@@ -479,7 +471,7 @@ impl CompanyIndex {
 
     /// [`probes`](Self::probes), reusing the probes of tokens seen before in
     /// `memo`: the readings of one name share most of their words.
-    fn probes_memo<'a>(&self, toks: impl Iterator<Item = &'a Tok>, memo: &mut Vec<(Tok, bool, Probe)>) -> Vec<Probe> {
+    fn probes_memo<'a>(&self, toks: impl Iterator<Item = &'a Tok>, memo: &mut Memo) -> Vec<Probe> {
         let mut joined = false;
         let toks: Vec<(&Tok, bool)> = toks
             .filter_map(|t| {
@@ -731,7 +723,7 @@ impl CompanyIndex {
     }
 
     /// Scores of all plausible companies for one reading of a site, best per entry.
-    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>, memo: &mut Vec<(Tok, bool, Probe)>) {
+    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>, memo: &mut Memo) {
         let probes = self.probes_memo(parsed.tokens.iter(), memo);
         self.score_view(&probes, scores);
         let content: Vec<&Tok> = parsed.content().collect();
@@ -758,19 +750,24 @@ impl CompanyIndex {
 
     /// Scores of all plausible companies for a site, best first, one per
     /// company, over all readings of the name; and the readings.
-    fn ranked(&self, site_name: &str) -> (Vec<Ranked>, Vec<View>) {
+    /// Also returns the probes made, for [`explanation`](Self::explanation).
+    fn ranked(&self, site_name: &str) -> (Vec<Ranked>, Vec<View>, Memo) {
         let views = views(site_name);
         let mut out: Vec<Ranked> = Vec::new();
+        let mut memo = Vec::new();
         if self.companies.is_empty() {
-            return (out, views);
+            return (out, views, memo);
         }
         let mut scores: Vec<(u32, f32)> = Vec::new();
-        let mut memo = Vec::new();
         let base_tail = views.first().map_or(0, |v| v.tail.len());
         for (vi, view) in views.iter().enumerate() {
             let parsed = &view.parsed;
             if parsed.tokens.is_empty() {
                 continue;
+            }
+            // A reading that a company explains word for word needs no other.
+            if vi > 0 && out.iter().any(|r| r.view == 0 && r.score >= PERFECT) {
+                break;
             }
             // Words this reading sets aside that the plain one keeps cost by
             // what the tenant's names say of them.
@@ -811,13 +808,13 @@ impl CompanyIndex {
             }
         }
         out.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
-        (out, views)
+        (out, views, memo)
     }
 
     /// The most likely company for a site name, with a confidence, or `None`
     /// when no company shares anything with it.
     pub fn best_match(&self, site_name: &str) -> Option<MatchResult> {
-        let (ranked, _) = self.ranked(site_name);
+        let (ranked, _, _) = self.ranked(site_name);
         let best = ranked.first()?;
         Some(MatchResult {
             company_id: self.companies[best.company as usize].id.clone(),
@@ -829,7 +826,7 @@ impl CompanyIndex {
     /// the same confidence as [`best_match`](Self::best_match); the others
     /// their plain score (0..=100), since a margin means nothing for them.
     pub fn top_matches(&self, site_name: &str, limit: usize) -> Vec<MatchResult> {
-        let (ranked, _) = self.ranked(site_name);
+        let (ranked, _, _) = self.ranked(site_name);
         ranked
             .iter()
             .take(limit)
@@ -857,10 +854,10 @@ impl CompanyIndex {
     /// independent evidence; device evidence for another company counts
     /// against it, so a name is not applied against what the devices say.
     pub fn match_site(&self, site_name: &str, evidence: &SiteEvidence<'_>) -> Option<ExplainedMatch> {
-        let (ranked, views) = self.ranked(site_name);
+        let (ranked, views, mut memo) = self.ranked(site_name);
         let devices = self.device_scores(evidence.device_overlap);
         if let Some(&owner) = evidence.psa_company_id.and_then(|id| self.by_id.get(id.trim())) {
-            let mut e = self.explanation(&ranked, &views, owner);
+            let mut e = self.explanation(&ranked, &views, owner, &mut memo);
             e.evidence = Evidence::PsaId;
             e.devices = devices.iter().find(|d| d.company == owner).map(|d| d.counts);
             return Some(ExplainedMatch {
@@ -908,7 +905,7 @@ impl CompanyIndex {
             }
         }
         let (company, combined, n, d) = best?;
-        let mut e = self.explanation(&ranked, &views, company);
+        let mut e = self.explanation(&ranked, &views, company, &mut memo);
         let counts = devices.iter().find(|x| x.company == company).map(|x| x.counts);
         e.devices = counts;
         if d > n
@@ -977,7 +974,7 @@ impl CompanyIndex {
 
     /// What the name says for `company`: the site words paired with the
     /// company's and the words set aside.
-    fn explanation(&self, ranked: &[Ranked], views: &[View], company: u32) -> Explanation {
+    fn explanation(&self, ranked: &[Ranked], views: &[View], company: u32, memo: &mut Memo) -> Explanation {
         let mut e = Explanation {
             evidence: Evidence::Name,
             devices: None,
@@ -988,9 +985,9 @@ impl CompanyIndex {
             return e;
         };
         let Some(view) = views.get(r.view) else { return e };
-        let probes = self.probes(view.parsed.tokens.iter());
+        let probes = self.probes_memo(view.parsed.tokens.iter(), memo);
         let entry = &self.companies[r.entry as usize];
-        let a = score::align(&probes, &entry.tokens, entry.list, &self.vocab);
+        let a = score::align(&probes, &entry.tokens, entry.list, &self.vocab, true);
         e.set_aside.extend(view.prefix.iter().cloned());
         if a.score > 0.0 {
             e.matched_words = a.matched.iter().map(|&i| probes[i].raw.clone()).collect();
@@ -1006,6 +1003,9 @@ impl CompanyIndex {
         e
     }
 }
+
+/// Probes already made for one site: (token, whether it may be cut short, probe).
+type Memo = Vec<(Tok, bool, Probe)>;
 
 /// Device evidence for one company, resolved to an index entry.
 struct DeviceScore {

@@ -757,7 +757,7 @@ pub(crate) fn views(name: &str) -> Vec<View> {
         }
     }
     // "kearneyrealty.onmicrosoft.com": each label may be the name.
-    for word in name.split_whitespace() {
+    for word in name.split_whitespace().filter(|w| w.matches('.').count() >= 2) {
         let labels: Vec<&str> = word.split('.').filter(|l| !l.is_empty()).collect();
         if labels.len() >= 3 && labels.last().is_some_and(|t| is_tld(t)) {
             for l in &labels[..labels.len() - 1] {

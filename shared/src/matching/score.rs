@@ -205,7 +205,7 @@ fn pow(x: f32, e: f32) -> f32 {
 /// how well the aligned tokens agree, times a factor per site token left
 /// over, per company token left over, and for word order.
 pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab) -> f32 {
-    align(probes, company, list, vocab).score
+    align(probes, company, list, vocab, false).score
 }
 
 /// How a site's tokens met one company's: the score, and which site tokens
@@ -258,7 +258,9 @@ pub(crate) fn set_aside_factor(word: &str, vocab: &Vocab) -> f32 {
 /// [`score_tokens`] with the pairing it found.
 /// `list`: the company's name joins names with "and" ("Mills, Armstrong &
 /// Patel"), where every name counts.
-pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab) -> Alignment {
+/// The pairing is returned only with `detail`: scoring many candidates
+/// needs only the score.
+pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab, detail: bool) -> Alignment {
     // Names have at most a few dozen tokens; the cap keeps the flags below fixed-size.
     let mut comp_used = [false; 64];
     let company = &company[..company.len().min(comp_used.len())];
@@ -308,7 +310,9 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
             && !p.joined
             && let Some(f) = tail_factor(p, vocab)
         {
-            tail.push(i);
+            if detail {
+                tail.push(i);
+            }
             extra *= f;
             continue;
         }
@@ -360,7 +364,11 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
     let quality = sim_weight / weight;
     Alignment {
         score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0),
-        matched: site_used.iter().enumerate().filter_map(|(i, u)| u.map(|_| i)).collect(),
+        matched: if detail {
+            site_used.iter().enumerate().filter_map(|(i, u)| u.map(|_| i)).collect()
+        } else {
+            Vec::new()
+        },
         tail,
     }
 }

