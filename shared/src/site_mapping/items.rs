@@ -1,4 +1,4 @@
-use crate::site_mapping::{MappedBy, SiteMapping, SiteRecord};
+use crate::site_mapping::{MappedBy, SiteDevice, SiteMapping, SiteRecord};
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 
@@ -35,6 +35,8 @@ fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
             MappedBy::Manual
         },
         mapped_at: f.n("mappedAt")?,
+        // An explanation that no longer parses is dropped, not an error.
+        explanation: f.opt_s("explanation").and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -44,6 +46,26 @@ impl DynamoStore {
             .query_prefix(keys::integration_pk(tenant, integration), "SITE#")
             .await?;
         items.iter().map(site_from_item).collect()
+    }
+
+    /// The devices of an integration's sites that sync holds (removed ones
+    /// left out): the device side of quick match's device evidence.
+    pub async fn site_devices(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteDevice>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "DEVICE#")
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(crate::sync::items::device_from_item)
+            .filter(|d| d.removed_at.is_none() && d.deleted != Some(true))
+            .filter_map(|d| {
+                Some(SiteDevice {
+                    site_uid: d.site_uid?,
+                    uid: d.uid,
+                    serial_number: d.serial_number,
+                })
+            })
+            .collect())
     }
 
     pub async fn site(
@@ -123,6 +145,9 @@ impl DynamoStore {
         ]);
         if let Some(c) = &m.company_id {
             item.insert("companyId".into(), s(c));
+        }
+        if let Some(json) = m.explanation.as_ref().and_then(|e| serde_json::to_string(e).ok()) {
+            item.insert("explanation".into(), s(json));
         }
         let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         if only_if_absent {
