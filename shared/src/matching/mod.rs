@@ -172,7 +172,7 @@ pub struct SiteEvidence<'a> {
 }
 
 /// The device counts behind a match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCounts {
     pub matching_devices: u32,
@@ -180,7 +180,7 @@ pub struct DeviceCounts {
 }
 
 /// The evidence that decided a match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Evidence {
     /// Datto links the site to the company's PSA id.
@@ -193,7 +193,7 @@ pub enum Evidence {
 }
 
 /// Why a site was matched to a company.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Explanation {
     pub evidence: Evidence,
