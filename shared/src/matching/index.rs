@@ -552,6 +552,7 @@ impl CompanyIndex {
             weight,
             fuzzy,
             joined: false,
+            business: tables::is_business_word(&t.text) || tables::is_business_word(&t.raw),
         }
     }
 

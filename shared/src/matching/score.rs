@@ -74,6 +74,8 @@ pub(crate) struct Probe {
     pub fuzzy: Vec<(u32, f32)>,
     /// "and" joins it to the word before: part of a list of names, no tail.
     pub joined: bool,
+    /// A word business names are made of ([`tables::is_business_word`]).
+    pub business: bool,
 }
 
 /// Similarity of a misspelling at edit distance `dist` from a word, the
@@ -231,7 +233,7 @@ fn tail_factor(p: &Probe, vocab: &Vocab) -> Option<f32> {
     let number = !p.text.is_empty() && p.text.chars().all(|c| c.is_ascii_digit());
     if number {
         Some(TAIL_NUMBER)
-    } else if p.id.is_some_and(|id| vocab.leading(id)) && !tables::is_business_word(&p.text) {
+    } else if p.id.is_some_and(|id| vocab.leading(id)) && !p.business {
         Some(TAIL_LEADING)
     } else {
         None

@@ -4,6 +4,9 @@
 //! form or an abbreviation is a one-line change. All entries are lower-case
 //! ASCII, i.e. already folded, because they are compared with folded tokens.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Base letters for U+00C0..=U+00FF. `#` stands for "ae", `$` for "th",
 /// `%` for "ss"; a space marks the two symbols (× and ÷) in the block.
 const LATIN1: &[u8; 64] = b"aaaaaa#ceeeeiiiidnooooo ouuuuy$%aaaaaa#ceeeeiiiidnooooo ouuuuy$y";
@@ -481,11 +484,19 @@ pub(crate) fn contains(list: &[&str], word: &str) -> bool {
 /// Such a word after a name makes it another organisation ("Acme Realty"),
 /// never a location tail.
 pub(crate) fn is_business_word(word: &str) -> bool {
-    contains(GENERIC_WORDS, word)
-        || contains(FILLER_WORDS, word)
-        || contains(LEGAL_END, word)
-        || contains(LEGAL_ANYWHERE, word)
-        || ABBREVIATIONS.iter().any(|(_, full)| full.contains(&word))
+    static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            GENERIC_WORDS
+                .iter()
+                .chain(FILLER_WORDS)
+                .chain(LEGAL_END)
+                .chain(LEGAL_ANYWHERE)
+                .copied()
+                .chain(ABBREVIATIONS.iter().flat_map(|(_, full)| full.iter().copied()))
+                .collect()
+        })
+        .contains(word)
 }
 
 pub(crate) fn abbreviation(word: &str) -> Option<&'static [&'static str]> {
