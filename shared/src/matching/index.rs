@@ -527,8 +527,11 @@ impl CompanyIndex {
         if id.is_none() {
             fuzzy.extend(self.typo_neighbours(&t.text));
         }
+        let mut loose = Vec::new();
         if id.is_none() && !t.initials {
-            for (v, s) in self.abbreviated(&t.raw) {
+            let (strict, picks) = self.abbreviated(&t.raw);
+            loose = picks;
+            for (v, s) in strict {
                 match fuzzy.iter_mut().find(|(f, _)| *f == v) {
                     Some(e) => e.1 = e.1.max(s),
                     None => fuzzy.push((v, s)),
@@ -553,6 +556,7 @@ impl CompanyIndex {
             fuzzy,
             joined: false,
             business: tables::is_business_word(&t.text) || tables::is_business_word(&t.raw),
+            loose,
         }
     }
 
@@ -562,31 +566,35 @@ impl CompanyIndex {
     /// handled as a cut-off word elsewhere; this finds the skeletons and
     /// other in-order picks, with a similarity that grows with the share of
     /// the word's letters kept.
-    fn abbreviated(&self, word: &str) -> Vec<(u32, f32)> {
+    /// Also returns the words it picks letters of only loosely.
+    fn abbreviated(&self, word: &str) -> (Vec<(u32, f32)>, Vec<u32>) {
         let n = word.chars().count();
         if !(3..=8).contains(&n) || !word.chars().all(|c| c.is_ascii_lowercase()) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let range = self.vocab.starting_with(&word[..1]);
         if range.len() > MAX_ABBREVIATION_SCAN {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
-        let mut out: Vec<(u32, f32)> = range
-            .iter()
-            .filter_map(|&id| {
-                let w = self.vocab.text(id);
-                let len = w.len();
-                if len < n + 2 || w.starts_with(word) || !score::abbreviates(word, w) {
-                    return None;
-                }
-                Some((id, score::abbreviation_sim(n, len)))
-            })
-            .collect();
+        let mut out: Vec<(u32, f32)> = Vec::new();
+        let mut loose: Vec<u32> = Vec::new();
+        for &id in range {
+            let w = self.vocab.text(id);
+            let len = w.len();
+            if len < n + 2 || w.starts_with(word) {
+                continue;
+            }
+            if score::abbreviates(word, w) {
+                out.push((id, score::abbreviation_sim(n, len)));
+            } else if loose.len() < MAX_ABBREVIATIONS && score::picks_letters(word, w) {
+                loose.push(id);
+            }
+        }
         if out.len() > MAX_ABBREVIATIONS {
             out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             out.truncate(MAX_ABBREVIATIONS);
         }
-        out
+        (out, loose)
     }
 
     /// Companies sharing weighted tokens with the probes, best share first.

@@ -127,7 +127,10 @@
 //! vocabulary: as a typo (several per name are fine), as a word cut off
 //! anywhere in the name ("Opto", "Ser."), as an abbreviation that keeps the
 //! word's start and then only consonants in order ("Cnty", "Mgmt", "Prpty"),
-//! or, when it is long, as words glued together ("JensenTrucking").
+//! or, when it is long, as words glued together ("JensenTrucking"). A
+//! looser pick of the word's letters, vowels included ("Peron" for
+//! "Pemberton"), may rank a company first but caps the score at 60: real
+//! words pass that test too.
 //! Company words dropped from the middle of a name cost half, unless the
 //! name lists partners. Companies named "X dba Y" are indexed under both
 //! names.

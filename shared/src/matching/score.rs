@@ -54,6 +54,10 @@ pub(crate) const SET_ASIDE_FLOOR: f32 = 0.72;
 /// Company words dropped from the middle of a name cost this share of the
 /// usual penalty.
 const MIDDLE_DROPPED: f32 = 0.5;
+/// Similarity of a loose pick of letters, and the cap on a score that
+/// rests on one.
+const LOOSE_SIM: f32 = 0.6;
+const LOOSE_CAP: f32 = 0.6;
 /// Similarity of a plural/singular pair ("Office" / "Offices").
 pub(crate) const PLURAL_SIM: f32 = 0.95;
 
@@ -76,6 +80,9 @@ pub(crate) struct Probe {
     pub joined: bool,
     /// A word business names are made of ([`tables::is_business_word`]).
     pub business: bool,
+    /// Vocabulary tokens whose letters it picks loosely, vowels included
+    /// ([`picks_letters`]).
+    pub loose: Vec<u32>,
 }
 
 /// Similarity of a misspelling at edit distance `dist` from a word, the
@@ -131,6 +138,19 @@ pub(crate) fn abbreviates(short: &str, long: &str) -> bool {
     rest.chars().all(|c| tail.any(|l| l == c))
 }
 
+/// Whether `short` is a loose pick of the letters of `long`: the same first
+/// letter, the rest in order, at most half as long plus one ("peron" for
+/// "pemberton", "ibri" for "ironbridge"). Real words pass this too, so a
+/// name matched through such a pick is capped below the auto-map threshold.
+pub(crate) fn picks_letters(short: &str, long: &str) -> bool {
+    let (n, len) = (short.len(), long.len());
+    if n < 3 || len < n + 3 || n > len / 2 + 1 || short.as_bytes().first() != long.as_bytes().first() {
+        return false;
+    }
+    let mut rest = long[1..].chars();
+    short[1..].chars().all(|c| rest.any(|l| l == c))
+}
+
 /// Similarity of an abbreviation of `n` letters picked in order from a word
 /// of `len` ("cnty" / "county"): below a cut-off word of the same length, as
 /// more words contain a given pick of letters than start with it.
@@ -164,6 +184,9 @@ pub(crate) fn plural_variants(w: &str) -> impl Iterator<Item = String> + '_ {
 enum Kind {
     Full,
     Prefix,
+    /// A loose pick of the word's letters ("peron" for "pemberton"): enough to
+    /// rank a company first, never to apply it.
+    Loose,
 }
 
 /// Similarity of site token `p` with vocabulary token `tid`.
@@ -176,6 +199,9 @@ fn pair_sim(p: &Probe, tid: u32, vocab: &Vocab) -> (f32, Kind) {
         if f == tid && s > best.0 {
             best = (s, Kind::Full);
         }
+    }
+    if best.0 == 0.0 && p.loose.contains(&tid) {
+        best = (LOOSE_SIM, Kind::Loose);
     }
     if p.prefixable && best.0 < 0.9 {
         let text = vocab.text(tid);
@@ -285,6 +311,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
     let mut site_used: Vec<Option<usize>> = vec![None; probes.len()];
     let (mut sim_weight, mut weight) = (0.0f32, 0.0f32);
     let mut cut_at: Option<usize> = None;
+    let mut loose = false;
     for (s, w, i, j, kind) in pairs {
         if site_used[i].is_some() || comp_used[j] {
             continue;
@@ -293,6 +320,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
         comp_used[j] = true;
         sim_weight += s * w;
         weight += w;
+        loose |= kind == Kind::Loose;
         if i + 1 == probes.len() && kind == Kind::Prefix {
             cut_at = Some(j);
         }
@@ -365,7 +393,7 @@ pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab
 
     let quality = sim_weight / weight;
     Alignment {
-        score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0),
+        score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, if loose { LOOSE_CAP } else { 1.0 }),
         matched: if detail {
             site_used.iter().enumerate().filter_map(|(i, u)| u.map(|_| i)).collect()
         } else {

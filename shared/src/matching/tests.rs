@@ -160,6 +160,23 @@ fn abbreviations_by_their_letters() {
 }
 
 #[test]
+fn loose_letter_picks_rank_but_never_apply() {
+    assert!(score::picks_letters("peron", "pemberton"));
+    assert!(score::picks_letters("ibri", "ironbridge"));
+    assert!(!score::picks_letters("median", "meridian"));
+    assert!(!score::picks_letters("oron", "pemberton"));
+    let ix = CompanyIndex::new([
+        ("p", "Pemberton Florist"),
+        ("l", "Lanternlight Florist"),
+        ("a", "Ashgrove Florist"),
+    ]);
+    suggests(&ix, "Peron Florist", "p");
+    suggests(&ix, "Lanlit Florist - Annex", "l");
+    // Consonants after the start are a real abbreviation, and may apply.
+    maps(&ix, "Lntlt Florist - Annex", "l");
+}
+
+#[test]
 fn acronyms_with_a_tail_are_suggested() {
     let ix = index();
     suggests(&ix, "QBT - Loc 2", "q1");
