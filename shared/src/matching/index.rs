@@ -20,7 +20,7 @@ const PRIOR_GENERIC: f32 = 0.05;
 /// Prior share for any other word.
 const PRIOR_OTHER: f32 = 0.002;
 /// Companies scored in full per site, picked by their share of weighted tokens.
-const SHORTLIST: usize = 32;
+const SHORTLIST: usize = 24;
 /// A cut-off word is expanded only if it starts at most this many words.
 const MAX_PREFIX_EXPANSION: usize = 64;
 /// An unseen word is looked up as an abbreviation only among at most this
