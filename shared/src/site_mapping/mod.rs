@@ -297,6 +297,28 @@ pub struct SiteRow {
     pub mapped_at: Option<String>,
     /// Why quick match mapped the site; `null` for mappings made by hand.
     pub explanation: Option<Explanation>,
+    /// For a site not mapped: the company the last quick match suggested,
+    /// and why.
+    pub suggestion: Option<SuggestedCompany>,
+}
+
+/// A suggestion of quick match, as the mapping table shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestedCompany {
+    pub company: CompanyRef,
+    pub confidence: u8,
+    pub explanation: Option<Explanation>,
+}
+
+/// Quick match's last word on a site it did not map: the company it
+/// suggested, or `None` when no company came close.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionRecord {
+    pub site_uid: String,
+    pub company_id: Option<String>,
+    pub confidence: u8,
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -378,12 +400,14 @@ impl SiteMappings<'_> {
         filter: &SiteFilter,
     ) -> Result<Vec<SiteRow>, MappingError> {
         self.ensure_integration(tenant, integration).await?;
-        let (sites, mappings, companies) = tokio::try_join!(
+        let (sites, mappings, companies, suggestions) = tokio::try_join!(
             self.store.sites(tenant, integration),
             self.store.mappings(tenant, integration),
             self.store.all_companies(tenant),
+            self.store.suggestions(tenant, integration),
         )?;
         let mappings: HashMap<_, _> = mappings.into_iter().map(|m| (m.site_uid.clone(), m)).collect();
+        let suggestions: HashMap<_, _> = suggestions.into_iter().map(|s| (s.site_uid.clone(), s)).collect();
         let names: HashMap<_, _> = companies.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
         let needle = filter
             .search
@@ -419,6 +443,18 @@ impl SiteMappings<'_> {
                     mapped_by: mapping.map(|m| m.mapped_by),
                     mapped_at: mapping.map(|m| format_rfc3339(m.mapped_at)),
                     explanation: mapping.filter(|_| mapped).and_then(|m| m.explanation.clone()),
+                    // A company deleted since is no suggestion.
+                    suggestion: suggestions.get(&site.uid).filter(|_| !mapped).and_then(|s| {
+                        let id = s.company_id.as_deref()?;
+                        Some(SuggestedCompany {
+                            company: CompanyRef {
+                                id: id.to_owned(),
+                                name: (*names.get(id)?).to_owned(),
+                            },
+                            confidence: s.confidence,
+                            explanation: s.explanation.clone(),
+                        })
+                    }),
                 }
             })
             .filter(|row| filter.mapped.is_none_or(|want| want == row.company.is_some()))
@@ -494,6 +530,7 @@ impl SiteMappings<'_> {
             mapped_by: Some(MappedBy::Manual),
             mapped_at: Some(format_rfc3339(mapping.mapped_at)),
             explanation: None,
+            suggestion: None,
         })
     }
 
@@ -547,6 +584,26 @@ impl SiteMappings<'_> {
             skipped,
         };
         let now = now_millis();
+        // What quick match did not map, it suggests: the table shows it.
+        let suggestions: Vec<SuggestionRecord> = plan
+            .iter()
+            .filter_map(|(site, decision)| match decision {
+                Decision::Map(_) => None,
+                Decision::Suggest(s) => Some(SuggestionRecord {
+                    site_uid: site.uid.clone(),
+                    company_id: Some(s.company_id.clone()),
+                    confidence: s.confidence,
+                    explanation: Some(s.explanation.clone()),
+                }),
+                Decision::NoCandidate => Some(SuggestionRecord {
+                    site_uid: site.uid.clone(),
+                    company_id: None,
+                    confidence: 0,
+                    explanation: None,
+                }),
+            })
+            .collect();
+        self.store.put_suggestions(tenant, integration, &suggestions).await?;
         for (site, decision) in &plan {
             match decision {
                 Decision::Map(s) => {

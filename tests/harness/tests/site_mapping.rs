@@ -517,6 +517,15 @@ async fn device_overlap_decides_between_companies_with_similar_names() {
         json!(["smith", "dental"]),
         "{dental}"
     );
+    // A site quick match only suggests shows the suggestion and why.
+    let lab = w.row(&table, "Smith Dental Lab");
+    assert_eq!(lab["company"], Value::Null, "{lab}");
+    assert_eq!(lab["suggestion"]["company"]["name"], "Smith Dental", "{lab}");
+    assert_eq!(lab["suggestion"]["explanation"]["evidence"]["kind"], "name", "{lab}");
+    assert!(
+        lab["suggestion"]["confidence"].as_u64().is_some_and(|c| c < 70),
+        "{lab}"
+    );
 }
 
 #[tokio::test]
