@@ -4,14 +4,13 @@
 //! a lookup touches only companies that share something with the site.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
-use super::MatchResult;
-use super::normalize::{Parsed, Tok, clean, parse};
+use super::normalize::{Parsed, Tok, View, clean, parse, views};
 use super::score::{self, Probe};
 use super::tables;
+use super::vocab::{FnvMap, Vocab, fnv, fnv_without};
+use super::{DeviceCounts, DeviceOverlap, Evidence, ExplainedMatch, Explanation, MatchResult, SiteEvidence};
 
 /// Pseudo-count of the IDF prior: how many "imagined" companies back the
 /// prior frequencies below. Matters for small tenants only.
@@ -21,64 +20,36 @@ const PRIOR_GENERIC: f32 = 0.05;
 /// Prior share for any other word.
 const PRIOR_OTHER: f32 = 0.002;
 /// Companies scored in full per site, picked by their share of weighted tokens.
-const SHORTLIST: usize = 32;
+const SHORTLIST: usize = 24;
 /// A cut-off word is expanded only if it starts at most this many words.
 const MAX_PREFIX_EXPANSION: usize = 64;
+/// An unseen word is looked up as an abbreviation only among at most this
+/// many words with its first letter, and keeps at most so many expansions.
+const MAX_ABBREVIATION_SCAN: usize = 4096;
+const MAX_ABBREVIATIONS: usize = 24;
+/// Device evidence: the factor a single matching device gets (two get
+/// half the doubt, three a quarter), and the part of the device score that
+/// does not depend on the share of the site's devices matched.
+const DEVICE_ONE_DOUBT: f32 = 0.15;
+const DEVICE_COVERAGE_BASE: f32 = 0.7;
+/// A score from which the plain reading of a name is taken as it is.
+const PERFECT: f32 = 0.99;
 /// Weight factor of filler words ("Group", "Services").
 const FILLER_WEIGHT: f32 = 0.5;
 /// Added to the score of a company with the site's legal form.
 const LEGAL_TIE_BREAK: f32 = 0.02;
 
-/// Interned tokens of all company names, with their weights.
-pub(crate) struct Vocab {
-    ids: FnvMap<Box<str>, u32>,
-    texts: Vec<Box<str>>,
-    weight: Vec<f32>,
-    /// Token ids sorted by text, for "words starting with".
-    sorted: Vec<u32>,
-    unknown_weight: f32,
-    rare_weight: f32,
-}
-
-impl Vocab {
-    pub(crate) fn text(&self, id: u32) -> &str {
-        self.texts.get(id as usize).map_or("", |t| t)
-    }
-
-    /// Weight of a token: its IDF squared, which spreads distinctive and
-    /// generic words further apart than IDF alone.
-    pub(crate) fn weight(&self, id: u32) -> f32 {
-        self.weight.get(id as usize).copied().unwrap_or(0.0)
-    }
-
-    /// Weight of a word seen in no company name.
-    pub(crate) fn unknown_weight(&self) -> f32 {
-        self.unknown_weight
-    }
-
-    /// Weight of a distinctive word seen in exactly one company name.
-    pub(crate) fn rare_weight(&self) -> f32 {
-        self.rare_weight
-    }
-
-    fn get(&self, text: &str) -> Option<u32> {
-        self.ids.get(text).copied()
-    }
-
-    /// Ids of the tokens that start with `prefix` (and are longer).
-    fn starting_with(&self, prefix: &str) -> &[u32] {
-        let lo = self.sorted.partition_point(|&id| self.text(id) < prefix);
-        let hi = lo + self.sorted[lo..].partition_point(|&id| self.text(id).starts_with(prefix));
-        &self.sorted[lo..hi]
-    }
-}
-
 struct Company {
     id: String,
+    /// The entry that stands for the company: a name with "dba" gives the
+    /// company one entry per name, all pointing at the first.
+    owner: u32,
     /// Content tokens, in name order.
     tokens: Box<[u32]>,
     /// Legal forms of the name, for breaking ties.
     legal: Box<str>,
+    /// The name joins names with "and".
+    list: bool,
 }
 
 /// All companies of one tenant, prepared for matching site names against.
@@ -86,7 +57,12 @@ struct Company {
 /// Read-only once built: share it between threads freely. Each lookup keeps
 /// a little scratch space per thread.
 pub struct CompanyIndex {
+    /// One entry per name of a company (most have one).
     companies: Vec<Company>,
+    /// Number of companies (not entries).
+    company_count: usize,
+    /// Company id -> its first entry.
+    by_id: FnvMap<Box<str>, u32>,
     vocab: Vocab,
     /// Inverted index in CSR form: companies of token `t` are
     /// `post[post_start[t]..post_start[t + 1]]`.
@@ -110,55 +86,6 @@ impl fmt::Debug for CompanyIndex {
             .field("words", &self.vocab.texts.len())
             .finish_non_exhaustive()
     }
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-/// FNV-1a: a fast, deterministic hash for short words. Names come from the
-/// tenant's own lists, so there is no one to mount a collision attack.
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(FNV_OFFSET)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-        }
-    }
-}
-
-type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-
-/// Hash of `s` for the deletion index, where collisions only cost a wasted
-/// edit-distance check.
-fn fnv(s: &str) -> u64 {
-    let mut h = Fnv::default();
-    h.write(s.as_bytes());
-    h.finish()
-}
-
-/// Hash of `chars` with the characters at `skip` left out, without building
-/// the string.
-fn fnv_without(chars: &[char], skip: [usize; 2]) -> u64 {
-    let mut h = Fnv::default();
-    let mut buf = [0u8; 4];
-    for (i, c) in chars.iter().enumerate() {
-        if i != skip[0] && i != skip[1] {
-            h.write(c.encode_utf8(&mut buf).as_bytes());
-        }
-    }
-    h.finish()
 }
 
 /// Per-thread scratch space for gathering candidates, so a lookup does not
@@ -191,6 +118,29 @@ fn initials<'a>(toks: impl Iterator<Item = &'a Tok>) -> String {
     toks.filter_map(|t| t.raw.chars().next()).collect()
 }
 
+/// The names of a company written "X dba Y" (also "d/b/a", "aka", "fka"):
+/// the legal name and the trade name, both names a site may carry. A name
+/// without such a word is its only name.
+pub(crate) fn trade_names(name: &str) -> Vec<&str> {
+    const MARKERS: [&str; 8] = ["dba", "d/b/a", "d.b.a.", "d.b.a", "aka", "a/k/a", "fka", "f/k/a"];
+    let mut out = Vec::new();
+    let mut at = 0;
+    for word in name.split_ascii_whitespace() {
+        if word.len() <= 6 && MARKERS.iter().any(|m| word.eq_ignore_ascii_case(m)) {
+            // Byte offset of the word within `name`.
+            let start = word.as_ptr() as usize - name.as_ptr() as usize;
+            out.push(&name[at..start]);
+            at = start + word.len();
+        }
+    }
+    out.push(&name[at..]);
+    out.retain(|p| p.chars().any(char::is_alphanumeric));
+    if out.is_empty() {
+        out.push(name);
+    }
+    out
+}
+
 fn equal_range<'a, K: AsRef<str>>(v: &'a [(K, u32)], key: &str) -> &'a [(K, u32)] {
     let lo = v.partition_point(|(k, _)| k.as_ref() < key);
     let hi = lo + v[lo..].partition_point(|(k, _)| k.as_ref() == key);
@@ -218,15 +168,25 @@ impl CompanyIndex {
             ids.insert(t.into(), id);
             id
         };
+        let mut company_count = 0;
         for (id, name) in companies {
-            let parsed = parse(name.as_ref());
-            let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
-            list.push(Company {
-                id: id.into(),
-                tokens: tokens.into(),
-                legal: parsed.legal.as_str().into(),
-            });
-            parsed_all.push(parsed);
+            let id: String = id.into();
+            let owner = list.len() as u32;
+            company_count += 1;
+            // "Smith Trucking LLC dba Blue Line Freight": both names.
+            for part in trade_names(name.as_ref()) {
+                let parsed = parse(part);
+                let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
+                let joins = parsed.tokens.iter().any(|t| t.text == "and");
+                list.push(Company {
+                    id: id.clone(),
+                    owner,
+                    tokens: tokens.into(),
+                    legal: parsed.legal.as_str().into(),
+                    list: joins,
+                });
+                parsed_all.push(parsed);
+            }
         }
         // Other spellings lead to the same token, unless they are a token of
         // their own: German umlauts ("baeckerei" for "bäckerei") and the word
@@ -278,6 +238,13 @@ impl CompanyIndex {
                 w * w * filler
             })
             .collect();
+        // Position in the names: +1 for opening one, -1 for ending one.
+        let mut lead = vec![0i32; n_tok];
+        for c in list.iter().filter(|c| c.tokens.len() >= 2) {
+            lead[c.tokens[0] as usize] += 1;
+            lead[c.tokens[c.tokens.len() - 1] as usize] -= 1;
+        }
+        let leading: Vec<bool> = lead.iter().map(|&l| l > 0).collect();
         let mut sorted: Vec<u32> = (0..n_tok as u32).collect();
         sorted.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]));
         let vocab = Vocab {
@@ -287,6 +254,7 @@ impl CompanyIndex {
             texts,
             weight,
             sorted,
+            leading,
         };
 
         // Inverted index.
@@ -350,8 +318,14 @@ impl CompanyIndex {
         concat.sort_unstable();
         acronyms.sort_unstable();
 
+        let mut by_id: FnvMap<Box<str>, u32> = FnvMap::default();
+        for c in &list {
+            by_id.entry(c.id.trim().into()).or_insert(c.owner);
+        }
         CompanyIndex {
             companies: list,
+            company_count,
+            by_id,
             vocab,
             post_start,
             post,
@@ -364,7 +338,7 @@ impl CompanyIndex {
 
     /// Number of companies indexed.
     pub fn len(&self) -> usize {
-        self.companies.len()
+        self.company_count
     }
 
     /// Whether no company was indexed.
@@ -487,43 +461,140 @@ impl CompanyIndex {
         (pieces.len() >= 2).then(|| clean(pieces, &mut Vec::new()))
     }
 
+    /// The site's tokens, resolved against the vocabulary. A word of no
+    /// company name that splits into words of company names ("JensenTrucking"
+    /// amid other words) becomes those words.
+    /// Glue words are dropped; an "and" marks the word after it as joined.
     fn probes<'a>(&self, toks: impl Iterator<Item = &'a Tok>) -> Vec<Probe> {
-        let toks: Vec<&Tok> = toks.collect();
-        let last = toks.len().saturating_sub(1);
-        toks.iter()
-            .enumerate()
-            .map(|(k, t)| {
-                let id = self
-                    .vocab
-                    .get(&t.text)
-                    .or_else(|| t.alt.as_deref().and_then(|a| self.vocab.get(a)))
-                    .or_else(|| self.vocab.get(&t.raw));
-                let mut fuzzy: Vec<(u32, f32)> = score::plural_variants(&t.text)
-                    .filter_map(|v| self.vocab.get(&v))
-                    .filter(|&v| Some(v) != id)
-                    .map(|v| (v, score::PLURAL_SIM))
-                    .collect();
-                if id.is_none() {
-                    fuzzy.extend(self.typo_neighbours(&t.text));
+        self.probes_memo(toks, &mut Vec::new())
+    }
+
+    /// [`probes`](Self::probes), reusing the probes of tokens seen before in
+    /// `memo`: the readings of one name share most of their words.
+    fn probes_memo<'a>(&self, toks: impl Iterator<Item = &'a Tok>, memo: &mut Memo) -> Vec<Probe> {
+        let mut joined = false;
+        let toks: Vec<(&Tok, bool)> = toks
+            .filter_map(|t| {
+                if t.is_stopword() {
+                    joined = t.text == "and";
+                    return None;
                 }
-                let weight = match id {
-                    Some(i) => self.vocab.weight(i),
-                    None => fuzzy
-                        .iter()
-                        .map(|&(f, _)| self.vocab.weight(f))
-                        .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
-                        .unwrap_or(self.vocab.unknown_weight()),
-                };
-                Probe {
-                    text: t.text.clone(),
-                    raw: t.raw.clone(),
-                    prefixable: k == last || t.dotted,
-                    id,
-                    weight,
-                    fuzzy,
-                }
+                Some((t, std::mem::take(&mut joined)))
             })
-            .collect()
+            .collect();
+        let last = toks.len().saturating_sub(1);
+        let mut out = Vec::with_capacity(toks.len());
+        for (k, &(t, joined)) in toks.iter().enumerate() {
+            let prefixable = k == last || t.dotted;
+            let mut p = match memo.iter().find(|(m, f, _)| *f == prefixable && m == t) {
+                Some((_, _, p)) => p.clone(),
+                None => {
+                    let p = self.probe(t, prefixable);
+                    memo.push((t.clone(), prefixable, p.clone()));
+                    p
+                }
+            };
+            p.joined = joined;
+            if toks.len() > 1
+                && p.id.is_none()
+                && p.fuzzy.is_empty()
+                && t.raw.chars().count() >= 7
+                && let Some(pieces) = self.segment(&t.raw)
+            {
+                let pieces: Vec<&Tok> = pieces.iter().filter(|t| !t.is_stopword()).collect();
+                let n = pieces.len();
+                for (j, piece) in pieces.into_iter().enumerate() {
+                    out.push(self.probe(piece, k == last && j + 1 == n));
+                }
+                continue;
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    fn probe(&self, t: &Tok, prefixable: bool) -> Probe {
+        let id = self
+            .vocab
+            .get(&t.text)
+            .or_else(|| t.alt.as_deref().and_then(|a| self.vocab.get(a)))
+            .or_else(|| self.vocab.get(&t.raw));
+        let mut fuzzy: Vec<(u32, f32)> = score::plural_variants(&t.text)
+            .filter_map(|v| self.vocab.get(&v))
+            .filter(|&v| Some(v) != id)
+            .map(|v| (v, score::PLURAL_SIM))
+            .collect();
+        if id.is_none() {
+            fuzzy.extend(self.typo_neighbours(&t.text));
+        }
+        let mut loose = Vec::new();
+        if id.is_none() && !t.initials {
+            let (strict, picks) = self.abbreviated(&t.raw);
+            loose = picks;
+            for (v, s) in strict {
+                match fuzzy.iter_mut().find(|(f, _)| *f == v) {
+                    Some(e) => e.1 = e.1.max(s),
+                    None => fuzzy.push((v, s)),
+                }
+            }
+        }
+        let weight = match id {
+            Some(i) => self.vocab.weight(i),
+            None => fuzzy
+                .iter()
+                .map(|&(f, _)| self.vocab.weight(f))
+                .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))))
+                .unwrap_or(self.vocab.unknown_weight()),
+        };
+        Probe {
+            text: t.text.clone(),
+            raw: t.raw.clone(),
+            // A word of no company name may be cut short wherever it stands.
+            prefixable: prefixable || id.is_none(),
+            id,
+            weight,
+            fuzzy,
+            joined: false,
+            business: tables::is_business_word(&t.text) || tables::is_business_word(&t.raw),
+            loose,
+        }
+    }
+
+    /// Vocabulary words that an unseen short word abbreviates by their own
+    /// letters: the same first letter and the rest in order ("cnty" for
+    /// "county", "biic" for "biomedic", "opto" for "optometry"). A prefix is
+    /// handled as a cut-off word elsewhere; this finds the skeletons and
+    /// other in-order picks, with a similarity that grows with the share of
+    /// the word's letters kept.
+    /// Also returns the words it picks letters of only loosely.
+    fn abbreviated(&self, word: &str) -> (Vec<(u32, f32)>, Vec<u32>) {
+        let n = word.chars().count();
+        if !(3..=8).contains(&n) || !word.chars().all(|c| c.is_ascii_lowercase()) {
+            return (Vec::new(), Vec::new());
+        }
+        let range = self.vocab.starting_with(&word[..1]);
+        if range.len() > MAX_ABBREVIATION_SCAN {
+            return (Vec::new(), Vec::new());
+        }
+        let mut out: Vec<(u32, f32)> = Vec::new();
+        let mut loose: Vec<u32> = Vec::new();
+        for &id in range {
+            let w = self.vocab.text(id);
+            let len = w.len();
+            if len < n + 2 || w.starts_with(word) {
+                continue;
+            }
+            if score::abbreviates(word, w) {
+                out.push((id, score::abbreviation_sim(n, len)));
+            } else if loose.len() < MAX_ABBREVIATIONS && score::picks_letters(word, w) {
+                loose.push(id);
+            }
+        }
+        if out.len() > MAX_ABBREVIATIONS {
+            out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.truncate(MAX_ABBREVIATIONS);
+        }
+        (out, loose)
     }
 
     /// Companies sharing weighted tokens with the probes, best share first.
@@ -611,7 +682,8 @@ impl CompanyIndex {
 
     fn score_view(&self, probes: &[Probe], scores: &mut Vec<(u32, f32)>) {
         for c in self.shortlist(probes) {
-            let s = score::score_tokens(probes, &self.companies[c as usize].tokens, &self.vocab);
+            let e = &self.companies[c as usize];
+            let s = score::score_tokens(probes, &e.tokens, e.list, &self.vocab);
             bump(scores, c, s);
         }
     }
@@ -650,8 +722,8 @@ impl CompanyIndex {
         }
         let s = match n {
             2 => 0.40,
-            3 => 0.58,
-            4 => 0.62,
+            3 => 0.62,
+            4 => 0.64,
             _ => 0.65,
         };
         for &(_, c) in equal_range(&self.acronyms, &t.raw) {
@@ -659,15 +731,10 @@ impl CompanyIndex {
         }
     }
 
-    /// Scores of all plausible companies for a site, best first.
-    fn ranked(&self, site_name: &str) -> Vec<Ranked> {
-        let parsed = parse(site_name);
-        let mut scores: Vec<(u32, f32)> = Vec::new();
-        if parsed.tokens.is_empty() || self.companies.is_empty() {
-            return Vec::new();
-        }
-        let probes = self.probes(parsed.content());
-        self.score_view(&probes, &mut scores);
+    /// Scores of all plausible companies for one reading of a site, best per entry.
+    fn score_parsed(&self, parsed: &Parsed, scores: &mut Vec<(u32, f32)>, memo: &mut Memo) {
+        let probes = self.probes_memo(parsed.tokens.iter(), memo);
+        self.score_view(&probes, scores);
         let content: Vec<&Tok> = parsed.content().collect();
         if let [only] = content.as_slice() {
             // "TLS (Titan Legal Services)": the brackets spell out the acronym.
@@ -675,7 +742,7 @@ impl CompanyIndex {
                 let words: Vec<&Tok> = g.iter().filter(|t| !t.is_stopword()).collect();
                 if words.len() >= 2 && initials(words.iter().copied()) == only.raw {
                     let probes = self.probes(words.into_iter());
-                    self.score_view(&probes, &mut scores);
+                    self.score_view(&probes, scores);
                 }
             }
             // "HILLSIDEMENNONI": a name written as one word, maybe cut off.
@@ -683,33 +750,80 @@ impl CompanyIndex {
                 && let Some(pieces) = self.segment(&only.raw)
             {
                 let probes = self.probes(pieces.iter().filter(|t| !t.is_stopword()));
-                self.score_view(&probes, &mut scores);
+                self.score_view(&probes, scores);
             }
         }
-        self.score_concat(&parsed, &mut scores);
-        self.score_acronym(&parsed, &mut scores);
-        let mut v: Vec<Ranked> = scores
-            .into_iter()
-            .filter(|&(_, s)| s > 0.0)
-            .map(|(c, score)| {
+        self.score_concat(parsed, scores);
+        self.score_acronym(parsed, scores);
+    }
+
+    /// Scores of all plausible companies for a site, best first, one per
+    /// company, over all readings of the name; and the readings.
+    /// Also returns the probes made, for [`explanation`](Self::explanation).
+    fn ranked(&self, site_name: &str) -> (Vec<Ranked>, Vec<View>, Memo) {
+        let views = views(site_name);
+        let mut out: Vec<Ranked> = Vec::new();
+        let mut memo = Vec::new();
+        if self.companies.is_empty() {
+            return (out, views, memo);
+        }
+        let mut scores: Vec<(u32, f32)> = Vec::new();
+        let base_tail = views.first().map_or(0, |v| v.tail.len());
+        for (vi, view) in views.iter().enumerate() {
+            let parsed = &view.parsed;
+            if parsed.tokens.is_empty() {
+                continue;
+            }
+            // A reading that a company explains word for word needs no other.
+            if vi > 0 && out.iter().any(|r| r.view == 0 && r.score >= PERFECT) {
+                break;
+            }
+            // Words this reading sets aside that the plain one keeps cost by
+            // what the tenant's names say of them.
+            let extra = view.tail.len().saturating_sub(base_tail);
+            let factor = view.factor
+                * view.tail[..extra]
+                    .iter()
+                    .map(|w| score::set_aside_factor(w, &self.vocab))
+                    .product::<f32>()
+                    .max(score::SET_ASIDE_FLOOR);
+            scores.clear();
+            self.score_parsed(parsed, &mut scores, &mut memo);
+            for &(entry, s) in &scores {
+                let score = s * factor;
+                if score <= 0.0 {
+                    continue;
+                }
+                let e = &self.companies[entry as usize];
                 // Same legal form (or none on both): a nudge that only decides
                 // between names that are otherwise equal.
-                let same = *self.companies[c as usize].legal == *parsed.legal;
-                Ranked {
-                    company: c,
+                let key = if *e.legal == *parsed.legal {
+                    score + LEGAL_TIE_BREAK
+                } else {
+                    score
+                };
+                let r = Ranked {
+                    company: e.owner,
+                    entry,
+                    view: vi,
                     score,
-                    key: if same { score + LEGAL_TIE_BREAK } else { score },
+                    key,
+                };
+                match out.iter_mut().find(|x| x.company == e.owner) {
+                    Some(x) if x.key < key => *x = r,
+                    Some(_) => {}
+                    None => out.push(r),
                 }
-            })
-            .collect();
-        v.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
-        v
+            }
+        }
+        out.sort_unstable_by(|a, b| b.key.total_cmp(&a.key).then(a.company.cmp(&b.company)));
+        (out, views, memo)
     }
 
     /// The most likely company for a site name, with a confidence, or `None`
     /// when no company shares anything with it.
     pub fn best_match(&self, site_name: &str) -> Option<MatchResult> {
-        let ranked = self.ranked(site_name);
+        let (ranked, _, _) = self.ranked(site_name);
         let best = ranked.first()?;
         Some(MatchResult {
             company_id: self.companies[best.company as usize].id.clone(),
@@ -721,7 +835,7 @@ impl CompanyIndex {
     /// the same confidence as [`best_match`](Self::best_match); the others
     /// their plain score (0..=100), since a margin means nothing for them.
     pub fn top_matches(&self, site_name: &str, limit: usize) -> Vec<MatchResult> {
-        let ranked = self.ranked(site_name);
+        let (ranked, _, _) = self.ranked(site_name);
         ranked
             .iter()
             .take(limit)
@@ -736,11 +850,187 @@ impl CompanyIndex {
             })
             .collect()
     }
+
+    /// [`best_match`](Self::best_match) by the name alone, with why.
+    pub fn explain(&self, site_name: &str) -> Option<ExplainedMatch> {
+        self.match_site(site_name, &SiteEvidence::default())
+    }
+
+    /// The most likely company for a site from all the evidence there is:
+    /// the company Datto already links the site to (certain), the devices
+    /// the site shares with each company's PSA configurations, and the name.
+    /// Each candidate's name confidence and device confidence combine as
+    /// independent evidence; device evidence for another company counts
+    /// against it, so a name is not applied against what the devices say.
+    pub fn match_site(&self, site_name: &str, evidence: &SiteEvidence<'_>) -> Option<ExplainedMatch> {
+        let (ranked, views, mut memo) = self.ranked(site_name);
+        let devices = self.device_scores(evidence.device_overlap);
+        if let Some(&owner) = evidence.psa_company_id.and_then(|id| self.by_id.get(id.trim())) {
+            let mut e = self.explanation(&ranked, &views, owner, &mut memo);
+            e.evidence = Evidence::PsaId;
+            e.devices = devices.iter().find(|d| d.company == owner).map(|d| d.counts);
+            return Some(ExplainedMatch {
+                company_id: self.companies[owner as usize].id.clone(),
+                confidence: 100,
+                explanation: e,
+            });
+        }
+        let total: f32 = ranked.iter().map(|r| r.key.max(0.0).powf(score::SHARPNESS)).sum();
+        let name_conf = |c: u32| {
+            ranked.iter().find(|r| r.company == c).map_or(0.0, |r| {
+                let share = if total > 0.0 {
+                    r.key.max(0.0).powf(score::SHARPNESS) / total
+                } else {
+                    0.0
+                };
+                r.score * share
+            })
+        };
+        let device_conf = |c: u32| devices.iter().find(|d| d.company == c).map_or(0.0, |d| d.score);
+        let mut candidates: Vec<u32> = ranked.iter().take(SHORTLIST).map(|r| r.company).collect();
+        candidates.extend(
+            devices
+                .iter()
+                .map(|d| d.company)
+                .filter(|c| !ranked.iter().any(|r| r.company == *c)),
+        );
+        if devices.is_empty() {
+            // The name alone: exactly `best_match`.
+            candidates.truncate(1);
+        }
+        let mut best: Option<(u32, f32, f32, f32)> = None;
+        for &c in &candidates {
+            let (n, d) = (name_conf(c), device_conf(c));
+            let against = devices
+                .iter()
+                .filter(|x| x.company != c)
+                .map(|x| x.score)
+                .fold(0.0f32, f32::max);
+            let combined = (1.0 - (1.0 - n) * (1.0 - d)) * (1.0 - against);
+            // The name's order decides among equals, so that without devices
+            // this is exactly `best_match`.
+            if best.is_none_or(|(_, b, _, _)| combined > b + 1e-6) {
+                best = Some((c, combined, n, d));
+            }
+        }
+        let (company, combined, n, d) = best?;
+        let mut e = self.explanation(&ranked, &views, company, &mut memo);
+        let counts = devices.iter().find(|x| x.company == company).map(|x| x.counts);
+        e.devices = counts;
+        if d > n
+            && let Some(c) = counts
+        {
+            e.evidence = Evidence::DeviceOverlap {
+                matching_devices: c.matching_devices,
+                site_devices: c.site_devices,
+            };
+        }
+        let confidence = if devices.is_empty() {
+            // Exactly the name's confidence, rounded the same way.
+            ranked
+                .first()
+                .filter(|r| r.company == company)
+                .map_or((100.0 * combined).round(), |r| {
+                    f32::from(score::confidence(r.score, r.key, ranked.iter().map(|r| r.key)))
+                })
+        } else {
+            (100.0 * combined).round()
+        };
+        Some(ExplainedMatch {
+            company_id: self.companies[company as usize].id.clone(),
+            confidence: confidence.clamp(0.0, 100.0) as u8,
+            explanation: e,
+        })
+    }
+
+    /// Device evidence per company of the index: how strongly the site's
+    /// devices that the PSA lists as a company's configurations point at it.
+    /// Purity (the share of the matched devices that are this company's)
+    /// times coverage (the share of the site's devices matched, counting
+    /// for part) times a factor that grows with the number of devices, as
+    /// one device may have been moved or mislabelled.
+    fn device_scores(&self, overlap: &[DeviceOverlap]) -> Vec<DeviceScore> {
+        let mut out: Vec<DeviceScore> = Vec::new();
+        for o in overlap {
+            let Some(&company) = self.by_id.get(o.company_id.trim()) else {
+                continue;
+            };
+            if o.matching_devices == 0 {
+                continue;
+            }
+            match out.iter_mut().find(|d| d.company == company) {
+                Some(d) => d.counts.matching_devices += o.matching_devices,
+                None => out.push(DeviceScore {
+                    company,
+                    counts: DeviceCounts {
+                        matching_devices: o.matching_devices,
+                        site_devices: o.site_devices.max(o.matching_devices),
+                    },
+                    score: 0.0,
+                }),
+            }
+        }
+        let all: u32 = out.iter().map(|d| d.counts.matching_devices).sum();
+        for d in &mut out {
+            let m = d.counts.matching_devices as f32;
+            let purity = m / all.max(1) as f32;
+            let coverage = (m / d.counts.site_devices.max(1) as f32).min(1.0);
+            let count = 1.0 - DEVICE_ONE_DOUBT * 0.5f32.powf(m - 1.0);
+            d.score = purity * (DEVICE_COVERAGE_BASE + (1.0 - DEVICE_COVERAGE_BASE) * coverage) * count;
+        }
+        out
+    }
+
+    /// What the name says for `company`: the site words paired with the
+    /// company's and the words set aside.
+    fn explanation(&self, ranked: &[Ranked], views: &[View], company: u32, memo: &mut Memo) -> Explanation {
+        let mut e = Explanation {
+            evidence: Evidence::Name,
+            devices: None,
+            matched_words: Vec::new(),
+            set_aside: Vec::new(),
+        };
+        let Some(r) = ranked.iter().find(|r| r.company == company) else {
+            return e;
+        };
+        let Some(view) = views.get(r.view) else { return e };
+        let probes = self.probes_memo(view.parsed.tokens.iter(), memo);
+        let entry = &self.companies[r.entry as usize];
+        let a = score::align(&probes, &entry.tokens, entry.list, &self.vocab, true);
+        e.set_aside.extend(view.prefix.iter().cloned());
+        if a.score > 0.0 {
+            e.matched_words = a.matched.iter().map(|&i| probes[i].raw.clone()).collect();
+            e.set_aside.extend(a.tail.iter().map(|&i| probes[i].raw.clone()));
+        } else {
+            // Matched as a whole: written as one word, or as initials.
+            e.matched_words = view.parsed.content().map(|t| t.raw.clone()).collect();
+        }
+        for g in &view.parsed.paren {
+            e.set_aside.extend(g.iter().map(|t| t.raw.clone()));
+        }
+        e.set_aside.extend(view.tail.iter().cloned());
+        e
+    }
+}
+
+/// Probes already made for one site: (token, whether it may be cut short, probe).
+type Memo = Vec<(Tok, bool, Probe)>;
+
+/// Device evidence for one company, resolved to an index entry.
+struct DeviceScore {
+    company: u32,
+    counts: DeviceCounts,
+    score: f32,
 }
 
 /// A scored company: `key` orders, `score` is what the confidence rests on.
 struct Ranked {
+    /// The company's first entry.
     company: u32,
+    /// The entry (name of the company) that scored.
+    entry: u32,
+    /// The reading of the site name that scored.
+    view: usize,
     score: f32,
     key: f32,
 }

@@ -577,6 +577,11 @@ pub(crate) fn parse(name: &str) -> Parsed {
     let lx = lex(name);
     let start = skip_prefixes(&lx);
     let end = name_end(&lx, start).max(start);
+    parse_range(&lx, start, end)
+}
+
+/// Parses the lexemes `lx[start..end]` as a name.
+fn parse_range(lx: &[Lex], start: usize, end: usize) -> Parsed {
     let (mut outside, groups) = split_brackets(&lx[start..end]);
     let domain = merge_dotted(&mut outside);
     let mut legal = Vec::new();
@@ -598,6 +603,188 @@ pub(crate) fn parse(name: &str) -> Parsed {
         domain,
         legal: legal.join(" "),
     }
+}
+
+/// One reading of a site name: the words taken to name the company, and
+/// the words set aside in front of them and after them.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub parsed: Parsed,
+    /// Multiplies the scores of this reading: a reading that sets aside more
+    /// than the plain one costs a little, so the plain one wins a tie.
+    pub factor: f32,
+    /// Folded words set aside: a code or sort prefix in front, a location,
+    /// department or status tail after the name.
+    pub prefix: Vec<String>,
+    pub tail: Vec<String>,
+}
+
+/// At most this many readings per site name.
+const MAX_VIEWS: usize = 6;
+/// Factor of a reading that ends the name at a separator the plain parse
+/// reads through ("Acme Dental @ Springfield", "Acme Dental / Bldg H").
+const CUT_FACTOR: f32 = 0.97;
+/// Factor of a reading that skips a short letter code in front ("KFC-Acme").
+const LETTER_CODE_FACTOR: f32 = 0.95;
+
+/// Whether lexeme `i` separates a name from what follows: any punctuation
+/// but the kinds that occur inside names ('&', '+', '.', ',', apostrophes,
+/// '_'), and '-' or '/' only with a space next to them ("Smith-Jones",
+/// "24/7" are one name). An opening bracket starts a group.
+fn is_cut(lx: &[Lex], i: usize) -> bool {
+    let spaced = |i: usize| {
+        let before = i == 0 || matches!(lx[i - 1], Lex::Space | Lex::Punct(_));
+        let after = matches!(lx.get(i + 1), Some(Lex::Space | Lex::Punct(_)) | None);
+        before || after
+    };
+    match lx[i] {
+        Lex::Punct('&' | '+' | '.' | ',' | '_' | '\'' | '\u{2019}' | '`' | ')' | ']' | '}') => false,
+        Lex::Punct('-' | '/') => spaced(i),
+        Lex::Punct(_) => true,
+        Lex::Word(ref w) => is_dba(w),
+        _ => false,
+    }
+}
+
+/// "dba", "aka", "fka": the name after it is another name of the same firm.
+fn is_dba(w: &str) -> bool {
+    matches!(fold(w).as_str(), "dba" | "aka" | "fka" | "tdba")
+}
+
+/// Folded words of `lx`, for showing what was set aside.
+fn plain_words(lx: &[Lex]) -> Vec<String> {
+    lx.iter()
+        .filter_map(|l| match l {
+            Lex::Word(w) | Lex::Initials(w) => Some(fold(w)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the word at `i` is a client code or ticket number in front of a
+/// name: `Some(true)` when it surely is (letters and digits mixed, "ABCD01",
+/// "T699706"; a long number, "12345"; a number after '#' or before a spaced
+/// separator, "12 - "), `Some(false)` when it may be (a short word in capitals
+/// or a lone letter before a separator, "KFC - ", "z-", which may also be an
+/// initial or an acronym of the name itself).
+fn code_at(lx: &[Lex], i: usize) -> Option<bool> {
+    let Lex::Word(w) = &lx[i] else { return None };
+    let n = w.chars().count();
+    let digits = w.chars().filter(char::is_ascii_digit).count();
+    let letters = w.chars().filter(|c| c.is_alphabetic()).count();
+    let next = next_solid(lx, i + 1)?;
+    next_word(lx, next)?;
+    // "1stchoice.org" is a domain, not a code.
+    let spaced = matches!(lx.get(i + 1), Some(Lex::Space));
+    if n > 10 || !(spaced || matches!(lx[next], Lex::Punct('-' | '_' | ':' | '|' | '/' | ')' | ']'))) {
+        return None;
+    }
+    let cut = is_cut(lx, next);
+    let joined = matches!(lx[next], Lex::Punct('-' | '_' | '/'));
+    let hash = (0..i)
+        .rev()
+        .find(|&j| !matches!(lx[j], Lex::Space))
+        .is_some_and(|j| matches!(lx[j], Lex::Punct('#')));
+    if (digits >= 2 && letters > 0 && n >= 4) || digits >= 5 || (digits == n && (cut || hash)) {
+        return Some(true);
+    }
+    let caps = w.chars().all(|c| c.is_uppercase());
+    let short_caps = caps && (2..=5).contains(&n);
+    ((letters == 1 && n == 1 && (cut || joined)) || (short_caps && (cut || joined))).then_some(false)
+}
+
+/// The readings of a site name, the plain parse first. Besides it: the name
+/// ended at each separator before the plain end, the name after a client
+/// code in front, the names on both sides of "dba", and each label of a
+/// domain with several ("acme.onmicrosoft.com"). Which reading names the
+/// company is left to the scoring against the tenant's companies: the tail
+/// is what the best company does not explain, whatever the separator.
+pub(crate) fn views(name: &str) -> Vec<View> {
+    let lx = lex(name);
+    let mut out: Vec<View> = Vec::new();
+    let push = |out: &mut Vec<View>, lx: &[Lex], start: usize, end: usize, factor: f32| {
+        if out.len() >= MAX_VIEWS || start >= end {
+            return;
+        }
+        let parsed = parse_range(lx, start, end);
+        if parsed.tokens.is_empty() || out.iter().any(|v| v.parsed.tokens == parsed.tokens) {
+            return;
+        }
+        out.push(View {
+            parsed,
+            factor,
+            prefix: plain_words(&lx[..start]),
+            tail: plain_words(&lx[end..]),
+        });
+    };
+    let start = skip_prefixes(&lx);
+    let end = name_end(&lx, start).max(start);
+    // Where readings may begin: the plain start, after a code, after "dba".
+    let mut starts: Vec<(usize, f32)> = vec![(start, 1.0)];
+    if let Some(i) = next_solid(&lx, start)
+        && let Some(sure) = code_at(&lx, i)
+    {
+        let rest = i + 1 + skip_prefixes(&lx[i + 1..]);
+        if !matches!(lx.get(rest), Some(Lex::Word(_))) {
+            // "BDA (Eastlake)": what follows is a tag, not a name.
+        } else if sure {
+            // The code is no part of the name: the plain reading starts after it.
+            starts[0].0 = rest;
+        } else {
+            starts.push((rest, LETTER_CODE_FACTOR));
+        }
+    }
+    for i in start..lx.len() {
+        if matches!(&lx[i], Lex::Word(w) if is_dba(w))
+            && let Some(w) = next_word(&lx, i + 1)
+        {
+            starts.push((w, 1.0));
+        }
+    }
+    for (k, &(s, factor)) in starts.iter().enumerate() {
+        let e = if k == 0 && s == start {
+            end
+        } else {
+            name_end(&lx, s).max(s)
+        };
+        push(&mut out, &lx, s, e, factor);
+        let mut seen_word = false;
+        for c in s..e {
+            seen_word |= matches!(lx[c], Lex::Word(_));
+            if seen_word && c > s && is_cut(&lx, c) {
+                push(&mut out, &lx, s, c, factor * CUT_FACTOR);
+            }
+        }
+    }
+    // "kearneyrealty.onmicrosoft.com": each label may be the name.
+    for word in name.split_whitespace().filter(|w| w.matches('.').count() >= 2) {
+        let labels: Vec<&str> = word.split('.').filter(|l| !l.is_empty()).collect();
+        if labels.len() >= 3 && labels.last().is_some_and(|t| is_tld(t)) {
+            for l in &labels[..labels.len() - 1] {
+                if l.len() >= 4 && !l.eq_ignore_ascii_case("www") {
+                    let mut parsed = parse(l);
+                    parsed.domain = true;
+                    if out.len() < MAX_VIEWS && !parsed.tokens.is_empty() {
+                        out.push(View {
+                            parsed,
+                            factor: CUT_FACTOR,
+                            prefix: Vec::new(),
+                            tail: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(View {
+            parsed: parse(name),
+            factor: 1.0,
+            prefix: Vec::new(),
+            tail: Vec::new(),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

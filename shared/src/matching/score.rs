@@ -12,7 +12,8 @@
 //! costs by its weight ("Group" little, "Greenville" a lot), and less after
 //! the site was visibly cut off mid-word.
 
-use super::index::Vocab;
+use super::tables;
+use super::vocab::Vocab;
 
 /// Each site token the company does not explain multiplies the score by
 /// `1 - SITE_EXTRA_PENALTY * share`, where the share is the token's weight
@@ -36,7 +37,27 @@ const TRUNCATED_TAIL: f32 = 0.3;
 /// Murray" for "Murray & Burns"): small, but it breaks such ties.
 const ORDER_PENALTY: f32 = 0.1;
 /// How sharply the confidence separates the best candidate from the others.
-const SHARPNESS: f32 = 10.0;
+pub(crate) const SHARPNESS: f32 = 10.0;
+/// What a word set aside after the name costs, by what the tenant's
+/// company names say about it: a number ("Acme Dental 2") almost nothing, a
+/// word that opens company names (a place: "Acme Dental Springfield") a
+/// little, since another company might explain it; a word of no company name
+/// a little (only after a separator, see [`set_aside_factor`]); a word
+/// companies end their names with, or a business word, as much as a word
+/// left over ("Acme Dental / Lab" is not surely "Acme Dental").
+pub(crate) const TAIL_NUMBER: f32 = 0.99;
+pub(crate) const TAIL_LEADING: f32 = 0.88;
+pub(crate) const TAIL_UNKNOWN: f32 = 0.97;
+pub(crate) const TAIL_BUSINESS: f32 = 0.85;
+/// A tail set aside after a separator costs at most this factor in all.
+pub(crate) const SET_ASIDE_FLOOR: f32 = 0.72;
+/// Company words dropped from the middle of a name cost this share of the
+/// usual penalty.
+const MIDDLE_DROPPED: f32 = 0.5;
+/// Similarity of a loose pick of letters, and the cap on a score that
+/// rests on one.
+const LOOSE_SIM: f32 = 0.6;
+const LOOSE_CAP: f32 = 0.6;
 /// Similarity of a plural/singular pair ("Office" / "Offices").
 pub(crate) const PLURAL_SIM: f32 = 0.95;
 
@@ -55,6 +76,13 @@ pub(crate) struct Probe {
     pub weight: f32,
     /// Other vocabulary tokens it may stand for (plural, typo), with similarity.
     pub fuzzy: Vec<(u32, f32)>,
+    /// "and" joins it to the word before: part of a list of names, no tail.
+    pub joined: bool,
+    /// A word business names are made of ([`tables::is_business_word`]).
+    pub business: bool,
+    /// Vocabulary tokens whose letters it picks loosely, vowels included
+    /// ([`picks_letters`]).
+    pub loose: Vec<u32>,
 }
 
 /// Similarity of a misspelling at edit distance `dist` from a word, the
@@ -65,6 +93,7 @@ pub(crate) fn typo_sim(dist: usize, len: usize) -> f32 {
     let len = len as f32;
     match dist {
         0 => 1.0,
+        1 if len >= 6.0 => 1.0 - 0.8 / len,
         1 if len >= 4.0 => 1.0 - 1.4 / len,
         2 if len >= 7.0 => 1.0 - 3.5 / len,
         _ => 0.0,
@@ -86,6 +115,50 @@ pub(crate) fn prefix_sim(plen: usize, len: usize, known: bool) -> f32 {
         (false, 2) => 0.6 + 0.2 * frac,
         (false, _) => 0.75 + 0.25 * frac,
     }
+}
+
+/// Whether `short` abbreviates `long` the way people shorten words: the
+/// start of the word, then only consonants, in order ("cnty" for "county",
+/// "mgmt" for "management", "cadg" for "cardiology"). Vowels after the start
+/// would let real words through ("median" is not "meridian").
+pub(crate) fn abbreviates(short: &str, long: &str) -> bool {
+    let common = short.bytes().zip(long.bytes()).take_while(|(a, b)| a == b).count();
+    if common == 0 || !short.is_ascii() || !long.is_ascii() {
+        return false;
+    }
+    let mut rest = &short[common..];
+    // The word's own last letter may close it, vowel or not ("mtge").
+    if rest.len() >= 2 && rest.as_bytes().last() == long.as_bytes().last() {
+        rest = &rest[..rest.len() - 1];
+    }
+    if rest.bytes().any(|c| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u')) {
+        return false;
+    }
+    let mut tail = long[common..].chars();
+    rest.chars().all(|c| tail.any(|l| l == c))
+}
+
+/// Whether `short` is a loose pick of the letters of `long`: the same first
+/// letter, the rest in order, at most half as long plus one ("peron" for
+/// "pemberton", "ibri" for "ironbridge"). Real words pass this too, so a
+/// name matched through such a pick is capped below the auto-map threshold.
+pub(crate) fn picks_letters(short: &str, long: &str) -> bool {
+    let (n, len) = (short.len(), long.len());
+    if n < 3 || len < n + 3 || n > len / 2 + 1 || short.as_bytes().first() != long.as_bytes().first() {
+        return false;
+    }
+    let mut rest = long[1..].chars();
+    short[1..].chars().all(|c| rest.any(|l| l == c))
+}
+
+/// Similarity of an abbreviation of `n` letters picked in order from a word
+/// of `len` ("cnty" / "county"): below a cut-off word of the same length, as
+/// more words contain a given pick of letters than start with it.
+pub(crate) fn abbreviation_sim(n: usize, len: usize) -> f32 {
+    if n < 3 || n >= len {
+        return 0.0;
+    }
+    0.62 + 0.25 * (n as f32 / len as f32)
 }
 
 /// Plural and singular spellings to look up for `w`.
@@ -111,6 +184,9 @@ pub(crate) fn plural_variants(w: &str) -> impl Iterator<Item = String> + '_ {
 enum Kind {
     Full,
     Prefix,
+    /// A loose pick of the word's letters ("peron" for "pemberton"): enough to
+    /// rank a company first, never to apply it.
+    Loose,
 }
 
 /// Similarity of site token `p` with vocabulary token `tid`.
@@ -123,6 +199,9 @@ fn pair_sim(p: &Probe, tid: u32, vocab: &Vocab) -> (f32, Kind) {
         if f == tid && s > best.0 {
             best = (s, Kind::Full);
         }
+    }
+    if best.0 == 0.0 && p.loose.contains(&tid) {
+        best = (LOOSE_SIM, Kind::Loose);
     }
     if p.prefixable && best.0 < 0.9 {
         let text = vocab.text(tid);
@@ -153,12 +232,68 @@ fn pow(x: f32, e: f32) -> f32 {
 /// Scores the site tokens `probes` against a company's tokens, in `[0, 1]`:
 /// how well the aligned tokens agree, times a factor per site token left
 /// over, per company token left over, and for word order.
-pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> f32 {
+pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab) -> f32 {
+    align(probes, company, list, vocab, false).score
+}
+
+/// How a site's tokens met one company's: the score, and which site tokens
+/// were paired with a company token and which were set aside as a tail.
+#[derive(Debug, Default)]
+pub(crate) struct Alignment {
+    pub score: f32,
+    /// Indexes of the probes paired with a company token.
+    pub matched: Vec<usize>,
+    /// Indexes of the probes set aside as a tail.
+    pub tail: Vec<usize>,
+}
+
+/// The factor for a site token left over after the last paired one, if it
+/// reads as a tail (a place, a branch number) rather than as a word that
+/// makes the name another organisation's ("Acme Dental Lab", "Acme Dental
+/// Imaging"): a number, or a word the tenant's company names use to open a
+/// name (places and proper names: "Springfield Dental", "Springfield
+/// County") more than to end one, and no business word. A word of no company
+/// name is no tail without a separator: nothing tells a new place from a new
+/// line of business.
+fn tail_factor(p: &Probe, vocab: &Vocab) -> Option<f32> {
+    let number = !p.text.is_empty() && p.text.chars().all(|c| c.is_ascii_digit());
+    if number {
+        Some(TAIL_NUMBER)
+    } else if p.id.is_some_and(|id| vocab.leading(id)) && !p.business {
+        Some(TAIL_LEADING)
+    } else {
+        None
+    }
+}
+
+/// The factor for a word set aside after a separator, by the same reading
+/// of the tenant's vocabulary as [`tail_factor`], where a word of no company
+/// name is a tail too ("Acme Dental / Annex").
+pub(crate) fn set_aside_factor(word: &str, vocab: &Vocab) -> f32 {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()) {
+        return TAIL_NUMBER;
+    }
+    if tables::is_business_word(word) {
+        return TAIL_BUSINESS;
+    }
+    match vocab.get(word) {
+        None => TAIL_UNKNOWN,
+        Some(id) if vocab.leading(id) => 0.92,
+        Some(_) => TAIL_BUSINESS,
+    }
+}
+
+/// [`score_tokens`] with the pairing it found.
+/// `list`: the company's name joins names with "and" ("Mills, Armstrong &
+/// Patel"), where every name counts.
+/// The pairing is returned only with `detail`: scoring many candidates
+/// needs only the score.
+pub(crate) fn align(probes: &[Probe], company: &[u32], list: bool, vocab: &Vocab, detail: bool) -> Alignment {
     // Names have at most a few dozen tokens; the cap keeps the flags below fixed-size.
     let mut comp_used = [false; 64];
     let company = &company[..company.len().min(comp_used.len())];
     if probes.is_empty() || company.is_empty() {
-        return 0.0;
+        return Alignment::default();
     }
     // Candidate pairs, best first; names are short, so this is a handful.
     let mut pairs: Vec<(f32, f32, usize, usize, Kind)> = Vec::new();
@@ -176,6 +311,7 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
     let mut site_used: Vec<Option<usize>> = vec![None; probes.len()];
     let (mut sim_weight, mut weight) = (0.0f32, 0.0f32);
     let mut cut_at: Option<usize> = None;
+    let mut loose = false;
     for (s, w, i, j, kind) in pairs {
         if site_used[i].is_some() || comp_used[j] {
             continue;
@@ -184,28 +320,49 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
         comp_used[j] = true;
         sim_weight += s * w;
         weight += w;
+        loose |= kind == Kind::Loose;
         if i + 1 == probes.len() && kind == Kind::Prefix {
             cut_at = Some(j);
         }
     }
     if sim_weight <= 0.0 || weight <= 0.0 {
-        return 0.0;
+        return Alignment::default();
     }
     let rare = vocab.rare_weight();
-    let extra: f32 = probes
-        .iter()
-        .zip(&site_used)
-        .filter(|(_, used)| used.is_none())
-        .map(|(p, _)| {
-            // A lone letter left over is an initial: it counts by its weight.
-            let floor = if p.text.chars().count() > 1 {
-                SITE_EXTRA_FLOOR
-            } else {
-                0.0
-            };
-            1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0)
-        })
-        .product();
+    let last_paired = site_used.iter().rposition(Option::is_some).unwrap_or(0);
+    let mut tail = Vec::new();
+    let mut extra = 1.0f32;
+    for (i, p) in probes.iter().enumerate() {
+        if site_used[i].is_some() {
+            continue;
+        }
+        if i > last_paired
+            && !p.joined
+            && let Some(f) = tail_factor(p, vocab)
+        {
+            if detail {
+                tail.push(i);
+            }
+            extra *= f;
+            continue;
+        }
+        // A lone letter left over is an initial: it counts by its weight.
+        let floor = if p.text.chars().count() > 1 {
+            SITE_EXTRA_FLOOR
+        } else {
+            0.0
+        };
+        extra *= 1.0 - SITE_EXTRA_PENALTY * (p.weight / rare).clamp(floor, 1.0);
+    }
+    // Company words between two paired ones were dropped from the middle, a
+    // habit of shortening; words before the first or after the last paired
+    // one may make the company another organisation ("of Greenville").
+    let first_comp = comp_used.iter().position(|&u| u).unwrap_or(0);
+    let last_comp = comp_used.iter().rposition(|&u| u).unwrap_or(0);
+    let seq: Vec<usize> = site_used.iter().flatten().copied().collect();
+    let in_order = seq.windows(2).all(|w| w[0] < w[1]);
+    // "Mills, Armstrong & Patel" without "Armstrong" is another partnership.
+    let middle_ok = in_order && !list && cut_at.is_none_or(|k| k < last_comp);
     let mut missing = 1.0f32;
     for (j, &tid) in company.iter().enumerate() {
         if comp_used[j] {
@@ -215,13 +372,14 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
         // After the site's cut-off last word, the rest of the name was cut.
         let cut = if cut_at.is_some_and(|k| j > k) {
             TRUNCATED_TAIL
+        } else if middle_ok && j > first_comp && j < last_comp {
+            MIDDLE_DROPPED
         } else {
             1.0
         };
         missing *= 1.0 - cut * COMPANY_EXTRA_PENALTY * pow(share, COMPANY_EXTRA_EXP);
     }
     // Share of aligned pairs that are out of order.
-    let seq: Vec<usize> = site_used.iter().flatten().copied().collect();
     let mut inversions = 0usize;
     for (a, &x) in seq.iter().enumerate() {
         inversions += seq[a + 1..].iter().filter(|&&y| y < x).count();
@@ -234,7 +392,15 @@ pub(crate) fn score_tokens(probes: &[Probe], company: &[u32], vocab: &Vocab) -> 
     };
 
     let quality = sim_weight / weight;
-    (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, 1.0)
+    Alignment {
+        score: (pow(quality, QUALITY_EXP) * missing * extra * order).clamp(0.0, if loose { LOOSE_CAP } else { 1.0 }),
+        matched: if detail {
+            site_used.iter().enumerate().filter_map(|(i, u)| u.map(|_| i)).collect()
+        } else {
+            Vec::new()
+        },
+        tail,
+    }
 }
 
 /// Confidence in the best company, 0..=100: its `score`, times its share of

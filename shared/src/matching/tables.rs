@@ -4,6 +4,9 @@
 //! form or an abbreviation is a one-line change. All entries are lower-case
 //! ASCII, i.e. already folded, because they are compared with folded tokens.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Base letters for U+00C0..=U+00FF. `#` stands for "ae", `$` for "th",
 /// `%` for "ss"; a space marks the two symbols (× and ÷) in the block.
 const LATIN1: &[u8; 64] = b"aaaaaa#ceeeeiiiidnooooo ouuuuy$%aaaaaa#ceeeeiiiidnooooo ouuuuy$y";
@@ -474,6 +477,26 @@ pub(crate) const TLDS: &[&str] = &[
 
 pub(crate) fn contains(list: &[&str], word: &str) -> bool {
     list.contains(&word)
+}
+
+/// Whether a word is one business names are made of: a generic or filler
+/// word, the spelled-out form of a known abbreviation, or a legal form.
+/// Such a word after a name makes it another organisation ("Acme Realty"),
+/// never a location tail.
+pub(crate) fn is_business_word(word: &str) -> bool {
+    static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            GENERIC_WORDS
+                .iter()
+                .chain(FILLER_WORDS)
+                .chain(LEGAL_END)
+                .chain(LEGAL_ANYWHERE)
+                .copied()
+                .chain(ABBREVIATIONS.iter().flat_map(|(_, full)| full.iter().copied()))
+                .collect()
+        })
+        .contains(word)
 }
 
 pub(crate) fn abbreviation(word: &str) -> Option<&'static [&'static str]> {

@@ -1,4 +1,4 @@
-use crate::site_mapping::{MappedBy, SiteMapping, SiteRecord};
+use crate::site_mapping::{MappedBy, SiteDevice, SiteMapping, SiteRecord, SuggestionRecord};
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 
@@ -8,6 +8,20 @@ fn site_sk(uid: &str) -> String {
 
 fn mapping_sk(uid: &str) -> String {
     format!("SITEMAP#{uid}")
+}
+
+fn suggestion_sk(uid: &str) -> String {
+    format!("SITESUG#{uid}")
+}
+
+fn suggestion_from_item(item: &Item) -> Result<SuggestionRecord, StoreError> {
+    let f = Fields(item);
+    Ok(SuggestionRecord {
+        site_uid: f.s("siteUid")?,
+        company_id: f.opt_s("companyId"),
+        confidence: f.opt_n("confidence").unwrap_or(0).clamp(0, 100) as u8,
+        explanation: f.opt_s("explanation").and_then(|j| serde_json::from_str(&j).ok()),
+    })
 }
 
 fn site_from_item(item: &Item) -> Result<SiteRecord, StoreError> {
@@ -35,6 +49,8 @@ fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
             MappedBy::Manual
         },
         mapped_at: f.n("mappedAt")?,
+        // An explanation that no longer parses is dropped, not an error.
+        explanation: f.opt_s("explanation").and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -44,6 +60,64 @@ impl DynamoStore {
             .query_prefix(keys::integration_pk(tenant, integration), "SITE#")
             .await?;
         items.iter().map(site_from_item).collect()
+    }
+
+    /// Quick match's last suggestion per site it did not map.
+    pub async fn suggestions(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SuggestionRecord>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "SITESUG#")
+            .await?;
+        items.iter().map(suggestion_from_item).collect()
+    }
+
+    /// Replaces the suggestions of the given sites (one item per site).
+    pub async fn put_suggestions(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        suggestions: &[SuggestionRecord],
+    ) -> Result<(), StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        let requests = suggestions
+            .iter()
+            .map(|sg| {
+                let mut item = Item::from([
+                    ("PK".into(), s(&pk)),
+                    ("SK".into(), s(suggestion_sk(&sg.site_uid))),
+                    ("entity".into(), s("site-suggestion")),
+                    ("siteUid".into(), s(&sg.site_uid)),
+                    ("confidence".into(), n(i64::from(sg.confidence))),
+                ]);
+                if let Some(c) = &sg.company_id {
+                    item.insert("companyId".into(), s(c));
+                }
+                if let Some(json) = sg.explanation.as_ref().and_then(|e| serde_json::to_string(e).ok()) {
+                    item.insert("explanation".into(), s(json));
+                }
+                crate::sync::items::put_request(item)
+            })
+            .collect();
+        self.batch_write(requests).await
+    }
+
+    /// The devices of an integration's sites that sync holds (removed ones
+    /// left out): the device side of quick match's device evidence.
+    pub async fn site_devices(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteDevice>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), "DEVICE#")
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(crate::sync::items::device_from_item)
+            .filter(|d| d.removed_at.is_none() && d.deleted != Some(true))
+            .filter_map(|d| {
+                Some(SiteDevice {
+                    site_uid: d.site_uid?,
+                    uid: d.uid,
+                    serial_number: d.serial_number,
+                })
+            })
+            .collect())
     }
 
     pub async fn site(
@@ -123,6 +197,9 @@ impl DynamoStore {
         ]);
         if let Some(c) = &m.company_id {
             item.insert("companyId".into(), s(c));
+        }
+        if let Some(json) = m.explanation.as_ref().and_then(|e| serde_json::to_string(e).ok()) {
+            item.insert("explanation".into(), s(json));
         }
         let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         if only_if_absent {

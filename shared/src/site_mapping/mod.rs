@@ -5,13 +5,20 @@
 //! maps automatically only at [`AUTO_MAP_THRESHOLD`] and above, and never
 //! touches a site a person decided on (mapped by hand, or unmapped by hand).
 //! A site whose Autotask company id equals an imported company's PSA id is a
-//! certain match and comes before any name comparison.
+//! certain match and comes before any name comparison. Next to the name,
+//! quick match weighs the site's devices: those whose Datto uid or serial
+//! number is an imported PSA configuration's point at that configuration's
+//! company. Every mapping and suggestion carries its explanation: the
+//! deciding evidence (PSA id, device overlap with its counts, or the name),
+//! the words that matched and the words set aside.
 
 mod items;
 pub mod routes;
 
 use crate::companies::Company;
-use crate::matching::{AUTO_MAP_THRESHOLD, CompanyIndex};
+use crate::companies::directory::PortalRecord;
+use crate::matching::{AUTO_MAP_THRESHOLD, CompanyIndex, DeviceOverlap, Evidence, Explanation, SiteEvidence};
+use crate::psa::RecordKind;
 use crate::store::{Cascade, CascadeFuture, DynamoStore, StoreError};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -61,6 +68,8 @@ pub struct SiteMapping {
     pub confidence: u8,
     pub mapped_by: MappedBy,
     pub mapped_at: i64,
+    /// Why quick match mapped it; `None` for mappings made by hand.
+    pub explanation: Option<Explanation>,
 }
 
 /// Why quick match picked a company.
@@ -69,6 +78,8 @@ pub struct SiteMapping {
 pub enum MatchReason {
     /// The site's Autotask company id is an imported company's PSA id.
     PsaId,
+    /// The site's devices are the company's PSA configurations.
+    DeviceOverlap,
     /// Fuzzy name matching.
     Name,
 }
@@ -78,6 +89,7 @@ pub struct Suggestion {
     pub company_id: String,
     pub confidence: u8,
     pub reason: MatchReason,
+    pub explanation: Explanation,
 }
 
 /// The matcher quick match uses, built once from all of a tenant's companies.
@@ -113,21 +125,115 @@ impl QuickMatcher {
         }
     }
 
-    /// The best company for a site, strong signals first.
+    /// The best company for a site by its PSA link and its name.
     pub fn suggest(&self, site_name: &str, autotask_company_id: Option<&str>) -> Option<Suggestion> {
-        if let Some(company_id) = autotask_company_id.and_then(|id| self.by_autotask_id.get(id.trim())) {
-            return Some(Suggestion {
-                company_id: company_id.clone(),
-                confidence: 100,
-                reason: MatchReason::PsaId,
-            });
-        }
-        self.index.best_match(site_name).map(|m| Suggestion {
+        self.suggest_with_devices(site_name, autotask_company_id, &[])
+    }
+
+    /// The best company for a site from all evidence: the PSA link
+    /// (certain), the site's devices among the companies' PSA configurations,
+    /// and the name.
+    pub fn suggest_with_devices(
+        &self,
+        site_name: &str,
+        autotask_company_id: Option<&str>,
+        devices: &[DeviceOverlap],
+    ) -> Option<Suggestion> {
+        let psa = autotask_company_id.and_then(|id| self.by_autotask_id.get(id.trim()));
+        let evidence = SiteEvidence {
+            psa_company_id: psa.map(String::as_str),
+            device_overlap: devices,
+        };
+        self.index.match_site(site_name, &evidence).map(|m| Suggestion {
+            reason: match m.explanation.evidence {
+                Evidence::PsaId => MatchReason::PsaId,
+                Evidence::DeviceOverlap { .. } => MatchReason::DeviceOverlap,
+                Evidence::Name => MatchReason::Name,
+            },
             company_id: m.company_id,
             confidence: m.confidence,
-            reason: MatchReason::Name,
+            explanation: m.explanation,
         })
     }
+}
+
+/// One of a site's devices, as sync stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteDevice {
+    pub site_uid: String,
+    pub uid: String,
+    pub serial_number: Option<String>,
+}
+
+/// A site's device count and, per company, its devices among the
+/// company's configurations (companies in first-seen order).
+type SiteCounts<'a> = (u32, Vec<(&'a str, u32)>);
+
+/// A serial number as a key: trimmed, upper-case; `None` for blanks and
+/// placeholders too short to identify a machine.
+fn serial_key(serial: &str) -> Option<String> {
+    let k: String = serial.trim().to_uppercase();
+    (k.chars().filter(char::is_ascii_alphanumeric).count() >= 5).then_some(k)
+}
+
+/// Device evidence per site uid: for each company whose imported PSA
+/// configurations include some of the site's devices (same Datto device uid,
+/// or the same serial number), how many of the site's devices they are, and
+/// how many devices the site has. A serial number that configurations of
+/// two companies share proves nothing and is ignored.
+pub fn device_overlap(devices: &[SiteDevice], configurations: &[PortalRecord]) -> HashMap<String, Vec<DeviceOverlap>> {
+    let mut by_uid: HashMap<String, &str> = HashMap::new();
+    let mut by_serial: HashMap<String, Option<&str>> = HashMap::new();
+    for c in configurations.iter().filter(|c| c.kind == RecordKind::Configuration) {
+        let Some(company) = c.company_id.as_deref() else {
+            continue;
+        };
+        if let Some(uid) = c.rmm_device_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            by_uid.insert(uid.to_lowercase(), company);
+        }
+        if let Some(k) = c.serial_number.as_deref().and_then(serial_key) {
+            by_serial
+                .entry(k)
+                .and_modify(|e| {
+                    if *e != Some(company) {
+                        *e = None;
+                    }
+                })
+                .or_insert(Some(company));
+        }
+    }
+    let mut per_site: HashMap<&str, SiteCounts> = HashMap::new();
+    for d in devices {
+        let entry = per_site.entry(d.site_uid.as_str()).or_default();
+        entry.0 += 1;
+        let company = by_uid.get(&d.uid.trim().to_lowercase()).copied().or_else(|| {
+            d.serial_number
+                .as_deref()
+                .and_then(serial_key)
+                .and_then(|k| by_serial.get(&k).copied().flatten())
+        });
+        if let Some(company) = company {
+            match entry.1.iter_mut().find(|(c, _)| *c == company) {
+                Some((_, n)) => *n += 1,
+                None => entry.1.push((company, 1)),
+            }
+        }
+    }
+    per_site
+        .into_iter()
+        .filter(|(_, (_, companies))| !companies.is_empty())
+        .map(|(site, (total, companies))| {
+            let overlap = companies
+                .into_iter()
+                .map(|(company, n)| DeviceOverlap {
+                    company_id: company.to_owned(),
+                    matching_devices: n,
+                    site_devices: total,
+                })
+                .collect();
+            (site.to_owned(), overlap)
+        })
+        .collect()
 }
 
 /// What quick match decided for one site.
@@ -140,16 +246,20 @@ pub enum Decision {
 
 /// Quick match for the sites that need it: pure, so that it is tested without storage.
 /// Returns the decisions for unmapped mappable sites, in the order given.
+/// `devices` is the device evidence per site uid ([`device_overlap`]).
 pub fn plan_quick_match<'s>(
     sites: &'s [SiteRecord],
     mappings: &HashMap<String, SiteMapping>,
     matcher: &QuickMatcher,
+    devices: &HashMap<String, Vec<DeviceOverlap>>,
 ) -> Vec<(&'s SiteRecord, Decision)> {
     sites
         .iter()
         .filter(|s| s.mappable() && !mappings.contains_key(&s.uid))
         .map(|site| {
-            let decision = match matcher.suggest(&site.name, site.autotask_company_id.as_deref()) {
+            let overlap = devices.get(&site.uid).map_or(&[][..], Vec::as_slice);
+            let decision = match matcher.suggest_with_devices(&site.name, site.autotask_company_id.as_deref(), overlap)
+            {
                 Some(s) if s.confidence >= AUTO_MAP_THRESHOLD => Decision::Map(s),
                 Some(s) => Decision::Suggest(s),
                 None => Decision::NoCandidate,
@@ -185,6 +295,30 @@ pub struct SiteRow {
     /// `auto` or `manual`; `null` when quick match has not decided yet.
     pub mapped_by: Option<MappedBy>,
     pub mapped_at: Option<String>,
+    /// Why quick match mapped the site; `null` for mappings made by hand.
+    pub explanation: Option<Explanation>,
+    /// For a site not mapped: the company the last quick match suggested,
+    /// and why.
+    pub suggestion: Option<SuggestedCompany>,
+}
+
+/// A suggestion of quick match, as the mapping table shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestedCompany {
+    pub company: CompanyRef,
+    pub confidence: u8,
+    pub explanation: Option<Explanation>,
+}
+
+/// Quick match's last word on a site it did not map: the company it
+/// suggested, or `None` when no company came close.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionRecord {
+    pub site_uid: String,
+    pub company_id: Option<String>,
+    pub confidence: u8,
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -219,6 +353,7 @@ pub struct QuickMatchRow {
     pub company: Option<CompanyRef>,
     pub confidence: Option<u8>,
     pub reason: Option<MatchReason>,
+    pub explanation: Option<Explanation>,
 }
 
 /// Deleting a company first releases the sites mapped to it (in every
@@ -265,12 +400,14 @@ impl SiteMappings<'_> {
         filter: &SiteFilter,
     ) -> Result<Vec<SiteRow>, MappingError> {
         self.ensure_integration(tenant, integration).await?;
-        let (sites, mappings, companies) = tokio::try_join!(
+        let (sites, mappings, companies, suggestions) = tokio::try_join!(
             self.store.sites(tenant, integration),
             self.store.mappings(tenant, integration),
             self.store.all_companies(tenant),
+            self.store.suggestions(tenant, integration),
         )?;
         let mappings: HashMap<_, _> = mappings.into_iter().map(|m| (m.site_uid.clone(), m)).collect();
+        let suggestions: HashMap<_, _> = suggestions.into_iter().map(|s| (s.site_uid.clone(), s)).collect();
         let names: HashMap<_, _> = companies.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
         let needle = filter
             .search
@@ -305,6 +442,19 @@ impl SiteMappings<'_> {
                     confidence: mapping.filter(|_| mapped).map(|m| m.confidence),
                     mapped_by: mapping.map(|m| m.mapped_by),
                     mapped_at: mapping.map(|m| format_rfc3339(m.mapped_at)),
+                    explanation: mapping.filter(|_| mapped).and_then(|m| m.explanation.clone()),
+                    // A company deleted since is no suggestion.
+                    suggestion: suggestions.get(&site.uid).filter(|_| !mapped).and_then(|s| {
+                        let id = s.company_id.as_deref()?;
+                        Some(SuggestedCompany {
+                            company: CompanyRef {
+                                id: id.to_owned(),
+                                name: (*names.get(id)?).to_owned(),
+                            },
+                            confidence: s.confidence,
+                            explanation: s.explanation.clone(),
+                        })
+                    }),
                 }
             })
             .filter(|row| filter.mapped.is_none_or(|want| want == row.company.is_some()))
@@ -363,6 +513,7 @@ impl SiteMappings<'_> {
             confidence: 100,
             mapped_by: MappedBy::Manual,
             mapped_at: now_millis(),
+            explanation: None,
         };
         self.store.put_mapping(tenant, integration, &mapping, false).await?;
         Ok(SiteRow {
@@ -378,6 +529,8 @@ impl SiteMappings<'_> {
             confidence: Some(100),
             mapped_by: Some(MappedBy::Manual),
             mapped_at: Some(format_rfc3339(mapping.mapped_at)),
+            explanation: None,
+            suggestion: None,
         })
     }
 
@@ -390,6 +543,7 @@ impl SiteMappings<'_> {
             confidence: 0,
             mapped_by: MappedBy::Manual,
             mapped_at: now_millis(),
+            explanation: None,
         };
         self.store.put_mapping(tenant, integration, &mapping, false).await?;
         Ok(())
@@ -399,15 +553,18 @@ impl SiteMappings<'_> {
     /// and above are mapped. A site mapped by hand meanwhile keeps its mapping.
     pub async fn quick_match(&self, tenant: &TenantId, integration: &str) -> Result<QuickMatchReport, MappingError> {
         self.ensure_integration(tenant, integration).await?;
-        let (sites, mappings, companies) = tokio::try_join!(
+        let (sites, mappings, companies, devices, configurations) = tokio::try_join!(
             self.store.sites(tenant, integration),
             self.store.mappings(tenant, integration),
             self.store.all_companies(tenant),
+            self.store.site_devices(tenant, integration),
+            self.store.directory(tenant, RecordKind::Configuration),
         )?;
         let mappings: HashMap<_, _> = mappings.into_iter().map(|m| (m.site_uid.clone(), m)).collect();
         let names: HashMap<_, _> = companies.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
         let matcher = QuickMatcher::new(&companies);
-        let plan = plan_quick_match(&sites, &mappings, &matcher);
+        let overlap = device_overlap(&devices, &configurations);
+        let plan = plan_quick_match(&sites, &mappings, &matcher, &overlap);
         let skipped = sites.iter().filter(|s| s.mappable()).count() - plan.len();
         let row = |site: &SiteRecord, s: Option<&Suggestion>| QuickMatchRow {
             site_uid: site.uid.clone(),
@@ -418,6 +575,7 @@ impl SiteMappings<'_> {
             }),
             confidence: s.map(|s| s.confidence),
             reason: s.map(|s| s.reason),
+            explanation: s.map(|s| s.explanation.clone()),
         };
         let mut report = QuickMatchReport {
             mapped: vec![],
@@ -426,6 +584,26 @@ impl SiteMappings<'_> {
             skipped,
         };
         let now = now_millis();
+        // What quick match did not map, it suggests: the table shows it.
+        let suggestions: Vec<SuggestionRecord> = plan
+            .iter()
+            .filter_map(|(site, decision)| match decision {
+                Decision::Map(_) => None,
+                Decision::Suggest(s) => Some(SuggestionRecord {
+                    site_uid: site.uid.clone(),
+                    company_id: Some(s.company_id.clone()),
+                    confidence: s.confidence,
+                    explanation: Some(s.explanation.clone()),
+                }),
+                Decision::NoCandidate => Some(SuggestionRecord {
+                    site_uid: site.uid.clone(),
+                    company_id: None,
+                    confidence: 0,
+                    explanation: None,
+                }),
+            })
+            .collect();
+        self.store.put_suggestions(tenant, integration, &suggestions).await?;
         for (site, decision) in &plan {
             match decision {
                 Decision::Map(s) => {
@@ -435,6 +613,7 @@ impl SiteMappings<'_> {
                         confidence: s.confidence,
                         mapped_by: MappedBy::Auto,
                         mapped_at: now,
+                        explanation: Some(s.explanation.clone()),
                     };
                     if self.store.put_mapping(tenant, integration, &mapping, true).await? {
                         report.mapped.push(row(site, Some(s)));
@@ -505,9 +684,10 @@ mod tests {
             confidence: 0,
             mapped_by: MappedBy::Manual,
             mapped_at: 1,
+            explanation: None,
         };
         let mappings = HashMap::from([("s3".to_owned(), manual)]);
-        let plan = plan_quick_match(&sites, &mappings, &matcher);
+        let plan = plan_quick_match(&sites, &mappings, &matcher, &HashMap::new());
         let by_uid: HashMap<_, _> = plan.iter().map(|(s, d)| (s.uid.as_str(), d)).collect();
         assert_eq!(
             by_uid.len(),
@@ -519,5 +699,105 @@ mod tests {
             matches!(by_uid["s2"], Decision::Map(s) if s.company_id == "c2" && s.confidence == 100 && s.reason == MatchReason::PsaId)
         );
         assert!(!matches!(by_uid["s4"], Decision::Map(_)), "{:?}", by_uid["s4"]);
+    }
+
+    fn configuration(company: &str, uid: Option<&str>, serial: Option<&str>) -> PortalRecord {
+        PortalRecord {
+            kind: RecordKind::Configuration,
+            id: format!("cfg-{company}-{}", uid.or(serial).unwrap_or("-")),
+            name: "PC".into(),
+            normalized_name: "pc".into(),
+            company_id: Some(company.into()),
+            active: true,
+            email: None,
+            serial_number: serial.map(Into::into),
+            configuration_type: None,
+            rmm_device_uid: uid.map(Into::into),
+            source: "autotask".into(),
+            psa_kind: Some("autotask".into()),
+            psa_id: None,
+            integration_id: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn device(site: &str, uid: &str, serial: Option<&str>) -> SiteDevice {
+        SiteDevice {
+            site_uid: site.into(),
+            uid: uid.into(),
+            serial_number: serial.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn device_overlap_counts_devices_by_uid_or_serial() {
+        let configurations = [
+            configuration("c1", Some("AAAA-1111"), None),
+            configuration("c1", None, Some("SN-55501")),
+            configuration("c2", Some("bbbb-2222"), Some("SN-77777")),
+            // A serial two companies share proves nothing.
+            configuration("c1", None, Some("TO BE FILLED")),
+            configuration("c2", None, Some("to be filled")),
+            // Too short to identify a machine.
+            configuration("c2", None, Some("123")),
+        ];
+        let devices = [
+            device("s1", "aaaa-1111", None),
+            device("s1", "x-1", Some(" sn-55501 ")),
+            device("s1", "BBBB-2222", None),
+            device("s1", "x-2", Some("to be filled")),
+            device("s2", "x-3", Some("123")),
+            device("s3", "x-4", Some("SN-77777")),
+        ];
+        let overlap = device_overlap(&devices, &configurations);
+        let of = |site: &str| {
+            let mut v: Vec<(String, u32, u32)> = overlap
+                .get(site)
+                .into_iter()
+                .flatten()
+                .map(|o| (o.company_id.clone(), o.matching_devices, o.site_devices))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(of("s1"), vec![("c1".into(), 2, 4), ("c2".into(), 1, 4)]);
+        assert_eq!(of("s2"), vec![]);
+        assert_eq!(of("s3"), vec![("c2".into(), 1, 1)]);
+    }
+
+    #[test]
+    fn devices_decide_between_similar_names_and_say_so() {
+        let companies = [
+            company("c1", "Harbor View Church", None),
+            company("c2", "Harbor View Community Church", None),
+        ];
+        let matcher = QuickMatcher::new(&companies);
+        let sites = [site("s1", "Harbor View Church (Dallas)", None)];
+        // By the name alone, the first, but the names are too close to map.
+        let plan = plan_quick_match(&sites, &HashMap::new(), &matcher, &HashMap::new());
+        assert!(
+            matches!(&plan[0].1, Decision::Suggest(s) if s.company_id == "c1"),
+            "{plan:?}"
+        );
+        // Four of the site's five devices are the second's configurations.
+        let devices: Vec<SiteDevice> = (0..5).map(|i| device("s1", &format!("d{i}"), None)).collect();
+        let configurations: Vec<PortalRecord> = (0..4)
+            .map(|i| configuration("c2", Some(&format!("d{i}")), None))
+            .collect();
+        let overlap = device_overlap(&devices, &configurations);
+        let plan = plan_quick_match(&sites, &HashMap::new(), &matcher, &overlap);
+        let Decision::Map(s) = &plan[0].1 else {
+            panic!("{plan:?}")
+        };
+        assert_eq!((s.company_id.as_str(), s.reason), ("c2", MatchReason::DeviceOverlap));
+        assert_eq!(
+            s.explanation.evidence,
+            Evidence::DeviceOverlap {
+                matching_devices: 4,
+                site_devices: 5
+            }
+        );
+        assert_eq!(s.explanation.set_aside, vec!["dallas".to_owned()]);
     }
 }

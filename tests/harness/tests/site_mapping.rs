@@ -5,7 +5,9 @@
 use rmmsync_tests::Handle;
 use rmmsync_tests::{api_request, aws_config, fresh_store, read_response, secrets_manager};
 use serde_json::{Value, json};
+use shared::companies::directory::{PortalRecord, record_item};
 use shared::companies::routes::CompaniesApi;
+use shared::psa::RecordKind;
 use shared::site_mapping::routes::SitesApi;
 use shared::sync::{RunStatus, SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
@@ -433,6 +435,96 @@ async fn quick_match_maps_what_it_is_sure_of_and_respects_people() {
         remapped.get("Smith Dental - Main Office"),
         Some(&lab.as_str()),
         "the lab is another company: {after}"
+    );
+}
+
+#[tokio::test]
+async fn device_overlap_decides_between_companies_with_similar_names() {
+    let w = world().await;
+    let church = w.company("Harbor View Church", None).await;
+    let community = w.company("Harbor View Community Church", None).await;
+    w.company("Smith Dental", None).await;
+    // Both of the site's devices are PSA configurations of the second.
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let site_uid = &w.site_uids["Harbor View Church (Dallas)"];
+    let store = &w.sites.store;
+    let devices = store.site_devices(&tenant, &w.integration).await.unwrap();
+    let own: Vec<_> = devices.iter().filter(|d| &d.site_uid == site_uid).collect();
+    assert_eq!(own.len(), 2, "{devices:?}");
+    for d in &own {
+        let record = PortalRecord {
+            kind: RecordKind::Configuration,
+            id: uuid::Uuid::new_v4().to_string(),
+            name: "Front desk PC".into(),
+            normalized_name: "front desk pc".into(),
+            company_id: Some(community.clone()),
+            active: true,
+            email: None,
+            serial_number: None,
+            configuration_type: None,
+            rmm_device_uid: Some(d.uid.clone()),
+            source: "autotask".into(),
+            psa_kind: Some("autotask".into()),
+            psa_id: Some("9001".into()),
+            integration_id: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(record_item(&tenant, &record)))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (status, report) = w
+        .sites(
+            "POST",
+            &format!("/integrations/{}/quick-match", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let row = report["mapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["siteUid"] == site_uid.as_str())
+        .unwrap_or_else(|| panic!("the church site is mapped: {report}"));
+    assert_eq!(row["company"]["id"], community.as_str(), "{row}");
+    assert_ne!(row["company"]["id"], church.as_str());
+    assert_eq!(row["reason"], "device-overlap", "{row}");
+    let why = json!({ "kind": "device-overlap", "matchingDevices": 2, "siteDevices": 2 });
+    assert_eq!(row["explanation"]["evidence"], why, "{row}");
+    assert_eq!(row["explanation"]["setAside"], json!(["dallas"]), "{row}");
+
+    // The mapping table shows the same reasons.
+    let (_, table) = w
+        .sites("GET", &format!("/integrations/{}/sites", w.integration), TENANT, None)
+        .await;
+    let mapped = w.row(&table, "Harbor View Church (Dallas)");
+    assert_eq!(mapped["company"]["id"], community.as_str(), "{mapped}");
+    assert_eq!(mapped["explanation"]["evidence"], why, "{mapped}");
+    // A site matched by its name says which words matched.
+    let dental = w.row(&table, "Smith Dental - Main Office");
+    assert_eq!(dental["explanation"]["evidence"]["kind"], "name", "{dental}");
+    assert_eq!(
+        dental["explanation"]["matchedWords"],
+        json!(["smith", "dental"]),
+        "{dental}"
+    );
+    // A site quick match only suggests shows the suggestion and why.
+    let lab = w.row(&table, "Smith Dental Lab");
+    assert_eq!(lab["company"], Value::Null, "{lab}");
+    assert_eq!(lab["suggestion"]["company"]["name"], "Smith Dental", "{lab}");
+    assert_eq!(lab["suggestion"]["explanation"]["evidence"]["kind"], "name", "{lab}");
+    assert!(
+        lab["suggestion"]["confidence"].as_u64().is_some_and(|c| c < 70),
+        "{lab}"
     );
 }
 

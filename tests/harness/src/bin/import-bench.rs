@@ -109,6 +109,7 @@ fn main() {
                         confidence: 100,
                         mapped_by: MappedBy::Manual,
                         mapped_at: now,
+                        explanation: None,
                     },
                     false,
                 )

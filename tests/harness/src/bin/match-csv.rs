@@ -1,7 +1,7 @@
 //! Runs quick match over two CSV files, the way the Lambda does.
 //!
 //! ```text
-//! cargo run --release --bin match-csv -- COMPANIES.csv SITES.csv > predictions.csv
+//! cargo run --release --bin match-csv -- COMPANIES.csv SITES.csv [--devices DEVICES.csv] [--explain] > predictions.csv
 //! ```
 //!
 //! `COMPANIES.csv` has columns `id,name`, `SITES.csv` has `uid,name` (a header
@@ -9,15 +9,24 @@
 //! `site_uid,company_id,confidence` for every site, with an empty company id
 //! when nothing matched. Matching goes through
 //! [`shared::site_mapping::QuickMatcher`], the code path the quick-match Lambda uses.
+//!
+//! `--devices` adds device evidence from a CSV with columns
+//! `site_uid,company_id,matching_devices,site_devices` (one row per site and
+//! company whose PSA configurations hold some of the site's devices), and
+//! `--explain` adds the columns `evidence,matched_words,set_aside`. Either
+//! asks [`CompanyIndex::match_site`] directly, which gives the same result as
+//! the quick-match path when there are no devices.
 
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use shared::matching::AUTO_MAP_THRESHOLD;
+use std::collections::HashMap;
+
+use shared::matching::{AUTO_MAP_THRESHOLD, CompanyIndex, DeviceOverlap, Evidence, SiteEvidence};
 use shared::site_mapping::QuickMatcher;
 
-const USAGE: &str = "usage: match-csv COMPANIES.csv SITES.csv > predictions.csv";
+const USAGE: &str = "usage: match-csv COMPANIES.csv SITES.csv [--devices DEVICES.csv] [--explain] > predictions.csv";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,11 +34,33 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let [companies, sites] = args.as_slice() else {
+    let mut files: Vec<&str> = Vec::new();
+    let mut devices = None;
+    let mut explain = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--explain" => explain = true,
+            "--devices" => match it.next() {
+                Some(f) => devices = Some(f.as_str()),
+                None => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => files.push(a),
+        }
+    }
+    let [companies, sites] = files.as_slice() else {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    match run(companies, sites) {
+    let result = if devices.is_some() || explain {
+        run_explained(companies, sites, devices, explain)
+    } else {
+        run(companies, sites)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("match-csv: {e}");
@@ -67,6 +98,96 @@ fn run(companies_path: &str, sites_path: &str) -> Result<(), Error> {
         company_count
     );
     Ok(())
+}
+
+/// Matches with device evidence and/or explanations, through the matcher's
+/// own API.
+fn run_explained(companies_path: &str, sites_path: &str, devices: Option<&str>, explain: bool) -> Result<(), Error> {
+    let companies = read_pairs(companies_path, &["id", "company_id"], &["name", "company_name"])?;
+    let sites = read_pairs(sites_path, &["uid", "site_uid", "id"], &["name", "site_name"])?;
+    let overlap = match devices {
+        Some(path) => read_devices(path)?,
+        None => HashMap::new(),
+    };
+    let index = CompanyIndex::new(companies.iter().map(|r| (r.key.clone(), r.name.as_str())));
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let write_err = |e: io::Error| Error::Write(e.to_string());
+    let mut header = vec!["site_uid", "company_id", "confidence"];
+    if explain {
+        header.extend(["evidence", "matched_words", "set_aside"]);
+    }
+    write_record(&mut out, &header).map_err(write_err)?;
+    let mut auto = 0usize;
+    for site in &sites {
+        let evidence = SiteEvidence {
+            psa_company_id: None,
+            device_overlap: overlap.get(&site.key).map_or(&[], Vec::as_slice),
+        };
+        let m = index.match_site(&site.name, &evidence);
+        auto += usize::from(m.as_ref().is_some_and(|m| m.auto_maps()));
+        let (company, confidence) = m.as_ref().map_or((String::new(), "0".to_owned()), |m| {
+            (m.company_id.clone(), m.confidence.to_string())
+        });
+        let mut fields = vec![site.key.clone(), company, confidence];
+        if explain {
+            let e = m.as_ref().map(|m| &m.explanation);
+            fields.push(match e.map(|e| &e.evidence) {
+                Some(Evidence::PsaId) => "psa-id".to_owned(),
+                Some(Evidence::DeviceOverlap {
+                    matching_devices,
+                    site_devices,
+                }) => format!("devices {matching_devices}/{site_devices}"),
+                Some(Evidence::Name) => "name".to_owned(),
+                None => String::new(),
+            });
+            fields.push(e.map(|e| e.matched_words.join(" ")).unwrap_or_default());
+            fields.push(e.map(|e| e.set_aside.join(" ")).unwrap_or_default());
+        }
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        write_record(&mut out, &refs).map_err(write_err)?;
+    }
+    out.flush().map_err(write_err)?;
+    eprintln!(
+        "match-csv: {} sites against {} companies, {auto} at confidence >= {AUTO_MAP_THRESHOLD}",
+        sites.len(),
+        companies.len()
+    );
+    Ok(())
+}
+
+/// Reads `site_uid,company_id,matching_devices,site_devices` rows.
+fn read_devices(path: &str) -> Result<HashMap<String, Vec<DeviceOverlap>>, Error> {
+    let err = |line: Option<usize>, msg: String| Error::Input {
+        path: path.to_owned(),
+        line,
+        msg,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let records = parse_csv(&text).map_err(|e| err(Some(e.line), e.msg))?;
+    let mut out: HashMap<String, Vec<DeviceOverlap>> = HashMap::new();
+    for (line, rec) in records.iter().skip(1) {
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue;
+        }
+        let [site, company, matching, total] = rec.as_slice() else {
+            return Err(err(
+                Some(*line),
+                "expected site_uid,company_id,matching_devices,site_devices".to_owned(),
+            ));
+        };
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| err(Some(*line), format!("not a count: {s:?}")))
+        };
+        out.entry(site.trim().to_owned()).or_default().push(DeviceOverlap {
+            company_id: company.trim().to_owned(),
+            matching_devices: number(matching)?,
+            site_devices: number(total)?,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug)]
