@@ -39,7 +39,7 @@ const FILLER_WEIGHT: f32 = 0.5;
 /// Added to the score of a company with the site's legal form.
 const LEGAL_TIE_BREAK: f32 = 0.02;
 
-struct Company {
+struct IndexedCompany {
     id: String,
     /// The entry that stands for the company: a name with "dba" gives the
     /// company one entry per name, all pointing at the first.
@@ -58,7 +58,7 @@ struct Company {
 /// a little scratch space per thread.
 pub struct CompanyIndex {
     /// One entry per name of a company (most have one).
-    companies: Vec<Company>,
+    companies: Vec<IndexedCompany>,
     /// Number of companies (not entries).
     company_count: usize,
     /// Company id -> its first entry.
@@ -157,7 +157,7 @@ impl CompanyIndex {
     {
         let mut ids: FnvMap<Box<str>, u32> = FnvMap::default();
         let mut texts: Vec<Box<str>> = Vec::new();
-        let mut list: Vec<Company> = Vec::new();
+        let mut list: Vec<IndexedCompany> = Vec::new();
         let mut parsed_all: Vec<Parsed> = Vec::new();
         let mut intern = |t: &str, ids: &mut FnvMap<Box<str>, u32>| -> u32 {
             if let Some(&id) = ids.get(t) {
@@ -178,7 +178,7 @@ impl CompanyIndex {
                 let parsed = parse(part);
                 let tokens: Vec<u32> = parsed.content().map(|t| intern(&t.text, &mut ids)).collect();
                 let joins = parsed.tokens.iter().any(|t| t.text == "and");
-                list.push(Company {
+                list.push(IndexedCompany {
                     id: id.clone(),
                     owner,
                     tokens: tokens.into(),

@@ -121,7 +121,7 @@ struct SettingsBody {
 /// A run just queued.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RunStarted {
+struct ImportRunStarted {
     run_id: String,
     /// `queued`.
     #[schema(value_type = String)]
@@ -197,7 +197,7 @@ async fn preview(State(api): St, caller: Caller, Path(id): Path<String>, params:
 
 /// Queues an import run; 409 while one runs.
 #[utoipa::path(post, path = "/integrations/{id}/psa-import/apply", tag = "psa-import", params(("id" = String, Path)),
-    responses((status = 202, body = RunStarted),
+    responses((status = 202, body = ImportRunStarted),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
@@ -212,7 +212,7 @@ async fn apply(State(api): St, caller: Caller, Path(id): Path<String>) -> Result
         .await?;
     Ok(reply(
         StatusCode::ACCEPTED,
-        &RunStarted {
+        &ImportRunStarted {
             run_id: run.run_id,
             status: run.status,
         },

@@ -1,4 +1,4 @@
-use crate::site_mapping::{MappedBy, SiteDevice, SiteMapping, SiteRecord, SuggestionRecord};
+use crate::site_mapping::{MappedBy, SiteDevice, SiteMapping, SuggestionRecord, SyncedSite};
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 
@@ -24,9 +24,9 @@ fn suggestion_from_item(item: &Item) -> Result<SuggestionRecord, StoreError> {
     })
 }
 
-fn site_from_item(item: &Item) -> Result<SiteRecord, StoreError> {
+fn site_from_item(item: &Item) -> Result<SyncedSite, StoreError> {
     let f = Fields(item);
-    Ok(SiteRecord {
+    Ok(SyncedSite {
         uid: f.s("uid")?,
         name: f.opt_s("name").unwrap_or_default(),
         device_count: f.opt_n("deviceCount"),
@@ -55,7 +55,7 @@ fn mapping_from_item(item: &Item) -> Result<SiteMapping, StoreError> {
 }
 
 impl DynamoStore {
-    pub async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteRecord>, StoreError> {
+    pub async fn sites(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SyncedSite>, StoreError> {
         let items = self
             .query_prefix(keys::integration_pk(tenant, integration), "SITE#")
             .await?;
@@ -125,7 +125,7 @@ impl DynamoStore {
         tenant: &TenantId,
         integration: &str,
         uid: &str,
-    ) -> Result<Option<SiteRecord>, StoreError> {
+    ) -> Result<Option<SyncedSite>, StoreError> {
         let out = self
             .client
             .get_item()

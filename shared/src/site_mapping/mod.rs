@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 /// A site as sync stored it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SiteRecord {
+pub struct SyncedSite {
     pub uid: String,
     pub name: String,
     pub device_count: Option<i64>,
@@ -37,7 +37,7 @@ pub struct SiteRecord {
     pub removed_at: Option<i64>,
 }
 
-impl SiteRecord {
+impl SyncedSite {
     pub fn mappable(&self) -> bool {
         !self.pseudo && self.removed_at.is_none()
     }
@@ -238,7 +238,7 @@ pub fn device_overlap(devices: &[SiteDevice], configurations: &[PortalRecord]) -
 
 /// What quick match decided for one site.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub enum QuickMatchDecision {
     Map(Suggestion),
     Suggest(Suggestion),
     NoCandidate,
@@ -248,11 +248,11 @@ pub enum Decision {
 /// Returns the decisions for unmapped mappable sites, in the order given.
 /// `devices` is the device evidence per site uid ([`device_overlap`]).
 pub fn plan_quick_match<'s>(
-    sites: &'s [SiteRecord],
+    sites: &'s [SyncedSite],
     mappings: &HashMap<String, SiteMapping>,
     matcher: &QuickMatcher,
     devices: &HashMap<String, Vec<DeviceOverlap>>,
-) -> Vec<(&'s SiteRecord, Decision)> {
+) -> Vec<(&'s SyncedSite, QuickMatchDecision)> {
     sites
         .iter()
         .filter(|s| s.mappable() && !mappings.contains_key(&s.uid))
@@ -260,9 +260,9 @@ pub fn plan_quick_match<'s>(
             let overlap = devices.get(&site.uid).map_or(&[][..], Vec::as_slice);
             let decision = match matcher.suggest_with_devices(&site.name, site.autotask_company_id.as_deref(), overlap)
             {
-                Some(s) if s.confidence >= AUTO_MAP_THRESHOLD => Decision::Map(s),
-                Some(s) => Decision::Suggest(s),
-                None => Decision::NoCandidate,
+                Some(s) if s.confidence >= AUTO_MAP_THRESHOLD => QuickMatchDecision::Map(s),
+                Some(s) => QuickMatchDecision::Suggest(s),
+                None => QuickMatchDecision::NoCandidate,
             };
             (site, decision)
         })
@@ -473,7 +473,7 @@ impl SiteMappings<'_> {
         tenant: &TenantId,
         integration: &str,
         site_uid: &str,
-    ) -> Result<SiteRecord, MappingError> {
+    ) -> Result<SyncedSite, MappingError> {
         self.ensure_integration(tenant, integration).await?;
         let site = self.store.site(tenant, integration, site_uid).await?.ok_or_else(|| {
             MappingError::NotFound(format!("no site {site_uid} in this integration (has it synced?)"))
@@ -566,7 +566,7 @@ impl SiteMappings<'_> {
         let overlap = device_overlap(&devices, &configurations);
         let plan = plan_quick_match(&sites, &mappings, &matcher, &overlap);
         let skipped = sites.iter().filter(|s| s.mappable()).count() - plan.len();
-        let row = |site: &SiteRecord, s: Option<&Suggestion>| QuickMatchRow {
+        let row = |site: &SyncedSite, s: Option<&Suggestion>| QuickMatchRow {
             site_uid: site.uid.clone(),
             site_name: site.name.clone(),
             company: s.map(|s| CompanyRef {
@@ -588,14 +588,14 @@ impl SiteMappings<'_> {
         let suggestions: Vec<SuggestionRecord> = plan
             .iter()
             .filter_map(|(site, decision)| match decision {
-                Decision::Map(_) => None,
-                Decision::Suggest(s) => Some(SuggestionRecord {
+                QuickMatchDecision::Map(_) => None,
+                QuickMatchDecision::Suggest(s) => Some(SuggestionRecord {
                     site_uid: site.uid.clone(),
                     company_id: Some(s.company_id.clone()),
                     confidence: s.confidence,
                     explanation: Some(s.explanation.clone()),
                 }),
-                Decision::NoCandidate => Some(SuggestionRecord {
+                QuickMatchDecision::NoCandidate => Some(SuggestionRecord {
                     site_uid: site.uid.clone(),
                     company_id: None,
                     confidence: 0,
@@ -606,7 +606,7 @@ impl SiteMappings<'_> {
         self.store.put_suggestions(tenant, integration, &suggestions).await?;
         for (site, decision) in &plan {
             match decision {
-                Decision::Map(s) => {
+                QuickMatchDecision::Map(s) => {
                     let mapping = SiteMapping {
                         site_uid: site.uid.clone(),
                         company_id: Some(s.company_id.clone()),
@@ -621,8 +621,8 @@ impl SiteMappings<'_> {
                         report.skipped += 1;
                     }
                 }
-                Decision::Suggest(s) => report.suggested.push(row(site, Some(s))),
-                Decision::NoCandidate => report.no_candidate.push(row(site, None)),
+                QuickMatchDecision::Suggest(s) => report.suggested.push(row(site, Some(s))),
+                QuickMatchDecision::NoCandidate => report.no_candidate.push(row(site, None)),
             }
         }
         tracing::info!(
@@ -650,8 +650,8 @@ mod tests {
         }
     }
 
-    fn site(uid: &str, name: &str, autotask: Option<&str>) -> SiteRecord {
-        SiteRecord {
+    fn site(uid: &str, name: &str, autotask: Option<&str>) -> SyncedSite {
+        SyncedSite {
             uid: uid.into(),
             name: name.into(),
             device_count: Some(3),
@@ -694,11 +694,17 @@ mod tests {
             3,
             "s3 (unmapped by hand) and the pseudo-site are skipped: {plan:?}"
         );
-        assert!(matches!(by_uid["s1"], Decision::Map(s) if s.company_id == "c1" && s.reason == MatchReason::Name));
         assert!(
-            matches!(by_uid["s2"], Decision::Map(s) if s.company_id == "c2" && s.confidence == 100 && s.reason == MatchReason::PsaId)
+            matches!(by_uid["s1"], QuickMatchDecision::Map(s) if s.company_id == "c1" && s.reason == MatchReason::Name)
         );
-        assert!(!matches!(by_uid["s4"], Decision::Map(_)), "{:?}", by_uid["s4"]);
+        assert!(
+            matches!(by_uid["s2"], QuickMatchDecision::Map(s) if s.company_id == "c2" && s.confidence == 100 && s.reason == MatchReason::PsaId)
+        );
+        assert!(
+            !matches!(by_uid["s4"], QuickMatchDecision::Map(_)),
+            "{:?}",
+            by_uid["s4"]
+        );
     }
 
     fn configuration(company: &str, uid: Option<&str>, serial: Option<&str>) -> PortalRecord {
@@ -777,7 +783,7 @@ mod tests {
         // By the name alone, the first, but the names are too close to map.
         let plan = plan_quick_match(&sites, &HashMap::new(), &matcher, &HashMap::new());
         assert!(
-            matches!(&plan[0].1, Decision::Suggest(s) if s.company_id == "c1"),
+            matches!(&plan[0].1, QuickMatchDecision::Suggest(s) if s.company_id == "c1"),
             "{plan:?}"
         );
         // Four of the site's five devices are the second's configurations.
@@ -787,7 +793,7 @@ mod tests {
             .collect();
         let overlap = device_overlap(&devices, &configurations);
         let plan = plan_quick_match(&sites, &HashMap::new(), &matcher, &overlap);
-        let Decision::Map(s) = &plan[0].1 else {
+        let QuickMatchDecision::Map(s) = &plan[0].1 else {
             panic!("{plan:?}")
         };
         assert_eq!((s.company_id.as_str(), s.reason), ("c2", MatchReason::DeviceOverlap));

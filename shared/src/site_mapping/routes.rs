@@ -64,8 +64,7 @@ fn service(api: &SitesApi) -> SiteMappings<'_> {
 /// The body of `PUT .../mapping`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(as = SiteMappingInput)]
-pub struct MappingInput {
+pub struct SiteMappingInput {
     /// The portal company to map the site to.
     pub company_id: String,
 }
@@ -113,7 +112,7 @@ async fn list_sites(
 /// Maps a site to a company by hand.
 #[utoipa::path(put, path = "/integrations/{id}/sites/{siteUid}/mapping", tag = "site-mapping",
     params(("id" = String, Path), ("siteUid" = String, Path)),
-    request_body = MappingInput,
+    request_body = SiteMappingInput,
     responses((status = 200, body = SiteRow),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
@@ -124,7 +123,7 @@ async fn map_site(
     State(api): St,
     caller: Caller,
     Path((id, site)): Path<(String, String)>,
-    JsonBody(input): JsonBody<MappingInput>,
+    JsonBody(input): JsonBody<SiteMappingInput>,
 ) -> Result<Response, ApiError> {
     Ok(reply(
         StatusCode::OK,

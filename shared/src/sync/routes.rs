@@ -40,7 +40,7 @@ pub fn router(api: SyncApi) -> OpenApiRouter {
 /// A run just queued.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RunStarted {
+pub struct SyncRunStarted {
     pub run_id: String,
     /// `queued`.
     #[schema(value_type = String)]
@@ -123,7 +123,7 @@ impl From<&RunRecord> for SyncRunView {
 
 /// Sync Now: queues a run of the integration and answers at once.
 #[utoipa::path(post, path = "/integrations/{id}/sync", tag = "sync", params(("id" = String, Path)),
-    responses((status = 202, body = RunStarted),
+    responses((status = 202, body = SyncRunStarted),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem, description = "no such integration"),
               (status = 409, body = SyncBusy, description = "`sync_in_progress` (with `activeRunId`) while a run is active; a `conflict` problem when the store changed meanwhile"),
@@ -134,7 +134,7 @@ async fn sync_now(State(api): St, caller: Caller, Path(id): Path<String>) -> Res
     match start_run(&api.deps, &caller.tenant, &id, Trigger::Manual).await {
         Ok(run) => Ok(reply(
             StatusCode::ACCEPTED,
-            &RunStarted {
+            &SyncRunStarted {
                 run_id: run.run_id,
                 status: run.status,
             },
