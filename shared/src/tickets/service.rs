@@ -1,0 +1,147 @@
+//! The ticket flow's service: what it is built from, its errors, what a
+//! delivery answers, and the accessors the other parts share.
+
+use super::items::TicketStore;
+use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
+use crate::connections::{PsaIntegrationError, PsaIntegrations};
+use crate::datto::{DattoClient, DattoConnector, DattoError};
+use crate::psa::{PsaConnector, PsaError};
+use crate::secrets::SecretsManager;
+use crate::store::{DynamoStore, StoreError};
+use crate::tenant::TenantId;
+use serde::Serialize;
+
+/// A claim older than this belongs to a delivery that died; the next one takes over.
+pub(super) const STALE_CLAIM_MS: i64 = 120_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no integration {0} for this tenant")]
+    NotFound(String),
+    #[error("the hook token is missing or wrong")]
+    Unauthorized,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Datto(#[from] DattoError),
+    #[error(transparent)]
+    Psa(#[from] PsaError),
+    #[error("secret storage failed: {0}")]
+    Secrets(String),
+}
+
+impl From<IntegrationError> for TicketError {
+    fn from(e: IntegrationError) -> Self {
+        match e {
+            IntegrationError::NotFound(id) => TicketError::NotFound(id),
+            IntegrationError::Invalid(m) => TicketError::Invalid(m),
+            IntegrationError::Datto(d) => TicketError::Datto(d),
+            IntegrationError::Store(s) => TicketError::Store(s),
+            IntegrationError::Secrets(s) => TicketError::Secrets(s.to_string()),
+        }
+    }
+}
+
+impl From<PsaIntegrationError> for TicketError {
+    fn from(e: PsaIntegrationError) -> Self {
+        match e {
+            PsaIntegrationError::NotFound(id) => TicketError::NotFound(id),
+            PsaIntegrationError::Invalid(m) => TicketError::Invalid(m),
+            PsaIntegrationError::Psa(p) => TicketError::Psa(p),
+            PsaIntegrationError::Store(s) => TicketError::Store(s),
+            PsaIntegrationError::Secrets(s) => TicketError::Secrets(s.to_string()),
+        }
+    }
+}
+
+/// What a webhook delivery did, as its answer says.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookOutcome {
+    /// `opened`, `noted`, `completed`, `resolved`, `duplicate`, `ignored` or `failed`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HookOutcome {
+    pub(super) fn new(status: &'static str) -> Self {
+        Self {
+            status,
+            ticket_id: None,
+            alerts: Vec::new(),
+            reason: None,
+        }
+    }
+
+    pub(super) fn ticket(mut self, id: &str) -> Self {
+        self.ticket_id = Some(id.to_owned());
+        self
+    }
+
+    pub(super) fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// Where an alert fired, as the repeat window keys it.
+pub(super) struct AlertAt<'a> {
+    pub(super) datto_id: &'a str,
+    pub(super) uid: &'a str,
+    /// `{deviceUid}#{monitor key}`.
+    pub(super) monitor: &'a str,
+    pub(super) now: i64,
+}
+
+/// Everything the ticket flow calls, built once per process.
+pub struct Tickets<'a> {
+    pub store: &'a DynamoStore,
+    pub secrets: &'a SecretsManager,
+    pub datto: &'a DattoConnector,
+    pub psa: &'a PsaConnector,
+    pub settings: &'a IntegrationSettings,
+    /// Epoch milliseconds now; a parameter so that tests can move time on.
+    pub clock: fn() -> i64,
+    /// The public base URL of the hooks (`https://api.example.com`); when set,
+    /// a ConnectWise hook token also registers the ticket callback there.
+    pub hook_base_url: Option<&'a str>,
+}
+
+impl Tickets<'_> {
+    pub(super) fn datto_integrations(&self) -> Integrations<'_> {
+        Integrations {
+            store: self.store,
+            secrets: self.secrets,
+            datto: self.datto,
+            settings: self.settings,
+        }
+    }
+
+    pub(super) fn psa_integrations(&self) -> PsaIntegrations<'_> {
+        PsaIntegrations {
+            store: self.store,
+            secrets: self.secrets,
+            psa: self.psa,
+            settings: self.settings,
+        }
+    }
+
+    pub(super) fn items<'s>(&'s self, tenant: &'s TenantId) -> TicketStore<'s> {
+        TicketStore {
+            store: self.store,
+            tenant,
+        }
+    }
+
+    pub(super) async fn datto_client(&self, tenant: &TenantId, datto_id: &str) -> Result<DattoClient, TicketError> {
+        let (integration, credentials) = self.datto_integrations().credentials(tenant, datto_id).await?;
+        Ok(self.datto.client(integration.platform, credentials)?)
+    }
+}
