@@ -5,15 +5,37 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use std::time::Duration;
 
-/// Timeouts sized for Lambda: a hung peer must not eat the invocation.
+/// Timeouts sized for Lambda: a hung peer must not eat the invocation. Redirects are
+/// followed only on the same host (at most 5): Autotask's `Secret`/`UserName` headers,
+/// ConnectWise's `clientId` and a Datto token request's form body would otherwise travel
+/// to whatever host a redirect names (reqwest strips only `Authorization` and cookies).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("rmmsync/", env!("CARGO_PKG_VERSION")))
+        .redirect(same_host_redirects())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(50))
         .build()
         .expect("the HTTP client's static configuration is valid")
+}
+
+/// The redirect rule of [`client`]: same scheme, host and port, five hops at most; any
+/// other redirect is answered as it came (a 3xx the API client reports).
+fn same_host_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first();
+        let same = first.is_some_and(|f| {
+            f.scheme() == attempt.url().scheme()
+                && f.host_str() == attempt.url().host_str()
+                && f.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if !same || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// An HTTP answer read whole: status, headers and body, for the retry loop and the clients
@@ -69,5 +91,68 @@ pub(crate) fn host_and_port(url: &reqwest::Url) -> String {
     match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or("?")),
         None => url.host_str().unwrap_or("?").to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::client;
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    async fn serve(router: Router) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        addr
+    }
+
+    #[tokio::test]
+    async fn credentials_never_follow_a_redirect_to_another_host() {
+        let reached = Arc::new(AtomicUsize::new(0));
+        let seen = reached.clone();
+        let elsewhere = serve(Router::new().route(
+            "/steal",
+            get(move |headers: HeaderMap| {
+                let seen = seen.clone();
+                async move {
+                    if headers.contains_key("secret") {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                    }
+                    "got it"
+                }
+            }),
+        ))
+        .await;
+        // "localhost" is another host than "127.0.0.1", as far as a redirect goes.
+        let target = format!("http://localhost:{}/steal", elsewhere.port());
+        let same = "/here".to_owned();
+        let origin = serve(
+            Router::new()
+                .route(
+                    "/away",
+                    get(move || async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]) }),
+                )
+                .route(
+                    "/near",
+                    get(move || async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, same)]) }),
+                )
+                .route("/here", get(|| async { "same host" })),
+        )
+        .await;
+        let http = client();
+        let away = http
+            .get(format!("http://{origin}/away"))
+            .header("Secret", "s3cr3t")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(away.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(reached.load(Ordering::SeqCst), 0, "the secret went to another host");
+        let near = http.get(format!("http://{origin}/near")).send().await.unwrap();
+        assert_eq!(near.text().await.unwrap(), "same host");
     }
 }

@@ -389,6 +389,53 @@ async fn server_errors_are_retried_then_surface() {
 }
 
 #[tokio::test]
+async fn a_ticket_create_is_never_sent_twice_after_a_fault() {
+    let sim = sim(ConnectWiseConfig::default()).await;
+    let c = client(&sim);
+    c.test_connection().await.unwrap();
+    let company = sim.companies()[0]["id"].as_i64().unwrap();
+    let before = sim.tickets().len();
+    sim.set_faults(Faults {
+        fail_next: 1,
+        status: 503,
+        path_contains: Some("/service/tickets".into()),
+        ..Faults::default()
+    });
+    let e = c
+        .create_ticket(&draft(company, "alert-once"), &settings())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PsaError::Server {
+                status: 503,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(sim.tickets().len(), before, "the failed create was not replayed");
+    // Reads are still retried through the same kind of fault.
+    sim.set_faults(Faults {
+        fail_next: 1,
+        status: 503,
+        ..Faults::default()
+    });
+    assert_eq!(
+        c.find_open_ticket_for_alert("alert-once", &settings()).await.unwrap(),
+        None
+    );
+    let t = c
+        .create_ticket(&draft(company, "alert-once"), &settings())
+        .await
+        .unwrap();
+    assert_eq!(sim.tickets().len(), before + 1);
+    assert_eq!(t.alert_uid.as_deref(), Some("alert-once"));
+}
+
+#[tokio::test]
 async fn fault_in_the_middle_of_a_listing_is_an_error() {
     let sim = sim(ConnectWiseConfig {
         companies: 30,

@@ -213,8 +213,10 @@ impl Transport {
     }
 
     /// Sends one request, retrying 429 (Retry-After, capped), 5xx and network faults.
-    /// Other statuses are returned for the caller to judge. Every request is sent as
-    /// [`Replay::Idempotent`], POSTs included.
+    /// Other statuses are returned for the caller to judge. A POST creates something
+    /// (a ticket, a note, a callback): it is [`Replay::Create`], never sent again after
+    /// a 5xx or a timeout, which may have created it already; the caller looks it up
+    /// first. GETs and JSON-Patch updates are [`Replay::Idempotent`].
     pub(super) async fn send(
         &self,
         method: Method,
@@ -225,33 +227,32 @@ impl Transport {
     ) -> Result<Answer, PsaError> {
         let (method, url) = (&method, &url);
         let rules = ConnectWiseRetryRules(self);
-        send_with_retry(
-            &self.retry,
-            &rules,
-            Replay::Idempotent,
-            url.path(),
-            move || async move {
-                let mut req = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header("clientId", &self.client_id);
-                req = match &self.accept {
-                    Some(a) => req.header(reqwest::header::ACCEPT, a),
-                    None => req.header(reqwest::header::ACCEPT, "application/json"),
-                };
-                if auth == Auth::Account {
-                    req = req.header(reqwest::header::AUTHORIZATION, self.authorization.expose());
-                }
-                if pagination == Pagination::ForwardOnly {
-                    req = req.header("pagination-type", "forward-only");
-                }
-                if let Some(b) = body {
-                    req = req.json(b);
-                }
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                Ok(Answer::read(req).await?)
-            },
-        )
+        let replay = if *method == Method::POST {
+            Replay::Create
+        } else {
+            Replay::Idempotent
+        };
+        send_with_retry(&self.retry, &rules, replay, url.path(), move || async move {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("clientId", &self.client_id);
+            req = match &self.accept {
+                Some(a) => req.header(reqwest::header::ACCEPT, a),
+                None => req.header(reqwest::header::ACCEPT, "application/json"),
+            };
+            if auth == Auth::Account {
+                req = req.header(reqwest::header::AUTHORIZATION, self.authorization.expose());
+            }
+            if pagination == Pagination::ForwardOnly {
+                req = req.header("pagination-type", "forward-only");
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            Ok(Answer::read(req).await?)
+        })
         .await
     }
 
