@@ -85,7 +85,13 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
             })
             .await
             .unwrap();
-            sim.add_company("Harbor Dental Group");
+            // Active and not deleted: add_company draws those flags at random (as the
+            // seeded data does), and an inactive company is rightly not imported.
+            let company = sim.add_company("Harbor Dental Group");
+            sim.change_company(company, |c| {
+                c["status"] = json!({"id": 1, "name": "Active"});
+                c["deletedFlag"] = json!(false);
+            });
             (Psa::ConnectWise(sim), None)
         }
     };
