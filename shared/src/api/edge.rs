@@ -69,15 +69,15 @@ impl Caller {
                 .authorizer
                 .as_ref()
                 .and_then(|a| a.jwt.as_ref())
-                .map(|jwt| jwt.claims.clone()),
+                .map(|jwt| &jwt.claims),
             _ => None,
-        }
-        .unwrap_or_default();
-        let tenant = claims.get("tenant").ok_or(TenantError::Missing).map_err(unauthorized)?;
+        };
+        let claim = |name: &str| claims.and_then(|c| c.get(name));
+        let tenant = claim("tenant").ok_or(TenantError::Missing).map_err(unauthorized)?;
         Ok(Self {
             tenant: TenantId::parse(tenant).map_err(unauthorized)?,
-            user: claims.get("sub").cloned(),
-            roles: claims.get(roles_claim()).map(|r| split_roles(r)).unwrap_or_default(),
+            user: claim("sub").cloned(),
+            roles: claim(roles_claim()).map(|r| split_roles(r)).unwrap_or_default(),
         })
     }
 }
@@ -176,13 +176,19 @@ pub async fn wrong_method(parts: Parts) -> ApiError {
     if let Err(e) = Caller::from_parts(&parts) {
         return e;
     }
+    method_not_allowed(&parts.method)
+}
+
+/// The 405 problem of every route.
+pub fn method_not_allowed(method: &Method) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not allowed here", parts.method),
+        format!("{method} is not allowed here"),
     )
 }
 
+/// The 404 problem of a path nobody serves.
 pub fn route_not_found(method: &Method, uri: &Uri) -> ApiError {
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }

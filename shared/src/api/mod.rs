@@ -8,7 +8,10 @@
 
 mod edge;
 
-pub use edge::{Caller, JsonBody, LocalIdentity, Params, decode_json, finish, no_route, serve, wrong_method};
+pub use edge::{
+    Caller, JsonBody, LocalIdentity, Params, decode_json, finish, method_not_allowed, no_route, route_not_found, serve,
+    wrong_method,
+};
 
 use axum::http::StatusCode;
 use serde::Serialize;

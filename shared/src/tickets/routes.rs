@@ -13,7 +13,7 @@
 //! password of HTTP Basic auth (what an Autotask callout can send). The
 //! bodies and problems are in the OpenAPI document (`docs/openapi.json`).
 
-use crate::api::{ApiError, Caller, JsonBody, Params, reply};
+use crate::api::{ApiError, Caller, JsonBody, Params, method_not_allowed, reply, route_not_found};
 use crate::connections::IntegrationSettings;
 use crate::datto::{DattoConnector, DattoError};
 use crate::psa::{PsaConnector, PsaError};
@@ -84,19 +84,15 @@ fn hook((schemas, paths, method_router): UtoipaMethodRouter<Arc<TicketsApi>>) ->
 }
 
 async fn hook_wrong_method(method: Method) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{method} is not allowed here"),
-    )
+    method_not_allowed(&method)
 }
 
 /// `/hooks/{sender}/{id}/{kind}` that is none of the three hooks.
 async fn unknown_hook(method: Method, uri: Uri) -> ApiError {
     if method != Method::POST {
-        return hook_wrong_method(method).await;
+        return method_not_allowed(&method);
     }
-    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+    route_not_found(&method, &uri)
 }
 
 /// A Datto RMM integration's ticket settings.
@@ -158,19 +154,43 @@ async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) 
     ))
 }
 
+/// What every webhook answers; only for the OpenAPI document (the handlers
+/// answer through [`HookOutcome`] and [`ApiError`]).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum HookAnswers {
+    /// What the delivery did.
+    #[response(status = 200)]
+    Done(HookOutcome),
+    /// The body is malformed.
+    #[response(status = 400)]
+    BadRequest(crate::api::Problem),
+    /// The hook token (for ConnectWise, also the signature) is missing or wrong.
+    #[response(status = 401)]
+    Unauthorized(crate::api::Problem),
+    /// No such integration.
+    #[response(status = 404)]
+    NotFound(crate::api::Problem),
+    /// The alert's state changed meanwhile; the sender should retry.
+    #[response(status = 409)]
+    Conflict(crate::api::Problem),
+    /// Datto RMM or the PSA refused the request (permission, configuration).
+    #[response(status = 422)]
+    Unprocessable(crate::api::Problem),
+    /// Datto RMM or the PSA failed.
+    #[response(status = 502)]
+    BadGateway(crate::api::Problem),
+    /// A fault: the sender should retry.
+    #[response(status = 503)]
+    Unavailable(crate::api::Problem),
+}
+
 /// A Datto RMM alert webhook. No JWT: the hook token authenticates it.
 #[utoipa::path(post, path = "/hooks/datto/{integrationId}/alerts", tag = "hooks", security(()),
     params(("integrationId" = String, Path),
            ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)")),
     request_body(content = serde_json::Value, description = "the alert webhook; only its alert uid is read"),
-    responses((status = 200, body = HookOutcome),
-              (status = 400, body = crate::api::Problem),
-              (status = 401, body = crate::api::Problem, description = "the hook token is missing or wrong"),
-              (status = 404, body = crate::api::Problem),
-              (status = 409, body = crate::api::Problem),
-              (status = 422, body = crate::api::Problem),
-              (status = 502, body = crate::api::Problem),
-              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+    responses(HookAnswers))]
 async fn datto_alert(
     State(api): St,
     Path(id): Path<String>,
@@ -181,7 +201,7 @@ async fn datto_alert(
     let token = hook_token(&params, &headers);
     let body = body_bytes(req).await;
     let outcome = api.tickets().on_alert_webhook(&id, token.as_deref(), &body).await;
-    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+    Ok(reply(StatusCode::OK, &outcome?))
 }
 
 /// An Autotask workflow-rule extension callout. No JWT: the hook token authenticates it.
@@ -189,14 +209,7 @@ async fn datto_alert(
     params(("integrationId" = String, Path),
            ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)")),
     request_body(content = serde_json::Value, description = "the callout, form-encoded or JSON; its ticket id (`id` / `ticketID`) is read"),
-    responses((status = 200, body = HookOutcome),
-              (status = 400, body = crate::api::Problem),
-              (status = 401, body = crate::api::Problem, description = "the hook token is missing or wrong"),
-              (status = 404, body = crate::api::Problem),
-              (status = 409, body = crate::api::Problem),
-              (status = 422, body = crate::api::Problem),
-              (status = 502, body = crate::api::Problem),
-              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+    responses(HookAnswers))]
 async fn autotask_callout(
     State(api): St,
     Path(id): Path<String>,
@@ -211,7 +224,7 @@ async fn autotask_callout(
         .tickets()
         .on_autotask_callout(&id, token.as_deref(), &body, content_type)
         .await;
-    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+    Ok(reply(StatusCode::OK, &outcome?))
 }
 
 /// A ConnectWise Manage callback. No JWT: the hook token and `x-content-signature` authenticate it.
@@ -220,14 +233,7 @@ async fn autotask_callout(
            ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)"),
            ("x-content-signature" = Option<String>, Header, description = "ConnectWise's signature of the body")),
     request_body(content = serde_json::Value, description = "the callback; `Metadata.key_url` names the signing key"),
-    responses((status = 200, body = HookOutcome),
-              (status = 400, body = crate::api::Problem),
-              (status = 401, body = crate::api::Problem, description = "the hook token or the signature is missing or wrong"),
-              (status = 404, body = crate::api::Problem),
-              (status = 409, body = crate::api::Problem),
-              (status = 422, body = crate::api::Problem),
-              (status = 502, body = crate::api::Problem),
-              (status = 503, body = crate::api::Problem, description = "a fault: the sender should retry")))]
+    responses(HookAnswers))]
 async fn connectwise_callback(
     State(api): St,
     Path(id): Path<String>,
@@ -242,7 +248,7 @@ async fn connectwise_callback(
         .tickets()
         .on_connectwise_callback(&id, token.as_deref(), &body, signature)
         .await;
-    Ok(reply(StatusCode::OK, &outcome.map_err(hook_error)?))
+    Ok(reply(StatusCode::OK, &outcome?))
 }
 
 /// The raw body, whatever its size (API Gateway already bounds it); a
@@ -272,13 +278,6 @@ fn hook_token(params: &Params, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Webhook senders retry on 5xx: faults are 5xx, refusals 4xx.
-fn hook_error(e: TicketError) -> ApiError {
-    match e {
-        TicketError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
-        other => other.into(),
-    }
-}
-
 impl From<TicketError> for ApiError {
     fn from(e: TicketError) -> Self {
         match e {
