@@ -433,11 +433,6 @@ impl SyncStore {
         .await?;
         Ok(uids)
     }
-
-    /// Every Datto RMM integration (tenant, id) from the registry index.
-    pub async fn registry(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
-        self.store.registry_of(keys::INTEGRATION_REGISTRY).await
-    }
 }
 
 /// A device listing left unfinished, to be resumed by the next run.
