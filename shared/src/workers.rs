@@ -27,7 +27,7 @@ pub async fn sync_run(
         run_id,
         budget,
         async |run: &mut RunRecord| {
-            after_sync(&deps.store, tenant, integration_id, run).await;
+            Box::pin(after_sync(&deps.store, tenant, integration_id, run)).await;
         },
     )
     .await

@@ -23,7 +23,7 @@ use super::types::DeviceTypes;
 use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
 use crate::site_mapping::SiteMapping;
 
-use crate::store::DynamoStore;
+use crate::store::{DynamoStore, keys};
 use crate::sync::plan::{DeviceRecord, UNKNOWN};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -37,6 +37,8 @@ pub const MAX_UIDS: usize = 1_000;
 pub const MAX_RESULTS: usize = 5_000;
 /// Devices read per query page while streaming.
 const PAGE: i32 = 500;
+/// Device shards streamed at once (4 lanes of 8 of the 32 shards).
+const LANES: u32 = 4;
 
 pub type TypeKey = (String, String);
 
@@ -254,6 +256,29 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// Adds what another part of the same import (another lane) reported.
+    fn merge(&mut self, other: ImportReport) {
+        self.requested += other.requested;
+        self.unchanged += other.unchanged;
+        self.writes += other.writes;
+        self.failed += other.failed;
+        for r in other.results {
+            if r.status == ImportStatus::Imported {
+                self.imported += 1;
+                if self.listed_imported >= MAX_RESULTS {
+                    self.results_truncated = true;
+                    continue;
+                }
+                self.listed_imported += 1;
+            }
+            self.results.push(r);
+        }
+        // Successes the other part counted but did not list.
+        let listed = other.listed_imported as u64;
+        self.imported += other.imported.saturating_sub(listed);
+        self.results_truncated |= other.results_truncated;
+    }
+
     fn push(&mut self, r: DeviceResult) {
         match r.status {
             ImportStatus::Imported => {
@@ -365,7 +390,9 @@ impl DeviceImporter<'_> {
     }
 
     /// Every staged, not removed device that `wanted` picks, a page at a time;
-    /// the next page is read while the current one is written.
+    /// the device shards are walked by [`LANES`] lanes at once (each its own
+    /// partition key), and in each lane the next page is read while the
+    /// current one is written.
     async fn stream(
         &self,
         tenant: &TenantId,
@@ -374,7 +401,43 @@ impl DeviceImporter<'_> {
         only_changed: bool,
         report: &mut ImportReport,
     ) -> Result<(), DevicesError> {
-        let mut page = self.store.device_page(tenant, &ctx.integration, None, PAGE).await?;
+        let wanted = &wanted;
+        let lane = |lane: u32| async move {
+            let mut report = ImportReport::default();
+            let mut shard = lane;
+            while shard < keys::SHARDS {
+                self.stream_shard(tenant, ctx, shard, wanted, only_changed, &mut report)
+                    .await?;
+                shard += LANES;
+            }
+            Ok::<_, DevicesError>(report)
+        };
+        // Boxed: four lanes of page futures inline would make one very large future.
+        let (a, b, c, d) = tokio::join!(
+            Box::pin(lane(0)),
+            Box::pin(lane(1)),
+            Box::pin(lane(2)),
+            Box::pin(lane(3))
+        );
+        for part in [a?, b?, c?, d?] {
+            report.merge(part);
+        }
+        Ok(())
+    }
+
+    async fn stream_shard(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        shard: u32,
+        wanted: &impl Fn(&DeviceRecord) -> bool,
+        only_changed: bool,
+        report: &mut ImportReport,
+    ) -> Result<(), DevicesError> {
+        let mut page = self
+            .store
+            .device_page(tenant, &ctx.integration, shard, None, PAGE)
+            .await?;
         loop {
             let (devices, next) = page;
             let batch: Vec<_> = devices
@@ -394,7 +457,8 @@ impl DeviceImporter<'_> {
             };
             let (applied, fetched) = tokio::join!(
                 apply,
-                self.store.device_page(tenant, &ctx.integration, Some(&next), PAGE)
+                self.store
+                    .device_page(tenant, &ctx.integration, shard, Some(&next), PAGE)
             );
             applied?;
             page = fetched?;

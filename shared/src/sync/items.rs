@@ -1,7 +1,9 @@
 //! The DynamoDB side of a sync: items of the integration's partition
-//! (`SITE#`, `DEVICE#`, `DEVTYPE#`, `RUN#`, `SYNC#LEASE`, `SYNC#STATE`,
-//! `SEEN#`), the lease, and a pool of concurrent batch writers.
+//! (`SITE#`, `DEVTYPE#`, `RUN#`, `SYNC#LEASE`, `SYNC#STATE`, `SYNC#INDEX`,
+//! `SEEN#`) and of its shards (`DEVICE#`, `DEVIDX#`), the lease, and a pool
+//! of concurrent batch writers. Every item read is counted ([`SyncStore::reads`]).
 
+use super::index::{self, DeviceIndex};
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::record::{RunRecord, RunStatus, SYNC_RUNS};
 use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
@@ -117,9 +119,10 @@ pub fn site_from_item(item: &Item) -> Option<SiteRecord> {
     })
 }
 
+/// The `DEVICE#{uid}` item, in the device's shard of the integration partition `pk`.
 pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
     let mut item = Item::from([
-        ("PK".into(), s(pk)),
+        ("PK".into(), s(keys::shard_pk(pk, keys::shard_of(&r.uid)))),
         ("SK".into(), s(format!("DEVICE#{}", r.uid))),
         ("entity".into(), s("device")),
         ("uid".into(), s(&r.uid)),
@@ -191,11 +194,12 @@ pub fn device_type_item(pk: &str, t: &DeviceTypeCount, now: i64) -> Item {
     ])
 }
 
-/// What a run starts from: the stored sites, devices and device types.
+/// What a run starts from: the stored sites and device types, and the
+/// device index (never the devices themselves).
 #[derive(Debug, Default)]
 pub struct StoredState {
     pub sites: HashMap<String, SiteRecord>,
-    pub devices: HashMap<String, DeviceRecord>,
+    pub index: DeviceIndex,
     /// (category, type) -> hash
     pub device_types: HashMap<(String, String), String>,
 }
@@ -205,6 +209,7 @@ pub struct StoredState {
 pub struct SyncStore {
     pub store: DynamoStore,
     writes: Arc<AtomicU64>,
+    reads: Arc<AtomicU64>,
 }
 
 impl SyncStore {
@@ -212,7 +217,17 @@ impl SyncStore {
         Self {
             store,
             writes: Arc::new(AtomicU64::new(0)),
+            reads: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Items read so far (queries, gets, batch gets).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn count_reads(&self, items: usize) {
+        self.reads.fetch_add(items as u64, Ordering::Relaxed);
     }
 
     /// Item writes so far (data and bookkeeping), for the run's counts.
@@ -242,6 +257,7 @@ impl SyncStore {
                 .send()
                 .await
                 .map_err(classify)?;
+            self.count_reads(out.items().len());
             for item in out.items() {
                 each(item);
             }
@@ -260,19 +276,132 @@ impl SyncStore {
             }
         })
         .await?;
-        self.query_prefix(pk, "DEVICE#", |i| {
-            if let Some(r) = device_from_item(i) {
-                state.devices.insert(r.uid.clone(), r);
-            }
-        })
-        .await?;
         self.query_prefix(pk, "DEVTYPE#", |i| {
             if let (Some(c), Some(t)) = (get_s(i, "category"), get_s(i, "deviceType")) {
                 state.device_types.insert((c, t), get_s(i, "hash").unwrap_or_default());
             }
         })
         .await?;
+        state.index = self.load_index(pk).await?;
         Ok(state)
+    }
+
+    /// The device index: its `DEVIDX#` items, the shards read in parallel; built
+    /// from the devices themselves (and marked for writing) when there is none yet.
+    pub async fn load_index(&self, pk: &str) -> Result<DeviceIndex, StoreError> {
+        let mut index = DeviceIndex::new();
+        let meta = self.get_item(pk, index::INDEX_SK).await?;
+        let current = meta.as_ref().and_then(|m| get_n(m, "version")) == Some(index::VERSION)
+            && meta.as_ref().and_then(|m| get_n(m, "shards")) == Some(i64::from(keys::SHARDS));
+        let shards: Vec<String> = (0..keys::SHARDS).map(|n| keys::shard_pk(pk, n)).collect();
+        if current {
+            let mut tasks = JoinSet::new();
+            for (n, shard_pk) in shards.into_iter().enumerate() {
+                let store = self.store.clone();
+                tasks.spawn(async move { (n as u32, store.query_prefix(shard_pk, index::PART_PREFIX).await) });
+            }
+            while let Some(r) = tasks.join_next().await {
+                let (n, items) = r.map_err(|e| StoreError::Unavailable(format!("index read: {e}")))?;
+                let items = items?;
+                self.count_reads(items.len());
+                for item in &items {
+                    index.load_part(n, item);
+                }
+            }
+            index.complete = true;
+        } else {
+            let items = self.store.query_prefix_all(shards, "DEVICE#", 8).await?;
+            self.count_reads(items.len());
+            for d in items.iter().filter_map(device_from_item) {
+                index.set(&d);
+            }
+            index.mark_all_dirty();
+        }
+        Ok(index)
+    }
+
+    /// Writes the index shards that changed (after the device writes they
+    /// describe have finished), then marks the index complete.
+    pub async fn save_index(&self, pk: &str, index: &mut DeviceIndex) -> Result<(), StoreError> {
+        if index.is_dirty() {
+            let (items, stale) = index.dirty_items(pk);
+            let mut requests: Vec<WriteRequest> = items.into_iter().map(put_request).collect();
+            for (spk, ssk) in stale {
+                requests.push(
+                    WriteRequest::builder()
+                        .delete_request(
+                            aws_sdk_dynamodb::types::DeleteRequest::builder()
+                                .key("PK", s(spk))
+                                .key("SK", s(ssk))
+                                .build()
+                                .expect("key set"),
+                        )
+                        .build(),
+                );
+            }
+            let count = requests.len() as u64;
+            for chunk in requests.chunks(25) {
+                self.store.batch_write(chunk.to_vec()).await?;
+            }
+            self.writes.fetch_add(count, Ordering::Relaxed);
+        }
+        if !index.complete {
+            let item = Item::from([
+                ("PK".into(), s(pk)),
+                ("SK".into(), s(index::INDEX_SK)),
+                ("entity".into(), s("sync-index")),
+                ("version".into(), n(index::VERSION)),
+                ("shards".into(), n(i64::from(keys::SHARDS))),
+            ]);
+            self.client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify)?;
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            index.complete = true;
+        }
+        Ok(())
+    }
+
+    async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        self.count_reads(usize::from(out.item.is_some()));
+        Ok(out.item)
+    }
+
+    /// The stored records of these devices (the ones a run found changed), from their shards.
+    pub async fn devices(&self, pk: &str, uids: &[String]) -> Result<HashMap<String, DeviceRecord>, StoreError> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys = uids
+            .iter()
+            .map(|u| {
+                Item::from([
+                    ("PK".to_owned(), s(keys::shard_pk(pk, keys::shard_of(u)))),
+                    ("SK".to_owned(), s(format!("DEVICE#{u}"))),
+                ])
+            })
+            .collect();
+        let items = self.store.batch_get(keys).await?;
+        self.count_reads(items.len());
+        Ok(items
+            .iter()
+            .filter_map(device_from_item)
+            .map(|d| (d.uid.clone(), d))
+            .collect())
     }
 
     /// A pool of `concurrency` BatchWriteItem writers fed through a bounded channel.
@@ -296,6 +425,7 @@ impl SyncStore {
             .send()
             .await
             .map_err(classify)?;
+        self.count_reads(usize::from(out.item.is_some()));
         out.item.as_ref().map(run_from_item).transpose()
     }
 
@@ -352,17 +482,8 @@ impl SyncStore {
 
     /// Where the next run resumes a device listing an earlier run did not finish.
     pub async fn get_resume(&self, pk: &str) -> Result<Option<Resume>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(STATE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.item.and_then(|i| {
+        let item = self.get_item(pk, STATE_SK).await?;
+        Ok(item.and_then(|i| {
             Some(Resume {
                 cursor: get_s(&i, "cursor")?,
                 listing_id: get_s(&i, "listingId")?,

@@ -1,6 +1,7 @@
 //! Datto RMM site/device/device-type sync.
 //!
 //! - [`hash`]: FNV-1a 64, the stable content hash deciding what to write.
+//! - [`index`]: the compact device index a run reads instead of every device.
 //! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
 //! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
 //! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
@@ -12,7 +13,9 @@
 //! | SK | item |
 //! |---|---|
 //! | `SITE#{uid}` | a site (the mapping flow reads it) |
-//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` |
+//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` (in the device's shard `…#SHARD#{nn}`) |
+//! | `DEVIDX#{part}` | the shard's device index: uid, listing hash, removed, audit due, type (in the shard) |
+//! | `SYNC#INDEX` | the device index is complete (its version and shard count) |
 //! | `DEVTYPE#{category}#{type}` | how many devices of a Datto type |
 //! | `RUN#{runId}` | a sync run |
 //! | `SYNC#LEASE` | the one-run-at-a-time lease |
@@ -22,6 +25,7 @@
 pub mod routes;
 
 pub mod hash;
+pub mod index;
 pub mod items;
 pub mod plan;
 pub mod record;

@@ -51,6 +51,8 @@ pub struct RunCounts {
     pub devices_import_failed: u64,
     pub requests: u64,
     pub writes: u64,
+    /// DynamoDB items the run read (the device index, changed devices, sites, bookkeeping).
+    pub reads: u64,
     pub errors: u64,
 }
 
