@@ -16,7 +16,8 @@
 //! complete run): every device of an auto-sync type in a mapped site that
 //! has no asset yet is imported; an imported device whose asset would
 //! change (hostname, OS, audit details, its site's company, the type's
-//! mapping) is updated; unchanged ones cost no write.
+//! mapping) is updated; unchanged ones cost no write. It reads only the
+//! devices the sync wrote since its last pass, unless a mapping changed.
 
 use super::mappings::PortalRef;
 use super::types::DeviceTypes;
@@ -24,6 +25,7 @@ use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
 use crate::site_mapping::SiteMapping;
 
 use crate::store::{DynamoStore, keys};
+use crate::sync::items::SyncStore;
 use crate::sync::plan::{DeviceRecord, UNKNOWN};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -108,6 +110,31 @@ impl ImportContext {
     /// Staged: in a mapped site.
     pub fn staged(&self, d: &DeviceRecord) -> bool {
         self.company_of(d).is_some()
+    }
+
+    /// A hash of everything besides the device that decides an asset: site
+    /// mappings, type mappings (with the portal type's name) and the
+    /// auto-sync types. While it stays the same, only changed devices can
+    /// change an asset.
+    pub fn fingerprint(&self) -> String {
+        let mut h = crate::sync::hash::Fnv64::new();
+        h.str(Some("import-context/1"));
+        let mut sites: Vec<_> = self.site_companies.iter().collect();
+        sites.sort();
+        for (site, company) in sites {
+            h.str(Some(site)).str(Some(company));
+        }
+        let mut types: Vec<_> = self.types.iter().collect();
+        types.sort_by(|a, b| a.0.cmp(b.0));
+        for ((c, t), p) in types {
+            h.str(Some(c)).str(Some(t)).str(Some(&p.id)).str(Some(&p.name));
+        }
+        let mut auto: Vec<_> = self.auto_sync.iter().collect();
+        auto.sort();
+        for (c, t) in auto {
+            h.str(Some("auto")).str(Some(c)).str(Some(t));
+        }
+        h.hex()
     }
 }
 
@@ -250,6 +277,9 @@ pub struct ImportReport {
     pub results_truncated: bool,
     /// DynamoDB item writes.
     pub writes: u64,
+    /// DynamoDB items read (devices, import states, bookkeeping).
+    #[serde(skip)]
+    pub reads: u64,
     pub finished_at: String,
     #[serde(skip)]
     listed_imported: usize,
@@ -261,6 +291,7 @@ impl ImportReport {
         self.requested += other.requested;
         self.unchanged += other.unchanged;
         self.writes += other.writes;
+        self.reads += other.reads;
         self.failed += other.failed;
         for r in other.results {
             if r.status == ImportStatus::Imported {
@@ -377,14 +408,52 @@ impl DeviceImporter<'_> {
     }
 
     /// The scheduled sync's import of auto-sync types (see the module docs).
+    ///
+    /// It touches only what changed: the devices the sync runs wrote since
+    /// the last pass (their `CHANGED#` uids), unless the mappings changed
+    /// since (the context's [fingerprint](ImportContext::fingerprint)), when
+    /// every device of the auto-sync types is looked at once. The changes are
+    /// dropped, and the fingerprint kept, only after the pass succeeded; a
+    /// failed pass leaves them for the next one.
     pub async fn auto_import(&self, tenant: &TenantId, integration: &str) -> Result<ImportReport, DevicesError> {
         let ctx = self.context(tenant, integration).await?;
-        let mut report = ImportReport::default();
+        let sync = SyncStore::new(self.store.clone());
+        let pk = keys::integration_pk(tenant, integration);
+        let (changed, change_items) = sync.pending_changes(&pk).await?;
+        let stored = self.store.auto_import_fingerprint(tenant, integration).await?;
+        let fingerprint = ctx.fingerprint();
+        let mut report = ImportReport {
+            reads: sync.reads() + 1,
+            ..ImportReport::default()
+        };
         if !ctx.auto_sync.is_empty() {
             let auto = ctx.auto_sync.clone();
-            self.stream(tenant, &ctx, |d| auto.contains(&type_key(d)), true, &mut report)
-                .await?;
+            let wanted = |d: &DeviceRecord| auto.contains(&type_key(d));
+            if stored.as_deref() == Some(fingerprint.as_str()) {
+                for chunk in changed.chunks(PAGE as usize) {
+                    let found = self.store.devices_by_uid(tenant, integration, chunk).await?;
+                    report.reads += found.len() as u64;
+                    let mut batch: Vec<_> = found
+                        .into_values()
+                        .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
+                        .map(|d| (d.uid.clone(), Some(d)))
+                        .collect();
+                    batch.sort_by(|a, b| a.0.cmp(&b.0));
+                    if !batch.is_empty() {
+                        self.apply(tenant, &ctx, batch, true, &mut report).await?;
+                    }
+                }
+            } else {
+                self.stream(tenant, &ctx, wanted, true, &mut report).await?;
+            }
         }
+        if stored.as_deref() != Some(fingerprint.as_str()) {
+            self.store
+                .put_auto_import_fingerprint(tenant, integration, &fingerprint)
+                .await?;
+            report.writes += 1;
+        }
+        report.writes += sync.drop_changes(&pk, change_items).await?;
         report.finished_at = format_rfc3339(now_millis());
         Ok(report)
     }
@@ -440,6 +509,7 @@ impl DeviceImporter<'_> {
             .await?;
         loop {
             let (devices, next) = page;
+            report.reads += devices.len() as u64;
             let batch: Vec<_> = devices
                 .into_iter()
                 .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
@@ -479,6 +549,7 @@ impl DeviceImporter<'_> {
             .map(|(u, _)| u.clone())
             .collect();
         let previous = self.store.import_states(tenant, &ctx.integration, &known).await?;
+        report.reads += previous.len() as u64;
         let now = now_millis();
         let mut assets = Vec::new();
         let mut states = Vec::new();
@@ -561,6 +632,7 @@ pub async fn after_sync(
             run.counts.devices_imported += report.imported;
             run.counts.devices_import_failed += report.failed;
             run.counts.writes += report.writes;
+            run.counts.reads += report.reads;
         }
         Err(e) => run.record_error("devices.auto_import", e.to_string()),
     }

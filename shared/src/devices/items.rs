@@ -6,6 +6,7 @@
 //! | its name, case-folded (uniqueness guard) | `TENANT#{t}` | `DEVICETYPENAME#{lowercase name}` |
 //! | portal asset | `TENANT#{t}#ASSETS#{nn}` (`nn`: shard of the asset id) | `ASSET#{integrationId}:{deviceUid}` (GSI1: `TENANT#{t}#COMPANY#{companyId}#ASSETS` / `ASSET#{id}`) |
 //! | Datto type -> portal type | `TENANT#{t}#INTEGRATION#{id}` | `TYPEMAP#{category}#{type}` |
+//! | the import context's fingerprint at the last auto-import pass | `TENANT#{t}#INTEGRATION#{id}` | `AUTOIMPORT#STATE` |
 //! | a device's import state | `TENANT#{t}#INTEGRATION#{id}#SHARD#{nn}` (`nn`: shard of the uid, as its `DEVICE#`) | `IMPORT#{deviceUid}` |
 //!
 //! The asset id starts with the integration id, so one `begins_with` query
@@ -467,7 +468,49 @@ impl DynamoStore {
     }
 }
 
+const AUTO_IMPORT_SK: &str = "AUTOIMPORT#STATE";
+
 impl DynamoStore {
+    /// The import context's fingerprint at the last successful auto-import pass.
+    pub async fn auto_import_fingerprint(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::integration_pk(tenant, integration),
+                AUTO_IMPORT_SK.into(),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item.as_ref().and_then(|i| Fields(i).opt_s("fingerprint")))
+    }
+
+    pub async fn put_auto_import_fingerprint(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = key(keys::integration_pk(tenant, integration), AUTO_IMPORT_SK.into());
+        item.insert("entity".into(), s("auto-import-state"));
+        item.insert("fingerprint".into(), s(fingerprint));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     pub async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {
         let out = self
             .client

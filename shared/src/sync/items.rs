@@ -524,17 +524,88 @@ impl SyncStore {
         from_chunk: u32,
         uids: &[String],
     ) -> Result<u32, StoreError> {
+        self.save_uids(pk, &format!("SEEN#{listing_id}#"), "sync-seen", from_chunk, uids)
+            .await
+    }
+
+    /// Stores uids of devices a run wrote (`CHANGED#{runId}#{n}`, kept until
+    /// an auto-import pass has dealt with them); returns the new chunk count.
+    pub async fn save_changed(
+        &self,
+        pk: &str,
+        run_id: &str,
+        from_chunk: u32,
+        uids: &[String],
+    ) -> Result<u32, StoreError> {
+        self.save_uids(pk, &format!("CHANGED#{run_id}#"), "sync-changed", from_chunk, uids)
+            .await
+    }
+
+    /// Every run's `CHANGED#` uids not yet taken by an auto-import pass, and
+    /// the keys of their items (for [`Self::drop_changes`]).
+    pub async fn pending_changes(&self, pk: &str) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut uids = Vec::new();
+        let mut sks = Vec::new();
+        self.query_prefix(pk, "CHANGED#", |i| {
+            if let Some(sk) = get_s(i, "SK") {
+                sks.push(sk);
+            }
+            if let Some(all) = get_s(i, "uids") {
+                uids.extend(all.split('\n').filter(|u| !u.is_empty()).map(str::to_owned));
+            }
+        })
+        .await?;
+        uids.sort();
+        uids.dedup();
+        Ok((uids, sks))
+    }
+
+    /// Deletes `CHANGED#` items an auto-import pass has dealt with; returns how many.
+    pub async fn drop_changes(&self, pk: &str, sks: Vec<String>) -> Result<u64, StoreError> {
+        let count = sks.len() as u64;
+        let requests: Vec<WriteRequest> = sks
+            .into_iter()
+            .map(|sk| {
+                WriteRequest::builder()
+                    .delete_request(
+                        aws_sdk_dynamodb::types::DeleteRequest::builder()
+                            .key("PK", s(pk))
+                            .key("SK", s(sk))
+                            .build()
+                            .expect("key set"),
+                    )
+                    .build()
+            })
+            .collect();
+        for chunk in requests.chunks(25) {
+            self.store.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(count)
+    }
+
+    async fn save_uids(
+        &self,
+        pk: &str,
+        prefix: &str,
+        entity: &str,
+        from_chunk: u32,
+        uids: &[String],
+    ) -> Result<u32, StoreError> {
         let mut next = from_chunk;
         let expires = crate::time::now_millis() / 1000 + 7 * 86_400;
         let mut requests = Vec::new();
         for chunk in uids.chunks(SEEN_CHUNK) {
-            let item = Item::from([
+            let mut item = Item::from([
                 ("PK".into(), s(pk)),
-                ("SK".into(), s(format!("SEEN#{listing_id}#{next:05}"))),
-                ("entity".into(), s("sync-seen")),
+                ("SK".into(), s(format!("{prefix}{next:05}"))),
+                ("entity".into(), s(entity)),
                 ("uids".into(), s(chunk.join("\n"))),
-                ("expiresAt".into(), n(expires)),
             ]);
+            // A listing's seen uids are worthless after a week; a run's changes
+            // wait for the auto-import however long that takes.
+            if entity == "sync-seen" {
+                item.insert("expiresAt".into(), n(expires));
+            }
             requests.push(put_request(item));
             next += 1;
         }

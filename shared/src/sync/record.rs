@@ -93,6 +93,10 @@ pub struct RunRecord {
     pub listing_id: Option<String>,
     #[serde(default)]
     pub seen_chunks: u32,
+    /// `CHANGED#{runId}#{n}` items holding the uids of devices this run wrote
+    /// (for the auto-import after it, which touches only those).
+    #[serde(default)]
+    pub changed_chunks: u32,
     #[serde(default)]
     pub resumed_from: Option<String>,
     #[serde(default)]
@@ -119,6 +123,7 @@ impl RunRecord {
             cursor: None,
             listing_id: None,
             seen_chunks: 0,
+            changed_chunks: 0,
             resumed_from: None,
             invocations: 0,
             counts: RunCounts::default(),

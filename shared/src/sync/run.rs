@@ -163,8 +163,18 @@ pub async fn run_once(
         budget,
         writes_at_start: store.writes(),
         reads_at_start: store.reads(),
+        changed: Vec::new(),
     };
-    let outcome = Box::pin(job.run(&mut run)).await;
+    let mut outcome = Box::pin(job.run(&mut run)).await;
+    if outcome.is_ok() && !job.changed.is_empty() {
+        match store
+            .save_changed(&pk, &run.run_id, run.changed_chunks, &job.changed)
+            .await
+        {
+            Ok(chunks) => run.changed_chunks = chunks,
+            Err(e) => outcome = Err(e),
+        }
+    }
     run.counts.requests += client.requests_made();
     run.counts.writes += store.writes().saturating_sub(job.writes_at_start);
     run.counts.reads += store.reads().saturating_sub(job.reads_at_start);
@@ -227,6 +237,8 @@ struct Job<'a> {
     budget: &'a RunBudget,
     writes_at_start: u64,
     reads_at_start: u64,
+    /// Uids of the devices this invocation wrote (saved with the run's checkpoint).
+    changed: Vec<String>,
 }
 
 impl Job<'_> {
@@ -362,6 +374,7 @@ impl Job<'_> {
                                 run.counts.devices_created += 1;
                                 writer.put(device_item(&self.pk, &record, now)).await?;
                                 state.index.set(&record);
+                                self.changed.push(record.uid.clone());
                             }
                         }
                     }
@@ -379,6 +392,7 @@ impl Job<'_> {
                         }
                         writer.put(device_item(&self.pk, &record, now)).await?;
                         state.index.set(&record);
+                        self.changed.push(record.uid.clone());
                     }
                 }
                 Ok(None) => break,
@@ -432,6 +446,7 @@ impl Job<'_> {
                     run.counts.devices_removed += 1;
                     writer.put(device_item(&self.pk, &d, now)).await?;
                     state.index.set(&d);
+                    self.changed.push(d.uid.clone());
                 }
             }
         }
@@ -496,6 +511,7 @@ impl Job<'_> {
                         device.audited_at = Some(now);
                         writer.put(device_item(&self.pk, device, now)).await?;
                         state.index.set(device);
+                        self.changed.push(device.uid.clone());
                         run.counts.audits_done += 1;
                         done += 1;
                     }
