@@ -8,7 +8,8 @@
 //! - [`run`]: starting a run and running one invocation of it.
 //! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
 //!
-//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`:
+//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`,
+//! devices and their index in its shards `…#SHARD#{nn}` (see [`crate::store::keys::shard_of`]):
 //!
 //! | SK | item |
 //! |---|---|
@@ -21,6 +22,7 @@
 //! | `SYNC#LEASE` | the one-run-at-a-time lease |
 //! | `SYNC#STATE` | where an unfinished device listing resumes |
 //! | `SEEN#{listing}#{n}` | uids a resumable listing has seen (expire after 7 days) |
+//! | `CHANGED#{runId}#{n}` | uids of devices a run wrote, until the auto-import pass after a run takes them |
 
 pub mod routes;
 
