@@ -12,10 +12,10 @@
 //! on, and every unknown field survives. UDFs are the exception: [`strip_udfs`] removes
 //! them from every answer before it leaves this module.
 
+use super::DattoError;
 use super::client::DattoClient;
 use super::error::decode;
 use super::models::Page;
-use super::DattoError;
 use crate::retry::Replay;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -137,7 +137,13 @@ pub fn strip_udfs(value: &mut Value) {
 
 impl DattoClient {
     /// One page of a list under `path` (`api/v2/...`), with its filters and `page`/`max`.
-    async fn list_page(&self, path: &str, query: &[(String, String)], page: u32, max: u32) -> Result<ListPage, DattoError> {
+    async fn list_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        page: u32,
+        max: u32,
+    ) -> Result<ListPage, DattoError> {
         let mut url = self.url(path)?;
         {
             let mut pairs = url.query_pairs_mut();
@@ -167,13 +173,17 @@ impl DattoClient {
 
     /// `GET /v2/account/sites`, one page, optionally filtered by `siteName`.
     pub async fn sites_page(&self, site_name: Option<&str>, page: u32, max: u32) -> Result<ListPage, DattoError> {
-        let query: Vec<(String, String)> = site_name.map(|n| ("siteName".to_owned(), n.to_owned())).into_iter().collect();
+        let query: Vec<(String, String)> = site_name
+            .map(|n| ("siteName".to_owned(), n.to_owned()))
+            .into_iter()
+            .collect();
         self.list_page("api/v2/account/sites", &query, page, max).await
     }
 
     /// `GET /v2/site/{uid}`.
     pub async fn site_details(&self, site_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/site/{}", uid(site_uid, "a site with uid")?)).await
+        self.object(&format!("api/v2/site/{}", uid(site_uid, "a site with uid")?))
+            .await
     }
 
     /// `GET /v2/account/devices` (filtered) or `GET /v2/site/{uid}/devices`, one page.
@@ -189,25 +199,35 @@ impl DattoClient {
 
     /// `GET /v2/device/{uid}`, UDFs removed.
     pub async fn device_details(&self, device_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/device/{}", uid(device_uid, "a device with uid")?)).await
+        self.object(&format!("api/v2/device/{}", uid(device_uid, "a device with uid")?))
+            .await
     }
 
     /// `GET /v2/audit/device/{uid}`: hardware and network (`nics`) of a generic device.
     pub async fn device_audit(&self, device_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/audit/device/{}", uid(device_uid, "a device with uid")?))
-            .await
+        self.object(&format!(
+            "api/v2/audit/device/{}",
+            uid(device_uid, "a device with uid")?
+        ))
+        .await
     }
 
     /// `GET /v2/audit/esxihost/{uid}`.
     pub async fn esxi_audit(&self, device_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/audit/esxihost/{}", uid(device_uid, "an ESXi host with uid")?))
-            .await
+        self.object(&format!(
+            "api/v2/audit/esxihost/{}",
+            uid(device_uid, "an ESXi host with uid")?
+        ))
+        .await
     }
 
     /// `GET /v2/audit/printer/{uid}`.
     pub async fn printer_audit(&self, device_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/audit/printer/{}", uid(device_uid, "a printer with uid")?))
-            .await
+        self.object(&format!(
+            "api/v2/audit/printer/{}",
+            uid(device_uid, "a printer with uid")?
+        ))
+        .await
     }
 
     /// `GET /v2/audit/device/{uid}/software`, one page.
@@ -217,7 +237,13 @@ impl DattoClient {
     }
 
     /// `GET /v2/{account|site/{uid}|device/{uid}}/alerts/{open|resolved}`, one page.
-    pub async fn alerts_page(&self, scope: &AlertScope, resolved: bool, page: u32, max: u32) -> Result<ListPage, DattoError> {
+    pub async fn alerts_page(
+        &self,
+        scope: &AlertScope,
+        resolved: bool,
+        page: u32,
+        max: u32,
+    ) -> Result<ListPage, DattoError> {
         let state = if resolved { "resolved" } else { "open" };
         let path = match scope {
             AlertScope::Account => format!("api/v2/account/alerts/{state}"),
@@ -229,7 +255,8 @@ impl DattoClient {
 
     /// `GET /v2/alert/{uid}` as JSON.
     pub async fn alert_details(&self, alert_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/alert/{}", uid(alert_uid, "an alert with uid")?)).await
+        self.object(&format!("api/v2/alert/{}", uid(alert_uid, "an alert with uid")?))
+            .await
     }
 
     /// Every component of the account (`GET /v2/account/components`, all pages).
@@ -253,7 +280,8 @@ impl DattoClient {
 
     /// `GET /v2/job/{uid}`: the job's status (`active`, `completed`).
     pub async fn job(&self, job_uid: &str) -> Result<Value, DattoError> {
-        self.object(&format!("api/v2/job/{}", uid(job_uid, "a job with uid")?)).await
+        self.object(&format!("api/v2/job/{}", uid(job_uid, "a job with uid")?))
+            .await
     }
 
     /// `GET /v2/job/{uid}/results/{deviceUid}`.

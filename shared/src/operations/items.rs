@@ -204,7 +204,14 @@ impl OperationsStore<'_> {
         Ok(all)
     }
 
-    async fn put(&self, sk: String, entity: &str, body: String, extra: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>, new_only: bool) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        sk: String,
+        entity: &str,
+        body: String,
+        extra: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+        new_only: bool,
+    ) -> Result<(), StoreError> {
         let mut item = Item::from([
             ("PK".into(), s(pk(self.tenant))),
             ("SK".into(), s(sk)),
@@ -214,7 +221,12 @@ impl OperationsStore<'_> {
         for (k, v) in extra {
             item.insert(k.into(), v);
         }
-        let mut put = self.store.client().put_item().table_name(self.store.table()).set_item(Some(item));
+        let mut put = self
+            .store
+            .client()
+            .put_item()
+            .table_name(self.store.table())
+            .set_item(Some(item));
         if new_only {
             put = put.condition_expression("attribute_not_exists(PK)");
         }
@@ -223,20 +235,26 @@ impl OperationsStore<'_> {
     }
 
     pub async fn policies(&self) -> Result<Vec<Policy>, StoreError> {
-        self.query("POLICY#", false, 100)
-            .await?
-            .iter()
-            .map(body_of)
-            .collect()
+        self.query("POLICY#", false, 100).await?.iter().map(body_of).collect()
     }
 
     pub async fn policy(&self, op: Operation) -> Result<Option<Policy>, StoreError> {
-        self.get(format!("POLICY#{}", op.name())).await?.as_ref().map(body_of).transpose()
+        self.get(format!("POLICY#{}", op.name()))
+            .await?
+            .as_ref()
+            .map(body_of)
+            .transpose()
     }
 
     pub async fn put_policy(&self, op: Operation, policy: &Policy) -> Result<(), StoreError> {
-        self.put(format!("POLICY#{}", op.name()), "operation-policy", body(policy)?, vec![], false)
-            .await
+        self.put(
+            format!("POLICY#{}", op.name()),
+            "operation-policy",
+            body(policy)?,
+            vec![],
+            false,
+        )
+        .await
     }
 
     pub async fn create_approval(&self, approval: &Approval) -> Result<(), StoreError> {
@@ -255,11 +273,19 @@ impl OperationsStore<'_> {
     }
 
     pub async fn approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
-        self.get(format!("APPROVAL#{id}")).await?.as_ref().map(body_of).transpose()
+        self.get(format!("APPROVAL#{id}"))
+            .await?
+            .as_ref()
+            .map(body_of)
+            .transpose()
     }
 
     pub async fn approvals(&self, limit: usize) -> Result<Vec<Approval>, StoreError> {
-        self.query("APPROVAL#", false, limit).await?.iter().map(body_of).collect()
+        self.query("APPROVAL#", false, limit)
+            .await?
+            .iter()
+            .map(body_of)
+            .collect()
     }
 
     /// Moves a pending, unexpired request whose stored arguments hash is `hash` to `next`

@@ -98,13 +98,21 @@ fn result(id: Value, result: Value) -> Value {
 /// One JSON-RPC message; `None` for a notification or a response (nothing to answer).
 async fn handle(api: &OperationsApi, caller: &Caller, message: Value) -> Option<Value> {
     let Value::Object(msg) = message else {
-        return Some(error(Value::Null, INVALID_REQUEST, "invalid request: a message is a JSON object"));
+        return Some(error(
+            Value::Null,
+            INVALID_REQUEST,
+            "invalid request: a message is a JSON object",
+        ));
     };
     let id = msg.get("id").cloned();
     let valid_id = matches!(id, None | Some(Value::String(_) | Value::Number(_)));
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || !valid_id {
         return Some(error(
-            if valid_id { id.unwrap_or(Value::Null) } else { Value::Null },
+            if valid_id {
+                id.unwrap_or(Value::Null)
+            } else {
+                Value::Null
+            },
             INVALID_REQUEST,
             "invalid request: not a JSON-RPC 2.0 message (jsonrpc must be \"2.0\", id a string or number)",
         ));
@@ -113,7 +121,11 @@ async fn handle(api: &OperationsApi, caller: &Caller, message: Value) -> Option<
         if msg.contains_key("result") || msg.contains_key("error") {
             return None; // A response to a request we never send: accepted and ignored.
         }
-        return Some(error(id.unwrap_or(Value::Null), INVALID_REQUEST, "invalid request: no method"));
+        return Some(error(
+            id.unwrap_or(Value::Null),
+            INVALID_REQUEST,
+            "invalid request: no method",
+        ));
     };
     let Some(id) = id else {
         // A notification (`notifications/initialized`, `notifications/cancelled`, ...): nothing to answer.
@@ -169,9 +181,7 @@ pub fn tools() -> Vec<Value> {
             })
         })
         .collect();
-    let read_only = |title: &str| {
-        json!({"title": title, "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false})
-    };
+    let read_only = |title: &str| json!({"title": title, "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false});
     tools.push(json!({
         "name": LIST_INTEGRATIONS,
         "title": "List Datto RMM integrations",
@@ -274,7 +284,12 @@ async fn call_tool(api: &OperationsApi, caller: &Caller, params: &Map<String, Va
                 None | Some("pending") => Some(true),
                 Some("past") => Some(false),
                 Some("all") => None,
-                Some(_) => return Ok(tool_error_of("invalid_request", "`status` must be pending, past or all")),
+                Some(_) => {
+                    return Ok(tool_error_of(
+                        "invalid_request",
+                        "`status` must be pending, past or all",
+                    ));
+                }
             };
             match ops.approvals(&caller.tenant, pending).await {
                 Ok(list) => {
@@ -306,4 +321,3 @@ fn outcome_result(outcome: Outcome) -> Value {
         ),
     }
 }
-

@@ -169,7 +169,12 @@ const PAGE: &[&str] = &["page", "max"];
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem, description = "the operation is disabled (the reason says why)"),
               (status = 404, body = crate::api::Problem), (status = 502, body = crate::api::Problem)))]
-async fn list_sites(State(api): St, caller: Caller, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
+async fn list_sites(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
     let names = [&["siteName"][..], PAGE].concat();
     let args = query_args(&params, &names, vec![("integrationId", json!(id))])?;
     invoke(&api, &caller, Operation::ListSites, args).await
@@ -182,8 +187,18 @@ async fn list_sites(State(api): St, caller: Caller, Path(id): Path<String>, para
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem)))]
-async fn get_site(State(api): St, caller: Caller, Path((id, site)): Path<(String, String)>) -> Result<Response, ApiError> {
-    invoke(&api, &caller, Operation::GetSite, json!({"integrationId": id, "siteUid": site})).await
+async fn get_site(
+    State(api): St,
+    caller: Caller,
+    Path((id, site)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    invoke(
+        &api,
+        &caller,
+        Operation::GetSite,
+        json!({"integrationId": id, "siteUid": site}),
+    )
+    .await
 }
 
 /// One page of devices, account-wide with filters or of one site (`datto-list-devices`).
@@ -196,8 +211,17 @@ async fn get_site(State(api): St, caller: Caller, Path((id, site)): Path<(String
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem)))]
-async fn list_devices(State(api): St, caller: Caller, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
-    let names = [&["siteUid", "hostname", "deviceType", "operatingSystem", "siteName"][..], PAGE].concat();
+async fn list_devices(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let names = [
+        &["siteUid", "hostname", "deviceType", "operatingSystem", "siteName"][..],
+        PAGE,
+    ]
+    .concat();
     let args = query_args(&params, &names, vec![("integrationId", json!(id))])?;
     invoke(&api, &caller, Operation::ListDevices, args).await
 }
@@ -209,8 +233,18 @@ async fn list_devices(State(api): St, caller: Caller, Path(id): Path<String>, pa
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem)))]
-async fn get_device(State(api): St, caller: Caller, Path((id, device)): Path<(String, String)>) -> Result<Response, ApiError> {
-    invoke(&api, &caller, Operation::GetDevice, json!({"integrationId": id, "deviceUid": device})).await
+async fn get_device(
+    State(api): St,
+    caller: Caller,
+    Path((id, device)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    invoke(
+        &api,
+        &caller,
+        Operation::GetDevice,
+        json!({"integrationId": id, "deviceUid": device}),
+    )
+    .await
 }
 
 /// A device's audit (`datto-get-device-audit`): `kind` hardware (default), software (paged),
@@ -230,7 +264,11 @@ async fn get_device_audit(
     params: Params,
 ) -> Result<Response, ApiError> {
     let names = [&["kind"][..], PAGE].concat();
-    let args = query_args(&params, &names, vec![("integrationId", json!(id)), ("deviceUid", json!(device))])?;
+    let args = query_args(
+        &params,
+        &names,
+        vec![("integrationId", json!(id)), ("deviceUid", json!(device))],
+    )?;
     invoke(&api, &caller, Operation::GetDeviceAudit, args).await
 }
 
@@ -244,7 +282,12 @@ async fn get_device_audit(
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem)))]
-async fn list_alerts(State(api): St, caller: Caller, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
+async fn list_alerts(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
     let names = [&["siteUid", "deviceUid", "state"][..], PAGE].concat();
     let args = query_args(&params, &names, vec![("integrationId", json!(id))])?;
     invoke(&api, &caller, Operation::ListAlerts, args).await
@@ -363,7 +406,10 @@ async fn list_approvals(State(api): St, caller: Caller, params: Params) -> Resul
         Some("past") => Some(false),
         Some(_) => return Err(ApiError::bad_request("`status` must be pending or past")),
     };
-    Ok(reply(StatusCode::OK, &api.operations().approvals(&caller.tenant, pending).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &api.operations().approvals(&caller.tenant, pending).await?,
+    ))
 }
 
 /// One approval request.
@@ -372,7 +418,10 @@ async fn list_approvals(State(api): St, caller: Caller, params: Params) -> Resul
     responses((status = 200, body = Approval), (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem), (status = 503, body = crate::api::Problem)))]
 async fn get_approval(State(api): St, caller: Caller, Path(approval): Path<String>) -> Result<Response, ApiError> {
-    Ok(reply(StatusCode::OK, &api.operations().approval(&caller.tenant, &approval).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &api.operations().approval(&caller.tenant, &approval).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -401,7 +450,12 @@ fn decision(bytes: &Bytes) -> Result<DecisionInput, ApiError> {
               (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem, description = "decided already, expired, or its arguments changed"),
               (status = 502, body = crate::api::Problem), (status = 503, body = crate::api::Problem)))]
-async fn approve(State(api): St, caller: Caller, Path(approval): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn approve(
+    State(api): St,
+    caller: Caller,
+    Path(approval): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input = decision(&body)?;
     let outcome = api
         .operations()
@@ -417,7 +471,12 @@ async fn approve(State(api): St, caller: Caller, Path(approval): Path<String>, b
     responses((status = 200, body = Approval), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem), (status = 503, body = crate::api::Problem)))]
-async fn reject(State(api): St, caller: Caller, Path(approval): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn reject(
+    State(api): St,
+    caller: Caller,
+    Path(approval): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input = decision(&body)?;
     Ok(reply(
         StatusCode::OK,
@@ -438,5 +497,8 @@ async fn audit_trail(State(api): St, caller: Caller, params: Params) -> Result<R
             .parse::<usize>()
             .map_err(|_| ApiError::bad_request("`limit` must be a whole number"))?,
     };
-    Ok(reply(StatusCode::OK, &api.operations().audit(&caller.tenant, limit).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &api.operations().audit(&caller.tenant, limit).await?,
+    ))
 }

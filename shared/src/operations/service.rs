@@ -50,7 +50,9 @@ impl OperationSettings {
         {
             s.approver_role = r.trim().to_owned();
         }
-        if let Some(secs) = std::env::var("APPROVAL_TTL_SECS").ok().and_then(|v| v.parse::<i64>().ok())
+        if let Some(secs) = std::env::var("APPROVAL_TTL_SECS")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
             && secs > 0
         {
             s.approval_ttl_ms = secs * 1000;
@@ -103,7 +105,7 @@ impl OperationError {
 
 /// What asking for (or approving) an operation came to.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", tag = "status")]
+#[serde(rename_all_fields = "camelCase", tag = "status")]
 pub enum Outcome {
     /// It ran; `result` is Datto's answer with its free text marked as data.
     #[serde(rename = "done")]
@@ -230,7 +232,8 @@ impl Operations<'_> {
                 if let Call::RunQuickJob(args) = &mut call {
                     args.component_uid = Some(resolve_component(&client, &args.component).await?.0);
                 }
-                self.run(&caller.tenant, &client, &call, &who, None, None, Mode::Auto).await
+                self.run(&caller.tenant, &client, &call, &who, None, None, Mode::Auto)
+                    .await
             }
             Mode::Approval => {
                 let client = self.client(&caller.tenant, call.integration_id()).await?;
@@ -422,7 +425,11 @@ impl Operations<'_> {
         rejected.decided_by = Some(who);
         rejected.decided_at = Some(now);
         rejected.note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        match self.items(tenant).decide(&rejected, &approval.arguments_hash, now).await {
+        match self
+            .items(tenant)
+            .decide(&rejected, &approval.arguments_hash, now)
+            .await
+        {
             Ok(()) => Ok(rejected),
             Err(StoreError::ConditionFailed) => Err(Self::closed(&self.approval(tenant, id).await?)),
             Err(e) => Err(e.into()),
@@ -509,7 +516,13 @@ pub(super) fn pick_component<'c>(components: &'c [Component], name: &str) -> Res
     let describe = |list: &[&Component]| -> String {
         list.iter()
             .take(20)
-            .map(|c| format!("{:?} ({})", c.name.as_deref().unwrap_or(""), c.uid.as_deref().unwrap_or("")))
+            .map(|c| {
+                format!(
+                    "{:?} ({})",
+                    c.name.as_deref().unwrap_or(""),
+                    c.uid.as_deref().unwrap_or("")
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -643,14 +656,26 @@ fn summary(call: &Call, result: &Value) -> String {
         Call::GetSite(a) => format!("site {}", a.site_uid),
         Call::GetDevice(a) => format!("device {}", a.device_uid),
         Call::GetDeviceAudit(a) => match a.kind {
-            AuditKind::Software => format!("software audit of {}: {} items (page {})", a.device_uid, items(), page()),
-            kind => format!("{} audit of {}", serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or(""), a.device_uid),
+            AuditKind::Software => format!(
+                "software audit of {}: {} items (page {})",
+                a.device_uid,
+                items(),
+                page()
+            ),
+            kind => format!(
+                "{} audit of {}",
+                serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or(""),
+                a.device_uid
+            ),
         },
         Call::GetJobResult(a) => format!(
             "job {} on {}: {}",
             a.job_uid,
             a.device_uid,
-            result.pointer("/job/status").and_then(Value::as_str).unwrap_or("unknown status")
+            result
+                .pointer("/job/status")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown status")
         ),
         Call::ResolveAlert(a) => format!("alert {} resolved", a.alert_uid),
         Call::RunQuickJob(a) => format!(
@@ -682,10 +707,19 @@ mod tests {
             component("c3", "Clear Temp"),
             component("c4", "clear temp "),
         ];
-        assert_eq!(pick_component(&list, " restart print spooler").unwrap().uid.as_deref(), Some("c1"));
+        assert_eq!(
+            pick_component(&list, " restart print spooler").unwrap().uid.as_deref(),
+            Some("c1")
+        );
         let e = pick_component(&list, "Restart Spooler").unwrap_err().to_string();
-        assert!(e.contains("no component") && e.contains("Restart Print Spooler") && !e.contains("Disk"), "{e}");
+        assert!(
+            e.contains("no component") && e.contains("Restart Print Spooler") && !e.contains("Disk"),
+            "{e}"
+        );
         let e = pick_component(&list, "Clear Temp").unwrap_err().to_string();
-        assert!(e.contains("2 components") && e.contains("c3") && e.contains("c4"), "{e}");
+        assert!(
+            e.contains("2 components") && e.contains("c3") && e.contains("c4"),
+            "{e}"
+        );
     }
 }
