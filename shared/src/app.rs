@@ -93,6 +93,7 @@ impl App {
             integration_settings: self.settings.clone(),
             settings: self.operations.clone(),
             clock: self.clock,
+            clients: Default::default(),
         }
     }
 

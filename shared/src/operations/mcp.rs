@@ -16,8 +16,7 @@
 //! - Tool failures are results with `isError: true`; results carry Datto's text marked as data.
 
 use super::catalog::{Operation, UNTRUSTED_NOTICE};
-use super::routes::OperationsApi;
-use super::service::{OperationError, Outcome};
+use super::service::{OperationError, OperationsApi, Outcome};
 use crate::api::{ApiError, Caller};
 use crate::connections::Integrations;
 use axum::body::Bytes;

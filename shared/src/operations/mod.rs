@@ -16,4 +16,4 @@ pub mod service;
 
 pub use catalog::{Call, Mode, Operation, UNTRUSTED_NOTICE, canonical_json, mark_untrusted, sha256_hex};
 pub use items::{Approval, ApprovalStatus, AuditRecord, Policy};
-pub use service::{OperationError, OperationSettings, Operations, Outcome};
+pub use service::{DattoClients, OperationError, OperationSettings, Operations, OperationsApi, Outcome};

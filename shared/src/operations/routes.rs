@@ -22,12 +22,11 @@
 
 use super::catalog::{Mode, Operation};
 use super::items::{Approval, AuditRecord, Policy};
-use super::service::{OperationError, OperationSettings, Operations, Outcome};
+pub use super::service::OperationsApi;
+use super::service::{OperationError, Outcome};
 use crate::api::{ApiError, Caller, JsonBody, Params, decode_json, reply};
-use crate::connections::{IntegrationError, IntegrationSettings};
-use crate::datto::{DattoConnector, DattoError};
-use crate::secrets::SecretsManager;
-use crate::store::DynamoStore;
+use crate::connections::IntegrationError;
+use crate::datto::DattoError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,30 +36,6 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// What the routes need, built once per process.
-#[derive(Clone)]
-pub struct OperationsApi {
-    pub store: DynamoStore,
-    pub secrets: SecretsManager,
-    pub datto: DattoConnector,
-    pub integration_settings: IntegrationSettings,
-    pub settings: OperationSettings,
-    pub clock: fn() -> i64,
-}
-
-impl OperationsApi {
-    pub fn operations(&self) -> Operations<'_> {
-        Operations {
-            store: &self.store,
-            secrets: &self.secrets,
-            datto: &self.datto,
-            integration_settings: &self.integration_settings,
-            settings: &self.settings,
-            clock: self.clock,
-        }
-    }
-}
 
 type St = State<Arc<OperationsApi>>;
 

@@ -24,6 +24,8 @@ use crate::store::{DynamoStore, StoreError};
 use crate::tenant::TenantId;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Settings of the flow: `APPROVER_ROLE` (default `rmm-approver`), `APPROVAL_TTL_SECS`
 /// (default 3600).
@@ -123,8 +125,32 @@ pub enum Outcome {
     Pending { approval: Approval, message: String },
 }
 
+/// Datto RMM clients kept between requests of one process, so that a token (valid for 100
+/// hours) and the account's rate limiter are reused rather than a grant made per request.
+/// Keyed by tenant, integration and when its credentials last changed: a rotation makes a
+/// new client. Bounded: emptied when it reaches [`DattoClients::MAX`] entries.
+#[derive(Debug, Clone, Default)]
+pub struct DattoClients(Arc<Mutex<HashMap<String, Arc<DattoClient>>>>);
+
+impl DattoClients {
+    pub const MAX: usize = 256;
+
+    fn get(&self, key: &str) -> Option<Arc<DattoClient>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    fn put(&self, key: String, client: Arc<DattoClient>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, client);
+    }
+}
+
 /// Everything the flow calls, built per request from the process's clients.
 pub struct Operations<'a> {
+    pub clients: &'a DattoClients,
     pub store: &'a DynamoStore,
     pub secrets: &'a SecretsManager,
     pub datto: &'a DattoConnector,
@@ -440,15 +466,24 @@ impl Operations<'_> {
         Ok(self.items(tenant).audit(limit.clamp(1, 1000)).await?)
     }
 
-    async fn client(&self, tenant: &TenantId, integration_id: &str) -> Result<DattoClient, OperationError> {
+    /// The integration's Datto client: the one kept from an earlier request while the
+    /// integration and its credentials are unchanged, else a new one.
+    async fn client(&self, tenant: &TenantId, integration_id: &str) -> Result<Arc<DattoClient>, OperationError> {
         let integrations = Integrations {
             store: self.store,
             secrets: self.secrets,
             datto: self.datto,
             settings: self.integration_settings,
         };
+        let view = integrations.get(tenant, integration_id).await?;
+        let key = format!("{tenant}#{integration_id}#{}", view.credentials_updated_at);
+        if let Some(client) = self.clients.get(&key) {
+            return Ok(client);
+        }
         let (integration, credentials) = integrations.credentials(tenant, integration_id).await?;
-        Ok(self.datto.client(integration.platform, credentials)?)
+        let client = Arc::new(self.datto.client(integration.platform, credentials)?);
+        self.clients.put(key, client.clone());
+        Ok(client)
     }
 
     /// Runs a call against Datto and records it in the audit trail (success or failure).
@@ -492,6 +527,32 @@ impl Operations<'_> {
             data_notice: UNTRUSTED_NOTICE.to_owned(),
             result: value,
         })
+    }
+}
+
+/// What the routes need, built once per process.
+#[derive(Clone)]
+pub struct OperationsApi {
+    pub store: DynamoStore,
+    pub secrets: SecretsManager,
+    pub datto: DattoConnector,
+    pub integration_settings: IntegrationSettings,
+    pub settings: OperationSettings,
+    pub clock: fn() -> i64,
+    pub clients: DattoClients,
+}
+
+impl OperationsApi {
+    pub fn operations(&self) -> Operations<'_> {
+        Operations {
+            clients: &self.clients,
+            store: &self.store,
+            secrets: &self.secrets,
+            datto: &self.datto,
+            integration_settings: &self.integration_settings,
+            settings: &self.settings,
+            clock: self.clock,
+        }
     }
 }
 

@@ -295,6 +295,9 @@ async fn every_read_operation_reads_datto_live_and_pages() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
 
+    // One token for all of it (the connection test's, then the operations' kept client's).
+    assert!(w.sim.stats().tokens_issued <= 2, "{:?}", w.sim.stats());
+
     // Every read that ran is in the audit trail, with who asked and no approver.
     let (_, trail) = w.get(ALICE, "/operations/audit?limit=1000").await;
     let trail = trail.as_array().unwrap();
