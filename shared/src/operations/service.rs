@@ -122,7 +122,7 @@ pub enum Outcome {
     },
     /// It waits for a person's approval; nothing ran.
     #[serde(rename = "pending_approval")]
-    Pending { approval: Approval, message: String },
+    Pending { approval: Box<Approval>, message: String },
 }
 
 /// Datto RMM clients kept between requests of one process, so that a token (valid for 100
@@ -293,7 +293,7 @@ impl Operations<'_> {
                         op.name(),
                         approval.id
                     ),
-                    approval,
+                    approval: Box::new(approval),
                 })
             }
         }
