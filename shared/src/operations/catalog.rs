@@ -553,6 +553,27 @@ impl Call {
     }
 }
 
+/// Variable names whose values are treated as secrets in the audit trail.
+const SECRET_WORDS: [&str; 6] = ["pass", "secret", "token", "key", "credential", "pwd"];
+
+impl Call {
+    /// The arguments as the audit trail keeps them: a quick job's variables whose names look
+    /// like secrets (`password`, `apiKey`, `token`, ...) have their values replaced by `***`.
+    /// (The approval request itself keeps the exact values: they are what an approval runs.)
+    pub fn audit_arguments(&self) -> Value {
+        let mut args = self.arguments();
+        if let Some(Value::Object(vars)) = args.get_mut("variables") {
+            for (name, value) in vars.iter_mut() {
+                let lower = name.to_lowercase();
+                if SECRET_WORDS.iter().any(|w| lower.contains(w)) {
+                    *value = Value::String("***".into());
+                }
+            }
+        }
+        args
+    }
+}
+
 /// JSON with object keys sorted at every level and no insignificant whitespace.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
@@ -694,6 +715,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("max") && e.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn secret_looking_variables_are_masked_in_the_audit_arguments() {
+        let call = Call::parse(
+            Operation::RunQuickJob,
+            json!({"integrationId": "i", "deviceUid": "d", "component": "Fix", "variables": {"drive": "C:", "adminPassword": "hunter2", "apiKey": "k"}}),
+        )
+        .unwrap();
+        let audited = call.audit_arguments();
+        assert_eq!(
+            audited["variables"],
+            json!({"drive": "C:", "adminPassword": "***", "apiKey": "***"})
+        );
+        assert_eq!(call.arguments()["variables"]["adminPassword"], "hunter2");
     }
 
     #[test]

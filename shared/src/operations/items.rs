@@ -129,7 +129,8 @@ pub struct AuditRecord {
     pub at: i64,
     pub operation: String,
     pub integration_id: String,
-    /// The canonical arguments (no secret or UDF value is ever an argument).
+    /// The canonical arguments, a quick job's secret-looking variables masked (`***`); the
+    /// hash is of the arguments that ran. No UDF value is ever an argument.
     #[schema(value_type = Object)]
     pub arguments: Value,
     pub arguments_hash: String,

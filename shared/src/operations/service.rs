@@ -504,7 +504,7 @@ impl Operations<'_> {
             at: (self.clock)(),
             operation: call.operation().name().to_owned(),
             integration_id: call.integration_id().to_owned(),
-            arguments: call.arguments(),
+            arguments: call.audit_arguments(),
             arguments_hash: call.hash(),
             requested_by: requested_by.to_owned(),
             approved_by: approved_by.map(str::to_owned),

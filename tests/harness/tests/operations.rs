@@ -459,6 +459,25 @@ async fn policies_run_gate_or_refuse() {
         .await;
     assert_eq!(status, 404);
 
+    // A secret-looking variable runs with its value but is masked in the audit trail.
+    w.sim.add_component("Set Local Admin", "", &[("adminPassword", "")]);
+    let (status, body) = w
+        .send(
+            ALICE,
+            Method::POST,
+            &w.rmm(&format!("/devices/{device}/quickjob")),
+            Some(json!({"component": "Set Local Admin", "variables": {"adminPassword": "hunter2"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        w.sim.jobs()[1].variables,
+        vec![("adminPassword".to_owned(), "hunter2".to_owned())]
+    );
+    let (_, trail) = w.get(ALICE, "/operations/audit").await;
+    assert_eq!(trail[0]["arguments"]["variables"]["adminPassword"], "***", "{trail}");
+    assert!(!trail.to_string().contains("hunter2"));
+
     // Component names: unknown and ambiguous are 422s naming the candidates; nothing runs.
     let (status, body) = w
         .send(
@@ -486,7 +505,7 @@ async fn policies_run_gate_or_refuse() {
     assert_eq!(status, 422, "{body}");
     let message = body["message"].as_str().unwrap();
     assert!(message.contains(&a) && message.contains(&b), "{message}");
-    assert_eq!(w.sim.jobs().len(), 1);
+    assert_eq!(w.sim.jobs().len(), 2);
     w.sim.shutdown().await;
 }
 
