@@ -370,6 +370,14 @@ impl Operations<'_> {
         }
         let op = Operation::parse(&approval.operation)
             .ok_or_else(|| OperationError::Conflict(format!("request {id} names an unknown operation")))?;
+        // Disabled since it was asked for: it stays pending and does not run.
+        let policy = self.policy(tenant, op).await?;
+        if policy.mode == Mode::Disabled {
+            return Err(OperationError::Disabled {
+                operation: op.name(),
+                reason: policy.reason.unwrap_or_else(|| "no reason given".into()),
+            });
+        }
         // The stored arguments must still be what was asked for.
         let actual = sha256_hex(canonical_json(&approval.arguments).as_bytes());
         if actual != approval.arguments_hash || expected_hash.is_some_and(|h| !h.eq_ignore_ascii_case(&actual)) {

@@ -650,6 +650,33 @@ async fn an_approval_runs_the_stored_operation_once_by_another_approver() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(w.sim.jobs().len(), 1, "nothing ran");
 
+    // An operation disabled after it was asked for does not run on approval.
+    let (status, body) = w
+        .send(
+            ALICE,
+            Method::POST,
+            &w.rmm(&format!("/alerts/{}/resolve", w.sim.open_alert_uids()[0])),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["approval"]["id"].as_str().unwrap().to_owned();
+    w.set_policy("datto-resolve-alert", "disabled", Some("change freeze"))
+        .await;
+    let (status, body) = w
+        .send(
+            CAROL,
+            Method::POST,
+            &format!("/operations/approvals/{id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("change freeze"));
+    w.set_policy("datto-resolve-alert", "approval", None).await;
+    let (_, stored) = w.get(ALICE, &format!("/operations/approvals/{id}")).await;
+    assert_eq!(stored["status"], "pending");
+
     // Rejected requests never run.
     let (status, body) = w
         .send(
