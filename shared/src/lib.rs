@@ -14,6 +14,9 @@
 //! - [`tickets`]: alerts to PSA tickets and back.
 //! - [`configurations`]: devices to PSA configuration items (the matching plan so far).
 //!
+//! Composed from several flows, above them all: [`workers`] (a sync run, then
+//! the device auto-import) and [`resync`] (clear an integration and sync it again).
+//!
 //! Machinery:
 //! - [`store`] (DynamoDB plumbing: client, keys, item helpers, leases, error
 //!   classification) and [`secrets`] (Secrets Manager).
@@ -48,4 +51,5 @@ pub mod sync;
 pub mod tickets;
 
 pub mod app;
+pub mod resync;
 pub mod workers;

@@ -20,6 +20,9 @@ impl Tickets<'_> {
         body: &[u8],
     ) -> Result<HookOutcome, TicketError> {
         let tenant = self.authenticate(datto_id, token, "datto-rmm").await?;
+        if let Some(off) = self.disabled(&tenant, datto_id).await? {
+            return Ok(off);
+        }
         let uid = alert_uid_from_hook(body).map_err(TicketError::Invalid)?;
         let items = self.items(&tenant);
         let Some(settings) = items.settings::<TicketSettings>(datto_id).await?.filter(|s| s.enabled) else {
