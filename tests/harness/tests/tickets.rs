@@ -465,6 +465,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     paths.sort();
     let mut expected = vec![
         "POST /integrations/{id}/sync",
+        "GET /integrations/{id}/sync-runs",
         "GET /integrations/{id}/sync-runs/{runId}",
         "POST /integrations/{id}/psa-import/preview",
         "POST /integrations/{id}/psa-import/apply",
