@@ -7,8 +7,8 @@ use crate::connections::{DattoCredentialsInput, IntegrationError, IntegrationSet
 use crate::connections::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
 use crate::datto::{DattoConnector, DattoError};
 use crate::psa::{PsaConnectionInfo, PsaConnector, PsaError, PsaKind};
-use crate::runs::history::{RunOverview, overview};
-use crate::runs::{RunKind, RunStarter};
+use crate::runs::history::{RunOverview, overview, run_summary};
+use crate::runs::{RunKind, RunStarter, RunStatus};
 use crate::secrets::{SecretsError, SecretsManager};
 use crate::store::keys;
 use crate::store::{Cascades, DynamoStore, StoreError};
@@ -81,8 +81,10 @@ impl IntegrationsApi {
     }
 
     /// Marks the integration as being deleted, then waits (at most
-    /// `stop_wait`) until no run of `kind` holds its lease: a running run
-    /// sees the mark before its next batch and stops.
+    /// `stop_wait`) while a run of `kind` is running under its lease: a
+    /// running run sees the mark before its next batch and stops. A run that
+    /// only waits for a worker is not waited for: its guard stops it before
+    /// it writes anything.
     async fn stop_runs(&self, tenant: &TenantId, id: &str, kind: Option<&RunKind>) -> Result<(), ApiError> {
         if uuid::Uuid::parse_str(id).is_err() || !self.store.mark_integration_deleting(tenant, id).await? {
             return Err(ApiError::not_found(format!("no integration {id}")));
@@ -92,8 +94,12 @@ impl IntegrationsApi {
         let deadline = std::time::Instant::now() + self.runs.stop_wait;
         loop {
             let held = match self.store.lease_holder(&kind.lease(&pk)).await? {
-                Some((_, expires)) => expires >= now_millis() / 1000,
-                None => false,
+                Some((run_id, expires)) if expires >= now_millis() / 1000 => {
+                    run_summary(&self.store, &pk, kind, &run_id)
+                        .await?
+                        .is_some_and(|r| r.status == RunStatus::Running)
+                }
+                _ => false,
             };
             if !held || std::time::Instant::now() >= deadline {
                 if held {

@@ -130,6 +130,26 @@ impl RunSummary {
     }
 }
 
+/// One run of `kind` in partition `pk`, summed up; `None` when there is no such run.
+pub async fn run_summary(
+    store: &DynamoStore,
+    pk: &str,
+    kind: &RunKind,
+    run_id: &str,
+) -> Result<Option<RunSummary>, StoreError> {
+    let out = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("PK", s(pk))
+        .key("SK", s(kind.run_sk(run_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(out.item.as_ref().and_then(RunSummary::of))
+}
+
 /// What an integration shows of its runs of one kind.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -179,9 +199,12 @@ mod tests {
         let aws_sdk_dynamodb::types::AttributeValue::M(item) = json_to_av(&flat) else {
             panic!()
         };
-        let s = RunSummary::of(&item).unwrap();
-        assert_eq!((s.status, s.counts["sites"].as_i64()), (RunStatus::Succeeded, Some(3)));
-        assert!(s.finished_at.is_some() && s.started_at.is_none());
+        let flat = RunSummary::of(&item).unwrap();
+        assert_eq!(
+            (flat.status, flat.counts["sites"].as_i64()),
+            (RunStatus::Succeeded, Some(3))
+        );
+        assert!(flat.finished_at.is_some() && flat.started_at.is_none());
         let body =
             serde_json::json!({"runId": "r2", "status": "queued", "trigger": "schedule", "createdAt": 5, "counts": {}});
         let item = Item::from([
@@ -189,7 +212,10 @@ mod tests {
             ("status".to_owned(), s("queued")),
             ("run".to_owned(), s(body.to_string())),
         ]);
-        let s = RunSummary::of(&item).unwrap();
-        assert_eq!((s.status, s.trigger), (RunStatus::Queued, Some(Trigger::Schedule)));
+        let body = RunSummary::of(&item).unwrap();
+        assert_eq!(
+            (body.status, body.trigger),
+            (RunStatus::Queued, Some(Trigger::Schedule))
+        );
     }
 }
