@@ -31,6 +31,10 @@ impl Tickets<'_> {
         let Some(psa_settings) = settings.psa_settings() else {
             return Ok(HookOutcome::new("ignored").because("the ticket settings lack the PSA's attributes"));
         };
+        // The PSA the tickets go to is switched off: nothing is opened there.
+        if let Some(off) = self.disabled(&tenant, &settings.psa_integration_id).await? {
+            return Ok(off);
+        }
         let datto = self.datto_client(&tenant, datto_id).await?;
         let alert = match datto.alert(&uid).await {
             Ok(a) => a,

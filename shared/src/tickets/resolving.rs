@@ -167,6 +167,10 @@ impl Tickets<'_> {
             return Ok(HookOutcome::new("ignored").because("not a ticket rmmsync opened"));
         };
         let datto_id = &link.datto_integration_id;
+        // The Datto RMM integration whose alerts it would resolve is switched off.
+        if let Some(off) = self.disabled(tenant, datto_id).await? {
+            return Ok(off);
+        }
         let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
             return Ok(HookOutcome::new("ignored").because("the Datto RMM integration has no ticket settings"));
         };
