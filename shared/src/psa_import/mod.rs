@@ -491,7 +491,13 @@ impl PsaImporter<'_> {
             // The run item goes with the integration: nothing more is written.
             store.release_lease(run_id).await?;
             tracing::info!(tenant = %tenant, integration = %integration_id, run = %run_id, "PSA import stopped: the integration was deleted");
+            run.record_error(
+                StopReason::Deleted.code(),
+                StopReason::Deleted.message().to_owned(),
+                None,
+            );
             run.status = RunStatus::Failed;
+            run.finished_at = Some(now_millis());
             return Ok(run);
         }
         run.status = match outcome {

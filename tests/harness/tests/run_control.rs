@@ -26,6 +26,10 @@ struct World {
 }
 
 async fn world(devices: usize, latency: Duration) -> World {
+    world_with(devices, latency, 6, Duration::ZERO).await
+}
+
+async fn world_with(devices: usize, latency: Duration, companies: usize, psa_latency: Duration) -> World {
     let datto = DattoSim::start(DattoConfig {
         platform: "merlot".into(),
         sites: 8,
@@ -36,7 +40,8 @@ async fn world(devices: usize, latency: Duration) -> World {
     .await
     .expect("start the Datto RMM simulator");
     let autotask = AutotaskSim::start(AutotaskConfig {
-        companies: 6,
+        companies,
+        latency: psa_latency,
         ..AutotaskConfig::default()
     })
     .await
@@ -673,4 +678,48 @@ async fn deleting_an_integration_during_its_sync_leaves_nothing_behind() {
         keep_before,
         "the other integration is untouched"
     );
+}
+
+#[tokio::test]
+async fn deleting_a_psa_integration_during_its_import_stops_the_import_writing() {
+    // Slow pages, so that the import is still listing companies when the delete comes.
+    let w = world_with(10, Duration::ZERO, 1_200, Duration::from_millis(150)).await;
+    let psa = w.create_autotask(ACME).await;
+    let (status, queued) = w
+        .call("POST", &format!("/integrations/{psa}/psa-import/apply"), ACME, None)
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let run_id = queued["runId"].as_str().unwrap().to_owned();
+    let tenant = TenantId::parse(ACME).unwrap();
+    let api = w.app.psa_import();
+    let (run_tenant, run_psa, run) = (tenant.clone(), psa.clone(), run_id.clone());
+    let worker = tokio::spawn(async move { api.importer().run(&run_tenant, &run_psa, &run).await });
+    let mut waited = 0;
+    loop {
+        let (_, run) = w
+            .call(
+                "GET",
+                &format!("/integrations/{psa}/psa-import/runs/{run_id}"),
+                ACME,
+                None,
+            )
+            .await;
+        if run["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the import never started: {run}");
+    }
+    let (status, body) = w.call("DELETE", &format!("/integrations/{psa}"), ACME, None).await;
+    assert_eq!(status, 204, "{body}");
+    let run = worker.await.unwrap().expect("the import ends cleanly");
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.errors[0].code, "integration_deleted", "{:?}", run.errors);
+    let tenant_pk = keys::tenant_pk(&tenant);
+    let companies = w.items(&tenant_pk, "COMPANY#").await.len();
+    assert_eq!(companies, 0, "the import wrote nothing back");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.items(&tenant_pk, "COMPANY#").await.len(), 0);
+    assert!(w.items(&keys::integration_pk(&tenant, &psa), "").await.is_empty());
 }

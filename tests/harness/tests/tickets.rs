@@ -504,7 +504,13 @@ async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_
     let tenant = TenantId::parse(TENANT).unwrap();
     let now = shared::time::now_millis();
     // The PSA the tickets go to is off: the alert is answered, nothing opened.
-    assert!(w.api.store.set_integration_enabled(&tenant, &w.psa_id, false, now).await.unwrap());
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, false, now)
+            .await
+            .unwrap()
+    );
     let uid = w.raise("cpu_ctx").await;
     assert!(w.autotask_tickets_for(&uid).is_empty());
     let alert_path = format!("/hooks/datto/{}/alerts?token={}", w.datto_id, w.datto_token);
@@ -512,13 +518,31 @@ async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_
     let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
     // The Datto integration itself off: the same answer, before Datto is asked.
-    assert!(w.api.store.set_integration_enabled(&tenant, &w.psa_id, true, now).await.unwrap());
-    assert!(w.api.store.set_integration_enabled(&tenant, &w.datto_id, false, now).await.unwrap());
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, true, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, false, now)
+            .await
+            .unwrap()
+    );
     let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
     assert!(w.autotask_tickets_for(&uid).is_empty());
     // On again: the next delivery opens the ticket.
-    assert!(w.api.store.set_integration_enabled(&tenant, &w.datto_id, true, now).await.unwrap());
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, true, now)
+            .await
+            .unwrap()
+    );
     let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("opened")), "{out}");
     assert_eq!(w.autotask_tickets_for(&uid).len(), 1);
