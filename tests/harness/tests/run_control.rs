@@ -540,6 +540,32 @@ async fn disabled_integrations_are_skipped_by_schedules_hooks_and_imports_and_co
         .call("POST", &format!("/integrations/{datto}/disable"), OTHER, None)
         .await;
     assert_eq!(status, 404, "another tenant cannot switch it");
+    // Changing an off integration's keys or settings leaves it off.
+    let c = w.datto.config();
+    let (status, rotated) = w
+        .call(
+            "PUT",
+            &format!("/integrations/{datto}/credentials"),
+            ACME,
+            Some(json!({ "apiKey": c.api_key, "apiSecret": c.api_secret })),
+        )
+        .await;
+    assert_eq!((status, rotated["enabled"].as_bool()), (200, Some(false)), "{rotated}");
+    let (status, _) = w
+        .call(
+            "PUT",
+            &format!("/integrations/{psa}/psa-import/settings"),
+            ACME,
+            Some(json!({ "autoCreate": { "companies": true } })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, shown) = w.call("GET", &format!("/integrations/{psa}"), ACME, None).await;
+    assert_eq!(
+        (shown["enabled"].as_bool(), shown["autoCreate"]["companies"].as_bool()),
+        (Some(false), Some(true)),
+        "{shown}"
+    );
 
     // Sync Now, clear, device import and PSA import: 409, nothing queued.
     let refused = [
