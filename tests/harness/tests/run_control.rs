@@ -35,6 +35,8 @@ async fn world_with(devices: usize, latency: Duration, companies: usize, psa_lat
         sites: 8,
         devices,
         latency,
+        // Slow worlds list in small pages, so that a run lasts seconds.
+        page_max: if latency.is_zero() { 250 } else { 50 },
         ..DattoConfig::default()
     })
     .await
@@ -642,8 +644,9 @@ async fn disabled_integrations_are_skipped_by_schedules_hooks_and_imports_and_co
 
 #[tokio::test]
 async fn deleting_an_integration_during_its_sync_leaves_nothing_behind() {
-    // Slow pages, so that the run is still listing when the delete comes.
-    let w = world(3_000, Duration::from_millis(40)).await;
+    // Slow, small pages (60 of them, 150 ms each), so that the run is still
+    // listing when the delete comes.
+    let w = world(3_000, Duration::from_millis(150)).await;
     let created = w.create_datto(ACME).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let run_id = created["sync"]["active"]["runId"].as_str().unwrap().to_owned();
