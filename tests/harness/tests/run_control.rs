@@ -56,6 +56,7 @@ async fn world_with(devices: usize, latency: Duration, companies: usize, psa_lat
         psa: psa_connector(&autotask.zone_information_url()),
         settings: rmmsync_tests::test_settings(),
         sync: shared::sync::SyncSettings::default(),
+        operations: shared::operations::OperationSettings::default(),
         hook_base_url: None,
         clock: shared::time::now_millis,
     };
