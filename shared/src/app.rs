@@ -18,7 +18,7 @@
 
 use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
-use crate::connections::routes::IntegrationsApi;
+use crate::connections::routes::{IntegrationsApi, RunWiring};
 use crate::datto::DattoConnector;
 use crate::devices::routes::DevicesApi;
 use crate::operations::OperationSettings;
@@ -77,7 +77,7 @@ impl App {
         OpenApiRouter::new()
             .merge(crate::companies::routes::router(self.companies()))
             .merge(crate::connections::routes::router(self.integrations()))
-            .merge(crate::sync::routes::router(self.sync_api()))
+            .merge(self.sync_routes())
             .merge(crate::site_mapping::routes::router(self.sites()))
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
@@ -105,6 +105,12 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
+            runs: RunWiring {
+                datto: Some(&crate::sync::SYNC_RUNS),
+                psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),
+                first_sync: Some(Arc::new(crate::sync::SyncStarter(Arc::new(self.sync_deps())))),
+                ..RunWiring::default()
+            },
         }
     }
 
@@ -140,6 +146,12 @@ impl App {
         SyncApi {
             deps: Arc::new(self.sync_deps()),
         }
+    }
+
+    /// What the sync-api Lambda serves: the sync routes and clear-and-resync.
+    pub fn sync_routes(&self) -> OpenApiRouter {
+        let api = self.sync_api();
+        crate::sync::routes::router(api.clone()).merge(crate::resync::router(api))
     }
 
     pub fn psa_import(&self) -> PsaImportApi {
@@ -188,6 +200,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::companies::routes::routes().into_openapi());
     doc.merge(crate::connections::routes::routes().into_openapi());
     doc.merge(crate::sync::routes::routes().into_openapi());
+    doc.merge(crate::resync::routes().into_openapi());
     doc.merge(crate::site_mapping::routes::routes().into_openapi());
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());

@@ -13,6 +13,7 @@
 //! the words that matched and the words set aside.
 
 mod items;
+pub use items::clear_site_mappings;
 pub mod routes;
 
 use crate::companies::Company;
