@@ -173,30 +173,45 @@ enum Portal {
 }
 
 impl Portal {
-    fn existing(&self, psa: PsaKind) -> Vec<Existing> {
-        let linked = |kind: &Option<String>, id: &Option<String>| match kind {
-            Some(k) if k == psa.as_str() => id.clone(),
-            _ => None,
+    /// The portal records as one integration's plan sees them: linked to it
+    /// (by PSA id), free, or taken by another integration (never shared).
+    fn existing(&self, integration: &PsaIntegration) -> Vec<Existing> {
+        let view = |kind: Option<PsaKind>, psa_id: &Option<String>, owner: &Option<String>| {
+            match (psa_id, owner) {
+                (None, _) => (None, false),
+                (Some(id), Some(owner)) if *owner == integration.id => (Some(id.clone()), false),
+                // Linked by hand to this PSA kind, by no integration yet: this one may take it.
+                (Some(id), None) if kind == Some(integration.kind) => (Some(id.clone()), false),
+                _ => (None, true),
+            }
         };
         match self {
             Portal::Companies(all) => all
                 .values()
-                .map(|c| Existing {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    company_id: None,
-                    email: None,
-                    psa_id: linked(&c.psa_kind, &c.psa_id),
+                .map(|c| {
+                    let (psa_id, taken) = view(c.psa_kind, &c.psa_id, &c.psa_integration_id);
+                    Existing {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        company_id: None,
+                        email: None,
+                        psa_id,
+                        taken,
+                    }
                 })
                 .collect(),
             Portal::Records(all) => all
                 .values()
-                .map(|r| Existing {
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                    company_id: r.company_id.clone(),
-                    email: r.email.clone(),
-                    psa_id: linked(&r.psa_kind, &r.psa_id),
+                .map(|r| {
+                    let (psa_id, taken) = view(r.psa_kind, &r.psa_id, &r.integration_id);
+                    Existing {
+                        id: r.id.clone(),
+                        name: r.name.clone(),
+                        company_id: r.company_id.clone(),
+                        email: r.email.clone(),
+                        psa_id,
+                        taken,
+                    }
                 })
                 .collect(),
         }
@@ -266,7 +281,8 @@ impl PsaImporter<'_> {
             }));
         }
         let limit = filter.limit.clamp(1, 5_000);
-        let next_offset = (records.len() > filter.offset + limit).then_some(filter.offset + limit);
+        let end = filter.offset.saturating_add(limit);
+        let next_offset = (records.len() > end).then_some(end);
         let records = records.into_iter().skip(filter.offset).take(limit).collect();
         Ok(Preview {
             counts,
@@ -286,7 +302,7 @@ impl PsaImporter<'_> {
         companies: &mut HashMap<String, String>,
         mode: Mode,
     ) -> Vec<Planned> {
-        let existing = portal.existing(integration.kind);
+        let existing = portal.existing(integration);
         let planned = plan::plan_kind(&integration.id, kind, listed, &existing, overrides, companies, mode);
         if kind == RecordKind::Company {
             companies.extend(
@@ -332,10 +348,20 @@ impl PsaImporter<'_> {
         let mut problems = Vec::new();
         let mut portal: HashMap<RecordKind, Portal> = HashMap::new();
         let mut changes = Vec::new();
+        // Each record once per request: two changes of one key in one batch write
+        // are refused by DynamoDB and would leave the request half-applied.
+        let mut first_of: HashMap<(RecordKind, String), usize> = HashMap::new();
         for (i, o) in input.into_iter().enumerate() {
             let psa_id = o.psa_id.trim().to_owned();
             if psa_id.is_empty() || psa_id.len() > 64 {
                 problems.push(format!("overrides[{i}]: `psaId` must be 1 to 64 characters"));
+                continue;
+            }
+            if let Some(j) = first_of.insert((o.kind, psa_id.clone()), i) {
+                problems.push(format!(
+                    "overrides[{i}]: {} {psa_id} is named twice (also overrides[{j}]); send one decision per record",
+                    o.kind.as_str()
+                ));
                 continue;
             }
             let action = match o.action.as_str() {
@@ -386,6 +412,10 @@ impl PsaImporter<'_> {
                     target_id: o.target_id,
                 }),
             ));
+        }
+        if problems.is_empty() {
+            let stored = self.import_store(tenant, integration_id).overrides().await?;
+            problems.extend(shared_match_targets(&stored, &changes));
         }
         if !problems.is_empty() {
             return Err(ImportError::Invalid(problems.join("; ")));
@@ -602,6 +632,42 @@ impl PsaImporter<'_> {
     }
 }
 
+/// Two `match` overrides on one portal record would link it to two PSA
+/// records (and write it twice in one batch). Names each clash, counting the
+/// stored overrides as they will be after `changes`.
+fn shared_match_targets(
+    stored: &HashMap<(RecordKind, String), Override>,
+    changes: &[(RecordKind, String, Option<Override>)],
+) -> Vec<String> {
+    let mut after: BTreeMap<(RecordKind, String), &Override> =
+        stored.iter().map(|(k, o)| ((k.0, k.1.clone()), o)).collect();
+    for (kind, psa_id, o) in changes {
+        match o {
+            Some(o) => after.insert((*kind, psa_id.clone()), o),
+            None => after.remove(&(*kind, psa_id.clone())),
+        };
+    }
+    let mut by_target: BTreeMap<(RecordKind, &str), Vec<&str>> = BTreeMap::new();
+    for o in after.values() {
+        if let (OverrideAction::Match, Some(target)) = (&o.action, &o.target_id) {
+            by_target.entry((o.kind, target)).or_default().push(&o.psa_id);
+        }
+    }
+    by_target
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|((kind, target), ids)| {
+            format!(
+                "portal {} {target} would be matched to {} {}s ({}); one portal record takes one match",
+                kind.as_str(),
+                ids.len(),
+                kind.as_str(),
+                ids.join(", ")
+            )
+        })
+        .collect()
+}
+
 fn error_code(e: &ImportError) -> &'static str {
     match e {
         ImportError::Integration(PsaIntegrationError::Psa(p)) => p.code(),
@@ -634,8 +700,9 @@ fn new_company(integration: &PsaIntegration, r: &PsaRecord, id: &str, now: i64) 
         name: r.name.clone(),
         normalized_name: normalize_name(&r.name),
         source: integration.kind.as_str().to_owned(),
-        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_kind: Some(integration.kind),
         psa_id: Some(r.id.clone()),
+        psa_integration_id: Some(integration.id.clone()),
         created_at: now,
         updated_at: now,
     }
@@ -652,8 +719,9 @@ fn linked_company(
 ) -> Option<Company> {
     let kind = integration.kind.as_str();
     let mut next = c.clone();
-    next.psa_kind = Some(kind.to_owned());
+    next.psa_kind = Some(integration.kind);
     next.psa_id = Some(r.id.clone());
+    next.psa_integration_id = Some(integration.id.clone());
     if basis == MatchBasis::PsaId && c.source == kind && c.name != r.name {
         next.name = r.name.clone();
         next.normalized_name = normalize_name(&r.name);
@@ -678,7 +746,7 @@ fn new_record(integration: &PsaIntegration, p: &Planned, id: &str, now: i64) -> 
         configuration_type: r.configuration_type.clone(),
         rmm_device_uid: r.rmm_device_uid.clone(),
         source: integration.kind.as_str().to_owned(),
-        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_kind: Some(integration.kind),
         psa_id: Some(r.id.clone()),
         integration_id: Some(integration.id.clone()),
         created_at: now,
@@ -695,7 +763,7 @@ fn linked_record(
 ) -> Option<PortalRecord> {
     let kind = integration.kind.as_str();
     let mut next = existing.clone();
-    next.psa_kind = Some(kind.to_owned());
+    next.psa_kind = Some(integration.kind);
     next.psa_id = Some(p.record.id.clone());
     next.integration_id = Some(integration.id.clone());
     if basis == MatchBasis::PsaId && existing.source == kind {

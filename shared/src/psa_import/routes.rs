@@ -405,7 +405,8 @@ async fn directory(
         .map_err(ImportError::from)?;
     all.retain(|r| company.as_ref().is_none_or(|c| r.company_id.as_ref() == Some(c)));
     all.sort_by(|a, b| a.normalized_name.cmp(&b.normalized_name).then_with(|| a.id.cmp(&b.id)));
-    let next = (all.len() > offset + limit).then_some(offset + limit);
+    let end = offset.saturating_add(limit);
+    let next = (all.len() > end).then_some(end);
     let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
     Ok(reply(
         StatusCode::OK,

@@ -640,3 +640,261 @@ async fn the_nightly_run_creates_new_records_only_when_auto_create_is_on() {
         .await;
     assert_eq!((status, busy["code"].as_str().unwrap()), (409, "import_in_progress"));
 }
+
+// ---- Defects found in review, each reproduced first ----
+
+impl Env {
+    fn companies_api(&self) -> shared::companies::routes::CompaniesApi {
+        shared::companies::routes::CompaniesApi {
+            store: self.import.store.clone(),
+            cascades: shared::app::company_cascades(&self.import.store),
+        }
+    }
+
+    async fn company_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.companies_api()
+                .handle(api_request(method, path, Some(TENANT), body.as_ref()))
+                .await,
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_company_linked_by_hand_to_connectwise_is_the_kind_everything_else_compares() {
+    let env = env(6).await;
+    let id = env.create(env.connectwise_body()).await;
+    let cw = env.connectwise.companies();
+    let target = cw
+        .iter()
+        .find(|c| c["deletedFlag"] != true && c["status"]["name"] != "Inactive")
+        .unwrap();
+    let psa_id = target["id"].as_i64().unwrap().to_string();
+    // Linked by hand with the short name a person (or an older client) uses.
+    let (status, linked) = env
+        .company_call(
+            "POST",
+            "/companies",
+            Some(json!({"name": "Hand Linked Holdings", "psa": {"kind": "connectwise", "id": psa_id}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{linked}");
+    assert_eq!(linked["psa"]["kind"], "connectwise-manage", "{linked}");
+    // The import sees it as a certain link, not as a company to create.
+    let preview = env.preview(&id, "&kind=company").await;
+    let planned = records(&preview, "company")
+        .into_iter()
+        .find(|r| r["record"]["id"] == psa_id.as_str())
+        .unwrap();
+    assert_eq!(
+        (planned["action"].as_str(), planned["basis"].as_str()),
+        (Some("match"), Some("psaId")),
+        "{planned}"
+    );
+    assert_eq!(planned["targetId"], linked["id"]);
+
+    // An item stored with the old string reads back as the one kind.
+    let store = &env.import.store;
+    let company_id = uuid::Uuid::new_v4().to_string();
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{TENANT}")),
+        )
+        .item(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("COMPANY#{company_id}")),
+        )
+        .item("entity", aws_sdk_dynamodb::types::AttributeValue::S("company".into()))
+        .item("id", aws_sdk_dynamodb::types::AttributeValue::S(company_id.clone()))
+        .item("name", aws_sdk_dynamodb::types::AttributeValue::S("Old Link".into()))
+        .item(
+            "normalizedName",
+            aws_sdk_dynamodb::types::AttributeValue::S("old link".into()),
+        )
+        .item("source", aws_sdk_dynamodb::types::AttributeValue::S("manual".into()))
+        .item(
+            "psaKind",
+            aws_sdk_dynamodb::types::AttributeValue::S("connectwise".into()),
+        )
+        .item("psaId", aws_sdk_dynamodb::types::AttributeValue::S("99999".into()))
+        .item("createdAt", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .item("updatedAt", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, old) = env.company_call("GET", &format!("/companies/{company_id}"), None).await;
+    assert_eq!(
+        (status, old["psa"]["kind"].as_str()),
+        (200, Some("connectwise-manage")),
+        "{old}"
+    );
+    // A kind nobody knows is refused, naming the field.
+    let (status, bad) = env
+        .company_call(
+            "POST",
+            "/companies",
+            Some(json!({"name": "X", "psa": {"kind": "halo", "id": "1"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("psa.kind"), "{bad}");
+}
+
+#[tokio::test]
+async fn duplicate_overrides_are_refused_and_never_wedge_later_runs() {
+    let env = env(8).await;
+    let id = env.create(env.autotask_body()).await;
+    let active: Vec<_> = env.autotask.companies().into_iter().filter(|c| c.active).collect();
+    let (a, b) = (active[0].id.to_string(), active[1].id.to_string());
+    let (status, target) = env
+        .company_call("POST", "/companies", Some(json!({"name": "Shared Target"})))
+        .await;
+    assert_eq!(status, 201);
+    let target = target["id"].as_str().unwrap().to_owned();
+    let path = format!("/integrations/{id}/psa-import/overrides");
+    // The same record twice in one request.
+    let (status, dup) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "exclude"},
+                {"kind": "company", "psaId": format!(" {a} "), "action": "create"}]})),
+        )
+        .await;
+    assert_eq!((status, dup["code"].as_str()), (400, Some("invalid_request")), "{dup}");
+    assert!(
+        dup["message"].as_str().unwrap().contains(&format!("company {a}")),
+        "{dup}"
+    );
+    // Two records matched to one portal company in one request.
+    let (status, two) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "match", "targetId": target},
+                {"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{two}");
+    assert!(two["message"].as_str().unwrap().contains(&target), "{two}");
+    // ... or one now and one later: the second names the first.
+    let (status, _) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [{"kind": "company", "psaId": a, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, later) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [{"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{later}");
+    assert!(later["message"].as_str().unwrap().contains(&a), "{later}");
+    // Moving the match from a to b in one request is fine.
+    let (status, moved) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "auto"},
+                {"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    let run = env.apply(&id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let again = env.apply(&id).await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+}
+
+#[tokio::test]
+async fn the_batch_writer_takes_duplicate_keys() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let env = env(1).await;
+    let store = &env.import.store;
+    let put = |v: &str| {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .item("PK", AttributeValue::S("TENANT#dup".into()))
+                    .item("SK", AttributeValue::S("X#1".into()))
+                    .item("v", AttributeValue::S(v.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    store.batch_write(vec![put("first"), put("second")]).await.unwrap();
+    let got = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S("TENANT#dup".into()))
+        .key("SK", AttributeValue::S("X#1".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.item.unwrap()["v"],
+        AttributeValue::S("second".into()),
+        "the last one wins"
+    );
+}
+
+#[tokio::test]
+async fn oversized_ids_and_offsets_are_bad_requests() {
+    let env = env(4).await;
+    let id = env.create(env.autotask_body()).await;
+    let long = "x".repeat(3_000);
+    for path in [
+        format!("/integrations/{long}/psa-import/runs"),
+        format!("/integrations/{id}/psa-import/runs/{long}"),
+    ] {
+        let (status, body) = env.import("GET", &path, TENANT, None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+    }
+    let (status, body) = env
+        .integrations("GET", &format!("/integrations/{long}"), TENANT, None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // offset + limit past usize::MAX: an empty page, not an overflow.
+    let huge = u64::MAX;
+    let (status, page) = env
+        .import("GET", &format!("/contacts?offset={huge}&limit=1000"), TENANT, None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (page["contacts"].as_array().unwrap().len(), &page["nextOffset"]),
+        (0, &Value::Null)
+    );
+    let (status, preview) = env
+        .import(
+            "POST",
+            &format!("/integrations/{id}/psa-import/preview?offset={huge}&limit=5000"),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["records"].as_array().unwrap().len(), 0);
+}
