@@ -17,6 +17,7 @@ pub(crate) fn company_item(tenant: &TenantId, c: &Company) -> Item {
         ("name".into(), s(&c.name)),
         ("normalizedName".into(), s(&c.normalized_name)),
         ("source".into(), s(&c.source)),
+        ("active".into(), AttributeValue::Bool(c.active)),
         ("createdAt".into(), n(c.created_at)),
         ("updatedAt".into(), n(c.updated_at)),
     ]);
@@ -42,6 +43,7 @@ fn from_item(item: &Item) -> Result<Company, StoreError> {
         psa_kind: f.opt_s("psaKind").as_deref().and_then(PsaKind::from_link),
         psa_id: f.opt_s("psaId"),
         psa_integration_id: f.opt_s("psaIntegrationId"),
+        active: f.opt_b("active").unwrap_or(true),
         created_at: f.n("createdAt")?,
         updated_at: f.n("updatedAt")?,
     })

@@ -28,6 +28,9 @@ pub struct Company {
     /// The PSA integration that imported or linked it; `None` for a link made
     /// by hand (the first import of that kind to see it takes it over).
     pub psa_integration_id: Option<String>,
+    /// False once the linked PSA record is inactive or deleted there (the PSA
+    /// import keeps it in step); companies made by hand are active.
+    pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,6 +42,8 @@ pub struct CompanyView {
     pub name: String,
     pub source: String,
     pub psa: Option<PsaRef>,
+    /// False when the linked PSA record is inactive or deleted in the PSA.
+    pub active: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -67,6 +72,7 @@ impl From<&Company> for CompanyView {
                 }),
                 _ => None,
             },
+            active: c.active,
             created_at: format_rfc3339(c.created_at),
             updated_at: format_rfc3339(c.updated_at),
         }
@@ -173,6 +179,7 @@ impl Companies<'_> {
             psa_kind: psa.as_ref().map(|p| p.0),
             psa_id: psa.map(|p| p.1),
             psa_integration_id: None,
+            active: true,
             created_at: now,
             updated_at: now,
         };

@@ -24,7 +24,7 @@ use crate::companies::Company;
 use crate::companies::directory::PortalRecord;
 use crate::companies::directory::record_item;
 use crate::companies::items::company_item;
-use crate::connections::IntegrationSettings;
+use crate::connections::{AutoCreate, ImportKinds, IntegrationSettings};
 use crate::connections::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
 use crate::matching::normalize_name;
 use crate::psa::{PsaConnector, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
@@ -91,6 +91,10 @@ pub struct KindCounts {
     pub updated: u64,
     pub excluded: u64,
     pub pending: u64,
+    /// Portal records of this integration whose PSA record is gone (deleted
+    /// there): made inactive by the run.
+    #[serde(default)]
+    pub deactivated: u64,
 }
 
 /// What a PSA import run's error adds: the kind of record it was importing.
@@ -115,6 +119,9 @@ pub struct ImportRun {
     /// The kind being imported now, while running.
     pub current_kind: Option<RecordKind>,
     pub counts: BTreeMap<RecordKind, KindCounts>,
+    /// "Create unmatched": the kind whose waiting records this run creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_unmatched: Option<RecordKind>,
     pub writes: u64,
     pub errors: Vec<ImportRunError>,
     pub created_at: i64,
@@ -263,6 +270,10 @@ impl PsaImporter<'_> {
         let mut counts = BTreeMap::new();
         let mut records = Vec::new();
         for kind in RecordKind::ALL {
+            if !integration.import_kinds.is_on(kind) {
+                self.switched_off(tenant, &integration, kind, &mut companies).await?;
+                continue;
+            }
             let listed = client.list_records(kind).await?;
             let portal = self.portal(tenant, kind).await?;
             let planned = self.plan(
@@ -312,6 +323,27 @@ impl PsaImporter<'_> {
             );
         }
         planned
+    }
+
+    /// A kind switched off is neither listed nor written. With companies off,
+    /// child records still find the companies this integration linked before.
+    async fn switched_off(
+        &self,
+        tenant: &TenantId,
+        integration: &PsaIntegration,
+        kind: RecordKind,
+        companies: &mut HashMap<String, String>,
+    ) -> Result<(), StoreError> {
+        if kind == RecordKind::Company {
+            let portal = self.portal(tenant, kind).await?;
+            companies.extend(
+                portal
+                    .existing(integration)
+                    .into_iter()
+                    .filter_map(|e| Some((e.psa_id?, e.id))),
+            );
+        }
+        Ok(())
     }
 
     fn import_store<'s>(&'s self, tenant: &'s TenantId, integration_id: &'s str) -> ImportStore<'s> {
@@ -368,10 +400,11 @@ impl PsaImporter<'_> {
                 "match" => Some(OverrideAction::Match),
                 "create" => Some(OverrideAction::Create),
                 "exclude" => Some(OverrideAction::Exclude),
+                "undecided" => Some(OverrideAction::Undecided),
                 "auto" => None,
                 other => {
                     problems.push(format!(
-                        "overrides[{i}]: unknown action `{other}` (match, create, exclude or auto)"
+                        "overrides[{i}]: unknown action `{other}` (match, create, exclude, undecided or auto)"
                     ));
                     continue;
                 }
@@ -426,6 +459,56 @@ impl PsaImporter<'_> {
         self.overrides(tenant, integration_id).await
     }
 
+    /// Changes the auto-create toggles and kind switches. Auto-create is
+    /// offered only for kinds that are on: asking for it on a kind that is
+    /// (or is being switched) off is refused, naming the field; a kind
+    /// switched off takes its stored auto-create with it.
+    pub async fn set_settings(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        auto_create: Option<AutoCreate>,
+        kinds: Option<ImportKinds>,
+    ) -> Result<PsaIntegration, ImportError> {
+        if auto_create.is_none() && kinds.is_none() {
+            return Err(ImportError::Invalid(
+                "nothing to change: give `autoCreate` and/or `kinds`".into(),
+            ));
+        }
+        let current = self.integrations().get(tenant, integration_id).await?;
+        let kinds_after = kinds.unwrap_or(current.import_kinds);
+        let mut auto_after = auto_create.unwrap_or(current.auto_create);
+        let toggles = [
+            ("companies", RecordKind::Company),
+            ("users", RecordKind::User),
+            ("configurations", RecordKind::Configuration),
+        ];
+        let mut problems = Vec::new();
+        for (name, kind) in toggles {
+            let slot = match kind {
+                RecordKind::Company => &mut auto_after.companies,
+                RecordKind::User => &mut auto_after.users,
+                _ => &mut auto_after.configurations,
+            };
+            if *slot && !kinds_after.is_on(kind) {
+                if auto_create.is_some() {
+                    problems.push(format!(
+                        "`autoCreate.{name}` needs the {name} kind on (`kinds.{name}` is false)"
+                    ));
+                } else {
+                    *slot = false;
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems.join("; ")));
+        }
+        Ok(self
+            .integrations()
+            .set_import_settings(tenant, integration_id, Some(auto_after), Some(kinds_after))
+            .await?)
+    }
+
     /// Queues a run (apply or nightly); refused while another run holds the lease.
     pub async fn start(
         &self,
@@ -433,12 +516,46 @@ impl PsaImporter<'_> {
         integration_id: &str,
         trigger: Trigger,
     ) -> Result<ImportRun, ImportError> {
+        self.queue(tenant, integration_id, trigger, None).await
+    }
+
+    /// Queues a "create unmatched" run: as the nightly run, and the records
+    /// of `kind` left waiting (undecided, or auto-create off) are created.
+    /// Refused for a kind that is switched off.
+    pub async fn create_unmatched(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        kind: RecordKind,
+    ) -> Result<ImportRun, ImportError> {
+        let integration = self.integrations().get(tenant, integration_id).await?;
+        if !integration.import_kinds.is_on(kind) {
+            return Err(ImportError::Invalid(format!(
+                "the {} kind is switched off for this import; switch it on first",
+                kind.as_str()
+            )));
+        }
+        self.queue(tenant, integration_id, Trigger::Manual, Some(kind)).await
+    }
+
+    async fn queue(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        trigger: Trigger,
+        create_unmatched: Option<RecordKind>,
+    ) -> Result<ImportRun, ImportError> {
         self.integrations().get(tenant, integration_id).await?;
         let now = now_millis();
         let run_id = format!("{now:013}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let store = self.import_store(tenant, integration_id);
+        let previous = store.lease_holder().await?;
         if let Err(holder) = store.acquire_lease(&run_id, now, LEASE_TTL_MS).await? {
             return Err(ImportError::InProgress(holder));
+        }
+        // The lease was free or expired: a run that still holds it crashed.
+        if let Some(crashed) = previous {
+            self.mark_crashed(tenant, integration_id, &crashed, &run_id).await;
         }
         let run = ImportRun {
             run_id,
@@ -447,6 +564,7 @@ impl PsaImporter<'_> {
             status: RunStatus::Queued,
             current_kind: None,
             counts: BTreeMap::new(),
+            create_unmatched,
             writes: 0,
             errors: Vec::new(),
             created_at: now,
@@ -459,6 +577,41 @@ impl PsaImporter<'_> {
         }
         tracing::info!(tenant = %tenant, integration = %integration_id, run = %run.run_id, trigger = trigger.as_str(), "PSA import queued");
         Ok(run)
+    }
+
+    /// Marks a run whose lease expired while it was queued or running as
+    /// failed, naming the run that took over; a finished run is left alone.
+    async fn mark_crashed(&self, tenant: &TenantId, integration_id: &str, crashed: &str, by: &str) {
+        let store = self.import_store(tenant, integration_id);
+        let Ok(Some(mut run)) = store.get_run(crashed).await else {
+            return;
+        };
+        let was = run.status;
+        if !matches!(was, RunStatus::Queued | RunStatus::Running) {
+            return;
+        }
+        run.status = RunStatus::Failed;
+        run.current_kind = None;
+        run.finished_at = Some(now_millis());
+        run.record_error(
+            "psa_import.crashed",
+            format!("the run stopped without finishing (its lease expired); run {by} took over"),
+            None,
+        );
+        // Conditional on the status attribute (the worker claims through it).
+        for from in [was, RunStatus::Running, RunStatus::Queued] {
+            match store.claim_run(&run, from).await {
+                Ok(true) => {
+                    tracing::warn!(tenant = %tenant, integration = %integration_id, run = crashed, by, "crashed PSA import marked failed");
+                    return;
+                }
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, run = crashed, "could not mark a crashed PSA import");
+                    return;
+                }
+            }
+        }
     }
 
     pub async fn get_run(
@@ -525,12 +678,19 @@ impl PsaImporter<'_> {
             .map_err(|e| failed(None)(e.into()))?;
         let store = self.import_store(tenant, integration_id);
         let overrides = store.overrides().await.map_err(|e| failed(None)(e.into()))?;
-        let mode = match run.trigger {
-            Trigger::Schedule => Mode::Scheduled(integration.auto_create),
-            Trigger::Manual => Mode::Manual,
+        let mode = match (run.create_unmatched, run.trigger) {
+            (Some(kind), _) => Mode::CreateUnmatched(integration.auto_create, kind),
+            (None, Trigger::Schedule) => Mode::Scheduled(integration.auto_create),
+            (None, Trigger::Manual) => Mode::Manual,
         };
         let mut companies = HashMap::new();
         for kind in RecordKind::ALL {
+            if !integration.import_kinds.is_on(kind) {
+                self.switched_off(tenant, &integration, kind, &mut companies)
+                    .await
+                    .map_err(|e| failed(Some(kind))(e.into()))?;
+                continue;
+            }
             run.current_kind = Some(kind);
             let listed = client
                 .list_records(kind)
@@ -592,6 +752,45 @@ impl PsaImporter<'_> {
                     counts.updated += 1;
                 }
                 items.push(item);
+            }
+        }
+        // Records this integration linked whose PSA record is no longer listed
+        // were deleted in the PSA: they stay, inactive.
+        let listed: std::collections::HashSet<&str> = planned.iter().map(|p| p.record.id.as_str()).collect();
+        let gone = |psa_id: &Option<String>, owner: &Option<String>, active: bool| {
+            active
+                && owner.as_deref() == Some(integration.id.as_str())
+                && psa_id.as_deref().is_some_and(|id| !listed.contains(id))
+        };
+        match portal {
+            Portal::Companies(all) => {
+                for c in all
+                    .values()
+                    .filter(|c| gone(&c.psa_id, &c.psa_integration_id, c.active))
+                {
+                    counts.deactivated += 1;
+                    items.push(company_item(
+                        tenant,
+                        &Company {
+                            active: false,
+                            updated_at: now,
+                            ..c.clone()
+                        },
+                    ));
+                }
+            }
+            Portal::Records(all) => {
+                for r in all.values().filter(|r| gone(&r.psa_id, &r.integration_id, r.active)) {
+                    counts.deactivated += 1;
+                    items.push(record_item(
+                        tenant,
+                        &PortalRecord {
+                            active: false,
+                            updated_at: now,
+                            ..r.clone()
+                        },
+                    ));
+                }
             }
         }
         let total = items.len() as u64;
@@ -703,6 +902,7 @@ fn new_company(integration: &PsaIntegration, r: &PsaRecord, id: &str, now: i64) 
         psa_kind: Some(integration.kind),
         psa_id: Some(r.id.clone()),
         psa_integration_id: Some(integration.id.clone()),
+        active: r.active,
         created_at: now,
         updated_at: now,
     }
@@ -722,6 +922,8 @@ fn linked_company(
     next.psa_kind = Some(integration.kind);
     next.psa_id = Some(r.id.clone());
     next.psa_integration_id = Some(integration.id.clone());
+    // A linked company follows the PSA record's state (inactive or active again).
+    next.active = r.active;
     if basis == MatchBasis::PsaId && c.source == kind && c.name != r.name {
         next.name = r.name.clone();
         next.normalized_name = normalize_name(&r.name);
@@ -766,6 +968,7 @@ fn linked_record(
     next.psa_kind = Some(integration.kind);
     next.psa_id = Some(p.record.id.clone());
     next.integration_id = Some(integration.id.clone());
+    next.active = p.record.active;
     if basis == MatchBasis::PsaId && existing.source == kind {
         let fresh = new_record(integration, p, &existing.id, existing.created_at);
         next = PortalRecord {

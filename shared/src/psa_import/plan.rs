@@ -48,6 +48,9 @@ pub enum OverrideAction {
     Match,
     Create,
     Exclude,
+    /// Neither created nor excluded: it waits (`pending`) until a person
+    /// decides, or "create unmatched" creates it.
+    Undecided,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,9 @@ pub enum Mode {
     Manual,
     /// The nightly run: creation follows the auto-create toggles.
     Scheduled(AutoCreate),
+    /// "Create unmatched" of one kind: as the nightly run, and the records of
+    /// that kind that would wait (undecided, or auto-create off) are created.
+    CreateUnmatched(AutoCreate, RecordKind),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -296,6 +302,12 @@ fn decide(
     let create = || Decision::Create {
         portal_id: portal_id(integration_id, kind, &record.id),
     };
+    let creating_unmatched = matches!(mode, Mode::CreateUnmatched(_, k) if k == kind);
+    if matches!(over.map(|o| &o.action), Some(OverrideAction::Undecided)) && !creating_unmatched {
+        return Decision::Pending {
+            reason: "left undecided".into(),
+        };
+    }
     if child && portal_company_id.is_none() {
         return exclude("its company is not imported");
     }
@@ -333,9 +345,13 @@ fn decide(
             }
         }
         [] => match mode {
-            Mode::Scheduled(auto) if !auto_creates(kind, auto) => Decision::Pending {
-                reason: format!("auto-create for {}s is off", kind.as_str()),
-            },
+            Mode::Scheduled(auto) | Mode::CreateUnmatched(auto, _)
+                if !creating_unmatched && !auto_creates(kind, auto) =>
+            {
+                Decision::Pending {
+                    reason: format!("auto-create for {}s is off", kind.as_str()),
+                }
+            }
             _ => create(),
         },
         many => exclude(&format!(

@@ -646,6 +646,7 @@ mod tests {
             psa_kind: autotask.map(|_| crate::psa::PsaKind::Autotask),
             psa_id: autotask.map(Into::into),
             psa_integration_id: None,
+            active: true,
             created_at: 0,
             updated_at: 0,
         }
