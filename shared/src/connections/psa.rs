@@ -87,6 +87,8 @@ pub struct PsaIntegration {
     /// Autotask zone or ConnectWise company id, as the connection test saw it.
     pub account: Option<String>,
     pub api_url: Option<String>,
+    /// What identifies the PSA database (Autotask: zone host and `ci`), when known.
+    pub database: Option<String>,
     pub auto_create: AutoCreate,
     pub import_kinds: ImportKinds,
     pub created_at: i64,
@@ -402,6 +404,7 @@ impl PsaIntegrations<'_> {
             secret_arn: arn,
             account: info.account,
             api_url: Some(info.api_url),
+            database: info.database,
             auto_create: input.auto_create.unwrap_or_default(),
             import_kinds: ImportKinds::default(),
             created_at: now,
@@ -474,6 +477,7 @@ impl PsaIntegrations<'_> {
         }
         integration.account = info.account;
         integration.api_url = Some(info.api_url);
+        integration.database = info.database;
         integration.updated_at = now;
         integration.credentials_updated_at = now;
         integration.last_tested_at = Some(now);

@@ -37,6 +37,7 @@ fn to_item(tenant: &TenantId, i: &PsaIntegration) -> Item {
     let optional = [
         ("account", i.account.clone().map(s)),
         ("apiUrl", i.api_url.clone().map(s)),
+        ("database", i.database.clone().map(s)),
         ("lastTestedAt", i.last_tested_at.map(n)),
     ];
     item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))));
@@ -80,6 +81,7 @@ fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
         secret_arn: f.s("secretArn")?,
         account: f.opt_s("account"),
         api_url: f.opt_s("apiUrl"),
+        database: f.opt_s("database"),
         auto_create: AutoCreate {
             companies: f.opt_b("autoCreateCompanies").unwrap_or(false),
             users: f.opt_b("autoCreateUsers").unwrap_or(false),

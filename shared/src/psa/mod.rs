@@ -145,6 +145,9 @@ pub struct PsaConnectionInfo {
     pub account: Option<String>,
     /// The REST root the client will use (no credentials in it).
     pub api_url: String,
+    /// What identifies the PSA database behind the account, when known
+    /// (Autotask: `autotask:{REST root host}#ci={ci}` from zoneInformation).
+    pub database: Option<String>,
     /// Autotask: requests used in the current hour, of the threshold.
     pub requests_used: Option<i64>,
     pub request_limit: Option<i64>,
