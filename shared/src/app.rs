@@ -14,12 +14,15 @@
 //! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_IMPORT_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
 //! | `HOOK_BASE_URL` | the API's public URL, for registering ConnectWise callbacks |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
+//! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
 use crate::connections::routes::IntegrationsApi;
 use crate::datto::DattoConnector;
 use crate::devices::routes::DevicesApi;
+use crate::operations::OperationSettings;
+use crate::operations::routes::OperationsApi;
 use crate::psa::PsaConnector;
 use crate::psa_import::routes::PsaImportApi;
 use crate::secrets::SecretsManager;
@@ -42,6 +45,7 @@ pub struct App {
     pub settings: IntegrationSettings,
     pub sync: SyncSettings,
     pub hook_base_url: Option<String>,
+    pub operations: OperationSettings,
     /// The clock the ticket flow's repeat windows use (tests inject one).
     pub clock: fn() -> i64,
 }
@@ -60,6 +64,7 @@ impl App {
             settings: IntegrationSettings::from_env(),
             sync: SyncSettings::from_env(),
             hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
+            operations: OperationSettings::from_env(),
             clock: crate::time::now_millis,
         })
     }
@@ -77,6 +82,19 @@ impl App {
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
+            .merge(crate::operations::routes::router(self.operations_api()))
+    }
+
+    pub fn operations_api(&self) -> OperationsApi {
+        OperationsApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
+            integration_settings: self.settings.clone(),
+            settings: self.operations.clone(),
+            clock: self.clock,
+            clients: Default::default(),
+        }
     }
 
     pub fn integrations(&self) -> IntegrationsApi {
@@ -174,6 +192,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());
+    doc.merge(crate::operations::routes::routes().into_openapi());
 
     doc.info = InfoBuilder::new()
         .title("rmmsync")
