@@ -11,7 +11,7 @@
 //! | `SECRET_NAME_PREFIX`, `SECRET_RECOVERY_DAYS` | where credentials live, how long a deleted one can be recovered |
 //! | `DATTO_RMM_*` | the Datto RMM connector (see `datto::DattoConnector::from_env`) |
 //! | `AUTOTASK_*`, `CONNECTWISE_*` | the PSA connector (see `psa::PsaConnector::from_env`) |
-//! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
+//! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_IMPORT_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
 //! | `HOOK_BASE_URL` | the API's public URL, for registering ConnectWise callbacks |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |

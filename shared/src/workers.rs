@@ -4,7 +4,7 @@
 //! this module, above both, puts them in order. Both workers are driven by
 //! the run machine's [`drive`](crate::runs::worker::drive).
 
-use crate::devices::import::after_sync;
+use crate::devices::import::{AutoImportLimits, after_sync};
 use crate::runs::events::RunRef;
 use crate::runs::worker::Worker;
 use crate::runs::{RunKind, RunStatus};
@@ -27,7 +27,11 @@ pub async fn sync_run(
         run_id,
         budget,
         async |run: &mut RunRecord| {
-            after_sync(&deps.store, tenant, integration_id, run).await;
+            let limits = AutoImportLimits {
+                time: budget.import_time,
+                page: budget.import_page,
+            };
+            after_sync(&deps.store, tenant, integration_id, run, limits).await;
         },
     )
     .await

@@ -30,6 +30,8 @@ use crate::time::{format_rfc3339, now_millis};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Uids one request may name.
 pub const MAX_UIDS: usize = 1_000;
@@ -146,6 +148,42 @@ pub fn build_asset(
         linked: true,
         created_at: previous.and_then(|p| p.asset_created_at).unwrap_or(now),
         updated_at: now,
+    }
+}
+
+/// How much the auto-import after a sync may do in one invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct AutoImportLimits {
+    /// From the auto-import's start; no page is started after it.
+    pub time: Duration,
+    /// Devices read per page (at most 500).
+    pub page: i32,
+}
+
+/// Whether a streamed import went through every page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Complete,
+    /// Stopped at its deadline; the next pass starts after this device uid.
+    OutOfTime {
+        resume_after: String,
+    },
+}
+
+/// How a stream reads the devices: page size, where to start, when to stop.
+struct Paging {
+    size: i32,
+    start: Option<String>,
+    deadline: Option<Instant>,
+}
+
+impl Paging {
+    fn all() -> Self {
+        Self {
+            size: PAGE,
+            start: None,
+            deadline: None,
+        }
     }
 }
 
@@ -343,7 +381,7 @@ impl DeviceImporter<'_> {
                         ),
                     });
                 }
-                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report)
+                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report, Paging::all())
                     .await?;
             }
         }
@@ -351,21 +389,57 @@ impl DeviceImporter<'_> {
         Ok(report)
     }
 
-    /// The scheduled sync's import of auto-sync types (see the module docs).
-    pub async fn auto_import(&self, tenant: &TenantId, integration: &str) -> Result<ImportReport, DevicesError> {
+    /// The scheduled sync's import of auto-sync types (see the module docs),
+    /// within `limits`: it stops between pages once its time is spent (after
+    /// one page at least), saves where (`AUTOIMPORT#RESUME`), and the next
+    /// run's pass goes on from there, so every device is reached however
+    /// short the budget.
+    pub async fn auto_import(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        limits: AutoImportLimits,
+    ) -> Result<(ImportReport, Completion), DevicesError> {
         let ctx = self.context(tenant, integration).await?;
         let mut report = ImportReport::default();
+        let mut completion = Completion::Complete;
         if !ctx.auto_sync.is_empty() {
             let auto = ctx.auto_sync.clone();
-            self.stream(tenant, &ctx, |d| auto.contains(&type_key(d)), true, &mut report)
+            let deadline = Instant::now() + limits.time;
+            let start = self.store.auto_import_resume(tenant, integration).await?;
+            completion = self
+                .stream(
+                    tenant,
+                    &ctx,
+                    |d| auto.contains(&type_key(d)),
+                    true,
+                    &mut report,
+                    Paging {
+                        size: limits.page.clamp(1, PAGE),
+                        start: start.clone(),
+                        deadline: Some(deadline),
+                    },
+                )
                 .await?;
+            match &completion {
+                Completion::OutOfTime { resume_after } => {
+                    self.store
+                        .set_auto_import_resume(tenant, integration, Some(resume_after))
+                        .await?;
+                }
+                Completion::Complete if start.is_some() => {
+                    self.store.set_auto_import_resume(tenant, integration, None).await?;
+                }
+                Completion::Complete => {}
+            }
         }
         report.finished_at = format_rfc3339(now_millis());
-        Ok(report)
+        Ok((report, completion))
     }
 
     /// Every staged, not removed device that `wanted` picks, a page at a time;
-    /// the next page is read while the current one is written.
+    /// the next page is read while the current one is written. With a
+    /// deadline, no page is started after it (the first always is).
     async fn stream(
         &self,
         tenant: &TenantId,
@@ -373,8 +447,17 @@ impl DeviceImporter<'_> {
         wanted: impl Fn(&DeviceRecord) -> bool,
         only_changed: bool,
         report: &mut ImportReport,
-    ) -> Result<(), DevicesError> {
-        let mut page = self.store.device_page(tenant, &ctx.integration, None, PAGE).await?;
+        paging: Paging,
+    ) -> Result<Completion, DevicesError> {
+        let Paging {
+            size: page_size,
+            start,
+            deadline,
+        } = paging;
+        let mut page = self
+            .store
+            .device_page(tenant, &ctx.integration, start.as_deref(), page_size)
+            .await?;
         loop {
             let (devices, next) = page;
             let batch: Vec<_> = devices
@@ -390,11 +473,15 @@ impl DeviceImporter<'_> {
                 }
             };
             let Some(next) = next else {
-                return apply.await;
+                return apply.await.map(|()| Completion::Complete);
             };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                apply.await?;
+                return Ok(Completion::OutOfTime { resume_after: next });
+            }
             let (applied, fetched) = tokio::join!(
                 apply,
-                self.store.device_page(tenant, &ctx.integration, Some(&next), PAGE)
+                self.store.device_page(tenant, &ctx.integration, Some(&next), page_size)
             );
             applied?;
             page = fetched?;
@@ -415,6 +502,14 @@ impl DeviceImporter<'_> {
             .map(|(u, _)| u.clone())
             .collect();
         let previous = self.store.import_states(tenant, &ctx.integration, &known).await?;
+        // An asset whose import state is gone (or never said when it was made)
+        // keeps the `createdAt` it has: read it rather than stamp it anew.
+        let unknown_age: Vec<String> = known
+            .iter()
+            .filter(|u| previous.get(*u).and_then(|p| p.asset_created_at).is_none())
+            .map(|u| Asset::id_for(&ctx.integration, u))
+            .collect();
+        let created = self.store.asset_created_ats(tenant, &unknown_age).await?;
         let now = now_millis();
         let mut assets = Vec::new();
         let mut states = Vec::new();
@@ -424,7 +519,10 @@ impl DeviceImporter<'_> {
             match decide(ctx, device.as_ref()) {
                 Ok((company, portal)) => {
                     let device = device.as_ref().expect("decide passed");
-                    let asset = build_asset(ctx, device, company, portal, before, now);
+                    let mut asset = build_asset(ctx, device, company, portal, before, now);
+                    if let Some(at) = created.get(&asset.id) {
+                        asset.created_at = *at;
+                    }
                     let hash = asset.content_hash();
                     let up_to_date = before
                         .is_some_and(|b| b.status == ImportStatus::Imported && b.asset_hash.as_ref() == Some(&hash));
@@ -491,12 +589,17 @@ pub async fn after_sync(
     tenant: &TenantId,
     integration: &str,
     run: &mut crate::sync::RunRecord,
+    limits: AutoImportLimits,
 ) {
-    match (DeviceImporter { store }).auto_import(tenant, integration).await {
-        Ok(report) => {
+    match (DeviceImporter { store })
+        .auto_import(tenant, integration, limits)
+        .await
+    {
+        Ok((report, completion)) => {
             run.counts.devices_imported += report.imported;
             run.counts.devices_import_failed += report.failed;
             run.counts.writes += report.writes;
+            run.counts.devices_import_incomplete = completion != Completion::Complete;
         }
         Err(e) => run.record_error("devices.auto_import", e.to_string()),
     }

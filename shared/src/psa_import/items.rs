@@ -182,6 +182,12 @@ impl ImportStore<'_> {
         Ok(taken.map_err(Option::unwrap_or_default))
     }
 
+    /// The run holding the lease (live or expired), if any.
+    pub async fn lease_holder(&self) -> Result<Option<String>, StoreError> {
+        let pk = self.pk();
+        Ok(self.store.lease_holder(&Self::lease(&pk)).await?.map(|(run, _)| run))
+    }
+
     pub async fn release_lease(&self, run_id: &str) -> Result<(), StoreError> {
         let pk = self.pk();
         self.store.release_lease(&Self::lease(&pk), run_id).await

@@ -104,7 +104,7 @@ impl QuickMatcher {
     pub fn new(companies: &[Company]) -> Self {
         let by_autotask_id = companies
             .iter()
-            .filter(|c| c.psa_kind.as_deref() == Some("autotask"))
+            .filter(|c| c.psa_kind == Some(crate::psa::PsaKind::Autotask))
             .filter_map(|c| Some((c.psa_id.clone()?, c.id.clone())))
             .collect();
         Self {
@@ -644,8 +644,10 @@ mod tests {
             name: name.into(),
             normalized_name: crate::matching::normalize_name(name),
             source: "manual".into(),
-            psa_kind: autotask.map(|_| "autotask".into()),
+            psa_kind: autotask.map(|_| crate::psa::PsaKind::Autotask),
             psa_id: autotask.map(Into::into),
+            psa_integration_id: None,
+            active: true,
             created_at: 0,
             updated_at: 0,
         }
@@ -721,7 +723,7 @@ mod tests {
             configuration_type: None,
             rmm_device_uid: uid.map(Into::into),
             source: "autotask".into(),
-            psa_kind: Some("autotask".into()),
+            psa_kind: Some(crate::psa::PsaKind::Autotask),
             psa_id: None,
             integration_id: None,
             created_at: 0,

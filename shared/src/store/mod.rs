@@ -207,7 +207,11 @@ impl DynamoStore {
     }
 
     /// BatchWriteItem in chunks of 25, with backoff on unprocessed items.
+    /// Writes in rounds of 25. Two writes of one key in a call are refused
+    /// by DynamoDB (and would wedge every retry), so only the last write of
+    /// each key is sent.
     pub async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let requests = last_write_per_key(requests);
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
@@ -237,6 +241,36 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// The writes with only the last one of each `(PK, SK)` kept, in their order.
+pub(crate) fn last_write_per_key(requests: Vec<WriteRequest>) -> Vec<WriteRequest> {
+    fn key(r: &WriteRequest) -> Option<(String, String)> {
+        let get = |m: &std::collections::HashMap<String, AttributeValue>, k: &str| match m.get(k) {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(p) = r.put_request() {
+            return Some((get(p.item(), "PK")?, get(p.item(), "SK")?));
+        }
+        let d = r.delete_request()?;
+        Some((get(d.key(), "PK")?, get(d.key(), "SK")?))
+    }
+    let mut last = std::collections::HashMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        if let Some(k) = key(r) {
+            last.insert(k, i);
+        }
+    }
+    if last.len() == requests.len() {
+        return requests;
+    }
+    requests
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| key(r).is_none_or(|k| last.get(&k) == Some(i)))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Reading attributes out of an item, with errors that name the field.
@@ -369,5 +403,59 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::PutRequest;
+
+    fn put(sk: &str, v: &str) -> WriteRequest {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .item("PK", AttributeValue::S("P".into()))
+                    .item("SK", AttributeValue::S(sk.into()))
+                    .item("v", AttributeValue::S(v.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    fn del(sk: &str) -> WriteRequest {
+        WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .key("PK", AttributeValue::S("P".into()))
+                    .key("SK", AttributeValue::S(sk.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn one_batch_never_names_a_key_twice_and_the_last_write_wins() {
+        let kept = last_write_per_key(vec![
+            put("a", "1"),
+            put("b", "1"),
+            del("a"),
+            put("c", "1"),
+            put("b", "2"),
+        ]);
+        let shown: Vec<String> = kept
+            .iter()
+            .map(|r| match (r.put_request(), r.delete_request()) {
+                (Some(p), _) => format!("put {:?} {:?}", p.item()["SK"], p.item()["v"]),
+                (_, Some(d)) => format!("delete {:?}", d.key()["SK"]),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [r#"delete S("a")"#, r#"put S("c") S("1")"#, r#"put S("b") S("2")"#]
+        );
     }
 }

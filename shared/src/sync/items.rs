@@ -358,12 +358,20 @@ impl SyncStore {
             .send()
             .await
             .map_err(classify)?;
+        let now_secs = crate::time::now_millis() / 1000;
         Ok(out.item.and_then(|i| {
+            let expires_at = get_n(&i, "expiresAt");
+            // DynamoDB deletes expired items up to days late: an expired
+            // checkpoint (its seen items going or gone) is no checkpoint.
+            if expires_at.is_some_and(|at| at <= now_secs + RESUME_MARGIN_SECS) {
+                return None;
+            }
             Some(Resume {
                 cursor: get_s(&i, "cursor")?,
                 listing_id: get_s(&i, "listingId")?,
                 seen_chunks: get_n(&i, "seenChunks").unwrap_or(0) as u32,
                 from_run: get_s(&i, "fromRun").unwrap_or_default(),
+                expires_at,
             })
         }))
     }
@@ -380,6 +388,11 @@ impl SyncStore {
             item.insert("listingId".into(), s(&r.listing_id));
             item.insert("seenChunks".into(), n(i64::from(r.seen_chunks)));
             item.insert("fromRun".into(), s(&r.from_run));
+            // Never outlives the listing's oldest seen-uid item.
+            let expires = r
+                .expires_at
+                .unwrap_or_else(|| crate::time::now_millis() / 1000 + SEEN_TTL_SECS);
+            item.insert("expiresAt".into(), n(expires));
         }
         self.client()
             .put_item()
@@ -402,7 +415,7 @@ impl SyncStore {
     ) -> Result<u32, StoreError> {
         self.check_guard().await?;
         let mut next = from_chunk;
-        let expires = crate::time::now_millis() / 1000 + 7 * 86_400;
+        let expires = crate::time::now_millis() / 1000 + SEEN_TTL_SECS;
         let mut requests = Vec::new();
         for chunk in uids.chunks(SEEN_CHUNK) {
             let item = Item::from([
@@ -421,15 +434,19 @@ impl SyncStore {
         Ok(next)
     }
 
-    pub async fn load_seen(&self, pk: &str, listing_id: &str) -> Result<Vec<String>, StoreError> {
+    /// The uids a listing has seen, and how many of its chunks were found
+    /// (fewer than it wrote when TTL removed some).
+    pub async fn load_seen(&self, pk: &str, listing_id: &str) -> Result<(Vec<String>, u32), StoreError> {
         let mut uids = Vec::new();
+        let mut chunks = 0u32;
         self.query_prefix(pk, &format!("SEEN#{listing_id}#"), |i| {
+            chunks += 1;
             if let Some(all) = get_s(i, "uids") {
                 uids.extend(all.split('\n').filter(|u| !u.is_empty()).map(str::to_owned));
             }
         })
         .await?;
-        Ok(uids)
+        Ok((uids, chunks))
     }
 }
 
@@ -482,7 +499,14 @@ pub struct Resume {
     pub listing_id: String,
     pub seen_chunks: u32,
     pub from_run: String,
+    /// When the listing's oldest seen-uid item expires (epoch seconds).
+    pub expires_at: Option<i64>,
 }
+
+/// Seen-uid items of an unfinished listing live this long (DynamoDB TTL).
+pub const SEEN_TTL_SECS: i64 = 7 * 86_400;
+/// A checkpoint this close to its expiry is not resumed.
+const RESUME_MARGIN_SECS: i64 = 3_600;
 
 pub fn put_request(item: Item) -> WriteRequest {
     WriteRequest::builder()

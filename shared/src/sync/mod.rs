@@ -66,7 +66,8 @@ impl Default for SyncSettings {
 
 impl SyncSettings {
     /// `SYNC_AUDIT_BUDGET` (requests per run), `SYNC_TIME_BUDGET_SECS`
-    /// (per invocation), `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS`.
+    /// (per invocation), `SYNC_IMPORT_BUDGET_SECS` (the auto-import after a
+    /// complete listing), `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS`.
     pub fn from_env() -> Self {
         let mut s = Self::default();
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
@@ -75,6 +76,9 @@ impl SyncSettings {
         }
         if let Some(v) = num("SYNC_TIME_BUDGET_SECS") {
             s.budget.time = Duration::from_secs(v);
+        }
+        if let Some(v) = num("SYNC_IMPORT_BUDGET_SECS") {
+            s.budget.import_time = Duration::from_secs(v);
         }
         if let Some(v) = num("SYNC_WRITERS") {
             s.writers = v.clamp(1, 64) as usize;

@@ -49,6 +49,8 @@ pub struct RunCounts {
     /// Devices of auto-sync types imported (or their assets updated) after the run.
     pub devices_imported: u64,
     pub devices_import_failed: u64,
+    /// The auto-import stopped at its time budget; the next run carries on.
+    pub devices_import_incomplete: bool,
     pub requests: u64,
     pub writes: u64,
     pub errors: u64,
@@ -91,6 +93,10 @@ pub struct RunRecord {
     pub listing_id: Option<String>,
     #[serde(default)]
     pub seen_chunks: u32,
+    /// When the listing's first seen-uid item expires (epoch seconds): its
+    /// checkpoint must not outlive it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_expires_at: Option<i64>,
     #[serde(default)]
     pub resumed_from: Option<String>,
     #[serde(default)]
@@ -117,6 +123,7 @@ impl RunRecord {
             cursor: None,
             listing_id: None,
             seen_chunks: 0,
+            seen_expires_at: None,
             resumed_from: None,
             invocations: 0,
             counts: RunCounts::default(),

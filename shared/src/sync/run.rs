@@ -26,6 +26,11 @@ pub struct RunBudget {
     pub audit_requests: u64,
     /// Work time per invocation before the run checkpoints and continues in the next.
     pub time: Duration,
+    /// Time the device auto-import after a complete listing may take, from its
+    /// start (it stops between pages; the next run carries on).
+    pub import_time: Duration,
+    /// Devices the auto-import reads per page.
+    pub import_page: i32,
 }
 
 impl Default for RunBudget {
@@ -33,6 +38,8 @@ impl Default for RunBudget {
         Self {
             audit_requests: 300,
             time: Duration::from_secs(12 * 60),
+            import_time: Duration::from_secs(2 * 60),
+            import_page: 500,
         }
     }
 }
@@ -325,6 +332,7 @@ impl Job<'_> {
                 run.cursor = Some(resume.cursor);
                 run.listing_id = Some(resume.listing_id);
                 run.seen_chunks = resume.seen_chunks;
+                run.seen_expires_at = resume.expires_at;
                 run.resumed_from = Some(resume.from_run);
             }
         }
@@ -396,12 +404,29 @@ impl Job<'_> {
 
     async fn devices(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<DevicesOutcome, StoreError> {
         let now = now_millis();
+        let mut seen: HashSet<String> = HashSet::new();
+        if run.seen_chunks > 0 {
+            let listing = run.listing_id.clone().unwrap_or_else(|| run.run_id.clone());
+            let (uids, chunks) = self.store.load_seen(&self.pk, &listing).await?;
+            if chunks < run.seen_chunks {
+                // Some of what the listing saw has expired: finishing it would mark
+                // those devices removed. Start the listing again instead.
+                tracing::warn!(
+                    listing,
+                    chunks,
+                    expected = run.seen_chunks,
+                    "checkpoint incomplete; listing restarts"
+                );
+                run.cursor = None;
+                run.listing_id = None;
+                run.seen_chunks = 0;
+                run.seen_expires_at = None;
+                run.resumed_from = None;
+            } else {
+                seen.extend(uids);
+            }
+        }
         let listing_id = run.listing_id.get_or_insert_with(|| run.run_id.clone()).clone();
-        let mut seen: HashSet<String> = if run.seen_chunks > 0 {
-            self.store.load_seen(&self.pk, &listing_id).await?.into_iter().collect()
-        } else {
-            HashSet::new()
-        };
         let mut fresh_seen: Vec<String> = Vec::new();
         let pager = match run.cursor.as_deref() {
             Some(cursor) => self.client.pages_from::<Device>(cursor),
@@ -454,6 +479,8 @@ impl Job<'_> {
         if failure.is_some() || cursor.is_some() {
             // Everything listed so far is written before the cursor moves past it.
             writer.finish().await?;
+            run.seen_expires_at
+                .get_or_insert(now_millis() / 1000 + super::items::SEEN_TTL_SECS);
             run.seen_chunks = self
                 .store
                 .save_seen(&self.pk, &listing_id, run.seen_chunks, &fresh_seen)
@@ -470,6 +497,7 @@ impl Job<'_> {
                                 listing_id,
                                 seen_chunks: run.seen_chunks,
                                 from_run: run.run_id.clone(),
+                                expires_at: run.seen_expires_at,
                             }),
                         )
                         .await?;

@@ -248,9 +248,7 @@ impl Tickets<'_> {
             return Ok(None);
         };
         let company = self.store.get_company(tenant, &company_id).await?;
-        Ok(company
-            .filter(|c| c.psa_kind.as_deref() == Some(psa.as_str()))
-            .and_then(|c| c.psa_id))
+        Ok(company.filter(|c| c.psa_kind == Some(psa)).and_then(|c| c.psa_id))
     }
 
     /// The PSA configuration item imported for a device, when one is known.
@@ -267,7 +265,7 @@ impl Tickets<'_> {
             .await?;
         Ok(configurations
             .into_iter()
-            .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind.as_deref() == Some(psa.as_str()))
+            .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind == Some(psa))
             .and_then(|c| c.psa_id))
     }
 }

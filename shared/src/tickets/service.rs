@@ -22,6 +22,9 @@ pub enum TicketError {
     NotFound(String),
     #[error("the hook token is missing or wrong")]
     Unauthorized,
+    /// Refused because of the state of other records (the message says which).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -170,6 +170,7 @@ fn main() {
         let budget = RunBudget {
             audit_requests: 0,
             time: Duration::from_secs(7_200),
+            ..RunBudget::default()
         };
         let (first, first_s) = sync(&deps, &tenant, &id, &budget).await;
         let rss_first = vm_hwm_mb();
