@@ -1042,3 +1042,38 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
     assert_eq!(res.status().as_u16(), 401);
     w.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_switched_off_integration_asks_nothing_of_datto() {
+    let w = world(small(), shared::time::now_millis).await;
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = w
+        .send(
+            CAROL,
+            Method::POST,
+            &format!("/integrations/{}/disable", w.integration),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    let calls_before = w.sim.stats().total_requests;
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("integration_disabled")),
+        "{body}"
+    );
+    assert_eq!(w.sim.stats().total_requests, calls_before, "Datto RMM was not asked");
+    let (status, body) = w
+        .send(
+            CAROL,
+            Method::POST,
+            &format!("/integrations/{}/enable", w.integration),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(status, 200, "{body}");
+}
