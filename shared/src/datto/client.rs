@@ -191,7 +191,7 @@ impl DattoConnector {
 pub struct DattoClient {
     /// The HTTP client, API root, credentials and token, rate limiter, retry policy and
     /// request count: everything a request goes through.
-    transport: Transport,
+    pub(super) transport: Transport,
 }
 
 impl DattoClient {

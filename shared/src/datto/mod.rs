@@ -22,7 +22,8 @@
 //! JSON decoding the later files share); `token` ([`Credentials`], the OAuth grant and the token
 //! cache); `transport` (the `Transport` of one account: retry rules, the grant and every call
 //! sent through the retry loop, the renewal on a 401); `paging` ([`Pager`], over a transport);
-//! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport).
+//! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport); `sites` (creating a
+//! site without ever creating it twice).
 
 mod client;
 mod error;
@@ -30,6 +31,7 @@ mod limiter;
 pub mod models;
 mod paging;
 mod platform;
+mod sites;
 mod token;
 mod transport;
 
@@ -39,6 +41,7 @@ pub use error::DattoError;
 pub use limiter::RateLimiter;
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
+pub use sites::{SITE_CREATE_ATTEMPTS, SiteCreated};
 pub use token::Credentials;
 
 #[cfg(test)]

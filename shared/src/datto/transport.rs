@@ -164,12 +164,25 @@ impl Transport {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, DattoError> {
+        self.call_as(Replay::Idempotent, method, url, body).await
+    }
+
+    /// [`call`](Self::call) for a request that may or may not be sent again once it may have
+    /// reached Datto: a create ([`Replay::Create`]) ends at its first fault answer or timeout,
+    /// and the caller finds out what happened before trying again.
+    pub(super) async fn call_as(
+        &self,
+        replay: Replay,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, DattoError> {
         let path = url.path().to_owned();
         let mut renewed = false;
         loop {
             let token = self.bearer().await?;
             let answer = self
-                .execute(&path, || {
+                .execute_as(replay, &path, || {
                     let req = self
                         .http
                         .request(method.clone(), url.clone())
@@ -215,9 +228,16 @@ impl Transport {
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
+        self.execute_as(Replay::Idempotent, path, request).await
+    }
+
+    async fn execute_as<F>(&self, replay: Replay, path: &str, request: F) -> Result<Answer, DattoError>
+    where
+        F: Fn() -> reqwest::RequestBuilder,
+    {
         let request = &request;
         let rules = DattoRetryRules { host: self.host() };
-        send_with_retry(&self.retry, &rules, Replay::Idempotent, path, move || async move {
+        send_with_retry(&self.retry, &rules, replay, path, move || async move {
             self.limiter.acquire().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             Ok(Answer::read(request()).await?)

@@ -88,6 +88,7 @@ mod model;
 pub(crate) mod names;
 mod render;
 mod routes;
+mod site_create;
 mod text;
 mod webhooks;
 
@@ -290,7 +291,7 @@ pub struct DattoStats {
     pub total_requests: u64,
     /// Per route: `token`, `account`, `system`, `sites`, `site`, `site_devices`,
     /// `account_devices`, `device`, `audit`, `alerts`, `resolve`, `quickjob`, `job`,
-    /// `components`, `udf`, `warranty`, `move`, `other`.
+    /// `components`, `udf`, `warranty`, `move`, `site_create`, `other`.
     pub by_route: BTreeMap<String, u64>,
     /// All 429 responses (rate limiter and injected).
     pub responses_429: u64,
@@ -340,6 +341,8 @@ pub(crate) struct DattoState {
     pub(crate) webhook: Mutex<Option<AlertWebhook>>,
     pub(crate) deliveries: Mutex<Vec<WebhookDelivery>>,
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
+    /// Site creates still to do their work and then answer 504 (`site_create.rs`).
+    pub(crate) lost_site_creates: std::sync::atomic::AtomicU32,
 }
 
 impl DattoState {
@@ -416,6 +419,7 @@ impl DattoSim {
             webhook: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             webhook_pending: Arc::default(),
+            lost_site_creates: Default::default(),
         });
 
         let app = routes::router(shared.clone());
@@ -543,6 +547,25 @@ impl DattoSim {
     fn mutate<R>(&self, f: impl FnOnce(&mut DattoStore) -> Result<R, DataError>) -> R {
         let result = f(&mut self.shared.write());
         result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Makes the next `n` `PUT /v2/site` create their site and then answer 504, as a gateway
+    /// that timed out would (the client cannot know the site exists).
+    pub fn lose_site_create_answers(&self, n: u32) {
+        self.shared
+            .lost_site_creates
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Sites named `name` (exactly), in creation order: to count duplicates.
+    pub fn sites_named(&self, name: &str) -> Vec<SimSite> {
+        self.shared
+            .read()
+            .sites
+            .iter()
+            .filter(|s| s.name == name)
+            .cloned()
+            .collect()
     }
 
     /// Adds a client site; returns its uid.
