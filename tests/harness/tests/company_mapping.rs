@@ -15,6 +15,7 @@ use shared::tenant::TenantId;
 use shared::workers::sync_run;
 use simulators::datto::{DattoConfig, DattoSim};
 use std::collections::HashMap;
+use std::time::Duration;
 
 const TENANT: &str = "acme-msp";
 
@@ -190,10 +191,17 @@ impl World {
     /// `GET .../company-mappings?query`: the page.
     async fn table(&self, query: &str) -> Value {
         let (status, page) = self
-            .side("GET", &format!("/integrations/{}/company-mappings?{query}", self.integration), None)
+            .side(
+                "GET",
+                &format!("/integrations/{}/company-mappings?{query}", self.integration),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{query}: {page}");
-        assert_eq!(page["count"].as_u64().unwrap() as usize, page["companies"].as_array().unwrap().len());
+        assert_eq!(
+            page["count"].as_u64().unwrap() as usize,
+            page["companies"].as_array().unwrap().len()
+        );
         page
     }
 
@@ -252,7 +260,8 @@ impl World {
 }
 
 fn is_portal_link(v: &Value) -> bool {
-    v.as_str().is_some_and(|u| u.starts_with("https://merlot.centrastage.net/"))
+    v.as_str()
+        .is_some_and(|u| u.starts_with("https://merlot.centrastage.net/"))
 }
 
 #[tokio::test]
@@ -273,28 +282,48 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
     assert_eq!(all["nextCursor"], Value::Null);
 
     let smith = w.row("Smith Dental").await;
-    assert_eq!((smith["type"].as_str(), smith["status"].as_str()), (Some("Customer"), Some("active")));
+    assert_eq!(
+        (smith["type"].as_str(), smith["status"].as_str()),
+        (Some("Customer"), Some("active"))
+    );
     let sites = smith["sites"].as_array().unwrap();
     assert_eq!(sites.len(), 1, "{smith}");
     assert_eq!(sites[0]["siteUid"], w.site_uids["Smith Dental - Main Office"].as_str());
     assert_eq!(sites[0]["mappedBy"], "manual");
     assert!(is_portal_link(&sites[0]["portalUrl"]), "{smith}");
-    assert_eq!(smith["suggestions"], json!([]), "a company with a site gets no suggestions");
+    assert_eq!(
+        smith["suggestions"],
+        json!([]),
+        "a company with a site gets no suggestions"
+    );
 
     let riverside = w.row("Riverside Plumbing").await;
     assert_eq!(riverside["psaKind"], "autotask");
     let best = &riverside["suggestions"][0];
     assert_eq!(
-        (best["siteUid"].as_str(), best["confidence"].as_u64(), best["reason"].as_str()),
+        (
+            best["siteUid"].as_str(),
+            best["confidence"].as_u64(),
+            best["reason"].as_str()
+        ),
         (Some(w.site_uids["HQ Network"].as_str()), Some(100), Some("psa-id")),
         "{riverside}"
     );
     assert!(is_portal_link(&best["portalUrl"]));
     let zeta = w.row("Zeta Quantum").await;
-    assert_eq!((zeta["type"].as_str(), zeta["status"].as_str()), (Some("Prospect"), Some("inactive")));
-    assert_eq!(zeta["suggestions"][0]["siteUid"], w.site_uids["Zeta Quantum Spare Parts"].as_str());
+    assert_eq!(
+        (zeta["type"].as_str(), zeta["status"].as_str()),
+        (Some("Prospect"), Some("inactive"))
+    );
+    assert_eq!(
+        zeta["suggestions"][0]["siteUid"],
+        w.site_uids["Zeta Quantum Spare Parts"].as_str()
+    );
     let harbor = w.row("Harbor View Church").await;
-    assert_eq!(harbor["suggestions"][0]["siteUid"], w.site_uids["Harbor View Church (Dallas)"].as_str());
+    assert_eq!(
+        harbor["suggestions"][0]["siteUid"],
+        w.site_uids["Harbor View Church (Dallas)"].as_str()
+    );
     // A mapped site is nobody's suggestion.
     for r in all["companies"].as_array().unwrap() {
         for s in r["suggestions"].as_array().unwrap() {
@@ -306,7 +335,12 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
     assert_eq!(World::names(&w.table("mapped=true").await), ["Smith Dental"]);
     assert_eq!(
         World::names(&w.table("mapped=false").await),
-        ["Harbor View Church", "Lonely Llama Ltd", "Riverside Plumbing", "Zeta Quantum"]
+        [
+            "Harbor View Church",
+            "Lonely Llama Ltd",
+            "Riverside Plumbing",
+            "Zeta Quantum"
+        ]
     );
     assert_eq!(
         World::names(&w.table("type=customer").await),
@@ -317,7 +351,10 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
         World::names(&w.table("status=active&mapped=false&type=Customer").await),
         ["Harbor View Church", "Riverside Plumbing"]
     );
-    assert_eq!(World::names(&w.table("search=harbor%20view").await), ["Harbor View Church"]);
+    assert_eq!(
+        World::names(&w.table("search=harbor%20view").await),
+        ["Harbor View Church"]
+    );
     assert_eq!(World::names(&w.table("search=nobody").await), Vec::<String>::new());
 
     // Paging: every company once, in order, three pages of two.
@@ -347,12 +384,20 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
         &format!("cursor={}", "ab".repeat(3000)),
     ] {
         let (status, body) = w.side("GET", &format!("{path}?{bad}"), None).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")), "{bad}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}: {body}"
+        );
     }
     let (status, _) = w.side_as("other-msp", "GET", &path, None).await;
     assert_eq!(status, 404, "another tenant's integration is not there");
     let (status, _) = w
-        .side("GET", &format!("/integrations/{}/company-mappings", uuid::Uuid::new_v4()), None)
+        .side(
+            "GET",
+            &format!("/integrations/{}/company-mappings", uuid::Uuid::new_v4()),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 
@@ -365,7 +410,10 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
         .client()
         .get_item()
         .table_name(w.store.table())
-        .key("PK", AttributeValue::S(format!("TENANT#{TENANT}#INTEGRATION#{}", w.integration)))
+        .key(
+            "PK",
+            AttributeValue::S(format!("TENANT#{TENANT}#INTEGRATION#{}", w.integration)),
+        )
         .key("SK", AttributeValue::S(format!("DEVICE#{device}")))
         .send()
         .await
@@ -401,10 +449,16 @@ async fn bulk_mapping_takes_suggestions_and_picks_refuses_bad_rows_and_reports_c
         assert!(message.contains(named), "{named} in {message}");
     }
     assert!(!message.contains("row 0:"), "{message}");
-    assert_eq!(World::names(&w.table("mapped=true").await), ["Smith Dental"], "nothing was mapped");
+    assert_eq!(
+        World::names(&w.table("mapped=true").await),
+        ["Smith Dental"],
+        "nothing was mapped"
+    );
     let (status, body) = w.bulk(json!([])).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = w.bulk(json!([{ "companyId": c("Smith Dental"), "siteUid": s("Smith Dental Lab"), "extra": 1 }])).await;
+    let (status, body) = w
+        .bulk(json!([{ "companyId": c("Smith Dental"), "siteUid": s("Smith Dental Lab"), "extra": 1 }]))
+        .await;
     assert_eq!(status, 400, "unknown fields are refused: {body}");
 
     // Suggestions accepted, sites picked, one conflict.
@@ -419,14 +473,25 @@ async fn bulk_mapping_takes_suggestions_and_picks_refuses_bad_rows_and_reports_c
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        (body["mapped"].as_u64(), body["unchanged"].as_u64(), body["conflicts"].as_u64()),
+        (
+            body["mapped"].as_u64(),
+            body["unchanged"].as_u64(),
+            body["conflicts"].as_u64()
+        ),
         (Some(4), Some(0), Some(1)),
         "{body}"
     );
     let rows = body["rows"].as_array().unwrap();
     assert_eq!(rows[0]["siteUid"], s("HQ Network").as_str(), "Riverside's suggestion");
-    assert_eq!(rows[2]["siteUid"], s("Zeta Quantum Spare Parts").as_str(), "Zeta's suggestion");
-    assert_eq!((rows[3]["index"].as_u64(), rows[3]["outcome"].as_str()), (Some(3), Some("conflict")));
+    assert_eq!(
+        rows[2]["siteUid"],
+        s("Zeta Quantum Spare Parts").as_str(),
+        "Zeta's suggestion"
+    );
+    assert_eq!(
+        (rows[3]["index"].as_u64(), rows[3]["outcome"].as_str()),
+        (Some(3), Some("conflict"))
+    );
     assert_eq!(rows[3]["heldBy"]["name"], "Smith Dental");
     assert_eq!(rows[3]["heldBy"]["id"], c("Smith Dental").as_str());
 
@@ -440,12 +505,12 @@ async fn bulk_mapping_takes_suggestions_and_picks_refuses_bad_rows_and_reports_c
     ] {
         let row = w.site_row(&s(site)).await;
         assert_eq!(row["company"]["id"], c(company).as_str(), "{site}: {row}");
-        assert_eq!((row["mappedBy"].as_str(), row["confidence"].as_u64()), (Some("manual"), Some(100)));
+        assert_eq!(
+            (row["mappedBy"].as_str(), row["confidence"].as_u64()),
+            (Some("manual"), Some(100))
+        );
     }
-    assert_eq!(
-        World::names(&w.table("mapped=false").await),
-        ["Lonely Llama Ltd"]
-    );
+    assert_eq!(World::names(&w.table("mapped=false").await), ["Lonely Llama Ltd"]);
     let smith = w.row("Smith Dental").await;
     assert_eq!(smith["sites"].as_array().unwrap().len(), 2, "{smith}");
 
@@ -453,8 +518,11 @@ async fn bulk_mapping_takes_suggestions_and_picks_refuses_bad_rows_and_reports_c
     let (status, body) = w
         .bulk(json!([{ "companyId": c("Harbor View Church"), "siteUid": s("Harbor View Church (Dallas)") }]))
         .await;
-    assert_eq!((status, body["unchanged"].as_u64(), body["mapped"].as_u64()), (200, Some(1), Some(0)), "{body}");
-
+    assert_eq!(
+        (status, body["unchanged"].as_u64(), body["mapped"].as_u64()),
+        (200, Some(1), Some(0)),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -482,7 +550,11 @@ async fn create_site_in_datto_maps_it_and_never_makes_two() {
     // Once it has a site, no second one; nor for a company that had one already.
     for company in ["Lonely Llama Ltd", "Smith Dental"] {
         let (status, body) = w.create_site(&c(company)).await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{company}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("conflict")),
+            "{company}: {body}"
+        );
     }
     assert_eq!(w.sim.stats().route("site_create"), 1);
     let (status, _) = w.create_site(&uuid::Uuid::new_v4().to_string()).await;
@@ -495,15 +567,50 @@ async fn create_site_in_datto_maps_it_and_never_makes_two() {
 
     // A create whose answer is lost (504 after Datto made the site) is not made twice.
     let quokka = w.company("Quiet Quokka", None).await;
-    w.sim.lose_site_create_answers(1);
+    w.sim.lose_site_create_answers(1, Duration::ZERO);
     let (status, made) = w.create_site(&quokka).await;
     assert_eq!((status, made["created"].as_bool()), (201, Some(true)), "{made}");
     let in_datto = w.sim.sites_named("Quiet Quokka");
     assert_eq!(in_datto.len(), 1, "one site, not two");
     assert_eq!(made["site"]["siteUid"], in_datto[0].uid.as_str());
-    assert_eq!(w.sim.stats().route("site_create"), 2, "one PUT, then the look-up found it");
+    assert_eq!(
+        w.sim.stats().route("site_create"),
+        2,
+        "one PUT, then the look-up found it"
+    );
     let row = w.site_row(&in_datto[0].uid).await;
     assert_eq!(row["company"]["id"], quokka.as_str());
+
+    // A create that times out (Datto made the site, the answer comes after the client gave
+    // up) is not made twice either.
+    let impatient = CompanyMappingApi {
+        datto: shared::datto::DattoConnector::new(
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(700))
+                .build()
+                .unwrap(),
+        )
+        .with_base_url_template(format!("{}/{{platform}}", w.sim.base_url()))
+        .with_platform_probe(false),
+        ..w.side.clone()
+    };
+    let otter = w.company("Tardy Otter", None).await;
+    w.sim.lose_site_create_answers(1, Duration::from_secs(3));
+    let (status, made) = read_response(
+        impatient
+            .handle(api_request(
+                "POST",
+                &format!("/integrations/{}/company-mappings/{otter}/site", w.integration),
+                Some(TENANT),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!((status, made["created"].as_bool()), (201, Some(true)), "{made}");
+    let in_datto = w.sim.sites_named("Tardy Otter");
+    assert_eq!(in_datto.len(), 1, "one site, not two");
+    assert_eq!(made["site"]["siteUid"], in_datto[0].uid.as_str());
+    assert_eq!(w.sim.stats().route("site_create"), 3);
 
     // A site of that name already in Datto (not synced yet) is mapped, not made again.
     let penguin_site = w.sim.add_site("Pre Existing Penguin");
@@ -512,5 +619,5 @@ async fn create_site_in_datto_maps_it_and_never_makes_two() {
     assert_eq!((status, made["created"].as_bool()), (200, Some(false)), "{made}");
     assert_eq!(made["site"]["siteUid"], penguin_site.as_str());
     assert_eq!(w.sim.sites_named("Pre Existing Penguin").len(), 1);
-    assert_eq!(w.sim.stats().route("site_create"), 2);
+    assert_eq!(w.sim.stats().route("site_create"), 3);
 }

@@ -388,7 +388,7 @@ async fn site_create_follows_the_openapi_document() {
         assert_eq!(r.status, 400, "{bad} -> {}", r.text());
     }
 
-    sim.lose_site_create_answers(1);
+    sim.lose_site_create_answers(1, std::time::Duration::ZERO);
     let body = serde_json::json!({"name": "Lost Answer Inc"});
     let r = support::send_json("PUT", &api(&sim, "site"), &token, &body).await;
     assert_eq!(r.status, 504);

@@ -343,6 +343,8 @@ pub(crate) struct DattoState {
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
     /// Site creates still to do their work and then answer 504 (`site_create.rs`).
     pub(crate) lost_site_creates: std::sync::atomic::AtomicU32,
+    /// How long such a lost answer waits before its 504, in ms.
+    pub(crate) lost_site_create_hang_ms: std::sync::atomic::AtomicU64,
 }
 
 impl DattoState {
@@ -420,6 +422,7 @@ impl DattoSim {
             deliveries: Mutex::new(Vec::new()),
             webhook_pending: Arc::default(),
             lost_site_creates: Default::default(),
+            lost_site_create_hang_ms: Default::default(),
         });
 
         let app = routes::router(shared.clone());
@@ -549,12 +552,15 @@ impl DattoSim {
         result.unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Makes the next `n` `PUT /v2/site` create their site and then answer 504, as a gateway
-    /// that timed out would (the client cannot know the site exists).
-    pub fn lose_site_create_answers(&self, n: u32) {
+    /// Makes the next `n` `PUT /v2/site` create their site and then answer 504 after `wait`, as
+    /// a gateway that timed out would (the client cannot know the site exists; with a `wait`
+    /// longer than its timeout it hears nothing at all).
+    pub fn lose_site_create_answers(&self, n: u32, wait: Duration) {
+        use std::sync::atomic::Ordering;
         self.shared
-            .lost_site_creates
-            .store(n, std::sync::atomic::Ordering::SeqCst);
+            .lost_site_create_hang_ms
+            .store(wait.as_millis() as u64, Ordering::SeqCst);
+        self.shared.lost_site_creates.store(n, Ordering::SeqCst);
     }
 
     /// Sites named `name` (exactly), in creation order: to count duplicates.

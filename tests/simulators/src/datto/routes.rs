@@ -452,7 +452,17 @@ async fn route(
     match target {
         DattoTarget::NotFound => message(404, "Not Found"),
         DattoTarget::Token => token(&ctx, &method, headers),
-        DattoTarget::Api(api) => handle(&ctx, api),
+        DattoTarget::Api(api) => {
+            let response = handle(&ctx, api);
+            if api == DattoApi::CreateSite && response.status() == StatusCode::GATEWAY_TIMEOUT {
+                // A lost answer may also come late: past the client's timeout.
+                let hang = super::site_create::hang(sim);
+                if !hang.is_zero() {
+                    tokio::time::sleep(hang).await;
+                }
+            }
+            response
+        }
     }
 }
 

@@ -6,10 +6,12 @@
 //!
 //! The switch [`DattoSim::lose_site_create_answers`](super::DattoSim::lose_site_create_answers)
 //! makes the next creates do their work and then answer 504, as a gateway that timed out
-//! would: the way to test that a client never creates a site twice.
+//! would, after a wait if one is given (so that the client times out first): the way to test
+//! that a client never creates a site twice.
 
 use serde_json::Value;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::DattoState;
 use super::model::SiteKind;
@@ -68,4 +70,9 @@ pub(crate) fn create(sim: &DattoState, body: &[u8]) -> SiteCreate {
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
     SiteCreate::Made { index, lost }
+}
+
+/// How long a lost answer waits before its 504.
+pub(crate) fn hang(sim: &DattoState) -> Duration {
+    Duration::from_millis(sim.lost_site_create_hang_ms.load(Ordering::SeqCst))
 }
