@@ -19,7 +19,6 @@
 //! best first. Device evidence is left to quick match itself (`POST .../quick-match`), whose
 //! suggestions the site-side table shows.
 
-use super::company_side_items::manual_mapping;
 use super::{CompanyRef, MappedBy, MappingError, MatchReason, QuickMatcher, SiteMapping, SiteMappings, SyncedSite};
 use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
 use crate::datto::{DattoConnector, DattoError};
@@ -214,6 +213,18 @@ impl From<StoreError> for CompanySideError {
     }
 }
 
+/// A mapping a person made from the company side: certain, by hand.
+pub(super) fn manual_mapping(site_uid: &str, company_id: &str, now: i64) -> SiteMapping {
+    SiteMapping {
+        site_uid: site_uid.to_owned(),
+        company_id: Some(company_id.to_owned()),
+        confidence: 100,
+        mapped_by: MappedBy::Manual,
+        mapped_at: now,
+        explanation: None,
+    }
+}
+
 fn invalid(message: impl Into<String>) -> CompanySideError {
     CompanySideError::Mapping(MappingError::Invalid(message.into()))
 }
@@ -228,7 +239,7 @@ fn encode_cursor(name: &str, id: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<(String, String)> {
-    if cursor.len() > MAX_CURSOR || cursor.len() % 2 != 0 {
+    if cursor.len() > MAX_CURSOR || !cursor.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..cursor.len())
@@ -313,7 +324,7 @@ pub fn company_rows(
         .iter()
         .map(|c| {
             let mut sites = mapped.remove(c.id.as_str()).unwrap_or_default();
-            sites.sort_by(|a, b| sort_key(&a.name, &a.site_uid).cmp(&sort_key(&b.name, &b.site_uid)));
+            sites.sort_by_cached_key(|s| sort_key(&s.name, &s.site_uid));
             let mut suggestions = if sites.is_empty() {
                 suggested.remove(&c.id).unwrap_or_default()
             } else {
@@ -341,7 +352,7 @@ pub fn company_rows(
             }
         })
         .collect();
-    rows.sort_by(|a, b| sort_key(&a.name, &a.company_id).cmp(&sort_key(&b.name, &b.company_id)));
+    rows.sort_by_cached_key(|r| sort_key(&r.name, &r.company_id));
     rows
 }
 
@@ -364,7 +375,7 @@ pub fn page(rows: Vec<CompanyMappingRow>, filter: &CompanyFilter) -> Result<Comp
     let mut matching = rows
         .into_iter()
         .filter(|r| after.as_ref().is_none_or(|a| sort_key(&r.name, &r.company_id) > *a))
-        .filter(|r| filter.mapped.is_none_or(|m| m == !r.sites.is_empty()))
+        .filter(|r| filter.mapped.is_none_or(|m| m != r.sites.is_empty()))
         .filter(|r| filter.status.is_none_or(|s| s == r.status))
         .filter(|r| {
             wanted_type.is_none_or(|t| {

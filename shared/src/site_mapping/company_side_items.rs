@@ -4,7 +4,7 @@
 //! (`COMPANY#`), sites (`SITE#`) and mappings (`SITEMAP#`) are those of the other flows.
 
 use super::company_side::CompanyEntry;
-use super::{MappedBy, SiteMapping};
+use super::SiteMapping;
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::sync::plan::SiteRecord;
 use crate::tenant::TenantId;
@@ -105,17 +105,5 @@ impl DynamoStore {
             Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-}
-
-/// A mapping a person made from the company side: certain, by hand.
-pub(super) fn manual_mapping(site_uid: &str, company_id: &str, now: i64) -> SiteMapping {
-    SiteMapping {
-        site_uid: site_uid.to_owned(),
-        company_id: Some(company_id.to_owned()),
-        confidence: 100,
-        mapped_by: MappedBy::Manual,
-        mapped_at: now,
-        explanation: None,
     }
 }
