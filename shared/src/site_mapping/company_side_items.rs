@@ -3,8 +3,8 @@
 //! a site Datto just created stored the way sync stores it. No new item kinds: companies
 //! (`COMPANY#`), sites (`SITE#`) and mappings (`SITEMAP#`) are those of the other flows.
 
-use super::company_side::CompanyEntry;
 use super::SiteMapping;
+use super::company_side::CompanyEntry;
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::sync::plan::SiteRecord;
 use crate::tenant::TenantId;

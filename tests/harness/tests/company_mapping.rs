@@ -423,6 +423,30 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
     let link = item.get("portalUrl").and_then(|v| v.as_s().ok()).cloned();
     assert!(is_portal_link(&json!(link)), "{item:?}");
     assert!(link.unwrap().contains(&device));
+    // ... and shown with the staged devices of mapped sites.
+    let devices = shared::devices::routes::DevicesApi { store: w.store.clone() };
+    let (status, staged) = read_response(
+        devices
+            .handle(api_request(
+                "GET",
+                &format!("/integrations/{}/staged-devices", w.integration),
+                Some(TENANT),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{staged}");
+    let rows = staged["devices"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the two devices of the one mapped site: {staged}");
+    for row in rows {
+        assert!(is_portal_link(&row["portalUrl"]), "{row}");
+        assert!(
+            row["portalUrl"]
+                .as_str()
+                .unwrap()
+                .contains(row["deviceUid"].as_str().unwrap())
+        );
+    }
 }
 
 #[tokio::test]
