@@ -41,7 +41,7 @@ pub use error::DattoError;
 pub use limiter::RateLimiter;
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
-pub use sites::{SITE_CREATE_ATTEMPTS, SiteCreated};
+pub use sites::{SITE_CREATE_ATTEMPTS, SITE_CREATE_BUDGET, SiteCreated};
 pub use token::Credentials;
 
 #[cfg(test)]

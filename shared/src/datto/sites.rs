@@ -11,9 +11,13 @@ use super::models::Site;
 use super::{DattoClient, DattoError};
 use crate::retry::Replay;
 use reqwest::Method;
+use std::time::{Duration, Instant};
 
 /// Attempts at `PUT /v2/site` in all, each after a look-up that found nothing.
 pub const SITE_CREATE_ATTEMPTS: u32 = 3;
+/// No attempt starts after this long: the call answers an HTTP request (29 s), and a caller who
+/// tries again later is safe (the look-up comes first).
+pub const SITE_CREATE_BUDGET: Duration = Duration::from_secs(15);
 
 /// What [`DattoClient::create_site_once`] did.
 #[derive(Debug, Clone)]
@@ -70,9 +74,11 @@ impl DattoClient {
 
     /// The site named `name`, created if the account has none: looks it up first, creates it,
     /// and after a timeout or 5xx looks it up again before another attempt (at most
-    /// [`SITE_CREATE_ATTEMPTS`]), so a lost answer never makes a second site. Several sites of
+    /// [`SITE_CREATE_ATTEMPTS`], none started after [`SITE_CREATE_BUDGET`]), so a lost answer
+    /// never makes a second site. Several sites of
     /// that name already there: the oldest (lowest id) is taken.
     pub async fn create_site_once(&self, name: &str, description: Option<&str>) -> Result<SiteCreated, DattoError> {
+        let started = Instant::now();
         let mut attempts = 0;
         loop {
             if let Some(site) = self.oldest_named(name).await? {
@@ -91,7 +97,7 @@ impl DattoClient {
                         attempts,
                     });
                 }
-                Err(e) if in_doubt(&e) && attempts < SITE_CREATE_ATTEMPTS => {
+                Err(e) if in_doubt(&e) && attempts < SITE_CREATE_ATTEMPTS && started.elapsed() < SITE_CREATE_BUDGET => {
                     tracing::warn!(attempt = attempts, error = %e, "Datto RMM site create in doubt; looking it up");
                 }
                 Err(e) if in_doubt(&e) => {

@@ -16,7 +16,8 @@
 //!   device by uid / numeric id / MAC, device/ESXi/printer audits (class checks), open and
 //!   resolved alerts (account, site, device), one alert, components, jobs, job results,
 //!   stdout/stderr. Writes: alert resolve, quick job, UDF set (merge semantics), warranty,
-//!   device move. Error statuses and messages are the spec's.
+//!   device move, site create (`PUT /v2/site`, see `site_create.rs`). Error statuses and
+//!   messages are the spec's.
 //! - 0-based paging, `max` clamped to `page_max`, absolute `nextPageUrl`/`prevPageUrl`, `null`
 //!   at the ends; epoch-millisecond timestamps; `null` where unset; `udf1..udfN`; system sites
 //!   ("Deleted Devices", "OnDemand", "Managed"); `@class` alert contexts.
@@ -38,6 +39,7 @@
 //! | Legacy single bucket accounts | off | [`DattoConfig::legacy_single_bucket`] |
 //! | Status of body-less writes | 200, empty body | [`DattoConfig::void_write_status`] |
 //! | Unknown alert uid (get/resolve) | 404 `Alert was not found.` | [`DattoConfig::unknown_alert_status`] |
+//! | Two sites with one name | allowed; a create answers the `Site` (200) | [`DattoSim::lose_site_create_answers`] (made, answer lost or late) |
 //! | `Job.dateCreated`, `JobResults.ranOn` | epoch ms | [`DattoConfig::iso_job_dates`] |
 //! | Number of UDFs rendered | 30 (the latest spec has 300) | [`DattoConfig::udf_count`] |
 //! | Token requests, `/system/status`, 401s and 404s count against the rate limit | no | – |
