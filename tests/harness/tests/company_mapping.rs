@@ -39,8 +39,15 @@ const SITES: [&str; 5] = [
     "HQ Network",
 ];
 
-/// Companies: name, PSA link, type, active.
-const COMPANIES: [(&str, Option<(&str, &str)>, Option<&str>, bool); 5] = [
+/// A company of the world: name, PSA link (kind, id), type, active.
+type CompanySeed = (
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    Option<&'static str>,
+    bool,
+);
+
+const COMPANIES: [CompanySeed; 5] = [
     ("Smith Dental", None, Some("Customer"), true),
     ("Harbor View Church", None, Some("Customer"), true),
     ("Zeta Quantum", None, Some("Prospect"), false),
