@@ -147,6 +147,7 @@ pub struct BulkRow {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkMappingInput {
     /// 1 to 500 rows.
+    #[schema(min_items = 1, max_items = 500)]
     pub rows: Vec<BulkRow>,
 }
 
