@@ -24,7 +24,7 @@ use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
 use crate::datto::{DattoConnector, DattoError};
 use crate::matching::{CompanyIndex, normalize_name};
 use crate::secrets::SecretsManager;
-use crate::store::{DynamoStore, StoreError};
+use crate::store::{DynamoStore, Lease, StoreError};
 use crate::sync::plan::SiteRecord;
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -33,6 +33,8 @@ use std::collections::{HashMap, HashSet};
 
 /// Suggested sites shown per unmapped company (and candidates taken per site).
 pub const SUGGESTIONS_PER_COMPANY: usize = 3;
+/// How long one "create new site" holds its company (a crashed call frees it then).
+const SITE_CREATE_LEASE_MS: i64 = 60_000;
 /// Rows of one bulk mapping.
 pub const MAX_BULK_ROWS: usize = 500;
 /// Rows of one page of the view.
@@ -629,6 +631,40 @@ impl CompanySide<'_> {
                 holds.join(", ")
             )));
         }
+        // One create per company at a time (a double click, two admins): the second waits
+        // for nothing and is told so. The lease expires by itself if this call dies.
+        let pk = crate::store::keys::integration_pk(tenant, integration);
+        let sk = format!("SITECREATE#{company_id}");
+        let lease = Lease {
+            pk: &pk,
+            sk: &sk,
+            entity: "site-create-lease",
+        };
+        let me = uuid::Uuid::new_v4().to_string();
+        if self
+            .store
+            .acquire_lease(&lease, &me, now_millis(), SITE_CREATE_LEASE_MS)
+            .await?
+            .is_err()
+        {
+            return Err(CompanySideError::Conflict(format!(
+                "a site is being created for {} right now; look again in a minute",
+                company.name
+            )));
+        }
+        let made = self.create_and_map(tenant, integration, company, &loaded).await;
+        self.store.release_lease(&lease, &me).await?;
+        made
+    }
+
+    async fn create_and_map(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        company: &CompanyEntry,
+        loaded: &Loaded,
+    ) -> Result<SiteCreatedForCompany, CompanySideError> {
+        let company_id = company.id.as_str();
         let settings = IntegrationSettings::default();
         let (integration_record, credentials) = Integrations {
             store: self.store,

@@ -643,6 +643,32 @@ async fn create_site_in_datto_maps_it_and_never_makes_two() {
     assert_eq!(made["site"]["siteUid"], in_datto[0].uid.as_str());
     assert_eq!(w.sim.stats().route("site_create"), 3);
 
+    // While another call creates a site for the company (a double click, two admins), a second
+    // call is refused without asking Datto; once that call is done, it may go ahead.
+    let twins = w.company("Twin Click Co", None).await;
+    let pk = format!("TENANT#{TENANT}#INTEGRATION#{}", w.integration);
+    let sk = format!("SITECREATE#{twins}");
+    let lease = shared::store::Lease {
+        pk: &pk,
+        sk: &sk,
+        entity: "site-create-lease",
+    };
+    let now = shared::time::now_millis();
+    w.store
+        .acquire_lease(&lease, "the-other-call", now, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = w.create_site(&twins).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("right now"), "{body}");
+    assert_eq!(w.sim.stats().route("site_create"), 3, "Datto was not asked");
+    w.store.release_lease(&lease, "the-other-call").await.unwrap();
+    let (status, made) = w.create_site(&twins).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(w.sim.sites_named("Twin Click Co").len(), 1);
+    assert_eq!(w.sim.stats().route("site_create"), 4);
+
     // A site of that name already in Datto (not synced yet) is mapped, not made again.
     let penguin_site = w.sim.add_site("Pre Existing Penguin");
     let penguin = w.company("Pre Existing Penguin", None).await;
@@ -650,5 +676,5 @@ async fn create_site_in_datto_maps_it_and_never_makes_two() {
     assert_eq!((status, made["created"].as_bool()), (200, Some(false)), "{made}");
     assert_eq!(made["site"]["siteUid"], penguin_site.as_str());
     assert_eq!(w.sim.sites_named("Pre Existing Penguin").len(), 1);
-    assert_eq!(w.sim.stats().route("site_create"), 3);
+    assert_eq!(w.sim.stats().route("site_create"), 4);
 }
