@@ -14,12 +14,15 @@
 //! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
 //! | `HOOK_BASE_URL` | the API's public URL, for registering ConnectWise callbacks |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
+//! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
-use crate::connections::routes::IntegrationsApi;
+use crate::connections::routes::{IntegrationsApi, RunWiring};
 use crate::datto::DattoConnector;
 use crate::devices::routes::DevicesApi;
+use crate::operations::OperationSettings;
+use crate::operations::routes::OperationsApi;
 use crate::psa::PsaConnector;
 use crate::psa_import::routes::PsaImportApi;
 use crate::secrets::SecretsManager;
@@ -43,6 +46,7 @@ pub struct App {
     pub settings: IntegrationSettings,
     pub sync: SyncSettings,
     pub hook_base_url: Option<String>,
+    pub operations: OperationSettings,
     /// The clock the ticket flow's repeat windows use (tests inject one).
     pub clock: fn() -> i64,
 }
@@ -61,6 +65,7 @@ impl App {
             settings: IntegrationSettings::from_env(),
             sync: SyncSettings::from_env(),
             hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
+            operations: OperationSettings::from_env(),
             clock: crate::time::now_millis,
         })
     }
@@ -73,12 +78,25 @@ impl App {
         OpenApiRouter::new()
             .merge(crate::companies::routes::router(self.companies()))
             .merge(crate::connections::routes::router(self.integrations()))
-            .merge(crate::sync::routes::router(self.sync_api()))
+            .merge(self.sync_routes())
             .merge(crate::site_mapping::routes::router(self.sites()))
             .merge(crate::site_mapping::company_routes::router(self.company_mappings()))
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
+            .merge(crate::operations::routes::router(self.operations_api()))
+    }
+
+    pub fn operations_api(&self) -> OperationsApi {
+        OperationsApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
+            integration_settings: self.settings.clone(),
+            settings: self.operations.clone(),
+            clock: self.clock,
+            clients: Default::default(),
+        }
     }
 
     pub fn integrations(&self) -> IntegrationsApi {
@@ -89,6 +107,12 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
+            runs: RunWiring {
+                datto: Some(&crate::sync::SYNC_RUNS),
+                psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),
+                first_sync: Some(Arc::new(crate::sync::SyncStarter(Arc::new(self.sync_deps())))),
+                ..RunWiring::default()
+            },
         }
     }
 
@@ -133,6 +157,12 @@ impl App {
         SyncApi {
             deps: Arc::new(self.sync_deps()),
         }
+    }
+
+    /// What the sync-api Lambda serves: the sync routes and clear-and-resync.
+    pub fn sync_routes(&self) -> OpenApiRouter {
+        let api = self.sync_api();
+        crate::sync::routes::router(api.clone()).merge(crate::resync::router(api))
     }
 
     pub fn psa_import(&self) -> PsaImportApi {
@@ -181,11 +211,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::companies::routes::routes().into_openapi());
     doc.merge(crate::connections::routes::routes().into_openapi());
     doc.merge(crate::sync::routes::routes().into_openapi());
+    doc.merge(crate::resync::routes().into_openapi());
     doc.merge(crate::site_mapping::routes::routes().into_openapi());
     doc.merge(crate::site_mapping::company_routes::routes().into_openapi());
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());
+    doc.merge(crate::operations::routes::routes().into_openapi());
 
     doc.info = InfoBuilder::new()
         .title("rmmsync")

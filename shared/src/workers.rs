@@ -49,14 +49,19 @@ impl Worker for SyncWorker {
     }
 
     async fn run(&self, r: &RunRef) -> Result<RunStatus, SyncError> {
-        let run = sync_run(
+        match sync_run(
             &self.0,
             &r.tenant,
             &r.integration_id,
             &r.run_id,
             &self.0.settings.budget,
         )
-        .await?;
-        Ok(run.status)
+        .await
+        {
+            Ok(run) => Ok(run.status),
+            // Gone with its integration: nothing to do, and nothing to retry.
+            Err(SyncError::RunNotFound(_)) => Ok(RunStatus::Failed),
+            Err(e) => Err(e),
+        }
     }
 }

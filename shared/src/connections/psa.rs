@@ -10,6 +10,7 @@
 
 use crate::connections::IntegrationSettings;
 use crate::psa::{PsaConnect, PsaConnectionInfo, PsaConnector, PsaCredentials, PsaError, PsaKind, PsaSource};
+use crate::runs::history::RunOverview;
 use crate::secret::Secret;
 use crate::secrets::{SecretsError, SecretsManager, store_or_delete_secret};
 use crate::store::{DynamoStore, StoreError};
@@ -45,6 +46,8 @@ pub struct PsaIntegration {
     pub updated_at: i64,
     pub credentials_updated_at: i64,
     pub last_tested_at: Option<i64>,
+    /// Off: the nightly import skips it, webhooks do nothing, imports are refused.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -61,6 +64,10 @@ pub struct PsaIntegrationView {
     pub updated_at: String,
     pub credentials_updated_at: String,
     pub last_tested_at: Option<String>,
+    /// `false` while switched off (`POST /integrations/{id}/disable`).
+    pub enabled: bool,
+    /// The PSA import in progress and the last finished one.
+    pub psa_import: RunOverview,
 }
 
 impl From<&PsaIntegration> for PsaIntegrationView {
@@ -76,6 +83,8 @@ impl From<&PsaIntegration> for PsaIntegrationView {
             updated_at: format_rfc3339(i.updated_at),
             credentials_updated_at: format_rfc3339(i.credentials_updated_at),
             last_tested_at: i.last_tested_at.map(format_rfc3339),
+            enabled: i.enabled,
+            psa_import: RunOverview::default(),
         }
     }
 }
@@ -359,6 +368,7 @@ impl PsaIntegrations<'_> {
             updated_at: now,
             credentials_updated_at: now,
             last_tested_at: Some(now),
+            enabled: true,
         };
         store_or_delete_secret(
             self.secrets,

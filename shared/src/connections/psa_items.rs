@@ -32,6 +32,7 @@ fn to_item(tenant: &TenantId, i: &PsaIntegration) -> Item {
         ("createdAt".into(), n(i.created_at)),
         ("updatedAt".into(), n(i.updated_at)),
         ("credentialsUpdatedAt".into(), n(i.credentials_updated_at)),
+        ("enabled".into(), AttributeValue::Bool(i.enabled)),
     ]);
     let optional = [
         ("account", i.account.clone().map(s)),
@@ -61,6 +62,7 @@ fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
         updated_at: f.n("updatedAt")?,
         credentials_updated_at: f.n("credentialsUpdatedAt")?,
         last_tested_at: f.opt_n("lastTestedAt"),
+        enabled: f.opt_b("enabled").unwrap_or(true),
     }))
 }
 
@@ -74,7 +76,7 @@ impl DynamoStore {
         // Only over a PSA integration of the same kind, never over a Datto RMM one.
         self.put_integration_item(
             to_item(tenant, integration),
-            "attribute_exists(PK) AND kind = :kind",
+            "attribute_exists(PK) AND attribute_not_exists(deleting) AND kind = :kind",
             &[(":kind", s(integration.kind.as_str()))],
         )
         .await

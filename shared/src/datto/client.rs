@@ -261,7 +261,7 @@ impl DattoClient {
         decode(path, &bytes)
     }
 
-    fn url(&self, path: &str) -> Result<Url, DattoError> {
+    pub(super) fn url(&self, path: &str) -> Result<Url, DattoError> {
         self.transport.url(path)
     }
 }

@@ -52,7 +52,7 @@ impl DattoClient {
         let url = self.transport.url("api/v2/site")?;
         let bytes = self
             .transport
-            .call_as(Replay::Create, Method::PUT, url, Some(&body))
+            .call_as(Method::PUT, url, Some(&body), Replay::Create)
             .await?;
         decode("/api/v2/site", &bytes)
     }

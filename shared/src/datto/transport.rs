@@ -164,25 +164,24 @@ impl Transport {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, DattoError> {
-        self.call_as(Replay::Idempotent, method, url, body).await
+        self.call_as(method, url, body, Replay::Idempotent).await
     }
 
-    /// [`call`](Self::call) for a request that may or may not be sent again once it may have
-    /// reached Datto: a create ([`Replay::Create`]) ends at its first fault answer or timeout,
-    /// and the caller finds out what happened before trying again.
+    /// [`Transport::call`] for a create ([`Replay::Create`]): sent again only where Datto surely
+    /// did not take it (a 429, a refused connection), never after a fault or a timeout.
     pub(super) async fn call_as(
         &self,
-        replay: Replay,
         method: Method,
         url: Url,
         body: Option<&serde_json::Value>,
+        replay: Replay,
     ) -> Result<Vec<u8>, DattoError> {
         let path = url.path().to_owned();
         let mut renewed = false;
         loop {
             let token = self.bearer().await?;
             let answer = self
-                .execute_as(replay, &path, || {
+                .execute_as(&path, replay, || {
                     let req = self
                         .http
                         .request(method.clone(), url.clone())
@@ -228,10 +227,11 @@ impl Transport {
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
-        self.execute_as(Replay::Idempotent, path, request).await
+        self.execute_as(path, Replay::Idempotent, request).await
     }
 
-    async fn execute_as<F>(&self, replay: Replay, path: &str, request: F) -> Result<Answer, DattoError>
+    /// [`Transport::execute`] with the replay rule of the call.
+    async fn execute_as<F>(&self, path: &str, replay: Replay, request: F) -> Result<Answer, DattoError>
     where
         F: Fn() -> reqwest::RequestBuilder,
     {

@@ -590,3 +590,32 @@ impl DynamoStore {
         }
     }
 }
+
+/// What [`clear_imports`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearedImports {
+    pub import_states: usize,
+    pub type_mappings: usize,
+}
+
+/// Before a resync: wipes the device import states of an integration
+/// (`IMPORT#`) and, unless `keep_mappings`, its type mappings (`TYPEMAP#`).
+/// Its assets stay (the resync's auto-import finds them by their ids).
+pub async fn clear_imports(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration: &str,
+    keep_mappings: bool,
+) -> Result<ClearedImports, StoreError> {
+    let pk = keys::integration_pk(tenant, integration);
+    let import_states = store.delete_prefix(&pk, "IMPORT#").await?;
+    let type_mappings = if keep_mappings {
+        0
+    } else {
+        store.delete_prefix(&pk, "TYPEMAP#").await?
+    };
+    Ok(ClearedImports {
+        import_states,
+        type_mappings,
+    })
+}

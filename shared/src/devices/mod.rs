@@ -27,6 +27,7 @@
 //! its assets `linked: false`; the assets stay.
 
 mod items;
+pub use items::{ClearedImports, clear_imports};
 pub mod routes;
 
 pub mod assets;

@@ -29,6 +29,7 @@ use crate::connections::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
 use crate::matching::normalize_name;
 use crate::psa::{PsaConnector, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
 use crate::runs::events::RunRef;
+use crate::runs::guard::{RunGuard, StopReason};
 use crate::runs::worker::{Worker, WorkerFailure, drive};
 use crate::runs::{RunError, RunKind, record_error, schedule_registry};
 use crate::secrets::SecretsManager;
@@ -54,6 +55,8 @@ pub enum ImportError {
     Integration(#[from] PsaIntegrationError),
     #[error("an import is running already ({0})")]
     InProgress(String),
+    #[error("integration {0} is disabled")]
+    Disabled(String),
     #[error("no import run {0}")]
     RunNotFound(String),
     #[error("{0}")]
@@ -403,7 +406,9 @@ impl PsaImporter<'_> {
         integration_id: &str,
         trigger: Trigger,
     ) -> Result<ImportRun, ImportError> {
-        self.integrations().get(tenant, integration_id).await?;
+        if !self.integrations().get(tenant, integration_id).await?.enabled {
+            return Err(ImportError::Disabled(integration_id.to_owned()));
+        }
         let now = now_millis();
         let run_id = format!("{now:013}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let store = self.import_store(tenant, integration_id);
@@ -444,9 +449,16 @@ impl PsaImporter<'_> {
             .ok_or_else(|| ImportError::RunNotFound(run_id.to_owned()))
     }
 
-    pub async fn runs(&self, tenant: &TenantId, integration_id: &str) -> Result<Vec<ImportRun>, ImportError> {
+    /// A page of runs, newest first, after the run `after`; and the cursor of the next page.
+    pub async fn runs(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ImportRun>, Option<String>), ImportError> {
         self.integrations().get(tenant, integration_id).await?;
-        Ok(self.import_store(tenant, integration_id).runs().await?)
+        Ok(self.import_store(tenant, integration_id).runs(after, limit).await?)
     }
 
     /// Executes a queued run. A second delivery of the same run finds it
@@ -464,7 +476,30 @@ impl PsaImporter<'_> {
         if !store.claim_run(&run, RunStatus::Queued).await? {
             return Ok(store.get_run(run_id).await?.unwrap_or(run));
         }
-        let outcome = self.execute(tenant, integration_id, &mut run).await;
+        // Every batch written back is checked first: the integration there
+        // and on, the lease still this run's.
+        let guard = RunGuard::new(self.store.clone(), tenant, integration_id, &PSA_IMPORT_RUNS, run_id);
+        let outcome = match guard.check().await {
+            Ok(()) => self.execute(tenant, integration_id, &mut run, &guard).await,
+            Err(e) => Err(("store_unavailable", e.to_string(), None)),
+        };
+        let outcome = match (outcome, guard.stopped()) {
+            (Err((_, _, kind)), Some(reason)) => Err((reason.code(), reason.message().to_owned(), kind)),
+            (outcome, _) => outcome,
+        };
+        if guard.stopped() == Some(StopReason::Deleted) {
+            // The run item goes with the integration: nothing more is written.
+            store.release_lease(run_id).await?;
+            tracing::info!(tenant = %tenant, integration = %integration_id, run = %run_id, "PSA import stopped: the integration was deleted");
+            run.record_error(
+                StopReason::Deleted.code(),
+                StopReason::Deleted.message().to_owned(),
+                None,
+            );
+            run.status = RunStatus::Failed;
+            run.finished_at = Some(now_millis());
+            return Ok(run);
+        }
         run.status = match outcome {
             Ok(()) => RunStatus::Succeeded,
             Err((code, message, kind)) => {
@@ -486,6 +521,7 @@ impl PsaImporter<'_> {
         tenant: &TenantId,
         integration_id: &str,
         run: &mut ImportRun,
+        guard: &RunGuard,
     ) -> Result<(), (&'static str, String, Option<RecordKind>)> {
         let failed = |kind: Option<RecordKind>| move |e: ImportError| (error_code(&e), e.to_string(), kind);
         let (integration, client) = self
@@ -513,12 +549,13 @@ impl PsaImporter<'_> {
             let planned = self.plan(&integration, kind, listed, &portal, &overrides, &mut companies, mode);
             let mut counts = count(&planned);
             let writes = self
-                .write_kind(tenant, &integration, &portal, &planned, &mut counts)
+                .write_kind(tenant, &integration, &portal, &planned, &mut counts, guard)
                 .await;
             run.writes += writes.as_ref().map_or(0, |w| *w);
             run.counts.insert(kind, counts);
             writes.map_err(|e| failed(Some(kind))(e.into()))?;
             // Progress shows while the run goes on; losing this write loses nothing but the view.
+            guard.check().await.map_err(|e| failed(Some(kind))(e.into()))?;
             if let Err(e) = store.put_run(run).await {
                 tracing::warn!(error = %e, "could not save import progress");
             }
@@ -535,6 +572,7 @@ impl PsaImporter<'_> {
         portal: &Portal,
         planned: &[Planned],
         counts: &mut KindCounts,
+        guard: &RunGuard,
     ) -> Result<u64, StoreError> {
         let now = now_millis();
         let mut items: Vec<Item> = Vec::new();
@@ -579,6 +617,7 @@ impl PsaImporter<'_> {
                         .build()
                 })
                 .collect();
+            guard.check().await?;
             self.store.batch_write(requests).await?;
         }
         Ok(total)
@@ -590,6 +629,10 @@ impl PsaImporter<'_> {
         let queued = schedule_registry(self.store, keys::PSA_INTEGRATION_REGISTRY, |tenant, id| async move {
             match self.start(&tenant, &id, Trigger::Schedule).await {
                 Ok(run) => Ok(Some(run)),
+                Err(ImportError::Disabled(_)) => {
+                    tracing::info!(tenant = %tenant, integration = %id, "integration disabled; not queued");
+                    Ok(None)
+                }
                 Err(ImportError::InProgress(run)) => {
                     tracing::info!(tenant = %tenant, integration = %id, run, "import still running; not queued");
                     Ok(None)
@@ -723,9 +766,12 @@ impl Worker for PsaImporter<'_> {
     }
 
     async fn run(&self, r: &RunRef) -> Result<RunStatus, ImportError> {
-        Ok(PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id)
-            .await?
-            .status)
+        match PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id).await {
+            Ok(run) => Ok(run.status),
+            // Gone with its integration: nothing to do, and nothing to retry.
+            Err(ImportError::RunNotFound(_)) => Ok(RunStatus::Failed),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -128,12 +128,15 @@ struct ImportRunStarted {
     status: RunStatus,
 }
 
-/// The latest runs, newest first.
+/// A page of runs, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct RunList {
     /// Each as `GET /integrations/{id}/psa-import/runs/{runId}` shows it.
     #[schema(value_type = Vec<Object>)]
     runs: Vec<ImportRun>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    next_cursor: Option<String>,
 }
 
 fn number(params: &Params, name: &str, default: usize) -> Result<usize, ApiError> {
@@ -201,7 +204,7 @@ async fn preview(State(api): St, caller: Caller, Path(id): Path<String>, params:
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
-              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, or `conflict`"),
+              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, `integration_disabled`, or `conflict`"),
               (status = 422, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
@@ -219,16 +222,30 @@ async fn apply(State(api): St, caller: Caller, Path(id): Path<String>) -> Result
     ))
 }
 
-/// The latest runs, newest first.
-#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs", tag = "psa-import", params(("id" = String, Path)),
+/// The integration's import runs, newest first, a page at a time.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs", tag = "psa-import",
+    params(("id" = String, Path),
+           ("limit" = Option<u32>, Query, description = "1-100, default 20"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
     responses((status = 200, body = RunList),
+              (status = 400, body = crate::api::Problem, description = "a bad `limit` or `cursor`"),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
-async fn list_runs(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let runs = api.importer().runs(&caller.tenant, &id).await?;
-    Ok(reply(StatusCode::OK, &RunList { runs }))
+async fn list_runs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let limit = crate::sync::routes::run_limit(params.get("limit").as_deref())?;
+    let after = crate::sync::routes::run_cursor(params.non_empty("cursor"))?;
+    let (runs, next_cursor) = api
+        .importer()
+        .runs(&caller.tenant, &id, after.as_deref(), limit)
+        .await?;
+    Ok(reply(StatusCode::OK, &RunList { runs, next_cursor }))
 }
 
 /// One run: status, counts per kind, writes, errors.
@@ -421,6 +438,11 @@ impl From<ImportError> for ApiError {
                 StatusCode::CONFLICT,
                 "import_in_progress",
                 format!("an import is running already (run {run}); wait for it to finish"),
+            ),
+            ImportError::Disabled(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "integration_disabled",
+                format!("integration {id} is disabled; enable it first (POST /integrations/{id}/enable)"),
             ),
             ImportError::RunNotFound(id) => ApiError::not_found(format!("no import run {id}")),
             ImportError::Invalid(m) => ApiError::bad_request(m),

@@ -213,3 +213,20 @@ impl DynamoStore {
         }
     }
 }
+
+/// Before a resync: wipes the quick-match suggestions (`SITESUG#`) of an
+/// integration and, unless `keep_mappings`, its site mappings (`SITEMAP#`).
+/// Returns how many mappings it deleted.
+pub async fn clear_site_mappings(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration: &str,
+    keep_mappings: bool,
+) -> Result<usize, StoreError> {
+    let pk = keys::integration_pk(tenant, integration);
+    store.delete_prefix(&pk, "SITESUG#").await?;
+    if keep_mappings {
+        return Ok(0);
+    }
+    store.delete_prefix(&pk, "SITEMAP#").await
+}

@@ -16,6 +16,7 @@ pub mod company_routes;
 pub mod company_side;
 mod company_side_items;
 mod items;
+pub use items::clear_site_mappings;
 pub mod routes;
 
 use crate::companies::Company;

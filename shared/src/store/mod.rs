@@ -15,6 +15,7 @@ mod integration_items;
 mod lease;
 
 pub use cascade::{Cascade, CascadeFuture, Cascades, run_cascades};
+pub use integration_items::Switches;
 pub use lease::Lease;
 
 use crate::tenant::TenantId;
@@ -155,16 +156,29 @@ impl DynamoStore {
     /// Deletes every item of a partition, 25 at a time, retrying what
     /// DynamoDB hands back unprocessed. Returns how many it deleted.
     pub async fn delete_partition(&self, pk: &str) -> Result<usize, StoreError> {
+        self.delete_prefix(pk, "").await
+    }
+
+    /// Deletes every item of partition `pk` whose sort key starts with
+    /// `prefix` (all of them for `""`), 25 at a time. Returns how many it deleted.
+    pub async fn delete_prefix(&self, pk: &str, prefix: &str) -> Result<usize, StoreError> {
         let mut deleted = 0;
         let mut start: Option<Item> = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-                .projection_expression("PK, SK")
+                .projection_expression("PK, SK");
+            query = if prefix.is_empty() {
+                query.key_condition_expression("PK = :pk")
+            } else {
+                query
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            };
+            let page = query
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -258,6 +272,35 @@ impl Fields<'_> {
     pub fn n(&self, name: &str) -> Result<i64, StoreError> {
         self.opt_n(name)
             .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+    }
+}
+
+/// JSON into a DynamoDB attribute (numbers as N, objects as M, arrays as L).
+pub fn json_to_av(v: &serde_json::Value) -> AttributeValue {
+    use serde_json::Value;
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(x) => AttributeValue::N(x.to_string()),
+        Value::String(x) => AttributeValue::S(x.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(json_to_av).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), json_to_av(v))).collect()),
+    }
+}
+
+pub fn av_to_json(v: &AttributeValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(x) => x
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| x.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::Null),
+        AttributeValue::S(x) => Value::String(x.clone()),
+        AttributeValue::L(a) => Value::Array(a.iter().map(av_to_json).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect()),
+        _ => Value::Null,
     }
 }
 

@@ -4,6 +4,8 @@
 
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::record::{RunRecord, RunStatus, SYNC_RUNS};
+use crate::runs::guard::RunGuard;
+use crate::runs::history::RunSummary;
 use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -51,34 +53,7 @@ fn put_opt_b(item: &mut Item, k: &str, v: Option<bool>) {
     }
 }
 
-/// JSON into a DynamoDB attribute (numbers as N, objects as M, arrays as L).
-pub fn json_to_av(v: &serde_json::Value) -> AttributeValue {
-    use serde_json::Value;
-    match v {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(x) => AttributeValue::N(x.to_string()),
-        Value::String(x) => AttributeValue::S(x.clone()),
-        Value::Array(a) => AttributeValue::L(a.iter().map(json_to_av).collect()),
-        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), json_to_av(v))).collect()),
-    }
-}
-
-pub fn av_to_json(v: &AttributeValue) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::N(x) => x
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| x.parse::<f64>().map(Value::from))
-            .unwrap_or(Value::Null),
-        AttributeValue::S(x) => Value::String(x.clone()),
-        AttributeValue::L(a) => Value::Array(a.iter().map(av_to_json).collect()),
-        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect()),
-        _ => Value::Null,
-    }
-}
+pub use crate::store::{av_to_json, json_to_av};
 
 pub fn site_item(pk: &str, r: &SiteRecord, now: i64) -> Item {
     let mut item = Item::from([
@@ -209,6 +184,8 @@ pub struct StoredState {
 pub struct SyncStore {
     pub store: DynamoStore,
     writes: Arc<AtomicU64>,
+    /// When set, checked before every batch of data and checkpoint written.
+    guard: Option<Arc<RunGuard>>,
 }
 
 impl SyncStore {
@@ -216,6 +193,25 @@ impl SyncStore {
         Self {
             store,
             writes: Arc::new(AtomicU64::new(0)),
+            guard: None,
+        }
+    }
+
+    /// The same store, checking `guard` before each batch it writes.
+    pub fn with_guard(mut self, guard: Arc<RunGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// Whether this store's guard has stopped its run.
+    pub fn guard_stopped(&self) -> bool {
+        self.guard.as_ref().is_some_and(|g| g.stopped().is_some())
+    }
+
+    async fn check_guard(&self) -> Result<(), StoreError> {
+        match &self.guard {
+            Some(g) => g.check().await,
+            None => Ok(()),
         }
     }
 
@@ -377,6 +373,7 @@ impl SyncStore {
     }
 
     pub async fn put_resume(&self, pk: &str, resume: Option<&Resume>) -> Result<(), StoreError> {
+        self.check_guard().await?;
         let mut item = Item::from([
             ("PK".into(), s(pk)),
             ("SK".into(), s(STATE_SK)),
@@ -407,6 +404,7 @@ impl SyncStore {
         from_chunk: u32,
         uids: &[String],
     ) -> Result<u32, StoreError> {
+        self.check_guard().await?;
         let mut next = from_chunk;
         let expires = crate::time::now_millis() / 1000 + 7 * 86_400;
         let mut requests = Vec::new();
@@ -437,6 +435,48 @@ impl SyncStore {
         .await?;
         Ok(uids)
     }
+}
+
+/// Sort-key prefixes of what a sync writes from Datto's data and its own
+/// progress through it: sites, devices, device types, the resume state and
+/// the uids of resumable listings. Runs (`RUN#`) and the lease are not among them.
+pub const SYNCED_PREFIXES: [&str; 5] = ["SITE#", "DEVICE#", "DEVTYPE#", STATE_SK, "SEEN#"];
+
+/// Wipes what the sync stored of an integration (see [`SYNCED_PREFIXES`]),
+/// so that the next run starts from nothing; its runs and lease stay. The
+/// caller holds the sync lease. Returns how many items it deleted.
+pub async fn clear_synced(store: &DynamoStore, tenant: &TenantId, integration_id: &str) -> Result<usize, StoreError> {
+    let pk = keys::integration_pk(tenant, integration_id);
+    let mut deleted = 0;
+    for prefix in SYNCED_PREFIXES {
+        deleted += store.delete_prefix(&pk, prefix).await?;
+    }
+    Ok(deleted)
+}
+
+/// The summary of a run record the integration view shows.
+pub fn run_summary(run: &RunRecord) -> Option<RunSummary> {
+    RunSummary::of(&run_to_item(run).ok()?)
+}
+
+/// One page of an integration's runs, newest first.
+pub async fn run_page(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
+    let page = crate::runs::history::list_runs(
+        store,
+        &keys::integration_pk(tenant, integration_id),
+        &SYNC_RUNS,
+        after,
+        limit,
+    )
+    .await?;
+    let runs = page.items.iter().map(run_from_item).collect::<Result<Vec<_>, _>>()?;
+    Ok((runs, page.next_cursor))
 }
 
 /// A device listing left unfinished, to be resumed by the next run.
@@ -494,6 +534,7 @@ impl Writer {
                     let batch = rx.lock().await.recv().await;
                     let Some(batch) = batch else { return Ok(()) };
                     let count = batch.len() as u64;
+                    store.check_guard().await?;
                     store.store.batch_write(batch).await?;
                     store.writes.fetch_add(count, Ordering::Relaxed);
                 }

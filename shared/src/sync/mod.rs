@@ -5,7 +5,8 @@
 //! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
 //! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
 //! - [`run`]: starting a run and running one invocation of it.
-//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
+//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs` (newest
+//!   first, paged), `GET /integrations/{id}/sync-runs/{runId}`.
 //!
 //! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`:
 //!
@@ -28,7 +29,7 @@ pub mod record;
 pub mod run;
 
 pub use record::{Phase, RunCounts, RunRecord, RunStatus, SYNC_RUNS, Trigger};
-pub use run::{RunBudget, run_once, schedule_all, start_run};
+pub use run::{RunBudget, SyncStarter, queue_run, run_once, schedule_all, start_run, take_lease};
 
 /// Reads a sync worker event: the schedule's tick or stream records of waiting sync runs.
 pub fn parse_worker_event(
@@ -97,6 +98,8 @@ pub struct SyncDeps {
 pub enum SyncError {
     #[error("a sync run is in progress: {0}")]
     Busy(String),
+    #[error("integration {0} is disabled")]
+    Disabled(String),
     #[error("no sync run {0}")]
     RunNotFound(String),
     #[error(transparent)]

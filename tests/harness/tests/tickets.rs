@@ -465,6 +465,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     paths.sort();
     let mut expected = vec![
         "POST /integrations/{id}/sync",
+        "GET /integrations/{id}/sync-runs",
         "GET /integrations/{id}/sync-runs/{runId}",
         "POST /integrations/{id}/psa-import/preview",
         "POST /integrations/{id}/psa-import/apply",
@@ -495,4 +496,54 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     ] {
         assert_eq!(tickets["paths"][hook]["post"]["security"], json!([{}]), "{hook}");
     }
+}
+
+#[tokio::test]
+async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_is_on_again() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let now = shared::time::now_millis();
+    // The PSA the tickets go to is off: the alert is answered, nothing opened.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, false, now)
+            .await
+            .unwrap()
+    );
+    let uid = w.raise("cpu_ctx").await;
+    assert!(w.autotask_tickets_for(&uid).is_empty());
+    let alert_path = format!("/hooks/datto/{}/alerts?token={}", w.datto_id, w.datto_token);
+    let body = json!({ "alertUid": uid }).to_string();
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    // The Datto integration itself off: the same answer, before Datto is asked.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, true, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, false, now)
+            .await
+            .unwrap()
+    );
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    assert!(w.autotask_tickets_for(&uid).is_empty());
+    // On again: the next delivery opens the ticket.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, true, now)
+            .await
+            .unwrap()
+    );
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("opened")), "{out}");
+    assert_eq!(w.autotask_tickets_for(&uid).len(), 1);
 }

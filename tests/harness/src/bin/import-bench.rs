@@ -58,6 +58,7 @@ fn main() {
                     updated_at: now,
                     credentials_updated_at: now,
                     last_tested_at: None,
+                    enabled: true,
                 },
             )
             .await

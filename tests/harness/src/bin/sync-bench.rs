@@ -141,6 +141,7 @@ fn main() {
                 secret_recovery_days: 7,
             },
             cascades: Vec::new(),
+        runs: Default::default(),
         };
         let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
         let (status, created) = rmmsync_tests::read_response(
