@@ -26,6 +26,7 @@ use crate::operations::routes::OperationsApi;
 use crate::psa::PsaConnector;
 use crate::psa_import::routes::PsaImportApi;
 use crate::secrets::SecretsManager;
+use crate::site_mapping::company_routes::CompanyMappingApi;
 use crate::site_mapping::routes::SitesApi;
 use crate::store::{Cascades, DynamoStore};
 use crate::sync::routes::SyncApi;
@@ -79,6 +80,7 @@ impl App {
             .merge(crate::connections::routes::router(self.integrations()))
             .merge(self.sync_routes())
             .merge(crate::site_mapping::routes::router(self.sites()))
+            .merge(crate::site_mapping::company_routes::router(self.company_mappings()))
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
@@ -124,6 +126,15 @@ impl App {
     pub fn sites(&self) -> SitesApi {
         SitesApi {
             store: self.store.clone(),
+        }
+    }
+
+    /// The company-side mapping routes: they create sites in Datto RMM, so they hold its connector.
+    pub fn company_mappings(&self) -> CompanyMappingApi {
+        CompanyMappingApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
         }
     }
 
@@ -202,6 +213,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::sync::routes::routes().into_openapi());
     doc.merge(crate::resync::routes().into_openapi());
     doc.merge(crate::site_mapping::routes::routes().into_openapi());
+    doc.merge(crate::site_mapping::company_routes::routes().into_openapi());
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());

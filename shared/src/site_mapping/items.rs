@@ -34,6 +34,7 @@ fn site_from_item(item: &Item) -> Result<SyncedSite, StoreError> {
         autotask_company_name: f.opt_s("autotaskCompanyName"),
         pseudo: f.opt_b("pseudo").unwrap_or(false),
         removed_at: f.opt_n("removedAt"),
+        portal_url: f.opt_s("portalUrl"),
     })
 }
 

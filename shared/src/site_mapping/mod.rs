@@ -12,6 +12,9 @@
 //! deciding evidence (PSA id, device overlap with its counts, or the name),
 //! the words that matched and the words set aside.
 
+pub mod company_routes;
+pub mod company_side;
+mod company_side_items;
 mod items;
 pub use items::clear_site_mappings;
 pub mod routes;
@@ -36,6 +39,8 @@ pub struct SyncedSite {
     pub autotask_company_name: Option<String>,
     pub pseudo: bool,
     pub removed_at: Option<i64>,
+    /// The site's page in Datto's web portal.
+    pub portal_url: Option<String>,
 }
 
 impl SyncedSite {
@@ -291,6 +296,8 @@ pub struct SiteRow {
     pub device_count: Option<i64>,
     pub autotask_company_id: Option<String>,
     pub autotask_company_name: Option<String>,
+    /// The site's page in the Datto RMM web portal, for the table to open.
+    pub portal_url: Option<String>,
     pub company: Option<CompanyRef>,
     pub confidence: Option<u8>,
     /// `auto` or `manual`; `null` when quick match has not decided yet.
@@ -439,6 +446,7 @@ impl SiteMappings<'_> {
                     device_count: site.device_count,
                     autotask_company_id: site.autotask_company_id.clone(),
                     autotask_company_name: site.autotask_company_name.clone(),
+                    portal_url: site.portal_url.clone(),
                     company,
                     confidence: mapping.filter(|_| mapped).map(|m| m.confidence),
                     mapped_by: mapping.map(|m| m.mapped_by),
@@ -523,6 +531,7 @@ impl SiteMappings<'_> {
             device_count: site.device_count,
             autotask_company_id: site.autotask_company_id,
             autotask_company_name: site.autotask_company_name,
+            portal_url: site.portal_url,
             company: Some(CompanyRef {
                 id: company.id,
                 name: company.name,
@@ -662,6 +671,7 @@ mod tests {
             autotask_company_name: None,
             pseudo: false,
             removed_at: None,
+            portal_url: None,
         }
     }
 

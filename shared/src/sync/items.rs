@@ -71,6 +71,7 @@ pub fn site_item(pk: &str, r: &SiteRecord, now: i64) -> Item {
     put_opt_n(&mut item, "onlineDeviceCount", r.online_count);
     put_opt_s(&mut item, "autotaskCompanyId", &r.autotask_company_id);
     put_opt_s(&mut item, "autotaskCompanyName", &r.autotask_company_name);
+    put_opt_s(&mut item, "portalUrl", &r.portal_url);
     put_opt_n(&mut item, "removedAt", r.removed_at);
     put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
     item
@@ -86,6 +87,7 @@ pub fn site_from_item(item: &Item) -> Option<SiteRecord> {
         autotask_company_id: get_s(item, "autotaskCompanyId"),
         autotask_company_name: get_s(item, "autotaskCompanyName"),
         pseudo: get_b(item, "pseudo").unwrap_or(false),
+        portal_url: get_s(item, "portalUrl"),
         removed_at: get_n(item, "removedAt"),
         first_seen_at: get_n(item, "firstSeenAt"),
         hash: get_s(item, "hash").unwrap_or_default(),
@@ -115,6 +117,7 @@ pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
     put_opt_n(&mut item, "lastSeen", r.last_seen);
     put_opt_n(&mut item, "lastAuditDate", r.last_audit_date);
     put_opt_s(&mut item, "warrantyDate", &r.warranty_date);
+    put_opt_s(&mut item, "portalUrl", &r.portal_url);
     put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
     put_opt_n(&mut item, "removedAt", r.removed_at);
     put_opt_s(&mut item, "manufacturer", &r.manufacturer);
@@ -142,6 +145,7 @@ pub fn device_from_item(item: &Item) -> Option<DeviceRecord> {
         last_seen: get_n(item, "lastSeen"),
         last_audit_date: get_n(item, "lastAuditDate"),
         warranty_date: get_s(item, "warrantyDate"),
+        portal_url: get_s(item, "portalUrl"),
         first_seen_at: get_n(item, "firstSeenAt"),
         removed_at: get_n(item, "removedAt"),
         manufacturer: get_s(item, "manufacturer"),
