@@ -11,14 +11,14 @@
 //! | `SECRET_NAME_PREFIX`, `SECRET_RECOVERY_DAYS` | where credentials live, how long a deleted one can be recovered |
 //! | `DATTO_RMM_*` | the Datto RMM connector (see `datto::DattoConnector::from_env`) |
 //! | `AUTOTASK_*`, `CONNECTWISE_*` | the PSA connector (see `psa::PsaConnector::from_env`) |
-//! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
+//! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_IMPORT_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
 //! | `HOOK_BASE_URL` | the API's public URL, for registering ConnectWise callbacks |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
-use crate::connections::routes::IntegrationsApi;
+use crate::connections::routes::{IntegrationsApi, RunWiring};
 use crate::datto::DattoConnector;
 use crate::devices::routes::DevicesApi;
 use crate::operations::OperationSettings;
@@ -26,6 +26,7 @@ use crate::operations::routes::OperationsApi;
 use crate::psa::PsaConnector;
 use crate::psa_import::routes::PsaImportApi;
 use crate::secrets::SecretsManager;
+use crate::site_mapping::company_routes::CompanyMappingApi;
 use crate::site_mapping::routes::SitesApi;
 use crate::store::{Cascades, DynamoStore};
 use crate::sync::routes::SyncApi;
@@ -77,8 +78,9 @@ impl App {
         OpenApiRouter::new()
             .merge(crate::companies::routes::router(self.companies()))
             .merge(crate::connections::routes::router(self.integrations()))
-            .merge(crate::sync::routes::router(self.sync_api()))
+            .merge(self.sync_routes())
             .merge(crate::site_mapping::routes::router(self.sites()))
+            .merge(crate::site_mapping::company_routes::router(self.company_mappings()))
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
@@ -105,6 +107,12 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
+            runs: RunWiring {
+                datto: Some(&crate::sync::SYNC_RUNS),
+                psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),
+                first_sync: Some(Arc::new(crate::sync::SyncStarter(Arc::new(self.sync_deps())))),
+                ..RunWiring::default()
+            },
         }
     }
 
@@ -118,6 +126,15 @@ impl App {
     pub fn sites(&self) -> SitesApi {
         SitesApi {
             store: self.store.clone(),
+        }
+    }
+
+    /// The company-side mapping routes: they create sites in Datto RMM, so they hold its connector.
+    pub fn company_mappings(&self) -> CompanyMappingApi {
+        CompanyMappingApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
         }
     }
 
@@ -140,6 +157,12 @@ impl App {
         SyncApi {
             deps: Arc::new(self.sync_deps()),
         }
+    }
+
+    /// What the sync-api Lambda serves: the sync routes and clear-and-resync.
+    pub fn sync_routes(&self) -> OpenApiRouter {
+        let api = self.sync_api();
+        crate::sync::routes::router(api.clone()).merge(crate::resync::router(api))
     }
 
     pub fn psa_import(&self) -> PsaImportApi {
@@ -188,7 +211,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::companies::routes::routes().into_openapi());
     doc.merge(crate::connections::routes::routes().into_openapi());
     doc.merge(crate::sync::routes::routes().into_openapi());
+    doc.merge(crate::resync::routes().into_openapi());
     doc.merge(crate::site_mapping::routes::routes().into_openapi());
+    doc.merge(crate::site_mapping::company_routes::routes().into_openapi());
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());

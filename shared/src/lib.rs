@@ -15,6 +15,9 @@
 //! - [`configurations`]: devices to PSA configuration items (the matching plan so far).
 //! - [`operations`]: RMM operations for people and AI agents behind approval gates, and the MCP endpoint.
 //!
+//! Composed from several flows, above them all: [`workers`] (a sync run, then
+//! the device auto-import) and [`resync`] (clear an integration and sync it again).
+//!
 //! Machinery:
 //! - [`store`] (DynamoDB plumbing: client, keys, item helpers, leases, error
 //!   classification) and [`secrets`] (Secrets Manager).
@@ -50,4 +53,5 @@ pub mod sync;
 pub mod tickets;
 
 pub mod app;
+pub mod resync;
 pub mod workers;

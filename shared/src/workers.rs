@@ -4,7 +4,7 @@
 //! this module, above both, puts them in order. Both workers are driven by
 //! the run machine's [`drive`](crate::runs::worker::drive).
 
-use crate::devices::import::after_sync;
+use crate::devices::import::{AutoImportLimits, after_sync};
 use crate::runs::events::RunRef;
 use crate::runs::worker::Worker;
 use crate::runs::{RunKind, RunStatus};
@@ -27,7 +27,11 @@ pub async fn sync_run(
         run_id,
         budget,
         async |run: &mut RunRecord| {
-            Box::pin(after_sync(&deps.store, tenant, integration_id, run)).await;
+            let limits = AutoImportLimits {
+                time: budget.import_time,
+                page: budget.import_page,
+            };
+            Box::pin(after_sync(&deps.store, tenant, integration_id, run, limits)).await;
         },
     )
     .await
@@ -49,14 +53,19 @@ impl Worker for SyncWorker {
     }
 
     async fn run(&self, r: &RunRef) -> Result<RunStatus, SyncError> {
-        let run = sync_run(
+        match sync_run(
             &self.0,
             &r.tenant,
             &r.integration_id,
             &r.run_id,
             &self.0.settings.budget,
         )
-        .await?;
-        Ok(run.status)
+        .await
+        {
+            Ok(run) => Ok(run.status),
+            // Gone with its integration: nothing to do, and nothing to retry.
+            Err(SyncError::RunNotFound(_)) => Ok(RunStatus::Failed),
+            Err(e) => Err(e),
+        }
     }
 }

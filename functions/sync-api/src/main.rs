@@ -1,6 +1,7 @@
-//! Lambda: the sync routes (`shared::sync::routes`):
-//! `POST /integrations/{id}/sync` (Sync Now) and
-//! `GET /integrations/{id}/sync-runs/{runId}` (a run's status).
+//! Lambda: the sync routes (`shared::sync::routes`, `shared::resync`):
+//! `POST /integrations/{id}/sync` (Sync Now), `GET /integrations/{id}/sync-runs`
+//! (newest first), `GET /integrations/{id}/sync-runs/{runId}` (a run's status)
+//! and `POST /integrations/{id}/resync` (clear and resync).
 
 use shared::app::App;
 
@@ -8,5 +9,5 @@ use shared::app::App;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let app = App::from_env().await?;
-    shared::api::serve(shared::sync::routes::router(app.sync_api())).await
+    shared::api::serve(app.sync_routes()).await
 }

@@ -42,6 +42,21 @@ fn roles_claim() -> &'static str {
     })
 }
 
+/// Longest path segment (an id) any route takes; DynamoDB refuses keys past
+/// 1 KiB (sort) or 2 KiB (partition), which would otherwise surface as a 503.
+pub const MAX_PATH_SEGMENT: usize = 256;
+
+/// A path with a segment longer than any id is a bad request, said before any key is built.
+fn check_path(path: &str) -> Result<(), ApiError> {
+    match path.split('/').find(|s| s.len() > MAX_PATH_SEGMENT) {
+        Some(s) => Err(ApiError::bad_request(format!(
+            "a path segment is {} characters long; no id is longer than {MAX_PATH_SEGMENT}",
+            s.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn split_roles(raw: &str) -> Vec<String> {
     raw.split([' ', ','])
         .filter(|r| !r.is_empty())
@@ -52,6 +67,7 @@ fn split_roles(raw: &str) -> Vec<String> {
 impl Caller {
     /// Reads the caller from a request's parts; 401 without a verified tenant.
     pub fn from_parts(parts: &Parts) -> Result<Self, ApiError> {
+        check_path(parts.uri.path())?;
         let unauthorized = |e: TenantError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
         if parts.extensions.get::<LocalIdentity>().is_some() {
             let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);

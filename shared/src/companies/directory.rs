@@ -1,4 +1,4 @@
-use crate::psa::RecordKind;
+use crate::psa::{PsaKind, RecordKind};
 use crate::store::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,7 +24,7 @@ pub struct PortalRecord {
     pub rmm_device_uid: Option<String>,
     /// `manual`, or the PSA it was created from.
     pub source: String,
-    pub psa_kind: Option<String>,
+    pub psa_kind: Option<PsaKind>,
     pub psa_id: Option<String>,
     /// The PSA integration that created or linked it.
     pub integration_id: Option<String>,
@@ -63,10 +63,12 @@ pub fn record_item(tenant: &TenantId, r: &PortalRecord) -> Item {
         ("serialNumber", &r.serial_number),
         ("configurationType", &r.configuration_type),
         ("rmmDeviceUid", &r.rmm_device_uid),
-        ("psaKind", &r.psa_kind),
         ("psaId", &r.psa_id),
         ("integrationId", &r.integration_id),
     ];
+    if let Some(kind) = r.psa_kind {
+        item.insert("psaKind".into(), s(kind.as_str()));
+    }
     item.extend(
         optional
             .into_iter()
@@ -89,7 +91,7 @@ fn record_from_item(kind: RecordKind, item: &Item) -> Result<PortalRecord, Store
         configuration_type: f.opt_s("configurationType"),
         rmm_device_uid: f.opt_s("rmmDeviceUid"),
         source: f.opt_s("source").unwrap_or_else(|| "manual".into()),
-        psa_kind: f.opt_s("psaKind"),
+        psa_kind: f.opt_s("psaKind").as_deref().and_then(PsaKind::from_link),
         psa_id: f.opt_s("psaId"),
         integration_id: f.opt_s("integrationId"),
         created_at: f.n("createdAt")?,

@@ -1,4 +1,5 @@
 use crate::companies::Company;
+use crate::psa::PsaKind;
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,14 +17,18 @@ pub(crate) fn company_item(tenant: &TenantId, c: &Company) -> Item {
         ("name".into(), s(&c.name)),
         ("normalizedName".into(), s(&c.normalized_name)),
         ("source".into(), s(&c.source)),
+        ("active".into(), AttributeValue::Bool(c.active)),
         ("createdAt".into(), n(c.created_at)),
         ("updatedAt".into(), n(c.updated_at)),
     ]);
     if let Some(kind) = &c.psa_kind {
-        item.insert("psaKind".into(), s(kind));
+        item.insert("psaKind".into(), s(kind.as_str()));
     }
     if let Some(id) = &c.psa_id {
         item.insert("psaId".into(), s(id));
+    }
+    if let Some(id) = &c.psa_integration_id {
+        item.insert("psaIntegrationId".into(), s(id));
     }
     item
 }
@@ -35,8 +40,10 @@ fn from_item(item: &Item) -> Result<Company, StoreError> {
         name: f.s("name")?,
         normalized_name: f.s("normalizedName")?,
         source: f.opt_s("source").unwrap_or_else(|| "manual".into()),
-        psa_kind: f.opt_s("psaKind"),
+        psa_kind: f.opt_s("psaKind").as_deref().and_then(PsaKind::from_link),
         psa_id: f.opt_s("psaId"),
+        psa_integration_id: f.opt_s("psaIntegrationId"),
+        active: f.opt_b("active").unwrap_or(true),
         created_at: f.n("createdAt")?,
         updated_at: f.n("updatedAt")?,
     })

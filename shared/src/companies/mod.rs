@@ -7,6 +7,7 @@ pub mod items;
 pub mod routes;
 
 use crate::matching::normalize_name;
+use crate::psa::PsaKind;
 use crate::store::{Cascade, DynamoStore, StoreError, run_cascades};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -19,10 +20,17 @@ pub struct Company {
     pub name: String,
     /// The matcher's key, kept for search.
     pub normalized_name: String,
-    /// `manual`, `autotask` or `connectwise`.
+    /// `manual`, or the PSA kind it was imported from (`autotask`, `connectwise-manage`).
     pub source: String,
-    pub psa_kind: Option<String>,
+    /// The PSA it is linked to: one enum, so every flow compares the same string.
+    pub psa_kind: Option<PsaKind>,
     pub psa_id: Option<String>,
+    /// The PSA integration that imported or linked it; `None` for a link made
+    /// by hand (the first import of that kind to see it takes it over).
+    pub psa_integration_id: Option<String>,
+    /// False once the linked PSA record is inactive or deleted there (the PSA
+    /// import keeps it in step); companies made by hand are active.
+    pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -34,6 +42,8 @@ pub struct CompanyView {
     pub name: String,
     pub source: String,
     pub psa: Option<PsaRef>,
+    /// False when the linked PSA record is inactive or deleted in the PSA.
+    pub active: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -41,8 +51,9 @@ pub struct CompanyView {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PsaRef {
-    /// `autotask` or `connectwise`.
-    #[schema(pattern = "^(autotask|connectwise)$")]
+    /// `autotask` or `connectwise-manage` (`connectwise` is accepted as another
+    /// name for `connectwise-manage`; answers always say `connectwise-manage`).
+    #[schema(pattern = "^(autotask|connectwise-manage|connectwise)$")]
     pub kind: String,
     #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub id: String,
@@ -56,11 +67,12 @@ impl From<&Company> for CompanyView {
             source: c.source.clone(),
             psa: match (&c.psa_kind, &c.psa_id) {
                 (Some(kind), Some(id)) => Some(PsaRef {
-                    kind: kind.clone(),
+                    kind: kind.as_str().to_owned(),
                     id: id.clone(),
                 }),
                 _ => None,
             },
+            active: c.active,
             created_at: format_rfc3339(c.created_at),
             updated_at: format_rfc3339(c.updated_at),
         }
@@ -124,16 +136,17 @@ fn checked_name(raw: &str) -> Result<String, CompanyError> {
     }
 }
 
-fn checked_psa(psa: &PsaRef) -> Result<(), CompanyError> {
-    if !matches!(psa.kind.as_str(), "autotask" | "connectwise") {
+/// The link's kind as the one enum every flow compares, and its trimmed id.
+fn checked_psa(psa: &PsaRef) -> Result<(PsaKind, String), CompanyError> {
+    let Some(kind) = PsaKind::from_link(&psa.kind) else {
         return Err(CompanyError::Invalid(
-            "`psa.kind` must be autotask or connectwise".into(),
+            "`psa.kind` must be autotask or connectwise-manage".into(),
         ));
-    }
+    };
     if psa.id.trim().is_empty() || psa.id.len() > 64 {
         return Err(CompanyError::Invalid("`psa.id` must be 1 to 64 characters".into()));
     }
-    Ok(())
+    Ok((kind, psa.id.trim().to_owned()))
 }
 
 /// A page of companies and the cursor of the next page.
@@ -156,18 +169,17 @@ impl Companies<'_> {
                 .as_deref()
                 .ok_or_else(|| CompanyError::Invalid("`name` is required".into()))?,
         )?;
-        let psa = input.psa.flatten();
-        if let Some(p) = &psa {
-            checked_psa(p)?;
-        }
+        let psa = input.psa.flatten().as_ref().map(checked_psa).transpose()?;
         let now = now_millis();
         let company = Company {
             id: uuid::Uuid::new_v4().to_string(),
             normalized_name: normalize_name(&name),
             name,
             source: "manual".into(),
-            psa_kind: psa.as_ref().map(|p| p.kind.clone()),
-            psa_id: psa.map(|p| p.id.trim().to_owned()),
+            psa_kind: psa.as_ref().map(|p| p.0),
+            psa_id: psa.map(|p| p.1),
+            psa_integration_id: None,
+            active: true,
             created_at: now,
             updated_at: now,
         };
@@ -191,11 +203,10 @@ impl Companies<'_> {
             company.normalized_name = normalize_name(&company.name);
         }
         if let Some(psa) = input.psa {
-            if let Some(p) = &psa {
-                checked_psa(p)?;
-            }
-            company.psa_kind = psa.as_ref().map(|p| p.kind.clone());
-            company.psa_id = psa.map(|p| p.id.trim().to_owned());
+            let psa = psa.as_ref().map(checked_psa).transpose()?;
+            company.psa_kind = psa.as_ref().map(|p| p.0);
+            company.psa_id = psa.map(|p| p.1);
+            company.psa_integration_id = None;
         }
         company.updated_at = now_millis();
         self.store

@@ -9,6 +9,14 @@
 //!
 //! Deleting an integration also deletes its partition
 //! `TENANT#{tenant}#INTEGRATION#{id}`, where the other flows keep what it owns.
+//! The delete first marks the integration (`deleting`) and waits briefly for a
+//! running sync or import to stop: runs check the integration before each batch
+//! they write (`runs::guard`). Every integration can be switched off and on
+//! (`enabled`); the flows above refuse or skip work for one that is off.
+//!
+//! This flow shows the runs of the flows above (a sync, a PSA import) and
+//! queues a new Datto RMM integration's first sync through the ports `app.rs`
+//! hands it (`routes::RunWiring`), never by importing them.
 
 pub mod psa;
 mod psa_items;

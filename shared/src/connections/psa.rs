@@ -10,6 +10,7 @@
 
 use crate::connections::IntegrationSettings;
 use crate::psa::{PsaConnect, PsaConnectionInfo, PsaConnector, PsaCredentials, PsaError, PsaKind, PsaSource};
+use crate::runs::history::RunOverview;
 use crate::secret::Secret;
 use crate::secrets::{SecretsError, SecretsManager, store_or_delete_secret};
 use crate::store::{DynamoStore, StoreError};
@@ -30,6 +31,53 @@ pub struct AutoCreate {
     pub configurations: bool,
 }
 
+/// Which kinds of record the PSA import brings in at all (all by default).
+/// A kind that is off is neither listed nor written; auto-create is offered
+/// only for kinds that are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportKinds {
+    #[serde(default = "on")]
+    pub companies: bool,
+    #[serde(default = "on")]
+    pub contacts: bool,
+    #[serde(default = "on")]
+    pub locations: bool,
+    #[serde(default = "on")]
+    pub configurations: bool,
+    #[serde(default = "on")]
+    pub users: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for ImportKinds {
+    fn default() -> Self {
+        Self {
+            companies: true,
+            contacts: true,
+            locations: true,
+            configurations: true,
+            users: true,
+        }
+    }
+}
+
+impl ImportKinds {
+    pub fn is_on(&self, kind: crate::psa::RecordKind) -> bool {
+        use crate::psa::RecordKind::*;
+        match kind {
+            Company => self.companies,
+            Contact => self.contacts,
+            Location => self.locations,
+            Configuration => self.configurations,
+            User => self.users,
+        }
+    }
+}
+
 /// A stored PSA integration. `secret_arn` never leaves the service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PsaIntegration {
@@ -40,11 +88,16 @@ pub struct PsaIntegration {
     /// Autotask zone or ConnectWise company id, as the connection test saw it.
     pub account: Option<String>,
     pub api_url: Option<String>,
+    /// What identifies the PSA database (Autotask: zone host and `ci`), when known.
+    pub database: Option<String>,
     pub auto_create: AutoCreate,
+    pub import_kinds: ImportKinds,
     pub created_at: i64,
     pub updated_at: i64,
     pub credentials_updated_at: i64,
     pub last_tested_at: Option<i64>,
+    /// Off: the nightly import skips it, webhooks do nothing, imports are refused.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -61,6 +114,10 @@ pub struct PsaIntegrationView {
     pub updated_at: String,
     pub credentials_updated_at: String,
     pub last_tested_at: Option<String>,
+    /// `false` while switched off (`POST /integrations/{id}/disable`).
+    pub enabled: bool,
+    /// The PSA import in progress and the last finished one.
+    pub psa_import: RunOverview,
 }
 
 impl From<&PsaIntegration> for PsaIntegrationView {
@@ -76,6 +133,8 @@ impl From<&PsaIntegration> for PsaIntegrationView {
             updated_at: format_rfc3339(i.updated_at),
             credentials_updated_at: format_rfc3339(i.credentials_updated_at),
             last_tested_at: i.last_tested_at.map(format_rfc3339),
+            enabled: i.enabled,
+            psa_import: RunOverview::default(),
         }
     }
 }
@@ -354,11 +413,14 @@ impl PsaIntegrations<'_> {
             secret_arn: arn,
             account: info.account,
             api_url: Some(info.api_url),
+            database: info.database,
             auto_create: input.auto_create.unwrap_or_default(),
+            import_kinds: ImportKinds::default(),
             created_at: now,
             updated_at: now,
             credentials_updated_at: now,
             last_tested_at: Some(now),
+            enabled: true,
         };
         store_or_delete_secret(
             self.secrets,
@@ -425,6 +487,7 @@ impl PsaIntegrations<'_> {
         }
         integration.account = info.account;
         integration.api_url = Some(info.api_url);
+        integration.database = info.database;
         integration.updated_at = now;
         integration.credentials_updated_at = now;
         integration.last_tested_at = Some(now);
@@ -433,18 +496,25 @@ impl PsaIntegrations<'_> {
         Ok(PsaIntegrationView::from(&integration))
     }
 
-    /// Sets the import's auto-create toggles.
-    pub async fn set_auto_create(
+    /// Sets the import's auto-create toggles and kind switches (what is
+    /// absent stays); returns the integration as stored.
+    pub async fn set_import_settings(
         &self,
         tenant: &TenantId,
         id: &str,
-        auto_create: AutoCreate,
-    ) -> Result<PsaIntegrationView, PsaIntegrationError> {
+        auto_create: Option<AutoCreate>,
+        kinds: Option<ImportKinds>,
+    ) -> Result<PsaIntegration, PsaIntegrationError> {
         let mut integration = self.get(tenant, id).await?;
-        integration.auto_create = auto_create;
+        if let Some(a) = auto_create {
+            integration.auto_create = a;
+        }
+        if let Some(k) = kinds {
+            integration.import_kinds = k;
+        }
         integration.updated_at = now_millis();
         self.replace(tenant, &integration).await?;
-        Ok(PsaIntegrationView::from(&integration))
+        Ok(integration)
     }
 
     async fn replace(&self, tenant: &TenantId, integration: &PsaIntegration) -> Result<(), PsaIntegrationError> {

@@ -1,4 +1,4 @@
-use crate::connections::{AutoCreate, PsaIntegration};
+use crate::connections::{AutoCreate, ImportKinds, PsaIntegration};
 use crate::psa::PsaKind;
 use crate::store::{DynamoStore, Fields, Item, StoreError, keys, n, s};
 use crate::tenant::TenantId;
@@ -29,17 +29,47 @@ fn to_item(tenant: &TenantId, i: &PsaIntegration) -> Item {
             "autoCreateConfigurations".into(),
             AttributeValue::Bool(i.auto_create.configurations),
         ),
+        ("importKinds".into(), s(import_kinds(&i.import_kinds))),
         ("createdAt".into(), n(i.created_at)),
         ("updatedAt".into(), n(i.updated_at)),
         ("credentialsUpdatedAt".into(), n(i.credentials_updated_at)),
+        ("enabled".into(), AttributeValue::Bool(i.enabled)),
     ]);
     let optional = [
         ("account", i.account.clone().map(s)),
         ("apiUrl", i.api_url.clone().map(s)),
+        ("database", i.database.clone().map(s)),
         ("lastTestedAt", i.last_tested_at.map(n)),
     ];
     item.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))));
     item
+}
+
+/// The kinds that are on, comma-separated (an absent attribute: all on).
+fn import_kinds(k: &ImportKinds) -> String {
+    [
+        ("companies", k.companies),
+        ("contacts", k.contacts),
+        ("locations", k.locations),
+        ("configurations", k.configurations),
+        ("users", k.users),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| *name)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+fn parse_import_kinds(raw: &str) -> ImportKinds {
+    let on: Vec<&str> = raw.split(',').collect();
+    ImportKinds {
+        companies: on.contains(&"companies"),
+        contacts: on.contains(&"contacts"),
+        locations: on.contains(&"locations"),
+        configurations: on.contains(&"configurations"),
+        users: on.contains(&"users"),
+    }
 }
 
 fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
@@ -52,15 +82,21 @@ fn from_item(item: &Item) -> Result<Option<PsaIntegration>, StoreError> {
         secret_arn: f.s("secretArn")?,
         account: f.opt_s("account"),
         api_url: f.opt_s("apiUrl"),
+        database: f.opt_s("database"),
         auto_create: AutoCreate {
             companies: f.opt_b("autoCreateCompanies").unwrap_or(false),
             users: f.opt_b("autoCreateUsers").unwrap_or(false),
             configurations: f.opt_b("autoCreateConfigurations").unwrap_or(false),
         },
+        import_kinds: f
+            .opt_s("importKinds")
+            .map(|k| parse_import_kinds(&k))
+            .unwrap_or_default(),
         created_at: f.n("createdAt")?,
         updated_at: f.n("updatedAt")?,
         credentials_updated_at: f.n("credentialsUpdatedAt")?,
         last_tested_at: f.opt_n("lastTestedAt"),
+        enabled: f.opt_b("enabled").unwrap_or(true),
     }))
 }
 
@@ -74,7 +110,7 @@ impl DynamoStore {
         // Only over a PSA integration of the same kind, never over a Datto RMM one.
         self.put_integration_item(
             to_item(tenant, integration),
-            "attribute_exists(PK) AND kind = :kind",
+            "attribute_exists(PK) AND attribute_not_exists(deleting) AND kind = :kind",
             &[(":kind", s(integration.kind.as_str()))],
         )
         .await

@@ -6,6 +6,7 @@
 //! scoped by the caller's [`TenantId`].
 
 use crate::datto::{ConnectionInfo, Credentials, DattoConnector, DattoError, Platform};
+use crate::runs::history::RunOverview;
 use crate::secret::Secret;
 use crate::secrets::{SecretsError, SecretsManager, store_or_delete_secret};
 use crate::store::StoreError;
@@ -32,6 +33,8 @@ pub struct Integration {
     pub updated_at: i64,
     pub credentials_updated_at: i64,
     pub last_tested_at: Option<i64>,
+    /// Off: schedules skip it, webhooks do nothing, imports are refused; its settings stay.
+    pub enabled: bool,
 }
 
 /// An integration as the API shows it: no keys, no ARN.
@@ -48,6 +51,10 @@ pub struct IntegrationView {
     pub updated_at: String,
     pub credentials_updated_at: String,
     pub last_tested_at: Option<String>,
+    /// `false` while switched off (`POST /integrations/{id}/disable`).
+    pub enabled: bool,
+    /// The sync in progress and the last finished sync.
+    pub sync: RunOverview,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -74,6 +81,8 @@ impl From<&Integration> for IntegrationView {
             updated_at: format_rfc3339(i.updated_at),
             credentials_updated_at: format_rfc3339(i.credentials_updated_at),
             last_tested_at: i.last_tested_at.map(format_rfc3339),
+            enabled: i.enabled,
+            sync: RunOverview::default(),
         }
     }
 }
@@ -241,6 +250,7 @@ impl Integrations<'_> {
             updated_at: now,
             credentials_updated_at: now,
             last_tested_at: Some(now),
+            enabled: true,
         };
         store_or_delete_secret(
             self.secrets,

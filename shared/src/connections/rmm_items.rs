@@ -19,6 +19,10 @@ fn to_item(tenant: &TenantId, i: &Integration) -> Item {
         ("createdAt".into(), n(i.created_at)),
         ("updatedAt".into(), n(i.updated_at)),
         ("credentialsUpdatedAt".into(), n(i.credentials_updated_at)),
+        (
+            "enabled".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(i.enabled),
+        ),
     ]);
     let optional = [
         ("accountUid", i.account_uid.clone().map(s)),
@@ -52,6 +56,7 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
         updated_at: f.n("updatedAt")?,
         credentials_updated_at: f.n("credentialsUpdatedAt")?,
         last_tested_at: f.opt_n("lastTestedAt"),
+        enabled: f.opt_b("enabled").unwrap_or(true),
     })
 }
 
@@ -64,8 +69,12 @@ impl DynamoStore {
 
     /// Replaces an existing integration; fails with `ConditionFailed` if it is gone.
     pub async fn replace(&self, tenant: &TenantId, integration: &Integration) -> Result<(), StoreError> {
-        self.put_integration_item(to_item(tenant, integration), "attribute_exists(PK)", &[])
-            .await
+        self.put_integration_item(
+            to_item(tenant, integration),
+            "attribute_exists(PK) AND attribute_not_exists(deleting)",
+            &[],
+        )
+        .await
     }
 
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {

@@ -7,13 +7,19 @@ use crate::connections::{DattoCredentialsInput, IntegrationError, IntegrationSet
 use crate::connections::{PsaCredentialsInput, PsaIntegrationError, PsaIntegrationView, PsaIntegrations};
 use crate::datto::{DattoConnector, DattoError};
 use crate::psa::{PsaConnectionInfo, PsaConnector, PsaError, PsaKind};
+use crate::runs::history::{RunOverview, overview, run_summary};
+use crate::runs::{RunKind, RunStarter, RunStatus};
 use crate::secrets::{SecretsError, SecretsManager};
+use crate::store::keys;
 use crate::store::{Cascades, DynamoStore, StoreError};
+use crate::tenant::TenantId;
+use crate::time::now_millis;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,6 +33,83 @@ pub struct IntegrationsApi {
     pub settings: IntegrationSettings,
     /// Run before a Datto RMM integration is deleted (devices unlink its assets).
     pub cascades: Cascades,
+    /// The runs of higher flows this flow shows, starts and stops (wired in `app.rs`).
+    pub runs: RunWiring,
+}
+
+/// What the integrations flow knows of the runs of the flows above it,
+/// handed in by `app.rs` (this flow imports none of them).
+#[derive(Clone)]
+pub struct RunWiring {
+    /// The kind of run a Datto RMM integration shows (the sync).
+    pub datto: Option<&'static RunKind>,
+    /// The kind of run a PSA integration shows (the PSA import).
+    pub psa: Option<&'static RunKind>,
+    /// Queues a new Datto RMM integration's first sync.
+    pub first_sync: Option<Arc<dyn RunStarter>>,
+    /// How long a delete waits for a running run to notice and let go of its lease.
+    pub stop_wait: Duration,
+}
+
+impl Default for RunWiring {
+    fn default() -> Self {
+        Self {
+            datto: None,
+            psa: None,
+            first_sync: None,
+            stop_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+impl IntegrationsApi {
+    async fn overview(&self, tenant: &TenantId, id: &str, kind: Option<&RunKind>) -> Result<RunOverview, ApiError> {
+        match kind {
+            Some(kind) => Ok(overview(&self.store, &keys::integration_pk(tenant, id), kind).await?),
+            None => Ok(RunOverview::default()),
+        }
+    }
+
+    async fn datto_view(&self, tenant: &TenantId, mut view: IntegrationView) -> Result<IntegrationView, ApiError> {
+        view.sync = self.overview(tenant, &view.id, self.runs.datto).await?;
+        Ok(view)
+    }
+
+    async fn psa_view(&self, tenant: &TenantId, mut view: PsaIntegrationView) -> Result<PsaIntegrationView, ApiError> {
+        view.psa_import = self.overview(tenant, &view.id, self.runs.psa).await?;
+        Ok(view)
+    }
+
+    /// Marks the integration as being deleted, then waits (at most
+    /// `stop_wait`) while a run of `kind` is running under its lease: a
+    /// running run sees the mark before its next batch and stops. A run that
+    /// only waits for a worker is not waited for: its guard stops it before
+    /// it writes anything.
+    async fn stop_runs(&self, tenant: &TenantId, id: &str, kind: Option<&RunKind>) -> Result<(), ApiError> {
+        if uuid::Uuid::parse_str(id).is_err() || !self.store.mark_integration_deleting(tenant, id).await? {
+            return Err(ApiError::not_found(format!("no integration {id}")));
+        }
+        let Some(kind) = kind else { return Ok(()) };
+        let pk = keys::integration_pk(tenant, id);
+        let deadline = std::time::Instant::now() + self.runs.stop_wait;
+        loop {
+            let held = match self.store.lease_holder(&kind.lease(&pk)).await? {
+                Some((run_id, expires)) if expires >= now_millis() / 1000 => {
+                    run_summary(&self.store, &pk, kind, &run_id)
+                        .await?
+                        .is_some_and(|r| r.status == RunStatus::Running)
+                }
+                _ => false,
+            };
+            if !held || std::time::Instant::now() >= deadline {
+                if held {
+                    tracing::warn!(tenant = %tenant, integration = %id, "a run still holds the lease; deleting anyway (its guard stops it)");
+                }
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 type St = State<Arc<IntegrationsApi>>;
@@ -40,6 +123,8 @@ pub fn routes() -> OpenApiRouter<Arc<IntegrationsApi>> {
         .routes(routes!(create_integration, list_integrations))
         .routes(routes!(get_integration, delete_integration))
         .routes(routes!(rotate_credentials))
+        .routes(routes!(disable_integration))
+        .routes(routes!(enable_integration))
 }
 
 /// The router the integrations Lambda serves.
@@ -218,12 +303,22 @@ async fn create_integration(
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     match split_kind(body)? {
-        (None, body) => Ok(reply(
-            StatusCode::CREATED,
-            &datto(&api)
+        (None, body) => {
+            let mut view = datto(&api)
                 .create(&caller.tenant, from_value::<DattoCredentialsInput>(body)?)
-                .await?,
-        )),
+                .await?;
+            // The first sync starts now, not at the next tick of the schedule. The
+            // integration exists either way: a failure here leaves it to the schedule.
+            if let Some(starter) = &api.runs.first_sync {
+                match starter.start(&caller.tenant, &view.id).await {
+                    Ok(run) => view.sync.active = run,
+                    Err(e) => {
+                        tracing::warn!(tenant = %caller.tenant, integration = %view.id, error = %e, "could not queue the first sync")
+                    }
+                }
+            }
+            Ok(reply(StatusCode::CREATED, &view))
+        }
         (Some(_), body) => Ok(reply(
             StatusCode::CREATED,
             &psa(&api)
@@ -240,20 +335,12 @@ async fn create_integration(
               (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
 async fn list_integrations(State(api): St, caller: Caller) -> Result<Response, ApiError> {
     let mut integrations: Vec<AnyIntegration> = Vec::new();
-    integrations.extend(
-        datto(&api)
-            .list(&caller.tenant)
-            .await?
-            .into_iter()
-            .map(AnyIntegration::DattoRmm),
-    );
-    integrations.extend(
-        psa(&api)
-            .list(&caller.tenant)
-            .await?
-            .into_iter()
-            .map(AnyIntegration::Psa),
-    );
+    for view in datto(&api).list(&caller.tenant).await? {
+        integrations.push(AnyIntegration::DattoRmm(api.datto_view(&caller.tenant, view).await?));
+    }
+    for view in psa(&api).list(&caller.tenant).await? {
+        integrations.push(AnyIntegration::Psa(api.psa_view(&caller.tenant, view).await?));
+    }
     Ok(reply(StatusCode::OK, &IntegrationList { integrations }))
 }
 
@@ -264,13 +351,53 @@ async fn list_integrations(State(api): St, caller: Caller) -> Result<Response, A
               (status = 404, body = crate::api::Problem),
               (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
 async fn get_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    match datto(&api).get(&caller.tenant, &id).await {
-        Err(IntegrationError::NotFound(_)) => Ok(reply(
-            StatusCode::OK,
-            &PsaIntegrationView::from(&psa(&api).get(&caller.tenant, &id).await?),
-        )),
-        other => Ok(reply(StatusCode::OK, &other?)),
+    Ok(reply(StatusCode::OK, &any_view(&api, &caller.tenant, &id).await?))
+}
+
+async fn any_view(api: &IntegrationsApi, tenant: &TenantId, id: &str) -> Result<AnyIntegration, ApiError> {
+    match datto(api).get(tenant, id).await {
+        Err(IntegrationError::NotFound(_)) => {
+            let view = PsaIntegrationView::from(&psa(api).get(tenant, id).await?);
+            Ok(AnyIntegration::Psa(api.psa_view(tenant, view).await?))
+        }
+        other => Ok(AnyIntegration::DattoRmm(api.datto_view(tenant, other?).await?)),
     }
+}
+
+async fn switch(api: &IntegrationsApi, caller: &Caller, id: &str, enabled: bool) -> Result<Response, ApiError> {
+    if uuid::Uuid::parse_str(id).is_err()
+        || !api
+            .store
+            .set_integration_enabled(&caller.tenant, id, enabled, now_millis())
+            .await?
+    {
+        return Err(ApiError::not_found(format!("no integration {id}")));
+    }
+    tracing::info!(tenant = %caller.tenant, integration = %id, enabled, "integration switched");
+    Ok(reply(StatusCode::OK, &any_view(api, &caller.tenant, id).await?))
+}
+
+/// Switches an integration off (either kind): schedules skip it, its
+/// webhooks answer `disabled` and do nothing, syncs and imports are refused
+/// (`409 integration_disabled`), a running one stops before its next write.
+/// Credentials, mappings and settings stay.
+#[utoipa::path(post, path = "/integrations/{id}/disable", tag = "integrations", params(("id" = String, Path)),
+    responses((status = 200, body = AnyIntegration),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn disable_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    switch(&api, &caller, &id, false).await
+}
+
+/// Switches an integration on again, as it was.
+#[utoipa::path(post, path = "/integrations/{id}/enable", tag = "integrations", params(("id" = String, Path)),
+    responses((status = 200, body = AnyIntegration),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn enable_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    switch(&api, &caller, &id, true).await
 }
 
 /// Removes an integration and its items; schedules its secret for deletion.
@@ -282,9 +409,21 @@ async fn get_integration(State(api): St, caller: Caller, Path(id): Path<String>)
               (status = 409, description = "the integration changed meanwhile, or its secret is gone", body = crate::api::Problem),
               (status = 503, description = "storage or Secrets Manager unavailable", body = crate::api::Problem)))]
 async fn delete_integration(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    match datto(&api).delete(&caller.tenant, &id, &api.cascades).await {
-        Err(IntegrationError::NotFound(_)) => psa(&api).delete(&caller.tenant, &id).await?,
-        other => other?,
+    // Its running sync or import stops writing first (see `stop_runs`).
+    let is_datto = match datto(&api).get(&caller.tenant, &id).await {
+        Ok(_) => true,
+        Err(IntegrationError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !is_datto {
+        psa(&api).get(&caller.tenant, &id).await?;
+    }
+    let kind = if is_datto { api.runs.datto } else { api.runs.psa };
+    api.stop_runs(&caller.tenant, &id, kind).await?;
+    if is_datto {
+        datto(&api).delete(&caller.tenant, &id, &api.cascades).await?;
+    } else {
+        psa(&api).delete(&caller.tenant, &id).await?;
     }
     Ok(done())
 }

@@ -23,7 +23,8 @@
 //! cache); `transport` (the `Transport` of one account: retry rules, the grant and every call
 //! sent through the retry loop, the renewal on a 401); `paging` ([`Pager`], over a transport);
 //! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport); `operations` (the
-//! calls behind the RMM operations: one page of a list, audits, components, quick jobs).
+//! calls behind the RMM operations: one page of a list, audits, components, quick jobs); `sites`
+//! (creating a site without ever creating it twice).
 
 mod client;
 mod error;
@@ -32,6 +33,7 @@ pub mod models;
 mod operations;
 mod paging;
 mod platform;
+mod sites;
 mod token;
 mod transport;
 
@@ -42,6 +44,7 @@ pub use limiter::RateLimiter;
 pub use operations::{AlertScope, Component, ComponentVariable, DeviceScope, ListPage, QuickJobRequest};
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
+pub use sites::{SITE_CREATE_ATTEMPTS, SITE_CREATE_BUDGET, SiteCreated};
 pub use token::Credentials;
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub struct Site {
     #[serde(default, deserialize_with = "string_or_number")]
     pub autotask_company_id: Option<String>,
     pub autotask_company_name: Option<String>,
+    /// The site's page in the Datto RMM web portal.
     pub portal_url: Option<String>,
 }
 
@@ -79,6 +80,8 @@ pub struct Device {
     #[serde(default, deserialize_with = "deserialize_epoch_millis")]
     pub creation_date: Option<i64>,
     pub warranty_date: Option<String>,
+    /// The device's page in the Datto RMM web portal.
+    pub portal_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -116,7 +116,12 @@ pub(super) fn read_grant(answer: &Answer, platform: Platform, host: &str) -> Res
                     path: "/auth/oauth/token".into(),
                     detail: "no access_token in the answer".into(),
                 })?;
-            let ttl = parsed.expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_TOKEN_TTL);
+            // Never longer than Datto's documented 100 hours: a hostile or broken
+            // `expires_in` (up to u64::MAX) must neither overflow the clock nor
+            // keep a token past its real life.
+            let ttl = parsed
+                .expires_in
+                .map_or(DEFAULT_TOKEN_TTL, |s| Duration::from_secs(s).min(DEFAULT_TOKEN_TTL));
             // Renew well before expiry: 10 minutes, or a quarter of a short lifetime.
             let margin = (ttl / 4).min(Duration::from_secs(600));
             Ok(Token {
@@ -131,5 +136,37 @@ pub(super) fn read_grant(answer: &Answer, platform: Platform, host: &str) -> Res
             host: host.to_owned(),
             reason: format!("no Datto RMM token endpoint there (HTTP {})", status.as_u16()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(body: &str) -> Result<Token, DattoError> {
+        let answer = Answer {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: body.as_bytes().to_vec(),
+        };
+        read_grant(&answer, Platform::Merlot, "merlot-api.centrastage.net")
+    }
+
+    #[tokio::test]
+    async fn a_hostile_expires_in_never_panics_and_is_capped() {
+        for hostile in ["18446744073709551615", "9223372036854775807", "0", "1"] {
+            let token = grant(&format!(r#"{{"access_token":"t","expires_in":{hostile}}}"#)).unwrap();
+            let left = token.renew_at.saturating_duration_since(Instant::now());
+            assert!(
+                left <= DEFAULT_TOKEN_TTL,
+                "{hostile}: renews within the documented lifetime"
+            );
+        }
+        // Not a number Datto could mean: refused as an invalid answer, not a panic.
+        assert!(grant(r#"{"access_token":"t","expires_in":-5}"#).is_err());
+        // The ordinary answer keeps its 10-minute margin.
+        let token = grant(r#"{"access_token":"t","expires_in":360000}"#).unwrap();
+        let left = token.renew_at.saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(360_000 - 601) && left <= Duration::from_secs(360_000 - 600));
     }
 }

@@ -32,6 +32,8 @@ use crate::time::{format_rfc3339, now_millis};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Uids one request may name.
 pub const MAX_UIDS: usize = 1_000;
@@ -41,6 +43,11 @@ pub const MAX_RESULTS: usize = 5_000;
 const PAGE: i32 = 500;
 /// Device shards streamed at once (4 lanes of 8 of the 32 shards).
 const LANES: u32 = 4;
+/// `AUTOIMPORT#RESUME` of a full pass starts with this and the fingerprint
+/// it works for; each further line is a lane's `{shard}\t{after uid}`.
+const FULL_RESUME: &str = "full\t";
+/// Run id prefix of a change list an out-of-time pass left for the next one.
+const REST_PREFIX: &str = "rest-";
 
 pub type TypeKey = (String, String);
 
@@ -175,6 +182,44 @@ pub fn build_asset(
         linked: true,
         created_at: previous.and_then(|p| p.asset_created_at).unwrap_or(now),
         updated_at: now,
+    }
+}
+
+/// How much the auto-import after a sync may do in one invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct AutoImportLimits {
+    /// From the auto-import's start; no page is started after it.
+    pub time: Duration,
+    /// Devices read per page (at most 500).
+    pub page: i32,
+}
+
+/// Whether a streamed import went through every page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Complete,
+    /// Stopped at its deadline. `resume_after` says where: for a stream, each
+    /// unfinished lane's `{shard}\t{after uid}` on a line; for a pass through
+    /// the changes, the last uid it dealt with (the rest is a change list).
+    OutOfTime {
+        resume_after: String,
+    },
+}
+
+/// How a stream reads the devices: page size, where to start, when to stop.
+struct Paging {
+    size: i32,
+    start: Option<String>,
+    deadline: Option<Instant>,
+}
+
+impl Paging {
+    fn all() -> Self {
+        Self {
+            size: PAGE,
+            start: None,
+            deadline: None,
+        }
     }
 }
 
@@ -399,7 +444,7 @@ impl DeviceImporter<'_> {
                         ),
                     });
                 }
-                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report)
+                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report, Paging::all())
                     .await?;
             }
         }
@@ -412,10 +457,23 @@ impl DeviceImporter<'_> {
     /// It touches only what changed: the devices the sync runs wrote since
     /// the last pass (their `CHANGED#` uids), unless the mappings changed
     /// since (the context's [fingerprint](ImportContext::fingerprint)), when
-    /// every device of the auto-sync types is looked at once. The changes are
-    /// dropped, and the fingerprint kept, only after the pass succeeded; a
-    /// failed pass leaves them for the next one.
-    pub async fn auto_import(&self, tenant: &TenantId, integration: &str) -> Result<ImportReport, DevicesError> {
+    /// every device of the auto-sync types is looked at once (a full pass).
+    ///
+    /// Within `limits`: it stops between pages once its time is spent (after
+    /// one page at least per lane), and the next run's pass goes on from
+    /// there, so every device is reached however short the budget. A full
+    /// pass saves where each lane stopped (`AUTOIMPORT#RESUME`, with the
+    /// fingerprint it works for); the fingerprint is kept, and the change
+    /// lists dropped, only after a completed pass. A pass through the changes
+    /// that runs out of time keeps the uids it did not reach as a change list
+    /// of their own before dropping the ones it read. A failed pass leaves
+    /// everything for the next one.
+    pub async fn auto_import(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        limits: AutoImportLimits,
+    ) -> Result<(ImportReport, Completion), DevicesError> {
         let ctx = self.context(tenant, integration).await?;
         let sync = SyncStore::new(self.store.clone());
         let pk = keys::integration_pk(tenant, integration);
@@ -426,42 +484,129 @@ impl DeviceImporter<'_> {
             reads: sync.reads() + 1,
             ..ImportReport::default()
         };
-        if !ctx.auto_sync.is_empty() {
+        let mut completion = Completion::Complete;
+        let deadline = Instant::now() + limits.time;
+        let page = limits.page.clamp(1, PAGE);
+        // A full pass another run left unfinished, for this very context.
+        let resume = self.store.auto_import_resume(tenant, integration).await?;
+        report.reads += 1;
+        let full_resume = resume.as_deref().and_then(|r| {
+            let (head, lanes) = r.split_once('\n').unwrap_or((r, ""));
+            (head.strip_prefix(FULL_RESUME) == Some(fingerprint.as_str())).then(|| lanes.to_owned())
+        });
+        if ctx.auto_sync.is_empty() {
+            // Nothing to import: the changes are dealt with.
+            report.writes += sync.drop_changes(&pk, change_items).await?;
+        } else if full_resume.is_some() || stored.as_deref() != Some(fingerprint.as_str()) {
             let auto = ctx.auto_sync.clone();
-            let wanted = |d: &DeviceRecord| auto.contains(&type_key(d));
-            if stored.as_deref() == Some(fingerprint.as_str()) {
-                for chunk in changed.chunks(PAGE as usize) {
-                    let found = self.store.devices_by_uid(tenant, integration, chunk).await?;
-                    report.reads += found.len() as u64;
-                    let mut batch: Vec<_> = found
-                        .into_values()
-                        .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
-                        .map(|d| (d.uid.clone(), Some(d)))
-                        .collect();
-                    batch.sort_by(|a, b| a.0.cmp(&b.0));
-                    if !batch.is_empty() {
-                        self.apply(tenant, &ctx, batch, true, &mut report).await?;
+            let resumed = full_resume.is_some();
+            completion = self
+                .stream(
+                    tenant,
+                    &ctx,
+                    |d| auto.contains(&type_key(d)),
+                    true,
+                    &mut report,
+                    Paging {
+                        size: page,
+                        start: full_resume,
+                        deadline: Some(deadline),
+                    },
+                )
+                .await?;
+            match &completion {
+                Completion::OutOfTime { resume_after } => {
+                    let token = format!("{FULL_RESUME}{fingerprint}\n{resume_after}");
+                    self.store
+                        .set_auto_import_resume(tenant, integration, Some(&token))
+                        .await?;
+                    report.writes += 1;
+                }
+                Completion::Complete => {
+                    // Shards an earlier pass went through may have changed since:
+                    // the changes of those runs are still listed.
+                    if resumed {
+                        completion = self
+                            .import_changes(tenant, &ctx, &sync, changed, change_items, page, deadline, &mut report)
+                            .await?;
+                    } else {
+                        report.writes += sync.drop_changes(&pk, change_items).await?;
+                    }
+                    self.store
+                        .put_auto_import_fingerprint(tenant, integration, &fingerprint)
+                        .await?;
+                    report.writes += 1;
+                    if resume.is_some() {
+                        self.store.set_auto_import_resume(tenant, integration, None).await?;
+                        report.writes += 1;
                     }
                 }
-            } else {
-                self.stream(tenant, &ctx, wanted, true, &mut report).await?;
+            }
+        } else {
+            if resume.is_some() {
+                // A full pass for another context, or an older layout: not ours to resume.
+                self.store.set_auto_import_resume(tenant, integration, None).await?;
+                report.writes += 1;
+            }
+            completion = self
+                .import_changes(tenant, &ctx, &sync, changed, change_items, page, deadline, &mut report)
+                .await?;
+        }
+        report.finished_at = format_rfc3339(now_millis());
+        Ok((report, completion))
+    }
+
+    /// The changed devices of auto-sync types, `page` at a time until the
+    /// deadline (one page at least). Drops the change items it read once
+    /// their uids are dealt with; uids it did not reach are first written
+    /// back as a change list of their own.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_changes(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        sync: &SyncStore,
+        changed: Vec<String>,
+        change_items: Vec<String>,
+        page: i32,
+        deadline: Instant,
+        report: &mut ImportReport,
+    ) -> Result<Completion, DevicesError> {
+        let pk = keys::integration_pk(tenant, &ctx.integration);
+        let wanted = |d: &DeviceRecord| ctx.auto_sync.contains(&type_key(d));
+        let mut chunks = changed.chunks(page as usize).peekable();
+        let mut completion = Completion::Complete;
+        while let Some(chunk) = chunks.next() {
+            let found = self.store.devices_by_uid(tenant, &ctx.integration, chunk).await?;
+            report.reads += found.len() as u64;
+            let mut batch: Vec<_> = found
+                .into_values()
+                .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
+                .map(|d| (d.uid.clone(), Some(d)))
+                .collect();
+            batch.sort_by(|a, b| a.0.cmp(&b.0));
+            if !batch.is_empty() {
+                self.apply(tenant, ctx, batch, true, report).await?;
+            }
+            if chunks.peek().is_some() && Instant::now() >= deadline {
+                let last = chunk.last().cloned().unwrap_or_default();
+                let rest: Vec<String> = chunks.flatten().cloned().collect();
+                let list = format!("{REST_PREFIX}{}", crate::runs::history::new_run_id(now_millis()));
+                report.writes += u64::from(sync.save_changed(&pk, &list, 0, &rest).await?);
+                completion = Completion::OutOfTime { resume_after: last };
+                break;
             }
         }
-        if stored.as_deref() != Some(fingerprint.as_str()) {
-            self.store
-                .put_auto_import_fingerprint(tenant, integration, &fingerprint)
-                .await?;
-            report.writes += 1;
-        }
         report.writes += sync.drop_changes(&pk, change_items).await?;
-        report.finished_at = format_rfc3339(now_millis());
-        Ok(report)
+        Ok(completion)
     }
 
     /// Every staged, not removed device that `wanted` picks, a page at a time;
     /// the device shards are walked by [`LANES`] lanes at once (each its own
     /// partition key), and in each lane the next page is read while the
-    /// current one is written.
+    /// current one is written. With a deadline, a lane starts no page after
+    /// it (its first always); `paging.start` is where each lane stopped last
+    /// time (see [`Completion::OutOfTime`]).
     async fn stream(
         &self,
         tenant: &TenantId,
@@ -469,43 +614,98 @@ impl DeviceImporter<'_> {
         wanted: impl Fn(&DeviceRecord) -> bool,
         only_changed: bool,
         report: &mut ImportReport,
-    ) -> Result<(), DevicesError> {
+        paging: Paging,
+    ) -> Result<Completion, DevicesError> {
+        let Paging { size, start, deadline } = paging;
+        // Where each lane starts: (shard, after uid); a resumed pass lists
+        // only its unfinished lanes.
+        let mut starts: Vec<Option<(u32, Option<String>)>> = (0..LANES).map(|l| Some((l, None))).collect();
+        if let Some(token) = &start {
+            starts = vec![None; LANES as usize];
+            for line in token.lines() {
+                let (shard, after) = line.split_once('\t').unwrap_or((line, ""));
+                let Ok(shard) = shard.parse::<u32>() else { continue };
+                if shard < keys::SHARDS {
+                    let after = (!after.is_empty()).then(|| after.to_owned());
+                    starts[(shard % LANES) as usize] = Some((shard, after));
+                }
+            }
+        }
         let wanted = &wanted;
-        let lane = |lane: u32| async move {
+        let lane = |from: Option<(u32, Option<String>)>| async move {
             let mut report = ImportReport::default();
-            let mut shard = lane;
+            let Some((mut shard, mut after)) = from else {
+                return Ok::<_, DevicesError>((report, None));
+            };
+            let mut first = true;
             while shard < keys::SHARDS {
-                self.stream_shard(tenant, ctx, shard, wanted, only_changed, &mut report)
+                if !first && deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok((report, Some((shard, None))));
+                }
+                let stop = self
+                    .stream_shard(
+                        tenant,
+                        ctx,
+                        shard,
+                        after.take(),
+                        size,
+                        deadline,
+                        wanted,
+                        only_changed,
+                        &mut report,
+                    )
                     .await?;
+                first = false;
+                if let Some(uid) = stop {
+                    return Ok((report, Some((shard, Some(uid)))));
+                }
                 shard += LANES;
             }
-            Ok::<_, DevicesError>(report)
+            Ok((report, None))
         };
+        let mut starts = starts.into_iter();
+        let mut next = || starts.next().flatten();
         // Boxed: four lanes of page futures inline would make one very large future.
         let (a, b, c, d) = tokio::join!(
-            Box::pin(lane(0)),
-            Box::pin(lane(1)),
-            Box::pin(lane(2)),
-            Box::pin(lane(3))
+            Box::pin(lane(next())),
+            Box::pin(lane(next())),
+            Box::pin(lane(next())),
+            Box::pin(lane(next()))
         );
+        let mut unfinished = Vec::new();
         for part in [a?, b?, c?, d?] {
-            report.merge(part);
+            report.merge(part.0);
+            if let Some((shard, after)) = part.1 {
+                unfinished.push(format!("{shard}\t{}", after.unwrap_or_default()));
+            }
         }
-        Ok(())
+        if unfinished.is_empty() {
+            Ok(Completion::Complete)
+        } else {
+            Ok(Completion::OutOfTime {
+                resume_after: unfinished.join("\n"),
+            })
+        }
     }
 
+    /// One shard's devices from after `after`; returns the uid to resume
+    /// after if it stopped at the deadline (never before its first page).
+    #[allow(clippy::too_many_arguments)]
     async fn stream_shard(
         &self,
         tenant: &TenantId,
         ctx: &ImportContext,
         shard: u32,
+        after: Option<String>,
+        page_size: i32,
+        deadline: Option<Instant>,
         wanted: &impl Fn(&DeviceRecord) -> bool,
         only_changed: bool,
         report: &mut ImportReport,
-    ) -> Result<(), DevicesError> {
+    ) -> Result<Option<String>, DevicesError> {
         let mut page = self
             .store
-            .device_page(tenant, &ctx.integration, shard, None, PAGE)
+            .device_page(tenant, &ctx.integration, shard, after.as_deref(), page_size)
             .await?;
         loop {
             let (devices, next) = page;
@@ -523,12 +723,16 @@ impl DeviceImporter<'_> {
                 }
             };
             let Some(next) = next else {
-                return apply.await;
+                return apply.await.map(|()| None);
             };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                apply.await?;
+                return Ok(Some(next));
+            }
             let (applied, fetched) = tokio::join!(
                 apply,
                 self.store
-                    .device_page(tenant, &ctx.integration, shard, Some(&next), PAGE)
+                    .device_page(tenant, &ctx.integration, shard, Some(&next), page_size)
             );
             applied?;
             page = fetched?;
@@ -550,6 +754,15 @@ impl DeviceImporter<'_> {
             .collect();
         let previous = self.store.import_states(tenant, &ctx.integration, &known).await?;
         report.reads += previous.len() as u64;
+        // An asset whose import state is gone (or never said when it was made)
+        // keeps the `createdAt` it has: read it rather than stamp it anew.
+        let unknown_age: Vec<String> = known
+            .iter()
+            .filter(|u| previous.get(*u).and_then(|p| p.asset_created_at).is_none())
+            .map(|u| Asset::id_for(&ctx.integration, u))
+            .collect();
+        let created = self.store.asset_created_ats(tenant, &unknown_age).await?;
+        report.reads += created.len() as u64;
         let now = now_millis();
         let mut assets = Vec::new();
         let mut states = Vec::new();
@@ -559,7 +772,10 @@ impl DeviceImporter<'_> {
             match decide(ctx, device.as_ref()) {
                 Ok((company, portal)) => {
                     let device = device.as_ref().expect("decide passed");
-                    let asset = build_asset(ctx, device, company, portal, before, now);
+                    let mut asset = build_asset(ctx, device, company, portal, before, now);
+                    if let Some(at) = created.get(&asset.id) {
+                        asset.created_at = *at;
+                    }
                     let hash = asset.content_hash();
                     let up_to_date = before
                         .is_some_and(|b| b.status == ImportStatus::Imported && b.asset_hash.as_ref() == Some(&hash));
@@ -626,13 +842,18 @@ pub async fn after_sync(
     tenant: &TenantId,
     integration: &str,
     run: &mut crate::sync::RunRecord,
+    limits: AutoImportLimits,
 ) {
-    match (DeviceImporter { store }).auto_import(tenant, integration).await {
-        Ok(report) => {
+    match (DeviceImporter { store })
+        .auto_import(tenant, integration, limits)
+        .await
+    {
+        Ok((report, completion)) => {
             run.counts.devices_imported += report.imported;
             run.counts.devices_import_failed += report.failed;
             run.counts.writes += report.writes;
             run.counts.reads += report.reads;
+            run.counts.devices_import_incomplete = completion != Completion::Complete;
         }
         Err(e) => run.record_error("devices.auto_import", e.to_string()),
     }

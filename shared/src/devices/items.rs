@@ -25,6 +25,8 @@ use tokio::task::JoinSet;
 
 /// Concurrent BatchWriteItem calls of one [`ImportStore::write_imports`].
 const WRITERS: usize = 8;
+/// Where the auto-import's next pass starts, after one stopped at its time budget.
+const AUTO_IMPORT_RESUME_SK: &str = "AUTOIMPORT#RESUME";
 
 fn device_type_sk(id: &str) -> String {
     format!("DEVICETYPE#{id}")
@@ -450,6 +452,82 @@ impl DynamoStore {
             .collect()
     }
 
+    /// Where the auto-import's last pass stopped (a device uid), if it did.
+    pub async fn auto_import_resume(&self, tenant: &TenantId, integration: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::integration_pk(tenant, integration),
+                AUTO_IMPORT_RESUME_SK.into(),
+            )))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item.as_ref().and_then(|i| Fields(i).opt_s("after")))
+    }
+
+    /// Saves (or, with `None`, forgets) where the auto-import's next pass starts.
+    pub async fn set_auto_import_resume(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        after: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let pk = keys::integration_pk(tenant, integration);
+        match after {
+            Some(uid) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(Item::from([
+                        ("PK".into(), s(pk)),
+                        ("SK".into(), s(AUTO_IMPORT_RESUME_SK)),
+                        ("entity".into(), s("auto-import-resume")),
+                        ("after".into(), s(uid)),
+                    ])))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, AUTO_IMPORT_RESUME_SK.into())))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `createdAt` of the assets that exist among `ids`.
+    pub async fn asset_created_ats(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys = ids
+            .iter()
+            .map(|id| key(keys::asset_pk(tenant, id), asset_sk(id)))
+            .collect();
+        Ok(self
+            .batch_get(keys)
+            .await?
+            .iter()
+            .filter_map(|i| {
+                let f = Fields(i);
+                Some((f.opt_s("id")?, f.opt_n("createdAt")?))
+            })
+            .collect())
+    }
+
     /// Upserts the assets and records the import states; returns the item writes.
     pub async fn write_imports(
         &self,
@@ -644,4 +722,39 @@ impl DynamoStore {
         }
         Ok(count)
     }
+}
+
+/// What [`clear_imports`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClearedImports {
+    pub import_states: usize,
+    pub type_mappings: usize,
+}
+
+/// Before a resync: wipes the device import states of an integration
+/// (`IMPORT#` in every shard), the auto-import's bookkeeping
+/// (`AUTOIMPORT#STATE`, `AUTOIMPORT#RESUME`) and, unless `keep_mappings`,
+/// its type mappings (`TYPEMAP#`). Its assets stay (the resync's
+/// auto-import finds them by their ids).
+pub async fn clear_imports(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration: &str,
+    keep_mappings: bool,
+) -> Result<ClearedImports, StoreError> {
+    let pk = keys::integration_pk(tenant, integration);
+    let mut import_states = 0;
+    for shard_pk in keys::integration_shard_pks(tenant, integration) {
+        import_states += store.delete_prefix(&shard_pk, "IMPORT#").await?;
+    }
+    store.delete_prefix(&pk, "AUTOIMPORT#").await?;
+    let type_mappings = if keep_mappings {
+        0
+    } else {
+        store.delete_prefix(&pk, "TYPEMAP#").await?
+    };
+    Ok(ClearedImports {
+        import_states,
+        type_mappings,
+    })
 }

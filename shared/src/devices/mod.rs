@@ -27,6 +27,7 @@
 //! its assets `linked: false`; the assets stay.
 
 mod items;
+pub use items::{ClearedImports, clear_imports};
 pub mod routes;
 
 pub mod assets;
@@ -159,12 +160,21 @@ pub(crate) mod cursor {
         URL_SAFE_NO_PAD.encode(last)
     }
 
+    /// The longest key a cursor can carry (an asset id: two ids and a colon);
+    /// anything longer would reach DynamoDB as an oversized key.
+    const MAX_KEY: usize = 400;
+
     pub fn decode(cursor: &str) -> Result<String, super::DevicesError> {
+        if cursor.len() > MAX_KEY * 4 / 3 + 4 {
+            return Err(super::DevicesError::Invalid(
+                "`cursor` is not one this API gave out".into(),
+            ));
+        }
         URL_SAFE_NO_PAD
             .decode(cursor)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && s.len() <= MAX_KEY)
             .ok_or_else(|| super::DevicesError::Invalid("`cursor` is not one this API gave out".into()))
     }
 }

@@ -254,6 +254,7 @@ async fn staged_devices(
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
+              (status = 409, description = "`integration_disabled`: the integration is switched off", body = crate::api::Problem),
               (status = 422, description = "`type_not_mapped`: the Datto type maps to no portal type", body = crate::api::Problem),
               (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
 async fn import_devices(
@@ -263,6 +264,19 @@ async fn import_devices(
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let request = parse_import_request(&body)?;
+    if uuid::Uuid::parse_str(&id).is_ok()
+        && api
+            .store
+            .integration_switches(&caller.tenant, &id)
+            .await?
+            .is_some_and(|s| !s.enabled)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "integration_disabled",
+            format!("integration {id} is disabled; enable it first (POST /integrations/{id}/enable)"),
+        ));
+    }
     let report = DeviceImporter { store: &api.store }
         .import(&caller.tenant, &id, request)
         .await?;

@@ -90,6 +90,8 @@ pub struct StagedRow {
     pub device_type: String,
     pub site: SiteRef,
     pub company: CompanyRef,
+    /// The device's page in the Datto RMM web portal, for the table to open.
+    pub portal_url: Option<String>,
     pub status: StagedStatus,
     pub reason: Option<String>,
     pub message: Option<String>,
@@ -198,6 +200,7 @@ impl StagedDevices<'_> {
                         uid: d.site_uid,
                         name: d.site_name,
                     },
+                    portal_url: d.portal_url,
                     category,
                     device_type,
                     hostname: d.hostname,

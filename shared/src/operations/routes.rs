@@ -72,7 +72,7 @@ impl From<OperationError> for ApiError {
             OperationError::NotFound(_) => StatusCode::NOT_FOUND,
             OperationError::NoUser => StatusCode::UNAUTHORIZED,
             OperationError::Disabled { .. } | OperationError::Forbidden(_) => StatusCode::FORBIDDEN,
-            OperationError::Conflict(_) => StatusCode::CONFLICT,
+            OperationError::Conflict(_) | OperationError::IntegrationOff(_) => StatusCode::CONFLICT,
             OperationError::Component(_) => StatusCode::UNPROCESSABLE_ENTITY,
             OperationError::Datto(DattoError::NotFound { .. }) => StatusCode::NOT_FOUND,
             OperationError::Datto(DattoError::Unexpected { status: 400, .. }) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -143,7 +143,9 @@ const PAGE: &[&str] = &["page", "max"];
               (status = 202, body = Outcome, description = "the tenant's policy gates this read: waiting for approval"),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem, description = "the operation is disabled (the reason says why)"),
-              (status = 404, body = crate::api::Problem), (status = 502, body = crate::api::Problem)))]
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
+              (status = 502, body = crate::api::Problem)))]
 async fn list_sites(
     State(api): St,
     caller: Caller,
@@ -161,6 +163,7 @@ async fn list_sites(
     responses((status = 200, body = Outcome), (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn get_site(
     State(api): St,
@@ -185,6 +188,7 @@ async fn get_site(
               (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn list_devices(
     State(api): St,
@@ -207,6 +211,7 @@ async fn list_devices(
     responses((status = 200, body = Outcome), (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn get_device(
     State(api): St,
@@ -230,6 +235,7 @@ async fn get_device(
     responses((status = 200, body = Outcome), (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 422, body = crate::api::Problem, description = "the device is not of the audit's class"),
               (status = 502, body = crate::api::Problem)))]
 async fn get_device_audit(
@@ -256,6 +262,7 @@ async fn get_device_audit(
               (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn list_alerts(
     State(api): St,
@@ -276,6 +283,7 @@ async fn list_alerts(
               (status = 202, body = Outcome, description = "stored as an approval request; nothing ran"),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn resolve_alert(
     State(api): St,
@@ -298,6 +306,7 @@ async fn resolve_alert(
               (status = 202, body = Outcome, description = "stored as an approval request; nothing ran"),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 422, body = crate::api::Problem, description = "no component, or several, has that name: the message lists the candidates"),
               (status = 502, body = crate::api::Problem)))]
 async fn run_quickjob(
@@ -318,6 +327,7 @@ async fn run_quickjob(
               (status = 202, body = Outcome),
               (status = 400, body = crate::api::Problem), (status = 401, body = crate::api::Problem),
               (status = 403, body = crate::api::Problem), (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the integration is switched off"),
               (status = 502, body = crate::api::Problem)))]
 async fn get_job_result(
     State(api): St,

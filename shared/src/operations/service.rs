@@ -77,6 +77,9 @@ pub enum OperationError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// The Datto integration is switched off: nothing is asked of Datto RMM.
+    #[error("integration {0} is switched off; enable it to act on its Datto RMM account")]
+    IntegrationOff(String),
     /// The component name matched none or several components.
     #[error("{0}")]
     Component(String),
@@ -97,6 +100,7 @@ impl OperationError {
             OperationError::Disabled { .. } => "operation_disabled",
             OperationError::Forbidden(_) => "forbidden",
             OperationError::Conflict(_) => "approval_closed",
+            OperationError::IntegrationOff(_) => "integration_disabled",
             OperationError::Component(_) => "component_not_resolved",
             OperationError::Datto(e) => e.code(),
             OperationError::Integration(_) => "integration",
@@ -484,6 +488,9 @@ impl Operations<'_> {
             settings: self.integration_settings,
         };
         let view = integrations.get(tenant, integration_id).await?;
+        if !view.enabled {
+            return Err(OperationError::IntegrationOff(integration_id.to_owned()));
+        }
         let key = format!("{tenant}#{integration_id}#{}", view.credentials_updated_at);
         if let Some(client) = self.clients.get(&key) {
             return Ok(client);

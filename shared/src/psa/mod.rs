@@ -44,6 +44,17 @@ impl PsaKind {
         }
     }
 
+    /// Reads a stored or hand-typed link's kind. Besides the two canonical
+    /// strings it accepts `connectwise`, which hand links used to be stored
+    /// with, so that old items and old clients land on the one kind.
+    pub fn from_link(s: &str) -> Option<PsaKind> {
+        match s {
+            "autotask" => Some(PsaKind::Autotask),
+            "connectwise-manage" | "connectwise" => Some(PsaKind::ConnectwiseManage),
+            _ => None,
+        }
+    }
+
     /// The name people know it by, for messages.
     pub fn display_name(self) -> &'static str {
         match self {
@@ -134,6 +145,9 @@ pub struct PsaConnectionInfo {
     pub account: Option<String>,
     /// The REST root the client will use (no credentials in it).
     pub api_url: String,
+    /// What identifies the PSA database behind the account, when known
+    /// (Autotask: `autotask:{REST root host}#ci={ci}` from zoneInformation).
+    pub database: Option<String>,
     /// Autotask: requests used in the current hour, of the threshold.
     pub requests_used: Option<i64>,
     pub request_limit: Option<i64>,

@@ -9,9 +9,6 @@ use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys,
 use crate::tenant::TenantId;
 use std::collections::HashMap;
 
-/// How many runs the list route shows.
-const RUNS_LISTED: i32 = 50;
-
 fn override_sk(kind: RecordKind, psa_id: &str) -> String {
     format!("PSAOVERRIDE#{}#{psa_id}", kind.as_str())
 }
@@ -161,22 +158,16 @@ impl ImportStore<'_> {
         out.item.as_ref().map(run_from_item).transpose()
     }
 
-    /// The latest runs, newest first (run ids start with their creation time).
-    pub async fn runs(&self) -> Result<Vec<ImportRun>, StoreError> {
-        let out = self
-            .store
-            .client()
-            .query()
-            .table_name(self.store.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(self.pk()))
-            .expression_attribute_values(":prefix", s(PSA_IMPORT_RUNS.sk_prefix))
-            .scan_index_forward(false)
-            .limit(RUNS_LISTED)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.items().iter().map(run_from_item).collect()
+    /// A page of runs, newest first (run ids start with their creation
+    /// time), after the run `after`; and the cursor of the next page.
+    pub async fn runs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ImportRun>, Option<String>), StoreError> {
+        let page = crate::runs::history::list_runs(self.store, &self.pk(), &PSA_IMPORT_RUNS, after, limit).await?;
+        let runs = page.items.iter().map(run_from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok((runs, page.next_cursor))
     }
 
     fn lease(pk: &str) -> Lease<'_> {
@@ -189,6 +180,12 @@ impl ImportStore<'_> {
         let pk = self.pk();
         let taken = self.store.acquire_lease(&Self::lease(&pk), run_id, now, ttl_ms).await?;
         Ok(taken.map_err(Option::unwrap_or_default))
+    }
+
+    /// The run holding the lease (live or expired), if any.
+    pub async fn lease_holder(&self) -> Result<Option<String>, StoreError> {
+        let pk = self.pk();
+        Ok(self.store.lease_holder(&Self::lease(&pk)).await?.map(|(run, _)| run))
     }
 
     pub async fn release_lease(&self, run_id: &str) -> Result<(), StoreError> {

@@ -24,11 +24,12 @@ use crate::companies::Company;
 use crate::companies::directory::PortalRecord;
 use crate::companies::directory::record_item;
 use crate::companies::items::company_item;
-use crate::connections::IntegrationSettings;
+use crate::connections::{AutoCreate, ImportKinds, IntegrationSettings};
 use crate::connections::{PsaIntegration, PsaIntegrationError, PsaIntegrations};
 use crate::matching::normalize_name;
 use crate::psa::{PsaConnector, PsaError, PsaKind, PsaRecord, PsaSource, RecordKind};
 use crate::runs::events::RunRef;
+use crate::runs::guard::{RunGuard, StopReason};
 use crate::runs::worker::{Worker, WorkerFailure, drive};
 use crate::runs::{RunError, RunKind, record_error, schedule_registry};
 use crate::secrets::SecretsManager;
@@ -54,6 +55,8 @@ pub enum ImportError {
     Integration(#[from] PsaIntegrationError),
     #[error("an import is running already ({0})")]
     InProgress(String),
+    #[error("integration {0} is disabled")]
+    Disabled(String),
     #[error("no import run {0}")]
     RunNotFound(String),
     #[error("{0}")]
@@ -91,6 +94,10 @@ pub struct KindCounts {
     pub updated: u64,
     pub excluded: u64,
     pub pending: u64,
+    /// Portal records of this integration whose PSA record is gone (deleted
+    /// there): made inactive by the run.
+    #[serde(default)]
+    pub deactivated: u64,
 }
 
 /// What a PSA import run's error adds: the kind of record it was importing.
@@ -115,6 +122,9 @@ pub struct ImportRun {
     /// The kind being imported now, while running.
     pub current_kind: Option<RecordKind>,
     pub counts: BTreeMap<RecordKind, KindCounts>,
+    /// "Create unmatched": the kind whose waiting records this run creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_unmatched: Option<RecordKind>,
     pub writes: u64,
     pub errors: Vec<ImportRunError>,
     pub created_at: i64,
@@ -173,30 +183,45 @@ enum Portal {
 }
 
 impl Portal {
-    fn existing(&self, psa: PsaKind) -> Vec<Existing> {
-        let linked = |kind: &Option<String>, id: &Option<String>| match kind {
-            Some(k) if k == psa.as_str() => id.clone(),
-            _ => None,
+    /// The portal records as one integration's plan sees them: linked to it
+    /// (by PSA id), free, or taken by another integration (never shared).
+    fn existing(&self, integration: &PsaIntegration) -> Vec<Existing> {
+        let view = |kind: Option<PsaKind>, psa_id: &Option<String>, owner: &Option<String>| {
+            match (psa_id, owner) {
+                (None, _) => (None, false),
+                (Some(id), Some(owner)) if *owner == integration.id => (Some(id.clone()), false),
+                // Linked by hand to this PSA kind, by no integration yet: this one may take it.
+                (Some(id), None) if kind == Some(integration.kind) => (Some(id.clone()), false),
+                _ => (None, true),
+            }
         };
         match self {
             Portal::Companies(all) => all
                 .values()
-                .map(|c| Existing {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    company_id: None,
-                    email: None,
-                    psa_id: linked(&c.psa_kind, &c.psa_id),
+                .map(|c| {
+                    let (psa_id, taken) = view(c.psa_kind, &c.psa_id, &c.psa_integration_id);
+                    Existing {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        company_id: None,
+                        email: None,
+                        psa_id,
+                        taken,
+                    }
                 })
                 .collect(),
             Portal::Records(all) => all
                 .values()
-                .map(|r| Existing {
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                    company_id: r.company_id.clone(),
-                    email: r.email.clone(),
-                    psa_id: linked(&r.psa_kind, &r.psa_id),
+                .map(|r| {
+                    let (psa_id, taken) = view(r.psa_kind, &r.psa_id, &r.integration_id);
+                    Existing {
+                        id: r.id.clone(),
+                        name: r.name.clone(),
+                        company_id: r.company_id.clone(),
+                        email: r.email.clone(),
+                        psa_id,
+                        taken,
+                    }
                 })
                 .collect(),
         }
@@ -248,6 +273,10 @@ impl PsaImporter<'_> {
         let mut counts = BTreeMap::new();
         let mut records = Vec::new();
         for kind in RecordKind::ALL {
+            if !integration.import_kinds.is_on(kind) {
+                self.switched_off(tenant, &integration, kind, &mut companies).await?;
+                continue;
+            }
             let listed = client.list_records(kind).await?;
             let portal = self.portal(tenant, kind).await?;
             let planned = self.plan(
@@ -266,7 +295,8 @@ impl PsaImporter<'_> {
             }));
         }
         let limit = filter.limit.clamp(1, 5_000);
-        let next_offset = (records.len() > filter.offset + limit).then_some(filter.offset + limit);
+        let end = filter.offset.saturating_add(limit);
+        let next_offset = (records.len() > end).then_some(end);
         let records = records.into_iter().skip(filter.offset).take(limit).collect();
         Ok(Preview {
             counts,
@@ -286,7 +316,7 @@ impl PsaImporter<'_> {
         companies: &mut HashMap<String, String>,
         mode: Mode,
     ) -> Vec<Planned> {
-        let existing = portal.existing(integration.kind);
+        let existing = portal.existing(integration);
         let planned = plan::plan_kind(&integration.id, kind, listed, &existing, overrides, companies, mode);
         if kind == RecordKind::Company {
             companies.extend(
@@ -296,6 +326,27 @@ impl PsaImporter<'_> {
             );
         }
         planned
+    }
+
+    /// A kind switched off is neither listed nor written. With companies off,
+    /// child records still find the companies this integration linked before.
+    async fn switched_off(
+        &self,
+        tenant: &TenantId,
+        integration: &PsaIntegration,
+        kind: RecordKind,
+        companies: &mut HashMap<String, String>,
+    ) -> Result<(), StoreError> {
+        if kind == RecordKind::Company {
+            let portal = self.portal(tenant, kind).await?;
+            companies.extend(
+                portal
+                    .existing(integration)
+                    .into_iter()
+                    .filter_map(|e| Some((e.psa_id?, e.id))),
+            );
+        }
+        Ok(())
     }
 
     fn import_store<'s>(&'s self, tenant: &'s TenantId, integration_id: &'s str) -> ImportStore<'s> {
@@ -332,20 +383,31 @@ impl PsaImporter<'_> {
         let mut problems = Vec::new();
         let mut portal: HashMap<RecordKind, Portal> = HashMap::new();
         let mut changes = Vec::new();
+        // Each record once per request: two changes of one key in one batch write
+        // are refused by DynamoDB and would leave the request half-applied.
+        let mut first_of: HashMap<(RecordKind, String), usize> = HashMap::new();
         for (i, o) in input.into_iter().enumerate() {
             let psa_id = o.psa_id.trim().to_owned();
             if psa_id.is_empty() || psa_id.len() > 64 {
                 problems.push(format!("overrides[{i}]: `psaId` must be 1 to 64 characters"));
                 continue;
             }
+            if let Some(j) = first_of.insert((o.kind, psa_id.clone()), i) {
+                problems.push(format!(
+                    "overrides[{i}]: {} {psa_id} is named twice (also overrides[{j}]); send one decision per record",
+                    o.kind.as_str()
+                ));
+                continue;
+            }
             let action = match o.action.as_str() {
                 "match" => Some(OverrideAction::Match),
                 "create" => Some(OverrideAction::Create),
                 "exclude" => Some(OverrideAction::Exclude),
+                "undecided" => Some(OverrideAction::Undecided),
                 "auto" => None,
                 other => {
                     problems.push(format!(
-                        "overrides[{i}]: unknown action `{other}` (match, create, exclude or auto)"
+                        "overrides[{i}]: unknown action `{other}` (match, create, exclude, undecided or auto)"
                     ));
                     continue;
                 }
@@ -387,6 +449,10 @@ impl PsaImporter<'_> {
                 }),
             ));
         }
+        if problems.is_empty() {
+            let stored = self.import_store(tenant, integration_id).overrides().await?;
+            problems.extend(shared_match_targets(&stored, &changes));
+        }
         if !problems.is_empty() {
             return Err(ImportError::Invalid(problems.join("; ")));
         }
@@ -396,6 +462,56 @@ impl PsaImporter<'_> {
         self.overrides(tenant, integration_id).await
     }
 
+    /// Changes the auto-create toggles and kind switches. Auto-create is
+    /// offered only for kinds that are on: asking for it on a kind that is
+    /// (or is being switched) off is refused, naming the field; a kind
+    /// switched off takes its stored auto-create with it.
+    pub async fn set_settings(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        auto_create: Option<AutoCreate>,
+        kinds: Option<ImportKinds>,
+    ) -> Result<PsaIntegration, ImportError> {
+        if auto_create.is_none() && kinds.is_none() {
+            return Err(ImportError::Invalid(
+                "nothing to change: give `autoCreate` and/or `kinds`".into(),
+            ));
+        }
+        let current = self.integrations().get(tenant, integration_id).await?;
+        let kinds_after = kinds.unwrap_or(current.import_kinds);
+        let mut auto_after = auto_create.unwrap_or(current.auto_create);
+        let toggles = [
+            ("companies", RecordKind::Company),
+            ("users", RecordKind::User),
+            ("configurations", RecordKind::Configuration),
+        ];
+        let mut problems = Vec::new();
+        for (name, kind) in toggles {
+            let slot = match kind {
+                RecordKind::Company => &mut auto_after.companies,
+                RecordKind::User => &mut auto_after.users,
+                _ => &mut auto_after.configurations,
+            };
+            if *slot && !kinds_after.is_on(kind) {
+                if auto_create.is_some() {
+                    problems.push(format!(
+                        "`autoCreate.{name}` needs the {name} kind on (`kinds.{name}` is false)"
+                    ));
+                } else {
+                    *slot = false;
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ImportError::Invalid(problems.join("; ")));
+        }
+        Ok(self
+            .integrations()
+            .set_import_settings(tenant, integration_id, Some(auto_after), Some(kinds_after))
+            .await?)
+    }
+
     /// Queues a run (apply or nightly); refused while another run holds the lease.
     pub async fn start(
         &self,
@@ -403,12 +519,48 @@ impl PsaImporter<'_> {
         integration_id: &str,
         trigger: Trigger,
     ) -> Result<ImportRun, ImportError> {
-        self.integrations().get(tenant, integration_id).await?;
+        self.queue(tenant, integration_id, trigger, None).await
+    }
+
+    /// Queues a "create unmatched" run: as the nightly run, and the records
+    /// of `kind` left waiting (undecided, or auto-create off) are created.
+    /// Refused for a kind that is switched off.
+    pub async fn create_unmatched(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        kind: RecordKind,
+    ) -> Result<ImportRun, ImportError> {
+        let integration = self.integrations().get(tenant, integration_id).await?;
+        if !integration.import_kinds.is_on(kind) {
+            return Err(ImportError::Invalid(format!(
+                "the {} kind is switched off for this import; switch it on first",
+                kind.as_str()
+            )));
+        }
+        self.queue(tenant, integration_id, Trigger::Manual, Some(kind)).await
+    }
+
+    async fn queue(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        trigger: Trigger,
+        create_unmatched: Option<RecordKind>,
+    ) -> Result<ImportRun, ImportError> {
+        if !self.integrations().get(tenant, integration_id).await?.enabled {
+            return Err(ImportError::Disabled(integration_id.to_owned()));
+        }
         let now = now_millis();
         let run_id = format!("{now:013}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let store = self.import_store(tenant, integration_id);
+        let previous = store.lease_holder().await?;
         if let Err(holder) = store.acquire_lease(&run_id, now, LEASE_TTL_MS).await? {
             return Err(ImportError::InProgress(holder));
+        }
+        // The lease was free or expired: a run that still holds it crashed.
+        if let Some(crashed) = previous {
+            self.mark_crashed(tenant, integration_id, &crashed, &run_id).await;
         }
         let run = ImportRun {
             run_id,
@@ -417,6 +569,7 @@ impl PsaImporter<'_> {
             status: RunStatus::Queued,
             current_kind: None,
             counts: BTreeMap::new(),
+            create_unmatched,
             writes: 0,
             errors: Vec::new(),
             created_at: now,
@@ -429,6 +582,41 @@ impl PsaImporter<'_> {
         }
         tracing::info!(tenant = %tenant, integration = %integration_id, run = %run.run_id, trigger = trigger.as_str(), "PSA import queued");
         Ok(run)
+    }
+
+    /// Marks a run whose lease expired while it was queued or running as
+    /// failed, naming the run that took over; a finished run is left alone.
+    async fn mark_crashed(&self, tenant: &TenantId, integration_id: &str, crashed: &str, by: &str) {
+        let store = self.import_store(tenant, integration_id);
+        let Ok(Some(mut run)) = store.get_run(crashed).await else {
+            return;
+        };
+        let was = run.status;
+        if !matches!(was, RunStatus::Queued | RunStatus::Running) {
+            return;
+        }
+        run.status = RunStatus::Failed;
+        run.current_kind = None;
+        run.finished_at = Some(now_millis());
+        run.record_error(
+            "psa_import.crashed",
+            format!("the run stopped without finishing (its lease expired); run {by} took over"),
+            None,
+        );
+        // Conditional on the status attribute (the worker claims through it).
+        for from in [was, RunStatus::Running, RunStatus::Queued] {
+            match store.claim_run(&run, from).await {
+                Ok(true) => {
+                    tracing::warn!(tenant = %tenant, integration = %integration_id, run = crashed, by, "crashed PSA import marked failed");
+                    return;
+                }
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, run = crashed, "could not mark a crashed PSA import");
+                    return;
+                }
+            }
+        }
     }
 
     pub async fn get_run(
@@ -444,9 +632,16 @@ impl PsaImporter<'_> {
             .ok_or_else(|| ImportError::RunNotFound(run_id.to_owned()))
     }
 
-    pub async fn runs(&self, tenant: &TenantId, integration_id: &str) -> Result<Vec<ImportRun>, ImportError> {
+    /// A page of runs, newest first, after the run `after`; and the cursor of the next page.
+    pub async fn runs(
+        &self,
+        tenant: &TenantId,
+        integration_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ImportRun>, Option<String>), ImportError> {
         self.integrations().get(tenant, integration_id).await?;
-        Ok(self.import_store(tenant, integration_id).runs().await?)
+        Ok(self.import_store(tenant, integration_id).runs(after, limit).await?)
     }
 
     /// Executes a queued run. A second delivery of the same run finds it
@@ -464,7 +659,30 @@ impl PsaImporter<'_> {
         if !store.claim_run(&run, RunStatus::Queued).await? {
             return Ok(store.get_run(run_id).await?.unwrap_or(run));
         }
-        let outcome = self.execute(tenant, integration_id, &mut run).await;
+        // Every batch written back is checked first: the integration there
+        // and on, the lease still this run's.
+        let guard = RunGuard::new(self.store.clone(), tenant, integration_id, &PSA_IMPORT_RUNS, run_id);
+        let outcome = match guard.check().await {
+            Ok(()) => self.execute(tenant, integration_id, &mut run, &guard).await,
+            Err(e) => Err(("store_unavailable", e.to_string(), None)),
+        };
+        let outcome = match (outcome, guard.stopped()) {
+            (Err((_, _, kind)), Some(reason)) => Err((reason.code(), reason.message().to_owned(), kind)),
+            (outcome, _) => outcome,
+        };
+        if guard.stopped() == Some(StopReason::Deleted) {
+            // The run item goes with the integration: nothing more is written.
+            store.release_lease(run_id).await?;
+            tracing::info!(tenant = %tenant, integration = %integration_id, run = %run_id, "PSA import stopped: the integration was deleted");
+            run.record_error(
+                StopReason::Deleted.code(),
+                StopReason::Deleted.message().to_owned(),
+                None,
+            );
+            run.status = RunStatus::Failed;
+            run.finished_at = Some(now_millis());
+            return Ok(run);
+        }
         run.status = match outcome {
             Ok(()) => RunStatus::Succeeded,
             Err((code, message, kind)) => {
@@ -486,6 +704,7 @@ impl PsaImporter<'_> {
         tenant: &TenantId,
         integration_id: &str,
         run: &mut ImportRun,
+        guard: &RunGuard,
     ) -> Result<(), (&'static str, String, Option<RecordKind>)> {
         let failed = |kind: Option<RecordKind>| move |e: ImportError| (error_code(&e), e.to_string(), kind);
         let (integration, client) = self
@@ -495,12 +714,19 @@ impl PsaImporter<'_> {
             .map_err(|e| failed(None)(e.into()))?;
         let store = self.import_store(tenant, integration_id);
         let overrides = store.overrides().await.map_err(|e| failed(None)(e.into()))?;
-        let mode = match run.trigger {
-            Trigger::Schedule => Mode::Scheduled(integration.auto_create),
-            Trigger::Manual => Mode::Manual,
+        let mode = match (run.create_unmatched, run.trigger) {
+            (Some(kind), _) => Mode::CreateUnmatched(integration.auto_create, kind),
+            (None, Trigger::Schedule) => Mode::Scheduled(integration.auto_create),
+            (None, Trigger::Manual) => Mode::Manual,
         };
         let mut companies = HashMap::new();
         for kind in RecordKind::ALL {
+            if !integration.import_kinds.is_on(kind) {
+                self.switched_off(tenant, &integration, kind, &mut companies)
+                    .await
+                    .map_err(|e| failed(Some(kind))(e.into()))?;
+                continue;
+            }
             run.current_kind = Some(kind);
             let listed = client
                 .list_records(kind)
@@ -513,12 +739,13 @@ impl PsaImporter<'_> {
             let planned = self.plan(&integration, kind, listed, &portal, &overrides, &mut companies, mode);
             let mut counts = count(&planned);
             let writes = self
-                .write_kind(tenant, &integration, &portal, &planned, &mut counts)
+                .write_kind(tenant, &integration, &portal, &planned, &mut counts, guard)
                 .await;
             run.writes += writes.as_ref().map_or(0, |w| *w);
             run.counts.insert(kind, counts);
             writes.map_err(|e| failed(Some(kind))(e.into()))?;
             // Progress shows while the run goes on; losing this write loses nothing but the view.
+            guard.check().await.map_err(|e| failed(Some(kind))(e.into()))?;
             if let Err(e) = store.put_run(run).await {
                 tracing::warn!(error = %e, "could not save import progress");
             }
@@ -535,6 +762,7 @@ impl PsaImporter<'_> {
         portal: &Portal,
         planned: &[Planned],
         counts: &mut KindCounts,
+        guard: &RunGuard,
     ) -> Result<u64, StoreError> {
         let now = now_millis();
         let mut items: Vec<Item> = Vec::new();
@@ -564,6 +792,45 @@ impl PsaImporter<'_> {
                 items.push(item);
             }
         }
+        // Records this integration linked whose PSA record is no longer listed
+        // were deleted in the PSA: they stay, inactive.
+        let listed: std::collections::HashSet<&str> = planned.iter().map(|p| p.record.id.as_str()).collect();
+        let gone = |psa_id: &Option<String>, owner: &Option<String>, active: bool| {
+            active
+                && owner.as_deref() == Some(integration.id.as_str())
+                && psa_id.as_deref().is_some_and(|id| !listed.contains(id))
+        };
+        match portal {
+            Portal::Companies(all) => {
+                for c in all
+                    .values()
+                    .filter(|c| gone(&c.psa_id, &c.psa_integration_id, c.active))
+                {
+                    counts.deactivated += 1;
+                    items.push(company_item(
+                        tenant,
+                        &Company {
+                            active: false,
+                            updated_at: now,
+                            ..c.clone()
+                        },
+                    ));
+                }
+            }
+            Portal::Records(all) => {
+                for r in all.values().filter(|r| gone(&r.psa_id, &r.integration_id, r.active)) {
+                    counts.deactivated += 1;
+                    items.push(record_item(
+                        tenant,
+                        &PortalRecord {
+                            active: false,
+                            updated_at: now,
+                            ..r.clone()
+                        },
+                    ));
+                }
+            }
+        }
         let total = items.len() as u64;
         for chunk in items.chunks(WRITE_CHUNK) {
             let requests = chunk
@@ -579,6 +846,7 @@ impl PsaImporter<'_> {
                         .build()
                 })
                 .collect();
+            guard.check().await?;
             self.store.batch_write(requests).await?;
         }
         Ok(total)
@@ -590,6 +858,10 @@ impl PsaImporter<'_> {
         let queued = schedule_registry(self.store, keys::PSA_INTEGRATION_REGISTRY, |tenant, id| async move {
             match self.start(&tenant, &id, Trigger::Schedule).await {
                 Ok(run) => Ok(Some(run)),
+                Err(ImportError::Disabled(_)) => {
+                    tracing::info!(tenant = %tenant, integration = %id, "integration disabled; not queued");
+                    Ok(None)
+                }
                 Err(ImportError::InProgress(run)) => {
                     tracing::info!(tenant = %tenant, integration = %id, run, "import still running; not queued");
                     Ok(None)
@@ -600,6 +872,42 @@ impl PsaImporter<'_> {
         .await?;
         Ok(queued.len())
     }
+}
+
+/// Two `match` overrides on one portal record would link it to two PSA
+/// records (and write it twice in one batch). Names each clash, counting the
+/// stored overrides as they will be after `changes`.
+fn shared_match_targets(
+    stored: &HashMap<(RecordKind, String), Override>,
+    changes: &[(RecordKind, String, Option<Override>)],
+) -> Vec<String> {
+    let mut after: BTreeMap<(RecordKind, String), &Override> =
+        stored.iter().map(|(k, o)| ((k.0, k.1.clone()), o)).collect();
+    for (kind, psa_id, o) in changes {
+        match o {
+            Some(o) => after.insert((*kind, psa_id.clone()), o),
+            None => after.remove(&(*kind, psa_id.clone())),
+        };
+    }
+    let mut by_target: BTreeMap<(RecordKind, &str), Vec<&str>> = BTreeMap::new();
+    for o in after.values() {
+        if let (OverrideAction::Match, Some(target)) = (&o.action, &o.target_id) {
+            by_target.entry((o.kind, target)).or_default().push(&o.psa_id);
+        }
+    }
+    by_target
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|((kind, target), ids)| {
+            format!(
+                "portal {} {target} would be matched to {} {}s ({}); one portal record takes one match",
+                kind.as_str(),
+                ids.len(),
+                kind.as_str(),
+                ids.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn error_code(e: &ImportError) -> &'static str {
@@ -634,8 +942,10 @@ fn new_company(integration: &PsaIntegration, r: &PsaRecord, id: &str, now: i64) 
         name: r.name.clone(),
         normalized_name: normalize_name(&r.name),
         source: integration.kind.as_str().to_owned(),
-        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_kind: Some(integration.kind),
         psa_id: Some(r.id.clone()),
+        psa_integration_id: Some(integration.id.clone()),
+        active: r.active,
         created_at: now,
         updated_at: now,
     }
@@ -652,8 +962,11 @@ fn linked_company(
 ) -> Option<Company> {
     let kind = integration.kind.as_str();
     let mut next = c.clone();
-    next.psa_kind = Some(kind.to_owned());
+    next.psa_kind = Some(integration.kind);
     next.psa_id = Some(r.id.clone());
+    next.psa_integration_id = Some(integration.id.clone());
+    // A linked company follows the PSA record's state (inactive or active again).
+    next.active = r.active;
     if basis == MatchBasis::PsaId && c.source == kind && c.name != r.name {
         next.name = r.name.clone();
         next.normalized_name = normalize_name(&r.name);
@@ -678,7 +991,7 @@ fn new_record(integration: &PsaIntegration, p: &Planned, id: &str, now: i64) -> 
         configuration_type: r.configuration_type.clone(),
         rmm_device_uid: r.rmm_device_uid.clone(),
         source: integration.kind.as_str().to_owned(),
-        psa_kind: Some(integration.kind.as_str().to_owned()),
+        psa_kind: Some(integration.kind),
         psa_id: Some(r.id.clone()),
         integration_id: Some(integration.id.clone()),
         created_at: now,
@@ -695,9 +1008,10 @@ fn linked_record(
 ) -> Option<PortalRecord> {
     let kind = integration.kind.as_str();
     let mut next = existing.clone();
-    next.psa_kind = Some(kind.to_owned());
+    next.psa_kind = Some(integration.kind);
     next.psa_id = Some(p.record.id.clone());
     next.integration_id = Some(integration.id.clone());
+    next.active = p.record.active;
     if basis == MatchBasis::PsaId && existing.source == kind {
         let fresh = new_record(integration, p, &existing.id, existing.created_at);
         next = PortalRecord {
@@ -723,9 +1037,12 @@ impl Worker for PsaImporter<'_> {
     }
 
     async fn run(&self, r: &RunRef) -> Result<RunStatus, ImportError> {
-        Ok(PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id)
-            .await?
-            .status)
+        match PsaImporter::run(self, &r.tenant, &r.integration_id, &r.run_id).await {
+            Ok(run) => Ok(run.status),
+            // Gone with its integration: nothing to do, and nothing to retry.
+            Err(ImportError::RunNotFound(_)) => Ok(RunStatus::Failed),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Existing {
     pub email: Option<String>,
     /// The PSA id it is linked to, when it came from (or was matched to) this PSA.
     pub psa_id: Option<String>,
+    /// Linked to another PSA integration: never matched, by id, name or override.
+    pub taken: bool,
 }
 
 /// A person's decision about one PSA record.
@@ -46,6 +48,9 @@ pub enum OverrideAction {
     Match,
     Create,
     Exclude,
+    /// Neither created nor excluded: it waits (`pending`) until a person
+    /// decides, or "create unmatched" creates it.
+    Undecided,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +70,9 @@ pub enum Mode {
     Manual,
     /// The nightly run: creation follows the auto-create toggles.
     Scheduled(AutoCreate),
+    /// "Create unmatched" of one kind: as the nightly run, and the records of
+    /// that kind that would wait (undecided, or auto-create off) are created.
+    CreateUnmatched(AutoCreate, RecordKind),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -166,10 +174,11 @@ pub fn plan_kind(
     let by_id: HashMap<&str, &Existing> = existing.iter().map(|e| (e.id.as_str(), e)).collect();
     let by_psa: HashMap<&str, &Existing> = existing
         .iter()
+        .filter(|e| !e.taken)
         .filter_map(|e| Some((e.psa_id.as_deref()?, e)))
         .collect();
     let mut by_name: HashMap<(String, String), Vec<&Existing>> = HashMap::new();
-    for e in existing.iter().filter(|e| e.psa_id.is_none()) {
+    for e in existing.iter().filter(|e| e.psa_id.is_none() && !e.taken) {
         let scope = if child {
             e.company_id.clone().unwrap_or_default()
         } else {
@@ -200,6 +209,9 @@ pub fn plan_kind(
     let mut records = records;
     records.sort_by(|a, b| natural_id(&a.id).cmp(&natural_id(&b.id)));
     let mut out = Vec::with_capacity(records.len());
+    // One portal record takes one PSA record: a later claim on a taken target
+    // (two overrides, or an override on a linked record) is excluded.
+    let mut taken: HashSet<String> = HashSet::new();
     for record in records {
         let portal_company_id = record.company_id.as_ref().and_then(|c| companies.get(c)).cloned();
         let over = overrides.get(&(kind, record.id.clone()));
@@ -216,6 +228,13 @@ pub fn plan_kind(
             &mut claimed,
             mode,
         );
+        let decision = match decision {
+            Decision::Match { ref target_id, .. } if !taken.insert(target_id.clone()) => Decision::Exclude {
+                reason: "another PSA record is matched to this portal record already".into(),
+                by_override: over.is_some(),
+            },
+            d => d,
+        };
         out.push(Planned {
             record,
             portal_company_id: if child { portal_company_id } else { None },
@@ -260,6 +279,9 @@ fn decide(
         }
         Some((OverrideAction::Match, target)) => {
             return match target.and_then(|t| by_id.get(t)) {
+                Some(e) if e.taken => {
+                    exclude("the portal record chosen by the override belongs to another PSA integration")
+                }
                 Some(e) => Decision::Match {
                     target_id: e.id.clone(),
                     target_name: e.name.clone(),
@@ -280,6 +302,12 @@ fn decide(
     let create = || Decision::Create {
         portal_id: portal_id(integration_id, kind, &record.id),
     };
+    let creating_unmatched = matches!(mode, Mode::CreateUnmatched(_, k) if k == kind);
+    if matches!(over.map(|o| &o.action), Some(OverrideAction::Undecided)) && !creating_unmatched {
+        return Decision::Pending {
+            reason: "left undecided".into(),
+        };
+    }
     if child && portal_company_id.is_none() {
         return exclude("its company is not imported");
     }
@@ -317,9 +345,13 @@ fn decide(
             }
         }
         [] => match mode {
-            Mode::Scheduled(auto) if !auto_creates(kind, auto) => Decision::Pending {
-                reason: format!("auto-create for {}s is off", kind.as_str()),
-            },
+            Mode::Scheduled(auto) | Mode::CreateUnmatched(auto, _)
+                if !creating_unmatched && !auto_creates(kind, auto) =>
+            {
+                Decision::Pending {
+                    reason: format!("auto-create for {}s is off", kind.as_str()),
+                }
+            }
             _ => create(),
         },
         many => exclude(&format!(
@@ -365,6 +397,7 @@ mod tests {
             company_id: None,
             email: None,
             psa_id: psa.map(Into::into),
+            taken: false,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::connections::IntegrationSettings;
-use crate::connections::{AutoCreate, PsaIntegrations};
+use crate::connections::{AutoCreate, ImportKinds, PsaIntegrations};
 use crate::psa::{PsaConnector, RecordKind};
 use crate::psa_import::plan::Override;
 use crate::psa_import::{ImportError, ImportRun, OverrideInput, PreviewFilter, PsaImporter, RunStatus};
@@ -56,6 +56,7 @@ pub fn routes() -> OpenApiRouter<Arc<PsaImportApi>> {
     OpenApiRouter::new()
         .routes(routes!(preview))
         .routes(routes!(apply))
+        .routes(routes!(create_unmatched))
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
         .routes(routes!(get_overrides, put_overrides))
@@ -79,7 +80,8 @@ struct OverrideDoc {
     /// `company`, `contact`, `location`, `configuration` or `user`.
     kind: String,
     psa_id: String,
-    /// `match`, `create` or `exclude` (sent, also `auto`: back to the rules).
+    /// `match`, `create`, `exclude` or `undecided` (left waiting: neither
+    /// created nor excluded); sent, also `auto`: back to the rules.
     action: String,
     /// The portal record to match (`match` only).
     target_id: Option<String>,
@@ -111,11 +113,42 @@ struct OverridesView {
     overrides: Vec<Override>,
 }
 
+/// Which kinds the import brings in at all (each defaults to on).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ImportKindsDoc {
+    #[schema(default = true)]
+    companies: Option<bool>,
+    #[schema(default = true)]
+    contacts: Option<bool>,
+    #[schema(default = true)]
+    locations: Option<bool>,
+    #[schema(default = true)]
+    configurations: Option<bool>,
+    #[schema(default = true)]
+    users: Option<bool>,
+}
+
+/// An import's settings: what the nightly run creates on its own, and which
+/// kinds are imported at all.
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SettingsBody {
     #[schema(value_type = AutoCreateDoc)]
     auto_create: AutoCreate,
+    #[schema(value_type = ImportKindsDoc)]
+    kinds: ImportKinds,
+}
+
+/// A change of settings: either or both parts; what is absent stays.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1)]
+struct SettingsChange {
+    #[schema(value_type = Option<AutoCreateDoc>)]
+    auto_create: Option<AutoCreate>,
+    #[schema(value_type = Option<ImportKindsDoc>)]
+    kinds: Option<ImportKinds>,
 }
 
 /// A run just queued.
@@ -128,12 +161,15 @@ struct ImportRunStarted {
     status: RunStatus,
 }
 
-/// The latest runs, newest first.
+/// A page of runs, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct RunList {
     /// Each as `GET /integrations/{id}/psa-import/runs/{runId}` shows it.
     #[schema(value_type = Vec<Object>)]
     runs: Vec<ImportRun>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    next_cursor: Option<String>,
 }
 
 fn number(params: &Params, name: &str, default: usize) -> Result<usize, ApiError> {
@@ -201,7 +237,7 @@ async fn preview(State(api): St, caller: Caller, Path(id): Path<String>, params:
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
-              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, or `conflict`"),
+              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, `integration_disabled`, or `conflict`"),
               (status = 422, body = crate::api::Problem),
               (status = 502, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
@@ -219,16 +255,66 @@ async fn apply(State(api): St, caller: Caller, Path(id): Path<String>) -> Result
     ))
 }
 
-/// The latest runs, newest first.
-#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs", tag = "psa-import", params(("id" = String, Path)),
+/// The body of "create unmatched".
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateUnmatchedBody {
+    /// `company`, `contact`, `location`, `configuration` or `user`.
+    #[schema(value_type = String)]
+    kind: RecordKind,
+}
+
+/// Queues a run that creates every waiting record of one kind (left undecided,
+/// or waiting because auto-create is off); otherwise it runs as the nightly
+/// run. 409 while a run runs; 400 for a kind that is switched off.
+#[utoipa::path(post, path = "/integrations/{id}/psa-import/create-unmatched", tag = "psa-import", params(("id" = String, Path)),
+    request_body = CreateUnmatchedBody,
+    responses((status = 202, body = ImportRunStarted),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, body = crate::api::Problem, description = "`import_in_progress`, `integration_disabled`, or `conflict`"),
+              (status = 503, body = crate::api::Problem)))]
+async fn create_unmatched(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CreateUnmatchedBody>,
+) -> Result<Response, ApiError> {
+    let run = api.importer().create_unmatched(&caller.tenant, &id, body.kind).await?;
+    Ok(reply(
+        StatusCode::ACCEPTED,
+        &ImportRunStarted {
+            run_id: run.run_id,
+            status: run.status,
+        },
+    ))
+}
+
+/// The integration's import runs, newest first, a page at a time.
+#[utoipa::path(get, path = "/integrations/{id}/psa-import/runs", tag = "psa-import",
+    params(("id" = String, Path),
+           ("limit" = Option<u32>, Query, description = "1-100, default 20"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
     responses((status = 200, body = RunList),
+              (status = 400, body = crate::api::Problem, description = "a bad `limit` or `cursor`"),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
-async fn list_runs(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let runs = api.importer().runs(&caller.tenant, &id).await?;
-    Ok(reply(StatusCode::OK, &RunList { runs }))
+async fn list_runs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let limit = crate::sync::routes::run_limit(params.get("limit").as_deref())?;
+    let after = crate::sync::routes::run_cursor(params.non_empty("cursor"))?;
+    let (runs, next_cursor) = api
+        .importer()
+        .runs(&caller.tenant, &id, after.as_deref(), limit)
+        .await?;
+    Ok(reply(StatusCode::OK, &RunList { runs, next_cursor }))
 }
 
 /// One run: status, counts per kind, writes, errors.
@@ -302,13 +388,16 @@ async fn get_settings(State(api): St, caller: Caller, Path(id): Path<String>) ->
         StatusCode::OK,
         &SettingsBody {
             auto_create: integration.auto_create,
+            kinds: integration.import_kinds,
         },
     ))
 }
 
-/// Sets what the nightly run creates on its own.
+/// Sets what the nightly run creates on its own and which kinds are imported.
+/// Auto-create is only for kinds that are on (400 otherwise); switching a kind
+/// off switches its auto-create off.
 #[utoipa::path(put, path = "/integrations/{id}/psa-import/settings", tag = "psa-import", params(("id" = String, Path)),
-    request_body = SettingsBody,
+    request_body = SettingsChange,
     responses((status = 200, body = SettingsBody),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
@@ -319,17 +408,17 @@ async fn put_settings(
     State(api): St,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<SettingsBody>,
+    JsonBody(body): JsonBody<SettingsChange>,
 ) -> Result<Response, ApiError> {
-    let view = api
-        .integrations()
-        .set_auto_create(&caller.tenant, &id, body.auto_create)
-        .await
-        .map_err(ImportError::from)?;
+    let integration = api
+        .importer()
+        .set_settings(&caller.tenant, &id, body.auto_create, body.kinds)
+        .await?;
     Ok(reply(
         StatusCode::OK,
         &SettingsBody {
-            auto_create: view.auto_create,
+            auto_create: integration.auto_create,
+            kinds: integration.import_kinds,
         },
     ))
 }
@@ -405,7 +494,8 @@ async fn directory(
         .map_err(ImportError::from)?;
     all.retain(|r| company.as_ref().is_none_or(|c| r.company_id.as_ref() == Some(c)));
     all.sort_by(|a, b| a.normalized_name.cmp(&b.normalized_name).then_with(|| a.id.cmp(&b.id)));
-    let next = (all.len() > offset + limit).then_some(offset + limit);
+    let end = offset.saturating_add(limit);
+    let next = (all.len() > end).then_some(end);
     let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
     Ok(reply(
         StatusCode::OK,
@@ -421,6 +511,11 @@ impl From<ImportError> for ApiError {
                 StatusCode::CONFLICT,
                 "import_in_progress",
                 format!("an import is running already (run {run}); wait for it to finish"),
+            ),
+            ImportError::Disabled(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "integration_disabled",
+                format!("integration {id} is disabled; enable it first (POST /integrations/{id}/enable)"),
             ),
             ImportError::RunNotFound(id) => ApiError::not_found(format!("no import run {id}")),
             ImportError::Invalid(m) => ApiError::bad_request(m),

@@ -15,12 +15,18 @@
 //! - [`events`]: the two shapes a worker is invoked with.
 //! - [`worker`]: one driver for every worker Lambda (schedule, then runs).
 //! - [`schedule_registry`]: the schedule's walk over the registry of integrations.
+//! - [`history`]: a kind's runs newest first, paged, and what an integration shows of them.
+//! - [`guard`]: the check before each batch a run writes (integration there, on, lease held).
+//! - [`RunStarter`]: a port through which a lower flow starts a higher flow's run
+//!   (connections queues the first sync of a new integration), wired in `app.rs`.
 //!
 //! One run at a time per integration and kind: a [`crate::store::Lease`]
 //! taken before the run is queued and released when it finishes; a run that
 //! crashed lets its lease expire, and the next run marks it failed.
 
 pub mod events;
+pub mod guard;
+pub mod history;
 pub mod worker;
 
 use crate::store::{DynamoStore, Lease, StoreError};
@@ -146,6 +152,16 @@ impl RunKind {
     pub fn waiting_strs(&self) -> Vec<&'static str> {
         self.waiting.iter().map(|s| s.as_str()).collect()
     }
+}
+
+/// The future a [`RunStarter`] returns: the run it queued (`None` when none was
+/// needed), or why it could not.
+pub type StartFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<history::RunSummary>, String>> + Send + 'a>>;
+
+/// Starts a run of an integration for a flow that may not import the run's own flow.
+pub trait RunStarter: Send + Sync {
+    fn start<'a>(&'a self, tenant: &'a TenantId, integration_id: &'a str) -> StartFuture<'a>;
 }
 
 /// The schedule's tick: calls `start` for every integration of `registry`

@@ -34,6 +34,7 @@ fn site_from_item(item: &Item) -> Result<SyncedSite, StoreError> {
         autotask_company_name: f.opt_s("autotaskCompanyName"),
         pseudo: f.opt_b("pseudo").unwrap_or(false),
         removed_at: f.opt_n("removedAt"),
+        portal_url: f.opt_s("portalUrl"),
     })
 }
 
@@ -212,4 +213,21 @@ impl DynamoStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Before a resync: wipes the quick-match suggestions (`SITESUG#`) of an
+/// integration and, unless `keep_mappings`, its site mappings (`SITEMAP#`).
+/// Returns how many mappings it deleted.
+pub async fn clear_site_mappings(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration: &str,
+    keep_mappings: bool,
+) -> Result<usize, StoreError> {
+    let pk = keys::integration_pk(tenant, integration);
+    store.delete_prefix(&pk, "SITESUG#").await?;
+    if keep_mappings {
+        return Ok(0);
+    }
+    store.delete_prefix(&pk, "SITEMAP#").await
 }

@@ -12,7 +12,11 @@
 //! deciding evidence (PSA id, device overlap with its counts, or the name),
 //! the words that matched and the words set aside.
 
+pub mod company_routes;
+pub mod company_side;
+mod company_side_items;
 mod items;
+pub use items::clear_site_mappings;
 pub mod routes;
 
 use crate::companies::Company;
@@ -35,6 +39,8 @@ pub struct SyncedSite {
     pub autotask_company_name: Option<String>,
     pub pseudo: bool,
     pub removed_at: Option<i64>,
+    /// The site's page in Datto's web portal.
+    pub portal_url: Option<String>,
 }
 
 impl SyncedSite {
@@ -103,7 +109,7 @@ impl QuickMatcher {
     pub fn new(companies: &[Company]) -> Self {
         let by_autotask_id = companies
             .iter()
-            .filter(|c| c.psa_kind.as_deref() == Some("autotask"))
+            .filter(|c| c.psa_kind == Some(crate::psa::PsaKind::Autotask))
             .filter_map(|c| Some((c.psa_id.clone()?, c.id.clone())))
             .collect();
         Self {
@@ -290,6 +296,8 @@ pub struct SiteRow {
     pub device_count: Option<i64>,
     pub autotask_company_id: Option<String>,
     pub autotask_company_name: Option<String>,
+    /// The site's page in the Datto RMM web portal, for the table to open.
+    pub portal_url: Option<String>,
     pub company: Option<CompanyRef>,
     pub confidence: Option<u8>,
     /// `auto` or `manual`; `null` when quick match has not decided yet.
@@ -438,6 +446,7 @@ impl SiteMappings<'_> {
                     device_count: site.device_count,
                     autotask_company_id: site.autotask_company_id.clone(),
                     autotask_company_name: site.autotask_company_name.clone(),
+                    portal_url: site.portal_url.clone(),
                     company,
                     confidence: mapping.filter(|_| mapped).map(|m| m.confidence),
                     mapped_by: mapping.map(|m| m.mapped_by),
@@ -522,6 +531,7 @@ impl SiteMappings<'_> {
             device_count: site.device_count,
             autotask_company_id: site.autotask_company_id,
             autotask_company_name: site.autotask_company_name,
+            portal_url: site.portal_url,
             company: Some(CompanyRef {
                 id: company.id,
                 name: company.name,
@@ -643,8 +653,10 @@ mod tests {
             name: name.into(),
             normalized_name: crate::matching::normalize_name(name),
             source: "manual".into(),
-            psa_kind: autotask.map(|_| "autotask".into()),
+            psa_kind: autotask.map(|_| crate::psa::PsaKind::Autotask),
             psa_id: autotask.map(Into::into),
+            psa_integration_id: None,
+            active: true,
             created_at: 0,
             updated_at: 0,
         }
@@ -659,6 +671,7 @@ mod tests {
             autotask_company_name: None,
             pseudo: false,
             removed_at: None,
+            portal_url: None,
         }
     }
 
@@ -720,7 +733,7 @@ mod tests {
             configuration_type: None,
             rmm_device_uid: uid.map(Into::into),
             source: "autotask".into(),
-            psa_kind: Some("autotask".into()),
+            psa_kind: Some(crate::psa::PsaKind::Autotask),
             psa_id: None,
             integration_id: None,
             created_at: 0,

@@ -1,8 +1,10 @@
 //! The `INTEGRATION#{id}` items under `TENANT#{tenant}`: Datto RMM and PSA integrations share
 //! this key space and differ by `kind`. Each store maps its own item layout; the reads, writes
-//! and the delete with its partition are the same for both and live here.
+//! and the delete with its partition are the same for both and live here, as do the two
+//! switches every integration has: `enabled` (absent means enabled) and `deleting` (set
+//! first by a delete, so that a running sync or import stops writing before the sweep).
 
-use super::{DynamoStore, Item, StoreError, classify, keys, s};
+use super::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -45,6 +47,61 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// The switches of an integration of any kind; `None` when there is no such integration.
+    pub async fn integration_switches(&self, tenant: &TenantId, id: &str) -> Result<Option<Switches>, StoreError> {
+        Ok(self.get_integration_item(tenant, id).await?.map(|i| Switches::of(&i)))
+    }
+
+    /// Turns an integration on or off, keeping everything else; `false` when there is no
+    /// such integration (or it is being deleted).
+    pub async fn set_integration_enabled(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        enabled: bool,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .update_expression("SET enabled = :e, updatedAt = :now")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleting)")
+            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The first step of a delete: marks the integration, so that its running runs stop
+    /// writing ([`crate::runs::guard::RunGuard`]) before its partition is swept. `false`
+    /// when there is no such integration.
+    pub async fn mark_integration_deleting(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::tenant_pk(tenant)))
+            .key("SK", s(keys::integration_sk(id)))
+            .update_expression("SET deleting = :t")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match out.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every integration item of the tenant, of every kind.
     pub(crate) async fn integration_items(&self, tenant: &TenantId) -> Result<Vec<Item>, StoreError> {
         self.query_prefix(keys::tenant_pk(tenant), "INTEGRATION#").await
@@ -74,6 +131,29 @@ impl DynamoStore {
             .send()
             .await
             .map_err(classify)?;
+        // A batch a stopping run had in flight during the first sweep lands before this one.
+        for pk in keys::integration_shard_pks(tenant, id) {
+            self.delete_partition(&pk).await?;
+        }
+        self.delete_partition(&keys::integration_pk(tenant, id)).await?;
         Ok(())
+    }
+}
+
+/// The switches of an integration item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    pub enabled: bool,
+    /// A delete has begun.
+    pub deleting: bool,
+}
+
+impl Switches {
+    pub fn of(item: &Item) -> Self {
+        let f = Fields(item);
+        Self {
+            enabled: f.opt_b("enabled").unwrap_or(true),
+            deleting: f.opt_b("deleting").unwrap_or(false),
+        }
     }
 }

@@ -22,6 +22,7 @@ mod integration_items;
 mod lease;
 
 pub use cascade::{Cascade, CascadeFuture, Cascades, run_cascades};
+pub use integration_items::Switches;
 pub use lease::Lease;
 
 use crate::tenant::TenantId;
@@ -206,16 +207,29 @@ impl DynamoStore {
     /// Deletes every item of a partition, 25 at a time, retrying what
     /// DynamoDB hands back unprocessed. Returns how many it deleted.
     pub async fn delete_partition(&self, pk: &str) -> Result<usize, StoreError> {
+        self.delete_prefix(pk, "").await
+    }
+
+    /// Deletes every item of partition `pk` whose sort key starts with
+    /// `prefix` (all of them for `""`), 25 at a time. Returns how many it deleted.
+    pub async fn delete_prefix(&self, pk: &str, prefix: &str) -> Result<usize, StoreError> {
         let mut deleted = 0;
         let mut start: Option<Item> = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-                .projection_expression("PK, SK")
+                .projection_expression("PK, SK");
+            query = if prefix.is_empty() {
+                query.key_condition_expression("PK = :pk")
+            } else {
+                query
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            };
+            let page = query
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -244,7 +258,11 @@ impl DynamoStore {
     }
 
     /// BatchWriteItem in chunks of 25, with backoff on unprocessed items.
+    /// Writes in rounds of 25. Two writes of one key in a call are refused
+    /// by DynamoDB (and would wedge every retry), so only the last write of
+    /// each key is sent.
     pub async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let requests = last_write_per_key(requests);
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
@@ -274,6 +292,36 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// The writes with only the last one of each `(PK, SK)` kept, in their order.
+pub(crate) fn last_write_per_key(requests: Vec<WriteRequest>) -> Vec<WriteRequest> {
+    fn key(r: &WriteRequest) -> Option<(String, String)> {
+        let get = |m: &std::collections::HashMap<String, AttributeValue>, k: &str| match m.get(k) {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(p) = r.put_request() {
+            return Some((get(p.item(), "PK")?, get(p.item(), "SK")?));
+        }
+        let d = r.delete_request()?;
+        Some((get(d.key(), "PK")?, get(d.key(), "SK")?))
+    }
+    let mut last = std::collections::HashMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        if let Some(k) = key(r) {
+            last.insert(k, i);
+        }
+    }
+    if last.len() == requests.len() {
+        return requests;
+    }
+    requests
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| key(r).is_none_or(|k| last.get(&k) == Some(i)))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Reading attributes out of an item, with errors that name the field.
@@ -309,6 +357,35 @@ impl Fields<'_> {
     pub fn n(&self, name: &str) -> Result<i64, StoreError> {
         self.opt_n(name)
             .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {name}")))
+    }
+}
+
+/// JSON into a DynamoDB attribute (numbers as N, objects as M, arrays as L).
+pub fn json_to_av(v: &serde_json::Value) -> AttributeValue {
+    use serde_json::Value;
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(x) => AttributeValue::N(x.to_string()),
+        Value::String(x) => AttributeValue::S(x.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(json_to_av).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), json_to_av(v))).collect()),
+    }
+}
+
+pub fn av_to_json(v: &AttributeValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(x) => x
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| x.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::Null),
+        AttributeValue::S(x) => Value::String(x.clone()),
+        AttributeValue::L(a) => Value::Array(a.iter().map(av_to_json).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect()),
+        _ => Value::Null,
     }
 }
 
@@ -445,5 +522,59 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::PutRequest;
+
+    fn put(sk: &str, v: &str) -> WriteRequest {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .item("PK", AttributeValue::S("P".into()))
+                    .item("SK", AttributeValue::S(sk.into()))
+                    .item("v", AttributeValue::S(v.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    fn del(sk: &str) -> WriteRequest {
+        WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .key("PK", AttributeValue::S("P".into()))
+                    .key("SK", AttributeValue::S(sk.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn one_batch_never_names_a_key_twice_and_the_last_write_wins() {
+        let kept = last_write_per_key(vec![
+            put("a", "1"),
+            put("b", "1"),
+            del("a"),
+            put("c", "1"),
+            put("b", "2"),
+        ]);
+        let shown: Vec<String> = kept
+            .iter()
+            .map(|r| match (r.put_request(), r.delete_request()) {
+                (Some(p), _) => format!("put {:?} {:?}", p.item()["SK"], p.item()["v"]),
+                (_, Some(d)) => format!("delete {:?}", d.key()["SK"]),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [r#"delete S("a")"#, r#"put S("c") S("1")"#, r#"put S("b") S("2")"#]
+        );
     }
 }

@@ -6,6 +6,8 @@
 use super::index::{self, DeviceIndex};
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::record::{RunRecord, RunStatus, SYNC_RUNS};
+use crate::runs::guard::RunGuard;
+use crate::runs::history::RunSummary;
 use crate::store::{DynamoStore, Fields, Item, Lease, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -53,34 +55,7 @@ fn put_opt_b(item: &mut Item, k: &str, v: Option<bool>) {
     }
 }
 
-/// JSON into a DynamoDB attribute (numbers as N, objects as M, arrays as L).
-pub fn json_to_av(v: &serde_json::Value) -> AttributeValue {
-    use serde_json::Value;
-    match v {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(x) => AttributeValue::N(x.to_string()),
-        Value::String(x) => AttributeValue::S(x.clone()),
-        Value::Array(a) => AttributeValue::L(a.iter().map(json_to_av).collect()),
-        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), json_to_av(v))).collect()),
-    }
-}
-
-pub fn av_to_json(v: &AttributeValue) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::N(x) => x
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| x.parse::<f64>().map(Value::from))
-            .unwrap_or(Value::Null),
-        AttributeValue::S(x) => Value::String(x.clone()),
-        AttributeValue::L(a) => Value::Array(a.iter().map(av_to_json).collect()),
-        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect()),
-        _ => Value::Null,
-    }
-}
+pub use crate::store::{av_to_json, json_to_av};
 
 pub fn site_item(pk: &str, r: &SiteRecord, now: i64) -> Item {
     let mut item = Item::from([
@@ -98,6 +73,7 @@ pub fn site_item(pk: &str, r: &SiteRecord, now: i64) -> Item {
     put_opt_n(&mut item, "onlineDeviceCount", r.online_count);
     put_opt_s(&mut item, "autotaskCompanyId", &r.autotask_company_id);
     put_opt_s(&mut item, "autotaskCompanyName", &r.autotask_company_name);
+    put_opt_s(&mut item, "portalUrl", &r.portal_url);
     put_opt_n(&mut item, "removedAt", r.removed_at);
     put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
     item
@@ -113,6 +89,7 @@ pub fn site_from_item(item: &Item) -> Option<SiteRecord> {
         autotask_company_id: get_s(item, "autotaskCompanyId"),
         autotask_company_name: get_s(item, "autotaskCompanyName"),
         pseudo: get_b(item, "pseudo").unwrap_or(false),
+        portal_url: get_s(item, "portalUrl"),
         removed_at: get_n(item, "removedAt"),
         first_seen_at: get_n(item, "firstSeenAt"),
         hash: get_s(item, "hash").unwrap_or_default(),
@@ -143,6 +120,7 @@ pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
     put_opt_n(&mut item, "lastSeen", r.last_seen);
     put_opt_n(&mut item, "lastAuditDate", r.last_audit_date);
     put_opt_s(&mut item, "warrantyDate", &r.warranty_date);
+    put_opt_s(&mut item, "portalUrl", &r.portal_url);
     put_opt_n(&mut item, "firstSeenAt", r.first_seen_at);
     put_opt_n(&mut item, "removedAt", r.removed_at);
     put_opt_s(&mut item, "manufacturer", &r.manufacturer);
@@ -170,6 +148,7 @@ pub fn device_from_item(item: &Item) -> Option<DeviceRecord> {
         last_seen: get_n(item, "lastSeen"),
         last_audit_date: get_n(item, "lastAuditDate"),
         warranty_date: get_s(item, "warrantyDate"),
+        portal_url: get_s(item, "portalUrl"),
         first_seen_at: get_n(item, "firstSeenAt"),
         removed_at: get_n(item, "removedAt"),
         manufacturer: get_s(item, "manufacturer"),
@@ -210,6 +189,8 @@ pub struct SyncStore {
     pub store: DynamoStore,
     writes: Arc<AtomicU64>,
     reads: Arc<AtomicU64>,
+    /// When set, checked before every batch of data and checkpoint written.
+    guard: Option<Arc<RunGuard>>,
 }
 
 impl SyncStore {
@@ -218,6 +199,25 @@ impl SyncStore {
             store,
             writes: Arc::new(AtomicU64::new(0)),
             reads: Arc::new(AtomicU64::new(0)),
+            guard: None,
+        }
+    }
+
+    /// The same store, checking `guard` before each batch it writes.
+    pub fn with_guard(mut self, guard: Arc<RunGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// Whether this store's guard has stopped its run.
+    pub fn guard_stopped(&self) -> bool {
+        self.guard.as_ref().is_some_and(|g| g.stopped().is_some())
+    }
+
+    async fn check_guard(&self) -> Result<(), StoreError> {
+        match &self.guard {
+            Some(g) => g.check().await,
+            None => Ok(()),
         }
     }
 
@@ -323,6 +323,7 @@ impl SyncStore {
     /// Writes the index shards that changed (after the device writes they
     /// describe have finished), then marks the index complete.
     pub async fn save_index(&self, pk: &str, index: &mut DeviceIndex) -> Result<(), StoreError> {
+        self.check_guard().await?;
         if index.is_dirty() {
             let (items, stale) = index.dirty_items(pk);
             let mut requests: Vec<WriteRequest> = items.into_iter().map(put_request).collect();
@@ -483,17 +484,26 @@ impl SyncStore {
     /// Where the next run resumes a device listing an earlier run did not finish.
     pub async fn get_resume(&self, pk: &str) -> Result<Option<Resume>, StoreError> {
         let item = self.get_item(pk, STATE_SK).await?;
+        let now_secs = crate::time::now_millis() / 1000;
         Ok(item.and_then(|i| {
+            let expires_at = get_n(&i, "expiresAt");
+            // DynamoDB deletes expired items up to days late: an expired
+            // checkpoint (its seen items going or gone) is no checkpoint.
+            if expires_at.is_some_and(|at| at <= now_secs + RESUME_MARGIN_SECS) {
+                return None;
+            }
             Some(Resume {
                 cursor: get_s(&i, "cursor")?,
                 listing_id: get_s(&i, "listingId")?,
                 seen_chunks: get_n(&i, "seenChunks").unwrap_or(0) as u32,
                 from_run: get_s(&i, "fromRun").unwrap_or_default(),
+                expires_at,
             })
         }))
     }
 
     pub async fn put_resume(&self, pk: &str, resume: Option<&Resume>) -> Result<(), StoreError> {
+        self.check_guard().await?;
         let mut item = Item::from([
             ("PK".into(), s(pk)),
             ("SK".into(), s(STATE_SK)),
@@ -504,6 +514,11 @@ impl SyncStore {
             item.insert("listingId".into(), s(&r.listing_id));
             item.insert("seenChunks".into(), n(i64::from(r.seen_chunks)));
             item.insert("fromRun".into(), s(&r.from_run));
+            // Never outlives the listing's oldest seen-uid item.
+            let expires = r
+                .expires_at
+                .unwrap_or_else(|| crate::time::now_millis() / 1000 + SEEN_TTL_SECS);
+            item.insert("expiresAt".into(), n(expires));
         }
         self.client()
             .put_item()
@@ -591,8 +606,9 @@ impl SyncStore {
         from_chunk: u32,
         uids: &[String],
     ) -> Result<u32, StoreError> {
+        self.check_guard().await?;
         let mut next = from_chunk;
-        let expires = crate::time::now_millis() / 1000 + 7 * 86_400;
+        let expires = crate::time::now_millis() / 1000 + SEEN_TTL_SECS;
         let mut requests = Vec::new();
         for chunk in uids.chunks(SEEN_CHUNK) {
             let mut item = Item::from([
@@ -615,16 +631,74 @@ impl SyncStore {
         Ok(next)
     }
 
-    pub async fn load_seen(&self, pk: &str, listing_id: &str) -> Result<Vec<String>, StoreError> {
+    /// The uids a listing has seen, and how many of its chunks were found
+    /// (fewer than it wrote when TTL removed some).
+    pub async fn load_seen(&self, pk: &str, listing_id: &str) -> Result<(Vec<String>, u32), StoreError> {
         let mut uids = Vec::new();
+        let mut chunks = 0u32;
         self.query_prefix(pk, &format!("SEEN#{listing_id}#"), |i| {
+            chunks += 1;
             if let Some(all) = get_s(i, "uids") {
                 uids.extend(all.split('\n').filter(|u| !u.is_empty()).map(str::to_owned));
             }
         })
         .await?;
-        Ok(uids)
+        Ok((uids, chunks))
     }
+}
+
+/// Sort-key prefixes of what a sync writes from Datto's data and its own
+/// progress through it, in the integration's partition: sites, device
+/// types, the resume state, the uids of resumable listings, the index
+/// marker and the change lists of runs. Runs (`RUN#`) and the lease are not among them.
+pub const SYNCED_PREFIXES: [&str; 6] = ["SITE#", "DEVTYPE#", STATE_SK, "SEEN#", index::INDEX_SK, "CHANGED#"];
+
+/// Sort-key prefixes of what a sync writes in each shard partition of the
+/// integration: devices and the device index.
+pub const SYNCED_SHARD_PREFIXES: [&str; 2] = ["DEVICE#", index::PART_PREFIX];
+
+/// Wipes what the sync stored of an integration (see [`SYNCED_PREFIXES`]
+/// and [`SYNCED_SHARD_PREFIXES`], the latter in all its shards), so that the
+/// next run starts from nothing; its runs and lease stay. The index marker
+/// goes with the index, so the next run rebuilds it. The caller holds the
+/// sync lease. Returns how many items it deleted.
+pub async fn clear_synced(store: &DynamoStore, tenant: &TenantId, integration_id: &str) -> Result<usize, StoreError> {
+    let pk = keys::integration_pk(tenant, integration_id);
+    let mut deleted = 0;
+    for shard_pk in keys::integration_shard_pks(tenant, integration_id) {
+        for prefix in SYNCED_SHARD_PREFIXES {
+            deleted += store.delete_prefix(&shard_pk, prefix).await?;
+        }
+    }
+    for prefix in SYNCED_PREFIXES {
+        deleted += store.delete_prefix(&pk, prefix).await?;
+    }
+    Ok(deleted)
+}
+
+/// The summary of a run record the integration view shows.
+pub fn run_summary(run: &RunRecord) -> Option<RunSummary> {
+    RunSummary::of(&run_to_item(run).ok()?)
+}
+
+/// One page of an integration's runs, newest first.
+pub async fn run_page(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    integration_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<RunRecord>, Option<String>), StoreError> {
+    let page = crate::runs::history::list_runs(
+        store,
+        &keys::integration_pk(tenant, integration_id),
+        &SYNC_RUNS,
+        after,
+        limit,
+    )
+    .await?;
+    let runs = page.items.iter().map(run_from_item).collect::<Result<Vec<_>, _>>()?;
+    Ok((runs, page.next_cursor))
 }
 
 /// A device listing left unfinished, to be resumed by the next run.
@@ -634,7 +708,14 @@ pub struct Resume {
     pub listing_id: String,
     pub seen_chunks: u32,
     pub from_run: String,
+    /// When the listing's oldest seen-uid item expires (epoch seconds).
+    pub expires_at: Option<i64>,
 }
+
+/// Seen-uid items of an unfinished listing live this long (DynamoDB TTL).
+pub const SEEN_TTL_SECS: i64 = 7 * 86_400;
+/// A checkpoint this close to its expiry is not resumed.
+const RESUME_MARGIN_SECS: i64 = 3_600;
 
 pub fn put_request(item: Item) -> WriteRequest {
     WriteRequest::builder()
@@ -682,6 +763,7 @@ impl Writer {
                     let batch = rx.lock().await.recv().await;
                     let Some(batch) = batch else { return Ok(()) };
                     let count = batch.len() as u64;
+                    store.check_guard().await?;
                     store.store.batch_write(batch).await?;
                     store.writes.fetch_add(count, Ordering::Relaxed);
                 }

@@ -6,7 +6,8 @@
 //! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
 //! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
 //! - [`run`]: starting a run and running one invocation of it.
-//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs/{runId}`.
+//! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs` (newest
+//!   first, paged), `GET /integrations/{id}/sync-runs/{runId}`.
 //!
 //! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`,
 //! devices and their index in its shards `…#SHARD#{nn}` (see [`crate::store::keys::shard_of`]):
@@ -34,7 +35,7 @@ pub mod record;
 pub mod run;
 
 pub use record::{Phase, RunCounts, RunRecord, RunStatus, SYNC_RUNS, Trigger};
-pub use run::{RunBudget, run_once, schedule_all, start_run};
+pub use run::{RunBudget, SyncStarter, queue_run, run_once, schedule_all, start_run, take_lease};
 
 /// Reads a sync worker event: the schedule's tick or stream records of waiting sync runs.
 pub fn parse_worker_event(
@@ -71,7 +72,8 @@ impl Default for SyncSettings {
 
 impl SyncSettings {
     /// `SYNC_AUDIT_BUDGET` (requests per run), `SYNC_TIME_BUDGET_SECS`
-    /// (per invocation), `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS`.
+    /// (per invocation), `SYNC_IMPORT_BUDGET_SECS` (the auto-import after a
+    /// complete listing), `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS`.
     pub fn from_env() -> Self {
         let mut s = Self::default();
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
@@ -80,6 +82,9 @@ impl SyncSettings {
         }
         if let Some(v) = num("SYNC_TIME_BUDGET_SECS") {
             s.budget.time = Duration::from_secs(v);
+        }
+        if let Some(v) = num("SYNC_IMPORT_BUDGET_SECS") {
+            s.budget.import_time = Duration::from_secs(v);
         }
         if let Some(v) = num("SYNC_WRITERS") {
             s.writers = v.clamp(1, 64) as usize;
@@ -103,6 +108,8 @@ pub struct SyncDeps {
 pub enum SyncError {
     #[error("a sync run is in progress: {0}")]
     Busy(String),
+    #[error("integration {0} is disabled")]
+    Disabled(String),
     #[error("no sync run {0}")]
     RunNotFound(String),
     #[error(transparent)]

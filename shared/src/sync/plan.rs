@@ -18,6 +18,15 @@ pub fn is_pseudo_site(name: Option<&str>) -> bool {
         .is_some_and(|n| PSEUDO_SITE_NAMES.iter().any(|p| p.eq_ignore_ascii_case(n)))
 }
 
+/// A portal link from Datto as rmmsync keeps it: only an absolute `http`/`https` URL of at
+/// most 2,000 characters, so that a link the UI opens can never be `javascript:` or worse.
+pub fn portal_url(raw: Option<&str>) -> Option<String> {
+    let raw = raw?.trim();
+    let url = reqwest::Url::parse(raw).ok()?;
+    let ok = raw.len() <= 2000 && matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
+    ok.then(|| url.to_string())
+}
+
 /// A site as stored under `SITE#{uid}`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SiteRecord {
@@ -29,6 +38,8 @@ pub struct SiteRecord {
     pub autotask_company_id: Option<String>,
     pub autotask_company_name: Option<String>,
     pub pseudo: bool,
+    /// The site's page in Datto's web portal (an `http(s)` URL, or nothing).
+    pub portal_url: Option<String>,
     pub removed_at: Option<i64>,
     pub first_seen_at: Option<i64>,
     pub hash: String,
@@ -48,6 +59,7 @@ impl SiteRecord {
             autotask_company_id: s.autotask_company_id.clone(),
             autotask_company_name: s.autotask_company_name.clone(),
             pseudo: is_pseudo_site(s.name.as_deref()),
+            portal_url: portal_url(s.portal_url.as_deref()),
             ..Default::default()
         };
         r.hash = r.content_hash();
@@ -65,6 +77,7 @@ impl SiteRecord {
             .str(self.autotask_company_id.as_deref())
             .str(self.autotask_company_name.as_deref())
             .bool(Some(self.pseudo))
+            .str(self.portal_url.as_deref())
             .hex()
     }
 }
@@ -88,6 +101,8 @@ pub struct DeviceRecord {
     pub last_seen: Option<i64>,
     pub last_audit_date: Option<i64>,
     pub warranty_date: Option<String>,
+    /// The device's page in Datto's web portal (an `http(s)` URL, or nothing).
+    pub portal_url: Option<String>,
     // Kept across listings.
     pub first_seen_at: Option<i64>,
     pub removed_at: Option<i64>,
@@ -121,6 +136,7 @@ impl DeviceRecord {
             last_seen: d.last_seen,
             last_audit_date: d.last_audit_date,
             warranty_date: d.warranty_date.clone(),
+            portal_url: portal_url(d.portal_url.as_deref()),
             ..Default::default()
         };
         r.hash = r.listing_hash();
@@ -152,6 +168,7 @@ impl DeviceRecord {
             .int(self.last_seen.map(|t| t.div_euclid(HOUR_MS)))
             .int(self.last_audit_date)
             .str(self.warranty_date.as_deref())
+            .str(self.portal_url.as_deref())
             .hex()
     }
 
@@ -365,6 +382,16 @@ pub fn audit_details(kind: AuditKind, audit: &Value) -> AuditDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn portal_links_are_web_links_or_nothing() {
+        let url = "https://merlot.centrastage.net/csm/profile/summary/42";
+        assert_eq!(portal_url(Some(url)).as_deref(), Some(url));
+        for bad in ["javascript:alert(1)", "data:text/html,x", "/csm/x", "", "   "] {
+            assert_eq!(portal_url(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(portal_url(Some(&format!("https://a.b/{}", "x".repeat(2000)))), None);
+    }
     use serde_json::json;
 
     fn device(uid: &str) -> DeviceRecord {

@@ -49,6 +49,8 @@ pub struct RunCounts {
     /// Devices of auto-sync types imported (or their assets updated) after the run.
     pub devices_imported: u64,
     pub devices_import_failed: u64,
+    /// The auto-import stopped at its time budget; the next run carries on.
+    pub devices_import_incomplete: bool,
     pub requests: u64,
     pub writes: u64,
     /// DynamoDB items the run read (the device index, changed devices, sites, bookkeeping).
@@ -97,6 +99,10 @@ pub struct RunRecord {
     /// (for the auto-import after it, which touches only those).
     #[serde(default)]
     pub changed_chunks: u32,
+    /// When the listing's first seen-uid item expires (epoch seconds): its
+    /// checkpoint must not outlive it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_expires_at: Option<i64>,
     #[serde(default)]
     pub resumed_from: Option<String>,
     #[serde(default)]
@@ -124,6 +130,7 @@ impl RunRecord {
             listing_id: None,
             seen_chunks: 0,
             changed_chunks: 0,
+            seen_expires_at: None,
             resumed_from: None,
             invocations: 0,
             counts: RunCounts::default(),

@@ -2,11 +2,12 @@
 //! routes, with their bodies and problems, are in the OpenAPI document
 //! (`docs/openapi.json`).
 
-use super::items::SyncStore;
+use super::items::{SyncStore, run_page};
 use super::record::{Phase, RunCounts, RunRecord, RunStatus, Trigger};
 use super::run::start_run;
 use super::{SyncDeps, SyncError};
-use crate::api::{ApiError, Caller, reply};
+use crate::api::{ApiError, Caller, Params, reply};
+use crate::runs::history::decode_cursor;
 use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
 use axum::extract::{Path, State};
@@ -29,6 +30,7 @@ type St = State<Arc<SyncApi>>;
 pub fn routes() -> OpenApiRouter<Arc<SyncApi>> {
     OpenApiRouter::new()
         .routes(routes!(sync_now))
+        .routes(routes!(list_sync_runs))
         .routes(routes!(get_sync_run))
 }
 
@@ -126,7 +128,7 @@ impl From<&RunRecord> for SyncRunView {
     responses((status = 202, body = SyncRunStarted),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem, description = "no such integration"),
-              (status = 409, body = SyncBusy, description = "`sync_in_progress` (with `activeRunId`) while a run is active; a `conflict` problem when the store changed meanwhile"),
+              (status = 409, body = SyncBusy, description = "`sync_in_progress` (with `activeRunId`) while a run is active; an `integration_disabled` problem while the integration is off; a `conflict` problem when the store changed meanwhile"),
               (status = 500, body = crate::api::Problem, description = "`internal`"),
               (status = 503, body = crate::api::Problem, description = "`store_unavailable`")))]
 async fn sync_now(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -147,13 +149,87 @@ async fn sync_now(State(api): St, caller: Caller, Path(id): Path<String>) -> Res
                 active_run_id: active,
             },
         )),
-        Err(SyncError::Store(e)) => Err(ApiError::from(e)),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )),
+        Err(e) => Err(sync_problem(e)),
     }
+}
+
+/// The problem a sync error answers (a busy integration has its own body: [`SyncBusy`]).
+pub fn sync_problem(e: SyncError) -> ApiError {
+    match e {
+        SyncError::Disabled(id) => disabled(&id),
+        SyncError::Integration(crate::connections::IntegrationError::NotFound(id)) => {
+            ApiError::not_found(format!("no integration {id}"))
+        }
+        SyncError::Store(e) | SyncError::Integration(crate::connections::IntegrationError::Store(e)) => {
+            ApiError::from(e)
+        }
+        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// `409 integration_disabled`.
+pub fn disabled(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "integration_disabled",
+        format!("integration {id} is disabled; enable it first (POST /integrations/{id}/enable)"),
+    )
+}
+
+/// A page of runs, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRunPage {
+    pub runs: Vec<SyncRunView>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` of a run list: 1-100, default 20.
+pub fn run_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    match raw {
+        None | Some("") => Ok(20),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| ApiError::bad_request("`limit` must be a number from 1 to 100")),
+    }
+}
+
+/// `cursor` of a run list, decoded.
+pub fn run_cursor(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    raw.map(|c| decode_cursor(&c).ok_or_else(|| ApiError::bad_request("`cursor` is not one this API gave out")))
+        .transpose()
+}
+
+/// The integration's sync runs, newest first, a page at a time.
+#[utoipa::path(get, path = "/integrations/{id}/sync-runs", tag = "sync",
+    params(("id" = String, Path),
+           ("limit" = Option<u32>, Query, description = "1-100, default 20"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = SyncRunPage),
+              (status = 400, body = crate::api::Problem, description = "a bad `limit` or `cursor`"),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration"),
+              (status = 503, body = crate::api::Problem, description = "`store_unavailable`")))]
+async fn list_sync_runs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let limit = run_limit(params.get("limit").as_deref())?;
+    let after = run_cursor(params.non_empty("cursor"))?;
+    require_integration(&api.deps, &caller.tenant, &id).await?;
+    let (runs, next_cursor) = run_page(&api.deps.store, &caller.tenant, &id, after.as_deref(), limit).await?;
+    Ok(reply(
+        StatusCode::OK,
+        &SyncRunPage {
+            runs: runs.iter().map(SyncRunView::from).collect(),
+            next_cursor,
+        },
+    ))
 }
 
 /// Status, phase, counts and errors of one run.
@@ -181,7 +257,7 @@ async fn get_sync_run(
     }
 }
 
-async fn require_integration(deps: &SyncDeps, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
+pub async fn require_integration(deps: &SyncDeps, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
     let missing = || ApiError::not_found(format!("no integration {id}"));
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(missing());

@@ -10,16 +10,19 @@
 use super::index::parse_hash;
 use super::items::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
 use super::plan::{self, Change, DeviceRecord, SiteRecord};
-use super::record::{Phase, RunRecord, RunStatus, Trigger};
+use super::record::{Phase, RunRecord, RunStatus, SYNC_RUNS, Trigger};
 use super::{SyncDeps, SyncError};
 use crate::connections::{IntegrationError, IntegrationSettings, Integrations};
 use crate::datto::models::{Device, Site};
 use crate::datto::{DattoClient, DattoError};
-use crate::runs::schedule_registry;
-use crate::store::{StoreError, keys};
+use crate::runs::guard::RunGuard;
+use crate::runs::history::new_run_id;
+use crate::runs::{RunStarter, StartFuture, schedule_registry};
+use crate::store::{StoreError, Switches, keys};
 use crate::tenant::TenantId;
 use crate::time::now_millis;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Limits of one run and one invocation.
@@ -29,6 +32,11 @@ pub struct RunBudget {
     pub audit_requests: u64,
     /// Work time per invocation before the run checkpoints and continues in the next.
     pub time: Duration,
+    /// Time the device auto-import after a complete listing may take, from its
+    /// start (it stops between pages; the next run carries on).
+    pub import_time: Duration,
+    /// Devices the auto-import reads per page.
+    pub import_page: i32,
 }
 
 impl Default for RunBudget {
@@ -36,22 +44,41 @@ impl Default for RunBudget {
         Self {
             audit_requests: 300,
             time: Duration::from_secs(12 * 60),
+            import_time: Duration::from_secs(2 * 60),
+            import_page: 500,
         }
     }
 }
 
 /// Starts a run: takes the lease, then writes the `queued` record.
-/// `Err(SyncError::Busy(run))` when another run holds the lease.
+/// `Err(SyncError::Busy(run))` when another run holds the lease,
+/// `Err(SyncError::Disabled)` while the integration is switched off.
 pub async fn start_run(
     deps: &SyncDeps,
     tenant: &TenantId,
     integration_id: &str,
     trigger: Trigger,
 ) -> Result<RunRecord, SyncError> {
+    let run_id = take_lease(deps, tenant, integration_id).await?;
+    queue_run(deps, tenant, integration_id, &run_id, trigger).await
+}
+
+/// The first half of [`start_run`]: checks that the integration is there and
+/// on, and takes its lease for a new run id (returned). A caller that must
+/// hold the integration still before the run is queued (the clear before a
+/// resync) works between the two halves.
+pub async fn take_lease(deps: &SyncDeps, tenant: &TenantId, integration_id: &str) -> Result<String, SyncError> {
+    match deps.store.integration_switches(tenant, integration_id).await? {
+        None | Some(Switches { deleting: true, .. }) => {
+            return Err(IntegrationError::NotFound(integration_id.to_owned()).into());
+        }
+        Some(Switches { enabled: false, .. }) => return Err(SyncError::Disabled(integration_id.to_owned())),
+        Some(_) => {}
+    }
     let store = SyncStore::new(deps.store.clone());
     let pk = keys::integration_pk(tenant, integration_id);
-    let run_id = uuid::Uuid::new_v4().to_string();
     let now = now_millis();
+    let run_id = new_run_id(now);
     let previous = store.lease_holder(&pk).await?;
     if let Err(holder) = store
         .acquire_lease(&pk, &run_id, now, deps.settings.lease_ttl.as_millis() as i64)
@@ -75,12 +102,43 @@ pub async fn start_run(
         old.finished_at = Some(now);
         let _ = store.put_run(tenant, &old, &[was]).await;
     }
-    let run = RunRecord::new(tenant, integration_id, &run_id, trigger, now);
+    Ok(run_id)
+}
+
+/// The second half of [`start_run`]: writes the `queued` record of the run
+/// that holds the lease (the stream hands it to the worker); gives the lease
+/// up if the write fails.
+pub async fn queue_run(
+    deps: &SyncDeps,
+    tenant: &TenantId,
+    integration_id: &str,
+    run_id: &str,
+    trigger: Trigger,
+) -> Result<RunRecord, SyncError> {
+    let store = SyncStore::new(deps.store.clone());
+    let pk = keys::integration_pk(tenant, integration_id);
+    let run = RunRecord::new(tenant, integration_id, run_id, trigger, now_millis());
     if let Err(e) = store.put_run(tenant, &run, &[]).await {
-        let _ = store.release_lease(&pk, &run_id).await;
+        let _ = store.release_lease(&pk, run_id).await;
         return Err(e.into());
     }
     Ok(run)
+}
+
+/// Starts the first sync of a new integration for the integrations flow
+/// (wired in `app.rs` as its [`RunStarter`]).
+pub struct SyncStarter(pub std::sync::Arc<SyncDeps>);
+
+impl RunStarter for SyncStarter {
+    fn start<'a>(&'a self, tenant: &'a TenantId, integration_id: &'a str) -> StartFuture<'a> {
+        Box::pin(async move {
+            match start_run(&self.0, tenant, integration_id, Trigger::Manual).await {
+                Ok(run) => Ok(super::items::run_summary(&run)),
+                Err(SyncError::Busy(_)) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
 }
 
 /// One invocation's worth of a run. Claims the run (`queued`/`continuing` ->
@@ -126,6 +184,19 @@ pub async fn run_once(
             format!("run {} holds the integration's lease now", holder.unwrap_or_default()),
         );
         return finish(&store, tenant, &pk, run, RunStatus::Failed).await;
+    }
+    // From here on every batch this run writes back is checked first: the
+    // integration still there and on, the lease still this run's.
+    let guard = Arc::new(RunGuard::new(
+        deps.store.clone(),
+        tenant,
+        integration_id,
+        &SYNC_RUNS,
+        run_id,
+    ));
+    let store = store.with_guard(guard.clone());
+    if let Err(e) = guard.check().await {
+        return stopped(&store, tenant, &pk, run, &guard, e).await;
     }
 
     let service = Integrations {
@@ -188,6 +259,9 @@ pub async fn run_once(
         }
         Ok(Step::Done) => {
             if run.phase == Phase::Done {
+                if let Err(e) = guard.check().await {
+                    return stopped(&store, tenant, &pk, run, &guard, e).await;
+                }
                 after_complete(&mut run).await;
             }
             let status = if run.counts.errors > 0 {
@@ -197,11 +271,28 @@ pub async fn run_once(
             };
             finish(&store, tenant, &pk, run, status).await
         }
-        Err(e) => {
-            run.record_error("store_unavailable", e.to_string());
-            finish(&store, tenant, &pk, run, RunStatus::Failed).await
-        }
+        Err(e) => stopped(&store, tenant, &pk, run, &guard, e).await,
     }
+}
+
+/// Ends a run whose write failed: stopped by its guard (the integration
+/// deleted or switched off, the lease lost) or a store fault.
+async fn stopped(
+    store: &SyncStore,
+    tenant: &TenantId,
+    pk: &str,
+    mut run: RunRecord,
+    guard: &RunGuard,
+    e: StoreError,
+) -> Result<RunRecord, SyncError> {
+    match guard.stopped() {
+        Some(reason) => {
+            tracing::info!(tenant = %tenant, run = %run.run_id, code = reason.code(), "sync run stopped by its guard");
+            run.record_error(reason.code(), reason.message());
+        }
+        None => run.record_error("store_unavailable", e.to_string()),
+    }
+    finish(store, tenant, pk, run, RunStatus::Failed).await
 }
 
 async fn finish(
@@ -218,9 +309,13 @@ async fn finish(
     if run.phase != Phase::Done && status == RunStatus::Succeeded {
         run.phase = Phase::Done;
     }
-    store.put_run(tenant, &run, &[RunStatus::Running]).await?;
+    let saved = store.put_run(tenant, &run, &[RunStatus::Running]).await;
     store.release_lease(pk, &run.run_id).await?;
-    Ok(run)
+    match saved {
+        // The run item is gone with its integration: nothing left to record.
+        Err(StoreError::ConditionFailed) if store.guard_stopped() => Ok(run),
+        other => other.map(|()| run).map_err(Into::into),
+    }
 }
 
 enum Step {
@@ -258,6 +353,7 @@ impl Job<'_> {
                 run.cursor = Some(resume.cursor);
                 run.listing_id = Some(resume.listing_id);
                 run.seen_chunks = resume.seen_chunks;
+                run.seen_expires_at = resume.expires_at;
                 run.resumed_from = Some(resume.from_run);
             }
         }
@@ -329,12 +425,29 @@ impl Job<'_> {
 
     async fn devices(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<DevicesOutcome, StoreError> {
         let now = now_millis();
+        let mut seen: HashSet<String> = HashSet::new();
+        if run.seen_chunks > 0 {
+            let listing = run.listing_id.clone().unwrap_or_else(|| run.run_id.clone());
+            let (uids, chunks) = self.store.load_seen(&self.pk, &listing).await?;
+            if chunks < run.seen_chunks {
+                // Some of what the listing saw has expired: finishing it would mark
+                // those devices removed. Start the listing again instead.
+                tracing::warn!(
+                    listing,
+                    chunks,
+                    expected = run.seen_chunks,
+                    "checkpoint incomplete; listing restarts"
+                );
+                run.cursor = None;
+                run.listing_id = None;
+                run.seen_chunks = 0;
+                run.seen_expires_at = None;
+                run.resumed_from = None;
+            } else {
+                seen.extend(uids);
+            }
+        }
         let listing_id = run.listing_id.get_or_insert_with(|| run.run_id.clone()).clone();
-        let mut seen: HashSet<String> = if run.seen_chunks > 0 {
-            self.store.load_seen(&self.pk, &listing_id).await?.into_iter().collect()
-        } else {
-            HashSet::new()
-        };
         let mut fresh_seen: Vec<String> = Vec::new();
         let pager = match run.cursor.as_deref() {
             Some(cursor) => self.client.pages_from::<Device>(cursor),
@@ -410,6 +523,8 @@ impl Job<'_> {
             // (and before the index says so).
             writer.finish().await?;
             self.store.save_index(&self.pk, &mut state.index).await?;
+            run.seen_expires_at
+                .get_or_insert(now_millis() / 1000 + super::items::SEEN_TTL_SECS);
             run.seen_chunks = self
                 .store
                 .save_seen(&self.pk, &listing_id, run.seen_chunks, &fresh_seen)
@@ -426,6 +541,7 @@ impl Job<'_> {
                                 listing_id,
                                 seen_chunks: run.seen_chunks,
                                 from_run: run.run_id.clone(),
+                                expires_at: run.seen_expires_at,
                             }),
                         )
                         .await?;
@@ -548,6 +664,8 @@ pub async fn schedule_all(deps: &SyncDeps) -> Result<Vec<RunRecord>, SyncError> 
     let started = schedule_registry(&deps.store, keys::INTEGRATION_REGISTRY, |tenant, id| async move {
         match start_run(deps, &tenant, &id, Trigger::Schedule).await {
             Ok(run) => Ok(Some(run)),
+            // Switched off: skipped until it is switched on again.
+            Err(SyncError::Disabled(_)) => Ok(None),
             Err(SyncError::Busy(active)) => {
                 if let Some(mut run) = store.get_run(&tenant, &id, &active).await?
                     && run.status == RunStatus::Continuing

@@ -20,6 +20,9 @@ impl Tickets<'_> {
         body: &[u8],
     ) -> Result<HookOutcome, TicketError> {
         let tenant = self.authenticate(datto_id, token, "datto-rmm").await?;
+        if let Some(off) = self.disabled(&tenant, datto_id).await? {
+            return Ok(off);
+        }
         let uid = alert_uid_from_hook(body).map_err(TicketError::Invalid)?;
         let items = self.items(&tenant);
         let Some(settings) = items.settings::<TicketSettings>(datto_id).await?.filter(|s| s.enabled) else {
@@ -28,6 +31,10 @@ impl Tickets<'_> {
         let Some(psa_settings) = settings.psa_settings() else {
             return Ok(HookOutcome::new("ignored").because("the ticket settings lack the PSA's attributes"));
         };
+        // The PSA the tickets go to is switched off: nothing is opened there.
+        if let Some(off) = self.disabled(&tenant, &settings.psa_integration_id).await? {
+            return Ok(off);
+        }
         let datto = self.datto_client(&tenant, datto_id).await?;
         let alert = match datto.alert(&uid).await {
             Ok(a) => a,
@@ -241,9 +248,7 @@ impl Tickets<'_> {
             return Ok(None);
         };
         let company = self.store.get_company(tenant, &company_id).await?;
-        Ok(company
-            .filter(|c| c.psa_kind.as_deref() == Some(psa.as_str()))
-            .and_then(|c| c.psa_id))
+        Ok(company.filter(|c| c.psa_kind == Some(psa)).and_then(|c| c.psa_id))
     }
 
     /// The PSA configuration item imported for a device, when one is known.
@@ -260,7 +265,7 @@ impl Tickets<'_> {
             .await?;
         Ok(configurations
             .into_iter()
-            .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind.as_deref() == Some(psa.as_str()))
+            .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind == Some(psa))
             .and_then(|c| c.psa_id))
     }
 }

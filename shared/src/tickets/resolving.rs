@@ -101,6 +101,9 @@ impl Tickets<'_> {
         content_type: Option<&str>,
     ) -> Result<HookOutcome, TicketError> {
         let tenant = self.authenticate(psa_id, token, "autotask").await?;
+        if let Some(off) = self.disabled(&tenant, psa_id).await? {
+            return Ok(off);
+        }
         let ticket_id = ticket_id_from_callout(body, content_type)
             .ok_or_else(|| TicketError::Invalid("the callout names no ticket id (id / ticketID)".into()))?;
         self.ticket_changed(&tenant, psa_id, &ticket_id).await
@@ -115,6 +118,9 @@ impl Tickets<'_> {
         signature: Option<&str>,
     ) -> Result<HookOutcome, TicketError> {
         let tenant = self.authenticate(psa_id, token, "connectwise-manage").await?;
+        if let Some(off) = self.disabled(&tenant, psa_id).await? {
+            return Ok(off);
+        }
         let payload: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| TicketError::Invalid(format!("the callback body is not JSON: {e}")))?;
         let key_url = payload
@@ -161,6 +167,10 @@ impl Tickets<'_> {
             return Ok(HookOutcome::new("ignored").because("not a ticket rmmsync opened"));
         };
         let datto_id = &link.datto_integration_id;
+        // The Datto RMM integration whose alerts it would resolve is switched off.
+        if let Some(off) = self.disabled(tenant, datto_id).await? {
+            return Ok(off);
+        }
         let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
             return Ok(HookOutcome::new("ignored").because("the Datto RMM integration has no ticket settings"));
         };

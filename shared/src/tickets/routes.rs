@@ -282,6 +282,7 @@ impl From<TicketError> for ApiError {
     fn from(e: TicketError) -> Self {
         match e {
             TicketError::Invalid(m) => ApiError::bad_request(m),
+            TicketError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "ticketing_conflict", m),
             TicketError::NotFound(id) => ApiError::not_found(format!("no integration {id}")),
             TicketError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             TicketError::Store(StoreError::ConditionFailed) => {

@@ -22,6 +22,9 @@ pub enum TicketError {
     NotFound(String),
     #[error("the hook token is missing or wrong")]
     Unauthorized,
+    /// Refused because of the state of other records (the message says which).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -60,7 +63,8 @@ impl From<PsaIntegrationError> for TicketError {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HookOutcome {
-    /// `opened`, `noted`, `completed`, `resolved`, `duplicate`, `ignored` or `failed`.
+    /// `opened`, `noted`, `completed`, `resolved`, `duplicate`, `ignored`, `disabled` (the
+    /// integration is switched off: nothing was done) or `failed`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_id: Option<String>,
@@ -138,6 +142,17 @@ impl Tickets<'_> {
             store: self.store,
             tenant,
         }
+    }
+
+    /// The answer to a delivery for a switched-off integration (`disabled`,
+    /// nothing done), or `None` when it is on.
+    pub(super) async fn disabled(&self, tenant: &TenantId, id: &str) -> Result<Option<HookOutcome>, TicketError> {
+        Ok(match self.store.integration_switches(tenant, id).await? {
+            Some(s) if !s.enabled => {
+                Some(HookOutcome::new("disabled").because("the integration is disabled; nothing was done"))
+            }
+            _ => None,
+        })
     }
 
     pub(super) async fn datto_client(&self, tenant: &TenantId, datto_id: &str) -> Result<DattoClient, TicketError> {

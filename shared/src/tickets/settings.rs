@@ -3,7 +3,7 @@
 
 use super::rules::{PriorityMap, parse_window};
 use super::service::{TicketError, Tickets};
-use crate::connections::PsaIntegrationError;
+use crate::connections::{PsaIntegration, PsaIntegrationError};
 use crate::psa::autotask::AutotaskTicketSettings;
 use crate::psa::connectwise::ConnectWiseTicketSettings;
 use crate::psa::{PsaKind, PsaTicketSettings};
@@ -126,8 +126,12 @@ impl Tickets<'_> {
         let Some(psa) = psa.filter(|_| problems.is_empty()) else {
             return Err(TicketError::Invalid(problems.join("; ")));
         };
+        let enabled = input.enabled.unwrap_or(true);
+        if enabled && psa.kind == PsaKind::Autotask {
+            self.one_datto_per_autotask_database(tenant, datto_id, &psa).await?;
+        }
         let settings = TicketSettings {
-            enabled: input.enabled.unwrap_or(true),
+            enabled,
             psa_integration_id: psa.id,
             psa: psa.kind,
             priorities,
@@ -138,5 +142,43 @@ impl Tickets<'_> {
         };
         self.items(tenant).put_settings(datto_id, &settings).await?;
         Ok(settings)
+    }
+
+    /// Only one Datto RMM account tickets into one Autotask database: two
+    /// would open two tickets for one alert and fight over resolutions. The
+    /// database is the integration's `database` key (zone host and `ci` from
+    /// zoneInformation); without one, the PSA integration itself stands for it.
+    async fn one_datto_per_autotask_database(
+        &self,
+        tenant: &TenantId,
+        datto_id: &str,
+        psa: &PsaIntegration,
+    ) -> Result<(), TicketError> {
+        let database = |p: &PsaIntegration| p.database.clone().unwrap_or_else(|| format!("integration:{}", p.id));
+        let wanted = database(psa);
+        for other in self.datto_integrations().list(tenant).await? {
+            if other.id == datto_id {
+                continue;
+            }
+            let Some(settings): Option<TicketSettings> = self.items(tenant).settings(&other.id).await? else {
+                continue;
+            };
+            if !settings.enabled || settings.psa != PsaKind::Autotask {
+                continue;
+            }
+            let theirs = match self.psa_integrations().get(tenant, &settings.psa_integration_id).await {
+                Ok(p) => p,
+                Err(PsaIntegrationError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if database(&theirs) == wanted {
+                return Err(TicketError::Conflict(format!(
+                    "Datto RMM integration {} ({}) already tickets into this Autotask database (through PSA integration {}); \
+                     one Datto RMM account tickets into one Autotask database: disable its ticket settings first",
+                    other.name, other.id, theirs.id
+                )));
+            }
+        }
+        Ok(())
     }
 }

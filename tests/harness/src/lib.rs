@@ -144,6 +144,12 @@ impl Handle for shared::site_mapping::routes::SitesApi {
     }
 }
 
+impl Handle for shared::site_mapping::company_routes::CompanyMappingApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::site_mapping::company_routes::router(self.clone()), req)
+    }
+}
+
 impl Handle for shared::devices::routes::DevicesApi {
     fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
         call(shared::devices::routes::router(self.clone()), req)

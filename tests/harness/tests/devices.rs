@@ -810,3 +810,123 @@ async fn another_tenant_sees_none_of_it() {
     let (s, _) = read_response(w.api.handle(api_request("GET", "/assets", None, None)).await);
     assert_eq!(s, 401);
 }
+
+// ---- Defects found in review, each reproduced first ----
+
+impl World {
+    async fn sync_with(&self, budget: &RunBudget) -> RunRecord {
+        let deps = SyncDeps {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
+            settings: SyncSettings::default(),
+        };
+        let tenant = TenantId::parse(TENANT).unwrap();
+        let run = start_run(&deps, &tenant, &self.integration, shared::runs::Trigger::Schedule)
+            .await
+            .unwrap();
+        sync_run(&deps, &tenant, &self.integration, &run.run_id, budget)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn re_importing_an_asset_whose_import_state_is_gone_keeps_its_created_at() {
+    let w = world().await;
+    w.map_type("Printer", Some("printer"), false).await;
+    let uid = w.uids("Alpha Dental", "PRN")[0].clone();
+    let (_, first) = w.import(json!({ "deviceUids": [uid] })).await;
+    assert_eq!(first["imported"], 1, "{first}");
+    let before = w.assets("/assets").await;
+    let original = before
+        .iter()
+        .find(|a| a["source"]["deviceUid"] == uid.as_str())
+        .unwrap()
+        .clone();
+    // The device's import state is lost (a failed write, an old item without it, a restore).
+    let tenant = TenantId::parse(TENANT).unwrap();
+    w.store
+        .client()
+        .delete_item()
+        .table_name(w.store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.integration)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("IMPORT#{uid}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    w.sim.change_device(&uid, |d| d.hostname = "A-PRN-NEW".into());
+    w.sync().await;
+    let (_, again) = w.import(json!({ "deviceUids": [uid] })).await;
+    assert_eq!(again["imported"], 1, "{again}");
+    let after = w.assets("/assets").await;
+    let asset = after.iter().find(|a| a["source"]["deviceUid"] == uid.as_str()).unwrap();
+    assert_eq!(asset["hostname"], "A-PRN-NEW");
+    assert_eq!(asset["createdAt"], original["createdAt"], "{asset}");
+    assert_ne!(asset["updatedAt"], original["updatedAt"]);
+}
+
+#[tokio::test]
+async fn an_oversized_cursor_is_a_bad_request() {
+    let w = world().await;
+    use base64::Engine;
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("z".repeat(4_000));
+    for path in [
+        format!("/assets?cursor={cursor}"),
+        format!("/integrations/{}/staged-devices?cursor={cursor}", w.integration),
+    ] {
+        let (status, body) = w.call("GET", &path, TENANT, None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_auto_import_after_a_sync_keeps_to_its_time_budget() {
+    let w = world().await;
+    for category in ["Desktop", "Server", "Printer"] {
+        let (s, _) = w.map_type(category, Some(&category.to_lowercase()), true).await;
+        assert_eq!(s, 200);
+    }
+    let total = 2 * KINDS.len() * PER_KIND;
+    // No time at all: one page (of 4 devices) still makes progress, the rest waits.
+    let tight = RunBudget {
+        import_time: std::time::Duration::ZERO,
+        import_page: 4,
+        ..RunBudget::default()
+    };
+    let first = w.sync_with(&tight).await;
+    assert!(
+        first.counts.devices_imported < total as u64,
+        "stopped at the budget: {first:?}"
+    );
+    assert!(first.counts.devices_import_incomplete, "{first:?}");
+    assert_eq!(
+        first.status,
+        RunStatus::Succeeded,
+        "stopping in time is not a failure: {first:?}"
+    );
+    // Later runs carry on until everything is in.
+    let mut imported = first.counts.devices_imported;
+    for _ in 0..20 {
+        if imported >= total as u64 {
+            break;
+        }
+        imported += w.sync_with(&tight).await.counts.devices_imported;
+    }
+    assert_eq!(imported, total as u64);
+    assert_eq!(w.assets("/assets").await.len(), total);
+    let idle = w.sync().await;
+    assert_eq!(idle.counts.devices_imported, 0, "{idle:?}");
+    assert!(!idle.counts.devices_import_incomplete, "{idle:?}");
+}

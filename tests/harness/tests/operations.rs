@@ -597,7 +597,9 @@ async fn an_approval_runs_the_stored_operation_once_by_another_approver() {
     assert_eq!(record["arguments"]["alertUid"], alert.as_str());
     assert_eq!(stored["auditId"], record["id"]);
 
-    // A quick job approved by two approvers at once runs once.
+    // A quick job approved by two approvers runs once. One after the other:
+    // moto does not serialise concurrent conditional writes (DynamoDB does),
+    // so a race against moto would test moto, not the gate.
     let device = audited_of_class(&w.sim, "device");
     let (status, body) = w
         .send(
@@ -615,13 +617,9 @@ async fn an_approval_runs_the_stored_operation_once_by_another_approver() {
     let id = body["approval"]["id"].as_str().unwrap().to_owned();
     let approve = format!("/operations/approvals/{id}/approve");
     assert!(w.sim.jobs().is_empty());
-    let (a, b) = tokio::join!(
-        w.send(CAROL, Method::POST, &approve, None),
-        w.send(DAVE, Method::POST, &approve, None)
-    );
-    let mut statuses = [a.0, b.0];
-    statuses.sort_unstable();
-    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let a = w.send(CAROL, Method::POST, &approve, None).await;
+    let b = w.send(DAVE, Method::POST, &approve, None).await;
+    assert_eq!([a.0, b.0], [200, 409], "{a:?} {b:?}");
     assert_eq!(w.sim.jobs().len(), 1, "ran once");
 
     // Arguments changed in storage after the request cannot run.
@@ -1043,4 +1041,39 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
     let res = w.http.post(format!("{}/mcp", w.base)).body("{}").send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
     w.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_switched_off_integration_asks_nothing_of_datto() {
+    let w = world(small(), shared::time::now_millis).await;
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = w
+        .send(
+            CAROL,
+            Method::POST,
+            &format!("/integrations/{}/disable", w.integration),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    let calls_before = w.sim.stats().total_requests;
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("integration_disabled")),
+        "{body}"
+    );
+    assert_eq!(w.sim.stats().total_requests, calls_before, "Datto RMM was not asked");
+    let (status, body) = w
+        .send(
+            CAROL,
+            Method::POST,
+            &format!("/integrations/{}/enable", w.integration),
+            None,
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = w.get(ALICE, &w.rmm("/sites")).await;
+    assert_eq!(status, 200, "{body}");
 }

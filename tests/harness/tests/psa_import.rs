@@ -49,6 +49,7 @@ async fn env(companies: usize) -> Env {
             psa: psa.clone(),
             settings: settings.clone(),
             cascades: shared::app::integration_cascades(&store),
+            runs: Default::default(),
         },
         import: PsaImportApi {
             store,
@@ -639,4 +640,606 @@ async fn the_nightly_run_creates_new_records_only_when_auto_create_is_on() {
         .import("POST", &format!("/integrations/{id}/psa-import/apply"), TENANT, None)
         .await;
     assert_eq!((status, busy["code"].as_str().unwrap()), (409, "import_in_progress"));
+}
+
+// ---- Defects found in review, each reproduced first ----
+
+impl Env {
+    fn companies_api(&self) -> shared::companies::routes::CompaniesApi {
+        shared::companies::routes::CompaniesApi {
+            store: self.import.store.clone(),
+            cascades: shared::app::company_cascades(&self.import.store),
+        }
+    }
+
+    async fn company_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        read_response(
+            self.companies_api()
+                .handle(api_request(method, path, Some(TENANT), body.as_ref()))
+                .await,
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_company_linked_by_hand_to_connectwise_is_the_kind_everything_else_compares() {
+    let env = env(6).await;
+    let id = env.create(env.connectwise_body()).await;
+    let cw = env.connectwise.companies();
+    let target = cw
+        .iter()
+        .find(|c| c["deletedFlag"] != true && c["status"]["name"] != "Inactive")
+        .unwrap();
+    let psa_id = target["id"].as_i64().unwrap().to_string();
+    // Linked by hand with the short name a person (or an older client) uses.
+    let (status, linked) = env
+        .company_call(
+            "POST",
+            "/companies",
+            Some(json!({"name": "Hand Linked Holdings", "psa": {"kind": "connectwise", "id": psa_id}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{linked}");
+    assert_eq!(linked["psa"]["kind"], "connectwise-manage", "{linked}");
+    // The import sees it as a certain link, not as a company to create.
+    let preview = env.preview(&id, "&kind=company").await;
+    let planned = records(&preview, "company")
+        .into_iter()
+        .find(|r| r["record"]["id"] == psa_id.as_str())
+        .unwrap();
+    assert_eq!(
+        (planned["action"].as_str(), planned["basis"].as_str()),
+        (Some("match"), Some("psaId")),
+        "{planned}"
+    );
+    assert_eq!(planned["targetId"], linked["id"]);
+
+    // An item stored with the old string reads back as the one kind.
+    let store = &env.import.store;
+    let company_id = uuid::Uuid::new_v4().to_string();
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{TENANT}")),
+        )
+        .item(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("COMPANY#{company_id}")),
+        )
+        .item("entity", aws_sdk_dynamodb::types::AttributeValue::S("company".into()))
+        .item("id", aws_sdk_dynamodb::types::AttributeValue::S(company_id.clone()))
+        .item("name", aws_sdk_dynamodb::types::AttributeValue::S("Old Link".into()))
+        .item(
+            "normalizedName",
+            aws_sdk_dynamodb::types::AttributeValue::S("old link".into()),
+        )
+        .item("source", aws_sdk_dynamodb::types::AttributeValue::S("manual".into()))
+        .item(
+            "psaKind",
+            aws_sdk_dynamodb::types::AttributeValue::S("connectwise".into()),
+        )
+        .item("psaId", aws_sdk_dynamodb::types::AttributeValue::S("99999".into()))
+        .item("createdAt", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .item("updatedAt", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, old) = env.company_call("GET", &format!("/companies/{company_id}"), None).await;
+    assert_eq!(
+        (status, old["psa"]["kind"].as_str()),
+        (200, Some("connectwise-manage")),
+        "{old}"
+    );
+    // A kind nobody knows is refused, naming the field.
+    let (status, bad) = env
+        .company_call(
+            "POST",
+            "/companies",
+            Some(json!({"name": "X", "psa": {"kind": "halo", "id": "1"}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("psa.kind"), "{bad}");
+}
+
+#[tokio::test]
+async fn duplicate_overrides_are_refused_and_never_wedge_later_runs() {
+    let env = env(8).await;
+    let id = env.create(env.autotask_body()).await;
+    let active: Vec<_> = env.autotask.companies().into_iter().filter(|c| c.active).collect();
+    let (a, b) = (active[0].id.to_string(), active[1].id.to_string());
+    let (status, target) = env
+        .company_call("POST", "/companies", Some(json!({"name": "Shared Target"})))
+        .await;
+    assert_eq!(status, 201);
+    let target = target["id"].as_str().unwrap().to_owned();
+    let path = format!("/integrations/{id}/psa-import/overrides");
+    // The same record twice in one request.
+    let (status, dup) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "exclude"},
+                {"kind": "company", "psaId": format!(" {a} "), "action": "create"}]})),
+        )
+        .await;
+    assert_eq!((status, dup["code"].as_str()), (400, Some("invalid_request")), "{dup}");
+    assert!(
+        dup["message"].as_str().unwrap().contains(&format!("company {a}")),
+        "{dup}"
+    );
+    // Two records matched to one portal company in one request.
+    let (status, two) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "match", "targetId": target},
+                {"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{two}");
+    assert!(two["message"].as_str().unwrap().contains(&target), "{two}");
+    // ... or one now and one later: the second names the first.
+    let (status, _) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [{"kind": "company", "psaId": a, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, later) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [{"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{later}");
+    assert!(later["message"].as_str().unwrap().contains(&a), "{later}");
+    // Moving the match from a to b in one request is fine.
+    let (status, moved) = env
+        .import(
+            "PUT",
+            &path,
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "auto"},
+                {"kind": "company", "psaId": b, "action": "match", "targetId": target}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    let run = env.apply(&id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let again = env.apply(&id).await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+}
+
+#[tokio::test]
+async fn the_batch_writer_takes_duplicate_keys() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let env = env(1).await;
+    let store = &env.import.store;
+    let put = |v: &str| {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .item("PK", AttributeValue::S("TENANT#dup".into()))
+                    .item("SK", AttributeValue::S("X#1".into()))
+                    .item("v", AttributeValue::S(v.into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    store.batch_write(vec![put("first"), put("second")]).await.unwrap();
+    let got = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S("TENANT#dup".into()))
+        .key("SK", AttributeValue::S("X#1".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.item.unwrap()["v"],
+        AttributeValue::S("second".into()),
+        "the last one wins"
+    );
+}
+
+#[tokio::test]
+async fn oversized_ids_and_offsets_are_bad_requests() {
+    let env = env(4).await;
+    let id = env.create(env.autotask_body()).await;
+    let long = "x".repeat(3_000);
+    for path in [
+        format!("/integrations/{long}/psa-import/runs"),
+        format!("/integrations/{id}/psa-import/runs/{long}"),
+    ] {
+        let (status, body) = env.import("GET", &path, TENANT, None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+    }
+    let (status, body) = env
+        .integrations("GET", &format!("/integrations/{long}"), TENANT, None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // offset + limit past usize::MAX: an empty page, not an overflow.
+    let huge = u64::MAX;
+    let (status, page) = env
+        .import("GET", &format!("/contacts?offset={huge}&limit=1000"), TENANT, None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (page["contacts"].as_array().unwrap().len(), &page["nextOffset"]),
+        (0, &Value::Null)
+    );
+    let (status, preview) = env
+        .import(
+            "POST",
+            &format!("/integrations/{id}/psa-import/preview?offset={huge}&limit=5000"),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["records"].as_array().unwrap().len(), 0);
+}
+
+// ---- The import the way Passportal's users expect it ----
+
+impl Env {
+    async fn settings(&self, id: &str, body: Value) -> (u16, Value) {
+        self.import(
+            "PUT",
+            &format!("/integrations/{id}/psa-import/settings"),
+            TENANT,
+            Some(body),
+        )
+        .await
+    }
+
+    async fn list(&self, collection: &str) -> Vec<Value> {
+        let (status, page) = self
+            .import("GET", &format!("/{collection}?limit=1000"), TENANT, None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page[collection].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn kinds_switched_off_are_not_imported_and_auto_create_is_only_for_kinds_that_are_on() {
+    let env = env(6).await;
+    let id = env.create(env.autotask_body()).await;
+    let (status, all_on) = env
+        .import("GET", &format!("/integrations/{id}/psa-import/settings"), TENANT, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        all_on["kinds"],
+        json!({"companies": true, "contacts": true, "locations": true, "configurations": true, "users": true})
+    );
+    let (status, off) = env
+        .settings(&id, json!({"kinds": {"contacts": false, "users": false}}))
+        .await;
+    assert_eq!(status, 200, "{off}");
+    assert_eq!(
+        (off["kinds"]["users"].as_bool(), off["kinds"]["companies"].as_bool()),
+        (Some(false), Some(true))
+    );
+    // Auto-create is not offered for a kind that is off.
+    let (status, refused) = env
+        .settings(&id, json!({"autoCreate": {"users": true, "companies": true}}))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("autoCreate.users"),
+        "{refused}"
+    );
+    let (status, ok) = env.settings(&id, json!({"autoCreate": {"companies": true}})).await;
+    assert_eq!(
+        (status, ok["autoCreate"]["companies"].as_bool()),
+        (200, Some(true)),
+        "{ok}"
+    );
+    // Switching companies off takes its auto-create with it.
+    let (status, both) = env
+        .settings(
+            &id,
+            json!({"kinds": {"companies": false, "contacts": false, "users": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(both["autoCreate"]["companies"], false, "{both}");
+    let (status, _) = env
+        .settings(&id, json!({"kinds": {"contacts": false, "users": false}}))
+        .await;
+    assert_eq!(status, 200);
+
+    let run = env.apply(&id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["counts"]["company"]["created"].as_u64().unwrap() > 0, "{run}");
+    assert!(
+        run["counts"].get("user").is_none() && run["counts"].get("contact").is_none(),
+        "{run}"
+    );
+    assert!(env.list("users").await.is_empty());
+    assert!(env.list("contacts").await.is_empty());
+    assert!(!env.list("locations").await.is_empty());
+    // A kind switched off cannot have its unmatched records created.
+    let (status, body) = env
+        .import(
+            "POST",
+            &format!("/integrations/{id}/psa-import/create-unmatched"),
+            TENANT,
+            Some(json!({"kind": "user"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // With companies off, children still find the companies linked before.
+    let (status, _) = env
+        .settings(
+            &id,
+            json!({"kinds": {"companies": false, "contacts": true, "users": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let run = env.apply(&id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["counts"].get("company").is_none(), "{run}");
+    assert!(run["counts"]["contact"]["created"].as_u64().unwrap() > 0, "{run}");
+}
+
+#[tokio::test]
+async fn undecided_records_wait_and_create_unmatched_creates_them_in_one_call() {
+    let env = env(8).await;
+    let id = env.create(env.autotask_body()).await;
+    let active: Vec<_> = env.autotask.companies().into_iter().filter(|c| c.active).collect();
+    let (a, b) = (active[0].id.to_string(), active[1].id.to_string());
+    let (status, set) = env
+        .import(
+            "PUT",
+            &format!("/integrations/{id}/psa-import/overrides"),
+            TENANT,
+            Some(json!({"overrides": [
+                {"kind": "company", "psaId": a, "action": "undecided"},
+                {"kind": "company", "psaId": b, "action": "undecided"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+    let preview = env.preview(&id, "&kind=company&action=pending").await;
+    let waiting: HashSet<&str> = records(&preview, "company")
+        .iter()
+        .map(|r| r["record"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting, HashSet::from([a.as_str(), b.as_str()]));
+    let run = env.apply(&id).await;
+    assert_eq!(run["counts"]["company"]["pending"], 2, "{run}");
+    let has = |portal: &[Value], psa: &str| portal.iter().any(|c| c["psa"]["id"] == psa);
+    let portal = env.companies().await;
+    assert!(!has(&portal, &a) && !has(&portal, &b), "neither created ...");
+    let (_, view) = env
+        .import("GET", &format!("/integrations/{id}/psa-import/overrides"), TENANT, None)
+        .await;
+    assert_eq!(
+        view["overrides"].as_array().unwrap().len(),
+        2,
+        "... nor excluded: {view}"
+    );
+
+    // One call creates every waiting company.
+    let (status, queued) = env
+        .import(
+            "POST",
+            &format!("/integrations/{id}/psa-import/create-unmatched"),
+            TENANT,
+            Some(json!({"kind": "company"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let run = env.work(&id, queued["runId"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["createUnmatched"], "company");
+    assert_eq!(run["counts"]["company"]["created"], 2, "{run}");
+    let portal = env.companies().await;
+    assert!(has(&portal, &a) && has(&portal, &b));
+    let (status, bad) = env
+        .import(
+            "POST",
+            &format!("/integrations/{id}/psa-import/create-unmatched"),
+            TENANT,
+            Some(json!({"kind": "widget"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+}
+
+#[tokio::test]
+async fn records_deactivated_or_deleted_in_the_psa_become_inactive_in_the_portal() {
+    use simulators::autotask::Entity;
+    let env = env(8).await;
+    let id = env.create(env.autotask_body()).await;
+    assert_eq!(env.apply(&id).await["status"], "succeeded");
+    let active: Vec<_> = env.autotask.companies().into_iter().filter(|c| c.active).collect();
+    let (deactivated, deleted) = (active[0].id, active[1].id);
+    let contacts = env.list("contacts").await;
+    let contact = contacts.iter().find(|c| c["active"] == true).unwrap();
+    let contact_psa: i64 = contact["psaId"].as_str().unwrap().parse().unwrap();
+    assert!(env.autotask.set_company_active(deactivated, false));
+    assert!(env.autotask.delete_record(Entity::Companies, deleted));
+    assert!(env.autotask.delete_record(Entity::Contacts, contact_psa));
+    let run = env.apply(&id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["company"]["deactivated"], 1, "{run}");
+    let portal = env.companies().await;
+    let state = |psa: i64| {
+        portal
+            .iter()
+            .find(|c| c["psa"]["id"] == psa.to_string().as_str())
+            .unwrap_or_else(|| panic!("{psa} kept"))["active"]
+            .clone()
+    };
+    assert_eq!((state(deactivated), state(deleted)), (json!(false), json!(false)));
+    assert_eq!(state(active[2].id), json!(true));
+    let contacts = env.list("contacts").await;
+    assert_eq!(
+        contacts.iter().find(|c| c["id"] == contact["id"]).unwrap()["active"],
+        false
+    );
+    // Active again in the PSA: active again in the portal.
+    env.autotask.set_company_active(deactivated, true);
+    env.apply(&id).await;
+    let portal = env.companies().await;
+    assert_eq!(
+        portal
+            .iter()
+            .find(|c| c["psa"]["id"] == deactivated.to_string().as_str())
+            .unwrap()["active"],
+        true
+    );
+
+    // ConnectWise: a company flagged deleted, and one deleted outright.
+    let cw = env.create(env.connectwise_body()).await;
+    assert_eq!(env.apply(&cw).await["status"], "succeeded");
+    let cw_active: Vec<i64> = env
+        .connectwise
+        .companies()
+        .iter()
+        .filter(|c| c["deletedFlag"] != true && c["status"]["name"] != "Inactive")
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    let portal = env.companies().await;
+    let linked: Vec<i64> = cw_active
+        .iter()
+        .copied()
+        .filter(|id| {
+            portal
+                .iter()
+                .any(|c| c["psa"]["kind"] == "connectwise-manage" && c["psa"]["id"] == id.to_string().as_str())
+        })
+        .collect();
+    assert!(linked.len() >= 2, "{linked:?}");
+    env.connectwise
+        .change_company(linked[0], |c| c["deletedFlag"] = json!(true));
+    assert!(env.connectwise.delete_company(linked[1]));
+    let run = env.apply(&cw).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let portal = env.companies().await;
+    for id in &linked[..2] {
+        let c = portal
+            .iter()
+            .find(|c| c["psa"]["kind"] == "connectwise-manage" && c["psa"]["id"] == id.to_string().as_str())
+            .unwrap();
+        assert_eq!(c["active"], false, "{c}");
+    }
+}
+
+#[tokio::test]
+async fn two_integrations_of_one_kind_never_share_records() {
+    let env = env(6).await;
+    let first = env.create(env.autotask_body()).await;
+    let mut second_body = env.autotask_body();
+    second_body["name"] = json!("Second database");
+    let second = env.create(second_body).await;
+    let one = env.apply(&first).await;
+    let created = one["counts"]["company"]["created"].as_u64().unwrap() as usize;
+    assert!(created > 0);
+    // The same PSA ids (here: the same simulated database) in another integration.
+    let two = env.apply(&second).await;
+    assert_eq!(two["status"], "succeeded", "{two}");
+    assert_eq!(
+        two["counts"]["company"]["created"].as_u64().unwrap() as usize,
+        created,
+        "its own records, not the first's: {two}"
+    );
+    assert_eq!(env.companies().await.len(), 2 * created);
+    // Neither run takes the other's records over.
+    for id in [&first, &second] {
+        let again = env.apply(id).await;
+        assert_eq!(again["writes"], 0, "{again}");
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_run_is_taken_over_and_marked() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let env = env(4).await;
+    let id = env.create(env.autotask_body()).await;
+    let (status, queued) = env
+        .import("POST", &format!("/integrations/{id}/psa-import/apply"), TENANT, None)
+        .await;
+    assert_eq!(status, 202);
+    let crashed = queued["runId"].as_str().unwrap().to_owned();
+    let store = &env.import.store;
+    let pk = AttributeValue::S(format!("TENANT#{TENANT}#INTEGRATION#{id}"));
+    // The worker claimed it, then its Lambda died: `running`, lease past its expiry.
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", pk.clone())
+        .key("SK", AttributeValue::S(format!("PSARUN#{crashed}")))
+        .update_expression("SET #s = :r")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":r", AttributeValue::S("running".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, busy) = env
+        .import("POST", &format!("/integrations/{id}/psa-import/apply"), TENANT, None)
+        .await;
+    assert_eq!(
+        (status, busy["code"].as_str()),
+        (409, Some("import_in_progress")),
+        "a live lease still holds"
+    );
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", pk)
+        .key("SK", AttributeValue::S("PSAIMPORT#LEASE".into()))
+        .update_expression("SET expiresAt = :past")
+        .expression_attribute_values(":past", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, next) = env
+        .import("POST", &format!("/integrations/{id}/psa-import/apply"), TENANT, None)
+        .await;
+    assert_eq!(status, 202, "{next}");
+    let (_, old) = env
+        .import(
+            "GET",
+            &format!("/integrations/{id}/psa-import/runs/{crashed}"),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(old["status"], "failed", "{old}");
+    assert_eq!(old["errors"][0]["code"], "psa_import.crashed", "{old}");
+    assert!(
+        old["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(next["runId"].as_str().unwrap())
+    );
+    assert!(old["finishedAt"].is_number());
+    let run = env.work(&id, next["runId"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
 }

@@ -464,7 +464,7 @@ async fn device_overlap_decides_between_companies_with_similar_names() {
             configuration_type: None,
             rmm_device_uid: Some(d.uid.clone()),
             source: "autotask".into(),
-            psa_kind: Some("autotask".into()),
+            psa_kind: Some(shared::psa::PsaKind::Autotask),
             psa_id: Some("9001".into()),
             integration_id: None,
             created_at: 0,

@@ -56,6 +56,7 @@ async fn stack(config: DattoConfig) -> Stack {
         datto: connector.clone(),
         settings: rmmsync_tests::test_settings(),
         cascades: Vec::new(),
+        runs: Default::default(),
     };
     let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
     let (status, created) = read_response(
@@ -469,6 +470,7 @@ async fn a_run_that_outgrows_an_invocation_continues_in_the_next() {
     let tight = RunBudget {
         audit_requests: 0,
         time: Duration::ZERO,
+        ..RunBudget::default()
     };
     let run = st.sync(&tight).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -743,4 +745,69 @@ async fn a_re_sync_reads_the_index_and_only_the_devices_that_changed() {
     assert!(rebuilt.counts.reads >= 2_000);
     let after = st.sync(&no_audits()).await;
     assert!(after.counts.reads <= floor + bookkeeping, "{after:?}");
+}
+
+// ---- Defects found in review, each reproduced first ----
+
+/// A checkpoint whose seen-uid items expired (DynamoDB's TTL) is not resumed
+/// with half its memory: the resume record never outlives them, and a
+/// resume whose items are gone starts the listing again.
+#[tokio::test]
+async fn a_checkpoint_never_outlives_its_seen_items() {
+    let st = stack(DattoConfig {
+        sites: 5,
+        devices: 200,
+        page_max: 10,
+        latency: Duration::from_millis(15),
+        ..DattoConfig::default()
+    })
+    .await;
+    let run_id = st.sync_now().await;
+    let budget = no_audits();
+    let first = {
+        let run = sync_run(&st.api.deps, &st.tenant, &st.id, &run_id, &budget);
+        let breaker = async {
+            while st.sim.stats().route("account_devices") < 6 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            st.sim.set_faults(Faults {
+                fail_next: 100,
+                status: 500,
+                path_contains: Some("account/devices".into()),
+                ..Faults::default()
+            });
+        };
+        let (run, ()) = tokio::join!(run, breaker);
+        run.unwrap()
+    };
+    assert_eq!(first.status, RunStatus::Partial, "{first:?}");
+    let seen = st.items("SEEN#").await;
+    assert!(!seen.is_empty());
+    let state = st.items("SYNC#STATE").await;
+    assert_eq!(state.len(), 1);
+    let first_expiry = seen.iter().filter_map(|i| n(i, "expiresAt")).min().unwrap();
+    let state_expiry = n(&state[0], "expiresAt").expect("the resume record expires too");
+    assert!(state_expiry <= first_expiry, "{state_expiry} > {first_expiry}");
+
+    // TTL removes the seen items (DynamoDB does so up to days late, and not all at once).
+    let store = &st.api.deps.store;
+    let victim = &seen[0];
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("PK", victim["PK"].clone())
+        .key("SK", victim["SK"].clone())
+        .send()
+        .await
+        .unwrap();
+    st.sim.set_faults(Faults::default());
+    let second = st.sync(&no_audits()).await;
+    assert_eq!(second.status, RunStatus::Succeeded, "{second:?}");
+    assert_eq!(second.resumed_from, None, "a checkpoint with lost items starts again");
+    assert_eq!(second.counts.devices_seen, 200);
+    assert_eq!(
+        second.counts.devices_removed, 0,
+        "nothing wrongly marked removed: {second:?}"
+    );
 }

@@ -465,9 +465,11 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     paths.sort();
     let mut expected = vec![
         "POST /integrations/{id}/sync",
+        "GET /integrations/{id}/sync-runs",
         "GET /integrations/{id}/sync-runs/{runId}",
         "POST /integrations/{id}/psa-import/preview",
         "POST /integrations/{id}/psa-import/apply",
+        "POST /integrations/{id}/psa-import/create-unmatched",
         "GET /integrations/{id}/psa-import/runs",
         "GET /integrations/{id}/psa-import/runs/{runId}",
         "GET /integrations/{id}/psa-import/overrides",
@@ -495,4 +497,116 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     ] {
         assert_eq!(tickets["paths"][hook]["post"]["security"], json!([{}]), "{hook}");
     }
+}
+
+#[tokio::test]
+async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_is_on_again() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let now = shared::time::now_millis();
+    // The PSA the tickets go to is off: the alert is answered, nothing opened.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, false, now)
+            .await
+            .unwrap()
+    );
+    let uid = w.raise("cpu_ctx").await;
+    assert!(w.autotask_tickets_for(&uid).is_empty());
+    let alert_path = format!("/hooks/datto/{}/alerts?token={}", w.datto_id, w.datto_token);
+    let body = json!({ "alertUid": uid }).to_string();
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    // The Datto integration itself off: the same answer, before Datto is asked.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.psa_id, true, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, false, now)
+            .await
+            .unwrap()
+    );
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    assert!(w.autotask_tickets_for(&uid).is_empty());
+    // On again: the next delivery opens the ticket.
+    assert!(
+        w.api
+            .store
+            .set_integration_enabled(&tenant, &w.datto_id, true, now)
+            .await
+            .unwrap()
+    );
+    let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("opened")), "{out}");
+    assert_eq!(w.autotask_tickets_for(&uid).len(), 1);
+}
+
+/// One Datto RMM account tickets into one Autotask database: a second one is
+/// refused with the reason, through the same PSA integration or another of
+/// the same database; a disabled one is allowed.
+#[tokio::test]
+async fn only_one_datto_account_tickets_into_one_autotask_database() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let second_datto = rmmsync_tests::connect_datto(
+        &w.api.store,
+        &w.api.secrets,
+        &w.api.datto,
+        &w.api.settings,
+        &tenant,
+        &w.datto_sim,
+    )
+    .await;
+    // Another PSA integration of the same database (same zone, same `ci`).
+    let at = w.autotask();
+    let same_database = shared::connections::PsaIntegrations {
+        store: &w.api.store,
+        secrets: &w.api.secrets,
+        psa: &w.api.psa,
+        settings: &w.api.settings,
+    }
+    .create(
+        &tenant,
+        serde_json::from_value(json!({"type": "autotask", "username": at.config().username,
+            "secret": at.config().secret, "name": "Same database again"}))
+        .unwrap(),
+    )
+    .await
+    .unwrap()
+    .id;
+    let settings =
+        |psa: &str, enabled: bool| json!({"psaIntegrationId": psa, "enabled": enabled, "autotask": {"queueId": 8}});
+    let path = format!("/integrations/{second_datto}/ticket-settings");
+    for psa in [&w.psa_id, &same_database] {
+        let (status, refused) = w.call("PUT", &path, Some(settings(psa, true))).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (409, Some("ticketing_conflict")),
+            "{refused}"
+        );
+        let message = refused["message"].as_str().unwrap();
+        assert!(
+            message.contains(&w.datto_id) && message.contains("Autotask database"),
+            "{message}"
+        );
+    }
+    let (status, off) = w.call("PUT", &path, Some(settings(&w.psa_id, false))).await;
+    assert_eq!(status, 200, "{off}");
+    // The first one may still change its own settings.
+    let (status, own) = w
+        .call(
+            "PUT",
+            &format!("/integrations/{}/ticket-settings", w.datto_id),
+            Some(settings(&same_database, true)),
+        )
+        .await;
+    assert_eq!(status, 200, "{own}");
 }

@@ -197,6 +197,12 @@ impl AutotaskClient {
         Ok(PsaConnectionInfo {
             account: zone.name.clone(),
             api_url: zone.root.to_string(),
+            database: zone.ci.map(|ci| {
+                format!(
+                    "autotask:{}#ci={ci}",
+                    zone.root.host_str().unwrap_or_default().to_lowercase()
+                )
+            }),
             requests_used: Some(threshold.used),
             request_limit: Some(threshold.limit),
         })

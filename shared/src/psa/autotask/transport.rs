@@ -38,6 +38,8 @@ pub(super) struct Zone {
     pub(super) name: Option<String>,
     /// The REST root, ending in `/` (`…/ATServicesRest/`).
     pub(super) root: Url,
+    /// zoneInformation's `ci`: with the REST root's host, what identifies the database.
+    pub(super) ci: Option<i64>,
 }
 
 /// Autotask's retry rules: a 5xx with an `errors` body is a validation error and final; other
@@ -299,6 +301,7 @@ impl Transport {
         struct ZoneInformation {
             zone_name: Option<String>,
             url: Option<String>,
+            ci: Option<i64>,
         }
         let mut url = self.zone_url.clone();
         url.query_pairs_mut().append_pair("user", &self.username);
@@ -342,6 +345,7 @@ impl Transport {
         Ok(Zone {
             name: raw.zone_name,
             root,
+            ci: raw.ci,
         })
     }
 }
@@ -415,6 +419,7 @@ mod unit {
         let zone = Zone {
             name: None,
             root: Url::parse("https://webservices14.autotask.net/ATServicesRest/").unwrap(),
+            ci: None,
         };
         let ok = "https://webservices14.autotask.net/atservicesrest/V1.0/Companies/query/next?paging=%7B%7D";
         assert!(checked_next_url(&zone, ok).is_ok());

@@ -298,6 +298,7 @@ impl ConnectWiseClient {
         Ok(PsaConnectionInfo {
             account: Some(self.company_id().to_owned()),
             api_url: base.as_str().trim_end_matches('/').to_owned(),
+            database: None,
             requests_used: None,
             request_limit: None,
         })

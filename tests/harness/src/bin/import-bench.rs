@@ -58,6 +58,7 @@ fn main() {
                     updated_at: now,
                     credentials_updated_at: now,
                     last_tested_at: None,
+                    enabled: true,
                 },
             )
             .await
@@ -186,7 +187,11 @@ fn main() {
         );
 
         let t = Instant::now();
-        let auto = importer.auto_import(&tenant, &id).await.unwrap();
+        let limits = shared::devices::import::AutoImportLimits {
+            time: std::time::Duration::from_secs(3_600),
+            page: 500,
+        };
+        let (auto, _) = importer.auto_import(&tenant, &id, limits).await.unwrap();
         let auto_s = t.elapsed().as_secs_f64();
         let rss = vm_hwm_mb();
         println!(

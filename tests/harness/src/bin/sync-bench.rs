@@ -221,6 +221,7 @@ fn main() {
                 secret_recovery_days: 7,
             },
             cascades: Vec::new(),
+        runs: Default::default(),
         };
         let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });
         let (status, created) = rmmsync_tests::read_response(
@@ -255,6 +256,7 @@ fn main() {
         let budget = RunBudget {
             audit_requests: 0,
             time: Duration::from_secs(7_200),
+            ..RunBudget::default()
         };
         let (first, first_s) = sync(&deps, &tenant, &id, &budget).await;
         let rss_first = vm_hwm_mb();

@@ -606,6 +606,11 @@ impl AutotaskSim {
         }
     }
 
+    /// Deletes one record (the API no longer lists it). False if unknown.
+    pub fn delete_record(&self, entity: Entity, id: i64) -> bool {
+        self.shared.write().table_mut(entity).rows.remove(&id).is_some()
+    }
+
     /// Removes records of `entity` past the first `keep` (to shape page sizes in tests).
     pub fn truncate(&self, entity: Entity, keep: usize) {
         let mut data = self.shared.write();

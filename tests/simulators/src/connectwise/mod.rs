@@ -570,6 +570,11 @@ impl ConnectWiseSim {
         f(c);
     }
 
+    /// Deletes a company outright (the API no longer lists it). False if unknown.
+    pub fn delete_company(&self, id: i64) -> bool {
+        self.shared.data().companies.rows.remove(&id).is_some()
+    }
+
     /// Adds a configuration for a company (wire-shape fields merged in); returns its id.
     pub fn add_configuration(&self, company_id: i64, fields: Value) -> i64 {
         let mut d = self.shared.data();

@@ -16,7 +16,8 @@
 //!   device by uid / numeric id / MAC, device/ESXi/printer audits (class checks), open and
 //!   resolved alerts (account, site, device), one alert, components, jobs, job results,
 //!   stdout/stderr. Writes: alert resolve, quick job, UDF set (merge semantics), warranty,
-//!   device move. Error statuses and messages are the spec's.
+//!   device move, site create (`PUT /v2/site`, see `site_create.rs`). Error statuses and
+//!   messages are the spec's.
 //! - 0-based paging, `max` clamped to `page_max`, absolute `nextPageUrl`/`prevPageUrl`, `null`
 //!   at the ends; epoch-millisecond timestamps; `null` where unset; `udf1..udfN`; system sites
 //!   ("Deleted Devices", "OnDemand", "Managed"); `@class` alert contexts.
@@ -38,6 +39,7 @@
 //! | Legacy single bucket accounts | off | [`DattoConfig::legacy_single_bucket`] |
 //! | Status of body-less writes | 200, empty body | [`DattoConfig::void_write_status`] |
 //! | Unknown alert uid (get/resolve) | 404 `Alert was not found.` | [`DattoConfig::unknown_alert_status`] |
+//! | Two sites with one name | allowed; a create answers the `Site` (200) | [`DattoSim::lose_site_create_answers`] (made, answer lost or late) |
 //! | `Job.dateCreated`, `JobResults.ranOn` | epoch ms | [`DattoConfig::iso_job_dates`] |
 //! | Number of UDFs rendered | 30 (the latest spec has 300) | [`DattoConfig::udf_count`] |
 //! | Token requests, `/system/status`, 401s and 404s count against the rate limit | no | – |
@@ -88,6 +90,7 @@ mod model;
 pub(crate) mod names;
 mod render;
 mod routes;
+mod site_create;
 mod text;
 mod webhooks;
 
@@ -291,7 +294,7 @@ pub struct DattoStats {
     pub total_requests: u64,
     /// Per route: `token`, `account`, `system`, `sites`, `site`, `site_devices`,
     /// `account_devices`, `device`, `audit`, `alerts`, `resolve`, `quickjob`, `job`,
-    /// `components`, `udf`, `warranty`, `move`, `other`.
+    /// `components`, `udf`, `warranty`, `move`, `site_create`, `other`.
     pub by_route: BTreeMap<String, u64>,
     /// All 429 responses (rate limiter and injected).
     pub responses_429: u64,
@@ -341,6 +344,10 @@ pub(crate) struct DattoState {
     pub(crate) webhook: Mutex<Option<AlertWebhook>>,
     pub(crate) deliveries: Mutex<Vec<WebhookDelivery>>,
     pub(crate) webhook_pending: Arc<std::sync::atomic::AtomicUsize>,
+    /// Site creates still to do their work and then answer 504 (`site_create.rs`).
+    pub(crate) lost_site_creates: std::sync::atomic::AtomicU32,
+    /// How long such a lost answer waits before its 504, in ms.
+    pub(crate) lost_site_create_hang_ms: std::sync::atomic::AtomicU64,
 }
 
 impl DattoState {
@@ -417,6 +424,8 @@ impl DattoSim {
             webhook: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
             webhook_pending: Arc::default(),
+            lost_site_creates: Default::default(),
+            lost_site_create_hang_ms: Default::default(),
         });
 
         let app = routes::router(shared.clone());
@@ -544,6 +553,28 @@ impl DattoSim {
     fn mutate<R>(&self, f: impl FnOnce(&mut DattoStore) -> Result<R, DataError>) -> R {
         let result = f(&mut self.shared.write());
         result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Makes the next `n` `PUT /v2/site` create their site and then answer 504 after `wait`, as
+    /// a gateway that timed out would (the client cannot know the site exists; with a `wait`
+    /// longer than its timeout it hears nothing at all).
+    pub fn lose_site_create_answers(&self, n: u32, wait: Duration) {
+        use std::sync::atomic::Ordering;
+        self.shared
+            .lost_site_create_hang_ms
+            .store(wait.as_millis() as u64, Ordering::SeqCst);
+        self.shared.lost_site_creates.store(n, Ordering::SeqCst);
+    }
+
+    /// Sites named `name` (exactly), in creation order: to count duplicates.
+    pub fn sites_named(&self, name: &str) -> Vec<SimSite> {
+        self.shared
+            .read()
+            .sites
+            .iter()
+            .filter(|s| s.name == name)
+            .cloned()
+            .collect()
     }
 
     /// Adds a client site; returns its uid.

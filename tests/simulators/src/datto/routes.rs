@@ -156,6 +156,7 @@ enum DattoApi<'a> {
     SetUdf(&'a str),
     SetWarranty(&'a str),
     MoveDevice(&'a str, &'a str),
+    CreateSite,
     Job(&'a str),
     JobComponents(&'a str),
     JobResults(&'a str, &'a str),
@@ -194,6 +195,7 @@ impl<'a> DattoApi<'a> {
             ("POST", ["device", uid, "udf"]) => SetUdf(uid),
             ("POST", ["device", uid, "warranty"]) => SetWarranty(uid),
             ("PUT", ["device", uid, "site", site]) => MoveDevice(uid, site),
+            ("PUT", ["site"]) => CreateSite,
             ("GET", ["audit", "device", "macAddress", mac]) => AuditDeviceByMac(mac),
             ("GET", ["audit", "device", uid]) => AuditDevice(uid),
             ("GET", ["audit", "device", uid, "software"]) => AuditSoftware(uid),
@@ -229,6 +231,7 @@ impl<'a> DattoApi<'a> {
             SetUdf(_) => "udf",
             SetWarranty(_) => "warranty",
             MoveDevice(..) => "move",
+            CreateSite => "site_create",
             Unknown => "other",
         }
     }
@@ -243,6 +246,7 @@ impl<'a> DattoApi<'a> {
             SetUdf(_) => Some(RateClass::Write("device-udf-set")),
             SetWarranty(_) => Some(RateClass::Write("device-warranty-create")),
             MoveDevice(..) => Some(RateClass::Write("device-move")),
+            CreateSite => Some(RateClass::Write("site-create")),
             _ => Some(RateClass::Read),
         }
     }
@@ -450,7 +454,17 @@ async fn route(
     match target {
         DattoTarget::NotFound => message(404, "Not Found"),
         DattoTarget::Token => token(&ctx, &method, headers),
-        DattoTarget::Api(api) => handle(&ctx, api),
+        DattoTarget::Api(api) => {
+            let response = handle(&ctx, api);
+            if api == DattoApi::CreateSite && response.status() == StatusCode::GATEWAY_TIMEOUT {
+                // A lost answer may also come late: past the client's timeout.
+                let hang = super::site_create::hang(sim);
+                if !hang.is_zero() {
+                    tokio::time::sleep(hang).await;
+                }
+            }
+            response
+        }
     }
 }
 
@@ -661,6 +675,11 @@ fn handle(ctx: &DattoCtx<'_>, api: DattoApi<'_>) -> Response {
         DattoApi::MoveDevice(uid, site) => match sim.write().move_device(uid, site) {
             Ok(()) => empty(sim.config.void_write_status),
             Err(_) => message(404, "Device and/or site not found."),
+        },
+        DattoApi::CreateSite => match super::site_create::create(sim, ctx.body) {
+            super::site_create::SiteCreate::Invalid => message(400, DATA_INVALID),
+            super::site_create::SiteCreate::Made { lost: true, .. } => message(504, "Gateway Timeout"),
+            super::site_create::SiteCreate::Made { index, .. } => ok(&render::site(&sim.read(), index)),
         },
         DattoApi::Job(uid) => {
             let data = sim.read();
