@@ -142,6 +142,7 @@ async fn connectwise_round_trip_with_signed_callbacks() {
         settings: w.api.settings.clone(),
         clock: shared::time::now_millis,
         hook_base_url: Some(w.url.clone()),
+        timing: shared::tickets::TicketTiming::default(),
     };
     let (status, made) = read_response(
         registering
@@ -323,6 +324,7 @@ async fn a_store_fault_answers_5xx_so_the_sender_retries() {
         settings: w.api.settings.clone(),
         clock: shared::time::now_millis,
         hook_base_url: None,
+        timing: shared::tickets::TicketTiming::default(),
     };
     let mut event = rmmsync_tests::api_event_json(
         "POST",
@@ -342,7 +344,7 @@ fn base64_encode(s: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
+async fn an_alert_from_an_unmapped_site_fails_with_its_reason() {
     let w = world(PsaKind::Autotask, shared::time::now_millis).await;
     w.datto_sim.set_alert_webhook(None);
     let site = w.datto_sim.add_site("Nobody Mapped This LLC");
@@ -354,8 +356,9 @@ async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
     let (status, first) = w.hook(&path, &[], body.as_bytes()).await;
     assert_eq!((status, first["status"].as_str()), (200, Some("failed")), "{first}");
     assert!(first["reason"].as_str().unwrap().contains("not mapped"), "{first}");
+    // Tried again (a refusal heals once fixed), and refused again while the site is unmapped.
     let (status, again) = w.hook(&path, &[], body.as_bytes()).await;
-    assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
+    assert_eq!((status, again["status"].as_str()), (200, Some("failed")), "{again}");
     assert_eq!(w.autotask().tickets().len(), tickets, "no ticket without a PSA company");
 }
 
@@ -370,6 +373,7 @@ async fn unreachable_api() -> TicketsApi {
         settings: rmmsync_tests::test_settings(),
         clock: shared::time::now_millis,
         hook_base_url: None,
+        timing: shared::tickets::TicketTiming::default(),
     }
 }
 
