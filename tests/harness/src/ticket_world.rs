@@ -66,11 +66,52 @@ pub async fn world_timed(
     devices: usize,
     timing: TicketTiming,
 ) -> World {
+    world_opts(
+        kind,
+        clock,
+        WorldOptions {
+            latency,
+            devices,
+            timing,
+            datto_rate_limit: None,
+            autotask_hourly_limit: None,
+        },
+    )
+    .await
+}
+
+/// How a world is built.
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    /// Added to every simulator answer.
+    pub latency: Duration,
+    /// Devices in the mapped site.
+    pub devices: usize,
+    pub timing: TicketTiming,
+    /// Datto RMM's read and write limits per minute (the simulator's defaults if `None`).
+    pub datto_rate_limit: Option<u32>,
+    /// Autotask's hourly request limit (the simulator's default if `None`).
+    pub autotask_hourly_limit: Option<u32>,
+}
+
+pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions) -> World {
+    let WorldOptions {
+        latency,
+        devices,
+        timing,
+        datto_rate_limit,
+        autotask_hourly_limit,
+    } = options;
+    let defaults = DattoConfig::default();
+    let limit = datto_rate_limit.unwrap_or(defaults.read_limit);
     let datto_sim = DattoSim::start(DattoConfig {
         sites: 2,
         devices: 6,
         latency,
-        ..DattoConfig::default()
+        read_limit: limit,
+        write_limit: datto_rate_limit.unwrap_or(defaults.write_limit),
+        write_op_limit: datto_rate_limit.unwrap_or(defaults.write_op_limit),
+        ..defaults
     })
     .await
     .unwrap();
@@ -80,10 +121,12 @@ pub async fn world_timed(
 
     let (psa_sim, ci_id) = match kind {
         PsaKind::Autotask => {
+            let defaults = AutotaskConfig::default();
             let sim = AutotaskSim::start(AutotaskConfig {
                 companies: 4,
                 latency,
-                ..AutotaskConfig::default()
+                hourly_limit: autotask_hourly_limit.unwrap_or(defaults.hourly_limit),
+                ..defaults
             })
             .await
             .unwrap();
