@@ -160,7 +160,8 @@ pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions
     let aws = aws_config().await;
     let store = fresh_store(&aws).await;
     let secrets = secrets_manager(&aws);
-    let datto = crate::datto_connector(&datto_sim);
+    // As `DattoConnector::from_env` builds it: one token per account for the life of the process.
+    let datto = crate::datto_connector(&datto_sim).with_shared_accounts();
     let psa = psa_connector(&zone_url);
     let settings = crate::test_settings();
     let tenant = TenantId::parse(TENANT).unwrap();

@@ -390,3 +390,20 @@ async fn the_reconciler_repairs_what_the_webhooks_missed() {
     resume_webhooks(&w);
     let _: Value = Value::Null;
 }
+
+/// A warm function grants Datto RMM's OAuth token once, not per webhook.
+#[tokio::test]
+async fn webhooks_of_a_warm_function_share_one_datto_token() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    stop_webhooks(&w);
+    let first = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
+    let (status, _) = w.deliver(&first).await;
+    assert_eq!(status, 200);
+    let grants = w.datto_sim.stats().route("token");
+    for monitor in ["ping_ctx", "srvc_status_ctx", "antivirus_ctx"] {
+        let uid = w.datto_sim.raise_alert(&w.device_uid, "High", monitor);
+        let (status, answer) = w.deliver(&uid).await;
+        assert_eq!((status, answer["status"].as_str()), (200, Some("opened")), "{answer}");
+    }
+    assert_eq!(w.datto_sim.stats().route("token"), grants, "no new grant per webhook");
+}
