@@ -452,7 +452,9 @@ impl TicketStore<'_> {
             .table_name(self.store.table())
             .key("PK", pk.clone())
             .key("SK", sk.clone())
-            .update_expression("SET dattoIntegrationId = if_not_exists(dattoIntegrationId, :datto), entity = :entity ADD alerts :uid")
+            .update_expression(
+                "SET dattoIntegrationId = if_not_exists(dattoIntegrationId, :datto), entity = :entity ADD alerts :uid",
+            )
             .condition_expression("attribute_not_exists(alerts) OR size(alerts) < :cap OR contains(alerts, :one)")
             .expression_attribute_values(":datto", s(datto_id))
             .expression_attribute_values(":entity", s("ticket-link"))

@@ -40,10 +40,10 @@ mod settings;
 mod timing;
 
 pub use hook_tokens::HookToken;
-pub use opening::REPEAT_NOTE_CAP;
 pub use items::{AlertRecord, AlertState, ReconcileRecord, Repair};
+pub use opening::REPEAT_NOTE_CAP;
 pub use reconcile::ReconcileBudget;
-pub use timing::TicketTiming;
 pub use rules::{PriorityMap, alert_uid_from_hook, hook_token_tenant, parse_window, ticket_id_from_callout};
 pub use service::{HookOutcome, TicketError, Tickets};
 pub use settings::{TicketSettings, TicketSettingsInput};
+pub use timing::TicketTiming;

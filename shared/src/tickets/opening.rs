@@ -104,13 +104,23 @@ impl Tickets<'_> {
         let alert = match known {
             Some(a) => a,
             None => {
-                let read = async { self.datto_client(tenant, datto_id).await?.alert(uid).await.map_err(TicketError::from) };
+                let read = async {
+                    self.datto_client(tenant, datto_id)
+                        .await?
+                        .alert(uid)
+                        .await
+                        .map_err(TicketError::from)
+                };
                 match read.await {
                     Ok(a) => a,
                     Err(TicketError::Datto(DattoError::NotFound { .. })) => {
                         return Ok(HookOutcome::new("ignored").because("Datto RMM does not know this alert"));
                     }
-                    Err(e) => return self.attempt_failed(tenant, datto_id, &settings, uid, existing, e, caller).await,
+                    Err(e) => {
+                        return self
+                            .attempt_failed(tenant, datto_id, &settings, uid, existing, e, caller)
+                            .await;
+                    }
                 }
             }
         };
@@ -134,7 +144,9 @@ impl Tickets<'_> {
         }
         // Claimed on the version read: of two deliveries, one writes and the other sees it taken.
         let recovering = existing.is_some();
-        let mut record = existing.clone().unwrap_or_else(|| AlertRecord::new(uid, AlertState::Opening, now));
+        let mut record = existing
+            .clone()
+            .unwrap_or_else(|| AlertRecord::new(uid, AlertState::Opening, now));
         record.state = AlertState::Opening;
         record.updated_at = now;
         record.psa_integration_id = Some(settings.psa_integration_id.clone());
@@ -142,7 +154,15 @@ impl Tickets<'_> {
             return Ok(HookOutcome::new("duplicate").because("another delivery is opening this alert's ticket"));
         }
         match self
-            .open_ticket(tenant, datto_id, &settings, &psa_settings, &alert, &mut record, recovering)
+            .open_ticket(
+                tenant,
+                datto_id,
+                &settings,
+                &psa_settings,
+                &alert,
+                &mut record,
+                recovering,
+            )
             .await
         {
             Ok(outcome) => Ok(outcome),
@@ -175,7 +195,10 @@ impl Tickets<'_> {
         let items = self.items(tenant);
         let now = (self.clock)();
         let mut record = record.unwrap_or_else(|| AlertRecord::new(uid, AlertState::Pending, now));
-        if matches!(record.state, AlertState::Opened | AlertState::Noted | AlertState::Resolved) {
+        if matches!(
+            record.state,
+            AlertState::Opened | AlertState::Noted | AlertState::Resolved
+        ) {
             // Only the reading failed, and the alert is settled already.
             return Err(error);
         }
@@ -238,7 +261,16 @@ impl Tickets<'_> {
         // An earlier attempt may have opened the ticket before it died: adopt it, never open a second.
         if recovering && let Some(found) = client.find_ticket_for_alert(&uid, psa_settings).await? {
             return self
-                .settle(tenant, datto_id, settings, psa_settings, record, AlertState::Opened, &found.id, "adopted")
+                .settle(
+                    tenant,
+                    datto_id,
+                    settings,
+                    psa_settings,
+                    record,
+                    AlertState::Opened,
+                    &found.id,
+                    "adopted",
+                )
                 .await;
         }
         let now = (self.clock)();
@@ -271,7 +303,16 @@ impl Tickets<'_> {
                     // Losing this race only loses a newer timestamp to another note of the same ticket.
                     let _ = items.put_repeat_checked(datto_id, &monitor, &mut moved).await?;
                     return self
-                        .settle(tenant, datto_id, settings, psa_settings, record, AlertState::Noted, &ticket_id, "noted")
+                        .settle(
+                            tenant,
+                            datto_id,
+                            settings,
+                            psa_settings,
+                            record,
+                            AlertState::Noted,
+                            &ticket_id,
+                            "noted",
+                        )
                         .await;
                 }
             }
@@ -317,8 +358,17 @@ impl Tickets<'_> {
             tracing::warn!(alert = %uid, "the monitor's repeat item changed while its ticket was opened");
         }
         tracing::info!(tenant = %tenant, integration = %datto_id, alert = %uid, ticket = %ticket.id, "ticket opened for alert");
-        self.settle(tenant, datto_id, settings, psa_settings, record, AlertState::Opened, &ticket.id, "opened")
-            .await
+        self.settle(
+            tenant,
+            datto_id,
+            settings,
+            psa_settings,
+            record,
+            AlertState::Opened,
+            &ticket.id,
+            "opened",
+        )
+        .await
     }
 
     /// A repeat of an open ticket's monitor: a note while under the cap, then
@@ -339,7 +389,11 @@ impl Tickets<'_> {
         let psa_id = &settings.psa_integration_id;
         if items.take_note(psa_id, ticket_id, REPEAT_NOTE_CAP).await? {
             client
-                .add_ticket_note(ticket_id, "Datto RMM alert repeated", &rules::ticket_description(alert, uid))
+                .add_ticket_note(
+                    ticket_id,
+                    "Datto RMM alert repeated",
+                    &rules::ticket_description(alert, uid),
+                )
                 .await?;
         } else if let Some(count) = items.take_summary(psa_id, ticket_id, now, window_ms).await? {
             let text = format!(

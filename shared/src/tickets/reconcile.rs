@@ -257,7 +257,9 @@ impl Tickets<'_> {
         if complete {
             let gone: Vec<&AlertRecord> = records
                 .values()
-                .filter(|r| matches!(r.state, AlertState::Opened | AlertState::Noted) && !open.contains_key(&r.alert_uid))
+                .filter(|r| {
+                    matches!(r.state, AlertState::Opened | AlertState::Noted) && !open.contains_key(&r.alert_uid)
+                })
                 .collect();
             for r in gone {
                 if pass.out_of_time() {
@@ -265,7 +267,14 @@ impl Tickets<'_> {
                     continue;
                 }
                 match self
-                    .alert_resolved(tenant, datto_id, &settings, &psa_settings, &r.alert_uid, Some(r.clone()))
+                    .alert_resolved(
+                        tenant,
+                        datto_id,
+                        &settings,
+                        &psa_settings,
+                        &r.alert_uid,
+                        Some(r.clone()),
+                    )
                     .await
                 {
                     Ok(out) if out.status == "completed" => {
@@ -273,7 +282,12 @@ impl Tickets<'_> {
                         pass.repair("ticket-completed", Some(&r.alert_uid), out.ticket_id.as_deref(), None);
                     }
                     Ok(out) if out.status == "resolved" => {
-                        pass.repair("alert-marked-resolved", Some(&r.alert_uid), out.ticket_id.as_deref(), None);
+                        pass.repair(
+                            "alert-marked-resolved",
+                            Some(&r.alert_uid),
+                            out.ticket_id.as_deref(),
+                            None,
+                        );
                     }
                     Ok(_) => {}
                     Err(e) => pass.error(&e),
@@ -292,7 +306,10 @@ impl Tickets<'_> {
                     .psa_integration_id
                     .clone()
                     .unwrap_or_else(|| settings.psa_integration_id.clone());
-                tickets.entry((psa, ticket.clone())).or_default().push(r.alert_uid.clone());
+                tickets
+                    .entry((psa, ticket.clone()))
+                    .or_default()
+                    .push(r.alert_uid.clone());
             }
         }
         // A different slice first on each pass, so that a budget smaller than the tickets starves none.

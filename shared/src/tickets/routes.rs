@@ -180,7 +180,12 @@ async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) 
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
               (status = 503, body = crate::api::Problem)))]
-async fn list_alerts(State(api): St, caller: Caller, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
+async fn list_alerts(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
     let state = match params.get("state").as_deref() {
         None | Some("") => None,
         Some(s) => Some(
@@ -210,7 +215,10 @@ async fn list_alerts(State(api): St, caller: Caller, Path(id): Path<String>, par
               (status = 404, body = crate::api::Problem, description = "no such integration, or no pass yet"),
               (status = 503, body = crate::api::Problem)))]
 async fn get_reconciler(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(reply(StatusCode::OK, &api.tickets().last_reconcile(&caller.tenant, &id).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().last_reconcile(&caller.tenant, &id).await?,
+    ))
 }
 
 /// Runs a reconciler pass now (the schedule runs one every 5 minutes), within this function's deadline.
@@ -224,11 +232,14 @@ async fn get_reconciler(State(api): St, caller: Caller, Path(id): Path<String>) 
               (status = 503, body = crate::api::Problem)))]
 async fn run_reconciler(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let tickets = api.tickets();
-        let budget = ReconcileBudget {
+    let budget = ReconcileBudget {
         deadline: api.timing.deadline().mul_f64(0.8),
         ..ReconcileBudget::default()
     };
-    Ok(reply(StatusCode::OK, &tickets.reconcile(&caller.tenant, &id, &budget).await?))
+    Ok(reply(
+        StatusCode::OK,
+        &tickets.reconcile(&caller.tenant, &id, &budget).await?,
+    ))
 }
 
 /// What every webhook answers; only for the OpenAPI document (the handlers

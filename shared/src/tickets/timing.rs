@@ -65,7 +65,9 @@ impl TicketTiming {
 /// The wait before the reconciler retries a pending alert after `attempts`
 /// faults: 1, 2, 4, ... minutes, at most an hour.
 pub fn pending_backoff_ms(attempts: u32) -> i64 {
-    60_000_i64.saturating_mul(1 << attempts.saturating_sub(1).min(6)).min(3_600_000)
+    60_000_i64
+        .saturating_mul(1 << attempts.saturating_sub(1).min(6))
+        .min(3_600_000)
 }
 
 /// The wait before a failed alert (a refusal a person must fix) is tried again.

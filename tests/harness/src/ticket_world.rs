@@ -339,13 +339,18 @@ impl World {
     /// simulator's webhook setting: `(status, answer)`.
     pub async fn deliver(&self, uid: &str) -> (u16, Value) {
         let path = format!("/hooks/datto/{}/alerts?token={}", self.datto_id, self.datto_token);
-        self.hook(&path, &[], json!({ "alertUid": uid }).to_string().as_bytes()).await
+        self.hook(&path, &[], json!({ "alertUid": uid }).to_string().as_bytes())
+            .await
     }
 
     /// Runs a reconciler pass through its route.
     pub async fn reconcile(&self) -> Value {
         let (status, pass) = self
-            .call("POST", &format!("/integrations/{}/ticket-reconciler", self.datto_id), None)
+            .call(
+                "POST",
+                &format!("/integrations/{}/ticket-reconciler", self.datto_id),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{pass}");
         pass

@@ -52,7 +52,10 @@ async fn a_psa_slower_than_the_deadline_leaves_the_alert_pending_then_one_ticket
     w.autotask().set_faults(slow("Tickets", 4_000));
     let started = std::time::Instant::now();
     let (status, answer) = w.deliver(&uid).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "answered within the function's timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered within the function's timeout"
+    );
     assert_eq!(status, 503, "a sender retries a 503: {answer}");
     let state = w.alert_state(&uid).await;
     assert_eq!(state["state"], "pending", "{state}");
@@ -60,7 +63,11 @@ async fn a_psa_slower_than_the_deadline_leaves_the_alert_pending_then_one_ticket
     w.autotask().set_faults(Faults::default());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pass = w.reconcile().await;
-    assert_eq!(pass["opened"].as_u64().unwrap() + pass["adopted"].as_u64().unwrap(), 1, "{pass}");
+    assert_eq!(
+        pass["opened"].as_u64().unwrap() + pass["adopted"].as_u64().unwrap(),
+        1,
+        "{pass}"
+    );
     assert_eq!(ci_ticket_count(&w, &uid), 1);
     assert!(matches!(w.alert_state(&uid).await["state"].as_str(), Some("opened")));
 }
@@ -76,20 +83,35 @@ async fn a_retry_after_the_function_timeout_takes_over_the_dead_claim() {
     let uid = w.datto_sim.raise_alert(&w.device_uid, "High", "ping_ctx");
     w.autotask().set_faults(slow("Tickets", 10_000));
     let api = w.api.clone();
-    let (id, token, body) = (w.datto_id.clone(), w.datto_token.clone(), json!({"alertUid": uid}).to_string());
+    let (id, token, body) = (
+        w.datto_id.clone(),
+        w.datto_token.clone(),
+        json!({"alertUid": uid}).to_string(),
+    );
     let killed = tokio::spawn(async move {
         let _ = api.tickets().on_alert_webhook(&id, Some(&token), body.as_bytes()).await;
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     killed.abort();
-    assert_eq!(w.alert_state(&uid).await["state"], "opening", "the dead delivery's claim");
+    assert_eq!(
+        w.alert_state(&uid).await["state"],
+        "opening",
+        "the dead delivery's claim"
+    );
     w.autotask().set_faults(Faults::default());
     let (status, early) = w.deliver(&uid).await;
-    assert_eq!((status, early["status"].as_str()), (200, Some("duplicate")), "a live claim is respected");
+    assert_eq!(
+        (status, early["status"].as_str()),
+        (200, Some("duplicate")),
+        "a live claim is respected"
+    );
     tokio::time::sleep(Duration::from_millis(timing.claim_ttl_ms() as u64 + 200)).await;
     let (status, retried) = w.deliver(&uid).await;
     assert_eq!(status, 200, "{retried}");
-    assert!(matches!(retried["status"].as_str(), Some("opened" | "adopted")), "{retried}");
+    assert!(
+        matches!(retried["status"].as_str(), Some("opened" | "adopted")),
+        "{retried}"
+    );
     assert_eq!(ci_ticket_count(&w, &uid), 1);
 }
 
@@ -147,7 +169,11 @@ async fn an_orphan_ticket_is_adopted_by_its_alert_uid() {
         .unwrap();
     // The sender's retry adopts it.
     let (status, retried) = w.deliver(&uid).await;
-    assert_eq!((status, retried["status"].as_str()), (200, Some("adopted")), "{retried}");
+    assert_eq!(
+        (status, retried["status"].as_str()),
+        (200, Some("adopted")),
+        "{retried}"
+    );
     assert_eq!(retried["ticketId"], orphan.id.as_str());
     assert_eq!(ci_ticket_count(&w, &uid), 1);
 }
@@ -159,7 +185,9 @@ async fn an_orphan_ticket_is_adopted_by_its_alert_uid() {
 async fn refused_credentials_leave_the_alert_pending_until_they_work_again() {
     let w = world(PsaKind::Autotask, shifted_clock).await;
     stop_webhooks(&w);
-    let uid = w.datto_sim.raise_alert(&w.device_uid, "High", "perf_resource_usage_ctx");
+    let uid = w
+        .datto_sim
+        .raise_alert(&w.device_uid, "High", "perf_resource_usage_ctx");
     w.autotask().set_faults(Faults {
         path_contains: Some("Tickets".into()),
         fail_next: 100,
@@ -169,7 +197,11 @@ async fn refused_credentials_leave_the_alert_pending_until_they_work_again() {
     let (status, answer) = w.deliver(&uid).await;
     assert_eq!((status, answer["status"].as_str()), (200, Some("pending")), "{answer}");
     let (status, pending) = w
-        .call("GET", &format!("/integrations/{}/alerts?state=pending", w.datto_id), None)
+        .call(
+            "GET",
+            &format!("/integrations/{}/alerts?state=pending", w.datto_id),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     let listed = &pending["alerts"][0];
@@ -222,9 +254,15 @@ async fn a_failed_alert_heals_once_its_site_is_mapped() {
     let run = shared::sync::run::start_run(&deps, &tenant, &w.datto_id, shared::runs::Trigger::Manual)
         .await
         .unwrap();
-    shared::workers::sync_run(&deps, &tenant, &w.datto_id, &run.run_id, &shared::sync::run::RunBudget::default())
-        .await
-        .unwrap();
+    shared::workers::sync_run(
+        &deps,
+        &tenant,
+        &w.datto_id,
+        &run.run_id,
+        &shared::sync::run::RunBudget::default(),
+    )
+    .await
+    .unwrap();
     let company = w
         .api
         .store
@@ -260,7 +298,14 @@ async fn a_failed_alert_heals_once_its_site_is_mapped() {
 #[tokio::test]
 async fn a_connectwise_create_timeout_never_opens_two_tickets() {
     let timing = shared::tickets::TicketTiming::new(Duration::from_secs(3));
-    let w = world_timed(PsaKind::ConnectwiseManage, shared::time::now_millis, Duration::ZERO, 1, timing).await;
+    let w = world_timed(
+        PsaKind::ConnectwiseManage,
+        shared::time::now_millis,
+        Duration::ZERO,
+        1,
+        timing,
+    )
+    .await;
     stop_webhooks(&w);
     let uid = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
     w.connectwise().set_faults(slow("service/tickets", 4_000));
@@ -269,8 +314,16 @@ async fn a_connectwise_create_timeout_never_opens_two_tickets() {
     w.connectwise().set_faults(Faults::default());
     tokio::time::sleep(Duration::from_millis(4_200)).await;
     let pass = w.reconcile().await;
-    assert_eq!(pass["opened"].as_u64().unwrap() + pass["adopted"].as_u64().unwrap(), 1, "{pass}");
-    assert_eq!(ci_ticket_count(&w, &uid), 1, "one ticket, whatever the timed-out POST did");
+    assert_eq!(
+        pass["opened"].as_u64().unwrap() + pass["adopted"].as_u64().unwrap(),
+        1,
+        "{pass}"
+    );
+    assert_eq!(
+        ci_ticket_count(&w, &uid),
+        1,
+        "one ticket, whatever the timed-out POST did"
+    );
 }
 
 /// A resolution that arrives while the alert's ticket is being opened is not lost:
@@ -287,13 +340,21 @@ async fn a_resolution_during_the_open_completes_the_new_ticket() {
     });
     let opening = {
         let api = w.api.clone();
-        let (id, token, body) = (w.datto_id.clone(), w.datto_token.clone(), json!({"alertUid": uid}).to_string());
+        let (id, token, body) = (
+            w.datto_id.clone(),
+            w.datto_token.clone(),
+            json!({"alertUid": uid}).to_string(),
+        );
         tokio::spawn(async move { api.tickets().on_alert_webhook(&id, Some(&token), body.as_bytes()).await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(w.datto_sim.resolve_alert(&uid));
     let (status, resolved) = w.deliver(&uid).await;
-    assert_eq!((status, resolved["status"].as_str()), (200, Some("resolved")), "{resolved}");
+    assert_eq!(
+        (status, resolved["status"].as_str()),
+        (200, Some("resolved")),
+        "{resolved}"
+    );
     w.autotask().set_faults(Faults::default());
     let opened = opening.await.unwrap().unwrap();
     assert_eq!(opened.status, "completed", "{opened:?}");
@@ -301,7 +362,10 @@ async fn a_resolution_during_the_open_completes_the_new_ticket() {
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].status, 5, "completed in Autotask");
     let state = w.alert_state(&uid).await;
-    assert_eq!((state["state"].as_str(), state["ticketId"].as_str()), (Some("resolved"), Some(tickets[0].id.to_string().as_str())));
+    assert_eq!(
+        (state["state"].as_str(), state["ticketId"].as_str()),
+        (Some("resolved"), Some(tickets[0].id.to_string().as_str()))
+    );
 }
 
 /// Two alerts of one monitor delivered at once open one ticket (the other is
@@ -314,8 +378,14 @@ async fn concurrent_alerts_of_one_monitor_open_one_ticket_and_concurrent_resolve
     let a = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
     let b = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
     let (ra, rb) = tokio::join!(w.deliver(&a), w.deliver(&b));
-    let statuses = [ra.1["status"].as_str().unwrap().to_owned(), rb.1["status"].as_str().unwrap().to_owned()];
-    assert!(statuses.contains(&"opened".to_owned()) && statuses.contains(&"noted".to_owned()), "{ra:?} {rb:?}");
+    let statuses = [
+        ra.1["status"].as_str().unwrap().to_owned(),
+        rb.1["status"].as_str().unwrap().to_owned(),
+    ];
+    assert!(
+        statuses.contains(&"opened".to_owned()) && statuses.contains(&"noted".to_owned()),
+        "{ra:?} {rb:?}"
+    );
     assert_eq!(ra.1["ticketId"], rb.1["ticketId"]);
     let all: usize = ci_ticket_count(&w, &a) + ci_ticket_count(&w, &b);
     assert_eq!(all, 1, "one ticket for the monitor");
@@ -346,7 +416,14 @@ async fn a_flapping_monitor_notes_up_to_the_cap_then_summarises() {
         shared::tickets::REPEAT_NOTE_CAP as usize + 1,
         "ten notes, then one summary in the window"
     );
-    assert_eq!(w.autotask().tickets().iter().filter(|t| t.rmm_alert_id.is_some() && t.title.contains("process")).count(), 1);
+    assert_eq!(
+        w.autotask()
+            .tickets()
+            .iter()
+            .filter(|t| t.rmm_alert_id.is_some() && t.title.contains("process"))
+            .count(),
+        1
+    );
 }
 
 /// The reconciler's repairs in each direction: a missed open, a missed
@@ -361,7 +438,11 @@ async fn the_reconciler_repairs_what_the_webhooks_missed() {
     let b = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
     let c = w.datto_sim.raise_alert(&w.device_uid, "Moderate", "ping_ctx");
     let pass = w.reconcile().await;
-    assert_eq!((pass["opened"].as_u64(), pass["noted"].as_u64()), (Some(2), Some(1)), "{pass}");
+    assert_eq!(
+        (pass["opened"].as_u64(), pass["noted"].as_u64()),
+        (Some(2), Some(1)),
+        "{pass}"
+    );
     assert_eq!(ci_ticket_count(&w, &a) + ci_ticket_count(&w, &b), 1);
     assert_eq!(ci_ticket_count(&w, &c), 1);
     // Nothing left to do: a second pass repairs nothing.
@@ -382,8 +463,16 @@ async fn the_reconciler_repairs_what_the_webhooks_missed() {
         .call("GET", &format!("/integrations/{}/ticket-reconciler", w.datto_id), None)
         .await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = last["repairs"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
-    assert!(actions.contains(&"alert-resolved") && actions.contains(&"ticket-completed"), "{last}");
+    let actions: Vec<&str> = last["repairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"alert-resolved") && actions.contains(&"ticket-completed"),
+        "{last}"
+    );
     for uid in [&a, &b, &c] {
         assert_eq!(w.alert_state(uid).await["state"], "resolved");
     }

@@ -43,7 +43,12 @@ fn clock() -> i64 {
     shared::time::now_millis() + SHIFT_MS.load(Ordering::SeqCst)
 }
 
-const MONITORS: [&str; 4] = ["disk_usage_ctx", "srvc_status_ctx", "ping_ctx", "perf_resource_usage_ctx"];
+const MONITORS: [&str; 4] = [
+    "disk_usage_ctx",
+    "srvc_status_ctx",
+    "ping_ctx",
+    "perf_resource_usage_ctx",
+];
 
 /// A seeded xorshift, so that a run can be repeated.
 struct Rng(u64);
