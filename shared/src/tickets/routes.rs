@@ -253,10 +253,11 @@ enum HookAnswers {
     /// The body is malformed.
     #[response(status = 400)]
     BadRequest(crate::api::Problem),
-    /// The hook token (for ConnectWise, also the signature) is missing or wrong.
+    /// The hook token (for ConnectWise, also the signature) is missing or wrong, or there is no
+    /// such integration: the two are not told apart.
     #[response(status = 401)]
     Unauthorized(crate::api::Problem),
-    /// No such integration.
+    /// Not answered by the hooks since a wrong token and a missing integration look alike (401).
     #[response(status = 404)]
     NotFound(crate::api::Problem),
     /// The alert's state changed meanwhile; the sender should retry.

@@ -228,13 +228,13 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
             format!("/hooks/datto/{}/alerts?token={}", uuid::Uuid::new_v4(), w.datto_token),
             vec![],
             body.clone(),
-            404,
+            401,
         ),
         (
             format!("/hooks/datto/not-a-uuid/alerts?token={}", w.datto_token),
             vec![],
             body.clone(),
-            404,
+            401,
         ),
         // The PSA's token does not open the Datto hook.
         (format!("{alerts}?token={}", w.psa_token), vec![], body.clone(), 401),
@@ -277,7 +277,7 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
     );
     assert_eq!(status, 404);
 
-    // A deleted integration's hook answers 404: its token went with it.
+    // A deleted integration's hook answers as a wrong token does (401): whether it existed is not told.
     let tenant = TenantId::parse(TENANT).unwrap();
     Integrations {
         store: &w.api.store,
@@ -291,7 +291,7 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
     let (status, gone) = w
         .hook(&format!("{alerts}?token={}", w.datto_token), &[], body.as_bytes())
         .await;
-    assert_eq!(status, 404, "{gone}");
+    assert_eq!(status, 401, "{gone}");
 }
 
 #[tokio::test]
