@@ -257,9 +257,6 @@ enum HookAnswers {
     /// such integration: the two are not told apart.
     #[response(status = 401)]
     Unauthorized(crate::api::Problem),
-    /// Not answered by the hooks since a wrong token and a missing integration look alike (401).
-    #[response(status = 404)]
-    NotFound(crate::api::Problem),
     /// The alert's state changed meanwhile; the sender should retry.
     #[response(status = 409)]
     Conflict(crate::api::Problem),
