@@ -94,13 +94,18 @@ impl Tickets<'_> {
         caller: Caller,
     ) -> Result<HookOutcome, TicketError> {
         let items = self.items(tenant);
-        let Some(settings) = items.settings::<TicketSettings>(datto_id).await?.filter(|s| s.enabled) else {
-            return Ok(HookOutcome::new("ignored").because("tickets are not enabled for this integration"));
+        let off = || Ok(HookOutcome::new("ignored").because("tickets are not enabled for this integration"));
+        let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
+            return off();
         };
         let Some(psa_settings) = settings.psa_settings() else {
             return Ok(HookOutcome::new("ignored").because("the ticket settings lack the PSA's attributes"));
         };
         let existing = items.alert(datto_id, uid).await?;
+        // Ticketing off opens nothing, but the alerts of tickets opened before still complete them.
+        if !settings.enabled && existing.as_ref().is_none_or(|r| r.ticket_id.is_none()) {
+            return off();
+        }
         let alert = match known {
             Some(a) => a,
             None => {
@@ -128,6 +133,9 @@ impl Tickets<'_> {
             return self
                 .alert_resolved(tenant, datto_id, &settings, &psa_settings, uid, existing)
                 .await;
+        }
+        if !settings.enabled {
+            return off();
         }
         let now = (self.clock)();
         let live_claim = |r: &AlertRecord| r.updated_at >= now - self.timing.claim_ttl_ms();

@@ -3,7 +3,7 @@
 //!
 //! | route | auth |
 //! |---|---|
-//! | `GET`/`PUT /integrations/{id}/ticket-settings` | JWT |
+//! | `GET`/`PUT`/`PATCH /integrations/{id}/ticket-settings` | JWT |
 //! | `POST /integrations/{id}/hook-token` | JWT |
 //! | `GET /integrations/{id}/alerts` (`?state=pending`) | JWT |
 //! | `GET`/`POST /integrations/{id}/ticket-reconciler` | JWT |
@@ -78,7 +78,7 @@ type St = State<Arc<TicketsApi>>;
 /// whoever calls.
 pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
     OpenApiRouter::new()
-        .routes(routes!(get_ticket_settings, put_ticket_settings))
+        .routes(routes!(get_ticket_settings, put_ticket_settings, patch_ticket_settings))
         .routes(routes!(new_hook_token))
         .routes(routes!(list_alerts))
         .routes(routes!(get_reconciler, run_reconciler))
@@ -149,6 +149,32 @@ async fn put_ticket_settings(
     Ok(reply(
         StatusCode::OK,
         &api.tickets().put_settings(&caller.tenant, &id, input).await?,
+    ))
+}
+
+/// Changes some of a Datto RMM integration's ticket settings (the fields given); answers with
+/// all of them. `{"enabled": false}` turns ticketing off and keeps the rest: tickets opened
+/// before still complete when their alerts resolve.
+#[utoipa::path(patch, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
+    request_body(content = serde_json::Value,
+                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow}`"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings yet (`PUT` them first)"),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn patch_ticket_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<TicketSettingsInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().patch_settings(&caller.tenant, &id, input).await?,
     ))
 }
 
