@@ -258,7 +258,10 @@ impl Tickets<'_> {
             let gone: Vec<&AlertRecord> = records
                 .values()
                 .filter(|r| {
-                    matches!(r.state, AlertState::Opened | AlertState::Noted) && !open.contains_key(&r.alert_uid)
+                    // Changed after the list was read: maybe newer than the list; the next pass decides.
+                    matches!(r.state, AlertState::Opened | AlertState::Noted)
+                        && !open.contains_key(&r.alert_uid)
+                        && r.updated_at < started_at
                 })
                 .collect();
             for r in gone {

@@ -62,8 +62,12 @@ impl Tickets<'_> {
             enabled: patch.enabled.or(Some(current.enabled)),
             psa_integration_id: patch.psa_integration_id.or(Some(current.psa_integration_id.clone())),
             priorities: patch.priorities.or(Some(current.priorities)),
-            autotask: patch.autotask.or(if connectwise_given { None } else { current.autotask }),
-            connectwise: patch.connectwise.or(if autotask_given { None } else { current.connectwise }),
+            autotask: patch
+                .autotask
+                .or(if connectwise_given { None } else { current.autotask }),
+            connectwise: patch
+                .connectwise
+                .or(if autotask_given { None } else { current.connectwise }),
             repeat_window: patch
                 .repeat_window
                 .or(Some(serde_json::json!(current.repeat_window_minutes))),

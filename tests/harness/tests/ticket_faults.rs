@@ -509,21 +509,36 @@ async fn ticketing_off_keeps_the_settings_and_still_completes_earlier_tickets() 
     let settings = format!("/integrations/{}/ticket-settings", w.datto_id);
     let (status, off) = w.call("PATCH", &settings, Some(json!({"enabled": false}))).await;
     assert_eq!(status, 200, "{off}");
-    assert_eq!((off["enabled"].as_bool(), off["autotask"]["queueId"].as_i64()), (Some(false), Some(8)), "{off}");
+    assert_eq!(
+        (off["enabled"].as_bool(), off["autotask"]["queueId"].as_i64()),
+        (Some(false), Some(8)),
+        "{off}"
+    );
     assert_eq!(off["repeatWindowMinutes"], 30, "the rest kept");
     let while_off = w.datto_sim.raise_alert(&w.device_uid, "High", "ping_ctx");
     let (status, ignored) = w.deliver(&while_off).await;
-    assert_eq!((status, ignored["status"].as_str()), (200, Some("ignored")), "{ignored}");
+    assert_eq!(
+        (status, ignored["status"].as_str()),
+        (200, Some("ignored")),
+        "{ignored}"
+    );
     assert_eq!(ci_ticket_count(&w, &while_off), 0);
     assert!(w.datto_sim.resolve_alert(&before));
     let (status, completed) = w.deliver(&before).await;
-    assert_eq!((status, completed["status"].as_str()), (200, Some("completed")), "{completed}");
+    assert_eq!(
+        (status, completed["status"].as_str()),
+        (200, Some("completed")),
+        "{completed}"
+    );
     assert_eq!(w.autotask().ticket(ticket).unwrap().status, 5);
     let (status, bad) = w.call("PATCH", &settings, Some(json!({"repeatWindow": "9d"}))).await;
     assert_eq!(status, 400, "{bad}");
     let (status, on) = w.call("PATCH", &settings, Some(json!({"enabled": true}))).await;
     assert_eq!((status, on["enabled"].as_bool()), (200, Some(true)), "{on}");
     let pass = w.reconcile().await;
-    assert_eq!(pass["opened"], 1, "the alert raised while off is opened once on again: {pass}");
+    assert_eq!(
+        pass["opened"], 1,
+        "the alert raised while off is opened once on again: {pass}"
+    );
     assert_eq!(ci_ticket_count(&w, &while_off), 1);
 }
