@@ -121,6 +121,14 @@ impl Tickets<'_> {
                     Err(TicketError::Datto(DattoError::NotFound { .. })) => {
                         return Ok(HookOutcome::new("ignored").because("Datto RMM does not know this alert"));
                     }
+                    // Another delivery's claim or a settled alert is not overwritten by a failed read.
+                    Err(e)
+                        if existing
+                            .as_ref()
+                            .is_some_and(|r| !matches!(r.state, AlertState::Pending | AlertState::Failed)) =>
+                    {
+                        return Err(e);
+                    }
                     Err(e) => {
                         return self
                             .attempt_failed(tenant, datto_id, &settings, uid, existing, e, caller)
