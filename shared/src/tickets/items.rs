@@ -8,6 +8,7 @@
 //! | the open ticket of a monitor on a device | Datto integration partition | `REPEAT#{deviceUid}#{monitorKey}` |
 //! | a ticket's alerts | PSA integration partition | `TICKETLINK#{ticketId}` |
 //! | the reconciler's last pass | Datto integration partition | `RECONCILE#LAST` |
+//! | a device's alerts in the current storm window | Datto integration partition | `STORM#{deviceUid}` |
 //!
 //! Webhooks carry no JWT; the tenant comes from the hook token, and every
 //! key is still built from it.
@@ -556,6 +557,52 @@ impl TicketStore<'_> {
                     .unwrap_or(0),
             )),
             Err(StoreError::ConditionFailed) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Counts an alert against its device's storm limit: true while the device has sent fewer
+    /// than `limit` alerts in the current window (a new window starts when the last is over).
+    pub async fn take_device_slot(
+        &self,
+        datto_id: &str,
+        device_uid: &str,
+        now: i64,
+        window_ms: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let key = |c: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+            c.table_name(self.store.table())
+                .key("PK", s(keys::integration_pk(self.tenant, datto_id)))
+                .key("SK", s(format!("STORM#{device_uid}")))
+        };
+        // A window that is over starts afresh with this alert.
+        let fresh = key(self.store.client().update_item())
+            .update_expression("SET windowStart = :now, alerts = :one, entity = :entity")
+            .condition_expression("attribute_not_exists(windowStart) OR windowStart < :over")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":entity", s("alert-storm"))
+            .expression_attribute_values(":over", n(now - window_ms))
+            .send()
+            .await
+            .map_err(classify);
+        match fresh {
+            Ok(_) => return Ok(true),
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+        let counted = key(self.store.client().update_item())
+            .update_expression("ADD alerts :one")
+            .condition_expression("alerts < :limit")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .send()
+            .await
+            .map_err(classify);
+        match counted {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -41,7 +41,7 @@ mod timing;
 
 pub use hook_tokens::HookToken;
 pub use items::{AlertRecord, AlertState, ReconcileRecord, Repair};
-pub use opening::REPEAT_NOTE_CAP;
+pub use opening::{DEVICE_STORM_LIMIT, DEVICE_STORM_WINDOW_MS, REPEAT_NOTE_CAP};
 pub use reconcile::ReconcileBudget;
 pub use rules::{PriorityMap, alert_uid_from_hook, hook_token_tenant, parse_window, ticket_id_from_callout};
 pub use service::{HookOutcome, TicketError, Tickets};

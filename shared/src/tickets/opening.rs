@@ -26,6 +26,11 @@ use std::time::Duration;
 /// Repeat notes a ticket collects before only a summary per window is posted.
 pub const REPEAT_NOTE_CAP: u32 = 10;
 
+/// Alerts one device may take through the open path per storm window; the rest wait.
+pub const DEVICE_STORM_LIMIT: u32 = 30;
+/// The storm window (10 minutes).
+pub const DEVICE_STORM_WINDOW_MS: i64 = 10 * 60_000;
+
 /// Who is asking: a webhook delivery or the reconciler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Caller {
@@ -157,6 +162,29 @@ impl Tickets<'_> {
                 return Ok(out);
             }
             _ => {}
+        }
+        // One device in a storm must not starve the others nor spend the PSA's budget: past its
+        // limit its alerts wait (pending) for the window to end.
+        if let Some(device) = alert.alert_source_info.as_ref().and_then(|s| s.device_uid.as_deref())
+            && !items
+                .take_device_slot(datto_id, device, now, DEVICE_STORM_WINDOW_MS, DEVICE_STORM_LIMIT)
+                .await?
+        {
+            let mut record = existing
+                .clone()
+                .unwrap_or_else(|| AlertRecord::new(uid, AlertState::Pending, now));
+            record.state = AlertState::Pending;
+            record.reason = Some(format!(
+                "the device sent more than {DEVICE_STORM_LIMIT} alerts in {} minutes; tried again when the window ends",
+                DEVICE_STORM_WINDOW_MS / 60_000
+            ));
+            record.next_attempt_at = Some(now + DEVICE_STORM_WINDOW_MS);
+            record.updated_at = now;
+            record.psa_integration_id = Some(settings.psa_integration_id.clone());
+            if !items.put_alert_checked(datto_id, &mut record).await? {
+                return Ok(HookOutcome::new("duplicate").because("another delivery changed this alert meanwhile"));
+            }
+            return Ok(HookOutcome::new("pending").because(record.reason.unwrap_or_default()));
         }
         // Claimed on the version read: of two deliveries, one writes and the other sees it taken.
         let recovering = existing.is_some();

@@ -542,3 +542,50 @@ async fn ticketing_off_keeps_the_settings_and_still_completes_earlier_tickets() 
     );
     assert_eq!(ci_ticket_count(&w, &while_off), 1);
 }
+
+static STORM_SHIFT_MS: AtomicI64 = AtomicI64::new(0);
+
+fn storm_clock() -> i64 {
+    shared::time::now_millis() + STORM_SHIFT_MS.load(Ordering::SeqCst)
+}
+
+/// One device in an alert storm: past its limit its alerts wait (pending, with the reason),
+/// another device's alert still opens at once, and the waiting ones are taken when the window ends.
+#[tokio::test]
+async fn a_device_in_a_storm_cannot_starve_the_others() {
+    let w = rmmsync_tests::ticket_world::world_with(PsaKind::Autotask, storm_clock, Duration::ZERO, 2).await;
+    stop_webhooks(&w);
+    let limit = shared::tickets::DEVICE_STORM_LIMIT as usize;
+    let mut waiting = Vec::new();
+    for i in 0..limit + 3 {
+        let uid = w.datto_sim.raise_alert(&w.device_uid, "Low", "perf_resource_usage_ctx");
+        let (status, answer) = w.deliver(&uid).await;
+        assert_eq!(status, 200, "{answer}");
+        if i < limit {
+            assert!(
+                matches!(answer["status"].as_str(), Some("opened" | "noted")),
+                "{i}: {answer}"
+            );
+        } else {
+            assert_eq!(answer["status"], "pending", "{answer}");
+            assert!(answer["reason"].as_str().unwrap().contains("more than"), "{answer}");
+            waiting.push(uid);
+        }
+    }
+    let other = w.datto_sim.raise_alert(&w.site_devices[1], "High", "ping_ctx");
+    let (status, answer) = w.deliver(&other).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("opened")), "{answer}");
+    STORM_SHIFT_MS.store(shared::tickets::DEVICE_STORM_WINDOW_MS + 60_000, Ordering::SeqCst);
+    let pass = w.reconcile().await;
+    assert_eq!(
+        pass["noted"].as_u64().unwrap() + pass["opened"].as_u64().unwrap(),
+        3,
+        "{pass}"
+    );
+    for uid in &waiting {
+        assert!(matches!(
+            w.alert_state(uid).await["state"].as_str(),
+            Some("noted" | "opened")
+        ));
+    }
+}
