@@ -17,12 +17,15 @@
 //! | `HTTP_TIMEOUT_MS`, `AWS_OPERATION_TIMEOUT_MS` | per-request timeouts of the outbound calls and the AWS SDK |
 //! | `RECONCILE_*` | the ticket reconciler's budgets (see `tickets::ReconcileBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
+//! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
 use crate::connections::routes::IntegrationsApi;
 use crate::datto::DattoConnector;
 use crate::devices::routes::DevicesApi;
+use crate::operations::OperationSettings;
+use crate::operations::routes::OperationsApi;
 use crate::psa::PsaConnector;
 use crate::psa_import::routes::PsaImportApi;
 use crate::secrets::SecretsManager;
@@ -45,6 +48,7 @@ pub struct App {
     pub settings: IntegrationSettings,
     pub sync: SyncSettings,
     pub hook_base_url: Option<String>,
+    pub operations: OperationSettings,
     /// The clock the ticket flow's repeat windows use (tests inject one).
     pub clock: fn() -> i64,
 }
@@ -63,6 +67,7 @@ impl App {
             settings: IntegrationSettings::from_env(),
             sync: SyncSettings::from_env(),
             hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
+            operations: OperationSettings::from_env(),
             clock: crate::time::now_millis,
         })
     }
@@ -80,6 +85,19 @@ impl App {
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
+            .merge(crate::operations::routes::router(self.operations_api()))
+    }
+
+    pub fn operations_api(&self) -> OperationsApi {
+        OperationsApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            datto: self.datto.clone(),
+            integration_settings: self.settings.clone(),
+            settings: self.operations.clone(),
+            clock: self.clock,
+            clients: Default::default(),
+        }
     }
 
     pub fn integrations(&self) -> IntegrationsApi {
@@ -178,6 +196,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());
+    doc.merge(crate::operations::routes::routes().into_openapi());
 
     doc.info = InfoBuilder::new()
         .title("rmmsync")

@@ -13,6 +13,7 @@
 //! - [`psa_import`]: the PSA import: preview, overrides, runs.
 //! - [`tickets`]: alerts to PSA tickets and back.
 //! - [`configurations`]: devices to PSA configuration items (the matching plan so far).
+//! - [`operations`]: RMM operations for people and AI agents behind approval gates, and the MCP endpoint.
 //!
 //! Machinery:
 //! - [`store`] (DynamoDB plumbing: client, keys, item helpers, leases, error
@@ -42,6 +43,7 @@ pub mod companies;
 pub mod configurations;
 pub mod connections;
 pub mod devices;
+pub mod operations;
 pub mod psa_import;
 pub mod site_mapping;
 pub mod sync;

@@ -241,7 +241,7 @@ impl DattoConnector {
 pub struct DattoClient {
     /// The HTTP client, API root, credentials and token, rate limiter, retry policy and
     /// request count: everything a request goes through.
-    transport: Transport,
+    pub(super) transport: Transport,
 }
 
 impl DattoClient {
@@ -311,7 +311,7 @@ impl DattoClient {
         decode(path, &bytes)
     }
 
-    fn url(&self, path: &str) -> Result<Url, DattoError> {
+    pub(super) fn url(&self, path: &str) -> Result<Url, DattoError> {
         self.transport.url(path)
     }
 }

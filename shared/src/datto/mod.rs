@@ -22,12 +22,14 @@
 //! JSON decoding the later files share); `token` ([`Credentials`], the OAuth grant and the token
 //! cache); `transport` (the `Transport` of one account: retry rules, the grant and every call
 //! sent through the retry loop, the renewal on a 401); `paging` ([`Pager`], over a transport);
-//! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport).
+//! `client` ([`DattoConnector`] and [`DattoClient`], which owns a transport); `operations` (the
+//! calls behind the RMM operations: one page of a list, audits, components, quick jobs).
 
 mod client;
 mod error;
 mod limiter;
 pub mod models;
+mod operations;
 mod paging;
 mod platform;
 mod token;
@@ -37,6 +39,7 @@ pub use crate::retry::RetryPolicy;
 pub use client::{ConnectionInfo, DattoClient, DattoConnector};
 pub use error::DattoError;
 pub use limiter::RateLimiter;
+pub use operations::{AlertScope, Component, ComponentVariable, DeviceScope, ListPage, QuickJobRequest};
 pub use paging::Pager;
 pub use platform::{Platform, PlatformError};
 pub use token::Credentials;

@@ -164,12 +164,24 @@ impl Transport {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, DattoError> {
+        self.call_as(method, url, body, Replay::Idempotent).await
+    }
+
+    /// [`Transport::call`] for a create ([`Replay::Create`]): sent again only where Datto surely
+    /// did not take it (a 429, a refused connection), never after a fault or a timeout.
+    pub(super) async fn call_as(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        replay: Replay,
+    ) -> Result<Vec<u8>, DattoError> {
         let path = url.path().to_owned();
         let mut renewed = false;
         loop {
             let token = self.bearer().await?;
             let answer = self
-                .execute(&path, || {
+                .execute_as(&path, replay, || {
                     let req = self
                         .http
                         .request(method.clone(), url.clone())
@@ -215,9 +227,17 @@ impl Transport {
     where
         F: Fn() -> reqwest::RequestBuilder,
     {
+        self.execute_as(path, Replay::Idempotent, request).await
+    }
+
+    /// [`Transport::execute`] with the replay rule of the call.
+    async fn execute_as<F>(&self, path: &str, replay: Replay, request: F) -> Result<Answer, DattoError>
+    where
+        F: Fn() -> reqwest::RequestBuilder,
+    {
         let request = &request;
         let rules = DattoRetryRules { host: self.host() };
-        send_with_retry(&self.retry, &rules, Replay::Idempotent, path, move || async move {
+        send_with_retry(&self.retry, &rules, replay, path, move || async move {
             self.limiter.acquire().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             Ok(Answer::read(request()).await?)

@@ -18,6 +18,7 @@ async fn app() -> App {
         settings: rmmsync_tests::test_settings(),
         sync: shared::sync::SyncSettings::default(),
         hook_base_url: None,
+        operations: shared::operations::OperationSettings::default(),
         clock: shared::time::now_millis,
     }
 }

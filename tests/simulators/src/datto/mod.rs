@@ -107,7 +107,8 @@ use limits::{LimitConfig, Limiter};
 use model::DattoStore;
 pub use model::{
     AlertPriority, DELETED_DEVICES_SITE, DataError, DeviceClass, MANAGED_SITE, ON_DEMAND_SITE, ProxyKind, SimAccount,
-    SimAlert, SimComponent, SimComponentVariable, SimDevice, SimProxy, SimSite, SiteKind, Text, Udfs, VariableKind,
+    SimAlert, SimComponent, SimComponentVariable, SimDevice, SimJob, SimProxy, SimSite, SiteKind, Text, Udfs,
+    VariableKind,
 };
 pub use webhooks::{AlertWebhook, WebhookDelivery};
 
@@ -669,6 +670,39 @@ impl DattoSim {
     /// Uids of the components usable in quick jobs.
     pub fn component_uids(&self) -> Vec<String> {
         self.shared.read().components.iter().map(|c| c.uid.clone()).collect()
+    }
+
+    /// Adds a component usable in quick jobs (names need not be unique, as in Datto RMM);
+    /// returns its uid. `variables` are `(name, default value)` string variables.
+    pub fn add_component(&self, name: &str, description: &str, variables: &[(&str, &str)]) -> String {
+        let mut data = self.shared.write();
+        let id = data.components.iter().map(|c| c.id).max().unwrap_or(100_000) + 1;
+        let uid = data.rng.guid();
+        data.components.push(SimComponent {
+            id,
+            uid: uid.clone(),
+            name: name.into(),
+            description: description.into(),
+            category_code: "scripts".into(),
+            credentials_required: false,
+            variables: variables
+                .iter()
+                .map(|(n, v)| SimComponentVariable {
+                    name: (*n).into(),
+                    default_val: (*v).into(),
+                    kind: VariableKind::String,
+                    description: "".into(),
+                })
+                .collect(),
+        });
+        uid
+    }
+
+    /// The quick jobs created so far (through `PUT /v2/device/{uid}/quickjob`), oldest first.
+    pub fn jobs(&self) -> Vec<SimJob> {
+        let mut jobs: Vec<SimJob> = self.shared.read().jobs.values().cloned().collect();
+        jobs.sort_by_key(|j| j.id);
+        jobs
     }
 
     /// Stops the server and waits for it.

@@ -12,7 +12,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
 use super::generate::alert_details;
-use super::model::{DattoStore, ProxyKind, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs};
+use super::model::{DattoStore, DeviceClass, ProxyKind, SimAlert, SimComponent, SimDevice, SimJob, SimSite, Udfs};
 use crate::rng::{HEX_UPPER, Rng, UPPER_ALNUM};
 
 const STREAM_AUDIT: u64 = 0xA0D1_7000_0000_0000;
@@ -557,6 +557,68 @@ pub fn printer_audit(data: &DattoStore, d: &SimDevice) -> Value {
         "systemInfo": {"manufacturer": d.manufacturer, "model": d.model},
         "nics": [{"instance": "Network", "ipv4": d.int_ip_address, "ipv6": null, "macAddress": d.mac_address, "type": "Ethernet"}],
     })
+}
+
+/// The software audit of a device of class `device`: a stable, per-device list (`Software`:
+/// name and version), empty for a device never audited.
+pub fn software(data: &DattoStore, d: &SimDevice) -> Vec<Value> {
+    const CATALOGUE: &[(&str, &[&str])] = &[
+        ("7-Zip 23.01 (x64)", &["23.01"]),
+        ("Adobe Acrobat Reader", &["23.008.20470", "24.001.20604"]),
+        ("Datto RMM Agent", &["4.4.2202.2202", "4.4.2230.2230"]),
+        ("Google Chrome", &["120.0.6099.130", "121.0.6167.85", "122.0.6261.70"]),
+        (
+            "Microsoft 365 Apps for business - en-us",
+            &["16.0.17126.20132", "16.0.17231.20182"],
+        ),
+        ("Microsoft Edge", &["120.0.2210.91", "121.0.2277.83"]),
+        ("Microsoft Edge WebView2 Runtime", &["121.0.2277.83"]),
+        ("Microsoft OneDrive", &["23.246.1127.0002", "24.010.0114.0003"]),
+        ("Microsoft Teams", &["1.6.00.33567", "24004.1403.2634.2418"]),
+        (
+            "Microsoft Visual C++ 2015-2022 Redistributable (x64)",
+            &["14.38.33130.0"],
+        ),
+        (
+            "Microsoft Visual C++ 2015-2022 Redistributable (x86)",
+            &["14.38.33130.0"],
+        ),
+        ("Mozilla Firefox (x64 en-US)", &["121.0.1", "122.0"]),
+        ("Notepad++ (64-bit x64)", &["8.6.2"]),
+        ("Splashtop Streamer", &["3.6.2.0"]),
+        ("VLC media player", &["3.0.20"]),
+        ("Webroot SecureAnywhere", &["9.0.35.12"]),
+        ("Zoom Workplace (64-bit)", &["5.17.5.31030"]),
+        ("Dell Command | Update", &["5.1.0"]),
+        ("Java 8 Update 391", &["8.0.3910.13"]),
+        ("PowerShell 7-x64", &["7.4.1.0"]),
+        ("Python 3.12.1 (64-bit)", &["3.12.1150.0"]),
+        ("TeamViewer", &["15.49.2"]),
+        ("Windows PC Health Check", &["3.7.2204.15001"]),
+        ("Cisco Secure Client - AnyConnect VPN", &["5.1.1.42"]),
+        ("Sophos Endpoint Agent", &["2023.2.1.7"]),
+        ("Veeam Agent for Microsoft Windows", &["6.1.0.349"]),
+        ("WinRAR 6.24 (64-bit)", &["6.24.0"]),
+        ("Greenshot 1.2.10.6", &["1.2.10.6"]),
+        ("KeePass Password Safe 2.56", &["2.56"]),
+        ("Microsoft SQL Server 2019 (64-bit)", &["15.0.2000.5"]),
+    ];
+    if d.last_audit_date.is_none() || d.device_class != DeviceClass::Device {
+        return Vec::new();
+    }
+    let mut r = Rng::derive(data.seed, STREAM_AUDIT ^ 0x50F7 ^ d.id as u64);
+    let n = r.range(12, CATALOGUE.len() as i64) as usize;
+    let start = r.below(CATALOGUE.len() as u64) as usize;
+    let mut list: Vec<(&str, &str)> = (0..n)
+        .map(|i| {
+            let (name, versions) = CATALOGUE[(start + i) % CATALOGUE.len()];
+            (name, *r.pick(versions))
+        })
+        .collect();
+    list.sort_unstable();
+    list.into_iter()
+        .map(|(name, version)| json!({"name": name, "version": version}))
+        .collect()
 }
 
 pub fn component(c: &SimComponent) -> Value {

@@ -149,6 +149,7 @@ enum DattoApi<'a> {
     AuditDeviceByMac(&'a str),
     AuditEsxi(&'a str),
     AuditPrinter(&'a str),
+    AuditSoftware(&'a str),
     Alert(&'a str),
     ResolveAlert(&'a str),
     QuickJob(&'a str),
@@ -195,6 +196,7 @@ impl<'a> DattoApi<'a> {
             ("PUT", ["device", uid, "site", site]) => MoveDevice(uid, site),
             ("GET", ["audit", "device", "macAddress", mac]) => AuditDeviceByMac(mac),
             ("GET", ["audit", "device", uid]) => AuditDevice(uid),
+            ("GET", ["audit", "device", uid, "software"]) => AuditSoftware(uid),
             ("GET", ["audit", "esxihost", uid]) => AuditEsxi(uid),
             ("GET", ["audit", "printer", uid]) => AuditPrinter(uid),
             ("GET", ["alert", uid]) => Alert(uid),
@@ -218,7 +220,7 @@ impl<'a> DattoApi<'a> {
             SiteDevices(_) => "site_devices",
             AccountDevices => "account_devices",
             Device(_) | DeviceById(_) | DeviceByMac(_) => "device",
-            AuditDevice(_) | AuditDeviceByMac(_) | AuditEsxi(_) | AuditPrinter(_) => "audit",
+            AuditDevice(_) | AuditDeviceByMac(_) | AuditEsxi(_) | AuditPrinter(_) | AuditSoftware(_) => "audit",
             AccountAlerts(_) | SiteAlerts(..) | DeviceAlerts(..) | Alert(_) => "alerts",
             ResolveAlert(_) => "resolve",
             QuickJob(_) => "quickjob",
@@ -611,6 +613,7 @@ fn handle(ctx: &DattoCtx<'_>, api: DattoApi<'_>) -> Response {
         DattoApi::AuditDevice(uid) => audit(ctx, uid, DeviceClass::Device),
         DattoApi::AuditEsxi(uid) => audit(ctx, uid, DeviceClass::EsxiHost),
         DattoApi::AuditPrinter(uid) => audit(ctx, uid, DeviceClass::Printer),
+        DattoApi::AuditSoftware(uid) => software(ctx, uid),
         DattoApi::AuditDeviceByMac(mac) => {
             let data = sim.read();
             let list: Vec<Value> = devices_by_mac(&data, mac)
@@ -958,6 +961,31 @@ fn audit(ctx: &DattoCtx<'_>, uid: &str, class: DeviceClass) -> Response {
         DeviceClass::Printer => render::printer_audit(&data, d),
         _ => render::device_audit(&data, d),
     })
+}
+
+/// `GET /v2/audit/device/{uid}/software`: paged like every list (`software`), only for class `device`.
+fn software(ctx: &DattoCtx<'_>, uid: &str) -> Response {
+    let data = ctx.sim.read();
+    let Some(d) = data.device(uid) else {
+        return message(404, DEVICE_NOT_FOUND);
+    };
+    if d.device_class != DeviceClass::Device {
+        return message(
+            400,
+            "The device identified by the given device UID is not of class device.",
+        );
+    }
+    let page = match PageCtx::new(
+        ctx,
+        &format!("audit/device/{uid}/software"),
+        ctx.sim.config.page_max,
+        Vec::new(),
+    ) {
+        Ok(p) => p,
+        Err(r) => return r.into(),
+    };
+    let all = render::software(&data, d);
+    page.respond("software", all.len(), |r| all[r].to_vec())
 }
 
 #[derive(Clone, Copy)]
