@@ -543,6 +543,15 @@ async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_
     );
     let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    // The reconciler leaves it alone too: asked by hand it says why.
+    let (status, refused) = w
+        .call("POST", &format!("/integrations/{}/ticket-reconciler", w.datto_id), None)
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("integration_disabled")),
+        "{refused}"
+    );
     assert!(w.autotask_tickets_for(&uid).is_empty());
     // On again: the next delivery opens the ticket.
     assert!(
