@@ -13,6 +13,9 @@
 //! | `AUTOTASK_*`, `CONNECTWISE_*` | the PSA connector (see `psa::PsaConnector::from_env`) |
 //! | `SYNC_AUDIT_BUDGET`, `SYNC_TIME_BUDGET_SECS`, `SYNC_IMPORT_BUDGET_SECS`, `SYNC_WRITERS`, `SYNC_LEASE_TTL_SECS` | sync runs |
 //! | `HOOK_BASE_URL` | the API's public URL, for registering ConnectWise callbacks |
+//! | `FUNCTION_TIMEOUT_SECS` | the function's timeout: the ticket flow's deadline and claim liveness |
+//! | `HTTP_TIMEOUT_MS`, `AWS_OPERATION_TIMEOUT_MS` | per-request timeouts of the outbound calls and the AWS SDK |
+//! | `RECONCILE_*` | the ticket reconciler's budgets (see `tickets::ReconcileBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
@@ -183,6 +186,7 @@ impl App {
             settings: self.settings.clone(),
             clock: self.clock,
             hook_base_url: self.hook_base_url.clone(),
+            timing: crate::tickets::TicketTiming::from_env(),
         }
     }
 }

@@ -5,7 +5,10 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use std::time::Duration;
 
-/// Timeouts sized for Lambda: a hung peer must not eat the invocation. Redirects are
+/// Timeouts sized for Lambda: a hung peer must not eat the invocation. A request (connect,
+/// send, read the answer) ends after `HTTP_TIMEOUT_MS` (30 s if unset; the webhook function
+/// sets a few seconds, so that its deadline holds a retry); the connection attempt after at
+/// most 5 s. Redirects are
 /// followed only on the same host (at most 5): Autotask's `Secret`/`UserName` headers,
 /// ConnectWise's `clientId` and a Datto token request's form body would otherwise travel
 /// to whatever host a redirect names (reqwest strips only `Authorization` and cookies).
@@ -13,11 +16,19 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("rmmsync/", env!("CARGO_PKG_VERSION")))
         .redirect(same_host_redirects())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(request_timeout().min(Duration::from_secs(5)))
+        .timeout(request_timeout())
         .pool_idle_timeout(Duration::from_secs(50))
         .build()
         .expect("the HTTP client's static configuration is valid")
+}
+
+/// `HTTP_TIMEOUT_MS`, 30 s if unset, at least 100 ms.
+fn request_timeout() -> Duration {
+    std::env::var("HTTP_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(30), |ms| Duration::from_millis(ms.max(100)))
 }
 
 /// The redirect rule of [`client`]: same scheme, host and port, five hops at most; any

@@ -30,6 +30,9 @@ pub(crate) fn company_item(tenant: &TenantId, c: &Company) -> Item {
     if let Some(id) = &c.psa_integration_id {
         item.insert("psaIntegrationId".into(), s(id));
     }
+    if let Some(t) = &c.company_type {
+        item.insert("companyType".into(), s(t));
+    }
     item
 }
 
@@ -44,6 +47,7 @@ fn from_item(item: &Item) -> Result<Company, StoreError> {
         psa_id: f.opt_s("psaId"),
         psa_integration_id: f.opt_s("psaIntegrationId"),
         active: f.opt_b("active").unwrap_or(true),
+        company_type: f.opt_s("companyType"),
         created_at: f.n("createdAt")?,
         updated_at: f.n("updatedAt")?,
     })

@@ -31,6 +31,9 @@ pub struct Company {
     /// False once the linked PSA record is inactive or deleted there (the PSA
     /// import keeps it in step); companies made by hand are active.
     pub active: bool,
+    /// The linked PSA company's type by name ("Customer", "Prospect", ...), as the
+    /// PSA import last saw it.
+    pub company_type: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -180,6 +183,7 @@ impl Companies<'_> {
             psa_id: psa.map(|p| p.1),
             psa_integration_id: None,
             active: true,
+            company_type: None,
             created_at: now,
             updated_at: now,
         };

@@ -11,6 +11,7 @@ use super::{DattoError, Platform, RateLimiter};
 use crate::retry::RetryPolicy;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,31 @@ pub struct DattoConnector {
     read_limit: u32,
     window: Duration,
     probe_other_platforms: bool,
+    /// When set, clients of the same account (same platform and keys) share one token and
+    /// one rate limiter for the life of the process: a warm Lambda grants a token once.
+    accounts: Option<Arc<std::sync::Mutex<HashMap<String, SharedAccount>>>>,
+}
+
+/// What the clients of one account share when [`DattoConnector::with_shared_accounts`] is on.
+#[derive(Debug, Clone)]
+struct SharedAccount {
+    token: Arc<TokenCache>,
+    limiter: Arc<RateLimiter>,
+}
+
+/// Accounts remembered at most; past it the memory starts afresh (tokens are granted again).
+const MAX_ACCOUNTS: usize = 256;
+
+/// The key of an account: a SHA-256 of platform and keys, so that no secret is a map key.
+fn account_key(platform: Platform, credentials: &Credentials) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(platform.as_str().as_bytes());
+    h.update([0]);
+    h.update(credentials.api_key.expose().as_bytes());
+    h.update([0]);
+    h.update(credentials.api_secret.expose().as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl DattoConnector {
@@ -61,7 +87,14 @@ impl DattoConnector {
             read_limit: 500,
             window: Duration::from_secs(60),
             probe_other_platforms: true,
+            accounts: None,
         }
+    }
+
+    /// Clients of the same account share their token and rate limiter (see `accounts`).
+    pub fn with_shared_accounts(mut self) -> Self {
+        self.accounts = Some(Arc::default());
+        self
     }
 
     /// The shared HTTP client (connection pool), for other API clients of the same process.
@@ -70,9 +103,10 @@ impl DattoConnector {
     }
 
     /// Reads `DATTO_RMM_BASE_URL_TEMPLATE`, `DATTO_RMM_READ_LIMIT`,
-    /// `DATTO_RMM_PROBE_OTHER_PLATFORMS` (true/false).
+    /// `DATTO_RMM_PROBE_OTHER_PLATFORMS` (true/false). Tokens and rate limiters are shared per
+    /// account across the process's clients (a warm function grants a token once).
     pub fn from_env(http: reqwest::Client) -> Self {
-        let mut c = Self::new(http);
+        let mut c = Self::new(http).with_shared_accounts();
         if let Ok(t) = std::env::var("DATTO_RMM_BASE_URL_TEMPLATE") {
             c.base_url_template = t;
         }
@@ -110,16 +144,32 @@ impl DattoConnector {
         self.base_url_template.replace("{platform}", platform.as_str())
     }
 
-    /// A client for one account, with its own token cache and rate limiter.
+    /// A client for one account: its own token cache and rate limiter, or, with shared
+    /// accounts, those of every client of the same platform and keys.
     pub fn client(&self, platform: Platform, credentials: Credentials) -> Result<DattoClient, DattoError> {
         let base = api_root(&self.base_url(platform))?;
+        let fresh = |credentials: Credentials| SharedAccount {
+            token: Arc::new(TokenCache::new(credentials)),
+            limiter: Arc::new(RateLimiter::new(self.read_limit, self.window)),
+        };
+        let account = match &self.accounts {
+            None => fresh(credentials),
+            Some(accounts) => {
+                let key = account_key(platform, &credentials);
+                let mut map = accounts.lock().unwrap_or_else(|e| e.into_inner());
+                if map.len() >= MAX_ACCOUNTS && !map.contains_key(&key) {
+                    map.clear();
+                }
+                map.entry(key).or_insert_with(|| fresh(credentials)).clone()
+            }
+        };
         Ok(DattoClient {
             transport: Transport::new(
                 self.http.clone(),
                 platform,
                 base,
-                TokenCache::new(credentials),
-                Arc::new(RateLimiter::new(self.read_limit, self.window)),
+                account.token,
+                account.limiter,
                 self.retry.clone(),
             ),
         })

@@ -76,7 +76,7 @@ pub(super) struct Transport {
     platform: Platform,
     /// The API root, ending in `/`.
     base: Url,
-    token: TokenCache,
+    token: Arc<TokenCache>,
     limiter: Arc<RateLimiter>,
     retry: RetryPolicy,
     requests: AtomicU64,
@@ -87,7 +87,7 @@ impl Transport {
         http: reqwest::Client,
         platform: Platform,
         base: Url,
-        token: TokenCache,
+        token: Arc<TokenCache>,
         limiter: Arc<RateLimiter>,
         retry: RetryPolicy,
     ) -> Self {

@@ -153,4 +153,19 @@ impl PsaClient {
             _ => Err(Self::mismatch()),
         }
     }
+
+    /// The newest ticket carrying the alert uid, in any state (see the clients).
+    pub async fn find_ticket_for_alert(
+        &self,
+        alert_uid: &str,
+        settings: &PsaTicketSettings,
+    ) -> Result<Option<super::TicketState>, PsaError> {
+        match (self, settings) {
+            (PsaClient::Autotask(c), PsaTicketSettings::Autotask(s)) => c.find_ticket_for_alert(alert_uid, s).await,
+            (PsaClient::ConnectWise(c), PsaTicketSettings::ConnectWise(s)) => {
+                c.find_ticket_for_alert(alert_uid, s).await
+            }
+            _ => Err(Self::mismatch()),
+        }
+    }
 }

@@ -133,6 +133,10 @@ pub struct PsaRecord {
     pub configuration_type: Option<String>,
     /// Configurations: the Datto RMM device uid the PSA holds for it, if any.
     pub rmm_device_uid: Option<String>,
+    /// Companies: the PSA's company type by name (Autotask `companyType`,
+    /// ConnectWise `types`), e.g. "Customer", "Prospect", "Vendor".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_type: Option<String>,
     /// Last change, epoch milliseconds, when the PSA says.
     pub updated_at: Option<i64>,
 }

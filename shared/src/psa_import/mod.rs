@@ -946,6 +946,7 @@ fn new_company(integration: &PsaIntegration, r: &PsaRecord, id: &str, now: i64) 
         psa_id: Some(r.id.clone()),
         psa_integration_id: Some(integration.id.clone()),
         active: r.active,
+        company_type: r.company_type.clone(),
         created_at: now,
         updated_at: now,
     }
@@ -967,6 +968,9 @@ fn linked_company(
     next.psa_integration_id = Some(integration.id.clone());
     // A linked company follows the PSA record's state (inactive or active again).
     next.active = r.active;
+    if r.company_type.is_some() {
+        next.company_type = r.company_type.clone();
+    }
     if basis == MatchBasis::PsaId && c.source == kind && c.name != r.name {
         next.name = r.name.clone();
         next.normalized_name = normalize_name(&r.name);

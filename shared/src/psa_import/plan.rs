@@ -386,6 +386,7 @@ mod tests {
             serial_number: None,
             configuration_type: None,
             rmm_device_uid: None,
+            company_type: None,
             updated_at: None,
         }
     }

@@ -657,6 +657,7 @@ mod tests {
             psa_id: autotask.map(Into::into),
             psa_integration_id: None,
             active: true,
+            company_type: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -14,24 +14,36 @@
 //!   names a ticket; the ticket is read back from the PSA, and when it is
 //!   complete its alerts are resolved in Datto RMM.
 //!
+//! - The reconciler (schedule, every 5 minutes; `POST
+//!   /integrations/{id}/ticket-reconciler`) compares Datto RMM's open alerts,
+//!   the alert states and the tickets' states, and repairs what webhooks
+//!   missed: webhooks are the fast path, the reconciler the guarantee.
+//!
 //! Every delivery is authenticated (a per-integration token compared by
 //! SHA-256 in constant time; for ConnectWise also the `x-content-signature`)
 //! and idempotent: each alert's state is one item, claimed with a conditional
 //! write before a ticket is opened, so repeated or out-of-order deliveries
-//! never open a second ticket nor resolve twice. A store or upstream fault
-//! answers 5xx so that the sender retries.
+//! never open a second ticket nor resolve twice. Every delivery works within
+//! a deadline inside the function's timeout ([`TicketTiming`]). A fault leaves
+//! the alert `pending` with its reason and answers with a status its sender
+//! retries; only a refusal a person must fix is `failed`, and it heals.
 
 mod hook_tokens;
 mod items;
 mod opening;
+mod reconcile;
 mod resolving;
 pub mod routes;
 mod rules;
 mod service;
 mod settings;
+mod timing;
 
 pub use hook_tokens::HookToken;
-pub use items::{AlertRecord, AlertState};
+pub use items::{AlertRecord, AlertState, ReconcileRecord, Repair};
+pub use opening::{DEVICE_STORM_LIMIT, DEVICE_STORM_WINDOW_MS, REPEAT_NOTE_CAP};
+pub use reconcile::ReconcileBudget;
 pub use rules::{PriorityMap, alert_uid_from_hook, hook_token_tenant, parse_window, ticket_id_from_callout};
 pub use service::{HookOutcome, TicketError, Tickets};
 pub use settings::{TicketSettings, TicketSettingsInput};
+pub use timing::TicketTiming;

@@ -1,7 +1,15 @@
 //! Resolving: a resolved alert completes its ticket once all of the ticket's
 //! alerts are resolved; a completed ticket (Autotask callout, ConnectWise
-//! callback) resolves its alerts in Datto RMM. States are written before the
-//! side effect, so the echo of our own change finds nothing to do.
+//! callback, or the reconciler) resolves its alerts in Datto RMM.
+//!
+//! Guarantees: every state change is a conditional write on the version
+//! read, retried on a conflict, so a resolve during an in-flight open, two
+//! concurrent resolves and a completion racing a resolve each keep both
+//! updates. An alert is marked resolved before the ticket's other alerts are
+//! read (write, then read), so of two concurrent resolutions of one ticket's
+//! last alerts at least one sees them all resolved and completes it. States
+//! are written before the side effect, so the echo of our own change finds
+//! nothing to do; a failed side effect puts the state back for the next try.
 
 use super::items::{AlertRecord, AlertState};
 use super::rules::ticket_id_from_callout;
@@ -11,6 +19,9 @@ use crate::datto::{DattoClient, DattoError};
 use crate::psa::connectwise::verify_callback_signature;
 use crate::psa::{PsaClient, PsaError, PsaTicketSettings};
 use crate::tenant::TenantId;
+
+/// Conditional writes tried before a conflict is handed back as an error.
+const CONFLICT_TRIES: usize = 5;
 
 impl Tickets<'_> {
     /// The alert was resolved in Datto RMM: mark it, and complete its ticket
@@ -25,71 +36,90 @@ impl Tickets<'_> {
         existing: Option<AlertRecord>,
     ) -> Result<HookOutcome, TicketError> {
         let items = self.items(tenant);
-        let mut record = match existing {
-            Some(r) if r.state == AlertState::Resolved => {
-                let mut out = HookOutcome::new("duplicate").because("already resolved");
-                out.ticket_id = r.ticket_id;
-                return Ok(out);
+        let mut read = existing;
+        for attempt in 0..CONFLICT_TRIES {
+            if attempt > 0 {
+                read = items.alert(datto_id, uid).await?;
             }
-            Some(r) => r,
-            // Resolved before any open arrived: remembered, so a late open does nothing.
-            None => AlertRecord {
-                alert_uid: uid.to_owned(),
-                state: AlertState::Resolved,
-                ticket_id: None,
-                psa_integration_id: None,
-                reason: Some("resolved before a ticket was opened".into()),
-                updated_at: (self.clock)(),
-            },
-        };
-        let ticket_id = record.ticket_id.clone();
-        let Some(ticket_id) = ticket_id else {
+            let now = (self.clock)();
+            let mut record = match read.clone() {
+                Some(r) if r.state == AlertState::Resolved => {
+                    let mut out = HookOutcome::new("duplicate").because("already resolved");
+                    out.ticket_id = r.ticket_id;
+                    return Ok(out);
+                }
+                Some(r) => r,
+                // Resolved before any open arrived: remembered, so a late open does nothing.
+                None => AlertRecord::new(uid, AlertState::Resolved, now),
+            };
+            let before = record.clone();
             record.state = AlertState::Resolved;
-            record.updated_at = (self.clock)();
-            items.put_alert(datto_id, &record).await?;
-            return Ok(HookOutcome::new("resolved").because("no ticket was opened for this alert"));
-        };
-        let psa_id = record
-            .psa_integration_id
-            .clone()
-            .unwrap_or_else(|| settings.psa_integration_id.clone());
-        let link = items.link(&psa_id, &ticket_id).await?;
-        let mut others_open = false;
+            record.reason = Some(match record.ticket_id {
+                Some(_) => "resolved in Datto RMM".into(),
+                None => "resolved before a ticket was opened".into(),
+            });
+            record.next_attempt_at = None;
+            record.updated_at = now;
+            if !items.put_alert_checked(datto_id, &mut record).await? {
+                continue;
+            }
+            let Some(ticket_id) = record.ticket_id.clone() else {
+                // An open in flight finds the resolution when it settles, and completes its ticket.
+                return Ok(HookOutcome::new("resolved").because("no ticket was opened for this alert"));
+            };
+            let psa_id = record
+                .psa_integration_id
+                .clone()
+                .unwrap_or_else(|| settings.psa_integration_id.clone());
+            return match self
+                .complete_if_all_resolved(tenant, datto_id, &psa_id, &ticket_id, psa_settings, uid)
+                .await
+            {
+                Ok(true) => Ok(HookOutcome::new("completed").ticket(&ticket_id)),
+                Ok(false) => Ok(HookOutcome::new("resolved").ticket(&ticket_id)),
+                Err(e) => {
+                    // Put back, so that the next delivery or the reconciler completes it.
+                    let mut back = before;
+                    back.version = record.version;
+                    back.reason = Some(format!("completing ticket {ticket_id} failed: {e}"));
+                    let _ = items.put_alert_checked(datto_id, &mut back).await;
+                    Err(e)
+                }
+            };
+        }
+        Err(TicketError::Store(crate::store::StoreError::ConditionFailed))
+    }
+
+    /// Completes a ticket when every alert it carries is resolved. Returns
+    /// whether it is complete now.
+    pub(super) async fn complete_if_all_resolved(
+        &self,
+        tenant: &TenantId,
+        datto_id: &str,
+        psa_id: &str,
+        ticket_id: &str,
+        psa_settings: &PsaTicketSettings,
+        uid: &str,
+    ) -> Result<bool, TicketError> {
+        let items = self.items(tenant);
+        let link = items.link(psa_id, ticket_id).await?;
         for other in link.iter().flat_map(|l| l.alert_uids.iter()).filter(|a| *a != uid) {
             if items
                 .alert(datto_id, other)
                 .await?
                 .is_some_and(|a| a.state != AlertState::Resolved)
             {
-                others_open = true;
+                return Ok(false);
             }
         }
-        // Marked first, so the PSA's own callout about the completion finds
-        // nothing left to resolve; put back if completing fails, so the retry does it.
-        let before = record.clone();
-        record.state = AlertState::Resolved;
-        record.reason = Some("resolved in Datto RMM".into());
-        record.updated_at = (self.clock)();
-        items.put_alert(datto_id, &record).await?;
-        let mut outcome = HookOutcome::new("resolved").ticket(&ticket_id);
-        if !others_open {
-            let completed = async {
-                let (_, client) = self.psa_integrations().connect(tenant, &psa_id).await?;
-                if !client.get_ticket(&ticket_id, psa_settings).await?.completed {
-                    client
-                        .complete_ticket(&ticket_id, "The alert was resolved in Datto RMM.", psa_settings)
-                        .await?;
-                }
-                Ok::<(), TicketError>(())
-            }
-            .await;
-            if let Err(e) = completed {
-                items.put_alert(datto_id, &before).await?;
-                return Err(e);
-            }
-            outcome.status = "completed";
+        let (_, client) = self.psa_integrations().connect(tenant, psa_id).await?;
+        if !client.get_ticket(ticket_id, psa_settings).await?.completed {
+            client
+                .complete_ticket(ticket_id, "The alert was resolved in Datto RMM.", psa_settings)
+                .await?;
+            tracing::info!(tenant = %tenant, ticket = %ticket_id, "ticket completed: its alerts are resolved");
         }
-        Ok(outcome)
+        Ok(true)
     }
 
     /// `POST /hooks/autotask/{integrationId}/callout`.
@@ -106,7 +136,10 @@ impl Tickets<'_> {
         }
         let ticket_id = ticket_id_from_callout(body, content_type)
             .ok_or_else(|| TicketError::Invalid("the callout names no ticket id (id / ticketID)".into()))?;
-        self.ticket_changed(&tenant, psa_id, &ticket_id).await
+        let deadline = self.timing.deadline();
+        tokio::time::timeout(deadline, self.ticket_changed(&tenant, psa_id, &ticket_id))
+            .await
+            .map_err(|_| TicketError::Deadline(deadline))?
     }
 
     /// `POST /hooks/connectwise/{integrationId}/callback`: the token, then the signature.
@@ -152,7 +185,11 @@ impl Tickets<'_> {
             Some(serde_json::Value::String(s)) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.clone(),
             _ => return Err(TicketError::Invalid("the callback has no ticket ID".into())),
         };
-        self.ticket_changed(&tenant, psa_id, &ticket_id).await
+        // ConnectWise waits 5 s and retries only 404/409/419/429 (see routes): answer within that.
+        let deadline = self.timing.callback_deadline();
+        tokio::time::timeout(deadline, self.ticket_changed(&tenant, psa_id, &ticket_id))
+            .await
+            .map_err(|_| TicketError::Deadline(deadline))?
     }
 
     /// A PSA said a ticket changed: read it back; when complete, resolve its alerts once.
@@ -171,6 +208,7 @@ impl Tickets<'_> {
         if let Some(off) = self.disabled(tenant, datto_id).await? {
             return Ok(off);
         }
+        // Ticketing turned off keeps the settings: tickets opened before still resolve their alerts.
         let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
             return Ok(HookOutcome::new("ignored").because("the Datto RMM integration has no ticket settings"));
         };
@@ -184,40 +222,9 @@ impl Tickets<'_> {
                 .ticket(ticket_id)
                 .because("the ticket is not complete"));
         }
-        let mut resolved = Vec::new();
-        let mut datto: Option<DattoClient> = None;
-        for uid in &link.alert_uids {
-            let mut record = items.alert(datto_id, uid).await?.unwrap_or(AlertRecord {
-                alert_uid: uid.clone(),
-                state: AlertState::Opened,
-                ticket_id: Some(ticket_id.to_owned()),
-                psa_integration_id: Some(psa_id.to_owned()),
-                reason: None,
-                updated_at: (self.clock)(),
-            });
-            if record.state == AlertState::Resolved {
-                continue;
-            }
-            if datto.is_none() {
-                datto = Some(self.datto_client(tenant, datto_id).await?);
-            }
-            let client = datto.as_ref().expect("set above");
-            // Marked first, so Datto's own webhook about the resolution finds it done.
-            let before = record.clone();
-            record.state = AlertState::Resolved;
-            record.reason = Some(format!("ticket {ticket_id} completed in the PSA"));
-            record.updated_at = (self.clock)();
-            items.put_alert(datto_id, &record).await?;
-            match client.resolve_alert(uid).await {
-                // Gone or resolved already in Datto: nothing left to resolve.
-                Ok(()) | Err(DattoError::NotFound { .. }) => {}
-                Err(e) => {
-                    items.put_alert(datto_id, &before).await?;
-                    return Err(e.into());
-                }
-            }
-            resolved.push(uid.clone());
-        }
+        let resolved = self
+            .resolve_ticket_alerts(tenant, datto_id, psa_id, ticket_id, &link.alert_uids)
+            .await?;
         if resolved.is_empty() {
             return Ok(HookOutcome::new("duplicate")
                 .ticket(ticket_id)
@@ -227,5 +234,61 @@ impl Tickets<'_> {
         let mut out = HookOutcome::new("resolved").ticket(ticket_id);
         out.alerts = resolved;
         Ok(out)
+    }
+
+    /// Resolves in Datto RMM each of `uids` (alerts of a completed ticket)
+    /// not resolved yet; returns those it resolved.
+    pub(super) async fn resolve_ticket_alerts(
+        &self,
+        tenant: &TenantId,
+        datto_id: &str,
+        psa_id: &str,
+        ticket_id: &str,
+        uids: &[String],
+    ) -> Result<Vec<String>, TicketError> {
+        let items = self.items(tenant);
+        let mut resolved = Vec::new();
+        let mut datto: Option<DattoClient> = None;
+        for uid in uids {
+            let mut marked = None;
+            for _ in 0..CONFLICT_TRIES {
+                let now = (self.clock)();
+                let mut record = items.alert(datto_id, uid).await?.unwrap_or_else(|| {
+                    let mut r = AlertRecord::new(uid, AlertState::Opened, now);
+                    r.ticket_id = Some(ticket_id.to_owned());
+                    r.psa_integration_id = Some(psa_id.to_owned());
+                    r
+                });
+                if record.state == AlertState::Resolved {
+                    break;
+                }
+                // Marked first, so Datto's own webhook about the resolution finds it done.
+                let before = record.clone();
+                record.state = AlertState::Resolved;
+                record.reason = Some(format!("ticket {ticket_id} completed in the PSA"));
+                record.updated_at = now;
+                if items.put_alert_checked(datto_id, &mut record).await? {
+                    marked = Some((before, record));
+                    break;
+                }
+            }
+            let Some((before, record)) = marked else { continue };
+            if datto.is_none() {
+                datto = Some(self.datto_client(tenant, datto_id).await?);
+            }
+            let client = datto.as_ref().expect("set above");
+            match client.resolve_alert(uid).await {
+                // Gone or resolved already in Datto: nothing left to resolve.
+                Ok(()) | Err(DattoError::NotFound { .. }) => {}
+                Err(e) => {
+                    let mut back = before;
+                    back.version = record.version;
+                    let _ = items.put_alert_checked(datto_id, &mut back).await;
+                    return Err(e.into());
+                }
+            }
+            resolved.push(uid.clone());
+        }
+        Ok(resolved)
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! | route | auth |
 //! |---|---|
-//! | `GET`/`PUT /integrations/{id}/ticket-settings` | JWT |
+//! | `GET`/`PUT`/`PATCH /integrations/{id}/ticket-settings` | JWT |
 //! | `POST /integrations/{id}/hook-token` | JWT |
+//! | `GET /integrations/{id}/alerts` (`?state=pending`) | JWT |
+//! | `GET`/`POST /integrations/{id}/ticket-reconciler` | JWT |
 //! | `POST /hooks/datto/{integrationId}/alerts` | hook token |
 //! | `POST /hooks/autotask/{integrationId}/callout` | hook token |
 //! | `POST /hooks/connectwise/{integrationId}/callback` | hook token + `x-content-signature` |
@@ -12,6 +14,11 @@
 //! The hook token goes in `?token=`, the `X-Rmmsync-Token` header, or as the
 //! password of HTTP Basic auth (what an Autotask callout can send). The
 //! bodies and problems are in the OpenAPI document (`docs/openapi.json`).
+//!
+//! What a sender retries decides the fault statuses: Datto RMM's and the
+//! Autotask callout's retry policies are not documented, so a fault answers
+//! 503 (and the reconciler is the guarantee); ConnectWise retries only 404,
+//! 409, 419 and 429 within 5 s, so a fault on its callback answers 409.
 
 use crate::api::{ApiError, Caller, JsonBody, Params, method_not_allowed, reply, route_not_found};
 use crate::connections::IntegrationSettings;
@@ -19,7 +26,10 @@ use crate::datto::{DattoConnector, DattoError};
 use crate::psa::{PsaConnector, PsaError};
 use crate::secrets::SecretsManager;
 use crate::store::{DynamoStore, StoreError};
-use crate::tickets::{HookOutcome, HookToken, TicketError, TicketSettingsInput, Tickets};
+use crate::tickets::{
+    AlertRecord, AlertState, HookOutcome, HookToken, ReconcileBudget, ReconcileRecord, TicketError,
+    TicketSettingsInput, TicketTiming, Tickets,
+};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
@@ -40,6 +50,8 @@ pub struct TicketsApi {
     pub clock: fn() -> i64,
     /// `HOOK_BASE_URL`: the API's public URL, for registering ConnectWise callbacks.
     pub hook_base_url: Option<String>,
+    /// `FUNCTION_TIMEOUT_SECS`: the deadline of a delivery and a claim's liveness.
+    pub timing: TicketTiming,
 }
 
 impl TicketsApi {
@@ -52,6 +64,7 @@ impl TicketsApi {
             settings: &self.settings,
             clock: self.clock,
             hook_base_url: self.hook_base_url.as_deref(),
+            timing: self.timing,
         }
     }
 }
@@ -65,8 +78,10 @@ type St = State<Arc<TicketsApi>>;
 /// whoever calls.
 pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
     OpenApiRouter::new()
-        .routes(routes!(get_ticket_settings, put_ticket_settings))
+        .routes(routes!(get_ticket_settings, put_ticket_settings, patch_ticket_settings))
         .routes(routes!(new_hook_token))
+        .routes(routes!(list_alerts))
+        .routes(routes!(get_reconciler, run_reconciler))
         .routes(hook(routes!(datto_alert)))
         .routes(hook(routes!(autotask_callout)))
         .routes(hook(routes!(connectwise_callback)))
@@ -137,6 +152,32 @@ async fn put_ticket_settings(
     ))
 }
 
+/// Changes some of a Datto RMM integration's ticket settings (the fields given); answers with
+/// all of them. `{"enabled": false}` turns ticketing off and keeps the rest: tickets opened
+/// before still complete when their alerts resolve.
+#[utoipa::path(patch, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
+    request_body(content = serde_json::Value,
+                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow}`"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings yet (`PUT` them first)"),
+              (status = 409, body = crate::api::Problem),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn patch_ticket_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<TicketSettingsInput>,
+) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().patch_settings(&caller.tenant, &id, input).await?,
+    ))
+}
+
 /// A new hook token for a Datto RMM or PSA integration, shown once; the old one stops working.
 #[utoipa::path(post, path = "/integrations/{id}/hook-token", tag = "tickets", params(("id" = String, Path)),
     responses((status = 201, body = HookToken),
@@ -154,6 +195,80 @@ async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) 
     ))
 }
 
+/// The alert states of a Datto RMM integration: where each alert is in the
+/// round trip, and for `pending` and `failed` alerts why and when they are tried again.
+#[utoipa::path(get, path = "/integrations/{id}/alerts", tag = "tickets",
+    params(("id" = String, Path),
+           ("state" = Option<String>, Query, description = "only this state: `opening`, `opened`, `noted`, `resolved`, `pending` or `failed`")),
+    responses((status = 200, body = serde_json::Value,
+               description = "`{alerts: [{alertUid, state, ticketId?, psaIntegrationId?, reason?, attempts, nextAttemptAt?, updatedAt}]}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn list_alerts(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let state = match params.get("state").as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            serde_json::from_value::<AlertState>(serde_json::Value::String(s.to_owned())).map_err(|_| {
+                ApiError::bad_request("`state` must be opening, opened, noted, resolved, pending or failed")
+            })?,
+        ),
+    };
+    let alerts: Vec<AlertRecord> = api.tickets().alert_states(&caller.tenant, &id, state).await?;
+    let alerts: Vec<serde_json::Value> = alerts
+        .into_iter()
+        .map(|a| {
+            let mut v = serde_json::to_value(&a).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("version");
+            }
+            v
+        })
+        .collect();
+    Ok(reply(StatusCode::OK, &serde_json::json!({ "alerts": alerts })))
+}
+
+/// The reconciler's last pass over a Datto RMM integration: what it found and repaired.
+#[utoipa::path(get, path = "/integrations/{id}/ticket-reconciler", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = ReconcileRecord),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration, or no pass yet"),
+              (status = 503, body = crate::api::Problem)))]
+async fn get_reconciler(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().last_reconcile(&caller.tenant, &id).await?,
+    ))
+}
+
+/// Runs a reconciler pass now (the schedule runs one every 5 minutes), within this function's deadline.
+#[utoipa::path(post, path = "/integrations/{id}/ticket-reconciler", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = ReconcileRecord),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings"),
+              (status = 409, body = crate::api::Problem, description = "`integration_disabled`: the Datto RMM integration or its PSA is switched off"),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem),
+              (status = 503, body = crate::api::Problem)))]
+async fn run_reconciler(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let tickets = api.tickets();
+    let budget = ReconcileBudget {
+        deadline: api.timing.deadline().mul_f64(0.8),
+        ..ReconcileBudget::default()
+    };
+    Ok(reply(
+        StatusCode::OK,
+        &tickets.reconcile(&caller.tenant, &id, &budget).await?,
+    ))
+}
+
 /// What every webhook answers; only for the OpenAPI document (the handlers
 /// answer through [`HookOutcome`] and [`ApiError`]).
 #[derive(utoipa::IntoResponses)]
@@ -165,12 +280,10 @@ enum HookAnswers {
     /// The body is malformed.
     #[response(status = 400)]
     BadRequest(crate::api::Problem),
-    /// The hook token (for ConnectWise, also the signature) is missing or wrong.
+    /// The hook token (for ConnectWise, also the signature) is missing or wrong, or there is no
+    /// such integration: the two are not told apart.
     #[response(status = 401)]
     Unauthorized(crate::api::Problem),
-    /// No such integration.
-    #[response(status = 404)]
-    NotFound(crate::api::Problem),
     /// The alert's state changed meanwhile; the sender should retry.
     #[response(status = 409)]
     Conflict(crate::api::Problem),
@@ -248,7 +361,19 @@ async fn connectwise_callback(
         .tickets()
         .on_connectwise_callback(&id, token.as_deref(), &body, signature)
         .await;
-    Ok(reply(StatusCode::OK, &outcome?))
+    match outcome {
+        Ok(o) => Ok(reply(StatusCode::OK, &o)),
+        Err(e) => Err(connectwise_retryable(e.into())),
+    }
+}
+
+/// ConnectWise retries a callback only on 404, 409, 419 and 429: a fault
+/// (5xx) is answered 409 so that it comes again; the problem's code stays.
+fn connectwise_retryable(mut e: ApiError) -> ApiError {
+    if e.status.is_server_error() {
+        e.status = StatusCode::CONFLICT;
+    }
+    e
 }
 
 /// The raw body, whatever its size (API Gateway already bounds it); a
@@ -283,6 +408,7 @@ impl From<TicketError> for ApiError {
         match e {
             TicketError::Invalid(m) => ApiError::bad_request(m),
             TicketError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "ticketing_conflict", m),
+            e @ TicketError::Disabled(_) => ApiError::new(StatusCode::CONFLICT, "integration_disabled", e.to_string()),
             TicketError::NotFound(id) => ApiError::not_found(format!("no integration {id}")),
             TicketError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
             TicketError::Store(StoreError::ConditionFailed) => {
@@ -304,6 +430,10 @@ impl From<TicketError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, p.code(), p.to_string())
             }
             TicketError::Psa(p) => p.into(),
+            TicketError::Deadline(_) | TicketError::Busy(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "try_again", e.to_string())
+            }
+            TicketError::Refused(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", m),
         }
     }
 }

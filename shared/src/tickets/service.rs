@@ -11,8 +11,8 @@ use crate::store::{DynamoStore, StoreError};
 use crate::tenant::TenantId;
 use serde::Serialize;
 
-/// A claim older than this belongs to a delivery that died; the next one takes over.
-pub(super) const STALE_CLAIM_MS: i64 = 120_000;
+use super::timing::TicketTiming;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
@@ -25,6 +25,9 @@ pub enum TicketError {
     /// Refused because of the state of other records (the message says which).
     #[error("{0}")]
     Conflict(String),
+    /// The integration (Datto RMM or PSA) is switched off.
+    #[error("integration {0} is switched off; enable it first")]
+    Disabled(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -33,6 +36,46 @@ pub enum TicketError {
     Psa(#[from] PsaError),
     #[error("secret storage failed: {0}")]
     Secrets(String),
+    /// The work did not finish within the delivery's deadline; recorded as pending.
+    #[error("the work did not finish within {0:?}; the alert is pending and will be tried again")]
+    Deadline(Duration),
+    /// Another delivery holds what this one needs (another alert of the same monitor opening its ticket).
+    #[error("{0}")]
+    Busy(String),
+    /// A refusal a person must fix (e.g. the site is not mapped to a PSA company).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// What a failed attempt at an alert means for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FaultKind {
+    /// Worth trying again soon (5xx, 429, timeouts, a busy monitor): pending, and 5xx to the sender.
+    Transient,
+    /// Credentials refused or access denied: pending until someone fixes them.
+    Credentials,
+    /// A refusal a person must fix: failed, retried slowly.
+    Permanent,
+    /// Our own store failed: nothing could be recorded.
+    Store,
+}
+
+impl TicketError {
+    pub(super) fn fault_kind(&self) -> FaultKind {
+        match self {
+            TicketError::Store(_) => FaultKind::Store,
+            TicketError::Deadline(_) | TicketError::Busy(_) | TicketError::Secrets(_) => FaultKind::Transient,
+            TicketError::Psa(p) if p.is_transient() => FaultKind::Transient,
+            TicketError::Psa(
+                PsaError::BadCredentials { .. } | PsaError::UnknownUser { .. } | PsaError::PermissionDenied { .. },
+            ) => FaultKind::Credentials,
+            TicketError::Datto(d) if d.is_transient() => FaultKind::Transient,
+            TicketError::Datto(DattoError::BadCredentials { .. } | DattoError::PermissionDenied) => {
+                FaultKind::Credentials
+            }
+            _ => FaultKind::Permanent,
+        }
+    }
 }
 
 impl From<IntegrationError> for TicketError {
@@ -63,8 +106,9 @@ impl From<PsaIntegrationError> for TicketError {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HookOutcome {
-    /// `opened`, `noted`, `completed`, `resolved`, `duplicate`, `ignored`, `disabled` (the
-    /// integration is switched off: nothing was done) or `failed`.
+    /// `opened`, `adopted`, `noted`, `completed`, `resolved`, `duplicate`, `ignored`,
+    /// `disabled` (the integration is switched off: nothing was done), `pending` (a fault:
+    /// tried again with backoff) or `failed` (a refusal to fix).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_id: Option<String>,
@@ -95,15 +139,6 @@ impl HookOutcome {
     }
 }
 
-/// Where an alert fired, as the repeat window keys it.
-pub(super) struct AlertAt<'a> {
-    pub(super) datto_id: &'a str,
-    pub(super) uid: &'a str,
-    /// `{deviceUid}#{monitor key}`.
-    pub(super) monitor: &'a str,
-    pub(super) now: i64,
-}
-
 /// Everything the ticket flow calls, built once per process.
 pub struct Tickets<'a> {
     pub store: &'a DynamoStore,
@@ -116,6 +151,8 @@ pub struct Tickets<'a> {
     /// The public base URL of the hooks (`https://api.example.com`); when set,
     /// a ConnectWise hook token also registers the ticket callback there.
     pub hook_base_url: Option<&'a str>,
+    /// The deadline of a delivery and the liveness of a claim.
+    pub timing: TicketTiming,
 }
 
 impl Tickets<'_> {

@@ -48,6 +48,33 @@ pub struct TicketSettingsInput {
 }
 
 impl Tickets<'_> {
+    /// `PATCH`: the fields given replace those stored, the rest stay; validated as a whole.
+    pub async fn patch_settings(
+        &self,
+        tenant: &TenantId,
+        datto_id: &str,
+        patch: TicketSettingsInput,
+    ) -> Result<TicketSettings, TicketError> {
+        let current = self.get_settings(tenant, datto_id).await?;
+        // Another PSA's attributes given: the other PSA's are not carried over.
+        let (autotask_given, connectwise_given) = (patch.autotask.is_some(), patch.connectwise.is_some());
+        let merged = TicketSettingsInput {
+            enabled: patch.enabled.or(Some(current.enabled)),
+            psa_integration_id: patch.psa_integration_id.or(Some(current.psa_integration_id.clone())),
+            priorities: patch.priorities.or(Some(current.priorities)),
+            autotask: patch
+                .autotask
+                .or(if connectwise_given { None } else { current.autotask }),
+            connectwise: patch
+                .connectwise
+                .or(if autotask_given { None } else { current.connectwise }),
+            repeat_window: patch
+                .repeat_window
+                .or(Some(serde_json::json!(current.repeat_window_minutes))),
+        };
+        self.put_settings(tenant, datto_id, merged).await
+    }
+
     pub async fn get_settings(&self, tenant: &TenantId, datto_id: &str) -> Result<TicketSettings, TicketError> {
         self.datto_integrations().get(tenant, datto_id).await?;
         self.items(tenant)

@@ -13,6 +13,7 @@ use shared::psa_import::PsaImporter;
 use shared::site_mapping::routes::SitesApi;
 use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
 use shared::tenant::TenantId;
+use shared::tickets::TicketTiming;
 use shared::tickets::routes::TicketsApi;
 use shared::workers::sync_run;
 use simulators::autotask::{AutotaskConfig, AutotaskSim};
@@ -31,6 +32,8 @@ pub enum Psa {
 
 pub struct World {
     pub datto_sim: DattoSim,
+    /// The mapped site.
+    pub site_uid: String,
     pub psa_sim: Psa,
     pub api: Arc<TicketsApi>,
     pub url: String,
@@ -52,11 +55,63 @@ pub async fn world(kind: PsaKind, clock: fn() -> i64) -> World {
 
 /// `latency` is added to every simulator answer; `devices` sit in the mapped site.
 pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, devices: usize) -> World {
+    world_timed(kind, clock, latency, devices, TicketTiming::default()).await
+}
+
+/// [`world_with`] whose ticket flow has the deadline and claim liveness of `timing`.
+pub async fn world_timed(
+    kind: PsaKind,
+    clock: fn() -> i64,
+    latency: Duration,
+    devices: usize,
+    timing: TicketTiming,
+) -> World {
+    world_opts(
+        kind,
+        clock,
+        WorldOptions {
+            latency,
+            devices,
+            timing,
+            datto_rate_limit: None,
+            autotask_hourly_limit: None,
+        },
+    )
+    .await
+}
+
+/// How a world is built.
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    /// Added to every simulator answer.
+    pub latency: Duration,
+    /// Devices in the mapped site.
+    pub devices: usize,
+    pub timing: TicketTiming,
+    /// Datto RMM's read and write limits per minute (the simulator's defaults if `None`).
+    pub datto_rate_limit: Option<u32>,
+    /// Autotask's hourly request limit (the simulator's default if `None`).
+    pub autotask_hourly_limit: Option<u32>,
+}
+
+pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions) -> World {
+    let WorldOptions {
+        latency,
+        devices,
+        timing,
+        datto_rate_limit,
+        autotask_hourly_limit,
+    } = options;
+    let defaults = DattoConfig::default();
+    let limit = datto_rate_limit.unwrap_or(defaults.read_limit);
     let datto_sim = DattoSim::start(DattoConfig {
         sites: 2,
         devices: 6,
         latency,
-        ..DattoConfig::default()
+        read_limit: limit,
+        write_limit: datto_rate_limit.unwrap_or(defaults.write_limit),
+        write_op_limit: datto_rate_limit.unwrap_or(defaults.write_op_limit),
+        ..defaults
     })
     .await
     .unwrap();
@@ -66,10 +121,12 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
 
     let (psa_sim, ci_id) = match kind {
         PsaKind::Autotask => {
+            let defaults = AutotaskConfig::default();
             let sim = AutotaskSim::start(AutotaskConfig {
                 companies: 4,
                 latency,
-                ..AutotaskConfig::default()
+                hourly_limit: autotask_hourly_limit.unwrap_or(defaults.hourly_limit),
+                ..defaults
             })
             .await
             .unwrap();
@@ -103,7 +160,8 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
     let aws = aws_config().await;
     let store = fresh_store(&aws).await;
     let secrets = secrets_manager(&aws);
-    let datto = crate::datto_connector(&datto_sim);
+    // As `DattoConnector::from_env` builds it: one token per account for the life of the process.
+    let datto = crate::datto_connector(&datto_sim).with_shared_accounts();
     let psa = psa_connector(&zone_url);
     let settings = crate::test_settings();
     let tenant = TenantId::parse(TENANT).unwrap();
@@ -176,6 +234,7 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
         settings,
         clock,
         hook_base_url: None,
+        timing,
     });
     let handler_api = api.clone();
     let url = gateway(move |req| {
@@ -185,6 +244,7 @@ pub async fn world_with(kind: PsaKind, clock: fn() -> i64, latency: Duration, de
     .await;
     let mut world = World {
         datto_sim,
+        site_uid: site_uid.clone(),
         psa_sim,
         api,
         url,
@@ -273,6 +333,42 @@ impl World {
             .into_iter()
             .filter(|t| t.rmm_alert_id.as_deref() == Some(uid))
             .collect()
+    }
+
+    /// Delivers an alert's webhook straight to the hook (as Datto RMM would), whatever the
+    /// simulator's webhook setting: `(status, answer)`.
+    pub async fn deliver(&self, uid: &str) -> (u16, Value) {
+        let path = format!("/hooks/datto/{}/alerts?token={}", self.datto_id, self.datto_token);
+        self.hook(&path, &[], json!({ "alertUid": uid }).to_string().as_bytes())
+            .await
+    }
+
+    /// Runs a reconciler pass through its route.
+    pub async fn reconcile(&self) -> Value {
+        let (status, pass) = self
+            .call(
+                "POST",
+                &format!("/integrations/{}/ticket-reconciler", self.datto_id),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{pass}");
+        pass
+    }
+
+    /// The stored state of an alert, through `GET /integrations/{id}/alerts`.
+    pub async fn alert_state(&self, uid: &str) -> Value {
+        let (status, list) = self
+            .call("GET", &format!("/integrations/{}/alerts", self.datto_id), None)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alertUid"] == uid)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     pub async fn hook(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {

@@ -420,6 +420,32 @@ async fn preview_then_apply_imports_every_kind_once_and_reruns_change_nothing() 
     let linked = portal.iter().find(|c| c["id"] == hand_made["id"]).unwrap();
     assert_eq!(linked["psa"]["id"], active.id.to_string());
     assert_eq!(linked["name"], hand_made_name.as_str(), "a person's name is kept");
+    // Each linked company carries the PSA's company type by name: what the
+    // company-side mapping table shows and filters on.
+    let tenant = shared::tenant::TenantId::parse(TENANT).unwrap();
+    let entries = env.import.store.company_entries(&tenant).await.unwrap();
+    let expected_type = |psa_id: &str| {
+        let sim = psa_companies.iter().find(|c| c.id.to_string() == psa_id).unwrap();
+        match sim.company_type {
+            1 => "Customer",
+            3 => "Prospect",
+            7 => "Vendor",
+            other => panic!("the simulator drew an unexpected company type {other}"),
+        }
+    };
+    let typed: Vec<_> = entries
+        .iter()
+        .filter_map(|e| e.psa_id.as_deref().map(|p| (e, p)))
+        .collect();
+    assert_eq!(typed.len(), 1 + created);
+    for (entry, psa_id) in typed {
+        assert_eq!(
+            entry.company_type.as_deref(),
+            Some(expected_type(psa_id)),
+            "{}",
+            entry.name
+        );
+    }
     let (status, contacts) = env.import("GET", "/contacts?limit=1000", TENANT, None).await;
     assert_eq!(status, 200);
     assert_eq!(

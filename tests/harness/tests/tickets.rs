@@ -142,6 +142,7 @@ async fn connectwise_round_trip_with_signed_callbacks() {
         settings: w.api.settings.clone(),
         clock: shared::time::now_millis,
         hook_base_url: Some(w.url.clone()),
+        timing: shared::tickets::TicketTiming::default(),
     };
     let (status, made) = read_response(
         registering
@@ -227,13 +228,13 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
             format!("/hooks/datto/{}/alerts?token={}", uuid::Uuid::new_v4(), w.datto_token),
             vec![],
             body.clone(),
-            404,
+            401,
         ),
         (
             format!("/hooks/datto/not-a-uuid/alerts?token={}", w.datto_token),
             vec![],
             body.clone(),
-            404,
+            401,
         ),
         // The PSA's token does not open the Datto hook.
         (format!("{alerts}?token={}", w.psa_token), vec![], body.clone(), 401),
@@ -276,7 +277,7 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
     );
     assert_eq!(status, 404);
 
-    // A deleted integration's hook answers 404: its token went with it.
+    // A deleted integration's hook answers as a wrong token does (401): whether it existed is not told.
     let tenant = TenantId::parse(TENANT).unwrap();
     Integrations {
         store: &w.api.store,
@@ -290,7 +291,7 @@ async fn hooks_refuse_bad_tokens_unknown_integrations_and_malformed_bodies() {
     let (status, gone) = w
         .hook(&format!("{alerts}?token={}", w.datto_token), &[], body.as_bytes())
         .await;
-    assert_eq!(status, 404, "{gone}");
+    assert_eq!(status, 401, "{gone}");
 }
 
 #[tokio::test]
@@ -323,6 +324,7 @@ async fn a_store_fault_answers_5xx_so_the_sender_retries() {
         settings: w.api.settings.clone(),
         clock: shared::time::now_millis,
         hook_base_url: None,
+        timing: shared::tickets::TicketTiming::default(),
     };
     let mut event = rmmsync_tests::api_event_json(
         "POST",
@@ -342,7 +344,7 @@ fn base64_encode(s: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
+async fn an_alert_from_an_unmapped_site_fails_with_its_reason() {
     let w = world(PsaKind::Autotask, shared::time::now_millis).await;
     w.datto_sim.set_alert_webhook(None);
     let site = w.datto_sim.add_site("Nobody Mapped This LLC");
@@ -354,8 +356,9 @@ async fn an_alert_from_an_unmapped_site_fails_once_with_its_reason() {
     let (status, first) = w.hook(&path, &[], body.as_bytes()).await;
     assert_eq!((status, first["status"].as_str()), (200, Some("failed")), "{first}");
     assert!(first["reason"].as_str().unwrap().contains("not mapped"), "{first}");
+    // Tried again (a refusal heals once fixed), and refused again while the site is unmapped.
     let (status, again) = w.hook(&path, &[], body.as_bytes()).await;
-    assert_eq!((status, again["status"].as_str()), (200, Some("duplicate")), "{again}");
+    assert_eq!((status, again["status"].as_str()), (200, Some("failed")), "{again}");
     assert_eq!(w.autotask().tickets().len(), tickets, "no ticket without a PSA company");
 }
 
@@ -370,6 +373,7 @@ async fn unreachable_api() -> TicketsApi {
         settings: rmmsync_tests::test_settings(),
         clock: shared::time::now_millis,
         hook_base_url: None,
+        timing: shared::tickets::TicketTiming::default(),
     }
 }
 
@@ -482,7 +486,11 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
         "GET /users",
         "GET /integrations/{id}/ticket-settings",
         "PUT /integrations/{id}/ticket-settings",
+        "PATCH /integrations/{id}/ticket-settings",
         "POST /integrations/{id}/hook-token",
+        "GET /integrations/{id}/alerts",
+        "GET /integrations/{id}/ticket-reconciler",
+        "POST /integrations/{id}/ticket-reconciler",
         "POST /hooks/datto/{integrationId}/alerts",
         "POST /hooks/autotask/{integrationId}/callout",
         "POST /hooks/connectwise/{integrationId}/callback",
@@ -535,6 +543,15 @@ async fn a_switched_off_integration_answers_disabled_and_opens_nothing_until_it_
     );
     let (status, out) = w.hook(&alert_path, &[], body.as_bytes()).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("disabled")), "{out}");
+    // The reconciler leaves it alone too: asked by hand it says why.
+    let (status, refused) = w
+        .call("POST", &format!("/integrations/{}/ticket-reconciler", w.datto_id), None)
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("integration_disabled")),
+        "{refused}"
+    );
     assert!(w.autotask_tickets_for(&uid).is_empty());
     // On again: the next delivery opens the ticket.
     assert!(

@@ -199,7 +199,16 @@ async fn records_of_every_kind_with_inactive_ones_and_ci_types() {
             (r.name.as_str(), r.active),
             (sim_company.name.as_str(), sim_company.active)
         );
+        assert_eq!(
+            r.company_type.as_deref(),
+            Some(super::records::company_type_name(sim_company.company_type).as_str())
+        );
     }
+    assert!(
+        companies.iter().any(|r| r.company_type.as_deref() == Some("Customer"))
+            && companies.iter().any(|r| r.company_type.as_deref() != Some("Customer")),
+        "the simulator's mix of company types reads back by name"
+    );
 
     let contacts = c.list_records(RecordKind::Contact).await.unwrap();
     assert_eq!(contacts.len(), sim.count(Entity::Contacts));

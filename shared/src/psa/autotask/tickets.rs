@@ -194,6 +194,22 @@ impl AutotaskClient {
             .map(|t| ticket_state(t, settings)))
     }
 
+    /// The newest ticket carrying this alert uid, in any status: what a delivery that died
+    /// after the create left behind, to adopt instead of opening a second.
+    pub async fn find_ticket_for_alert(
+        &self,
+        alert_uid: &str,
+        settings: &AutotaskTicketSettings,
+    ) -> Result<Option<TicketState>, PsaError> {
+        let filter = json!([{"op": "eq", "field": "rmmAlertID", "value": alert_uid}]);
+        let items = self.transport.query_all("Tickets", filter).await?;
+        Ok(items
+            .iter()
+            .filter(|t| t.get("id").and_then(Value::as_i64).is_some())
+            .max_by_key(|t| t.get("id").and_then(Value::as_i64))
+            .map(|t| ticket_state(t, settings)))
+    }
+
     async fn ticket_item(&self, ticket_id: &str) -> Result<Value, PsaError> {
         let not_found = || PsaError::NotFound {
             psa: PSA,

@@ -123,6 +123,7 @@ fn record(kind: RecordKind, id: String, name: String) -> PsaRecord {
         serial_number: None,
         configuration_type: None,
         rmm_device_uid: None,
+        company_type: None,
         updated_at: None,
     }
 }
@@ -144,6 +145,12 @@ fn company_record(v: &Value) -> Option<PsaRecord> {
         .is_some_and(|s| s.trim().eq_ignore_ascii_case("inactive"));
     r.active = v["deletedFlag"].as_bool() != Some(true) && !inactive_status;
     r.updated_at = updated_at(v);
+    // `types` (a list of references) on current versions, `type` on older ones;
+    // a company of several types is shown by its first.
+    r.company_type = v["types"]
+        .as_array()
+        .and_then(|types| types.iter().find_map(|t| text(&t["name"])))
+        .or_else(|| text(&v["type"]["name"]));
     Some(r)
 }
 

@@ -232,6 +232,14 @@ async fn record_kinds_map() {
     .await;
     let c = connector().with_page_size(4).client(creds(&sim)).unwrap();
 
+    let companies = c.list_records(RecordKind::Company).await.unwrap();
+    for raw in sim.companies() {
+        let id = raw["id"].as_i64().unwrap().to_string();
+        let rec = companies.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(rec.company_type.as_deref(), raw["types"][0]["name"].as_str(), "{raw}");
+    }
+    assert!(companies.iter().all(|r| r.company_type.is_some()));
+
     let contacts = c.list_records(RecordKind::Contact).await.unwrap();
     assert_eq!(contacts.len(), sim.contacts().len());
     let first = &sim.contacts()[0];

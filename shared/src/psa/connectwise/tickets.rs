@@ -199,6 +199,26 @@ impl ConnectWiseClient {
         Ok(None)
     }
 
+    /// The newest ticket carrying this alert uid in `externalXRef`, open or closed: what a
+    /// delivery that died after the create left behind, to adopt instead of opening a second.
+    pub async fn find_ticket_for_alert(
+        &self,
+        alert_uid: &str,
+        settings: &ConnectWiseTicketSettings,
+    ) -> Result<Option<TicketState>, PsaError> {
+        let cond = Conditions::new().eq_str("externalXRef", &truncate_chars(alert_uid, XREF_MAX));
+        let mut url = self.transport().url("service/tickets").await?;
+        url.query_pairs_mut()
+            .append_pair("conditions", &cond.build())
+            .append_pair("orderBy", "id desc")
+            .append_pair("pageSize", "1");
+        let found = self.transport().call(Method::GET, url, None).await?;
+        match found.as_array().and_then(|a| a.first()) {
+            Some(t) => Ok(Some(self.ticket_state(t, settings).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn ticket_state(&self, t: &Value, settings: &ConnectWiseTicketSettings) -> Result<TicketState, PsaError> {
         let id = t["id"].as_i64().ok_or_else(|| PsaError::InvalidResponse {
             psa: PSA,
