@@ -31,7 +31,7 @@ pub async fn sync_run(
                 time: budget.import_time,
                 page: budget.import_page,
             };
-            after_sync(&deps.store, tenant, integration_id, run, limits).await;
+            Box::pin(after_sync(&deps.store, tenant, integration_id, run, limits)).await;
         },
     )
     .await

@@ -16,14 +16,16 @@
 //! complete run): every device of an auto-sync type in a mapped site that
 //! has no asset yet is imported; an imported device whose asset would
 //! change (hostname, OS, audit details, its site's company, the type's
-//! mapping) is updated; unchanged ones cost no write.
+//! mapping) is updated; unchanged ones cost no write. It reads only the
+//! devices the sync wrote since its last pass, unless a mapping changed.
 
 use super::mappings::PortalRef;
 use super::types::DeviceTypes;
 use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
 use crate::site_mapping::SiteMapping;
 
-use crate::store::DynamoStore;
+use crate::store::{DynamoStore, keys};
+use crate::sync::items::SyncStore;
 use crate::sync::plan::{DeviceRecord, UNKNOWN};
 use crate::tenant::TenantId;
 use crate::time::{format_rfc3339, now_millis};
@@ -39,6 +41,13 @@ pub const MAX_UIDS: usize = 1_000;
 pub const MAX_RESULTS: usize = 5_000;
 /// Devices read per query page while streaming.
 const PAGE: i32 = 500;
+/// Device shards streamed at once (4 lanes of 8 of the 32 shards).
+const LANES: u32 = 4;
+/// `AUTOIMPORT#RESUME` of a full pass starts with this and the fingerprint
+/// it works for; each further line is a lane's `{shard}\t{after uid}`.
+const FULL_RESUME: &str = "full\t";
+/// Run id prefix of a change list an out-of-time pass left for the next one.
+const REST_PREFIX: &str = "rest-";
 
 pub type TypeKey = (String, String);
 
@@ -109,6 +118,31 @@ impl ImportContext {
     pub fn staged(&self, d: &DeviceRecord) -> bool {
         self.company_of(d).is_some()
     }
+
+    /// A hash of everything besides the device that decides an asset: site
+    /// mappings, type mappings (with the portal type's name) and the
+    /// auto-sync types. While it stays the same, only changed devices can
+    /// change an asset.
+    pub fn fingerprint(&self) -> String {
+        let mut h = crate::sync::hash::Fnv64::new();
+        h.str(Some("import-context/1"));
+        let mut sites: Vec<_> = self.site_companies.iter().collect();
+        sites.sort();
+        for (site, company) in sites {
+            h.str(Some(site)).str(Some(company));
+        }
+        let mut types: Vec<_> = self.types.iter().collect();
+        types.sort_by(|a, b| a.0.cmp(b.0));
+        for ((c, t), p) in types {
+            h.str(Some(c)).str(Some(t)).str(Some(&p.id)).str(Some(&p.name));
+        }
+        let mut auto: Vec<_> = self.auto_sync.iter().collect();
+        auto.sort();
+        for (c, t) in auto {
+            h.str(Some("auto")).str(Some(c)).str(Some(t));
+        }
+        h.hex()
+    }
 }
 
 /// The rules, in order.
@@ -164,7 +198,9 @@ pub struct AutoImportLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
     Complete,
-    /// Stopped at its deadline; the next pass starts after this device uid.
+    /// Stopped at its deadline. `resume_after` says where: for a stream, each
+    /// unfinished lane's `{shard}\t{after uid}` on a line; for a pass through
+    /// the changes, the last uid it dealt with (the rest is a change list).
     OutOfTime {
         resume_after: String,
     },
@@ -286,12 +322,39 @@ pub struct ImportReport {
     pub results_truncated: bool,
     /// DynamoDB item writes.
     pub writes: u64,
+    /// DynamoDB items read (devices, import states, bookkeeping).
+    #[serde(skip)]
+    pub reads: u64,
     pub finished_at: String,
     #[serde(skip)]
     listed_imported: usize,
 }
 
 impl ImportReport {
+    /// Adds what another part of the same import (another lane) reported.
+    fn merge(&mut self, other: ImportReport) {
+        self.requested += other.requested;
+        self.unchanged += other.unchanged;
+        self.writes += other.writes;
+        self.reads += other.reads;
+        self.failed += other.failed;
+        for r in other.results {
+            if r.status == ImportStatus::Imported {
+                self.imported += 1;
+                if self.listed_imported >= MAX_RESULTS {
+                    self.results_truncated = true;
+                    continue;
+                }
+                self.listed_imported += 1;
+            }
+            self.results.push(r);
+        }
+        // Successes the other part counted but did not list.
+        let listed = other.listed_imported as u64;
+        self.imported += other.imported.saturating_sub(listed);
+        self.results_truncated |= other.results_truncated;
+    }
+
     fn push(&mut self, r: DeviceResult) {
         match r.status {
             ImportStatus::Imported => {
@@ -389,11 +452,22 @@ impl DeviceImporter<'_> {
         Ok(report)
     }
 
-    /// The scheduled sync's import of auto-sync types (see the module docs),
-    /// within `limits`: it stops between pages once its time is spent (after
-    /// one page at least), saves where (`AUTOIMPORT#RESUME`), and the next
-    /// run's pass goes on from there, so every device is reached however
-    /// short the budget.
+    /// The scheduled sync's import of auto-sync types (see the module docs).
+    ///
+    /// It touches only what changed: the devices the sync runs wrote since
+    /// the last pass (their `CHANGED#` uids), unless the mappings changed
+    /// since (the context's [fingerprint](ImportContext::fingerprint)), when
+    /// every device of the auto-sync types is looked at once (a full pass).
+    ///
+    /// Within `limits`: it stops between pages once its time is spent (after
+    /// one page at least per lane), and the next run's pass goes on from
+    /// there, so every device is reached however short the budget. A full
+    /// pass saves where each lane stopped (`AUTOIMPORT#RESUME`, with the
+    /// fingerprint it works for); the fingerprint is kept, and the change
+    /// lists dropped, only after a completed pass. A pass through the changes
+    /// that runs out of time keeps the uids it did not reach as a change list
+    /// of their own before dropping the ones it read. A failed pass leaves
+    /// everything for the next one.
     pub async fn auto_import(
         &self,
         tenant: &TenantId,
@@ -401,12 +475,31 @@ impl DeviceImporter<'_> {
         limits: AutoImportLimits,
     ) -> Result<(ImportReport, Completion), DevicesError> {
         let ctx = self.context(tenant, integration).await?;
-        let mut report = ImportReport::default();
+        let sync = SyncStore::new(self.store.clone());
+        let pk = keys::integration_pk(tenant, integration);
+        let (changed, change_items) = sync.pending_changes(&pk).await?;
+        let stored = self.store.auto_import_fingerprint(tenant, integration).await?;
+        let fingerprint = ctx.fingerprint();
+        let mut report = ImportReport {
+            reads: sync.reads() + 1,
+            ..ImportReport::default()
+        };
         let mut completion = Completion::Complete;
-        if !ctx.auto_sync.is_empty() {
+        let deadline = Instant::now() + limits.time;
+        let page = limits.page.clamp(1, PAGE);
+        // A full pass another run left unfinished, for this very context.
+        let resume = self.store.auto_import_resume(tenant, integration).await?;
+        report.reads += 1;
+        let full_resume = resume.as_deref().and_then(|r| {
+            let (head, lanes) = r.split_once('\n').unwrap_or((r, ""));
+            (head.strip_prefix(FULL_RESUME) == Some(fingerprint.as_str())).then(|| lanes.to_owned())
+        });
+        if ctx.auto_sync.is_empty() {
+            // Nothing to import: the changes are dealt with.
+            report.writes += sync.drop_changes(&pk, change_items).await?;
+        } else if full_resume.is_some() || stored.as_deref() != Some(fingerprint.as_str()) {
             let auto = ctx.auto_sync.clone();
-            let deadline = Instant::now() + limits.time;
-            let start = self.store.auto_import_resume(tenant, integration).await?;
+            let resumed = full_resume.is_some();
             completion = self
                 .stream(
                     tenant,
@@ -415,31 +508,105 @@ impl DeviceImporter<'_> {
                     true,
                     &mut report,
                     Paging {
-                        size: limits.page.clamp(1, PAGE),
-                        start: start.clone(),
+                        size: page,
+                        start: full_resume,
                         deadline: Some(deadline),
                     },
                 )
                 .await?;
             match &completion {
                 Completion::OutOfTime { resume_after } => {
+                    let token = format!("{FULL_RESUME}{fingerprint}\n{resume_after}");
                     self.store
-                        .set_auto_import_resume(tenant, integration, Some(resume_after))
+                        .set_auto_import_resume(tenant, integration, Some(&token))
                         .await?;
+                    report.writes += 1;
                 }
-                Completion::Complete if start.is_some() => {
-                    self.store.set_auto_import_resume(tenant, integration, None).await?;
+                Completion::Complete => {
+                    // Shards an earlier pass went through may have changed since:
+                    // the changes of those runs are still listed.
+                    if resumed {
+                        completion = self
+                            .import_changes(tenant, &ctx, &sync, changed, change_items, page, deadline, &mut report)
+                            .await?;
+                    } else {
+                        report.writes += sync.drop_changes(&pk, change_items).await?;
+                    }
+                    self.store
+                        .put_auto_import_fingerprint(tenant, integration, &fingerprint)
+                        .await?;
+                    report.writes += 1;
+                    if resume.is_some() {
+                        self.store.set_auto_import_resume(tenant, integration, None).await?;
+                        report.writes += 1;
+                    }
                 }
-                Completion::Complete => {}
             }
+        } else {
+            if resume.is_some() {
+                // A full pass for another context, or an older layout: not ours to resume.
+                self.store.set_auto_import_resume(tenant, integration, None).await?;
+                report.writes += 1;
+            }
+            completion = self
+                .import_changes(tenant, &ctx, &sync, changed, change_items, page, deadline, &mut report)
+                .await?;
         }
         report.finished_at = format_rfc3339(now_millis());
         Ok((report, completion))
     }
 
+    /// The changed devices of auto-sync types, `page` at a time until the
+    /// deadline (one page at least). Drops the change items it read once
+    /// their uids are dealt with; uids it did not reach are first written
+    /// back as a change list of their own.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_changes(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        sync: &SyncStore,
+        changed: Vec<String>,
+        change_items: Vec<String>,
+        page: i32,
+        deadline: Instant,
+        report: &mut ImportReport,
+    ) -> Result<Completion, DevicesError> {
+        let pk = keys::integration_pk(tenant, &ctx.integration);
+        let wanted = |d: &DeviceRecord| ctx.auto_sync.contains(&type_key(d));
+        let mut chunks = changed.chunks(page as usize).peekable();
+        let mut completion = Completion::Complete;
+        while let Some(chunk) = chunks.next() {
+            let found = self.store.devices_by_uid(tenant, &ctx.integration, chunk).await?;
+            report.reads += found.len() as u64;
+            let mut batch: Vec<_> = found
+                .into_values()
+                .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
+                .map(|d| (d.uid.clone(), Some(d)))
+                .collect();
+            batch.sort_by(|a, b| a.0.cmp(&b.0));
+            if !batch.is_empty() {
+                self.apply(tenant, ctx, batch, true, report).await?;
+            }
+            if chunks.peek().is_some() && Instant::now() >= deadline {
+                let last = chunk.last().cloned().unwrap_or_default();
+                let rest: Vec<String> = chunks.flatten().cloned().collect();
+                let list = format!("{REST_PREFIX}{}", crate::runs::history::new_run_id(now_millis()));
+                report.writes += u64::from(sync.save_changed(&pk, &list, 0, &rest).await?);
+                completion = Completion::OutOfTime { resume_after: last };
+                break;
+            }
+        }
+        report.writes += sync.drop_changes(&pk, change_items).await?;
+        Ok(completion)
+    }
+
     /// Every staged, not removed device that `wanted` picks, a page at a time;
-    /// the next page is read while the current one is written. With a
-    /// deadline, no page is started after it (the first always is).
+    /// the device shards are walked by [`LANES`] lanes at once (each its own
+    /// partition key), and in each lane the next page is read while the
+    /// current one is written. With a deadline, a lane starts no page after
+    /// it (its first always); `paging.start` is where each lane stopped last
+    /// time (see [`Completion::OutOfTime`]).
     async fn stream(
         &self,
         tenant: &TenantId,
@@ -449,17 +616,100 @@ impl DeviceImporter<'_> {
         report: &mut ImportReport,
         paging: Paging,
     ) -> Result<Completion, DevicesError> {
-        let Paging {
-            size: page_size,
-            start,
-            deadline,
-        } = paging;
+        let Paging { size, start, deadline } = paging;
+        // Where each lane starts: (shard, after uid); a resumed pass lists
+        // only its unfinished lanes.
+        let mut starts: Vec<Option<(u32, Option<String>)>> = (0..LANES).map(|l| Some((l, None))).collect();
+        if let Some(token) = &start {
+            starts = vec![None; LANES as usize];
+            for line in token.lines() {
+                let (shard, after) = line.split_once('\t').unwrap_or((line, ""));
+                let Ok(shard) = shard.parse::<u32>() else { continue };
+                if shard < keys::SHARDS {
+                    let after = (!after.is_empty()).then(|| after.to_owned());
+                    starts[(shard % LANES) as usize] = Some((shard, after));
+                }
+            }
+        }
+        let wanted = &wanted;
+        let lane = |from: Option<(u32, Option<String>)>| async move {
+            let mut report = ImportReport::default();
+            let Some((mut shard, mut after)) = from else {
+                return Ok::<_, DevicesError>((report, None));
+            };
+            let mut first = true;
+            while shard < keys::SHARDS {
+                if !first && deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok((report, Some((shard, None))));
+                }
+                let stop = self
+                    .stream_shard(
+                        tenant,
+                        ctx,
+                        shard,
+                        after.take(),
+                        size,
+                        deadline,
+                        wanted,
+                        only_changed,
+                        &mut report,
+                    )
+                    .await?;
+                first = false;
+                if let Some(uid) = stop {
+                    return Ok((report, Some((shard, Some(uid)))));
+                }
+                shard += LANES;
+            }
+            Ok((report, None))
+        };
+        let mut starts = starts.into_iter();
+        let mut next = || starts.next().flatten();
+        // Boxed: four lanes of page futures inline would make one very large future.
+        let (a, b, c, d) = tokio::join!(
+            Box::pin(lane(next())),
+            Box::pin(lane(next())),
+            Box::pin(lane(next())),
+            Box::pin(lane(next()))
+        );
+        let mut unfinished = Vec::new();
+        for part in [a?, b?, c?, d?] {
+            report.merge(part.0);
+            if let Some((shard, after)) = part.1 {
+                unfinished.push(format!("{shard}\t{}", after.unwrap_or_default()));
+            }
+        }
+        if unfinished.is_empty() {
+            Ok(Completion::Complete)
+        } else {
+            Ok(Completion::OutOfTime {
+                resume_after: unfinished.join("\n"),
+            })
+        }
+    }
+
+    /// One shard's devices from after `after`; returns the uid to resume
+    /// after if it stopped at the deadline (never before its first page).
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_shard(
+        &self,
+        tenant: &TenantId,
+        ctx: &ImportContext,
+        shard: u32,
+        after: Option<String>,
+        page_size: i32,
+        deadline: Option<Instant>,
+        wanted: &impl Fn(&DeviceRecord) -> bool,
+        only_changed: bool,
+        report: &mut ImportReport,
+    ) -> Result<Option<String>, DevicesError> {
         let mut page = self
             .store
-            .device_page(tenant, &ctx.integration, start.as_deref(), page_size)
+            .device_page(tenant, &ctx.integration, shard, after.as_deref(), page_size)
             .await?;
         loop {
             let (devices, next) = page;
+            report.reads += devices.len() as u64;
             let batch: Vec<_> = devices
                 .into_iter()
                 .filter(|d| ctx.staged(d) && !is_removed(d) && wanted(d))
@@ -473,15 +723,16 @@ impl DeviceImporter<'_> {
                 }
             };
             let Some(next) = next else {
-                return apply.await.map(|()| Completion::Complete);
+                return apply.await.map(|()| None);
             };
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 apply.await?;
-                return Ok(Completion::OutOfTime { resume_after: next });
+                return Ok(Some(next));
             }
             let (applied, fetched) = tokio::join!(
                 apply,
-                self.store.device_page(tenant, &ctx.integration, Some(&next), page_size)
+                self.store
+                    .device_page(tenant, &ctx.integration, shard, Some(&next), page_size)
             );
             applied?;
             page = fetched?;
@@ -502,6 +753,7 @@ impl DeviceImporter<'_> {
             .map(|(u, _)| u.clone())
             .collect();
         let previous = self.store.import_states(tenant, &ctx.integration, &known).await?;
+        report.reads += previous.len() as u64;
         // An asset whose import state is gone (or never said when it was made)
         // keeps the `createdAt` it has: read it rather than stamp it anew.
         let unknown_age: Vec<String> = known
@@ -510,6 +762,7 @@ impl DeviceImporter<'_> {
             .map(|u| Asset::id_for(&ctx.integration, u))
             .collect();
         let created = self.store.asset_created_ats(tenant, &unknown_age).await?;
+        report.reads += created.len() as u64;
         let now = now_millis();
         let mut assets = Vec::new();
         let mut states = Vec::new();
@@ -599,6 +852,7 @@ pub async fn after_sync(
             run.counts.devices_imported += report.imported;
             run.counts.devices_import_failed += report.failed;
             run.counts.writes += report.writes;
+            run.counts.reads += report.reads;
             run.counts.devices_import_incomplete = completion != Completion::Complete;
         }
         Err(e) => run.record_error("devices.auto_import", e.to_string()),

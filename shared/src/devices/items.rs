@@ -4,9 +4,10 @@
 //! |---|---|---|
 //! | custom portal device type | `TENANT#{t}` | `DEVICETYPE#{id}` |
 //! | its name, case-folded (uniqueness guard) | `TENANT#{t}` | `DEVICETYPENAME#{lowercase name}` |
-//! | portal asset | `TENANT#{t}` | `ASSET#{integrationId}:{deviceUid}` (GSI1: `TENANT#{t}#COMPANY#{companyId}#ASSETS` / `ASSET#{id}`) |
+//! | portal asset | `TENANT#{t}#ASSETS#{nn}` (`nn`: shard of the asset id) | `ASSET#{integrationId}:{deviceUid}` (GSI1: `TENANT#{t}#COMPANY#{companyId}#ASSETS` / `ASSET#{id}`) |
 //! | Datto type -> portal type | `TENANT#{t}#INTEGRATION#{id}` | `TYPEMAP#{category}#{type}` |
-//! | a device's import state | `TENANT#{t}#INTEGRATION#{id}` | `IMPORT#{deviceUid}` |
+//! | the import context's fingerprint at the last auto-import pass | `TENANT#{t}#INTEGRATION#{id}` | `AUTOIMPORT#STATE` |
+//! | a device's import state | `TENANT#{t}#INTEGRATION#{id}#SHARD#{nn}` (`nn`: shard of the uid, as its `DEVICE#`) | `IMPORT#{deviceUid}` |
 //!
 //! The asset id starts with the integration id, so one `begins_with` query
 //! finds an integration's assets (to unlink them when it is deleted), and
@@ -18,9 +19,8 @@ use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::sync::items::{device_from_item, put_request};
 use crate::sync::plan::DeviceRecord;
 use crate::tenant::TenantId;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use std::collections::HashMap;
-use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Concurrent BatchWriteItem calls of one [`ImportStore::write_imports`].
@@ -87,7 +87,7 @@ fn put_opt(item: &mut Item, k: &str, v: &Option<String>) {
 
 fn asset_item(tenant: &TenantId, a: &Asset) -> Item {
     let mut item = Item::from([
-        ("PK".into(), s(keys::tenant_pk(tenant))),
+        ("PK".into(), s(keys::asset_pk(tenant, &a.id))),
         ("SK".into(), s(asset_sk(&a.id))),
         ("entity".into(), s("asset")),
         ("id".into(), s(&a.id)),
@@ -130,9 +130,10 @@ fn asset_from_item(item: &Item) -> Result<Asset, StoreError> {
     })
 }
 
+/// The `IMPORT#{uid}` item, in the device's shard of the integration partition `pk`.
 fn state_item(pk: &str, st: &ImportState) -> Item {
     let mut item = Item::from([
-        ("PK".into(), s(pk)),
+        ("PK".into(), s(keys::shard_pk(pk, keys::shard_of(&st.device_uid)))),
         ("SK".into(), s(import_sk(&st.device_uid))),
         ("entity".into(), s("device-import")),
         ("deviceUid".into(), s(&st.device_uid)),
@@ -168,44 +169,6 @@ fn state_from_item(item: &Item) -> Result<ImportState, StoreError> {
 }
 
 impl DynamoStore {
-    /// BatchGetItem, 100 keys a call, retrying what DynamoDB hands back unprocessed.
-    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            );
-            let mut attempt = 0;
-            while let Some(request) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                if let Some(mut responses) = out.responses {
-                    found.extend(responses.remove(&self.table).unwrap_or_default());
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut m| m.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable("reads still unprocessed after retries".into()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
-                }
-            }
-        }
-        Ok(found)
-    }
-
     /// BatchWriteItem with `WRITERS` calls in flight.
     async fn write_concurrently(&self, requests: Vec<WriteRequest>) -> Result<u64, StoreError> {
         let total = requests.len() as u64;
@@ -395,15 +358,17 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// One page of synced devices in uid order after `after`.
+    /// One page of synced devices of one shard, in uid order after `after`
+    /// (a uid of that shard); the uid to continue after, if there is more.
     pub async fn device_page(
         &self,
         tenant: &TenantId,
         integration: &str,
+        shard: u32,
         after: Option<&str>,
         limit: i32,
     ) -> Result<(Vec<DeviceRecord>, Option<String>), StoreError> {
-        let pk = keys::integration_pk(tenant, integration);
+        let pk = keys::integration_shard_pk(tenant, integration, shard);
         let start = after.map(|uid| key(pk.clone(), format!("DEVICE#{uid}")));
         let out = self
             .client
@@ -427,14 +392,40 @@ impl DynamoStore {
         Ok((devices, next))
     }
 
+    /// One page of the integration's devices across its shards (shard by
+    /// shard, uid order within one). `after` is the last device handed out
+    /// (its shard is its uid's); the answer's second part is where the next
+    /// page starts: `(shard, Some(uid))` to continue after a uid, `(shard,
+    /// None)` to start a shard; `None` at the end.
+    pub async fn device_scan(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        from: (u32, Option<String>),
+        limit: i32,
+    ) -> Result<(Vec<DeviceRecord>, Option<(u32, Option<String>)>), StoreError> {
+        let (shard, after) = from;
+        let (devices, next) = self
+            .device_page(tenant, integration, shard, after.as_deref(), limit)
+            .await?;
+        let next = match next {
+            Some(uid) => Some((shard, Some(uid))),
+            None if shard + 1 < keys::SHARDS => Some((shard + 1, None)),
+            None => None,
+        };
+        Ok((devices, next))
+    }
+
     pub async fn devices_by_uid(
         &self,
         tenant: &TenantId,
         integration: &str,
         uids: &[String],
     ) -> Result<HashMap<String, DeviceRecord>, StoreError> {
-        let pk = keys::integration_pk(tenant, integration);
-        let keys = uids.iter().map(|u| key(pk.clone(), format!("DEVICE#{u}"))).collect();
+        let keys = uids
+            .iter()
+            .map(|u| key(keys::device_pk(tenant, integration, u), format!("DEVICE#{u}")))
+            .collect();
         Ok(self
             .batch_get(keys)
             .await?
@@ -450,8 +441,10 @@ impl DynamoStore {
         integration: &str,
         uids: &[String],
     ) -> Result<HashMap<String, ImportState>, StoreError> {
-        let pk = keys::integration_pk(tenant, integration);
-        let keys = uids.iter().map(|u| key(pk.clone(), import_sk(u))).collect();
+        let keys = uids
+            .iter()
+            .map(|u| key(keys::device_pk(tenant, integration, u), import_sk(u)))
+            .collect();
         self.batch_get(keys)
             .await?
             .iter()
@@ -520,8 +513,10 @@ impl DynamoStore {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let pk = keys::tenant_pk(tenant);
-        let keys = ids.iter().map(|id| key(pk.clone(), asset_sk(id))).collect();
+        let keys = ids
+            .iter()
+            .map(|id| key(keys::asset_pk(tenant, id), asset_sk(id)))
+            .collect();
         Ok(self
             .batch_get(keys)
             .await?
@@ -551,13 +546,55 @@ impl DynamoStore {
     }
 }
 
+const AUTO_IMPORT_SK: &str = "AUTOIMPORT#STATE";
+
 impl DynamoStore {
+    /// The import context's fingerprint at the last successful auto-import pass.
+    pub async fn auto_import_fingerprint(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::integration_pk(tenant, integration),
+                AUTO_IMPORT_SK.into(),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item.as_ref().and_then(|i| Fields(i).opt_s("fingerprint")))
+    }
+
+    pub async fn put_auto_import_fingerprint(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = key(keys::integration_pk(tenant, integration), AUTO_IMPORT_SK.into());
+        item.insert("entity".into(), s("auto-import-state"));
+        item.insert("fingerprint".into(), s(fingerprint));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     pub async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::tenant_pk(tenant), asset_sk(id))))
+            .set_key(Some(key(keys::asset_pk(tenant, id), asset_sk(id))))
             .send()
             .await
             .map_err(classify)?;
@@ -573,30 +610,47 @@ impl DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Asset>, bool), StoreError> {
-        let tenant_pk = keys::tenant_pk(tenant);
         let want = limit.saturating_add(1).min(1_000) as i32;
         let items = match company {
             None => {
-                let start = after.map(|id| key(tenant_pk.clone(), asset_sk(id)));
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", s(&tenant_pk))
-                    .expression_attribute_values(":prefix", s("ASSET#"))
-                    .set_exclusive_start_key(start)
-                    .limit(want)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                out.items.unwrap_or_default()
+                // The page's first `want` ids of each shard, the shards read in
+                // parallel; merged, the first `want` of all are the page.
+                let mut tasks = JoinSet::new();
+                for shard in 0..keys::SHARDS {
+                    let store = self.clone();
+                    let pk = keys::asset_shard_pk(tenant, shard);
+                    let after = after.map(asset_sk);
+                    tasks.spawn(async move {
+                        let mut q = store
+                            .client
+                            .query()
+                            .table_name(&store.table)
+                            .expression_attribute_values(":pk", s(&pk))
+                            .limit(want);
+                        q = match after {
+                            Some(after) => q
+                                .key_condition_expression("PK = :pk AND SK > :after")
+                                .expression_attribute_values(":after", s(after)),
+                            None => q
+                                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                                .expression_attribute_values(":prefix", s("ASSET#")),
+                        };
+                        q.send().await.map_err(classify).map(|o| o.items.unwrap_or_default())
+                    });
+                }
+                let mut items = Vec::new();
+                while let Some(r) = tasks.join_next().await {
+                    items.extend(r.map_err(|e| StoreError::Unavailable(format!("query task: {e}")))??);
+                }
+                items.sort_by_key(|i| Fields(i).opt_s("SK"));
+                items.truncate(want as usize);
+                items
             }
             Some(company) => {
                 // GSI1 is keys-only: the index gives the page's keys, BatchGetItem the items.
                 let gsi_pk = company_assets_pk(tenant, company);
                 let start = after.map(|id| {
-                    let mut k = key(tenant_pk.clone(), asset_sk(id));
+                    let mut k = key(keys::asset_pk(tenant, id), asset_sk(id));
                     k.insert("GSI1PK".into(), s(&gsi_pk));
                     k.insert("GSI1SK".into(), s(asset_sk(id)));
                     k
@@ -633,37 +687,40 @@ impl DynamoStore {
     pub async fn unlink_assets(&self, tenant: &TenantId, integration: &str) -> Result<usize, StoreError> {
         let now = crate::time::now_millis();
         let mut count = 0;
-        let mut start = None;
-        // Page by page, so that an MSP's 100,000 assets never sit in memory at once.
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::tenant_pk(tenant)))
-                .expression_attribute_values(":prefix", s(asset_sk(&format!("{integration}:"))))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            let requests: Vec<WriteRequest> = out
-                .items
-                .unwrap_or_default()
-                .into_iter()
-                .map(|mut item| {
-                    item.insert("linked".into(), AttributeValue::Bool(false));
-                    item.insert("updatedAt".into(), n(now));
-                    put_request(item)
-                })
-                .collect();
-            count += requests.len();
-            self.write_concurrently(requests).await?;
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(count),
+        for shard in 0..keys::SHARDS {
+            let mut start = None;
+            // Page by page, so that an MSP's 100,000 assets never sit in memory at once.
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", s(keys::asset_shard_pk(tenant, shard)))
+                    .expression_attribute_values(":prefix", s(asset_sk(&format!("{integration}:"))))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let requests: Vec<WriteRequest> = out
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|mut item| {
+                        item.insert("linked".into(), AttributeValue::Bool(false));
+                        item.insert("updatedAt".into(), n(now));
+                        put_request(item)
+                    })
+                    .collect();
+                count += requests.len();
+                self.write_concurrently(requests).await?;
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
             }
         }
+        Ok(count)
     }
 }
 
@@ -675,8 +732,10 @@ pub struct ClearedImports {
 }
 
 /// Before a resync: wipes the device import states of an integration
-/// (`IMPORT#`) and, unless `keep_mappings`, its type mappings (`TYPEMAP#`).
-/// Its assets stay (the resync's auto-import finds them by their ids).
+/// (`IMPORT#` in every shard), the auto-import's bookkeeping
+/// (`AUTOIMPORT#STATE`, `AUTOIMPORT#RESUME`) and, unless `keep_mappings`,
+/// its type mappings (`TYPEMAP#`). Its assets stay (the resync's
+/// auto-import finds them by their ids).
 pub async fn clear_imports(
     store: &DynamoStore,
     tenant: &TenantId,
@@ -684,7 +743,11 @@ pub async fn clear_imports(
     keep_mappings: bool,
 ) -> Result<ClearedImports, StoreError> {
     let pk = keys::integration_pk(tenant, integration);
-    let import_states = store.delete_prefix(&pk, "IMPORT#").await?;
+    let mut import_states = 0;
+    for shard_pk in keys::integration_shard_pks(tenant, integration) {
+        import_states += store.delete_prefix(&shard_pk, "IMPORT#").await?;
+    }
+    store.delete_prefix(&pk, "AUTOIMPORT#").await?;
     let type_mappings = if keep_mappings {
         0
     } else {

@@ -22,7 +22,7 @@
 //! type fails `type_not_mapped`. The rest become (or update) the asset
 //! `{integrationId}:{deviceUid}`: the same id on every import, so importing
 //! again updates and never duplicates. Each device's outcome is kept as
-//! `IMPORT#{uid}` in the integration partition. Deleting the integration
+//! `IMPORT#{uid}` in the device's shard of the integration partition. Deleting the integration
 //! removes the partition (mappings, staged devices, import states) and marks
 //! its assets `linked: false`; the assets stay.
 

@@ -1,7 +1,7 @@
 //! Staged devices: the synced devices of mapped sites, with their import status.
 //!
 //! `GET /integrations/{id}/staged-devices?status=&siteUid=&companyId=&category=&deviceType=&search=&limit=&cursor=`
-//! walks `DEVICE#` in uid order a query page at a time, keeps the devices of
+//! walks `DEVICE#` shard by shard (uid order within a shard) a query page at a time, keeps the devices of
 //! mapped sites that pass the filters, joins their `IMPORT#` states (one
 //! BatchGetItem per page) and stops once it has `limit` rows. Status:
 //! `removed` when Datto deleted the device or it vanished, else `imported`
@@ -12,7 +12,7 @@ use super::import::{DeviceImporter, ImportContext, is_removed, type_key};
 use super::{DevicesError, ImportState, ImportStatus, cursor, ensure_integration};
 use crate::site_mapping::CompanyRef;
 
-use crate::store::DynamoStore;
+use crate::store::{DynamoStore, keys};
 use crate::sync::plan::DeviceRecord;
 use crate::tenant::TenantId;
 use crate::time::format_rfc3339;
@@ -130,17 +130,18 @@ impl StagedDevices<'_> {
         limit: usize,
     ) -> Result<StagedPage, DevicesError> {
         ensure_integration(self.store, tenant, integration).await?;
-        let mut after = cursor.map(cursor::decode).transpose()?;
+        // The cursor is the last uid handed out: its shard is where the walk goes on.
+        let mut from = match cursor.map(cursor::decode).transpose()? {
+            Some(uid) => Some((keys::shard_of(&uid), Some(uid))),
+            None => Some((0, None)),
+        };
         let ctx = DeviceImporter { store: self.store }
             .context(tenant, integration)
             .await?;
         let mut rows: Vec<(DeviceRecord, Option<ImportState>)> = Vec::new();
         let mut more = false;
-        'pages: loop {
-            let (devices, next) = self
-                .store
-                .device_page(tenant, integration, after.as_deref(), SCAN_PAGE)
-                .await?;
+        'pages: while let Some(pos) = from.take() {
+            let (devices, next) = self.store.device_scan(tenant, integration, pos, SCAN_PAGE).await?;
             let candidates: Vec<DeviceRecord> = devices.into_iter().filter(|d| filter.admits(&ctx, d)).collect();
             let uids: Vec<String> = candidates.iter().map(|d| d.uid.clone()).collect();
             let mut states = if uids.is_empty() {
@@ -159,10 +160,7 @@ impl StagedDevices<'_> {
                 }
                 rows.push((d, state));
             }
-            match next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
+            from = next;
         }
         let next_cursor = if more {
             rows.last().map(|(d, _)| cursor::encode(&d.uid))

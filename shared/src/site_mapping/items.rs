@@ -104,8 +104,9 @@ impl DynamoStore {
     /// The devices of an integration's sites that sync holds (removed ones
     /// left out): the device side of quick match's device evidence.
     pub async fn site_devices(&self, tenant: &TenantId, integration: &str) -> Result<Vec<SiteDevice>, StoreError> {
+        // The device shards, read in parallel.
         let items = self
-            .query_prefix(keys::integration_pk(tenant, integration), "DEVICE#")
+            .query_prefix_all(keys::integration_shard_pks(tenant, integration), "DEVICE#", 8)
             .await?;
         Ok(items
             .iter()

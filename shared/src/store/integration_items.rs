@@ -110,6 +110,9 @@ impl DynamoStore {
     /// Deletes an integration's partition, then its item. Children first: if this stops
     /// half-way, the integration still shows and can be deleted again.
     pub(crate) async fn delete_integration_item(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
+        for pk in keys::integration_shard_pks(tenant, id) {
+            self.delete_partition(&pk).await?;
+        }
         self.delete_partition(&keys::integration_pk(tenant, id)).await?;
         // Its hook token goes too, so old webhooks find no integration (404).
         self.client
@@ -129,6 +132,9 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         // A batch a stopping run had in flight during the first sweep lands before this one.
+        for pk in keys::integration_shard_pks(tenant, id) {
+            self.delete_partition(&pk).await?;
+        }
         self.delete_partition(&keys::integration_pk(tenant, id)).await?;
         Ok(())
     }

@@ -6,6 +6,13 @@
 //! |---|---|---|
 //! | integration | `TENANT#{tenant}` | `INTEGRATION#{id}` |
 //! | anything owned by an integration | `TENANT#{tenant}#INTEGRATION#{id}` | `{KIND}#{key}` |
+//! | its large item sets (devices, import states) | `TENANT#{tenant}#INTEGRATION#{id}#SHARD#{nn}` | `{KIND}#{key}` |
+//! | the tenant's assets | `TENANT#{tenant}#ASSETS#{nn}` | `ASSET#{id}` |
+//!
+//! `nn` is [`keys::shard_of`] of the device uid (`00`..`31`): one partition
+//! key on DynamoDB absorbs about 1,000 writes a second, so 100,000 devices
+//! under one key would queue on it; spread over [`keys::SHARDS`] keys, each
+//! holds about 3,000 of them and the shards are read in parallel.
 //!
 //! Keys are only ever built by [`keys`] from a [`TenantId`], which cannot
 //! contain `#`; so no request can name another tenant's partition.
@@ -48,6 +55,50 @@ pub mod keys {
     /// The partition holding everything an integration owns.
     pub fn integration_pk(tenant: &TenantId, id: &str) -> String {
         format!("TENANT#{tenant}#INTEGRATION#{id}")
+    }
+
+    /// Partition keys the large item sets are spread over (per integration for
+    /// devices and import states, per tenant for assets).
+    pub const SHARDS: u32 = 32;
+
+    /// The shard of a device uid (or an asset id): FNV-1a 64 of its bytes
+    /// modulo [`SHARDS`]; stable across releases (never std's hasher).
+    pub fn shard_of(key: &str) -> u32 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (h % u64::from(SHARDS)) as u32
+    }
+
+    /// Shard `shard` of an integration's partition.
+    pub fn integration_shard_pk(tenant: &TenantId, id: &str, shard: u32) -> String {
+        shard_pk(&integration_pk(tenant, id), shard)
+    }
+
+    /// Shard `shard` of a partition key this module built (`{pk}#SHARD#{nn}`).
+    pub fn shard_pk(base_pk: &str, shard: u32) -> String {
+        format!("{base_pk}#SHARD#{shard:02}")
+    }
+
+    /// Every shard partition of an integration, in shard order.
+    pub fn integration_shard_pks(tenant: &TenantId, id: &str) -> Vec<String> {
+        (0..SHARDS).map(|n| integration_shard_pk(tenant, id, n)).collect()
+    }
+
+    /// The shard partition holding a device's items (`DEVICE#`, `IMPORT#`).
+    pub fn device_pk(tenant: &TenantId, id: &str, device_uid: &str) -> String {
+        integration_shard_pk(tenant, id, shard_of(device_uid))
+    }
+
+    /// The partition of an asset: the shard of its id among the tenant's asset partitions.
+    pub fn asset_pk(tenant: &TenantId, asset_id: &str) -> String {
+        asset_shard_pk(tenant, shard_of(asset_id))
+    }
+
+    pub fn asset_shard_pk(tenant: &TenantId, shard: u32) -> String {
+        format!("TENANT#{tenant}#ASSETS#{shard:02}")
     }
 }
 
@@ -382,6 +433,74 @@ impl DynamoStore {
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, all pages.
+    /// BatchGetItem, 100 keys a call, retrying what DynamoDB hands back unprocessed.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                if let Some(mut responses) = out.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable("reads still unprocessed after retries".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// [`Self::query_prefix`] over several partitions at once (the shards of a
+    /// large item set), at most `concurrency` queries in flight; items in
+    /// partition order.
+    pub(crate) async fn query_prefix_all(
+        &self,
+        pks: Vec<String>,
+        prefix: &str,
+        concurrency: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut parts: Vec<Option<Vec<Item>>> = vec![None; pks.len()];
+        let mut next = pks.into_iter().enumerate();
+        loop {
+            while tasks.len() < concurrency.max(1) {
+                let Some((i, pk)) = next.next() else { break };
+                let store = self.clone();
+                let prefix = prefix.to_owned();
+                tasks.spawn(async move { (i, store.query_prefix(pk, &prefix).await) });
+            }
+            match tasks.join_next().await {
+                Some(r) => {
+                    let (i, items) = r.map_err(|e| StoreError::Unavailable(format!("query task: {e}")))?;
+                    parts[i] = Some(items?);
+                }
+                None => break,
+            }
+        }
+        Ok(parts.into_iter().flatten().flatten().collect())
+    }
+
     pub(crate) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;

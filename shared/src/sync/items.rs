@@ -1,7 +1,9 @@
 //! The DynamoDB side of a sync: items of the integration's partition
-//! (`SITE#`, `DEVICE#`, `DEVTYPE#`, `RUN#`, `SYNC#LEASE`, `SYNC#STATE`,
-//! `SEEN#`), the lease, and a pool of concurrent batch writers.
+//! (`SITE#`, `DEVTYPE#`, `RUN#`, `SYNC#LEASE`, `SYNC#STATE`, `SYNC#INDEX`,
+//! `SEEN#`) and of its shards (`DEVICE#`, `DEVIDX#`), the lease, and a pool
+//! of concurrent batch writers. Every item read is counted ([`SyncStore::reads`]).
 
+use super::index::{self, DeviceIndex};
 use super::plan::{DeviceRecord, DeviceTypeCount, SiteRecord};
 use super::record::{RunRecord, RunStatus, SYNC_RUNS};
 use crate::runs::guard::RunGuard;
@@ -94,9 +96,10 @@ pub fn site_from_item(item: &Item) -> Option<SiteRecord> {
     })
 }
 
+/// The `DEVICE#{uid}` item, in the device's shard of the integration partition `pk`.
 pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
     let mut item = Item::from([
-        ("PK".into(), s(pk)),
+        ("PK".into(), s(keys::shard_pk(pk, keys::shard_of(&r.uid)))),
         ("SK".into(), s(format!("DEVICE#{}", r.uid))),
         ("entity".into(), s("device")),
         ("uid".into(), s(&r.uid)),
@@ -170,11 +173,12 @@ pub fn device_type_item(pk: &str, t: &DeviceTypeCount, now: i64) -> Item {
     ])
 }
 
-/// What a run starts from: the stored sites, devices and device types.
+/// What a run starts from: the stored sites and device types, and the
+/// device index (never the devices themselves).
 #[derive(Debug, Default)]
 pub struct StoredState {
     pub sites: HashMap<String, SiteRecord>,
-    pub devices: HashMap<String, DeviceRecord>,
+    pub index: DeviceIndex,
     /// (category, type) -> hash
     pub device_types: HashMap<(String, String), String>,
 }
@@ -184,6 +188,7 @@ pub struct StoredState {
 pub struct SyncStore {
     pub store: DynamoStore,
     writes: Arc<AtomicU64>,
+    reads: Arc<AtomicU64>,
     /// When set, checked before every batch of data and checkpoint written.
     guard: Option<Arc<RunGuard>>,
 }
@@ -193,6 +198,7 @@ impl SyncStore {
         Self {
             store,
             writes: Arc::new(AtomicU64::new(0)),
+            reads: Arc::new(AtomicU64::new(0)),
             guard: None,
         }
     }
@@ -213,6 +219,15 @@ impl SyncStore {
             Some(g) => g.check().await,
             None => Ok(()),
         }
+    }
+
+    /// Items read so far (queries, gets, batch gets).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn count_reads(&self, items: usize) {
+        self.reads.fetch_add(items as u64, Ordering::Relaxed);
     }
 
     /// Item writes so far (data and bookkeeping), for the run's counts.
@@ -242,6 +257,7 @@ impl SyncStore {
                 .send()
                 .await
                 .map_err(classify)?;
+            self.count_reads(out.items().len());
             for item in out.items() {
                 each(item);
             }
@@ -260,19 +276,133 @@ impl SyncStore {
             }
         })
         .await?;
-        self.query_prefix(pk, "DEVICE#", |i| {
-            if let Some(r) = device_from_item(i) {
-                state.devices.insert(r.uid.clone(), r);
-            }
-        })
-        .await?;
         self.query_prefix(pk, "DEVTYPE#", |i| {
             if let (Some(c), Some(t)) = (get_s(i, "category"), get_s(i, "deviceType")) {
                 state.device_types.insert((c, t), get_s(i, "hash").unwrap_or_default());
             }
         })
         .await?;
+        state.index = self.load_index(pk).await?;
         Ok(state)
+    }
+
+    /// The device index: its `DEVIDX#` items, the shards read in parallel; built
+    /// from the devices themselves (and marked for writing) when there is none yet.
+    pub async fn load_index(&self, pk: &str) -> Result<DeviceIndex, StoreError> {
+        let mut index = DeviceIndex::new();
+        let meta = self.get_item(pk, index::INDEX_SK).await?;
+        let current = meta.as_ref().and_then(|m| get_n(m, "version")) == Some(index::VERSION)
+            && meta.as_ref().and_then(|m| get_n(m, "shards")) == Some(i64::from(keys::SHARDS));
+        let shards: Vec<String> = (0..keys::SHARDS).map(|n| keys::shard_pk(pk, n)).collect();
+        if current {
+            let mut tasks = JoinSet::new();
+            for (n, shard_pk) in shards.into_iter().enumerate() {
+                let store = self.store.clone();
+                tasks.spawn(async move { (n as u32, store.query_prefix(shard_pk, index::PART_PREFIX).await) });
+            }
+            while let Some(r) = tasks.join_next().await {
+                let (n, items) = r.map_err(|e| StoreError::Unavailable(format!("index read: {e}")))?;
+                let items = items?;
+                self.count_reads(items.len());
+                for item in &items {
+                    index.load_part(n, item);
+                }
+            }
+            index.complete = true;
+        } else {
+            let items = self.store.query_prefix_all(shards, "DEVICE#", 8).await?;
+            self.count_reads(items.len());
+            for d in items.iter().filter_map(device_from_item) {
+                index.set(&d);
+            }
+            index.mark_all_dirty();
+        }
+        Ok(index)
+    }
+
+    /// Writes the index shards that changed (after the device writes they
+    /// describe have finished), then marks the index complete.
+    pub async fn save_index(&self, pk: &str, index: &mut DeviceIndex) -> Result<(), StoreError> {
+        self.check_guard().await?;
+        if index.is_dirty() {
+            let (items, stale) = index.dirty_items(pk);
+            let mut requests: Vec<WriteRequest> = items.into_iter().map(put_request).collect();
+            for (spk, ssk) in stale {
+                requests.push(
+                    WriteRequest::builder()
+                        .delete_request(
+                            aws_sdk_dynamodb::types::DeleteRequest::builder()
+                                .key("PK", s(spk))
+                                .key("SK", s(ssk))
+                                .build()
+                                .expect("key set"),
+                        )
+                        .build(),
+                );
+            }
+            let count = requests.len() as u64;
+            for chunk in requests.chunks(25) {
+                self.store.batch_write(chunk.to_vec()).await?;
+            }
+            self.writes.fetch_add(count, Ordering::Relaxed);
+        }
+        if !index.complete {
+            let item = Item::from([
+                ("PK".into(), s(pk)),
+                ("SK".into(), s(index::INDEX_SK)),
+                ("entity".into(), s("sync-index")),
+                ("version".into(), n(index::VERSION)),
+                ("shards".into(), n(i64::from(keys::SHARDS))),
+            ]);
+            self.client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify)?;
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            index.complete = true;
+        }
+        Ok(())
+    }
+
+    async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        self.count_reads(usize::from(out.item.is_some()));
+        Ok(out.item)
+    }
+
+    /// The stored records of these devices (the ones a run found changed), from their shards.
+    pub async fn devices(&self, pk: &str, uids: &[String]) -> Result<HashMap<String, DeviceRecord>, StoreError> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys = uids
+            .iter()
+            .map(|u| {
+                Item::from([
+                    ("PK".to_owned(), s(keys::shard_pk(pk, keys::shard_of(u)))),
+                    ("SK".to_owned(), s(format!("DEVICE#{u}"))),
+                ])
+            })
+            .collect();
+        let items = self.store.batch_get(keys).await?;
+        self.count_reads(items.len());
+        Ok(items
+            .iter()
+            .filter_map(device_from_item)
+            .map(|d| (d.uid.clone(), d))
+            .collect())
     }
 
     /// A pool of `concurrency` BatchWriteItem writers fed through a bounded channel.
@@ -296,6 +426,7 @@ impl SyncStore {
             .send()
             .await
             .map_err(classify)?;
+        self.count_reads(usize::from(out.item.is_some()));
         out.item.as_ref().map(run_from_item).transpose()
     }
 
@@ -352,18 +483,9 @@ impl SyncStore {
 
     /// Where the next run resumes a device listing an earlier run did not finish.
     pub async fn get_resume(&self, pk: &str) -> Result<Option<Resume>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(STATE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let item = self.get_item(pk, STATE_SK).await?;
         let now_secs = crate::time::now_millis() / 1000;
-        Ok(out.item.and_then(|i| {
+        Ok(item.and_then(|i| {
             let expires_at = get_n(&i, "expiresAt");
             // DynamoDB deletes expired items up to days late: an expired
             // checkpoint (its seen items going or gone) is no checkpoint.
@@ -417,18 +539,89 @@ impl SyncStore {
         from_chunk: u32,
         uids: &[String],
     ) -> Result<u32, StoreError> {
+        self.save_uids(pk, &format!("SEEN#{listing_id}#"), "sync-seen", from_chunk, uids)
+            .await
+    }
+
+    /// Stores uids of devices a run wrote (`CHANGED#{runId}#{n}`, kept until
+    /// an auto-import pass has dealt with them); returns the new chunk count.
+    pub async fn save_changed(
+        &self,
+        pk: &str,
+        run_id: &str,
+        from_chunk: u32,
+        uids: &[String],
+    ) -> Result<u32, StoreError> {
+        self.save_uids(pk, &format!("CHANGED#{run_id}#"), "sync-changed", from_chunk, uids)
+            .await
+    }
+
+    /// Every run's `CHANGED#` uids not yet taken by an auto-import pass, and
+    /// the keys of their items (for [`Self::drop_changes`]).
+    pub async fn pending_changes(&self, pk: &str) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut uids = Vec::new();
+        let mut sks = Vec::new();
+        self.query_prefix(pk, "CHANGED#", |i| {
+            if let Some(sk) = get_s(i, "SK") {
+                sks.push(sk);
+            }
+            if let Some(all) = get_s(i, "uids") {
+                uids.extend(all.split('\n').filter(|u| !u.is_empty()).map(str::to_owned));
+            }
+        })
+        .await?;
+        uids.sort();
+        uids.dedup();
+        Ok((uids, sks))
+    }
+
+    /// Deletes `CHANGED#` items an auto-import pass has dealt with; returns how many.
+    pub async fn drop_changes(&self, pk: &str, sks: Vec<String>) -> Result<u64, StoreError> {
+        let count = sks.len() as u64;
+        let requests: Vec<WriteRequest> = sks
+            .into_iter()
+            .map(|sk| {
+                WriteRequest::builder()
+                    .delete_request(
+                        aws_sdk_dynamodb::types::DeleteRequest::builder()
+                            .key("PK", s(pk))
+                            .key("SK", s(sk))
+                            .build()
+                            .expect("key set"),
+                    )
+                    .build()
+            })
+            .collect();
+        for chunk in requests.chunks(25) {
+            self.store.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(count)
+    }
+
+    async fn save_uids(
+        &self,
+        pk: &str,
+        prefix: &str,
+        entity: &str,
+        from_chunk: u32,
+        uids: &[String],
+    ) -> Result<u32, StoreError> {
         self.check_guard().await?;
         let mut next = from_chunk;
         let expires = crate::time::now_millis() / 1000 + SEEN_TTL_SECS;
         let mut requests = Vec::new();
         for chunk in uids.chunks(SEEN_CHUNK) {
-            let item = Item::from([
+            let mut item = Item::from([
                 ("PK".into(), s(pk)),
-                ("SK".into(), s(format!("SEEN#{listing_id}#{next:05}"))),
-                ("entity".into(), s("sync-seen")),
+                ("SK".into(), s(format!("{prefix}{next:05}"))),
+                ("entity".into(), s(entity)),
                 ("uids".into(), s(chunk.join("\n"))),
-                ("expiresAt".into(), n(expires)),
             ]);
+            // A listing's seen uids are worthless after a week; a run's changes
+            // wait for the auto-import however long that takes.
+            if entity == "sync-seen" {
+                item.insert("expiresAt".into(), n(expires));
+            }
             requests.push(put_request(item));
             next += 1;
         }
@@ -455,16 +648,28 @@ impl SyncStore {
 }
 
 /// Sort-key prefixes of what a sync writes from Datto's data and its own
-/// progress through it: sites, devices, device types, the resume state and
-/// the uids of resumable listings. Runs (`RUN#`) and the lease are not among them.
-pub const SYNCED_PREFIXES: [&str; 5] = ["SITE#", "DEVICE#", "DEVTYPE#", STATE_SK, "SEEN#"];
+/// progress through it, in the integration's partition: sites, device
+/// types, the resume state, the uids of resumable listings, the index
+/// marker and the change lists of runs. Runs (`RUN#`) and the lease are not among them.
+pub const SYNCED_PREFIXES: [&str; 6] = ["SITE#", "DEVTYPE#", STATE_SK, "SEEN#", index::INDEX_SK, "CHANGED#"];
 
-/// Wipes what the sync stored of an integration (see [`SYNCED_PREFIXES`]),
-/// so that the next run starts from nothing; its runs and lease stay. The
-/// caller holds the sync lease. Returns how many items it deleted.
+/// Sort-key prefixes of what a sync writes in each shard partition of the
+/// integration: devices and the device index.
+pub const SYNCED_SHARD_PREFIXES: [&str; 2] = ["DEVICE#", index::PART_PREFIX];
+
+/// Wipes what the sync stored of an integration (see [`SYNCED_PREFIXES`]
+/// and [`SYNCED_SHARD_PREFIXES`], the latter in all its shards), so that the
+/// next run starts from nothing; its runs and lease stay. The index marker
+/// goes with the index, so the next run rebuilds it. The caller holds the
+/// sync lease. Returns how many items it deleted.
 pub async fn clear_synced(store: &DynamoStore, tenant: &TenantId, integration_id: &str) -> Result<usize, StoreError> {
     let pk = keys::integration_pk(tenant, integration_id);
     let mut deleted = 0;
+    for shard_pk in keys::integration_shard_pks(tenant, integration_id) {
+        for prefix in SYNCED_SHARD_PREFIXES {
+            deleted += store.delete_prefix(&shard_pk, prefix).await?;
+        }
+    }
     for prefix in SYNCED_PREFIXES {
         deleted += store.delete_prefix(&pk, prefix).await?;
     }

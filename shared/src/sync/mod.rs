@@ -1,6 +1,7 @@
 //! Datto RMM site/device/device-type sync.
 //!
 //! - [`hash`]: FNV-1a 64, the stable content hash deciding what to write.
+//! - [`index`]: the compact device index a run reads instead of every device.
 //! - [`plan`]: pure: Datto objects into records, diffs, removals, type counts, audit selection.
 //! - [`record`]: the sync run item (status, phase, counts, resume cursor, errors), on the run machine.
 //! - [`items`]: the DynamoDB side: items, lease, resume state, concurrent batch writers.
@@ -8,21 +9,26 @@
 //! - [`routes`]: `POST /integrations/{id}/sync`, `GET /integrations/{id}/sync-runs` (newest
 //!   first, paged), `GET /integrations/{id}/sync-runs/{runId}`.
 //!
-//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`:
+//! Items live in the integration's partition `TENANT#{tenant}#INTEGRATION#{id}`,
+//! devices and their index in its shards `…#SHARD#{nn}` (see [`crate::store::keys::shard_of`]):
 //!
 //! | SK | item |
 //! |---|---|
 //! | `SITE#{uid}` | a site (the mapping flow reads it) |
-//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` |
+//! | `DEVICE#{uid}` | a device, with its audit fields and `removedAt` (in the device's shard `…#SHARD#{nn}`) |
+//! | `DEVIDX#{part}` | the shard's device index: uid, listing hash, removed, audit due, type (in the shard) |
+//! | `SYNC#INDEX` | the device index is complete (its version and shard count) |
 //! | `DEVTYPE#{category}#{type}` | how many devices of a Datto type |
 //! | `RUN#{runId}` | a sync run |
 //! | `SYNC#LEASE` | the one-run-at-a-time lease |
 //! | `SYNC#STATE` | where an unfinished device listing resumes |
 //! | `SEEN#{listing}#{n}` | uids a resumable listing has seen (expire after 7 days) |
+//! | `CHANGED#{runId}#{n}` | uids of devices a run wrote, until the auto-import pass after a run takes them |
 
 pub mod routes;
 
 pub mod hash;
+pub mod index;
 pub mod items;
 pub mod plan;
 pub mod record;

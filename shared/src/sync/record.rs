@@ -53,6 +53,8 @@ pub struct RunCounts {
     pub devices_import_incomplete: bool,
     pub requests: u64,
     pub writes: u64,
+    /// DynamoDB items the run read (the device index, changed devices, sites, bookkeeping).
+    pub reads: u64,
     pub errors: u64,
 }
 
@@ -93,6 +95,10 @@ pub struct RunRecord {
     pub listing_id: Option<String>,
     #[serde(default)]
     pub seen_chunks: u32,
+    /// `CHANGED#{runId}#{n}` items holding the uids of devices this run wrote
+    /// (for the auto-import after it, which touches only those).
+    #[serde(default)]
+    pub changed_chunks: u32,
     /// When the listing's first seen-uid item expires (epoch seconds): its
     /// checkpoint must not outlive it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +129,7 @@ impl RunRecord {
             cursor: None,
             listing_id: None,
             seen_chunks: 0,
+            changed_chunks: 0,
             seen_expires_at: None,
             resumed_from: None,
             invocations: 0,

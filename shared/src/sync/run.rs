@@ -1,7 +1,13 @@
 //! Sync runs: starting one (lease + `queued` record), and running one
 //! invocation of it ([`run_once`]): sites, then devices (resumable from a
 //! cursor), then removals and device types, then audits under a budget.
+//!
+//! A run reads the device index, never every device: a listed device whose
+//! hash the index holds is unchanged and costs nothing; only changed,
+//! vanished and audited devices are read back, so a re-sync's reads grow with
+//! what changed, not with the size of the account.
 
+use super::index::parse_hash;
 use super::items::{Resume, StoredState, SyncStore, device_item, device_type_item, site_item};
 use super::plan::{self, Change, DeviceRecord, SiteRecord};
 use super::record::{Phase, RunRecord, RunStatus, SYNC_RUNS, Trigger};
@@ -227,10 +233,22 @@ pub async fn run_once(
         started,
         budget,
         writes_at_start: store.writes(),
+        reads_at_start: store.reads(),
+        changed: Vec::new(),
     };
-    let outcome = job.run(&mut run).await;
+    let mut outcome = Box::pin(job.run(&mut run)).await;
+    if outcome.is_ok() && !job.changed.is_empty() {
+        match store
+            .save_changed(&pk, &run.run_id, run.changed_chunks, &job.changed)
+            .await
+        {
+            Ok(chunks) => run.changed_chunks = chunks,
+            Err(e) => outcome = Err(e),
+        }
+    }
     run.counts.requests += client.requests_made();
     run.counts.writes += store.writes().saturating_sub(job.writes_at_start);
+    run.counts.reads += store.reads().saturating_sub(job.reads_at_start);
     match outcome {
         Ok(Step::Continue) => {
             run.status = RunStatus::Continuing;
@@ -313,6 +331,9 @@ struct Job<'a> {
     started: Instant,
     budget: &'a RunBudget,
     writes_at_start: u64,
+    reads_at_start: u64,
+    /// Uids of the devices this invocation wrote (saved with the run's checkpoint).
+    changed: Vec<String>,
 }
 
 impl Job<'_> {
@@ -442,6 +463,7 @@ impl Job<'_> {
         let mut writer = self.store.writer(self.deps.settings.writers);
         let mut failure: Option<DattoError> = None;
         let mut pages = 0u32;
+        let mut changed: Vec<DeviceRecord> = Vec::new();
         loop {
             // At least one page per invocation, so that every invocation makes progress.
             if pages > 0 && self.out_of_time() {
@@ -456,14 +478,34 @@ impl Job<'_> {
                             continue;
                         }
                         fresh_seen.push(device.uid.clone());
-                        let (change, record) = plan::diff_device(state.devices.get(&device.uid), device, now);
+                        match state.index.entries.get(&device.uid) {
+                            // The index says it is stored as listed: nothing to read or write.
+                            Some(e) if !e.removed && e.hash == parse_hash(&device.hash) => {}
+                            Some(_) => changed.push(device),
+                            None => {
+                                let (_, record) = plan::diff_device(None, device, now);
+                                run.counts.devices_created += 1;
+                                writer.put(device_item(&self.pk, &record, now)).await?;
+                                state.index.set(&record);
+                                self.changed.push(record.uid.clone());
+                            }
+                        }
+                    }
+                    // Only the changed devices are read back (what the listing
+                    // does not say: first sighting, audit details).
+                    let uids: Vec<String> = changed.iter().map(|d| d.uid.clone()).collect();
+                    let mut stored = self.store.devices(&self.pk, &uids).await?;
+                    for device in changed.drain(..) {
+                        let old = stored.remove(&device.uid);
+                        let (change, record) = plan::diff_device(old.as_ref(), device, now);
                         match change {
                             Change::Unchanged => continue,
                             Change::Created => run.counts.devices_created += 1,
                             Change::Updated => run.counts.devices_updated += 1,
                         }
                         writer.put(device_item(&self.pk, &record, now)).await?;
-                        state.devices.insert(record.uid.clone(), record);
+                        state.index.set(&record);
+                        self.changed.push(record.uid.clone());
                     }
                 }
                 Ok(None) => break,
@@ -477,8 +519,10 @@ impl Job<'_> {
         let cursor = pager.cursor().map(str::to_owned);
         drop(pager);
         if failure.is_some() || cursor.is_some() {
-            // Everything listed so far is written before the cursor moves past it.
+            // Everything listed so far is written before the cursor moves past it
+            // (and before the index says so).
             writer.finish().await?;
+            self.store.save_index(&self.pk, &mut state.index).await?;
             run.seen_expires_at
                 .get_or_insert(now_millis() / 1000 + super::items::SEEN_TTL_SECS);
             run.seen_chunks = self
@@ -507,14 +551,33 @@ impl Job<'_> {
             return Ok(DevicesOutcome::OutOfTime);
         }
         // The listing is complete: what it did not show is gone.
-        for uid in plan::newly_missing(&state.devices, &seen, |d: &DeviceRecord| d.removed_at) {
-            if let Some(d) = state.devices.get_mut(&uid) {
-                d.removed_at = Some(now);
-                run.counts.devices_removed += 1;
-                writer.put(device_item(&self.pk, d, now)).await?;
+        let gone = plan::newly_missing(state.index.entries.iter(), &seen, |e: &super::index::Entry| {
+            e.removed.then_some(0)
+        });
+        for chunk in gone.chunks(100) {
+            let mut stored = self.store.devices(&self.pk, chunk).await?;
+            for uid in chunk {
+                if let Some(mut d) = stored.remove(uid) {
+                    d.removed_at = Some(now);
+                    run.counts.devices_removed += 1;
+                    writer.put(device_item(&self.pk, &d, now)).await?;
+                    state.index.set(&d);
+                    self.changed.push(d.uid.clone());
+                }
             }
         }
-        let counts = plan::device_type_counts(state.devices.values(), state.device_types.keys().cloned());
+        let live = state.index.type_counts();
+        let mut counts: std::collections::BTreeMap<(String, String), i64> =
+            state.device_types.keys().cloned().map(|k| (k, 0)).collect();
+        counts.extend(live);
+        let counts: Vec<plan::DeviceTypeCount> = counts
+            .into_iter()
+            .map(|((category, device_type), count)| plan::DeviceTypeCount {
+                category,
+                device_type,
+                count,
+            })
+            .collect();
         run.counts.device_types = counts.iter().filter(|c| c.count > 0).count() as u64;
         for t in &counts {
             let key = (t.category.clone(), t.device_type.clone());
@@ -524,6 +587,7 @@ impl Job<'_> {
             }
         }
         writer.finish().await?;
+        self.store.save_index(&self.pk, &mut state.index).await?;
         run.cursor = None;
         if run.resumed_from.is_some() || run.seen_chunks > 0 {
             self.store.put_resume(&self.pk, None).await?;
@@ -532,44 +596,55 @@ impl Job<'_> {
     }
 
     async fn audits(&mut self, run: &mut RunRecord, state: &mut StoredState) -> Result<(), StoreError> {
-        let pending = plan::pending_audits(&state.devices);
+        let pending = state.index.pending_audits();
         let start_requests = self.client.requests_made();
         let mut writer = self.store.writer(2);
         let mut done = 0usize;
-        for uid in &pending {
+        // Read from the store a chunk at a time, only as far as the budget goes.
+        'chunks: for chunk in pending.chunks(50) {
             let used = self.client.requests_made() - start_requests;
             if used >= self.budget.audit_requests || self.out_of_time() {
                 break;
             }
-            let Some(device) = state.devices.get_mut(uid) else {
-                continue;
-            };
-            let Some(kind) = device.audit_kind() else { continue };
-            match self.client.get::<serde_json::Value>(&kind.path(uid)).await {
-                Ok(audit) => {
-                    let details = plan::audit_details(kind, &audit);
-                    let now = now_millis();
-                    device.manufacturer = details.manufacturer;
-                    device.model = details.model;
-                    device.serial_number = details.serial_number;
-                    device.audited_audit_date = device.last_audit_date;
-                    device.audited_at = Some(now);
-                    writer.put(device_item(&self.pk, device, now)).await?;
-                    run.counts.audits_done += 1;
-                    done += 1;
+            let mut stored = self.store.devices(&self.pk, chunk).await?;
+            for uid in chunk {
+                let used = self.client.requests_made() - start_requests;
+                if used >= self.budget.audit_requests || self.out_of_time() {
+                    break 'chunks;
                 }
-                Err(e) => {
-                    run.record_error(e.code(), format!("audit of device {uid}: {e}"));
-                    // The account is throttled or blocked: leave the rest for the next run.
-                    if matches!(e, DattoError::RateLimited { .. } | DattoError::IpBlocked) {
-                        break;
+                let Some(device) = stored.get_mut(uid) else {
+                    continue;
+                };
+                let Some(kind) = device.audit_kind() else { continue };
+                match self.client.get::<serde_json::Value>(&kind.path(uid)).await {
+                    Ok(audit) => {
+                        let details = plan::audit_details(kind, &audit);
+                        let now = now_millis();
+                        device.manufacturer = details.manufacturer;
+                        device.model = details.model;
+                        device.serial_number = details.serial_number;
+                        device.audited_audit_date = device.last_audit_date;
+                        device.audited_at = Some(now);
+                        writer.put(device_item(&self.pk, device, now)).await?;
+                        state.index.set(device);
+                        self.changed.push(device.uid.clone());
+                        run.counts.audits_done += 1;
+                        done += 1;
+                    }
+                    Err(e) => {
+                        run.record_error(e.code(), format!("audit of device {uid}: {e}"));
+                        // The account is throttled or blocked: leave the rest for the next run.
+                        if matches!(e, DattoError::RateLimited { .. } | DattoError::IpBlocked) {
+                            break 'chunks;
+                        }
                     }
                 }
             }
         }
         writer.finish().await?;
+        self.store.save_index(&self.pk, &mut state.index).await?;
         tracing::info!(audits = done, pending = pending.len(), "audits done");
-        run.counts.audits_pending = plan::pending_audits(&state.devices).len() as u64;
+        run.counts.audits_pending = state.index.pending_audits().len() as u64;
         Ok(())
     }
 }

@@ -419,7 +419,10 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
         .table_name(w.store.table())
         .key(
             "PK",
-            AttributeValue::S(format!("TENANT#{TENANT}#INTEGRATION#{}", w.integration)),
+            AttributeValue::S(shared::store::keys::shard_pk(
+                &format!("TENANT#{TENANT}#INTEGRATION#{}", w.integration),
+                shared::store::keys::shard_of(&device),
+            )),
         )
         .key("SK", AttributeValue::S(format!("DEVICE#{device}")))
         .send()

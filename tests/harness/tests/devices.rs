@@ -675,6 +675,57 @@ async fn the_scheduled_sync_imports_auto_sync_types() {
 }
 
 #[tokio::test]
+async fn the_auto_import_reads_only_the_devices_a_sync_changed() {
+    let w = world().await;
+    let (s, _) = w.map_type("Desktop", Some("desktop"), true).await;
+    assert_eq!(s, 200);
+    // The mappings changed since the last pass: every device is looked at once.
+    let full = w.sync().await;
+    assert_eq!(full.counts.devices_imported, 2 * PER_KIND as u64, "{full:?}");
+    // Nothing changed: the pass reads no device and no import state, writes nothing.
+    let quiet = w.sync().await;
+    assert_eq!(
+        (quiet.counts.devices_imported, quiet.counts.writes),
+        (0, 0),
+        "{quiet:?}"
+    );
+    let devices = w.sim.device_uids().len() as u64;
+    assert!(
+        quiet.counts.reads + devices <= full.counts.reads,
+        "quiet {} reads, full {} reads, {devices} devices",
+        quiet.counts.reads,
+        full.counts.reads
+    );
+    // One device changed: the sync reads it back, the pass reads it, its
+    // import state and the change list, and updates its asset.
+    let renamed = w.uids("Alpha Dental", "DESK")[0].clone();
+    w.sim.change_device(&renamed, |d| d.hostname = "A-DESK-NEW".into());
+    let one = w.sync().await;
+    assert_eq!(one.counts.devices_imported, 1, "{one:?}");
+    assert!(
+        one.counts.reads <= quiet.counts.reads + 4,
+        "one changed device: {} reads against {} for none",
+        one.counts.reads,
+        quiet.counts.reads
+    );
+    let assets = w.assets("/assets").await;
+    let asset = assets
+        .iter()
+        .find(|a| a["source"]["deviceUid"] == renamed.as_str())
+        .unwrap();
+    assert_eq!(asset["hostname"], "A-DESK-NEW");
+    // The change was dealt with: the next pass does not see it again.
+    let settled = w.sync().await;
+    assert_eq!((settled.counts.devices_imported, settled.counts.writes), (0, 0));
+    // A site mapping changed: the next pass looks at every device again.
+    let alpha = w.company["Alpha Dental Care"].clone();
+    w.map_site("Gamma Unmapped", &alpha).await;
+    let remapped = w.sync().await;
+    assert_eq!(remapped.counts.devices_imported, PER_KIND as u64, "{remapped:?}");
+    assert!(remapped.counts.reads >= quiet.counts.reads + devices);
+}
+
+#[tokio::test]
 async fn deleting_the_integration_keeps_assets_unlinked() {
     let w = world().await;
     w.map_type("Desktop", Some("desktop"), false).await;

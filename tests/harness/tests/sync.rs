@@ -121,6 +121,20 @@ impl Stack {
     }
 
     async fn items(&self, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.items_in(&keys::integration_pk(&self.tenant, &self.id), prefix)
+            .await
+    }
+
+    /// Items of every shard of the integration's partition.
+    async fn shard_items(&self, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut all = Vec::new();
+        for pk in keys::integration_shard_pks(&self.tenant, &self.id) {
+            all.extend(self.items_in(&pk, prefix).await);
+        }
+        all
+    }
+
+    async fn items_in(&self, pk: &str, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
         let store = &self.api.deps.store;
         let mut all = Vec::new();
         let mut start = None;
@@ -130,7 +144,7 @@ impl Stack {
                 .query()
                 .table_name(store.table())
                 .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-                .expression_attribute_values(":pk", AttributeValue::S(keys::integration_pk(&self.tenant, &self.id)))
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
                 .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
                 .set_exclusive_start_key(start)
                 .send()
@@ -145,7 +159,7 @@ impl Stack {
     }
 
     async fn device_items(&self) -> HashMap<String, HashMap<String, AttributeValue>> {
-        self.items("DEVICE#")
+        self.shard_items("DEVICE#")
             .await
             .into_iter()
             .map(|i| (s(&i, "uid").unwrap(), i))
@@ -276,7 +290,11 @@ async fn a_re_sync_writes_only_what_changed() {
     });
     let third = st.sync(&no_audits()).await;
     assert_eq!(third.counts.devices_updated, 3, "{third:?}");
-    assert_eq!(third.counts.writes, 3);
+    // The three devices, the index item of each shard they live in, and the
+    // run's list of changed devices (written by the sync, dropped by the
+    // auto-import pass after it).
+    let shards: std::collections::HashSet<u32> = uids[..3].iter().map(|u| keys::shard_of(u)).collect();
+    assert_eq!(third.counts.writes, 3 + shards.len() as u64 + 2);
     let items = st.device_items().await;
     assert!(s(&items[&uids[0]], "hostname").unwrap().ends_with("-renamed"));
 }
@@ -598,6 +616,135 @@ async fn the_schedule_starts_one_run_per_idle_integration_and_takes_over_stale_o
     assert_eq!(body["status"], "failed", "{body}");
     assert_eq!(body["errors"][0]["code"], "sync.lease_expired");
     assert_eq!(st.drive(&next.run_id, &no_audits()).await.status, RunStatus::Succeeded);
+}
+
+/// Items per partition key of the whole table (moto: a scan), counting only
+/// this integration's partitions.
+async fn items_per_pk(st: &Stack) -> HashMap<String, usize> {
+    let store = &st.api.deps.store;
+    let base = keys::integration_pk(&st.tenant, &st.id);
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut start = None;
+    loop {
+        let out = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .projection_expression("PK")
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items() {
+            if let Some(pk) = s(item, "PK").filter(|pk| pk.starts_with(&base)) {
+                *counts.entry(pk).or_default() += 1;
+            }
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return counts,
+        }
+    }
+}
+
+#[tokio::test]
+async fn devices_spread_over_the_shards_and_none_sit_in_the_integration_partition() {
+    let devices = 3_000;
+    let st = stack(DattoConfig {
+        sites: 10,
+        devices,
+        ..DattoConfig::default()
+    })
+    .await;
+    let run = st.sync(&no_audits()).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let counts = items_per_pk(&st).await;
+    let base = keys::integration_pk(&st.tenant, &st.id);
+    let shards: Vec<(&String, &usize)> = counts.iter().filter(|(pk, _)| pk.contains("#SHARD#")).collect();
+    assert_eq!(shards.len(), keys::SHARDS as usize, "every shard used: {counts:?}");
+    let total: usize = shards.iter().map(|(_, n)| **n).sum();
+    // Each device once, plus each shard's one index item.
+    assert_eq!(total, devices + keys::SHARDS as usize);
+    let mean = devices / keys::SHARDS as usize;
+    let max = shards.iter().map(|(_, n)| **n).max().unwrap();
+    assert!(max < mean * 2, "a shard holds {max} items, the mean is {mean}");
+    // The integration's own partition keeps only sites, types and bookkeeping.
+    assert!(st.items("DEVICE#").await.is_empty());
+    assert!(counts[&base] < 100, "{}", counts[&base]);
+    // Reads of the mirror see every device, from every shard.
+    assert_eq!(st.device_items().await.len(), devices);
+}
+
+#[tokio::test]
+async fn a_re_sync_reads_the_index_and_only_the_devices_that_changed() {
+    let st = stack(DattoConfig {
+        sites: 8,
+        devices: 2_000,
+        ..DattoConfig::default()
+    })
+    .await;
+    let first = st.sync(&no_audits()).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(st.shard_items("DEVIDX#").await.len(), keys::SHARDS as usize);
+    let sites = st.sim.site_uids().len() as u64;
+    // Sites, device types, the index items, the index marker and the run's
+    // own bookkeeping (run record, resume state): never a device.
+    let bookkeeping = 10;
+    let floor = sites + first.counts.device_types + u64::from(keys::SHARDS);
+
+    let unchanged = st.sync(&no_audits()).await;
+    assert_eq!(unchanged.counts.writes, 0, "{unchanged:?}");
+    assert!(
+        unchanged.counts.reads <= floor + bookkeeping,
+        "an unchanged re-sync read {} items (sites, types and index: {floor})",
+        unchanged.counts.reads
+    );
+
+    // 1% of the devices change: the re-sync reads those and the index.
+    let uids = st.sim.device_uids();
+    let changed = &uids[..20];
+    for uid in changed {
+        st.sim
+            .change_device(uid, |d| d.hostname = format!("{}-renamed", d.hostname));
+    }
+    let vanished = &uids[100];
+    st.sim.purge_device(vanished);
+    let again = st.sync(&no_audits()).await;
+    assert_eq!(
+        (again.counts.devices_updated, again.counts.devices_removed),
+        (20, 1),
+        "{again:?}"
+    );
+    assert!(
+        again.counts.reads <= floor + 21 + bookkeeping,
+        "the re-sync read {} items for 21 changed devices",
+        again.counts.reads
+    );
+    assert!(again.counts.reads >= 21, "the changed devices are read back");
+    let items = st.device_items().await;
+    assert!(s(&items[&changed[0]], "hostname").unwrap().ends_with("-renamed"));
+    assert!(n(&items[vanished], "removedAt").is_some());
+    // The index holds what was written: the next run finds nothing to do.
+    let settled = st.sync(&no_audits()).await;
+    assert_eq!((settled.counts.devices_updated, settled.counts.writes), (0, 0));
+
+    // Without the index (an integration synced before it existed, or an index
+    // lost), a run rebuilds it from the devices once and writes no device.
+    let store = &st.api.deps.store;
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(keys::integration_pk(&st.tenant, &st.id)))
+        .key("SK", AttributeValue::S("SYNC#INDEX".into()))
+        .send()
+        .await
+        .unwrap();
+    let rebuilt = st.sync(&no_audits()).await;
+    assert_eq!(rebuilt.counts.devices_updated, 0, "{rebuilt:?}");
+    assert!(rebuilt.counts.reads >= 2_000);
+    let after = st.sync(&no_audits()).await;
+    assert!(after.counts.reads <= floor + bookkeeping, "{after:?}");
 }
 
 // ---- Defects found in review, each reproduced first ----

@@ -151,6 +151,23 @@ fn to_record(kind: RecordKind, v: &Value, ci_types: Option<&HashMap<i64, String>
     Some(r)
 }
 
+/// Autotask's `companyType` picklist by name. 1 Customer, 3 Prospect and 7
+/// Vendor are documented; 2 Lead, 4 Dead, 6 Cancellation and 8 Partner are
+/// Autotask's usual defaults (UNCONFIRMED). A value outside these is shown
+/// as "Type {n}" rather than dropped: databases add their own.
+pub(super) fn company_type_name(value: i64) -> String {
+    match value {
+        1 => "Customer".into(),
+        2 => "Lead".into(),
+        3 => "Prospect".into(),
+        4 => "Dead".into(),
+        6 => "Cancellation".into(),
+        7 => "Vendor".into(),
+        8 => "Partner".into(),
+        n => format!("Type {n}"),
+    }
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;
@@ -186,22 +203,5 @@ mod unit {
         )
         .unwrap();
         assert_eq!((contact.name.as_str(), contact.active), ("Ann Lee", false));
-    }
-}
-
-/// Autotask's `companyType` picklist by name. 1 Customer, 3 Prospect and 7
-/// Vendor are documented; 2 Lead, 4 Dead, 6 Cancellation and 8 Partner are
-/// Autotask's usual defaults (UNCONFIRMED). A value outside these is shown
-/// as "Type {n}" rather than dropped: databases add their own.
-pub(super) fn company_type_name(value: i64) -> String {
-    match value {
-        1 => "Customer".into(),
-        2 => "Lead".into(),
-        3 => "Prospect".into(),
-        4 => "Dead".into(),
-        6 => "Cancellation".into(),
-        7 => "Vendor".into(),
-        8 => "Partner".into(),
-        n => format!("Type {n}"),
     }
 }

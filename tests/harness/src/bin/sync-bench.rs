@@ -6,6 +6,15 @@
 //! peak RSS printed is the sync's own. moto is reused from
 //! `RMMSYNC_MOTO_ENDPOINT` when set. The last line is one JSON object.
 //!
+//! Before the sync, in the same moto, `store_floor_s` measures how long the
+//! local store takes to absorb the same number of items (device-sized, spread
+//! over the same shard partitions) by batch writes alone with the same writer
+//! concurrency: the first sync cannot be faster than that, and should take at
+//! most 1.15 times it. After the first sync, `max_items_per_pk` counts (by a
+//! scan of the table) the most items it wrote under one partition key; moto
+//! does not model DynamoDB's per-key limits, so they are counted, not felt.
+//! `resync_reads` is the items the re-sync after 1% of devices changed read.
+//!
 //! Options (environment): `BENCH_SITES` (5000), `BENCH_DEVICES` (100000),
 //! `BENCH_LATENCY_MS` (30), `BENCH_WRITERS` (8).
 
@@ -15,9 +24,13 @@ use serde_json::{Value, json};
 use shared::connections::IntegrationSettings;
 use shared::connections::routes::IntegrationsApi;
 use shared::datto::DattoConnector;
+use shared::store::DynamoStore;
+use shared::sync::items::{SyncStore, device_item};
+use shared::sync::plan::DeviceRecord;
 use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, start_run};
 use shared::tenant::TenantId;
 use shared::workers::sync_run;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,6 +119,73 @@ async fn sync(deps: &SyncDeps, tenant: &TenantId, id: &str, budget: &RunBudget) 
     (run, started.elapsed().as_secs_f64())
 }
 
+/// The store floor: `items` device-sized items written into a fresh table by
+/// the sync's own batch writer pool (`writers` concurrent BatchWriteItem
+/// calls), spread over the shard partitions as the sync spreads devices.
+async fn store_floor(aws: &aws_config::SdkConfig, items: u64, writers: usize) -> f64 {
+    let store = rmmsync_tests::fresh_store(aws).await;
+    let sync_store = SyncStore::new(store);
+    let pk = "TENANT#floor#INTEGRATION#floor";
+    let now = shared::time::now_millis();
+    let started = Instant::now();
+    let mut writer = sync_store.writer(writers);
+    for i in 0..items {
+        let mut d = DeviceRecord {
+            uid: uuid::Uuid::new_v4().to_string(),
+            id: Some(i as i64),
+            hostname: Some(format!("FLOOR-{i:06}")),
+            site_uid: Some(uuid::Uuid::new_v4().to_string()),
+            site_name: Some("Floor Site".into()),
+            category: Some("Desktop".into()),
+            device_type: Some("Desktop".into()),
+            device_class: Some("device".into()),
+            operating_system: Some("Microsoft Windows 11 Pro 23H2".into()),
+            int_ip_address: Some("10.0.0.1".into()),
+            online: Some(true),
+            deleted: Some(false),
+            last_seen: Some(now),
+            last_audit_date: Some(now),
+            first_seen_at: Some(now),
+            ..Default::default()
+        };
+        d.hash = d.listing_hash();
+        writer.put(device_item(pk, &d, now)).await.expect("floor write");
+    }
+    writer.finish().await.expect("floor writes");
+    started.elapsed().as_secs_f64()
+}
+
+/// The most items under one partition key of the table, and that key (a scan).
+async fn max_items_per_pk(store: &DynamoStore) -> (u64, String) {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut start = None;
+    loop {
+        let out = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .projection_expression("PK")
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in out.items() {
+            if let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = item.get("PK") {
+                *counts.entry(pk.clone()).or_default() += 1;
+            }
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => break,
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(pk, n)| (n, pk))
+        .unwrap_or_default()
+}
+
 fn main() {
     let sites = env_num("BENCH_SITES", 5_000);
     let devices = env_num("BENCH_DEVICES", 100_000);
@@ -156,6 +236,12 @@ fn main() {
         admin(&sim_url, "/_sim/reset-limits", json!({})).await;
         admin(&sim_url, "/_sim/reset-stats", json!({})).await;
 
+        // The floor: as many items as the first sync will write (sites with the
+        // three system sites, devices, one index item per shard), same writers.
+        let floor_items = sites + 3 + devices + u64::from(shared::store::keys::SHARDS);
+        let floor_s = store_floor(&aws, floor_items, writers).await;
+        println!("store floor: {floor_items} items by batch writes alone in {floor_s:.1} s ({writers} writers)");
+
         let deps = SyncDeps {
             store: integrations.store.clone(),
             secrets: integrations.secrets.clone(),
@@ -195,6 +281,13 @@ fn main() {
         if !first.errors.is_empty() {
             println!("  errors: {:?}", first.errors);
         }
+        println!(
+            "  {:.2} x the store floor (target at most 1.15)",
+            first_s / floor_s.max(0.001)
+        );
+        let (max_per_pk, max_pk) = max_items_per_pk(&deps.store).await;
+        println!("  most items under one partition key: {max_per_pk} ({max_pk}; target at most 10,000)");
+        let stored_items = first.counts.writes;
 
         // Change 1% of the devices, then re-sync (with a fresh rate window:
         // scheduled runs are 15 minutes apart, not back to back).
@@ -214,7 +307,9 @@ fn main() {
             second.counts.devices_removed
         );
         println!(
-            "  (the re-sync's time is mostly moto answering the 1 MB query pages of the stored state: each page costs it a pass over the whole partition; simulator saw {} requests in all)",
+            "  items read {} ({:.2}% of the {stored_items} items the first sync wrote; target under 10%); simulator saw {} requests in all",
+            second.counts.reads,
+            100.0 * second.counts.reads as f64 / stored_items.max(1) as f64,
             resync_stats["total_requests"]
         );
         println!(
@@ -226,6 +321,11 @@ fn main() {
                 "writes": first.counts.writes,
                 "resync_writes": second.counts.writes,
                 "resync_changed": resync_changed,
+                "resync_s": (second_s * 10.0).round() / 10.0,
+                "resync_reads": second.counts.reads,
+                "max_items_per_pk": max_per_pk,
+                "store_floor_s": (floor_s * 10.0).round() / 10.0,
+                "devices": devices,
                 "peak_rss_mb": (rss * 10.0).round() / 10.0,
             })
         );
