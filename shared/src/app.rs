@@ -249,8 +249,22 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             .entry(crate::api::Problem::name().into_owned())
             .or_insert_with(crate::api::Problem::schema);
     }
+    // The `Caller` extractor and the body/parameter readers answer 400 on any
+    // route (a path segment over 256 characters, a body that is not the
+    // documented object): every route behind the authorizer documents it.
+    let bad_request: utoipa::openapi::RefOr<utoipa::openapi::Response> = utoipa::openapi::ResponseBuilder::new()
+        .description("A malformed request: a path segment over 256 characters, a bad parameter or body")
+        .content(
+            "application/json",
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into();
     for (path, item) in doc.paths.paths.iter_mut() {
-        let security = if path.starts_with("/hooks/") {
+        let hook = path.starts_with("/hooks/");
+        let security = if hook {
             Vec::new()
         } else {
             vec![SecurityRequirement::new::<_, [&str; 0], &str>(JWT_SCHEME, [])]
@@ -270,6 +284,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .flatten()
         {
             op.security = Some(security.clone());
+            if !hook {
+                op.responses
+                    .responses
+                    .entry("400".into())
+                    .or_insert_with(|| bad_request.clone());
+            }
         }
     }
     doc
