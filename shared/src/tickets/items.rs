@@ -327,35 +327,43 @@ impl TicketStore<'_> {
     /// only if there is none). On success `record.version` is the new one;
     /// `false` when another delivery got there first.
     pub async fn put_alert_checked(&self, datto_id: &str, record: &mut AlertRecord) -> Result<bool, StoreError> {
-        let read_at = record.version;
-        record.version = read_at + 1;
+        let key = (
+            keys::integration_pk(self.tenant, datto_id),
+            format!("ALERT#{}", record.alert_uid),
+            "alert",
+        );
+        let (state, at) = (state_name(record.state), record.updated_at);
+        self.put_versioned(key, record, |r| &mut r.version, Some(state), at)
+            .await
+    }
+
+    /// The one versioned write behind [`Self::put_alert_checked`] and
+    /// [`Self::put_repeat_checked`]: bumps the record's version, writes it only
+    /// if the stored one is still the version it was read at (or absent for
+    /// version 0), and puts the version back when the write does not happen.
+    async fn put_versioned<T: Serialize>(
+        &self,
+        key: (String, String, &str),
+        record: &mut T,
+        version: fn(&mut T) -> &mut u64,
+        state: Option<&str>,
+        updated_at: i64,
+    ) -> Result<bool, StoreError> {
+        let read_at = *version(record);
+        *version(record) = read_at + 1;
         let condition = if read_at == 0 {
             ("attribute_not_exists(PK)", vec![])
         } else {
             ("version = :read", vec![(":read", n(read_at as i64))])
         };
-        let written = self
-            .put_json(
-                (
-                    keys::integration_pk(self.tenant, datto_id),
-                    format!("ALERT#{}", record.alert_uid),
-                    "alert",
-                ),
-                &*record,
-                Some(state_name(record.state)),
-                record.updated_at,
-                Some(condition),
-            )
-            .await;
-        match written {
+        match self.put_json(key, &*record, state, updated_at, Some(condition)).await {
             Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed) => {
-                record.version = read_at;
-                Ok(false)
-            }
             Err(e) => {
-                record.version = read_at;
-                Err(e)
+                *version(record) = read_at;
+                match e {
+                    StoreError::ConditionFailed => Ok(false),
+                    e => Err(e),
+                }
             }
         }
     }
@@ -372,37 +380,13 @@ impl TicketStore<'_> {
         key: &str,
         record: &mut RepeatRecord,
     ) -> Result<bool, StoreError> {
-        let read_at = record.version;
-        record.version = read_at + 1;
-        let condition = if read_at == 0 {
-            ("attribute_not_exists(PK)", vec![])
-        } else {
-            ("version = :read", vec![(":read", n(read_at as i64))])
-        };
-        let written = self
-            .put_json(
-                (
-                    keys::integration_pk(self.tenant, datto_id),
-                    format!("REPEAT#{key}"),
-                    "alert-repeat",
-                ),
-                &*record,
-                None,
-                record.last_alert_at,
-                Some(condition),
-            )
-            .await;
-        match written {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed) => {
-                record.version = read_at;
-                Ok(false)
-            }
-            Err(e) => {
-                record.version = read_at;
-                Err(e)
-            }
-        }
+        let item_key = (
+            keys::integration_pk(self.tenant, datto_id),
+            format!("REPEAT#{key}"),
+            "alert-repeat",
+        );
+        let at = record.last_alert_at;
+        self.put_versioned(item_key, record, |r| &mut r.version, None, at).await
     }
 
     fn link_key(&self, psa_id: &str, ticket_id: &str) -> (AttributeValue, AttributeValue) {
