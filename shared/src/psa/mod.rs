@@ -12,6 +12,7 @@
 //! vocabulary (records, tickets, connection info).
 
 pub mod autotask;
+pub mod configuration;
 mod connector;
 pub mod connectwise;
 mod error;

@@ -153,6 +153,7 @@ impl AutotaskConnector {
             },
             budget_reserve: self.budget_reserve,
             ci_types: OnceCell::new(),
+            ci_picklists: OnceCell::new(),
         })
     }
 }
@@ -167,6 +168,8 @@ pub struct AutotaskClient {
     budget_reserve: i64,
     /// ConfigurationItemTypes by id, read once.
     pub(super) ci_types: OnceCell<HashMap<i64, String>>,
+    /// The ConfigurationItems audit picklists (manufacturer, model), read once.
+    pub(super) ci_picklists: OnceCell<super::configurations::CiPicklists>,
 }
 
 impl AutotaskClient {

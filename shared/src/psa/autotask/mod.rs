@@ -41,16 +41,19 @@
 //! Files, each using only those before it: `transport` (the `Transport` of one API user:
 //! zone, thread limit, retry rules, error mapping, paging), `client` (connector, client,
 //! connection test, budget; the client owns a transport), `records` (records for the import),
-//! `tickets` (the alert round trip). Autotask's extension callouts are parsed with the other
+//! `tickets` (the alert round trip), `configurations` (configuration items: the lists a user
+//! picks from, lookup by device uid, create with lookup-before-retry, update of changed fields). Autotask's extension callouts are parsed with the other
 //! ticket hooks, outside this module.
 
 mod client;
+mod configurations;
 mod records;
 mod tickets;
 mod transport;
 
 pub use crate::retry::RetryPolicy;
 pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
+pub use configurations::CiPicklists;
 pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
 
 #[cfg(test)]

@@ -596,3 +596,5 @@ async fn an_item_null_answer_is_not_found() {
     let e = c.get_ticket("1", &settings()).await.unwrap_err();
     assert!(matches!(e, PsaError::NotFound { .. }), "{e:?}");
 }
+
+mod configurations;

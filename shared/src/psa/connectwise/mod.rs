@@ -39,12 +39,14 @@
 //! `Transport` of one account: codebase, headers, retry rules, error envelope, paging),
 //! `client` (connector, client, connection test, the callback key host allow-list and the
 //! caches the clones share; the client owns a transport), then `records` (records for the
-//! import), `tickets` (the alert round trip) and `callback` (registration, signing keys,
+//! import), `tickets` (the alert round trip), `configurations` (configurations: the lists a user
+//! picks from, lookup by device uid, create with lookup-before-retry, update) and `callback` (registration, signing keys,
 //! signatures), which use the client and its transport but not each other.
 
 mod callback;
 mod client;
 pub mod conditions;
+mod configurations;
 mod records;
 mod tickets;
 mod transport;

@@ -644,3 +644,5 @@ async fn complete_ticket_does_not_echo() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(sink.received().len(), 1, "complete_ticket must send skipCallback");
 }
+
+mod configurations;

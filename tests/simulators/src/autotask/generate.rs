@@ -39,6 +39,17 @@ impl AutotaskStore {
             );
         }
         d.table_mut(Entity::ConfigurationItemTypes).next_id = CI_TYPES.len() as i64 + 1;
+        for (id, name, active, maker) in PRODUCTS {
+            d.table_mut(Entity::Products).rows.insert(
+                *id,
+                row(
+                    Entity::Products,
+                    json!({"id": id, "name": name, "isActive": active, "manufacturerName": maker,
+                           "productCategory": 1, "isSerialized": true}),
+                ),
+            );
+        }
+        d.table_mut(Entity::Products).next_id = PRODUCTS.iter().map(|p| p.0).max().unwrap_or(100) + 1;
 
         let mut rng = Rng::derive(p.seed, 0xA7_0001);
         let mut resource_ids = Vec::new();

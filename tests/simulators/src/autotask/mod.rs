@@ -20,6 +20,11 @@
 //!   sorted by id, at most 500 per page (`maxRecords`), `pageDetails{count, requestCount,
 //!   prevPageUrl, nextPageUrl}`; `nextPageUrl` is `.../query/next?paging=...` which, after a POST
 //!   query, must be POSTed with the same body (GET → 405).
+//! - Products (`isActive`, `manufacturerName`), and ConfigurationItems writes: `POST
+//!   /ConfigurationItems` → `{"itemId":n}`, `PATCH /ConfigurationItems` with `id` (see
+//!   `items.rs`: required companyID/productID/configurationItemType/isActive/referenceTitle,
+//!   picklists for the CI type and the audit manufacturer and model in
+//!   `/ConfigurationItems/entityInformation/fields`, CI UDFs in `…/userDefinedFields`).
 //! - `POST /Tickets` → `{"itemId":n}`; `PATCH /Tickets` with `id`; `POST /Tickets/{id}/Notes`;
 //!   `POST /TicketNotes` → 404. Validation errors → HTTP 500 `{"errors":[...]}` (missing
 //!   companyID/title/status/priority/queueID, unknown picklist values or company, title > 255,
@@ -54,6 +59,8 @@
 //! | 401s, 403s and 405s count against the hourly threshold | no | – |
 //! | `PATCH /Tickets` of an unknown id | 500 `errors` | – |
 //! | Exact picklist ids other than status 1/5 | see `generate.rs` | – |
+//! | `configurationItemType` and `referenceTitle` required on CI create | yes | – |
+//! | An inactive product refused on CI create | yes, as an unknown reference | – |
 //!
 //! Injected faults ([`Faults`]) come after authentication, the limits and the latency (so a
 //! failed request still held its thread slot): `force_429_next`, `fail_next`, and "fail the
@@ -88,6 +95,7 @@
 
 mod callout;
 mod generate;
+mod items;
 mod model;
 mod query;
 mod routes;
@@ -307,6 +315,8 @@ pub(crate) struct AutotaskState {
     pub(crate) callout: Mutex<Option<CalloutConfig>>,
     pub(crate) deliveries: Mutex<Vec<CalloutDelivery>>,
     pub(crate) generation_time: Duration,
+    /// Creates of ConfigurationItems still to answer with a plain 500 after doing the work.
+    pub(crate) lost_ci_creates: std::sync::atomic::AtomicU32,
 }
 
 impl AutotaskState {
@@ -382,6 +392,7 @@ impl AutotaskSim {
             base_url,
             config,
             generation_time,
+            lost_ci_creates: std::sync::atomic::AtomicU32::new(0),
         });
         let app = routes::router(shared.clone());
         let server = Server::spawn(listener, app, "autotask");
@@ -568,6 +579,24 @@ impl AutotaskSim {
                    "isActive": true, "referenceTitle": reference_title, "rmmDeviceUID": rmm_device_uid,
                    "serialNumber": serial, "createDate": now, "lastModifiedTime": now}),
         )
+    }
+
+    /// The next `n` `POST /ConfigurationItems` create their item and then answer a plain-text
+    /// 500, as a gateway timing out after Autotask did the work would.
+    pub fn lose_next_ci_create_answers(&self, n: u32) {
+        self.shared
+            .lost_ci_creates
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Configuration items carrying this `rmmDeviceUID`.
+    pub fn configuration_items_for_device(&self, uid: &str) -> Vec<Value> {
+        self.shared
+            .read()
+            .rows(Entity::ConfigurationItems)
+            .filter(|r| r.get("rmmDeviceUID").and_then(Value::as_str) == Some(uid))
+            .map(|r| Value::Object(r.clone()))
+            .collect()
     }
 
     /// Adds a contact; returns its id.

@@ -20,10 +20,11 @@ pub enum Entity {
     Resources,
     Tickets,
     TicketNotes,
+    Products,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 8] = [
+    pub const ALL: [Entity; 9] = [
         Entity::Companies,
         Entity::Contacts,
         Entity::CompanyLocations,
@@ -32,6 +33,7 @@ impl Entity {
         Entity::Resources,
         Entity::Tickets,
         Entity::TicketNotes,
+        Entity::Products,
     ];
 
     /// The path segment, as the API spells it.
@@ -45,6 +47,7 @@ impl Entity {
             Entity::Resources => "Resources",
             Entity::Tickets => "Tickets",
             Entity::TicketNotes => "TicketNotes",
+            Entity::Products => "Products",
         }
     }
 
@@ -125,11 +128,27 @@ impl Entity {
                 "rmmDeviceUID",
                 "rmmDeviceAuditHostname",
                 "rmmDeviceAuditOperatingSystem",
+                "rmmDeviceAuditIPAddress",
+                "rmmDeviceAuditManufacturerID",
+                "rmmDeviceAuditModelID",
+                "warrantyExpirationDate",
                 "createDate",
                 "lastModifiedTime",
                 "userDefinedFields",
             ],
             Entity::ConfigurationItemTypes => &["id", "name", "isActive"],
+            Entity::Products => &[
+                "id",
+                "name",
+                "description",
+                "isActive",
+                "manufacturerName",
+                "manufacturerProductName",
+                "productCategory",
+                "sku",
+                "isSerialized",
+                "userDefinedFields",
+            ],
             Entity::Resources => &[
                 "id",
                 "firstName",
@@ -284,6 +303,59 @@ pub const CI_TYPES: &[(i64, &str)] = &[
     (6, "Mobile Device"),
 ];
 
+/// `Products` rows: (id, name, active, manufacturer). Generated configuration items use
+/// product `100 + configurationItemType`.
+pub const PRODUCTS: &[(i64, &str, bool, &str)] = &[
+    (101, "Managed Workstation", true, "Dell Inc."),
+    (102, "Managed Server", true, "Dell Inc."),
+    (103, "Printer", true, "HP"),
+    (104, "Network Device", true, "Cisco"),
+    (105, "Virtual Machine", true, "VMware, Inc."),
+    (106, "Mobile Device", true, "Apple Inc."),
+    (107, "Legacy Desktop (retired)", false, "Dell Inc."),
+];
+/// The `rmmDeviceAuditManufacturerID` picklist of ConfigurationItems.
+pub const CI_MANUFACTURERS: &[Pick] = &[
+    pick(1, "Dell Inc."),
+    pick(2, "HP"),
+    pick(3, "Lenovo"),
+    pick(4, "VMware, Inc."),
+    pick(5, "Microsoft Corporation"),
+];
+/// The `rmmDeviceAuditModelID` picklist of ConfigurationItems.
+pub const CI_MODELS: &[Pick] = &[
+    pick(11, "OptiPlex 7090"),
+    pick(12, "PowerEdge R740"),
+    pick(13, "HP ProDesk 600 G6"),
+    pick(14, "ThinkPad T14"),
+    pick(15, "VMware Virtual Platform"),
+    pick(16, "Virtual Machine"),
+];
+/// The ConfigurationItems UDFs defined in the simulated tenant: (name, data type).
+pub const CI_UDFS: &[(&str, &str)] = &[
+    ("Asset Tag", "String"),
+    ("Datto Site", "String"),
+    ("Backup Policy", "String"),
+];
+/// ConfigurationItems fields required on create.
+pub const CI_REQUIRED: &[&str] = &[
+    "companyID",
+    "productID",
+    "configurationItemType",
+    "isActive",
+    "referenceTitle",
+];
+/// ConfigurationItems string lengths.
+pub const CI_LENGTHS: &[(&str, usize)] = &[
+    ("referenceTitle", 200),
+    ("referenceNumber", 50),
+    ("serialNumber", 100),
+    ("rmmDeviceUID", 255),
+    ("rmmDeviceAuditHostname", 255),
+    ("rmmDeviceAuditOperatingSystem", 255),
+    ("rmmDeviceAuditIPAddress", 100),
+];
+
 pub const COMPLETE: i64 = 5;
 
 /// Picklists by ticket field name.
@@ -296,6 +368,20 @@ pub fn ticket_picklist(field: &str) -> Option<&'static [Pick]> {
         "subIssueType" => SUB_ISSUE_TYPES,
         "source" => SOURCES,
         "ticketType" => TICKET_TYPES,
+        _ => return None,
+    })
+}
+
+/// Picklists of ConfigurationItems fields: the CI type (the `ConfigurationItemTypes` rows),
+/// the audit manufacturer and model.
+pub fn ci_picklist(field: &str) -> Option<&'static [Pick]> {
+    static TYPES: std::sync::OnceLock<Vec<Pick>> = std::sync::OnceLock::new();
+    Some(match field {
+        "configurationItemType" => TYPES
+            .get_or_init(|| CI_TYPES.iter().map(|(id, name)| pick(*id, name)).collect())
+            .as_slice(),
+        "rmmDeviceAuditManufacturerID" => CI_MANUFACTURERS,
+        "rmmDeviceAuditModelID" => CI_MODELS,
         _ => return None,
     })
 }
@@ -347,6 +433,7 @@ pub(crate) fn first_ids(entity: Entity) -> i64 {
         Entity::Resources => 29_682_885,
         Entity::Tickets => 7_100,
         Entity::TicketNotes => 30_777_000,
+        Entity::Products => 101,
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) fn router(shared: Arc<AutotaskState>) -> Router {
 
 // ----- responses -----
 
-fn ok(value: Value) -> Response {
+pub(super) fn ok(value: Value) -> Response {
     json_response(200, &value)
 }
 
@@ -40,7 +40,7 @@ fn errors(code: u16, msg: &str) -> Response {
     json_response(code, &json!({ "errors": [msg] }))
 }
 
-fn text(code: u16, msg: &str) -> Response {
+pub(super) fn text(code: u16, msg: &str) -> Response {
     let mut r = Response::new(Body::from(msg.to_string()));
     *r.status_mut() = status(code);
     r.headers_mut()
@@ -70,7 +70,7 @@ fn too_many(sim: &AutotaskState, msg: &str) -> Response {
     r
 }
 
-fn validation(sim: &AutotaskState, msg: &str) -> Response {
+pub(super) fn validation(sim: &AutotaskState, msg: &str) -> Response {
     sim.stat(|s| s.validation_500 += 1);
     errors(500, msg)
 }
@@ -100,6 +100,8 @@ enum AutotaskApi {
     CreateTicket,
     UpdateTicket,
     CreateNote(i64),
+    CreateCi,
+    UpdateCi,
     /// A known path with a method it does not support.
     NotAllowed,
     Unknown,
@@ -151,6 +153,11 @@ impl AutotaskApi {
                 "PATCH" => AutotaskApi::UpdateTicket,
                 _ => AutotaskApi::NotAllowed,
             },
+            [] if entity == Entity::ConfigurationItems => match m {
+                "POST" => AutotaskApi::CreateCi,
+                "PATCH" => AutotaskApi::UpdateCi,
+                _ => AutotaskApi::NotAllowed,
+            },
             // Notes are a child entity: no top-level create.
             [] if entity == Entity::TicketNotes => AutotaskApi::Unknown,
             [] => AutotaskApi::NotAllowed,
@@ -177,6 +184,7 @@ impl AutotaskApi {
             | AutotaskApi::Fields(e)
             | AutotaskApi::Udfs(e) => Some(*e),
             AutotaskApi::CreateTicket | AutotaskApi::UpdateTicket | AutotaskApi::CreateNote(_) => Some(Entity::Tickets),
+            AutotaskApi::CreateCi | AutotaskApi::UpdateCi => Some(Entity::ConfigurationItems),
             _ => None,
         }
     }
@@ -205,6 +213,8 @@ impl AutotaskApi {
             AutotaskApi::CreateTicket => "Tickets.create".into(),
             AutotaskApi::UpdateTicket => "Tickets.update".into(),
             AutotaskApi::CreateNote(_) => "Tickets.notes".into(),
+            AutotaskApi::CreateCi => "ConfigurationItems.create".into(),
+            AutotaskApi::UpdateCi => "ConfigurationItems.update".into(),
             AutotaskApi::NotAllowed | AutotaskApi::Unknown => "other".into(),
         }
     }
@@ -479,12 +489,12 @@ fn thread_message(limit: u32) -> String {
     format!("Thread Threshold Exceeded: The Autotask API thread threshold of {limit} threads has been exceeded.")
 }
 
-struct AutotaskCtx<'a> {
-    sim: &'a Arc<AutotaskState>,
+pub(super) struct AutotaskCtx<'a> {
+    pub(super) sim: &'a Arc<AutotaskState>,
     origin: String,
     method: &'a Method,
     uri: &'a Uri,
-    body: &'a Bytes,
+    pub(super) body: &'a Bytes,
 }
 
 fn handle(ctx: &AutotaskCtx<'_>, api: AutotaskApi) -> Response {
@@ -533,11 +543,14 @@ fn handle(ctx: &AutotaskCtx<'_>, api: AutotaskApi) -> Response {
             "canDelete": false,
             "hasUserDefinedFields": e.fields().contains(&"userDefinedFields"),
         })),
+        AutotaskApi::Udfs(Entity::ConfigurationItems) => ok(json!({ "fields": super::items::udf_definitions() })),
         AutotaskApi::Udfs(_) => ok(json!({ "fields": [] })),
         AutotaskApi::Fields(e) => ok(json!({ "fields": fields(e) })),
         AutotaskApi::CreateTicket => create_ticket(ctx),
         AutotaskApi::UpdateTicket => update_ticket(ctx),
         AutotaskApi::CreateNote(id) => create_note(ctx, id),
+        AutotaskApi::CreateCi => super::items::create(ctx),
+        AutotaskApi::UpdateCi => super::items::update(ctx),
         AutotaskApi::Zone | AutotaskApi::NotAllowed | AutotaskApi::Unknown => not_found(),
     }
 }
@@ -547,8 +560,13 @@ fn fields(e: Entity) -> Vec<Value> {
         .iter()
         .filter(|f| **f != "userDefinedFields")
         .map(|f| {
-            let picks = if e == Entity::Tickets { ticket_picklist(f) } else { None };
-            let required = e == Entity::Tickets && matches!(*f, "companyID" | "title" | "status" | "priority");
+            let picks = match e {
+                Entity::Tickets => ticket_picklist(f),
+                Entity::ConfigurationItems => model::ci_picklist(f),
+                _ => None,
+            };
+            let required = (e == Entity::Tickets && matches!(*f, "companyID" | "title" | "status" | "priority"))
+                || (e == Entity::ConfigurationItems && model::CI_REQUIRED.contains(f));
             let data_type = match *f {
                 "id" => "long",
                 x if x.ends_with("ID") || picks.is_some() => "integer",
@@ -559,7 +577,12 @@ fn fields(e: Entity) -> Vec<Value> {
             json!({
                 "name": f,
                 "dataType": data_type,
-                "length": match *f { "title" => 255, "description" => 8000, _ => 0 },
+                "length": match (e, *f) {
+                    (Entity::Tickets, "title") => 255,
+                    (Entity::Tickets, "description") => 8000,
+                    (Entity::ConfigurationItems, f) => model::CI_LENGTHS.iter().find(|(n, _)| *n == f).map_or(0, |(_, l)| *l),
+                    _ => 0,
+                },
                 "isRequired": required,
                 "isReadOnly": matches!(*f, "id" | "ticketNumber" | "createDate"),
                 "isQueryable": true,
@@ -724,7 +747,7 @@ fn run_query(ctx: &AutotaskCtx<'_>, e: Entity, paging: Option<Value>) -> Respons
 }
 
 /// The JSON object body with keys mapped to the entity's wire names (unknown keys dropped).
-fn body_fields(ctx: &AutotaskCtx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
+pub(super) fn body_fields(ctx: &AutotaskCtx<'_>, e: Entity) -> Result<Map<String, Value>, String> {
     let v: Value =
         serde_json::from_slice(ctx.body).map_err(|err| format!("The request body could not be parsed: {err}"))?;
     let m = v.as_object().ok_or("The request body must be a JSON object.")?;
@@ -737,7 +760,7 @@ fn body_fields(ctx: &AutotaskCtx<'_>, e: Entity) -> Result<Map<String, Value>, S
     Ok(out)
 }
 
-fn int(v: Option<&Value>) -> Option<i64> {
+pub(super) fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),

@@ -123,8 +123,31 @@ impl ConnectWiseStore {
         }
 
         for (name, inactive) in CONFIG_TYPES {
-            d.configuration_types
+            let id = d
+                .configuration_types
                 .insert(json!({"name": name, "inactiveFlag": inactive, "systemFlag": false}));
+            // Questions: one required on network devices (such a type cannot be used to
+            // create a configuration without an answer), one optional on printers.
+            let questions = match *name {
+                "Network Device" => vec![
+                    json!({"id": 1, "questionId": 1, "question": "Management VLAN", "fieldType": "Text",
+                           "requiredFlag": true, "inactiveFlag": false, "sequenceNumber": 1}),
+                ],
+                "Printer" => vec![
+                    json!({"id": 2, "questionId": 2, "question": "Toner model", "fieldType": "Text",
+                           "requiredFlag": false, "inactiveFlag": false, "sequenceNumber": 1}),
+                ],
+                _ => vec![],
+            };
+            d.type_questions.insert(id, questions);
+        }
+        // Ids 1 and 2 as the generated configurations' `status` references say.
+        d.configuration_statuses
+            .insert(json!({"description": "Active", "closedFlag": false, "defaultFlag": true}));
+        d.configuration_statuses
+            .insert(json!({"description": "Inactive", "closedFlag": true, "defaultFlag": false}));
+        for name in ["Dell Inc.", "HP", "Lenovo", "VMware, Inc.", "Microsoft Corporation"] {
+            d.manufacturers.insert(json!({"name": name, "inactiveFlag": false}));
         }
 
         for (i, name) in [

@@ -28,6 +28,15 @@
 //! - Error envelope `{code,message,errors[{code,message,resource,field}]}`; 400 `InvalidObject`
 //!   on missing ticket summary/company/board; 404 `NotFound`; unknown route 404
 //!   `The endpoint does not exist.`.
+//! - Configuration writes as the docs describe them: `name`, `type` and `company` required
+//!   (400 `MissingRequiredField`), an inactive type, an unknown `status` or `manufacturer`
+//!   reference (`{id}` or `{name}`) or a name over 100 characters refused (`InvalidField`);
+//!   without a `status` the default status (Active) is set. Configuration statuses
+//!   (`/company/configurations/statuses`, Inactive is `closedFlag`), type questions
+//!   (`/company/configurations/types/{id}/questions`, `requiredFlag`; "Network Device" has a
+//!   required one, so a create of that type without its answer in `questions[]` is refused),
+//!   manufacturers (`/procurement/manufacturers`). A test can make the next creates lose their
+//!   answer ([`ConnectWiseSim::lose_next_configuration_create_answers`]).
 //! - Rate limit: more than [`ConnectWiseConfig::rate_limit`] REST requests per rolling
 //!   [`ConnectWiseConfig::rate_window`] → 429 with `Retry-After` and
 //!   `{"error":"ConnectWiseAPI","message":"Too many requests. Please try again in N seconds."}`.
@@ -241,6 +250,8 @@ pub(crate) struct ConnectWiseState {
     pub(crate) window: Mutex<VecDeque<Instant>>,
     pub(crate) deliveries: Arc<Mutex<Vec<CallbackDelivery>>>,
     pub(crate) rng: Mutex<Rng>,
+    /// Configuration creates still to answer a 500 after doing the work.
+    pub(crate) lost_creates: std::sync::atomic::AtomicU32,
 }
 
 /// What happened to the record a callback reports.
@@ -415,6 +426,7 @@ impl ConnectWiseSim {
             stats: Mutex::new(ConnectWiseStats::default()),
             window: Mutex::new(VecDeque::new()),
             deliveries: Arc::new(Mutex::new(Vec::new())),
+            lost_creates: std::sync::atomic::AtomicU32::new(0),
         });
         let app = routes::router(shared.clone());
         let server = Server::spawn(listener, app, "connectwise");
@@ -478,6 +490,10 @@ impl ConnectWiseSim {
 
     pub fn configurations(&self) -> Vec<Value> {
         self.table(|d| &d.configurations)
+    }
+
+    pub fn configuration_types(&self) -> Vec<Value> {
+        self.table(|d| &d.configuration_types)
     }
 
     pub fn members(&self) -> Vec<Value> {
@@ -551,6 +567,20 @@ impl ConnectWiseSim {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// The next `n` `POST /company/configurations` create their configuration and then answer
+    /// a 500, as a gateway timing out after ConnectWise did the work would.
+    pub fn lose_next_configuration_create_answers(&self, n: u32) {
+        self.shared.lost_creates.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Configurations whose `deviceIdentifier` is `uid`.
+    pub fn configurations_for_device(&self, uid: &str) -> Vec<Value> {
+        self.configurations()
+            .into_iter()
+            .filter(|c| c["deviceIdentifier"].as_str() == Some(uid))
+            .collect()
     }
 
     /// Adds a company (with generated sites, contacts and configurations); returns its id.

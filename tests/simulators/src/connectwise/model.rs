@@ -40,6 +40,12 @@ pub(crate) struct ConnectWiseStore {
     pub sites: RecordTable,
     pub configurations: RecordTable,
     pub configuration_types: RecordTable,
+    /// `/company/configurations/statuses`: `{id, description, closedFlag, defaultFlag}`.
+    pub configuration_statuses: RecordTable,
+    /// Configuration type id → its questions (`/company/configurations/types/{id}/questions`).
+    pub type_questions: BTreeMap<i64, Vec<Value>>,
+    /// `/procurement/manufacturers`: `{id, name, inactiveFlag}`.
+    pub manufacturers: RecordTable,
     pub members: RecordTable,
     pub boards: RecordTable,
     pub statuses: RecordTable,

@@ -591,6 +591,20 @@ fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
         ("GET", ["company", "contacts", id]) => get_one(&sim.data().contacts, id, "Contact"),
         ("GET", ["company", "configurations"]) => list(ctx, rows(&sim.data().configurations), None),
         ("GET", ["company", "configurations", "types"]) => list(ctx, rows(&sim.data().configuration_types), None),
+        ("GET", ["company", "configurations", "statuses"]) => list(ctx, rows(&sim.data().configuration_statuses), None),
+        ("GET", ["company", "configurations", "types", id, "questions"]) => {
+            let Some(tid) = parse_id(id) else {
+                return not_found("ConfigurationType", id);
+            };
+            let d = sim.data();
+            if d.configuration_types.get(tid).is_none() {
+                return not_found("ConfigurationType", tid);
+            }
+            let items = d.type_questions.get(&tid).cloned().unwrap_or_default();
+            drop(d);
+            list(ctx, items, None)
+        }
+        ("GET", ["procurement", "manufacturers"]) => list(ctx, rows(&sim.data().manufacturers), None),
         ("GET", ["company", "configurations", id]) => get_one(&sim.data().configurations, id, "Configuration"),
         ("POST", ["company", "configurations"]) => create_configuration(ctx),
         ("PATCH", ["company", "configurations", id]) => {
@@ -847,7 +861,80 @@ fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
         return invalid("configuration", errors);
     }
     let (ty, company) = (ty.expect("checked"), company.expect("checked"));
+    let invalid_field = |f: &str, message: String| json!({"code": "InvalidField", "message": message, "resource": "configuration", "field": f});
+    if ty["inactiveFlag"].as_bool() == Some(true) {
+        errors.push(invalid_field("type", "The type is inactive.".into()));
+    }
+    if body["name"].as_str().is_some_and(|n| n.chars().count() > 100) {
+        errors.push(invalid_field("name", "The name may not exceed 100 characters.".into()));
+    }
+    for (f, max) in [
+        ("serialNumber", 250),
+        ("modelNumber", 50),
+        ("deviceIdentifier", 100),
+        ("osInfo", 250),
+        ("ipAddress", 50),
+    ] {
+        if body[f].as_str().is_some_and(|v| v.chars().count() > max) {
+            errors.push(invalid_field(f, format!("The {f} may not exceed {max} characters.")));
+        }
+    }
+    let status = match &body["status"] {
+        Value::Null => d
+            .configuration_statuses
+            .rows
+            .values()
+            .find(|s| s["defaultFlag"] == true)
+            .cloned(),
+        s => match s["id"].as_i64().and_then(|id| d.configuration_statuses.get(id)) {
+            Some(found) => Some(found.clone()),
+            None => {
+                errors.push(invalid_field("status", "The status is invalid.".into()));
+                None
+            }
+        },
+    };
+    let manufacturer = match &body["manufacturer"] {
+        Value::Null => None,
+        m => {
+            let found = d.manufacturers.rows.values().find(|r| {
+                m["id"].as_i64().is_some_and(|id| r["id"] == id)
+                    || m["name"]
+                        .as_str()
+                        .is_some_and(|n| r["name"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+            });
+            if found.is_none() {
+                errors.push(invalid_field("manufacturer", "The manufacturer is invalid.".into()));
+            }
+            found.cloned()
+        }
+    };
+    let answers = body["questions"].as_array().cloned().unwrap_or_default();
+    let type_id = ty["id"].as_i64().unwrap_or(0);
+    for q in d.type_questions.get(&type_id).into_iter().flatten() {
+        if q["requiredFlag"] != true || q["inactiveFlag"] == true {
+            continue;
+        }
+        let answered = answers
+            .iter()
+            .any(|a| a["questionId"] == q["questionId"] && a["answer"].as_str().is_some_and(|s| !s.trim().is_empty()));
+        if !answered {
+            errors.push(
+                json!({"code": "MissingRequiredField", "resource": "configuration", "field": "questions",
+                "message": format!("The question '{}' requires an answer.", q["question"].as_str().unwrap_or(""))}),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return invalid("configuration", errors);
+    }
     let mut rec = body.clone();
+    if let Some(s) = status {
+        rec["status"] = json!({"id": s["id"], "name": s["description"]});
+    }
+    if let Some(m) = manufacturer {
+        rec["manufacturer"] = json!({"id": m["id"], "name": m["name"]});
+    }
     rec["type"] = json!({"id": ty["id"], "name": ty["name"]});
     rec["company"] = json!({"id": company["id"], "identifier": company["identifier"], "name": company["name"]});
     if rec.get("activeFlag").is_none() {
@@ -855,7 +942,21 @@ fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
     }
     rec["_info"] = json!({"lastUpdated": iso(now_ms()), "dateEntered": iso(now_ms())});
     let id = d.configurations.insert(rec);
-    created(d.configurations.get(id).expect("inserted"))
+    let record = d.configurations.get(id).expect("inserted").clone();
+    drop(d);
+    let lose = ctx
+        .sim
+        .lost_creates
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if lose {
+        return error(500, "InternalServerError", "An error occurred.");
+    }
+    created(&record)
 }
 
 fn create_ticket(ctx: &ConnectWiseCtx<'_>) -> Response {
