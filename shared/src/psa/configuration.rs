@@ -225,6 +225,14 @@ pub struct PicklistOption {
     pub default: bool,
 }
 
+/// Autotask: the two audit picklists of ConfigurationItems (`rmmDeviceAuditManufacturerID`,
+/// `rmmDeviceAuditModelID`), as `/entityInformation/fields` lists them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CiPicklists {
+    pub manufacturers: Vec<PicklistOption>,
+    pub models: Vec<PicklistOption>,
+}
+
 /// A custom field / UDF defined on configurations in the PSA.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

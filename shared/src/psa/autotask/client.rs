@@ -169,7 +169,7 @@ pub struct AutotaskClient {
     /// ConfigurationItemTypes by id, read once.
     pub(super) ci_types: OnceCell<HashMap<i64, String>>,
     /// The ConfigurationItems audit picklists (manufacturer, model), read once.
-    pub(super) ci_picklists: OnceCell<super::configurations::CiPicklists>,
+    pub(super) ci_picklists: OnceCell<crate::psa::configuration::CiPicklists>,
 }
 
 impl AutotaskClient {

@@ -16,8 +16,9 @@ use super::client::AutotaskClient;
 use super::records::{id_text, text};
 use super::transport::{PSA, decode};
 use crate::psa::configuration::{
-    ConfigurationChanges, ConfigurationDraft, ConfigurationTypeOption, CreateOutcome, CustomFieldDefinition,
-    CustomFields, PicklistOption, ProductOption, PsaConfiguration, outcome_unknown, pick_for_device,
+    CiPicklists, ConfigurationChanges, ConfigurationDraft, ConfigurationTypeOption, CreateOutcome,
+    CustomFieldDefinition, CustomFields, PicklistOption, ProductOption, PsaConfiguration, outcome_unknown,
+    pick_for_device,
 };
 use crate::psa::{PsaError, truncate_chars};
 use crate::retry::Replay;
@@ -30,13 +31,6 @@ const SERIAL_MAX: usize = 100;
 const UID_MAX: usize = 255;
 const AUDIT_TEXT_MAX: usize = 255;
 const IP_MAX: usize = 100;
-
-/// The two audit picklists of ConfigurationItems, as `/entityInformation/fields` lists them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CiPicklists {
-    pub manufacturers: Vec<PicklistOption>,
-    pub models: Vec<PicklistOption>,
-}
 
 fn label_to_id(list: &[PicklistOption], label: &str) -> Option<i64> {
     let label = label.trim();

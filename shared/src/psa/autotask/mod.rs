@@ -53,7 +53,6 @@ mod transport;
 
 pub use crate::retry::RetryPolicy;
 pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
-pub use configurations::CiPicklists;
 pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
 
 #[cfg(test)]
