@@ -20,6 +20,7 @@
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
+use crate::configurations::routes::ConfigurationsApi;
 use crate::connections::IntegrationSettings;
 use crate::connections::routes::{IntegrationsApi, RunWiring};
 use crate::datto::DattoConnector;
@@ -87,6 +88,7 @@ impl App {
             .merge(crate::devices::routes::router(self.devices()))
             .merge(crate::psa_import::routes::router(self.psa_import()))
             .merge(crate::tickets::routes::router(self.tickets()))
+            .merge(crate::configurations::routes::router(self.configurations()))
             .merge(crate::operations::routes::router(self.operations_api()))
     }
 
@@ -177,6 +179,15 @@ impl App {
         }
     }
 
+    pub fn configurations(&self) -> ConfigurationsApi {
+        ConfigurationsApi {
+            store: self.store.clone(),
+            secrets: self.secrets.clone(),
+            psa: self.psa.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     pub fn tickets(&self) -> TicketsApi {
         TicketsApi {
             store: self.store.clone(),
@@ -221,6 +232,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::devices::routes::routes().into_openapi());
     doc.merge(crate::psa_import::routes::routes().into_openapi());
     doc.merge(crate::tickets::routes::routes().into_openapi());
+    doc.merge(crate::configurations::routes::routes().into_openapi());
     doc.merge(crate::operations::routes::routes().into_openapi());
 
     doc.info = InfoBuilder::new()

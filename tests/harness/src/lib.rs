@@ -174,6 +174,12 @@ impl Handle for shared::tickets::routes::TicketsApi {
     }
 }
 
+impl Handle for shared::configurations::routes::ConfigurationsApi {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
+        call(shared::configurations::routes::router(self.clone()), req)
+    }
+}
+
 /// Status and JSON body of a response (`Value::Null` when empty).
 pub fn read_response(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -1,0 +1,120 @@
+//! The configurations flow's routes (the `configurations` Lambda), so far the type mapping:
+//! `GET /integrations/{id}/configuration-options` (a PSA integration: its types, products,
+//! statuses, read from the PSA), `GET`/`PUT /integrations/{id}/configuration-types` (a Datto
+//! RMM integration's Datto types mapped for one PSA integration, `psaIntegrationId`).
+
+use crate::api::{ApiError, Caller, JsonBody, Params, reply};
+use crate::configurations::types::{
+    ConfigTypeInput, ConfigTypeRow, ConfigTypeTable, ConfigTypes, ConfigurationOptions, parse_change,
+};
+use crate::connections::{IntegrationSettings, PsaIntegrations};
+use crate::psa::PsaConnector;
+use crate::secrets::SecretsManager;
+use crate::store::DynamoStore;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the routes need, built once per process.
+#[derive(Clone)]
+pub struct ConfigurationsApi {
+    pub store: DynamoStore,
+    pub secrets: SecretsManager,
+    pub psa: PsaConnector,
+    pub settings: IntegrationSettings,
+}
+
+impl ConfigurationsApi {
+    pub fn types(&self) -> ConfigTypes<'_> {
+        ConfigTypes {
+            integrations: PsaIntegrations {
+                store: &self.store,
+                secrets: &self.secrets,
+                psa: &self.psa,
+                settings: &self.settings,
+            },
+        }
+    }
+}
+
+type St = State<Arc<ConfigurationsApi>>;
+
+/// Every configurations route, without state (for the OpenAPI document).
+pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
+    OpenApiRouter::new()
+        .routes(routes!(configuration_options))
+        .routes(routes!(configuration_types, put_configuration_type))
+}
+
+/// The router the configurations Lambda serves.
+pub fn router(api: ConfigurationsApi) -> OpenApiRouter {
+    routes().with_state(Arc::new(api))
+}
+
+/// The PSA's configuration types (ConnectWise: with their required questions), Autotask
+/// products and ConnectWise statuses, read from the PSA for the user to pick from.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-options", tag = "configurations",
+    params(("id" = String, Path, description = "a PSA integration")),
+    responses((status = 200, body = ConfigurationOptions),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn configuration_options(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(reply(StatusCode::OK, &api.types().options(&caller.tenant, &id).await?))
+}
+
+/// Each Datto category/type the integration's sync counted with its configuration type
+/// mapping for one PSA integration, a suggestion by name where unmapped, and the warning of a
+/// type that cannot be used to create configurations.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-types", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query)),
+    responses((status = 200, body = ConfigTypeTable),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn configuration_types(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = params
+        .non_empty("psaIntegrationId")
+        .ok_or_else(|| ApiError::bad_request("`psaIntegrationId` is required"))?;
+    Ok(reply(
+        StatusCode::OK,
+        &api.types().table(&caller.tenant, &id, &psa).await?,
+    ))
+}
+
+/// Maps a Datto category/type to a PSA configuration type (Autotask: and a product), checked
+/// against the PSA's lists; `typeId: null` unmaps. Applies to configurations created from now on.
+#[utoipa::path(put, path = "/integrations/{id}/configuration-types", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = ConfigTypeInput,
+    responses((status = 200, body = ConfigTypeRow),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, description = "no such integration, Datto type, PSA type or product", body = crate::api::Problem),
+              (status = 422, description = "`product_required`, `product_inactive`, `configuration_type_inactive`", body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn put_configuration_type(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let change = parse_change(&body)?;
+    Ok(reply(
+        StatusCode::OK,
+        &api.types().put(&caller.tenant, &id, change).await?,
+    ))
+}
