@@ -1,5 +1,6 @@
 //! Lambda: devices to PSA configurations (`shared::configurations::routes::router`):
-//! `GET /integrations/{id}/configuration-options`, `GET`/`PUT /integrations/{id}/configuration-types`.
+//! `GET /integrations/{id}/configuration-options`, `GET`/`PUT /integrations/{id}/configuration-types`,
+//! `GET`/`POST /integrations/{id}/configuration-map`, `POST .../configuration-unmap`, `GET .../configuration-audit`.
 
 use shared::app::App;
 

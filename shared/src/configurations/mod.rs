@@ -11,9 +11,16 @@
 //!   ConnectWise configuration type, suggested by name, checked against the
 //!   PSA's own lists, ConnectWise types with required questions flagged
 //!   (such devices map only to existing configurations);
-//! - [`routes`]: `GET /integrations/{id}/configuration-options` (the PSA's
-//!   types, products, statuses) and `GET`/`PUT
-//!   /integrations/{id}/configuration-types` (the `configurations` Lambda).
+//! - [`table`]: the mapping table (devices with their configuration state,
+//!   filters, paging), map selected devices (to the proposal, a configuration
+//!   picked by hand, or a new one: the link writes the device uid onto the
+//!   configuration, the create looks the uid up first) and unmap (the
+//!   configuration stays active), each write an audit record;
+//! - [`routes`]: `GET /integrations/{id}/configuration-options`,
+//!   `GET`/`PUT /integrations/{id}/configuration-types`,
+//!   `GET`/`POST /integrations/{id}/configuration-map`,
+//!   `POST /integrations/{id}/configuration-unmap`,
+//!   `GET /integrations/{id}/configuration-audit` (the `configurations` Lambda).
 //!
 //! The PSA side lives in the clients (`psa::autotask`, `psa::connectwise`,
 //! vocabulary in `psa::configuration`): lists, lookup by device uid, create
@@ -21,12 +28,15 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: the mapping table routes (devices with their state, map /
-//! unmap selected), the writes driven by the plan (create, link, update on
-//! sync, deleted device to inactive) and their audit trail, automatic mapping
-//! with its preview and safety cap, and the UDF mapping (see
-//! `docs/architecture.md`, planned flows).
+//! Not built yet: keeping mapped configurations true on later syncs (the
+//! client's changed-fields update and deactivation exist; nothing drives
+//! them from the sync, so a device deleted in Datto does not yet set its
+//! configuration inactive), automatic mapping with its preview and safety
+//! cap, the UDF mapping, spreading bulk creates over the Autotask budget,
+//! and a cached plan (the table reads everything on every request, fine for
+//! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
 pub mod plan;
 pub mod routes;
+pub mod table;
 pub mod types;

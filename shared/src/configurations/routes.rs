@@ -4,6 +4,9 @@
 //! RMM integration's Datto types mapped for one PSA integration, `psaIntegrationId`).
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
+use crate::configurations::table::{
+    AuditRecord, ConfigMap, MapInput, MapPage, MapReport, page_limit, parse_filter, parse_map_request,
+};
 use crate::configurations::types::{
     ConfigTypeInput, ConfigTypeRow, ConfigTypeTable, ConfigTypes, ConfigurationOptions, parse_change,
 };
@@ -40,13 +43,42 @@ impl ConfigurationsApi {
     }
 }
 
+impl ConfigurationsApi {
+    pub fn map(&self) -> ConfigMap<'_> {
+        ConfigMap {
+            integrations: PsaIntegrations {
+                store: &self.store,
+                secrets: &self.secrets,
+                psa: &self.psa,
+                settings: &self.settings,
+            },
+        }
+    }
+}
+
 type St = State<Arc<ConfigurationsApi>>;
+
+/// The audit trail, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditList {
+    pub records: Vec<AuditRecord>,
+}
+
+fn psa_param(params: &Params) -> Result<String, ApiError> {
+    params
+        .non_empty("psaIntegrationId")
+        .ok_or_else(|| ApiError::bad_request("`psaIntegrationId` is required"))
+}
 
 /// Every configurations route, without state (for the OpenAPI document).
 pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
     OpenApiRouter::new()
         .routes(routes!(configuration_options))
         .routes(routes!(configuration_types, put_configuration_type))
+        .routes(routes!(configuration_map, map_devices))
+        .routes(routes!(unmap_devices))
+        .routes(routes!(configuration_audit))
 }
 
 /// The router the configurations Lambda serves.
@@ -117,4 +149,106 @@ async fn put_configuration_type(
         StatusCode::OK,
         &api.types().put(&caller.tenant, &id, change).await?,
     ))
+}
+
+/// The synced devices of mapped sites with their configuration state: mapped, proposed (with
+/// the rule that matched), proposed new, waiting for audit, warning. Filtered and paged.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-map", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query),
+           ("state" = Option<String>, Query, description = "mapped, unmapped, proposed, proposedNew, waitingForAudit or warning"),
+           ("siteUid" = Option<String>, Query),
+           ("companyId" = Option<String>, Query, description = "a portal company"),
+           ("rule" = Option<String>, Query, description = "existingLink, serial, name, manufacturer or model"),
+           ("limit" = Option<u32>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, body = MapPage),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn configuration_map(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = psa_param(&params)?;
+    let filter = parse_filter(
+        params.non_empty("state").as_deref(),
+        params.non_empty("siteUid"),
+        params.non_empty("companyId"),
+        params.non_empty("rule").as_deref(),
+    )?;
+    let limit = page_limit(params.non_empty("limit"))?;
+    let cursor = params.non_empty("cursor");
+    Ok(reply(
+        StatusCode::OK,
+        &api.map()
+            .table(&caller.tenant, &id, &psa, &filter, cursor.as_deref(), limit)
+            .await?,
+    ))
+}
+
+/// Maps the selected devices: to their proposal, to a configuration picked by hand (one
+/// device), or to a new configuration. A link writes the device uid onto the configuration; a
+/// create looks the device uid up first. Each write is in the audit trail.
+#[utoipa::path(post, path = "/integrations/{id}/configuration-map", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = MapInput,
+    responses((status = 200, body = MapReport),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn map_devices(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let req = parse_map_request(&body, true)?;
+    Ok(reply(StatusCode::OK, &api.map().map(&caller.tenant, &id, req).await?))
+}
+
+/// Unmaps the selected devices; their configurations stay active in the PSA.
+#[utoipa::path(post, path = "/integrations/{id}/configuration-unmap", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = MapInput,
+    responses((status = 200, body = MapReport),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn unmap_devices(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let req = parse_map_request(&body, false)?;
+    Ok(reply(StatusCode::OK, &api.map().unmap(&caller.tenant, &id, req).await?))
+}
+
+/// Every configuration write and unmap (device, configuration, action, rule, result, time),
+/// newest first.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-audit", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query)),
+    responses((status = 200, body = AuditList),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn configuration_audit(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = psa_param(&params)?;
+    let records = api.map().audit(&caller.tenant, &id, &psa).await?;
+    Ok(reply(StatusCode::OK, &AuditList { records }))
 }

@@ -239,3 +239,392 @@ async fn bad_bodies_name_every_problem_and_tenant_b_sees_nothing_of_tenant_a() {
         "A's mapping is untouched"
     );
 }
+
+// ----- the mapping table, the writes and the audit trail -----
+
+use rmmsync_tests::ticket_world::world_with;
+use shared::tenant::TenantId;
+use simulators::autotask::Entity;
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn map_path(w: &World) -> String {
+    format!("/integrations/{}/configuration-map", w.datto_id)
+}
+
+async fn rows(api: &ConfigurationsApi, w: &World, query: &str) -> (Vec<Value>, Value) {
+    let (status, page) = call(
+        api,
+        "GET",
+        &format!("{}?psaIntegrationId={}{query}", map_path(w), w.psa_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    (page["devices"].as_array().unwrap().clone(), page["nextCursor"].clone())
+}
+
+fn by_uid(rows: &[Value]) -> HashMap<String, Value> {
+    rows.iter()
+        .map(|r| (r["deviceUid"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The synced records of the world's site devices, as rmmsync holds them.
+async fn synced(w: &World) -> HashMap<String, shared::sync::plan::DeviceRecord> {
+    let tenant = TenantId::parse(TENANT).unwrap();
+    w.api
+        .store
+        .devices_by_uid(&tenant, &w.datto_id, &w.site_devices)
+        .await
+        .unwrap()
+}
+
+/// Maps every Datto type of the table to the Autotask Workstation type and product 101.
+async fn map_all_types_autotask(api: &ConfigurationsApi, w: &World) {
+    for row in table(api, w).await["rows"].as_array().unwrap() {
+        let body = json!({"psaIntegrationId": w.psa_id, "category": row["category"], "deviceType": row["deviceType"],
+            "typeId": "1", "productId": "101"});
+        let (status, saved) = call(api, "PUT", &types_path(w), Some(body)).await;
+        assert_eq!(status, 200, "{saved}");
+    }
+}
+
+#[tokio::test]
+async fn the_table_proposes_by_link_serial_and_name_then_maps_links_creates_and_unmaps() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 4).await;
+    let api = api(&w);
+    let at = w.autotask();
+    let devices = synced(&w).await;
+    let uids = w.site_devices.clone();
+    let company = at
+        .companies()
+        .into_iter()
+        .find(|c| c.name == "Harbor Dental Group")
+        .unwrap()
+        .id;
+    // device 0: the world's CI carries its uid (existing link).
+    // device 1: a CI with its serial under another name; device 2: a CI named after its host.
+    let d1 = &devices[&uids[1]];
+    let serial = d1.serial_number.clone().expect("the sync audited the device");
+    let by_serial = at.add_configuration_item(
+        company,
+        Some("OLD-NAME-01"),
+        None,
+        Some(&format!(" {} ", serial.to_lowercase())),
+    );
+    let host2 = devices[&uids[2]].hostname.clone().unwrap();
+    let by_name = at.add_configuration_item(company, Some(&host2.to_uppercase()), None, None);
+    // An inactive CI with device 3's name is no candidate.
+    let host3 = devices[&uids[3]].hostname.clone().unwrap();
+    let retired = at.add_configuration_item(company, Some(&host3), None, None);
+    at.change_record(Entity::ConfigurationItems, retired, |r| {
+        r.insert("isActive".into(), json!(false));
+    });
+
+    let (all, _) = rows(&api, &w, "").await;
+    assert_eq!(all.len(), 4, "{all:?}");
+    let r = by_uid(&all);
+    assert_eq!(
+        (r[&uids[0]]["state"].as_str(), r[&uids[0]]["rule"].as_str()),
+        (Some("proposed"), Some("existingLink"))
+    );
+    assert_eq!(r[&uids[0]]["configurationId"], w.ci_id.unwrap().to_string());
+    assert_eq!(
+        (r[&uids[1]]["state"].as_str(), r[&uids[1]]["rule"].as_str()),
+        (Some("proposed"), Some("serial"))
+    );
+    assert_eq!(r[&uids[1]]["configurationId"], by_serial.to_string());
+    assert_eq!(
+        (r[&uids[2]]["state"].as_str(), r[&uids[2]]["rule"].as_str()),
+        (Some("proposed"), Some("name"))
+    );
+    assert_eq!(r[&uids[2]]["configurationId"], by_name.to_string());
+    assert_eq!(
+        r[&uids[3]]["state"], "warning",
+        "new proposed, but its type is not mapped: {}",
+        r[&uids[3]]
+    );
+
+    // Filters and paging.
+    let (serial_only, _) = rows(&api, &w, "&rule=serial").await;
+    assert_eq!(serial_only.len(), 1);
+    let (first, cursor) = rows(&api, &w, "&limit=3").await;
+    assert_eq!(first.len(), 3);
+    let (rest, end) = rows(&api, &w, &format!("&limit=3&cursor={}", cursor.as_str().unwrap())).await;
+    assert_eq!(rest.len(), 1);
+    assert!(end.is_null());
+    let (status, e) = call(
+        &api,
+        "GET",
+        &format!("{}?psaIntegrationId={}&state=bogus", map_path(&w), w.psa_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+
+    map_all_types_autotask(&api, &w).await;
+    let (all, _) = rows(&api, &w, "").await;
+    assert_eq!(by_uid(&all)[&uids[3]]["state"], "proposedNew");
+
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": uids, "to": "proposal"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let results: Vec<&str> = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, vec!["linked", "linked", "linked", "created"], "{report}");
+    assert_eq!(
+        at.record(Entity::ConfigurationItems, by_serial).unwrap()["rmmDeviceUID"],
+        uids[1].as_str(),
+        "linking writes the uid"
+    );
+    let created = at.configuration_items_for_device(&uids[3]);
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["productID"], 101);
+    assert_eq!(created[0]["referenceTitle"], host3.as_str());
+
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 4);
+    let (unmapped, _) = rows(&api, &w, "&state=unmapped").await;
+    assert!(unmapped.is_empty());
+
+    // Mapping again is refused per device; nothing is written twice.
+    let (_, again) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[3]], "to": "new"})),
+    )
+    .await;
+    assert_eq!(again["outcomes"][0]["result"], "failed");
+    assert_eq!(at.configuration_items_for_device(&uids[3]).len(), 1);
+
+    // Unmap: the configuration stays active; the device is proposed again by its link.
+    let (status, report) = call(
+        &api,
+        "POST",
+        &format!("/integrations/{}/configuration-unmap", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[1]]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["outcomes"][0]["result"], "unmapped");
+    assert_eq!(
+        at.record(Entity::ConfigurationItems, by_serial).unwrap()["isActive"],
+        true
+    );
+    let r = by_uid(&rows(&api, &w, "").await.0);
+    assert_eq!(
+        (r[&uids[1]]["state"].as_str(), r[&uids[1]]["rule"].as_str()),
+        (Some("proposed"), Some("existingLink"))
+    );
+
+    // The audit trail: four writes and the unmap, newest first.
+    let (status, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{audit}");
+    let records = audit["records"].as_array().unwrap();
+    let actions: Vec<&str> = records.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "link").count(), 3, "{audit}");
+    assert_eq!(actions.iter().filter(|a| **a == "create").count(), 1, "{audit}");
+    assert_eq!(actions[0], "unmap", "newest first: {audit}");
+    let serial_link = records
+        .iter()
+        .find(|a| a["deviceUid"] == uids[1].as_str() && a["action"] == "link")
+        .unwrap();
+    assert_eq!(serial_link["rule"], "serial");
+    assert_eq!(serial_link["result"], "ok");
+    assert!(records.iter().all(|a| a["at"].as_i64().unwrap() > 0));
+}
+
+#[tokio::test]
+async fn a_fault_half_way_through_a_creation_run_duplicates_nothing() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 4).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let new: Vec<String> = w.site_devices[1..].to_vec();
+    // The first create fails before Autotask does anything; the second's answer is lost
+    // after Autotask made the CI; the third goes through.
+    at.fail_next_ci_creates(1);
+    at.lose_next_ci_create_answers(1);
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": new, "to": "new"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let results: Vec<&str> = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, vec!["failed", "linked", "created"], "{report}");
+    assert!(at.configuration_items_for_device(&new[0]).is_empty());
+    for uid in &new[1..] {
+        assert_eq!(
+            at.configuration_items_for_device(uid).len(),
+            1,
+            "one CI for {uid}: {report}"
+        );
+    }
+    assert_eq!(
+        at.stats().route("ConfigurationItems.create"),
+        3,
+        "no create was re-sent"
+    );
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 2, "{mapped:?}");
+
+    // The next run: the failed device is created, the others are refused; one CI each.
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": new, "to": "new"})),
+    )
+    .await;
+    let results: Vec<&str> = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, vec!["created", "failed", "failed"], "{report}");
+    for uid in &new {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+    let (status, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let records = audit["records"].as_array().unwrap();
+    assert_eq!(records.iter().filter(|a| a["result"] == "failed").count(), 1, "{audit}");
+    assert_eq!(records.iter().filter(|a| a["result"] == "ok").count(), 3, "{audit}");
+    assert!(
+        records
+            .iter()
+            .any(|a| a["message"].as_str().is_some_and(|m| m.contains("nothing created"))),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn connectwise_required_questions_allow_only_existing_configurations_and_tenant_b_sees_nothing() {
+    let w = world_with(PsaKind::ConnectwiseManage, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let cw = w.connectwise();
+    let (_, options) = call(
+        &api,
+        "GET",
+        &format!("/integrations/{}/configuration-options", w.psa_id),
+        None,
+    )
+    .await;
+    let network = options["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Network Device")
+        .unwrap()["id"]
+        .clone();
+    for row in table(&api, &w).await["rows"].as_array().unwrap() {
+        let body = json!({"psaIntegrationId": w.psa_id, "category": row["category"], "deviceType": row["deviceType"], "typeId": network});
+        assert_eq!(call(&api, "PUT", &types_path(&w), Some(body)).await.0, 200);
+    }
+    let uids = w.site_devices.clone();
+    let r = by_uid(&rows(&api, &w, "").await.0);
+    for uid in &uids {
+        assert_eq!(r[uid]["state"], "warning", "{}", r[uid]);
+        assert!(r[uid]["warning"].as_str().unwrap().contains("required questions"));
+    }
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[0]], "to": "new"})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "failed", "{report}");
+    assert!(cw.configurations_for_device(&uids[0]).is_empty());
+    // A configuration picked by hand in the device's company is linked.
+    let company = cw
+        .companies()
+        .into_iter()
+        .find(|c| c["name"] == "Harbor Dental Group")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let picked = cw.add_configuration(company, json!({"name": "FRONT-DESK-SWITCH"}));
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[0]], "to": picked.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "linked", "{report}");
+    assert_eq!(cw.configurations_for_device(&uids[0]).len(), 1);
+    // A configuration of another company cannot be picked.
+    let other = cw.companies().into_iter().find(|c| c["id"] != company).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let foreign = cw.add_configuration(other, json!({"name": "ELSEWHERE"}));
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[1]], "to": foreign.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "failed", "{report}");
+
+    // Tenant B, with A's ids, reaches nothing.
+    let b = "msp-tenant-b";
+    for path in [
+        format!("{}?psaIntegrationId={}", map_path(&w), w.psa_id),
+        format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+    ] {
+        assert_eq!(call_as(&api, b, "GET", &path, None).await.0, 404, "{path}");
+    }
+    let (status, _) = call_as(
+        &api,
+        b,
+        "POST",
+        &format!("/integrations/{}/configuration-unmap", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[0]]})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(rows(&api, &w, "&state=mapped").await.0.len(), 1, "A's map is untouched");
+}

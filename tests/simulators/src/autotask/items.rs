@@ -8,7 +8,8 @@
 //!
 //! A test can make the simulator lose the answers of the next creates
 //! ([`super::AutotaskSim::lose_next_ci_create_answers`]): the item is created, then a plain-text
-//! 500 goes back, as when a gateway times out after Autotask did the work.
+//! 500 goes back, as when a gateway times out after Autotask did the work; or fail the next
+//! creates before doing anything ([`super::AutotaskSim::fail_next_ci_creates`]).
 
 use std::sync::atomic::Ordering;
 
@@ -151,6 +152,13 @@ pub(super) fn create(ctx: &AutotaskCtx<'_>) -> Response {
     m.remove("id");
     if let Err(msg) = check(ctx, &mut m, true) {
         return validation(sim, &format!("{msg} | Error creating entity for record number [1]."));
+    }
+    let fail = sim
+        .failed_ci_creates
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if fail {
+        return text(500, "Service Unavailable");
     }
     let now = model::iso(model::now_ms());
     let udfs = m.remove("userDefinedFields");

@@ -317,6 +317,8 @@ pub(crate) struct AutotaskState {
     pub(crate) generation_time: Duration,
     /// Creates of ConfigurationItems still to answer with a plain 500 after doing the work.
     pub(crate) lost_ci_creates: std::sync::atomic::AtomicU32,
+    /// Creates of ConfigurationItems still to answer a plain 500 without doing anything.
+    pub(crate) failed_ci_creates: std::sync::atomic::AtomicU32,
 }
 
 impl AutotaskState {
@@ -393,6 +395,7 @@ impl AutotaskSim {
             config,
             generation_time,
             lost_ci_creates: std::sync::atomic::AtomicU32::new(0),
+            failed_ci_creates: std::sync::atomic::AtomicU32::new(0),
         });
         let app = routes::router(shared.clone());
         let server = Server::spawn(listener, app, "autotask");
@@ -586,6 +589,13 @@ impl AutotaskSim {
     pub fn lose_next_ci_create_answers(&self, n: u32) {
         self.shared
             .lost_ci_creates
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next `n` `POST /ConfigurationItems` answer a plain-text 500 and create nothing.
+    pub fn fail_next_ci_creates(&self, n: u32) {
+        self.shared
+            .failed_ci_creates
             .store(n, std::sync::atomic::Ordering::SeqCst);
     }
 

@@ -1,0 +1,942 @@
+//! The mapping table (part 3) and the writes it makes (the link and create of part 4), with
+//! their audit trail.
+//!
+//! `GET /integrations/{id}/configuration-map?psaIntegrationId=` lists the synced devices of
+//! mapped sites with their configuration state: `mapped` (a saved map, its company still the
+//! device's), `proposed` (an existing configuration, with the rule that matched), `proposedNew`,
+//! `waitingForAudit`, `warning` (several configurations fit; the site's company has no PSA id
+//! of this PSA integration; a new one is proposed but the device's type is not mapped or maps
+//! to a ConnectWise type with required questions). Filters: `state` (`mapped`, `unmapped` or a
+//! state), `siteUid`, `companyId` (portal), `rule`; paging by uid with an opaque cursor.
+//!
+//! How: every request reads the integration's devices, the site mappings, the companies' PSA
+//! ids, each company's configurations from the PSA and the saved maps, and runs
+//! [`super::plan`] per request (configurations already mapped to another device are not
+//! candidates: one device per configuration). A device waits for its audit only when the
+//! sync has one due (a class Datto never audits is matched without a serial). That is a full
+//! read per page, fine for
+//! hundreds of devices and a PSA call per company; a cached plan for the 100,000-device case
+//! is not built.
+//!
+//! `POST …/configuration-map` maps selected devices to their proposal, to a configuration
+//! picked by hand (one device) or to a new one: a link writes the device uid (and the changed
+//! fields) onto the configuration, a create goes through the client's lookup-before-retry, and
+//! the map is saved only after the PSA accepted. `POST …/configuration-unmap` drops the maps
+//! (the configurations stay active). Every PSA write and every unmap is an audit record
+//! (`GET …/configuration-audit`). Items: `CFGMAP#{psaId}#{deviceUid}` in the device's shard,
+//! `CFGAUDIT#{psaId}#{ms}#{deviceUid}` in the integration partition.
+
+use super::plan::{self, ConfigFacts, DeviceFacts, Proposal, Rule};
+use super::types::ConfigTypeMapping;
+use crate::api::ApiError;
+use crate::connections::PsaIntegrations;
+use crate::devices::import::{DeviceImporter, is_removed, type_key};
+use crate::psa::configuration::{ConfigurationChanges, ConfigurationDraft, CreateOutcome, PsaConfiguration};
+use crate::psa::{PsaClient, PsaError};
+use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
+use crate::sync::plan::DeviceRecord;
+use crate::tenant::TenantId;
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// A device's configuration state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ConfigState {
+    Mapped,
+    Proposed,
+    ProposedNew,
+    WaitingForAudit,
+    Warning,
+}
+
+impl ConfigState {
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "mapped" => Self::Mapped,
+            "proposed" => Self::Proposed,
+            "proposedNew" => Self::ProposedNew,
+            "waitingForAudit" => Self::WaitingForAudit,
+            "warning" => Self::Warning,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MapRow {
+    pub device_uid: String,
+    pub hostname: Option<String>,
+    pub site_uid: Option<String>,
+    pub site_name: Option<String>,
+    /// The portal company the site is mapped to.
+    pub company_id: String,
+    /// Its PSA id, when it has one for this PSA integration.
+    pub psa_company_id: Option<String>,
+    pub category: String,
+    pub device_type: String,
+    pub state: ConfigState,
+    /// Mapped or proposed configuration.
+    pub configuration_id: Option<String>,
+    pub configuration_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub rule: Option<Rule>,
+    /// Ambiguous: the configurations that fit equally.
+    pub candidates: Vec<String>,
+    /// The configuration of another company it was mapped or linked to (the device moved).
+    pub moved_from: Option<String>,
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MapPage {
+    pub devices: Vec<MapRow>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MapFilter {
+    /// `Some(None)` = unmapped (anything but mapped).
+    pub state: Option<Option<ConfigState>>,
+    pub site_uid: Option<String>,
+    pub company_id: Option<String>,
+    pub rule: Option<Rule>,
+}
+
+pub fn parse_filter(
+    state: Option<&str>,
+    site_uid: Option<String>,
+    company_id: Option<String>,
+    rule: Option<&str>,
+) -> Result<MapFilter, ApiError> {
+    let mut problems = Vec::new();
+    let state = match state {
+        None => None,
+        Some("unmapped") => Some(None),
+        Some(s) => match ConfigState::parse(s) {
+            Some(st) => Some(Some(st)),
+            None => {
+                problems.push(
+                    "`state` must be mapped, unmapped, proposed, proposedNew, waitingForAudit or warning".to_owned(),
+                );
+                None
+            }
+        },
+    };
+    let rule = match rule {
+        None => None,
+        Some(r) => match r {
+            "existingLink" => Some(Rule::ExistingLink),
+            "serial" => Some(Rule::Serial),
+            "name" => Some(Rule::Name),
+            "manufacturer" => Some(Rule::Manufacturer),
+            "model" => Some(Rule::Model),
+            _ => {
+                problems.push("`rule` must be existingLink, serial, name, manufacturer or model".to_owned());
+                None
+            }
+        },
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::bad_request(problems.join("; ")));
+    }
+    Ok(MapFilter {
+        state,
+        site_uid,
+        company_id,
+        rule,
+    })
+}
+
+impl MapFilter {
+    fn admits(&self, r: &MapRow) -> bool {
+        let state_ok = match self.state {
+            None => true,
+            Some(None) => r.state != ConfigState::Mapped,
+            Some(Some(s)) => r.state == s,
+        };
+        state_ok
+            && self.site_uid.as_ref().is_none_or(|s| r.site_uid.as_ref() == Some(s))
+            && self.company_id.as_ref().is_none_or(|c| *c == r.company_id)
+            && self.rule.is_none_or(|rule| r.rule == Some(rule))
+    }
+}
+
+/// A saved map: device → configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedMap {
+    pub device_uid: String,
+    pub configuration_id: String,
+    pub psa_company_id: String,
+    pub rule: Option<String>,
+    pub at: i64,
+}
+
+/// An audit record of a PSA write or an unmap.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub device_uid: String,
+    pub configuration_id: Option<String>,
+    /// `link`, `create`, `unmap`.
+    pub action: String,
+    pub rule: Option<String>,
+    /// `ok` or `failed`.
+    pub result: String,
+    pub message: Option<String>,
+    /// Epoch milliseconds.
+    pub at: i64,
+}
+
+fn map_sk(psa: &str, uid: &str) -> String {
+    format!("CFGMAP#{psa}#{uid}")
+}
+
+impl DynamoStore {
+    pub async fn config_maps(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+    ) -> Result<HashMap<String, SavedMap>, StoreError> {
+        let items = self
+            .query_prefix_all(
+                keys::integration_shard_pks(tenant, integration),
+                &format!("CFGMAP#{psa}#"),
+                8,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|i| {
+                let f = Fields(i);
+                let m = SavedMap {
+                    device_uid: f.s("deviceUid")?,
+                    configuration_id: f.s("configurationId")?,
+                    psa_company_id: f.s("psaCompanyId")?,
+                    rule: f.opt_s("rule"),
+                    at: f.opt_n("at").unwrap_or(0),
+                };
+                Ok((m.device_uid.clone(), m))
+            })
+            .collect()
+    }
+
+    async fn put_config_map(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        m: &SavedMap,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(keys::device_pk(tenant, integration, &m.device_uid))),
+            ("SK".into(), s(map_sk(psa, &m.device_uid))),
+            ("entity".into(), s("configuration-map")),
+            ("deviceUid".into(), s(&m.device_uid)),
+            ("configurationId".into(), s(&m.configuration_id)),
+            ("psaCompanyId".into(), s(&m.psa_company_id)),
+            ("at".into(), n(m.at)),
+        ]);
+        if let Some(r) = &m.rule {
+            item.insert("rule".into(), s(r));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_config_map(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        uid: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(keys::device_pk(tenant, integration, uid)))
+            .key("SK", s(map_sk(psa, uid)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn put_config_audit(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        a: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            ("PK".into(), s(keys::integration_pk(tenant, integration))),
+            ("SK".into(), s(format!("CFGAUDIT#{psa}#{:013}#{}", a.at, a.device_uid))),
+            ("entity".into(), s("configuration-audit")),
+            ("deviceUid".into(), s(&a.device_uid)),
+            ("action".into(), s(&a.action)),
+            ("result".into(), s(&a.result)),
+            ("at".into(), n(a.at)),
+        ]);
+        for (k, v) in [
+            ("configurationId", &a.configuration_id),
+            ("rule", &a.rule),
+            ("message", &a.message),
+        ] {
+            if let Some(v) = v {
+                item.insert(k.into(), s(v));
+            }
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The audit trail of a (Datto integration, PSA integration), newest first.
+    pub async fn config_audit(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let items = self
+            .query_prefix(keys::integration_pk(tenant, integration), &format!("CFGAUDIT#{psa}#"))
+            .await?;
+        let mut out: Vec<AuditRecord> = items
+            .iter()
+            .map(|i| {
+                let f = Fields(i);
+                Ok(AuditRecord {
+                    device_uid: f.s("deviceUid")?,
+                    configuration_id: f.opt_s("configurationId"),
+                    action: f.s("action")?,
+                    rule: f.opt_s("rule"),
+                    result: f.s("result")?,
+                    message: f.opt_s("message"),
+                    at: f.opt_n("at").unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        out.reverse();
+        Ok(out)
+    }
+}
+
+fn rule_name(r: Rule) -> &'static str {
+    match r {
+        Rule::ExistingLink => "existingLink",
+        Rule::Serial => "serial",
+        Rule::Name => "name",
+        Rule::Manufacturer => "manufacturer",
+        Rule::Model => "model",
+    }
+}
+
+/// Everything one table read gathers.
+struct Snapshot {
+    client: PsaClient,
+    rows: Vec<MapRow>,
+    devices: HashMap<String, DeviceRecord>,
+    configs: HashMap<String, PsaConfiguration>,
+    types: BTreeMap<(String, String), ConfigTypeMapping>,
+    maps: HashMap<String, SavedMap>,
+}
+
+/// What to map selected devices to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapTarget {
+    Proposal,
+    New,
+    Configuration(String),
+}
+
+/// The `POST …/configuration-map` body, read by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRequest {
+    pub psa_integration_id: String,
+    pub device_uids: Vec<String>,
+    pub target: MapTarget,
+}
+
+/// Its schema.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MapInput {
+    pub psa_integration_id: String,
+    /// 1 to 100 devices.
+    pub device_uids: Vec<String>,
+    /// `proposal`, `new`, or a configuration id (then exactly one device). Unmap ignores it.
+    pub to: Option<String>,
+}
+
+pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest, ApiError> {
+    let Some(obj) = body.as_object() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let mut problems = Vec::new();
+    for k in obj.keys() {
+        if !matches!(k.as_str(), "psaIntegrationId" | "deviceUids" | "to") {
+            problems.push(format!("unknown field `{k}`"));
+        }
+    }
+    let psa = match obj.get("psaIntegrationId") {
+        Some(Value::String(p)) if !p.trim().is_empty() => Some(p.trim().to_owned()),
+        _ => {
+            problems.push("`psaIntegrationId` is required (a string)".into());
+            None
+        }
+    };
+    let uids: Vec<String> = match obj.get("deviceUids") {
+        Some(Value::Array(a))
+            if !a.is_empty()
+                && a.len() <= 100
+                && a.iter().all(|u| u.as_str().is_some_and(|u| !u.trim().is_empty())) =>
+        {
+            a.iter()
+                .filter_map(|u| u.as_str())
+                .map(|u| u.trim().to_owned())
+                .collect()
+        }
+        _ => {
+            problems.push("`deviceUids` must be 1 to 100 device uids".into());
+            Vec::new()
+        }
+    };
+    let target = match obj.get("to") {
+        Some(Value::String(t)) if t == "proposal" => MapTarget::Proposal,
+        Some(Value::String(t)) if t == "new" => MapTarget::New,
+        Some(Value::String(t)) if !t.trim().is_empty() => {
+            if uids.len() > 1 {
+                problems.push("a configuration picked by hand takes exactly one device".into());
+            }
+            MapTarget::Configuration(t.trim().to_owned())
+        }
+        None if !needs_target => MapTarget::Proposal,
+        _ => {
+            problems.push("`to` must be `proposal`, `new` or a configuration id".into());
+            MapTarget::Proposal
+        }
+    };
+    match psa {
+        Some(psa_integration_id) if problems.is_empty() => Ok(MapRequest {
+            psa_integration_id,
+            device_uids: uids,
+            target,
+        }),
+        _ => Err(ApiError::bad_request(problems.join("; "))),
+    }
+}
+
+/// What happened to one selected device.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MapOutcome {
+    pub device_uid: String,
+    /// `linked`, `created`, `unmapped` or `failed`.
+    pub result: String,
+    pub configuration_id: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MapReport {
+    pub outcomes: Vec<MapOutcome>,
+}
+
+async fn company_configurations(client: &PsaClient, company: &str) -> Result<Vec<PsaConfiguration>, PsaError> {
+    match client {
+        PsaClient::Autotask(c) => c.company_configurations(company).await,
+        PsaClient::ConnectWise(c) => c.company_configurations(company).await,
+    }
+}
+
+async fn create(client: &PsaClient, draft: &ConfigurationDraft) -> Result<CreateOutcome, PsaError> {
+    match client {
+        PsaClient::Autotask(c) => c.create_configuration(draft).await,
+        PsaClient::ConnectWise(c) => c.create_configuration(draft).await,
+    }
+}
+
+async fn update(client: &PsaClient, id: &str, changes: &ConfigurationChanges) -> Result<(), PsaError> {
+    match client {
+        PsaClient::Autotask(c) => c.update_configuration(id, changes).await,
+        PsaClient::ConnectWise(c) => c.update_configuration(id, changes).await,
+    }
+}
+
+/// The configuration a device should be, as a draft (the device's facts and the type mapping).
+fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> ConfigurationDraft {
+    ConfigurationDraft {
+        company_id: company.to_owned(),
+        name: d.hostname.clone().unwrap_or_else(|| d.uid.clone()),
+        type_id: t.map(|t| t.type_id.clone()).unwrap_or_default(),
+        product_id: t.and_then(|t| t.product_id.clone()),
+        status_id: None,
+        device_uid: d.uid.clone(),
+        device_id: d.id,
+        serial_number: d.serial_number.clone().and_then(|s| plan::usable_serial(&s).map(|_| s)),
+        manufacturer: d.manufacturer.clone(),
+        model: d.model.clone(),
+        os: d.operating_system.clone(),
+        ip_address: d.int_ip_address.clone(),
+        warranty_expiration: d.warranty_date.as_ref().map(|w| w.chars().take(10).collect()),
+        management_link: d.portal_url.clone(),
+        custom_fields: Default::default(),
+    }
+}
+
+/// The mapping table service.
+pub struct ConfigMap<'a> {
+    pub integrations: PsaIntegrations<'a>,
+}
+
+impl ConfigMap<'_> {
+    fn store(&self) -> &DynamoStore {
+        self.integrations.store
+    }
+
+    async fn snapshot(&self, tenant: &TenantId, integration: &str, psa_id: &str) -> Result<Snapshot, ApiError> {
+        crate::devices::ensure_integration(self.store(), tenant, integration).await?;
+        let (psa_integration, client) = self.integrations.connect(tenant, psa_id).await?;
+        let ctx = DeviceImporter { store: self.store() }
+            .context(tenant, integration)
+            .await?;
+        // Devices of mapped sites, not removed.
+        let mut devices: Vec<DeviceRecord> = Vec::new();
+        let mut from = Some((0_u32, None));
+        while let Some(pos) = from.take() {
+            let (page, next) = self.store().device_scan(tenant, integration, pos, 500).await?;
+            devices.extend(page.into_iter().filter(|d| ctx.staged(d) && !is_removed(d)));
+            from = next;
+        }
+        // Portal company → PSA company id of this PSA integration.
+        let mut psa_of: HashMap<String, Option<String>> = HashMap::new();
+        for company in ctx.site_companies.values() {
+            if psa_of.contains_key(company) {
+                continue;
+            }
+            let c = self.store().get_company(tenant, company).await?;
+            let psa = c.and_then(|c| {
+                (c.psa_integration_id.as_deref() == Some(psa_id) && c.psa_kind == Some(psa_integration.kind))
+                    .then_some(c.psa_id)
+                    .flatten()
+            });
+            psa_of.insert(company.clone(), psa);
+        }
+        let (maps, types) = tokio::try_join!(
+            self.store().config_maps(tenant, integration, psa_id),
+            self.store().config_type_mappings(tenant, integration, psa_id),
+        )?;
+        // Each company's configurations, from the PSA.
+        let mut configs: HashMap<String, PsaConfiguration> = HashMap::new();
+        let mut wanted: Vec<&String> = devices
+            .iter()
+            .filter_map(|d| ctx.company_of(d))
+            .filter_map(|c| psa_of.get(c).and_then(Option::as_ref))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        for company in wanted {
+            for c in company_configurations(&client, company).await? {
+                configs.insert(c.id.clone(), c);
+            }
+        }
+        // Saved maps whose company is still the device's keep their configuration.
+        let mut kept: HashMap<String, &SavedMap> = HashMap::new();
+        for d in &devices {
+            let company = ctx.company_of(d).and_then(|c| psa_of.get(c).cloned().flatten());
+            if let Some(m) = maps.get(&d.uid)
+                && company.as_deref() == Some(m.psa_company_id.as_str())
+            {
+                kept.insert(d.uid.clone(), m);
+            }
+        }
+        let taken: std::collections::HashSet<&str> = kept.values().map(|m| m.configuration_id.as_str()).collect();
+        let facts: Vec<DeviceFacts> = devices
+            .iter()
+            .filter(|d| !kept.contains_key(&d.uid))
+            .map(|d| DeviceFacts {
+                uid: d.uid.clone(),
+                hostname: d.hostname.clone().unwrap_or_default(),
+                company: ctx.company_of(d).and_then(|c| psa_of.get(c).cloned().flatten()),
+                // Waits only for an audit that will come (Datto has one for the device's
+                // class and the sync has it due); a device that can never be audited
+                // (network devices) is matched without a serial rather than waiting for ever.
+                serial: if d.audited_at.is_none() && d.serial_number.is_none() && d.needs_audit() {
+                    None
+                } else {
+                    Some(d.serial_number.clone().unwrap_or_default())
+                },
+                manufacturer: d.manufacturer.clone(),
+                model: d.model.clone(),
+            })
+            .collect();
+        let candidates: Vec<ConfigFacts> = configs
+            .values()
+            .filter(|c| c.active && !taken.contains(c.id.as_str()))
+            .filter_map(|c| {
+                Some(ConfigFacts {
+                    id: c.id.clone(),
+                    company: c.company_id.clone()?,
+                    name: c.name.clone(),
+                    serial: c.serial_number.clone(),
+                    manufacturer: c.manufacturer.clone(),
+                    model: c.model.clone(),
+                    device_uid: c.device_uid.clone(),
+                })
+            })
+            .collect();
+        let plans: HashMap<String, plan::DevicePlan> = plan::plan(&facts, &candidates)
+            .into_iter()
+            .map(|p| (p.device.clone(), p))
+            .collect();
+        let mut rows: Vec<MapRow> = devices
+            .iter()
+            .map(|d| {
+                let company_id = ctx.company_of(d).cloned().unwrap_or_default();
+                let psa_company_id = psa_of.get(&company_id).cloned().flatten();
+                let (category, device_type) = type_key(d);
+                let mut row = MapRow {
+                    device_uid: d.uid.clone(),
+                    hostname: d.hostname.clone(),
+                    site_uid: d.site_uid.clone(),
+                    site_name: d.site_name.clone(),
+                    company_id,
+                    psa_company_id,
+                    category: category.clone(),
+                    device_type: device_type.clone(),
+                    state: ConfigState::Warning,
+                    configuration_id: None,
+                    configuration_name: None,
+                    rule: None,
+                    candidates: Vec::new(),
+                    moved_from: None,
+                    warning: None,
+                };
+                if let Some(m) = kept.get(&d.uid) {
+                    row.state = ConfigState::Mapped;
+                    row.configuration_id = Some(m.configuration_id.clone());
+                    row.configuration_name = configs.get(&m.configuration_id).map(|c| c.name.clone());
+                    return row;
+                }
+                let Some(p) = plans.get(&d.uid) else { return row };
+                row.moved_from = p
+                    .moved_from
+                    .clone()
+                    .or_else(|| maps.get(&d.uid).map(|m| m.configuration_id.clone()));
+                match &p.proposal {
+                    Proposal::Linked { config } => {
+                        row.state = ConfigState::Proposed;
+                        row.rule = Some(Rule::ExistingLink);
+                        row.configuration_id = Some(config.clone());
+                    }
+                    Proposal::Match { config, rule } => {
+                        row.state = ConfigState::Proposed;
+                        row.rule = Some(*rule);
+                        row.configuration_id = Some(config.clone());
+                    }
+                    Proposal::New { .. } => {
+                        row.state = ConfigState::ProposedNew;
+                        match types.get(&(category, device_type)) {
+                            None => {
+                                row.state = ConfigState::Warning;
+                                row.warning = Some("a new configuration is proposed but the device type is not mapped to a configuration type".into());
+                            }
+                            Some(t) if !t.required_questions.is_empty() => {
+                                row.state = ConfigState::Warning;
+                                row.warning = Some(format!(
+                                    "a new configuration is proposed but {} has required questions: map it to an existing configuration",
+                                    t.type_name
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    Proposal::Ambiguous { candidates } => {
+                        row.candidates = candidates.clone();
+                        row.warning = Some("several configurations fit equally: pick one".into());
+                    }
+                    Proposal::WaitingForAudit => row.state = ConfigState::WaitingForAudit,
+                    Proposal::SiteNotMapped => {
+                        row.warning = Some("the site's company has no PSA id of this PSA integration".into());
+                    }
+                }
+                if let Some(id) = &row.configuration_id {
+                    row.configuration_name = configs.get(id).map(|c| c.name.clone());
+                }
+                row
+            })
+            .collect();
+        rows.sort_by(|a, b| a.device_uid.cmp(&b.device_uid));
+        Ok(Snapshot {
+            client,
+            rows,
+            devices: devices.into_iter().map(|d| (d.uid.clone(), d)).collect(),
+            configs,
+            types,
+            maps,
+        })
+    }
+
+    pub async fn table(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+        filter: &MapFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<MapPage, ApiError> {
+        let after = cursor.map(crate::devices::cursor::decode).transpose()?;
+        let snap = self.snapshot(tenant, integration, psa_id).await?;
+        let mut devices: Vec<MapRow> = snap
+            .rows
+            .into_iter()
+            .filter(|r| after.as_ref().is_none_or(|a| r.device_uid > *a))
+            .filter(|r| filter.admits(r))
+            .take(limit + 1)
+            .collect();
+        let more = devices.len() > limit;
+        devices.truncate(limit);
+        let next_cursor = more
+            .then(|| devices.last().map(|r| crate::devices::cursor::encode(&r.device_uid)))
+            .flatten();
+        Ok(MapPage { devices, next_cursor })
+    }
+
+    pub async fn audit(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+    ) -> Result<Vec<AuditRecord>, ApiError> {
+        crate::devices::ensure_integration(self.store(), tenant, integration).await?;
+        self.integrations.get(tenant, psa_id).await?;
+        Ok(self.store().config_audit(tenant, integration, psa_id).await?)
+    }
+
+    async fn record(&self, tenant: &TenantId, integration: &str, psa: &str, a: AuditRecord) -> Result<(), ApiError> {
+        Ok(self.store().put_config_audit(tenant, integration, psa, &a).await?)
+    }
+
+    /// Maps the selected devices (see the module doc); each device's outcome is reported.
+    pub async fn map(&self, tenant: &TenantId, integration: &str, req: MapRequest) -> Result<MapReport, ApiError> {
+        let psa = req.psa_integration_id.clone();
+        let snap = self.snapshot(tenant, integration, &psa).await?;
+        let rows: HashMap<&str, &MapRow> = snap.rows.iter().map(|r| (r.device_uid.as_str(), r)).collect();
+        let mut mapped_to: HashMap<String, String> = snap
+            .maps
+            .values()
+            .map(|m| (m.configuration_id.clone(), m.device_uid.clone()))
+            .collect();
+        let mut outcomes = Vec::new();
+        for uid in &req.device_uids {
+            let fail = |message: String| MapOutcome {
+                device_uid: uid.clone(),
+                result: "failed".into(),
+                configuration_id: None,
+                message: Some(message),
+            };
+            let (Some(row), Some(device)) = (rows.get(uid.as_str()), snap.devices.get(uid)) else {
+                outcomes.push(fail("not a synced device of a mapped site".into()));
+                continue;
+            };
+            let Some(company) = row.psa_company_id.clone() else {
+                outcomes.push(fail("the site's company has no PSA id of this PSA integration".into()));
+                continue;
+            };
+            if row.state == ConfigState::Mapped {
+                outcomes.push(fail("already mapped: unmap it first".into()));
+                continue;
+            }
+            let type_mapping = snap.types.get(&(row.category.clone(), row.device_type.clone()));
+            let draft = draft_for(device, &company, type_mapping);
+            let (link_to, rule) = match &req.target {
+                MapTarget::Configuration(id) => (Some(id.clone()), None),
+                MapTarget::Proposal if row.state == ConfigState::Proposed => (row.configuration_id.clone(), row.rule),
+                MapTarget::Proposal if row.state == ConfigState::ProposedNew => (None, None),
+                MapTarget::New => (None, None),
+                MapTarget::Proposal => {
+                    outcomes.push(fail(
+                        row.warning
+                            .clone()
+                            .unwrap_or_else(|| "nothing is proposed yet (waiting for the audit)".into()),
+                    ));
+                    continue;
+                }
+            };
+            let result = match link_to {
+                Some(config_id) => {
+                    let Some(current) = snap.configs.get(&config_id) else {
+                        outcomes.push(fail(format!("configuration {config_id} is not one of the company's")));
+                        continue;
+                    };
+                    if current.company_id.as_deref() != Some(company.as_str()) {
+                        outcomes.push(fail(format!("configuration {config_id} belongs to another company")));
+                        continue;
+                    }
+                    if let Some(other) = mapped_to.get(&config_id).filter(|o| *o != uid) {
+                        outcomes.push(fail(format!("configuration {config_id} is mapped to device {other}")));
+                        continue;
+                    }
+                    let changes = ConfigurationChanges::between(current, &draft);
+                    update(&snap.client, &config_id, &changes)
+                        .await
+                        .map(|_| ("link", config_id.clone(), "linked"))
+                }
+                None => {
+                    match type_mapping {
+                        None => {
+                            outcomes.push(fail("the device type is not mapped to a configuration type".into()));
+                            continue;
+                        }
+                        Some(t) if !t.required_questions.is_empty() => {
+                            outcomes.push(fail(format!(
+                                "{} has required questions: map the device to an existing configuration",
+                                t.type_name
+                            )));
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                    create(&snap.client, &draft).await.map(|o| match o {
+                        CreateOutcome::Created(id) => ("create", id, "created"),
+                        CreateOutcome::Found(id) => ("create", id, "linked"),
+                    })
+                }
+            };
+            let at = crate::time::now_millis();
+            let rule_text = rule.map(|r| rule_name(r).to_owned());
+            match result {
+                Ok((action, config_id, result)) => {
+                    let saved = SavedMap {
+                        device_uid: uid.clone(),
+                        configuration_id: config_id.clone(),
+                        psa_company_id: company,
+                        rule: rule_text.clone(),
+                        at,
+                    };
+                    self.store().put_config_map(tenant, integration, &psa, &saved).await?;
+                    mapped_to.insert(config_id.clone(), uid.clone());
+                    self.record(
+                        tenant,
+                        integration,
+                        &psa,
+                        AuditRecord {
+                            device_uid: uid.clone(),
+                            configuration_id: Some(config_id.clone()),
+                            action: action.into(),
+                            rule: rule_text,
+                            result: "ok".into(),
+                            message: (result == "linked" && action == "create")
+                                .then(|| "found by the device uid: nothing created".to_owned()),
+                            at,
+                        },
+                    )
+                    .await?;
+                    outcomes.push(MapOutcome {
+                        device_uid: uid.clone(),
+                        result: result.into(),
+                        configuration_id: Some(config_id),
+                        message: None,
+                    });
+                }
+                Err(e) => {
+                    self.record(
+                        tenant,
+                        integration,
+                        &psa,
+                        AuditRecord {
+                            device_uid: uid.clone(),
+                            configuration_id: None,
+                            action: "write".into(),
+                            rule: rule_text,
+                            result: "failed".into(),
+                            message: Some(e.to_string()),
+                            at,
+                        },
+                    )
+                    .await?;
+                    outcomes.push(fail(e.to_string()));
+                }
+            }
+        }
+        Ok(MapReport { outcomes })
+    }
+
+    /// Drops the maps of the selected devices; their configurations stay as they are (active).
+    pub async fn unmap(&self, tenant: &TenantId, integration: &str, req: MapRequest) -> Result<MapReport, ApiError> {
+        crate::devices::ensure_integration(self.store(), tenant, integration).await?;
+        let psa = req.psa_integration_id;
+        self.integrations.get(tenant, &psa).await?;
+        let maps = self.store().config_maps(tenant, integration, &psa).await?;
+        let mut outcomes = Vec::new();
+        for uid in req.device_uids {
+            let Some(m) = maps.get(&uid) else {
+                outcomes.push(MapOutcome {
+                    device_uid: uid,
+                    result: "failed".into(),
+                    configuration_id: None,
+                    message: Some("not mapped".into()),
+                });
+                continue;
+            };
+            self.store().delete_config_map(tenant, integration, &psa, &uid).await?;
+            self.record(
+                tenant,
+                integration,
+                &psa,
+                AuditRecord {
+                    device_uid: uid.clone(),
+                    configuration_id: Some(m.configuration_id.clone()),
+                    action: "unmap".into(),
+                    rule: None,
+                    result: "ok".into(),
+                    message: None,
+                    at: crate::time::now_millis(),
+                },
+            )
+            .await?;
+            outcomes.push(MapOutcome {
+                device_uid: uid,
+                result: "unmapped".into(),
+                configuration_id: Some(m.configuration_id.clone()),
+                message: None,
+            });
+        }
+        Ok(MapReport { outcomes })
+    }
+}
+
+/// `limit`: 1-500, default 100.
+pub fn page_limit(raw: Option<String>) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(100),
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => Ok(n),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "`limit` must be 1 to 500",
+            )),
+        },
+    }
+}
