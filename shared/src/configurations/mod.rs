@@ -15,12 +15,16 @@
 //!   filters, paging), map selected devices (to the proposal, a configuration
 //!   picked by hand, or a new one: the link writes the device uid onto the
 //!   configuration, the create looks the uid up first) and unmap (the
-//!   configuration stays active), each write an audit record;
+//!   configuration stays active), refresh (what a later sync calls for: only
+//!   changed fields written, the warranty only while empty, devices deleted in
+//!   Datto unmapped and their configurations set inactive), each write an
+//!   audit record;
 //! - [`routes`]: `GET /integrations/{id}/configuration-options`,
 //!   `GET`/`PUT /integrations/{id}/configuration-types`,
 //!   `GET`/`POST /integrations/{id}/configuration-map`,
 //!   `POST /integrations/{id}/configuration-unmap`,
-//!   `GET /integrations/{id}/configuration-audit` (the `configurations` Lambda).
+//!   `GET /integrations/{id}/configuration-audit`,
+//!   `POST /integrations/{id}/configuration-refresh` (the `configurations` Lambda).
 //!
 //! The PSA side lives in the clients (`psa::autotask`, `psa::connectwise`,
 //! vocabulary in `psa::configuration`): lists, lookup by device uid, create
@@ -28,10 +32,8 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: keeping mapped configurations true on later syncs (the
-//! client's changed-fields update and deactivation exist; nothing drives
-//! them from the sync, so a device deleted in Datto does not yet set its
-//! configuration inactive), automatic mapping with its preview and safety
+//! Not built yet: running the refresh from the sync worker (it is a route,
+//! on demand), automatic mapping with its preview and safety
 //! cap, the UDF mapping, spreading bulk creates over the Autotask budget,
 //! and a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.

@@ -5,7 +5,7 @@
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::configurations::table::{
-    AuditRecord, ConfigMap, MapInput, MapPage, MapReport, page_limit, parse_filter, parse_map_request,
+    AuditRecord, ConfigMap, MapInput, MapPage, MapReport, RefreshReport, page_limit, parse_filter, parse_map_request,
 };
 use crate::configurations::types::{
     ConfigTypeInput, ConfigTypeRow, ConfigTypeTable, ConfigTypes, ConfigurationOptions, parse_change,
@@ -79,6 +79,7 @@ pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
         .routes(routes!(configuration_map, map_devices))
         .routes(routes!(unmap_devices))
         .routes(routes!(configuration_audit))
+        .routes(routes!(refresh_configurations))
 }
 
 /// The router the configurations Lambda serves.
@@ -251,4 +252,39 @@ async fn configuration_audit(
     let psa = psa_param(&params)?;
     let records = api.map().audit(&caller.tenant, &id, &psa).await?;
     Ok(reply(StatusCode::OK, &AuditList { records }))
+}
+
+/// The `POST …/configuration-refresh` body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshInput {
+    pub psa_integration_id: String,
+}
+
+/// Keeps the mapped configurations true: writes only the fields the devices changed (the
+/// warranty only where the configuration has none), and sets the configurations of devices
+/// deleted in Datto RMM inactive and unmaps them. Every write is audited.
+#[utoipa::path(post, path = "/integrations/{id}/configuration-refresh", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = RefreshInput,
+    responses((status = 200, body = RefreshReport),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn refresh_configurations(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<RefreshInput>,
+) -> Result<Response, ApiError> {
+    let psa = input.psa_integration_id.trim();
+    if psa.is_empty() {
+        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
+    }
+    Ok(reply(
+        StatusCode::OK,
+        &api.map().refresh(&caller.tenant, &id, psa).await?,
+    ))
 }

@@ -926,6 +926,193 @@ impl ConfigMap<'_> {
     }
 }
 
+/// What a refresh did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshReport {
+    /// Mapped configurations whose fields were written.
+    pub updated: usize,
+    /// Mapped configurations already true.
+    pub unchanged: usize,
+    /// Devices deleted in Datto RMM: unmapped, their configurations set inactive.
+    pub deactivated: usize,
+    /// Devices now in a site of another company (left for the table to match afresh).
+    pub moved: usize,
+    pub failed: usize,
+}
+
+fn changed_fields(c: &ConfigurationChanges) -> String {
+    let mut names = Vec::new();
+    for (name, set) in [
+        ("deviceUid", c.device_uid.is_some()),
+        ("serialNumber", c.serial_number.is_some()),
+        ("model", c.model.is_some()),
+        ("os", c.os.is_some()),
+        ("ipAddress", c.ip_address.is_some()),
+        ("warrantyExpiration", c.warranty_expiration.is_some()),
+    ] {
+        if set {
+            names.push(name);
+        }
+    }
+    names.join(", ")
+}
+
+impl ConfigMap<'_> {
+    /// Keeps the mapped configurations true (what a later sync calls for): only the fields the
+    /// device changed are written (serial, model, OS, IP; the warranty only while the
+    /// configuration has none; UDFs are not mapped yet), and a device deleted in Datto RMM is
+    /// unmapped and its configuration set inactive. Every write is audited.
+    pub async fn refresh(&self, tenant: &TenantId, integration: &str, psa: &str) -> Result<RefreshReport, ApiError> {
+        crate::devices::ensure_integration(self.store(), tenant, integration).await?;
+        let (_, client) = self.integrations.connect(tenant, psa).await?;
+        let ctx = DeviceImporter { store: self.store() }
+            .context(tenant, integration)
+            .await?;
+        let (maps, types) = tokio::try_join!(
+            self.store().config_maps(tenant, integration, psa),
+            self.store().config_type_mappings(tenant, integration, psa),
+        )?;
+        let uids: Vec<String> = maps.keys().cloned().collect();
+        let devices = if uids.is_empty() {
+            HashMap::new()
+        } else {
+            self.store().devices_by_uid(tenant, integration, &uids).await?
+        };
+        let mut psa_of: HashMap<String, Option<String>> = HashMap::new();
+        let mut configs: HashMap<String, PsaConfiguration> = HashMap::new();
+        let mut read: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut report = RefreshReport::default();
+        let mut sorted: Vec<&SavedMap> = maps.values().collect();
+        sorted.sort_by(|a, b| a.device_uid.cmp(&b.device_uid));
+        for m in sorted {
+            if read.insert(m.psa_company_id.clone()) {
+                for c in company_configurations(&client, &m.psa_company_id).await? {
+                    configs.insert(c.id.clone(), c);
+                }
+            }
+            let at = crate::time::now_millis();
+            let device = devices.get(&m.device_uid).filter(|d| !is_removed(d));
+            let Some(device) = device else {
+                // Deleted in Datto RMM (or purged): inactive in the PSA, then unmapped.
+                let result = match client {
+                    PsaClient::Autotask(ref c) => c.deactivate_configuration(&m.configuration_id).await,
+                    PsaClient::ConnectWise(ref c) => c.deactivate_configuration(&m.configuration_id).await,
+                };
+                let ok = result.is_ok();
+                if ok {
+                    self.store()
+                        .delete_config_map(tenant, integration, psa, &m.device_uid)
+                        .await?;
+                    report.deactivated += 1;
+                } else {
+                    report.failed += 1;
+                }
+                self.record(
+                    tenant,
+                    integration,
+                    psa,
+                    AuditRecord {
+                        device_uid: m.device_uid.clone(),
+                        configuration_id: Some(m.configuration_id.clone()),
+                        action: "deactivate".into(),
+                        rule: None,
+                        result: if ok { "ok" } else { "failed" }.into(),
+                        message: result.err().map(|e| e.to_string()),
+                        at,
+                    },
+                )
+                .await?;
+                continue;
+            };
+            let company = match ctx.company_of(device) {
+                None => None,
+                Some(portal) => {
+                    if !psa_of.contains_key(portal) {
+                        let c = self.store().get_company(tenant, portal).await?;
+                        let id = c.and_then(|c| {
+                            (c.psa_integration_id.as_deref() == Some(psa))
+                                .then_some(c.psa_id)
+                                .flatten()
+                        });
+                        psa_of.insert(portal.clone(), id);
+                    }
+                    psa_of.get(portal).cloned().flatten()
+                }
+            };
+            if company.as_deref() != Some(m.psa_company_id.as_str()) {
+                report.moved += 1;
+                continue;
+            }
+            let Some(current) = configs.get(&m.configuration_id) else {
+                report.failed += 1;
+                self.record(
+                    tenant,
+                    integration,
+                    psa,
+                    AuditRecord {
+                        device_uid: m.device_uid.clone(),
+                        configuration_id: Some(m.configuration_id.clone()),
+                        action: "update".into(),
+                        rule: None,
+                        result: "failed".into(),
+                        message: Some("the configuration is no longer in its company".into()),
+                        at,
+                    },
+                )
+                .await?;
+                continue;
+            };
+            let t = types.get(&type_key(device));
+            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t));
+            // A configuration someone set inactive in the PSA is not reactivated here.
+            changes.active = None;
+            // Autotask takes a model only as a value of its picklist: one it does not list
+            // cannot be written, so it is no change (else it would be "changed" for ever).
+            if let (PsaClient::Autotask(c), Some(model)) = (&client, &changes.model) {
+                let listed = c
+                    .ci_picklists()
+                    .await?
+                    .models
+                    .iter()
+                    .any(|p| p.active && p.label.trim().eq_ignore_ascii_case(model.trim()));
+                if !listed {
+                    changes.model = None;
+                }
+            }
+            if changes.is_empty() {
+                report.unchanged += 1;
+                continue;
+            }
+            let result = update(&client, &m.configuration_id, &changes).await;
+            if result.is_ok() {
+                report.updated += 1;
+            } else {
+                report.failed += 1;
+            }
+            self.record(
+                tenant,
+                integration,
+                psa,
+                AuditRecord {
+                    device_uid: m.device_uid.clone(),
+                    configuration_id: Some(m.configuration_id.clone()),
+                    action: "update".into(),
+                    rule: None,
+                    result: if result.is_ok() { "ok" } else { "failed" }.into(),
+                    message: Some(match result {
+                        Ok(()) => format!("changed: {}", changed_fields(&changes)),
+                        Err(e) => e.to_string(),
+                    }),
+                    at,
+                },
+            )
+            .await?;
+        }
+        Ok(report)
+    }
+}
+
 /// `limit`: 1-500, default 100.
 pub fn page_limit(raw: Option<String>) -> Result<usize, ApiError> {
     match raw {

@@ -628,3 +628,133 @@ async fn connectwise_required_questions_allow_only_existing_configurations_and_t
     assert_eq!(status, 404);
     assert_eq!(rows(&api, &w, "&state=mapped").await.0.len(), 1, "A's map is untouched");
 }
+
+/// Runs one Datto RMM sync of the world's integration, as the worker would.
+async fn resync(w: &World) {
+    use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let deps = SyncDeps {
+        store: w.api.store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        settings: SyncSettings::default(),
+    };
+    let run = start_run(&deps, &tenant, &w.datto_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
+    shared::workers::sync_run(&deps, &tenant, &w.datto_id, &run.run_id, &RunBudget::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn later_syncs_write_changed_fields_the_warranty_only_when_empty_and_deleted_devices_go_inactive() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let uids = w.site_devices.clone();
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": uids, "to": "proposal"})),
+    )
+    .await;
+    assert!(
+        report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["result"] != "failed"),
+        "{report}"
+    );
+    let ci = |uid: &str| at.configuration_items_for_device(uid)[0].clone();
+    let ci0 = ci(&uids[0])["id"].as_i64().unwrap();
+    let ci1 = ci(&uids[1])["id"].as_i64().unwrap();
+    let ci2 = ci(&uids[2])["id"].as_i64().unwrap();
+    at.change_record(Entity::ConfigurationItems, ci0, |r| {
+        r.insert("warrantyExpirationDate".into(), Value::Null);
+    });
+    at.change_record(Entity::ConfigurationItems, ci1, |r| {
+        r.insert("warrantyExpirationDate".into(), json!("2026-01-01T00:00:00Z"));
+    });
+    w.datto_sim.change_device(&uids[0], |d| {
+        d.int_ip_address = Some("10.9.9.9".into());
+        d.warranty_date = Some("2030-12-31".into());
+    });
+    w.datto_sim.change_device(&uids[1], |d| {
+        d.int_ip_address = Some("10.9.9.8".into());
+        d.warranty_date = Some("2031-01-01".into());
+    });
+    w.datto_sim.delete_device(&uids[2]);
+    resync(&w).await;
+
+    let path = format!("/integrations/{}/configuration-refresh", w.datto_id);
+    let (status, done) = call(&api, "POST", &path, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            done["updated"].as_i64(),
+            done["deactivated"].as_i64(),
+            done["failed"].as_i64()
+        ),
+        (Some(2), Some(1), Some(0)),
+        "{done}"
+    );
+    let r0 = at.record(Entity::ConfigurationItems, ci0).unwrap();
+    assert_eq!(r0["rmmDeviceAuditIPAddress"], "10.9.9.9");
+    assert_eq!(
+        r0["warrantyExpirationDate"], "2030-12-31",
+        "an empty warranty is filled"
+    );
+    let r1 = at.record(Entity::ConfigurationItems, ci1).unwrap();
+    assert_eq!(r1["rmmDeviceAuditIPAddress"], "10.9.9.8");
+    assert_eq!(
+        r1["warrantyExpirationDate"], "2026-01-01T00:00:00Z",
+        "a set warranty is never overwritten"
+    );
+    let r2 = at.record(Entity::ConfigurationItems, ci2).unwrap();
+    assert_eq!(r2["isActive"], false, "deleted in Datto: inactive");
+    assert_eq!(r2["rmmDeviceUID"], uids[2].as_str());
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 2, "the deleted device is unmapped");
+
+    // Nothing changed since: nothing is written.
+    let updates = at.stats().route("ConfigurationItems.update");
+    let (_, again) = call(&api, "POST", &path, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (again["updated"].as_i64(), again["unchanged"].as_i64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    assert_eq!(at.stats().route("ConfigurationItems.update"), updates);
+
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    let records = audit["records"].as_array().unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|a| a["action"] == "deactivate" && a["deviceUid"] == uids[2].as_str() && a["result"] == "ok"),
+        "{audit}"
+    );
+    let update1 = records
+        .iter()
+        .find(|a| a["action"] == "update" && a["deviceUid"] == uids[1].as_str())
+        .unwrap();
+    let message = update1["message"].as_str().unwrap();
+    assert!(
+        message.contains("ipAddress") && !message.contains("warranty"),
+        "{message}"
+    );
+    assert!(!message.contains("10.9.9.8"), "field names, not values");
+}
