@@ -18,6 +18,7 @@
 //! | `RECONCILE_*` | the ticket reconciler's budgets (see `tickets::ReconcileBudget`) |
 //! | `IMPORT_JOB_TIME_SECS`, `IMPORT_JOB_SLICE_MS`, `IMPORT_JOB_PAGE` | device-import jobs (see `devices::jobs::JobBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
+//! | `CONFIGURATION_SAFETY_CAP` | configurations a run may create or set inactive without a confirmation (default 100) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
@@ -200,6 +201,10 @@ impl App {
             secrets: self.secrets.clone(),
             psa: self.psa.clone(),
             settings: self.settings.clone(),
+            safety_cap: std::env::var("CONFIGURATION_SAFETY_CAP")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(crate::configurations::table::DEFAULT_SAFETY_CAP),
         }
     }
 

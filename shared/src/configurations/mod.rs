@@ -17,8 +17,11 @@
 //!   configuration, the create looks the uid up first) and unmap (the
 //!   configuration stays active), refresh (what a later sync calls for: only
 //!   changed fields written, the warranty only while empty, devices deleted in
-//!   Datto unmapped and their configurations set inactive), each write an
-//!   audit record;
+//!   Datto unmapped and their configurations set inactive; `preview` plans
+//!   without writing), each write an audit record; the safety cap
+//!   (`CONFIGURATION_SAFETY_CAP`, default 100): a map that would create, or a
+//!   refresh that would deactivate, more configurations answers 409
+//!   `confirmation_required` until `confirm: true`;
 //! - [`routes`]: `GET /integrations/{id}/configuration-options`,
 //!   `GET`/`PUT /integrations/{id}/configuration-types`,
 //!   `GET`/`POST /integrations/{id}/configuration-map`,
@@ -33,8 +36,8 @@
 //! empty, deactivation.
 //!
 //! Not built yet: running the refresh from the sync worker (it is a route,
-//! on demand), automatic mapping with its preview and safety
-//! cap, the UDF mapping, spreading bulk creates over the Autotask budget,
+//! on demand), automatic mapping (off by default; "Map Now", on site mapping,
+//! on new devices), the UDF mapping, spreading bulk creates over the Autotask budget,
 //! and a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 

@@ -28,6 +28,9 @@ pub struct ConfigurationsApi {
     pub secrets: SecretsManager,
     pub psa: PsaConnector,
     pub settings: IntegrationSettings,
+    /// `CONFIGURATION_SAFETY_CAP` (default 100): creations or deactivations a run may make
+    /// without an explicit confirmation.
+    pub safety_cap: usize,
 }
 
 impl ConfigurationsApi {
@@ -52,6 +55,7 @@ impl ConfigurationsApi {
                 psa: &self.psa,
                 settings: &self.settings,
             },
+            safety_cap: self.safety_cap,
         }
     }
 }
@@ -259,11 +263,18 @@ async fn configuration_audit(
 #[serde(rename_all = "camelCase")]
 pub struct RefreshInput {
     pub psa_integration_id: String,
+    /// Plan only: the counts and the list, nothing written.
+    #[serde(default)]
+    pub preview: bool,
+    /// Go ahead although the run deactivates more than the safety cap.
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 /// Keeps the mapped configurations true: writes only the fields the devices changed (the
 /// warranty only where the configuration has none), and sets the configurations of devices
-/// deleted in Datto RMM inactive and unmaps them. Every write is audited.
+/// deleted in Datto RMM inactive and unmaps them. Every write is audited. `preview` plans
+/// without writing; more deactivations than the safety cap need `confirm`.
 #[utoipa::path(post, path = "/integrations/{id}/configuration-refresh", tag = "configurations",
     params(("id" = String, Path, description = "a Datto RMM integration")),
     request_body = RefreshInput,
@@ -271,6 +282,7 @@ pub struct RefreshInput {
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
+              (status = 409, description = "`confirmation_required`: more deactivations than the safety cap", body = crate::api::Problem),
               (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
               (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
 async fn refresh_configurations(
@@ -285,6 +297,8 @@ async fn refresh_configurations(
     }
     Ok(reply(
         StatusCode::OK,
-        &api.map().refresh(&caller.tenant, &id, psa).await?,
+        &api.map()
+            .refresh(&caller.tenant, &id, psa, input.preview, input.confirm)
+            .await?,
     ))
 }

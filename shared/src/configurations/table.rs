@@ -373,6 +373,8 @@ pub struct MapRequest {
     pub psa_integration_id: String,
     pub device_uids: Vec<String>,
     pub target: MapTarget,
+    /// Go ahead although the request creates more configurations than the safety cap.
+    pub confirm: bool,
 }
 
 /// Its schema.
@@ -384,6 +386,8 @@ pub struct MapInput {
     pub device_uids: Vec<String>,
     /// `proposal`, `new`, or a configuration id (then exactly one device). Unmap ignores it.
     pub to: Option<String>,
+    /// Create more configurations than the safety cap.
+    pub confirm: Option<bool>,
 }
 
 pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest, ApiError> {
@@ -392,7 +396,7 @@ pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest,
     };
     let mut problems = Vec::new();
     for k in obj.keys() {
-        if !matches!(k.as_str(), "psaIntegrationId" | "deviceUids" | "to") {
+        if !matches!(k.as_str(), "psaIntegrationId" | "deviceUids" | "to" | "confirm") {
             problems.push(format!("unknown field `{k}`"));
         }
     }
@@ -434,11 +438,20 @@ pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest,
             MapTarget::Proposal
         }
     };
+    let confirm = match obj.get("confirm") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push("`confirm` must be true or false".into());
+            false
+        }
+    };
     match psa {
         Some(psa_integration_id) if problems.is_empty() => Ok(MapRequest {
             psa_integration_id,
             device_uids: uids,
             target,
+            confirm,
         }),
         _ => Err(ApiError::bad_request(problems.join("; "))),
     }
@@ -503,9 +516,15 @@ fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> 
     }
 }
 
+/// The default safety cap: a run that would create or deactivate more configurations than
+/// this waits for a confirmation.
+pub const DEFAULT_SAFETY_CAP: usize = 100;
+
 /// The mapping table service.
 pub struct ConfigMap<'a> {
     pub integrations: PsaIntegrations<'a>,
+    /// Creations (map) or deactivations (refresh) above this need `confirm`.
+    pub safety_cap: usize,
 }
 
 impl ConfigMap<'_> {
@@ -747,6 +766,27 @@ impl ConfigMap<'_> {
             .values()
             .map(|m| (m.configuration_id.clone(), m.device_uid.clone()))
             .collect();
+        let creations = req
+            .device_uids
+            .iter()
+            .filter_map(|u| rows.get(u.as_str()))
+            .filter(|r| r.state != ConfigState::Mapped)
+            .filter(|r| match req.target {
+                MapTarget::New => true,
+                MapTarget::Proposal => r.state == ConfigState::ProposedNew,
+                MapTarget::Configuration(_) => false,
+            })
+            .count();
+        if creations > self.safety_cap && !req.confirm {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "confirmation_required",
+                format!(
+                    "this would create {creations} configurations, more than the safety cap of {}; send `confirm: true`",
+                    self.safety_cap
+                ),
+            ));
+        }
         let mut outcomes = Vec::new();
         for uid in &req.device_uids {
             let fail = |message: String| MapOutcome {
@@ -939,6 +979,22 @@ pub struct RefreshReport {
     /// Devices now in a site of another company (left for the table to match afresh).
     pub moved: usize,
     pub failed: usize,
+    /// A preview: nothing was written; the counts and `actions` say what a run would do.
+    pub preview: bool,
+    /// The writes planned (a preview) or made.
+    pub actions: Vec<RefreshAction>,
+}
+
+/// One write of a refresh.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshAction {
+    pub device_uid: String,
+    pub configuration_id: String,
+    /// `update` or `deactivate`.
+    pub action: String,
+    /// The fields an update writes (names only).
+    pub fields: Option<String>,
 }
 
 fn changed_fields(c: &ConfigurationChanges) -> String {
@@ -963,7 +1019,19 @@ impl ConfigMap<'_> {
     /// device changed are written (serial, model, OS, IP; the warranty only while the
     /// configuration has none; UDFs are not mapped yet), and a device deleted in Datto RMM is
     /// unmapped and its configuration set inactive. Every write is audited.
-    pub async fn refresh(&self, tenant: &TenantId, integration: &str, psa: &str) -> Result<RefreshReport, ApiError> {
+    ///
+    /// First the whole run is planned; `preview` answers that plan without writing. A run
+    /// that would deactivate more than the safety cap writes nothing without `confirm`
+    /// (409 `confirmation_required`): a mass deletion in Datto (or a glitch that looks like
+    /// one) must not retire a company's configurations unseen.
+    pub async fn refresh(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        preview: bool,
+        confirm: bool,
+    ) -> Result<RefreshReport, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (_, client) = self.integrations.connect(tenant, psa).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -982,18 +1050,120 @@ impl ConfigMap<'_> {
         let mut psa_of: HashMap<String, Option<String>> = HashMap::new();
         let mut configs: HashMap<String, PsaConfiguration> = HashMap::new();
         let mut read: std::collections::HashSet<String> = std::collections::HashSet::new();
-        let mut report = RefreshReport::default();
+        let mut report = RefreshReport {
+            preview,
+            ..RefreshReport::default()
+        };
         let mut sorted: Vec<&SavedMap> = maps.values().collect();
         sorted.sort_by(|a, b| a.device_uid.cmp(&b.device_uid));
+        // Phase 1: what each mapped device calls for.
+        let mut plan: Vec<(&SavedMap, Option<ConfigurationChanges>)> = Vec::new();
         for m in sorted {
             if read.insert(m.psa_company_id.clone()) {
                 for c in company_configurations(&client, &m.psa_company_id).await? {
                     configs.insert(c.id.clone(), c);
                 }
             }
+            let Some(device) = devices.get(&m.device_uid).filter(|d| !is_removed(d)) else {
+                report.actions.push(RefreshAction {
+                    device_uid: m.device_uid.clone(),
+                    configuration_id: m.configuration_id.clone(),
+                    action: "deactivate".into(),
+                    fields: None,
+                });
+                plan.push((m, None));
+                continue;
+            };
+            let company = match ctx.company_of(device) {
+                None => None,
+                Some(portal) => {
+                    if !psa_of.contains_key(portal) {
+                        let c = self.store().get_company(tenant, portal).await?;
+                        let id = c.and_then(|c| {
+                            (c.psa_integration_id.as_deref() == Some(psa))
+                                .then_some(c.psa_id)
+                                .flatten()
+                        });
+                        psa_of.insert(portal.clone(), id);
+                    }
+                    psa_of.get(portal).cloned().flatten()
+                }
+            };
+            if company.as_deref() != Some(m.psa_company_id.as_str()) {
+                report.moved += 1;
+                continue;
+            }
+            let Some(current) = configs.get(&m.configuration_id) else {
+                report.failed += 1;
+                if !preview {
+                    self.record(
+                        tenant,
+                        integration,
+                        psa,
+                        AuditRecord {
+                            device_uid: m.device_uid.clone(),
+                            configuration_id: Some(m.configuration_id.clone()),
+                            action: "update".into(),
+                            rule: None,
+                            result: "failed".into(),
+                            message: Some("the configuration is no longer in its company".into()),
+                            at: crate::time::now_millis(),
+                        },
+                    )
+                    .await?;
+                }
+                continue;
+            };
+            let t = types.get(&type_key(device));
+            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t));
+            // A configuration someone set inactive in the PSA is not reactivated here.
+            changes.active = None;
+            // Autotask takes a model only as a value of its picklist: one it does not list
+            // cannot be written, so it is no change (else it would be "changed" for ever).
+            if let (PsaClient::Autotask(c), Some(model)) = (&client, &changes.model) {
+                let listed = c
+                    .ci_picklists()
+                    .await?
+                    .models
+                    .iter()
+                    .any(|p| p.active && p.label.trim().eq_ignore_ascii_case(model.trim()));
+                if !listed {
+                    changes.model = None;
+                }
+            }
+            if changes.is_empty() {
+                report.unchanged += 1;
+                continue;
+            }
+            report.actions.push(RefreshAction {
+                device_uid: m.device_uid.clone(),
+                configuration_id: m.configuration_id.clone(),
+                action: "update".into(),
+                fields: Some(changed_fields(&changes)),
+            });
+            plan.push((m, Some(changes)));
+        }
+        let deactivations = plan.iter().filter(|(_, c)| c.is_none()).count();
+        if preview {
+            report.updated = plan.len() - deactivations;
+            report.deactivated = deactivations;
+            return Ok(report);
+        }
+        if deactivations > self.safety_cap && !confirm {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "confirmation_required",
+                format!(
+                    "this run would set {deactivations} configurations inactive, more than the safety cap of {}; \
+                     look at it with `preview: true`, then send `confirm: true`",
+                    self.safety_cap
+                ),
+            ));
+        }
+        // Phase 2: the writes, each audited.
+        for (m, changes) in plan {
             let at = crate::time::now_millis();
-            let device = devices.get(&m.device_uid).filter(|d| !is_removed(d));
-            let Some(device) = device else {
+            let Some(changes) = changes else {
                 // Deleted in Datto RMM (or purged): inactive in the PSA, then unmapped.
                 let result = match client {
                     PsaClient::Autotask(ref c) => c.deactivate_configuration(&m.configuration_id).await,
@@ -1025,65 +1195,6 @@ impl ConfigMap<'_> {
                 .await?;
                 continue;
             };
-            let company = match ctx.company_of(device) {
-                None => None,
-                Some(portal) => {
-                    if !psa_of.contains_key(portal) {
-                        let c = self.store().get_company(tenant, portal).await?;
-                        let id = c.and_then(|c| {
-                            (c.psa_integration_id.as_deref() == Some(psa))
-                                .then_some(c.psa_id)
-                                .flatten()
-                        });
-                        psa_of.insert(portal.clone(), id);
-                    }
-                    psa_of.get(portal).cloned().flatten()
-                }
-            };
-            if company.as_deref() != Some(m.psa_company_id.as_str()) {
-                report.moved += 1;
-                continue;
-            }
-            let Some(current) = configs.get(&m.configuration_id) else {
-                report.failed += 1;
-                self.record(
-                    tenant,
-                    integration,
-                    psa,
-                    AuditRecord {
-                        device_uid: m.device_uid.clone(),
-                        configuration_id: Some(m.configuration_id.clone()),
-                        action: "update".into(),
-                        rule: None,
-                        result: "failed".into(),
-                        message: Some("the configuration is no longer in its company".into()),
-                        at,
-                    },
-                )
-                .await?;
-                continue;
-            };
-            let t = types.get(&type_key(device));
-            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t));
-            // A configuration someone set inactive in the PSA is not reactivated here.
-            changes.active = None;
-            // Autotask takes a model only as a value of its picklist: one it does not list
-            // cannot be written, so it is no change (else it would be "changed" for ever).
-            if let (PsaClient::Autotask(c), Some(model)) = (&client, &changes.model) {
-                let listed = c
-                    .ci_picklists()
-                    .await?
-                    .models
-                    .iter()
-                    .any(|p| p.active && p.label.trim().eq_ignore_ascii_case(model.trim()));
-                if !listed {
-                    changes.model = None;
-                }
-            }
-            if changes.is_empty() {
-                report.unchanged += 1;
-                continue;
-            }
             let result = update(&client, &m.configuration_id, &changes).await;
             if result.is_ok() {
                 report.updated += 1;

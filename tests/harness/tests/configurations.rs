@@ -14,6 +14,7 @@ fn api(w: &World) -> ConfigurationsApi {
         secrets: w.api.secrets.clone(),
         psa: w.api.psa.clone(),
         settings: w.api.settings.clone(),
+        safety_cap: shared::configurations::table::DEFAULT_SAFETY_CAP,
     }
 }
 
@@ -757,4 +758,81 @@ async fn later_syncs_write_changed_fields_the_warranty_only_when_empty_and_delet
         "{message}"
     );
     assert!(!message.contains("10.9.9.8"), "field names, not values");
+}
+
+#[tokio::test]
+async fn the_safety_cap_holds_mass_creations_and_deactivations_for_a_preview_and_confirmation() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let new: Vec<String> = w.site_devices[1..].to_vec();
+    let body = json!({"psaIntegrationId": w.psa_id, "deviceUids": new, "to": "new"});
+    let (status, e) = call(&api, "POST", &map_path(&w), Some(body.clone())).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("confirmation_required")),
+        "{e}"
+    );
+    assert!(
+        new.iter().all(|u| at.configuration_items_for_device(u).is_empty()),
+        "nothing written"
+    );
+    let mut confirmed = body.clone();
+    confirmed["confirm"] = json!(true);
+    let (status, report) = call(&api, "POST", &map_path(&w), Some(confirmed)).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(new.iter().all(|u| at.configuration_items_for_device(u).len() == 1));
+
+    for uid in &new {
+        w.datto_sim.delete_device(uid);
+    }
+    resync(&w).await;
+    let path = format!("/integrations/{}/configuration-refresh", w.datto_id);
+    let (status, preview) = call(
+        &api,
+        "POST",
+        &path,
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(
+        (preview["preview"].as_bool(), preview["deactivated"].as_i64()),
+        (Some(true), Some(2)),
+        "{preview}"
+    );
+    let listed: Vec<&str> = preview["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec!["deactivate", "deactivate"]);
+    let active = || {
+        new.iter()
+            .filter(|u| at.configuration_items_for_device(u)[0]["isActive"] == true)
+            .count()
+    };
+    assert_eq!(active(), 2, "a preview writes nothing");
+    let (status, e) = call(&api, "POST", &path, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("confirmation_required")),
+        "{e}"
+    );
+    assert_eq!(active(), 2, "held for confirmation");
+    let (status, done) = call(
+        &api,
+        "POST",
+        &path,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["deactivated"], 2);
+    assert_eq!(active(), 0);
 }
