@@ -836,3 +836,135 @@ async fn the_safety_cap_holds_mass_creations_and_deactivations_for_a_preview_and
     assert_eq!(done["deactivated"], 2);
     assert_eq!(active(), 0);
 }
+
+#[tokio::test]
+async fn tie_breaks_junk_serials_one_device_per_configuration_and_moved_devices_through_the_routes() {
+    let w = world_with(PsaKind::ConnectwiseManage, shared::time::now_millis, Duration::ZERO, 4).await;
+    let api = api(&w);
+    let cw = w.connectwise();
+    let devices = synced(&w).await;
+    // The device with a manufacturer from its audit plays the tie-break.
+    let mut uids = w.site_devices.clone();
+    uids.sort_by_key(|u| devices[u].manufacturer.is_none());
+    let company = cw
+        .companies()
+        .into_iter()
+        .find(|c| c["name"] == "Harbor Dental Group")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let host = |i: usize| devices[&uids[i]].hostname.clone().unwrap();
+    let maker = |i: usize| {
+        devices[&uids[i]]
+            .manufacturer
+            .clone()
+            .unwrap_or_else(|| "Dell Inc.".into())
+    };
+    // Device 0: two configurations with its name; only one has its manufacturer (tie-break).
+    let right = cw.add_configuration(
+        company,
+        json!({"name": host(0), "manufacturer": {"id": 1, "name": maker(0)}}),
+    );
+    cw.add_configuration(
+        company,
+        json!({"name": host(0), "manufacturer": {"id": 9, "name": "Someone Else Ltd"}}),
+    );
+    // Device 1: two configurations with its name and nothing else: ambiguous.
+    let twin_a = cw.add_configuration(company, json!({"name": host(1)}));
+    let twin_b = cw.add_configuration(company, json!({"name": host(1)}));
+    // Device 2: a configuration with its name and a junk serial still matches by name.
+    let junk = cw.add_configuration(
+        company,
+        json!({"name": host(2), "serialNumber": "To Be Filled By O.E.M."}),
+    );
+    // Device 3: a configuration named after it, which device 0 will take by hand first.
+    let taken = cw.add_configuration(company, json!({"name": host(3)}));
+
+    let r = by_uid(&rows(&api, &w, "").await.0);
+    let rule = |u: &str| {
+        (
+            r[u]["state"].as_str().map(str::to_owned),
+            r[u]["rule"].as_str().map(str::to_owned),
+            r[u]["configurationId"].clone(),
+        )
+    };
+    assert!(
+        devices[&uids[0]].manufacturer.is_some(),
+        "the audit gave a manufacturer"
+    );
+    {
+        assert_eq!(
+            rule(&uids[0]),
+            (
+                Some("proposed".into()),
+                Some("manufacturer".into()),
+                json!(right.to_string())
+            ),
+            "{}",
+            r[&uids[0]]
+        );
+    }
+    // Two configurations fit equally after the last rule: no match, a new one is proposed
+    // (a warning here, since the device type is not mapped).
+    assert!(r[&uids[1]]["configurationId"].is_null(), "{}", r[&uids[1]]);
+    assert!(r[&uids[1]]["rule"].is_null());
+    assert!(r[&uids[1]]["warning"].as_str().unwrap().contains("new configuration"));
+    let _ = (twin_a, twin_b);
+    assert_eq!(
+        rule(&uids[2]),
+        (Some("proposed".into()), Some("name".into()), json!(junk.to_string())),
+        "a junk serial is no serial"
+    );
+    assert_eq!(rule(&uids[3]).2, json!(taken.to_string()));
+
+    // One device per configuration: device 0 takes device 3's configuration by hand.
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[0]], "to": taken.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "linked", "{report}");
+    let r = by_uid(&rows(&api, &w, "").await.0);
+    assert_ne!(
+        r[&uids[3]]["configurationId"],
+        json!(taken.to_string()),
+        "{}",
+        r[&uids[3]]
+    );
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uids[3]], "to": taken.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "failed", "{report}");
+
+    // Moved: the site now maps to another imported company; the map no longer counts.
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let companies = w.api.store.all_companies(&tenant).await.unwrap();
+    let other = companies
+        .iter()
+        .find(|c| c.name != "Harbor Dental Group" && c.psa_id.is_some() && c.active)
+        .unwrap();
+    let sites = shared::site_mapping::routes::SitesApi {
+        store: w.api.store.clone(),
+    };
+    let (status, body) = read_response(
+        sites
+            .handle(api_request(
+                "PUT",
+                &format!("/integrations/{}/sites/{}/mapping", w.datto_id, w.site_uid),
+                Some(TENANT),
+                Some(&json!({"companyId": other.id})),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    let r = by_uid(&rows(&api, &w, "").await.0);
+    assert_ne!(r[&uids[0]]["state"], "mapped", "{}", r[&uids[0]]);
+    assert_eq!(r[&uids[0]]["movedFrom"], json!(taken.to_string()), "{}", r[&uids[0]]);
+    assert_eq!(r[&uids[0]]["companyId"], other.id.as_str());
+}
