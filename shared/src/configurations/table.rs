@@ -22,9 +22,11 @@
 //! picked by hand (one device) or to a new one: a link writes the device uid (and the changed
 //! fields) onto the configuration, a create goes through the client's lookup-before-retry, and
 //! the map is saved only after the PSA accepted. `POST …/configuration-unmap` drops the maps
-//! (the configurations stay active). Every PSA write and every unmap is an audit record
-//! (`GET …/configuration-audit`). Items: `CFGMAP#{psaId}#{deviceUid}` in the device's shard,
-//! `CFGAUDIT#{psaId}#{ms}#{deviceUid}` in the integration partition.
+//! (the configurations stay active). Autotask writes start only while the hour's request
+//! budget is above the client's reserve (503 `psa.budget_exhausted` otherwise). Every PSA
+//! write and every unmap is an audit record (`GET …/configuration-audit`). Items:
+//! `CFGMAP#{psaId}#{deviceUid}` in the device's shard, `CFGAUDIT#{psaId}#{ms}#{deviceUid}` in
+//! the integration partition.
 
 use super::plan::{self, ConfigFacts, DeviceFacts, Proposal, Rule};
 use super::types::ConfigTypeMapping;
@@ -786,6 +788,10 @@ impl ConfigMap<'_> {
                     self.safety_cap
                 ),
             ));
+        }
+        // Autotask's hourly budget belongs to the whole database: never write below its reserve.
+        if let PsaClient::Autotask(c) = &snap.client {
+            c.check_budget().await?;
         }
         let mut outcomes = Vec::new();
         for uid in &req.device_uids {

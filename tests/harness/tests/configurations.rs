@@ -968,3 +968,45 @@ async fn tie_breaks_junk_serials_one_device_per_configuration_and_moved_devices_
     assert_eq!(r[&uids[0]]["movedFrom"], json!(taken.to_string()), "{}", r[&uids[0]]);
     assert_eq!(r[&uids[0]]["companyId"], other.id.as_str());
 }
+
+#[tokio::test]
+async fn autotask_writes_wait_while_the_hourly_budget_is_below_the_reserve() {
+    use rmmsync_tests::ticket_world::{WorldOptions, world_opts};
+    let limit = 600_u32;
+    let w = world_opts(
+        PsaKind::Autotask,
+        shared::time::now_millis,
+        WorldOptions {
+            latency: Duration::ZERO,
+            devices: 2,
+            timing: shared::tickets::TicketTiming::default(),
+            datto_rate_limit: None,
+            autotask_hourly_limit: Some(limit),
+        },
+    )
+    .await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    // Other integrations of the database spend the hour down to below the reserve (500).
+    let http = reqwest::Client::new();
+    while (limit as usize).saturating_sub(at.requests_in_window()) >= 500 {
+        let answer = http
+            .get(format!("{}/Version", at.api_url()))
+            .header("ApiIntegrationCode", &at.config().integration_codes[0])
+            .header("UserName", &at.config().username)
+            .header("Secret", &at.config().secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let body = json!({"psaIntegrationId": w.psa_id, "deviceUids": [w.site_devices[1]], "to": "new"});
+    let (status, e) = call(&api, "POST", &map_path(&w), Some(body.clone())).await;
+    assert_eq!((status, e["code"].as_str()), (503, Some("psa.budget_exhausted")), "{e}");
+    assert!(at.configuration_items_for_device(&w.site_devices[1]).is_empty());
+    at.reset_limits();
+    let (status, report) = call(&api, "POST", &map_path(&w), Some(body)).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["outcomes"][0]["result"], "created", "{report}");
+}

@@ -231,8 +231,10 @@ impl AutotaskClient {
         })
     }
 
-    /// Refuses a bulk listing when the hour's budget is below the reserve.
-    pub(super) async fn check_budget(&self) -> Result<(), PsaError> {
+    /// Refuses bulk work (a listing, a run of configuration writes) when the hour's budget is
+    /// below the reserve: the budget is the whole database's, shared with the MSP's other
+    /// integrations.
+    pub async fn check_budget(&self) -> Result<(), PsaError> {
         let t = self.threshold().await?;
         if t.remaining() < self.budget_reserve {
             return Err(PsaError::BudgetExhausted {
