@@ -572,15 +572,18 @@ impl ImportJobs<'_> {
         job.status = status;
         job.updated_at = now;
         job.finished_at = Some(now);
-        let saved = self.store.put_job(tenant, &job, Expect::Claim(claim)).await;
+        match self.store.put_job(tenant, &job, Expect::Claim(claim)).await {
+            Ok(()) => {}
+            // Taken over after this invocation's claim went stale: the job (and
+            // its lease, which is the job's, not the invocation's) is the other one's now.
+            Err(StoreError::ConditionFailed) => return Ok(job),
+            Err(e) => return Err(e.into()),
+        }
         let pk = keys::integration_pk(tenant, &job.integration_id);
         self.store.release_lease(&IMPORT_JOBS.lease(&pk), &job.run_id).await?;
         tracing::info!(tenant = %tenant, job = %job.run_id, status = status.as_str(),
             imported = job.counts.imported, failed = job.counts.failed, "device import job finished");
-        match saved {
-            Ok(()) | Err(StoreError::ConditionFailed) => Ok(job),
-            Err(e) => Err(e.into()),
-        }
+        Ok(job)
     }
 
     /// The schedule's sweep: a job whose invocation died (claim stale) or

@@ -914,15 +914,18 @@ async fn re_importing_an_asset_whose_import_state_is_gone_keeps_its_created_at()
         .table_name(w.store.table())
         .key(
             "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.integration)),
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::device_pk(&tenant, &w.integration, &uid)),
         )
         .key(
             "SK",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("IMPORT#{uid}")),
         )
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .attributes
+        .expect("the import state was there to lose");
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     w.sim.change_device(&uid, |d| d.hostname = "A-PRN-NEW".into());
     w.sync().await;
@@ -991,6 +994,57 @@ async fn the_auto_import_after_a_sync_keeps_to_its_time_budget() {
     let idle = w.sync().await;
     assert_eq!(idle.counts.devices_imported, 0, "{idle:?}");
     assert!(!idle.counts.devices_import_incomplete, "{idle:?}");
+}
+
+#[tokio::test]
+async fn a_pass_through_the_changes_that_runs_out_of_time_leaves_the_rest_for_the_next() {
+    let w = world().await;
+    for category in ["Desktop", "Server", "Printer"] {
+        assert_eq!(w.map_type(category, Some(&category.to_lowercase()), true).await.0, 200);
+    }
+    let full = w.sync().await;
+    assert_eq!(
+        full.counts.devices_imported,
+        (2 * KINDS.len() * PER_KIND) as u64,
+        "{full:?}"
+    );
+    // Six staged devices change in Datto: the next passes go through the changes only.
+    let renamed: Vec<String> = ["Alpha Dental", "Beta Law"]
+        .iter()
+        .flat_map(|site| ["DESK", "SRV", "PRN"].map(|kind| w.uids(site, kind)[0].clone()))
+        .collect();
+    for (i, uid) in renamed.iter().enumerate() {
+        w.sim.change_device(uid, |d| d.hostname = format!("RENAMED-{i}"));
+    }
+    let tight = RunBudget {
+        import_time: std::time::Duration::ZERO,
+        import_page: 2,
+        ..RunBudget::default()
+    };
+    let first = w.sync_with(&tight).await;
+    assert_eq!(first.counts.devices_updated, 6, "{first:?}");
+    assert_eq!(first.counts.devices_imported, 2, "one page of the changes: {first:?}");
+    assert!(first.counts.devices_import_incomplete, "{first:?}");
+    // Nothing changes in Datto any more, yet the next runs reach the rest.
+    let second = w.sync_with(&tight).await;
+    assert_eq!(
+        (second.counts.devices_updated, second.counts.devices_imported),
+        (0, 2),
+        "{second:?}"
+    );
+    let third = w.sync_with(&tight).await;
+    assert_eq!(third.counts.devices_imported, 2, "{third:?}");
+    assert!(!third.counts.devices_import_incomplete, "{third:?}");
+    let idle = w.sync_with(&tight).await;
+    assert_eq!((idle.counts.devices_imported, idle.counts.writes), (0, 0), "{idle:?}");
+    let assets = w.assets("/assets").await;
+    for (i, uid) in renamed.iter().enumerate() {
+        let asset = assets
+            .iter()
+            .find(|a| a["source"]["deviceUid"] == uid.as_str())
+            .unwrap();
+        assert_eq!(asset["hostname"], format!("RENAMED-{i}").as_str(), "{asset}");
+    }
 }
 
 /// The raw item of a job (to stand in for an invocation that died at a bad moment).
