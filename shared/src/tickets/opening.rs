@@ -157,6 +157,12 @@ impl Tickets<'_> {
         if !settings.enabled {
             return off();
         }
+        if !settings.creates_tickets_for(&alert) {
+            let monitor = settings.monitor(&alert).map(|(k, _)| k).unwrap_or_default();
+            return Ok(
+                HookOutcome::new("ignored").because(format!("tickets are switched off for the monitor `{monitor}`"))
+            );
+        }
         let now = (self.clock)();
         let live_claim = |r: &AlertRecord| r.updated_at >= now - self.timing.claim_ttl_ms();
         match existing.as_ref() {
@@ -387,13 +393,15 @@ impl Tickets<'_> {
             company_id,
             title: rules::ticket_title(alert),
             description: rules::ticket_description(alert, &uid),
-            priority: settings.priorities.map(alert.priority.as_deref()),
+            priority: settings.priority_for(alert),
             configuration_id: self
                 .configuration_for(tenant, settings.psa, source.device_uid.as_deref())
                 .await?,
             alert_uid: uid.clone(),
         };
-        let created = client.create_ticket(&draft, psa_settings).await;
+        // The monitor's own attributes, if it has any.
+        let create_settings = settings.psa_settings_for(alert).unwrap_or_else(|| psa_settings.clone());
+        let created = client.create_ticket(&draft, &create_settings).await;
         let ticket = match created {
             Ok(t) => t,
             Err(e) => {

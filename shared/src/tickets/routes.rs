@@ -4,6 +4,7 @@
 //! | route | auth |
 //! |---|---|
 //! | `GET`/`PUT`/`PATCH /integrations/{id}/ticket-settings` | JWT |
+//! | `GET /integrations/{psaId}/ticket-lists` (`?boardId=`) | JWT |
 //! | `POST /integrations/{id}/hook-token` | JWT |
 //! | `GET /integrations/{id}/alerts` (`?state=pending`) | JWT |
 //! | `GET`/`POST /integrations/{id}/ticket-reconciler` | JWT |
@@ -79,6 +80,7 @@ type St = State<Arc<TicketsApi>>;
 pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
     OpenApiRouter::new()
         .routes(routes!(get_ticket_settings, put_ticket_settings, patch_ticket_settings))
+        .routes(routes!(ticket_lists))
         .routes(routes!(new_hook_token))
         .routes(routes!(list_alerts))
         .routes(routes!(get_reconciler, run_reconciler))
@@ -131,8 +133,8 @@ async fn get_ticket_settings(State(api): St, caller: Caller, Path(id): Path<Stri
 /// Sets a Datto RMM integration's ticket settings; answers with them.
 #[utoipa::path(put, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
     request_body(content = serde_json::Value,
-                 description = "`{enabled?, psaIntegrationId?, priorities?, autotask?, connectwise?, repeatWindow?}`; `repeatWindow` in minutes (`30`, `\"30m\"`) or hours (`\"2h\"`)"),
-    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+                 description = "`{enabled?, psaIntegrationId?, priorities?, autotask?, connectwise?, repeatWindow?, monitors?}`; `repeatWindow` in minutes (`30`, `\"30m\"`) or hours (`\"2h\"`); `monitors`: per alert context class (`perf_disk_usage_ctx`), `{createTickets?, priority?, autotask?: {queueId?, issueType?, subIssueType?, workType?, source?}, connectwise?: {boardId?, typeId?, subtypeId?, itemId?, openStatusId?, closedStatusId?, sourceId?}}`. Ids are checked against the PSA's lists (`GET /integrations/{psaId}/ticket-lists`): an unknown one is a 400 naming the field"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them, and `warnings`: what the check against the PSA's lists found worth a look (inactive choices, a ConnectWise board without a default team or status, lists that could not be read; with ticketing off also unknown ids)"),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
@@ -157,8 +159,8 @@ async fn put_ticket_settings(
 /// before still complete when their alerts resolve.
 #[utoipa::path(patch, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
     request_body(content = serde_json::Value,
-                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow}`"),
-    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow, monitors}`; in `monitors`, a key given `null` removes that monitor's entry"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them, and `warnings`: what the check against the PSA's lists found worth a look (inactive choices, a ConnectWise board without a default team or status, lists that could not be read; with ticketing off also unknown ids)"),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings yet (`PUT` them first)"),
@@ -175,6 +177,42 @@ async fn patch_ticket_settings(
     Ok(reply(
         StatusCode::OK,
         &api.tickets().patch_settings(&caller.tenant, &id, input).await?,
+    ))
+}
+
+/// What a PSA integration's ticket settings can refer to, read from the PSA now: Autotask's
+/// queues, issue types, sub-issue types (with their issue type), statuses, priorities and
+/// sources (the Tickets entity's picklists); ConnectWise's boards with their types, subtypes,
+/// items, statuses and teams, and the priorities and sources.
+#[utoipa::path(get, path = "/integrations/{id}/ticket-lists", tag = "tickets",
+    params(("id" = String, Path, description = "a PSA integration"),
+           ("boardId" = Option<i64>, Query, description = "ConnectWise: only this board")),
+    responses((status = 200, body = crate::psa::PsaTicketLists,
+               description = "`{psa: \"autotask\", queues, issueTypes, subIssueTypes, statuses, priorities, sources}` or `{psa: \"connectwise-manage\", boards: [{id, name, active, types, subtypes, items, statuses, teams}], priorities, sources}`; each choice `{id, name, active, isDefault?, parentId?, closed?}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such PSA integration"),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials"),
+              (status = 503, body = crate::api::Problem)))]
+async fn ticket_lists(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let board = match params.get("boardId").as_deref() {
+        None | Some("") => None,
+        Some(b) => Some(
+            b.parse::<i64>()
+                .ok()
+                .filter(|b| *b > 0)
+                .ok_or_else(|| ApiError::bad_request("`boardId` must be a board id (a positive integer)"))?,
+        ),
+    };
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().ticket_lists(&caller.tenant, &id, board).await?,
     ))
 }
 

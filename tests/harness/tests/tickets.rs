@@ -487,6 +487,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
         "GET /integrations/{id}/ticket-settings",
         "PUT /integrations/{id}/ticket-settings",
         "PATCH /integrations/{id}/ticket-settings",
+        "GET /integrations/{id}/ticket-lists",
         "POST /integrations/{id}/hook-token",
         "GET /integrations/{id}/alerts",
         "GET /integrations/{id}/ticket-reconciler",
