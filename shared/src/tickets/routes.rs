@@ -10,6 +10,7 @@
 //! | `GET`/`POST /integrations/{id}/ticket-reconciler` | JWT |
 //! | `POST /hooks/datto/{integrationId}/alerts` | hook token |
 //! | `POST /hooks/autotask/{integrationId}/callout` | hook token |
+//! | `POST /hooks/autotask/{integrationId}/webhook` | hook token + `X-Hook-Signature` |
 //! | `POST /hooks/connectwise/{integrationId}/callback` | hook token + `x-content-signature` |
 //!
 //! The hook token goes in `?token=`, the `X-Rmmsync-Token` header, or as the
@@ -86,6 +87,7 @@ pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
         .routes(routes!(get_reconciler, run_reconciler))
         .routes(hook(routes!(datto_alert)))
         .routes(hook(routes!(autotask_callout)))
+        .routes(hook(routes!(autotask_webhook)))
         .routes(hook(routes!(connectwise_callback)))
         .route("/hooks/{sender}/{id}/{kind}", any(unknown_hook))
 }
@@ -217,6 +219,10 @@ async fn ticket_lists(
 }
 
 /// A new hook token for a Datto RMM or PSA integration, shown once; the old one stops working.
+/// For a Datto RMM integration the answer carries `dattoWebhook`: the URL and the JSON bodies
+/// for "raised" and "resolved" to paste into Datto RMM. With the public URL known
+/// (`HOOK_BASE_URL`), a ConnectWise token registers the ticket callback (`callbackId`) and an
+/// Autotask token the signed ticket webhook (`webhookId`, replacing the one of the old token).
 #[utoipa::path(post, path = "/integrations/{id}/hook-token", tag = "tickets", params(("id" = String, Path)),
     responses((status = 201, body = HookToken),
               (status = 400, body = crate::api::Problem),
@@ -224,7 +230,7 @@ async fn ticket_lists(
               (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem),
               (status = 422, body = crate::api::Problem),
-              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials while registering the ConnectWise callback"),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials while registering the ConnectWise callback or the Autotask ticket webhook"),
               (status = 503, body = crate::api::Problem)))]
 async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(reply(
@@ -374,6 +380,32 @@ async fn autotask_callout(
     let outcome = api
         .tickets()
         .on_autotask_callout(&id, token.as_deref(), &body, content_type)
+        .await;
+    Ok(reply(StatusCode::OK, &outcome?))
+}
+
+/// An Autotask ticket webhook (`TicketWebhooks`, registered by the PSA integration's hook token
+/// when the public URL is known). No JWT: the hook token and `X-Hook-Signature` (HMAC-SHA1 of
+/// the body, hex or base64) authenticate it.
+#[utoipa::path(post, path = "/hooks/autotask/{integrationId}/webhook", tag = "hooks", security(()),
+    params(("integrationId" = String, Path),
+           ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)"),
+           ("X-Hook-Signature" = Option<String>, Header, description = "HMAC-SHA1 of the body, keyed by the webhook's secret key")),
+    request_body(content = serde_json::Value, description = "the webhook event: `{Guid, Action, EntityType, Id, Fields, EventTime, SequenceNumber}`; its ticket `Id` is read"),
+    responses(HookAnswers))]
+async fn autotask_webhook(
+    State(api): St,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let token = hook_token(&params, &headers);
+    let signature = headers.get("x-hook-signature").and_then(|v| v.to_str().ok());
+    let body = body_bytes(req).await;
+    let outcome = api
+        .tickets()
+        .on_autotask_webhook(&id, token.as_deref(), &body, signature)
         .await;
     Ok(reply(StatusCode::OK, &outcome?))
 }

@@ -494,6 +494,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
         "POST /integrations/{id}/ticket-reconciler",
         "POST /hooks/datto/{integrationId}/alerts",
         "POST /hooks/autotask/{integrationId}/callout",
+        "POST /hooks/autotask/{integrationId}/webhook",
         "POST /hooks/connectwise/{integrationId}/callback",
     ];
     expected.sort();
@@ -502,6 +503,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     for hook in [
         "/hooks/datto/{integrationId}/alerts",
         "/hooks/autotask/{integrationId}/callout",
+        "/hooks/autotask/{integrationId}/webhook",
         "/hooks/connectwise/{integrationId}/callback",
     ] {
         assert_eq!(tickets["paths"][hook]["post"]["security"], json!([{}]), "{hook}");

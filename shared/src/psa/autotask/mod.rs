@@ -41,17 +41,20 @@
 //! Files, each using only those before it: `transport` (the `Transport` of one API user:
 //! zone, thread limit, retry rules, error mapping, paging), `client` (connector, client,
 //! connection test, budget; the client owns a transport), `records` (records for the import),
-//! `tickets` (the alert round trip). Autotask's extension callouts are parsed with the other
+//! `tickets` (the alert round trip), `webhooks` (TicketWebhooks: registration, deletion,
+//! `X-Hook-Signature`). Autotask's extension callouts are parsed with the other
 //! ticket hooks, outside this module.
 
 mod client;
 mod records;
 mod tickets;
 mod transport;
+mod webhooks;
 
 pub use crate::retry::RetryPolicy;
 pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
 pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
+pub use webhooks::{SECRET_KEY_MAX, TicketWebhookSpec, verify_webhook_signature};
 
 #[cfg(test)]
 mod tests;
