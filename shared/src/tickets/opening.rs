@@ -17,6 +17,7 @@ use super::rules::{self, alert_uid_from_hook};
 use super::service::{FaultKind, HookOutcome, TicketError, Tickets};
 use super::settings::TicketSettings;
 use super::timing::{FAILED_RETRY_MS, pending_backoff_ms};
+use crate::companies::directory::DeviceConfiguration;
 use crate::datto::DattoError;
 use crate::datto::models::Alert;
 use crate::psa::{PsaClient, PsaKind, PsaTicketSettings, TicketDraft};
@@ -535,7 +536,9 @@ impl Tickets<'_> {
         Ok(company.filter(|c| c.psa_kind == Some(psa)).and_then(|c| c.psa_id))
     }
 
-    /// The PSA configuration item imported for a device, when one is known.
+    /// The PSA configuration item imported for a device, when one is known: through the
+    /// device index the PSA import keeps (one read); only before any import built it, a read
+    /// of every configuration.
     pub(super) async fn configuration_for(
         &self,
         tenant: &TenantId,
@@ -543,6 +546,11 @@ impl Tickets<'_> {
         device_uid: Option<&str>,
     ) -> Result<Option<String>, TicketError> {
         let Some(device_uid) = device_uid else { return Ok(None) };
+        match self.store.device_configuration(tenant, psa, device_uid).await? {
+            DeviceConfiguration::Found(id) => return Ok(Some(id)),
+            DeviceConfiguration::None => return Ok(None),
+            DeviceConfiguration::NoIndex => {}
+        }
         let configurations = self
             .store
             .directory(tenant, crate::psa::RecordKind::Configuration)
