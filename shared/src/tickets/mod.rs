@@ -33,6 +33,7 @@
 //! the alert `pending` with its reason and answers with a status its sender
 //! retries; only a refusal a person must fix is `failed`, and it heals.
 
+mod forget;
 mod hook_tokens;
 mod items;
 mod lists;
@@ -46,6 +47,7 @@ mod service;
 mod settings;
 mod timing;
 
+pub use forget::{ForgetPsa, PsaForgotten};
 pub use hook_tokens::HookToken;
 pub use items::{AlertRecord, AlertState, ReconcileRecord, Repair};
 pub use monitors::MonitorOverride;

@@ -34,6 +34,10 @@ pub struct TicketSettings {
     /// Per monitor (its normalized alert context class, see [`super::monitors`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub monitors: BTreeMap<String, MonitorOverride>,
+    /// When the PSA integration these settings ticket into was deleted (ticketing was turned
+    /// off then); settings naming another PSA integration clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psa_removed_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -222,6 +226,7 @@ impl Tickets<'_> {
             connectwise: input.connectwise,
             repeat_window_minutes: window,
             monitors,
+            psa_removed_at: None,
             updated_at: (self.clock)(),
         };
         let checked = self.check_against_lists(tenant, &settings).await;

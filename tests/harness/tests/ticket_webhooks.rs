@@ -210,3 +210,109 @@ async fn the_datto_hook_token_answer_carries_webhook_bodies_that_work() {
     let ticket = w.autotask_tickets_for(&uid).remove(0);
     assert_eq!(ticket.status, 5, "completed");
 }
+
+/// Deletes the world's PSA integration through `DELETE /integrations/{id}` with the ticket
+/// flow's cascade wired as `app.rs` wires it.
+async fn delete_psa(w: &rmmsync_tests::ticket_world::World, tickets: TicketsApi) {
+    use shared::connections::routes::IntegrationsApi;
+    let api = IntegrationsApi {
+        store: w.api.store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        psa: w.api.psa.clone(),
+        settings: w.api.settings.clone(),
+        cascades: Vec::new(),
+        psa_cascades: vec![std::sync::Arc::new(shared::tickets::ForgetPsa(tickets))],
+        runs: Default::default(),
+    };
+    let (status, body) = read_response(
+        api.handle(api_request(
+            "DELETE",
+            &format!("/integrations/{}", w.psa_id),
+            Some(TENANT),
+            None,
+        ))
+        .await,
+    );
+    assert_eq!(status, 204, "{body}");
+}
+
+#[tokio::test]
+async fn deleting_a_psa_integration_deregisters_its_webhooks_and_turns_ticketing_off() {
+    for kind in [PsaKind::ConnectwiseManage, PsaKind::Autotask] {
+        let w = world(kind, shared::time::now_millis).await;
+        let api = registering(&w);
+        let made = new_token(&api, &w.psa_id).await;
+        let token = made["token"].as_str().unwrap().to_owned();
+        let registered = |w: &rmmsync_tests::ticket_world::World| match kind {
+            PsaKind::Autotask => w.autotask().ticket_webhooks().len(),
+            _ => w.connectwise().callbacks().len(),
+        };
+        assert_eq!(registered(&w), 1, "{kind}");
+        // An alert opened a ticket before: the settings point at this PSA.
+        let uid = w.raise("disk_usage_ctx").await;
+        assert_eq!(w.alert_state(&uid).await["state"], "opened");
+
+        delete_psa(&w, api.clone()).await;
+        assert_eq!(registered(&w), 0, "{kind}: deregistered in the PSA");
+        let (status, settings) = w
+            .call("GET", &format!("/integrations/{}/ticket-settings", w.datto_id), None)
+            .await;
+        assert_eq!(status, 200, "{settings}");
+        assert_eq!(settings["enabled"], false, "{kind}: {settings}");
+        assert!(settings["psaRemovedAt"].is_i64(), "{kind}: {settings}");
+        assert_eq!(settings["psaIntegrationId"], w.psa_id.as_str());
+        // Saving them again names the missing PSA.
+        let (status, refused) = w
+            .call(
+                "PATCH",
+                &format!("/integrations/{}/ticket-settings", w.datto_id),
+                Some(json!({"enabled": true})),
+            )
+            .await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains("`psaIntegrationId`"),
+            "{refused}"
+        );
+        // The PSA's hooks answer 401 now, whatever they carry.
+        let path = match kind {
+            PsaKind::Autotask => format!("/hooks/autotask/{}/webhook?token={token}", w.psa_id),
+            _ => format!("/hooks/connectwise/{}/callback?token={token}", w.psa_id),
+        };
+        let (status, _) = w.hook(&path, &[("Content-Type", "application/json")], b"{}").await;
+        assert_eq!(status, 401, "{kind}");
+        // A new alert opens nothing.
+        let tickets_before = match kind {
+            PsaKind::Autotask => w.autotask().tickets().len(),
+            _ => w.connectwise().tickets().len(),
+        };
+        let later = w.raise("srvc_status_ctx").await;
+        assert!(w.alert_state(&later).await.is_null(), "{kind}");
+        let tickets_after = match kind {
+            PsaKind::Autotask => w.autotask().tickets().len(),
+            _ => w.connectwise().tickets().len(),
+        };
+        assert_eq!(tickets_after, tickets_before, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn a_psa_that_refuses_deregistration_does_not_block_the_delete() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let api = registering(&w);
+    new_token(&api, &w.psa_id).await;
+    // Every TicketWebhooks request fails from now on.
+    w.autotask().set_faults(simulators::autotask::Faults {
+        fail_next: 1_000,
+        status: 403,
+        path_contains: Some("TicketWebhooks".into()),
+        ..Default::default()
+    });
+    delete_psa(&w, api.clone()).await;
+    let (_, settings) = w
+        .call("GET", &format!("/integrations/{}/ticket-settings", w.datto_id), None)
+        .await;
+    assert_eq!(settings["enabled"], false, "{settings}");
+    assert_eq!(w.autotask().ticket_webhooks().len(), 1, "left registered, logged");
+}
