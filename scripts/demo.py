@@ -235,6 +235,19 @@ def quick_match(demo, integration_id):
           f"{len(report['noCandidate'])} without a candidate, {report['skipped']} left alone")
 
 
+def run_import_job(demo, integration_id, job_id):
+    """The device-import worker, handed the queued job as the DynamoDB stream would."""
+    stream = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {
+        "PK": {"S": f"TENANT#{TENANT}#INTEGRATION#{integration_id}"}, "SK": {"S": f"IMPORTJOB#{job_id}"},
+        "entity": {"S": "import-job"}, "status": {"S": "queued"}, "tenant": {"S": TENANT},
+        "integrationId": {"S": integration_id}, "runId": {"S": job_id}}}}]}
+    print("\n    (the DynamoDB stream hands the queued job to device-import-worker)")
+    status, out = demo.invoke_event("device-import-worker", stream)
+    if status != 200:
+        sys.exit(f"device-import-worker failed: {out}")
+    print("    -> " + out)
+
+
 def devices(demo, integration_id):
     """Device types: map the most common Datto type, look at the staged devices, import the type, list assets."""
     _, portal = demo.invoke("device-types", "GET", "/device-types", note="The portal's device types (defaults)", quiet=True)
@@ -259,12 +272,25 @@ def devices(demo, integration_id):
               f"-> {d['company']['name']!r:30} {d['status']}")
     unmapped = next((d for d in staged["devices"] if (d["category"], d["deviceType"]) != (top["category"], top["deviceType"])), None)
     if unmapped:
-        demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import",
-                    {"deviceUids": [unmapped["deviceUid"], "no-such-device"]},
-                    note="Import two devices by uid: an unmapped type and an unknown uid each fail with the reason")
-    _, report = demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import", pick,
-                            note=f"Import every staged {top['category']}/{top['deviceType']}", quiet=True)
-    print(f"    {report['imported']} imported, {report['failed']} failed, {report['writes']} DynamoDB writes")
+        _, job = demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import",
+                             {"deviceUids": [unmapped["deviceUid"], "no-such-device"]},
+                             note="Import two devices by uid: the call queues a job and answers at once (202)")
+        run_import_job(demo, integration_id, job["jobId"])
+        demo.invoke("device-import", "GET", f"/integrations/{integration_id}/import-jobs/{job['jobId']}/results",
+                    note="Its per-device results: an unmapped type and an unknown uid each fail with the reason")
+    _, job = demo.invoke("device-import", "POST", f"/integrations/{integration_id}/import", pick,
+                         note=f"Import every staged {top['category']}/{top['deviceType']}: queued as a job", quiet=True)
+    run_import_job(demo, integration_id, job["jobId"])
+    _, done = demo.invoke("device-import", "GET", f"/integrations/{integration_id}/import-jobs/{job['jobId']}",
+                          note="The job: status, progress and counts", quiet=True)
+    counts = done["counts"]
+    print(f"    {done['status']} ({done['percent']}%): {counts['imported']} imported, {counts['failed']} failed, "
+          f"{counts['writes']} DynamoDB writes, {done['invocations']} worker invocation(s)")
+    _, page = demo.invoke("device-import", "GET",
+                          f"/integrations/{integration_id}/import-jobs/{job['jobId']}/results?limit=3",
+                          note="Its per-device results, a page at a time (first page of 3)", quiet=True)
+    for r in page["results"]:
+        print(f"    {r['deviceUid']}  {r['status']}  {r.get('assetId') or r.get('reason')}")
     _, assets = demo.invoke("assets", "GET", "/assets?limit=3", note="The portal's assets (first page of 3)", quiet=True)
     for a in assets["assets"]:
         print(f"    {a['hostname']:20} {a['deviceType']['name']:16} {a['manufacturer'] or '-':20} {a['model'] or '-':24} "

@@ -11,5 +11,5 @@ cd "$root"
 ./scripts/bootstrap.sh
 echo "==> building the functions and the simulator (a few minutes the first time)" >&2
 cargo build --quiet -p integrations -p sync-api -p sync-worker -p companies -p site-mappings -p quick-match \
-  -p device-types -p device-import -p assets -p psa-import -p psa-import-worker -p tickets -p operations -p simulators --bins
+  -p device-types -p device-import -p device-import-worker -p assets -p psa-import -p psa-import-worker -p tickets -p operations -p simulators --bins
 exec "$root/.venv/bin/python" "$root/scripts/demo.py" "$@"

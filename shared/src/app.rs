@@ -16,6 +16,7 @@
 //! | `FUNCTION_TIMEOUT_SECS` | the function's timeout: the ticket flow's deadline and claim liveness |
 //! | `HTTP_TIMEOUT_MS`, `AWS_OPERATION_TIMEOUT_MS` | per-request timeouts of the outbound calls and the AWS SDK |
 //! | `RECONCILE_*` | the ticket reconciler's budgets (see `tickets::ReconcileBudget`) |
+//! | `IMPORT_JOB_TIME_SECS`, `IMPORT_JOB_SLICE_MS`, `IMPORT_JOB_PAGE` | device-import jobs (see `devices::jobs::JobBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
@@ -23,6 +24,7 @@ use crate::companies::routes::CompaniesApi;
 use crate::connections::IntegrationSettings;
 use crate::connections::routes::{IntegrationsApi, RunWiring};
 use crate::datto::DattoConnector;
+use crate::devices::jobs::{ImportJobWorker, JobBudget};
 use crate::devices::routes::DevicesApi;
 use crate::operations::OperationSettings;
 use crate::operations::routes::OperationsApi;
@@ -50,6 +52,8 @@ pub struct App {
     pub sync: SyncSettings,
     pub hook_base_url: Option<String>,
     pub operations: OperationSettings,
+    /// How a device-import job's worker spends an invocation.
+    pub import_jobs: JobBudget,
     /// The clock the ticket flow's repeat windows use (tests inject one).
     pub clock: fn() -> i64,
 }
@@ -69,6 +73,7 @@ impl App {
             sync: SyncSettings::from_env(),
             hook_base_url: std::env::var("HOOK_BASE_URL").ok().filter(|u| !u.trim().is_empty()),
             operations: OperationSettings::from_env(),
+            import_jobs: JobBudget::from_env(),
             clock: crate::time::now_millis,
         })
     }
@@ -114,6 +119,7 @@ impl App {
             runs: RunWiring {
                 datto: Some(&crate::sync::SYNC_RUNS),
                 psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),
+                device_import: Some(&crate::devices::jobs::IMPORT_JOBS),
                 first_sync: Some(Arc::new(crate::sync::SyncStarter(Arc::new(self.sync_deps())))),
                 ..RunWiring::default()
             },
@@ -145,6 +151,15 @@ impl App {
     pub fn devices(&self) -> DevicesApi {
         DevicesApi {
             store: self.store.clone(),
+            jobs: self.import_jobs,
+        }
+    }
+
+    /// The device-import worker: runs queued import jobs.
+    pub fn import_job_worker(&self) -> ImportJobWorker {
+        ImportJobWorker {
+            store: self.store.clone(),
+            budget: self.import_jobs,
         }
     }
 

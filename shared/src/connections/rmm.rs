@@ -55,6 +55,8 @@ pub struct IntegrationView {
     pub enabled: bool,
     /// The sync in progress and the last finished sync.
     pub sync: RunOverview,
+    /// The device-import job in progress and the last finished one.
+    pub device_import: RunOverview,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -83,6 +85,7 @@ impl From<&Integration> for IntegrationView {
             last_tested_at: i.last_tested_at.map(format_rfc3339),
             enabled: i.enabled,
             sync: RunOverview::default(),
+            device_import: RunOverview::default(),
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct RunWiring {
     pub datto: Option<&'static RunKind>,
     /// The kind of run a PSA integration shows (the PSA import).
     pub psa: Option<&'static RunKind>,
+    /// The device-import jobs a Datto RMM integration shows.
+    pub device_import: Option<&'static RunKind>,
     /// Queues a new Datto RMM integration's first sync.
     pub first_sync: Option<Arc<dyn RunStarter>>,
     /// How long a delete waits for a running run to notice and let go of its lease.
@@ -59,6 +61,7 @@ impl Default for RunWiring {
         Self {
             datto: None,
             psa: None,
+            device_import: None,
             first_sync: None,
             stop_wait: Duration::from_secs(10),
         }
@@ -75,6 +78,7 @@ impl IntegrationsApi {
 
     async fn datto_view(&self, tenant: &TenantId, mut view: IntegrationView) -> Result<IntegrationView, ApiError> {
         view.sync = self.overview(tenant, &view.id, self.runs.datto).await?;
+        view.device_import = self.overview(tenant, &view.id, self.runs.device_import).await?;
         Ok(view)
     }
 
@@ -84,17 +88,29 @@ impl IntegrationsApi {
     }
 
     /// Marks the integration as being deleted, then waits (at most
-    /// `stop_wait`) while a run of `kind` is running under its lease: a
+    /// `stop_wait` in all) while a run of one of `kinds` is running under its lease: a
     /// running run sees the mark before its next batch and stops. A run that
     /// only waits for a worker is not waited for: its guard stops it before
     /// it writes anything.
-    async fn stop_runs(&self, tenant: &TenantId, id: &str, kind: Option<&RunKind>) -> Result<(), ApiError> {
+    async fn stop_runs(&self, tenant: &TenantId, id: &str, kinds: &[Option<&RunKind>]) -> Result<(), ApiError> {
         if uuid::Uuid::parse_str(id).is_err() || !self.store.mark_integration_deleting(tenant, id).await? {
             return Err(ApiError::not_found(format!("no integration {id}")));
         }
-        let Some(kind) = kind else { return Ok(()) };
-        let pk = keys::integration_pk(tenant, id);
         let deadline = std::time::Instant::now() + self.runs.stop_wait;
+        for kind in kinds.iter().flatten() {
+            self.wait_for_run(tenant, id, kind, deadline).await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_for_run(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        kind: &RunKind,
+        deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        let pk = keys::integration_pk(tenant, id);
         loop {
             let held = match self.store.lease_holder(&kind.lease(&pk)).await? {
                 Some((run_id, expires)) if expires >= now_millis() / 1000 => {
@@ -177,8 +193,8 @@ pub struct PsaTestResult {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AnyIntegration {
-    DattoRmm(IntegrationView),
-    Psa(PsaIntegrationView),
+    DattoRmm(Box<IntegrationView>),
+    Psa(Box<PsaIntegrationView>),
 }
 
 /// The tenant's integrations: Datto RMM ones first, then PSA ones, each oldest first.
@@ -339,10 +355,12 @@ async fn create_integration(
 async fn list_integrations(State(api): St, caller: Caller) -> Result<Response, ApiError> {
     let mut integrations: Vec<AnyIntegration> = Vec::new();
     for view in datto(&api).list(&caller.tenant).await? {
-        integrations.push(AnyIntegration::DattoRmm(api.datto_view(&caller.tenant, view).await?));
+        integrations.push(AnyIntegration::DattoRmm(Box::new(
+            api.datto_view(&caller.tenant, view).await?,
+        )));
     }
     for view in psa(&api).list(&caller.tenant).await? {
-        integrations.push(AnyIntegration::Psa(api.psa_view(&caller.tenant, view).await?));
+        integrations.push(AnyIntegration::Psa(Box::new(api.psa_view(&caller.tenant, view).await?)));
     }
     Ok(reply(StatusCode::OK, &IntegrationList { integrations }))
 }
@@ -361,9 +379,11 @@ async fn any_view(api: &IntegrationsApi, tenant: &TenantId, id: &str) -> Result<
     match datto(api).get(tenant, id).await {
         Err(IntegrationError::NotFound(_)) => {
             let view = PsaIntegrationView::from(&psa(api).get(tenant, id).await?);
-            Ok(AnyIntegration::Psa(api.psa_view(tenant, view).await?))
+            Ok(AnyIntegration::Psa(Box::new(api.psa_view(tenant, view).await?)))
         }
-        other => Ok(AnyIntegration::DattoRmm(api.datto_view(tenant, other?).await?)),
+        other => Ok(AnyIntegration::DattoRmm(Box::new(
+            api.datto_view(tenant, other?).await?,
+        ))),
     }
 }
 
@@ -421,8 +441,12 @@ async fn delete_integration(State(api): St, caller: Caller, Path(id): Path<Strin
     if !is_datto {
         psa(&api).get(&caller.tenant, &id).await?;
     }
-    let kind = if is_datto { api.runs.datto } else { api.runs.psa };
-    api.stop_runs(&caller.tenant, &id, kind).await?;
+    let kinds = if is_datto {
+        [api.runs.datto, api.runs.device_import]
+    } else {
+        [api.runs.psa, None]
+    };
+    api.stop_runs(&caller.tenant, &id, &kinds).await?;
     if is_datto {
         datto(&api).delete(&caller.tenant, &id, &api.cascades).await?;
     } else {

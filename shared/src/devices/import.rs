@@ -2,15 +2,17 @@
 //!
 //! `POST /integrations/{id}/import` takes `{"deviceUids": [...]}` (1 to
 //! 1,000 uids) or `{"category", "deviceType"}` (every staged device of that
-//! Datto type: its site mapped, not removed). Each device gets a result; a
-//! failing device never stops the others (rules in [`super`]).
+//! Datto type: its site mapped, not removed) and queues a job
+//! ([`super::jobs`]) that imports them slice by slice with the streams
+//! here. Each device gets a result; a failing device never stops the
+//! others (rules in [`super`]).
 //!
 //! Bounded memory at any size: the mappings are loaded once, devices are
 //! read a query page (500) at a time, their import states fetched with
 //! BatchGetItem for that page only, and assets + states written with
-//! concurrent BatchWriteItem before the next page is read. The answer lists
-//! every failure but at most [`MAX_RESULTS`] successes (its counts are
-//! complete), so a 100,000-device import still fits Lambda's 6 MB reply.
+//! concurrent BatchWriteItem before the next page is read. The auto-import's
+//! report lists every failure but at most [`MAX_RESULTS`] successes (its
+//! counts are complete); a job keeps every result, in chunks.
 //!
 //! Auto-sync ([`DeviceImporter::auto_import`], run by the scheduled sync after a
 //! complete run): every device of an auto-sync type in a mapped site that
@@ -21,7 +23,7 @@
 
 use super::mappings::PortalRef;
 use super::types::DeviceTypes;
-use super::{Asset, DevicesError, ImportState, ImportStatus, ensure_integration};
+use super::{Asset, DevicesError, ImportState, ImportStatus};
 use crate::site_mapping::SiteMapping;
 
 use crate::store::{DynamoStore, keys};
@@ -42,7 +44,7 @@ pub const MAX_RESULTS: usize = 5_000;
 /// Devices read per query page while streaming.
 const PAGE: i32 = 500;
 /// Device shards streamed at once (4 lanes of 8 of the 32 shards).
-const LANES: u32 = 4;
+pub(super) const LANES: u32 = 4;
 /// `AUTOIMPORT#RESUME` of a full pass starts with this and the fingerprint
 /// it works for; each further line is a lane's `{shard}\t{after uid}`.
 const FULL_RESUME: &str = "full\t";
@@ -207,23 +209,14 @@ pub enum Completion {
 }
 
 /// How a stream reads the devices: page size, where to start, when to stop.
-struct Paging {
-    size: i32,
-    start: Option<String>,
-    deadline: Option<Instant>,
+pub(super) struct Paging {
+    pub(super) size: i32,
+    pub(super) start: Option<String>,
+    pub(super) deadline: Option<Instant>,
 }
 
-impl Paging {
-    fn all() -> Self {
-        Self {
-            size: PAGE,
-            start: None,
-            deadline: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ImportRequest {
     Devices(Vec<String>),
     Type { category: String, device_type: String },
@@ -296,16 +289,18 @@ pub fn parse_import_request(body: &Value) -> Result<ImportRequest, DevicesError>
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+/// One device's outcome in an import.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceResult {
     pub device_uid: String,
     pub status: ImportStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The failure's code (`site_not_mapped`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
@@ -328,9 +323,20 @@ pub struct ImportReport {
     pub finished_at: String,
     #[serde(skip)]
     listed_imported: usize,
+    /// Lists every success (a job keeps them all, a page at a time).
+    #[serde(skip)]
+    unlimited: bool,
 }
 
 impl ImportReport {
+    /// A report that lists every success (a job keeps them all).
+    pub(super) fn unlimited() -> Self {
+        Self {
+            unlimited: true,
+            ..Self::default()
+        }
+    }
+
     /// Adds what another part of the same import (another lane) reported.
     fn merge(&mut self, other: ImportReport) {
         self.requested += other.requested;
@@ -341,7 +347,7 @@ impl ImportReport {
         for r in other.results {
             if r.status == ImportStatus::Imported {
                 self.imported += 1;
-                if self.listed_imported >= MAX_RESULTS {
+                if !self.unlimited && self.listed_imported >= MAX_RESULTS {
                     self.results_truncated = true;
                     continue;
                 }
@@ -359,7 +365,7 @@ impl ImportReport {
         match r.status {
             ImportStatus::Imported => {
                 self.imported += 1;
-                if self.listed_imported >= MAX_RESULTS {
+                if !self.unlimited && self.listed_imported >= MAX_RESULTS {
                     self.results_truncated = true;
                     return;
                 }
@@ -414,42 +420,6 @@ impl DeviceImporter<'_> {
             );
         }
         Ok(ctx)
-    }
-
-    pub async fn import(
-        &self,
-        tenant: &TenantId,
-        integration: &str,
-        request: ImportRequest,
-    ) -> Result<ImportReport, DevicesError> {
-        ensure_integration(self.store, tenant, integration).await?;
-        let ctx = self.context(tenant, integration).await?;
-        let mut report = ImportReport::default();
-        match request {
-            ImportRequest::Devices(uids) => {
-                for chunk in uids.chunks(PAGE as usize) {
-                    let mut found = self.store.devices_by_uid(tenant, integration, chunk).await?;
-                    let batch = chunk.iter().map(|u| (u.clone(), found.remove(u))).collect();
-                    self.apply(tenant, &ctx, batch, false, &mut report).await?;
-                }
-            }
-            ImportRequest::Type { category, device_type } => {
-                let key = (category, device_type);
-                if !ctx.types.contains_key(&key) {
-                    return Err(DevicesError::Rule {
-                        code: "type_not_mapped",
-                        message: format!(
-                            "Datto type {}/{} is not mapped to a portal device type; map it first",
-                            key.0, key.1
-                        ),
-                    });
-                }
-                self.stream(tenant, &ctx, |d| type_key(d) == key, false, &mut report, Paging::all())
-                    .await?;
-            }
-        }
-        report.finished_at = format_rfc3339(now_millis());
-        Ok(report)
     }
 
     /// The scheduled sync's import of auto-sync types (see the module docs).
@@ -607,7 +577,7 @@ impl DeviceImporter<'_> {
     /// current one is written. With a deadline, a lane starts no page after
     /// it (its first always); `paging.start` is where each lane stopped last
     /// time (see [`Completion::OutOfTime`]).
-    async fn stream(
+    pub(super) async fn stream(
         &self,
         tenant: &TenantId,
         ctx: &ImportContext,
@@ -632,8 +602,12 @@ impl DeviceImporter<'_> {
             }
         }
         let wanted = &wanted;
+        let unlimited = report.unlimited;
         let lane = |from: Option<(u32, Option<String>)>| async move {
-            let mut report = ImportReport::default();
+            let mut report = ImportReport {
+                unlimited,
+                ..ImportReport::default()
+            };
             let Some((mut shard, mut after)) = from else {
                 return Ok::<_, DevicesError>((report, None));
             };
@@ -739,7 +713,7 @@ impl DeviceImporter<'_> {
         }
     }
 
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         tenant: &TenantId,
         ctx: &ImportContext,
@@ -808,7 +782,7 @@ impl DeviceImporter<'_> {
                         device_uid: uid.clone(),
                         status: ImportStatus::Failed,
                         asset_id: before.and_then(|b| b.asset_id.clone()),
-                        reason: Some(failure.code()),
+                        reason: Some(failure.code().to_owned()),
                         message: Some(message.clone()),
                     });
                     // An unknown uid has nothing to hang a state on.
@@ -989,7 +963,7 @@ mod tests {
             device_uid: "f".into(),
             status: ImportStatus::Failed,
             asset_id: None,
-            reason: Some("site_not_mapped"),
+            reason: Some("site_not_mapped".into()),
             message: None,
         });
         assert_eq!(report.imported as usize, MAX_RESULTS + 10);

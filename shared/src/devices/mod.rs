@@ -13,6 +13,9 @@
 //!   (staged, imported, failed + reason, removed), filtered and paged.
 //! - [`import`]: importing devices (by uid, or every staged device of a
 //!   Datto type) into portal assets, and the scheduled sync's auto-import.
+//! - [`jobs`]: imports as jobs: queued by the API (`202`), run in slices by
+//!   the `device-import-worker` over as many invocations as they need, with
+//!   progress and per-device results paged; `job_items` holds their items.
 //! - [`assets`]: the portal's assets (`GET /assets`, `GET /companies/{id}/assets`).
 //!
 //! Import rules, per device, in this order: an unknown uid fails
@@ -32,6 +35,8 @@ pub mod routes;
 
 pub mod assets;
 pub mod import;
+mod job_items;
+pub mod jobs;
 pub mod mappings;
 pub mod staged;
 pub mod types;
@@ -61,7 +66,7 @@ pub struct TypeMapping {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportStatus {
     Imported,

@@ -8,7 +8,8 @@
 
 use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
 use crate::devices::assets::{AssetPage, AssetView, Assets};
-use crate::devices::import::{DeviceImporter, ImportReport, parse_import_request};
+use crate::devices::import::parse_import_request;
+use crate::devices::jobs::{ImportJobs, JobBudget, JobList, JobView, ResultPage};
 use crate::devices::mappings::{TypeMappings, TypeRow, parse_mapping_input};
 use crate::devices::staged::{StagedDevices, StagedFilter, StagedPage, StagedStatus};
 use crate::devices::types::{DeviceTypes, NewDeviceType};
@@ -26,6 +27,17 @@ use utoipa_axum::routes;
 #[derive(Clone)]
 pub struct DevicesApi {
     pub store: DynamoStore,
+    /// How an import job's worker spends an invocation (the routes only queue jobs).
+    pub jobs: JobBudget,
+}
+
+impl DevicesApi {
+    fn jobs(&self) -> ImportJobs<'_> {
+        ImportJobs {
+            store: &self.store,
+            budget: self.jobs,
+        }
+    }
 }
 
 type St = State<Arc<DevicesApi>>;
@@ -40,12 +52,16 @@ pub fn device_types_routes() -> OpenApiRouter<Arc<DevicesApi>> {
         .routes(routes!(type_mappings, put_type_mapping))
 }
 
-/// Staged devices and import, without state:
-/// `GET /integrations/{id}/staged-devices`, `POST /integrations/{id}/import`.
+/// Staged devices and import jobs, without state:
+/// `GET /integrations/{id}/staged-devices`, `POST /integrations/{id}/import`,
+/// `GET /integrations/{id}/import-jobs[/{jobId}[/results]]`.
 pub fn import_routes() -> OpenApiRouter<Arc<DevicesApi>> {
     OpenApiRouter::new()
         .routes(routes!(staged_devices))
         .routes(routes!(import_devices))
+        .routes(routes!(import_jobs))
+        .routes(routes!(import_job))
+        .routes(routes!(import_job_results))
 }
 
 /// The portal's assets, without state: `GET /assets`, `GET /assets/{id}`,
@@ -247,14 +263,17 @@ async fn staged_devices(
     Ok(reply(StatusCode::OK, &page))
 }
 
-/// Imports devices into portal assets; answers per device.
+/// Queues an import of devices into portal assets and answers at once
+/// (`202`) with the job; the device-import worker runs it. Follow it at
+/// `GET /integrations/{id}/import-jobs/{jobId}` and list its per-device
+/// results at `.../results`.
 #[utoipa::path(post, path = "/integrations/{id}/import", tag = "devices", params(("id" = String, Path)),
     request_body = ImportInput,
-    responses((status = 200, body = ImportReport),
+    responses((status = 202, body = JobView),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
-              (status = 409, description = "`integration_disabled`: the integration is switched off", body = crate::api::Problem),
+              (status = 409, description = "`integration_disabled`: the integration is switched off; `import_in_progress`: another import job of this integration is not finished", body = crate::api::Problem),
               (status = 422, description = "`type_not_mapped`: the Datto type maps to no portal type", body = crate::api::Problem),
               (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
 async fn import_devices(
@@ -264,23 +283,78 @@ async fn import_devices(
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let request = parse_import_request(&body)?;
-    if uuid::Uuid::parse_str(&id).is_ok()
-        && api
-            .store
-            .integration_switches(&caller.tenant, &id)
-            .await?
-            .is_some_and(|s| !s.enabled)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "integration_disabled",
-            format!("integration {id} is disabled; enable it first (POST /integrations/{id}/enable)"),
-        ));
-    }
-    let report = DeviceImporter { store: &api.store }
-        .import(&caller.tenant, &id, request)
+    let job = api.jobs().start(&caller.tenant, &id, request).await?;
+    Ok(reply(StatusCode::ACCEPTED, &JobView::from(&job)))
+}
+
+/// The integration's import jobs, newest first.
+#[utoipa::path(get, path = "/integrations/{id}/import-jobs", tag = "devices",
+    params(("id" = String, Path),
+           ("limit" = Option<usize>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the page before")),
+    responses((status = 200, body = JobList),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn import_jobs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(params.get("limit").as_deref())?;
+    let cursor = params.non_empty("cursor");
+    let list = api.jobs().list(&caller.tenant, &id, cursor.as_deref(), limit).await?;
+    Ok(reply(StatusCode::OK, &list))
+}
+
+/// One import job: status, counts, progress (percent) and errors.
+#[utoipa::path(get, path = "/integrations/{id}/import-jobs/{jobId}", tag = "devices",
+    params(("id" = String, Path), ("jobId" = String, Path)),
+    responses((status = 200, body = JobView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn import_job(
+    State(api): St,
+    caller: Caller,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let job = api.jobs().get(&caller.tenant, &id, &job_id).await?;
+    Ok(reply(StatusCode::OK, &JobView::from(&job)))
+}
+
+/// A job's per-device results so far, in the order it decided them, a page at a time.
+#[utoipa::path(get, path = "/integrations/{id}/import-jobs/{jobId}/results", tag = "devices",
+    params(("id" = String, Path), ("jobId" = String, Path),
+           ("status" = Option<String>, Query, description = "`failed`: only the failures"),
+           ("limit" = Option<usize>, Query, description = "1-500, default 100"),
+           ("cursor" = Option<String>, Query, description = "`nextCursor` of the page before")),
+    responses((status = 200, body = ResultPage),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn import_job_results(
+    State(api): St,
+    caller: Caller,
+    Path((id, job_id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(params.get("limit").as_deref())?;
+    let failed_only = match params.non_empty("status").as_deref() {
+        None => false,
+        Some("failed") => true,
+        Some(_) => return Err(ApiError::bad_request("`status` must be `failed` (or left out)")),
+    };
+    let cursor = params.non_empty("cursor");
+    let page = api
+        .jobs()
+        .results(&caller.tenant, &id, &job_id, failed_only, cursor.as_deref(), limit)
         .await?;
-    Ok(reply(StatusCode::OK, &report))
+    Ok(reply(StatusCode::OK, &page))
 }
 
 async fn asset_page(

@@ -4,15 +4,27 @@
 //! disabled one, or a lease another run holds now stops the run before it
 //! writes anything more. Once stopped, a guard stays stopped (no more reads).
 //!
+//! A check that passed stands for [`FRESH`] (500 ms): the batch writers of a
+//! sync start dozens of BatchWriteItem calls a second, and one consistent
+//! BatchGetItem before each of them doubled the run's requests to DynamoDB
+//! (and its time against the store floor) for an answer that changes once in
+//! an integration's life.
+//!
 //! Guarantee, together with the delete ([`crate::store::DynamoStore::mark_integration_deleting`]
-//! first, the partition swept last, twice): a run never starts a batch after it
-//! could have seen the delete, so nothing it writes outlives the integration.
+//! first, then waiting up to 10 s for the running run to stop, the partition swept
+//! last, twice): a run starts no batch later than [`FRESH`] after it could have
+//! seen the delete, so it stops well inside the delete's wait and nothing it
+//! writes outlives the integration.
 
 use super::RunKind;
 use crate::store::{DynamoStore, Fields, Item, StoreError, Switches, classify, keys, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a passed check stands for the batches that follow it.
+pub const FRESH: Duration = Duration::from_millis(500);
 
 /// Why a guard stopped its run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +64,8 @@ pub struct RunGuard {
     lease: Item,
     run_id: String,
     stopped: Mutex<Option<StopReason>>,
+    /// When a check last passed.
+    passed_at: Mutex<Option<Instant>>,
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -66,6 +80,7 @@ impl RunGuard {
             lease: key(keys::integration_pk(tenant, integration_id), kind.lease_sk.to_owned()),
             run_id: run_id.to_owned(),
             stopped: Mutex::new(None),
+            passed_at: Mutex::new(None),
         }
     }
 
@@ -86,6 +101,15 @@ impl RunGuard {
         if let Some(reason) = self.stopped() {
             return Err(self.stop(reason));
         }
+        if self
+            .passed_at
+            .lock()
+            .expect("not poisoned")
+            .is_some_and(|at| at.elapsed() < FRESH)
+        {
+            return Ok(());
+        }
+        let asked = Instant::now();
         let mut pending = Some(
             KeysAndAttributes::builder()
                 .keys(self.integration.clone())
@@ -132,6 +156,11 @@ impl RunGuard {
         }
         if lease.and_then(|l| Fields(l).opt_s("runId")).as_deref() != Some(self.run_id.as_str()) {
             return Err(self.stop(StopReason::LeaseLost));
+        }
+        // Fresh from when it was asked, not from when the answer came.
+        let mut passed = self.passed_at.lock().expect("not poisoned");
+        if passed.is_none_or(|at| at < asked) {
+            *passed = Some(asked);
         }
         Ok(())
     }

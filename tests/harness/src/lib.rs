@@ -342,3 +342,36 @@ pub async fn connect_datto(
     .expect("connect the simulator's account")
     .id
 }
+
+/// A DynamoDB stream event of one run item (as the stream hands a queued or
+/// continuing run to its worker Lambda), for `runs::worker::drive`.
+pub fn run_stream_event(entity: &str, tenant: &str, integration: &str, run_id: &str, status: &str) -> Value {
+    serde_json::json!({"Records": [{"eventName": "MODIFY", "dynamodb": {"NewImage": {
+        "PK": {"S": format!("TENANT#{tenant}#INTEGRATION#{integration}")},
+        "SK": {"S": format!("RUN#{run_id}")},
+        "entity": {"S": entity}, "status": {"S": status}, "tenant": {"S": tenant},
+        "integrationId": {"S": integration}, "runId": {"S": run_id}}}}]})
+}
+
+/// Drives a device-import job to its end through the worker, one invocation
+/// per stream record as the Lambda gets them (at most `max_invocations`);
+/// returns the invocations it took.
+pub async fn drive_import_job(
+    worker: &shared::devices::jobs::ImportJobWorker,
+    tenant: &str,
+    integration: &str,
+    job_id: &str,
+    max_invocations: usize,
+) -> usize {
+    for n in 1..=max_invocations {
+        let event = run_stream_event("import-job", tenant, integration, job_id, "continuing");
+        let out = shared::runs::worker::drive(worker, &event)
+            .await
+            .unwrap_or_else(|e| panic!("import job {job_id}: {e}"));
+        let status = out["runs"][0]["status"].as_str().unwrap_or_default().to_owned();
+        if !matches!(status.as_str(), "continuing" | "running" | "queued") {
+            return n;
+        }
+    }
+    panic!("import job {job_id} not finished after {max_invocations} invocations");
+}

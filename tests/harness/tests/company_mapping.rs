@@ -434,7 +434,10 @@ async fn company_side_table_filters_search_paging_and_portal_links() {
     assert!(is_portal_link(&json!(link)), "{item:?}");
     assert!(link.unwrap().contains(&device));
     // ... and shown with the staged devices of mapped sites.
-    let devices = shared::devices::routes::DevicesApi { store: w.store.clone() };
+    let devices = shared::devices::routes::DevicesApi {
+        store: w.store.clone(),
+        jobs: Default::default(),
+    };
     let (status, staged) = read_response(
         devices
             .handle(api_request(

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use shared::companies::routes::CompaniesApi;
 use shared::connections::{IntegrationSettings, Integrations};
 use shared::datto::DattoConnector;
+use shared::devices::jobs::{ImportJobWorker, JobBudget};
 use shared::devices::routes::DevicesApi;
 use shared::secrets::SecretsManager;
 use shared::site_mapping::routes::SitesApi;
@@ -85,7 +86,10 @@ async fn world() -> World {
     let integration = rmmsync_tests::connect_datto(&store, &secrets, &datto, &settings, &tenant, &sim).await;
 
     let mut w = World {
-        api: DevicesApi { store: store.clone() },
+        api: DevicesApi {
+            store: store.clone(),
+            jobs: JobBudget::default(),
+        },
         companies: CompaniesApi {
             cascades: shared::app::company_cascades(&store.clone()),
             store: store.clone(),
@@ -182,7 +186,8 @@ impl World {
         .await
     }
 
-    async fn import(&self, body: Value) -> (u16, Value) {
+    /// Queues an import job: `202` and the job, or the problem.
+    async fn post_import(&self, body: Value) -> (u16, Value) {
         self.call(
             "POST",
             &format!("/integrations/{}/import", self.integration),
@@ -190,6 +195,34 @@ impl World {
             Some(body),
         )
         .await
+    }
+
+    /// Runs a queued job through the worker to its end; returns the job as the
+    /// API shows it, with every per-device result (all pages) as `results`.
+    async fn finish_job(&self, job_id: &str) -> Value {
+        let worker = ImportJobWorker {
+            store: self.store.clone(),
+            budget: JobBudget::default(),
+        };
+        rmmsync_tests::drive_import_job(&worker, TENANT, &self.integration, job_id, 10).await;
+        let path = format!("/integrations/{}/import-jobs/{job_id}", self.integration);
+        let (status, mut job) = self.call("GET", &path, TENANT, None).await;
+        assert_eq!(status, 200, "{job}");
+        job["results"] = Value::Array(self.all_pages(&format!("{path}/results"), "results", TENANT).await);
+        job
+    }
+
+    /// An import as a user does it: queued (`202`), then followed to its end.
+    /// The answer is the finished job with its counts and results, or the problem.
+    async fn import(&self, body: Value) -> (u16, Value) {
+        let (status, job) = self.post_import(body).await;
+        if status != 202 {
+            return (status, job);
+        }
+        assert_eq!(job["status"], "queued", "{job}");
+        let done = self.finish_job(job["jobId"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        (status, done)
     }
 
     fn uids(&self, site: &'static str, kind: &'static str) -> Vec<String> {
@@ -223,6 +256,14 @@ impl World {
 }
 
 fn result_of<'v>(report: &'v Value, uid: &str) -> &'v Value {
+    let mut listed = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["deviceUid"] == uid);
+    let first = listed.next();
+    assert!(listed.next().is_none(), "{uid} listed twice in {report}");
+    let _ = first;
     report["results"]
         .as_array()
         .unwrap()
@@ -491,12 +532,14 @@ async fn import_selected_and_by_type_with_per_device_failures() {
     let (s, report) = w
         .import(json!({ "deviceUids": [alpha_desk[0], beta_desk[0], alpha_srv[0], gamma_desk[0], "no-such-device"] }))
         .await;
-    assert_eq!(s, 200, "{report}");
+    assert_eq!(s, 202, "{report}");
+    assert_eq!(report["percent"], 100, "{report}");
+    let counts = &report["counts"];
     assert_eq!(
         (
-            report["requested"].as_u64(),
-            report["imported"].as_u64(),
-            report["failed"].as_u64()
+            counts["requested"].as_u64(),
+            counts["imported"].as_u64(),
+            counts["failed"].as_u64()
         ),
         (Some(5), Some(2), Some(3))
     );
@@ -530,11 +573,15 @@ async fn import_selected_and_by_type_with_per_device_failures() {
     let (s, report) = w
         .import(json!({ "category": "Desktop", "deviceType": "Desktop" }))
         .await;
-    assert_eq!(s, 200, "{report}");
+    assert_eq!(s, 202, "{report}");
     assert_eq!(
-        (report["imported"].as_u64(), report["failed"].as_u64()),
+        (
+            report["counts"]["imported"].as_u64(),
+            report["counts"]["failed"].as_u64()
+        ),
         (Some(PER_KIND as u64), Some(0))
     );
+    assert_eq!(report["results"].as_array().unwrap().len(), PER_KIND, "{report}");
     let (s, body) = w
         .import(json!({ "category": "Printer", "deviceType": "Printer" }))
         .await;
@@ -601,7 +648,10 @@ async fn removed_devices_show_as_removed_and_fail_import() {
     // A type import leaves removed devices out.
     let (_, report) = w.import(json!({ "category": "Server", "deviceType": "Server" })).await;
     assert_eq!(
-        (report["imported"].as_u64(), report["failed"].as_u64()),
+        (
+            report["counts"]["imported"].as_u64(),
+            report["counts"]["failed"].as_u64()
+        ),
         (Some(2 * PER_KIND as u64 - 1), Some(0))
     );
 }
@@ -612,14 +662,26 @@ async fn importing_again_updates_and_never_duplicates() {
     w.map_type("Printer", Some("printer"), false).await;
     let type_import = json!({ "category": "Printer", "deviceType": "Printer" });
     let (_, first) = w.import(type_import.clone()).await;
-    assert_eq!(first["imported"].as_u64(), Some(2 * PER_KIND as u64));
+    assert_eq!(first["counts"]["imported"].as_u64(), Some(2 * PER_KIND as u64));
     let before = w.assets("/assets").await;
     let uid = w.uids("Beta Law", "PRN")[0].clone();
     w.sim.change_device(&uid, |d| d.hostname = "B-PRN-RENAMED".into());
     w.sync().await;
-    // Concurrent imports of the same devices still make one asset each.
-    let (a, b) = tokio::join!(w.import(type_import.clone()), w.import(json!({ "deviceUids": [uid] })));
-    assert_eq!((a.0, b.0), (200, 200));
+    // One import job at a time per integration: of two at once, one is queued
+    // and the other refused, naming the job it waits for.
+    let (a, b) = tokio::join!(
+        w.post_import(type_import.clone()),
+        w.post_import(json!({ "deviceUids": [uid] }))
+    );
+    let (queued, refused) = if a.0 == 202 { (a, b) } else { (b, a) };
+    assert_eq!((queued.0, refused.0), (202, 409), "{} / {}", queued.1, refused.1);
+    assert_eq!(refused.1["code"], "import_in_progress");
+    let job_id = queued.1["jobId"].as_str().unwrap();
+    assert!(refused.1["message"].as_str().unwrap().contains(job_id), "{}", refused.1);
+    w.finish_job(job_id).await;
+    // Once it finished, importing again updates and never duplicates.
+    let (s, again) = w.import(json!({ "deviceUids": [uid] })).await;
+    assert_eq!((s, again["counts"]["imported"].as_u64()), (202, Some(1)), "{again}");
     let after = w.assets("/assets").await;
     assert_eq!(after.len(), before.len());
     let renamed = after.iter().find(|x| x["source"]["deviceUid"] == uid.as_str()).unwrap();
@@ -837,7 +899,7 @@ async fn re_importing_an_asset_whose_import_state_is_gone_keeps_its_created_at()
     w.map_type("Printer", Some("printer"), false).await;
     let uid = w.uids("Alpha Dental", "PRN")[0].clone();
     let (_, first) = w.import(json!({ "deviceUids": [uid] })).await;
-    assert_eq!(first["imported"], 1, "{first}");
+    assert_eq!(first["counts"]["imported"], 1, "{first}");
     let before = w.assets("/assets").await;
     let original = before
         .iter()
@@ -852,20 +914,23 @@ async fn re_importing_an_asset_whose_import_state_is_gone_keeps_its_created_at()
         .table_name(w.store.table())
         .key(
             "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.integration)),
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::device_pk(&tenant, &w.integration, &uid)),
         )
         .key(
             "SK",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("IMPORT#{uid}")),
         )
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .attributes
+        .expect("the import state was there to lose");
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     w.sim.change_device(&uid, |d| d.hostname = "A-PRN-NEW".into());
     w.sync().await;
     let (_, again) = w.import(json!({ "deviceUids": [uid] })).await;
-    assert_eq!(again["imported"], 1, "{again}");
+    assert_eq!(again["counts"]["imported"], 1, "{again}");
     let after = w.assets("/assets").await;
     let asset = after.iter().find(|a| a["source"]["deviceUid"] == uid.as_str()).unwrap();
     assert_eq!(asset["hostname"], "A-PRN-NEW");
@@ -929,4 +994,268 @@ async fn the_auto_import_after_a_sync_keeps_to_its_time_budget() {
     let idle = w.sync().await;
     assert_eq!(idle.counts.devices_imported, 0, "{idle:?}");
     assert!(!idle.counts.devices_import_incomplete, "{idle:?}");
+}
+
+#[tokio::test]
+async fn a_pass_through_the_changes_that_runs_out_of_time_leaves_the_rest_for_the_next() {
+    let w = world().await;
+    for category in ["Desktop", "Server", "Printer"] {
+        assert_eq!(w.map_type(category, Some(&category.to_lowercase()), true).await.0, 200);
+    }
+    let full = w.sync().await;
+    assert_eq!(
+        full.counts.devices_imported,
+        (2 * KINDS.len() * PER_KIND) as u64,
+        "{full:?}"
+    );
+    // Six staged devices change in Datto: the next passes go through the changes only.
+    let renamed: Vec<String> = ["Alpha Dental", "Beta Law"]
+        .iter()
+        .flat_map(|site| ["DESK", "SRV", "PRN"].map(|kind| w.uids(site, kind)[0].clone()))
+        .collect();
+    for (i, uid) in renamed.iter().enumerate() {
+        w.sim.change_device(uid, |d| d.hostname = format!("RENAMED-{i}"));
+    }
+    let tight = RunBudget {
+        import_time: std::time::Duration::ZERO,
+        import_page: 2,
+        ..RunBudget::default()
+    };
+    let first = w.sync_with(&tight).await;
+    assert_eq!(first.counts.devices_updated, 6, "{first:?}");
+    assert_eq!(first.counts.devices_imported, 2, "one page of the changes: {first:?}");
+    assert!(first.counts.devices_import_incomplete, "{first:?}");
+    // Nothing changes in Datto any more, yet the next runs reach the rest.
+    let second = w.sync_with(&tight).await;
+    assert_eq!(
+        (second.counts.devices_updated, second.counts.devices_imported),
+        (0, 2),
+        "{second:?}"
+    );
+    let third = w.sync_with(&tight).await;
+    assert_eq!(third.counts.devices_imported, 2, "{third:?}");
+    assert!(!third.counts.devices_import_incomplete, "{third:?}");
+    let idle = w.sync_with(&tight).await;
+    assert_eq!((idle.counts.devices_imported, idle.counts.writes), (0, 0), "{idle:?}");
+    let assets = w.assets("/assets").await;
+    for (i, uid) in renamed.iter().enumerate() {
+        let asset = assets
+            .iter()
+            .find(|a| a["source"]["deviceUid"] == uid.as_str())
+            .unwrap();
+        assert_eq!(asset["hostname"], format!("RENAMED-{i}").as_str(), "{asset}");
+    }
+}
+
+/// The raw item of a job (to stand in for an invocation that died at a bad moment).
+async fn job_item(w: &World, job_id: &str) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let tenant = TenantId::parse(TENANT).unwrap();
+    w.store
+        .client()
+        .get_item()
+        .table_name(w.store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.integration)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("IMPORTJOB#{job_id}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_import_job_runs_over_many_invocations_and_survives_faults_without_losing_or_doubling() {
+    let w = world().await;
+    // 40 more desktops in a mapped site: 44 staged desktops in all.
+    let site = w.site["Alpha Dental"].clone();
+    for uid in w.sim.add_devices(&site, 40) {
+        w.sim.change_device(&uid, |d| {
+            d.category = Some("Desktop".into());
+            d.device_type = Some("Desktop".into());
+        });
+    }
+    assert_eq!(w.sync().await.status, RunStatus::Succeeded);
+    w.map_type("Desktop", Some("desktop"), false).await;
+    let expected: HashSet<String> = w
+        .staged("?category=Desktop&deviceType=Desktop")
+        .await
+        .iter()
+        .map(|d| d["deviceUid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(expected.len(), 44, "staged desktops");
+
+    // The HTTP call only queues.
+    let (status, queued) = w
+        .post_import(json!({ "category": "Desktop", "deviceType": "Desktop" }))
+        .await;
+    assert_eq!((status, queued["status"].as_str()), (202, Some("queued")), "{queued}");
+    assert_eq!(queued["counts"]["imported"], 0);
+    let job_id = queued["jobId"].as_str().unwrap().to_owned();
+    assert!(
+        w.assets("/assets").await.is_empty(),
+        "nothing imported before a worker ran"
+    );
+    let (s, list) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/import-jobs", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, list["jobs"][0]["runId"].as_str()),
+        (200, Some(job_id.as_str())),
+        "{list}"
+    );
+
+    // Invocations with no time to spare: one slice of 2-device pages each.
+    let tiny = ImportJobWorker {
+        store: w.store.clone(),
+        budget: JobBudget {
+            time: std::time::Duration::ZERO,
+            slice: std::time::Duration::ZERO,
+            page: 2,
+        },
+    };
+    let event = rmmsync_tests::run_stream_event("import-job", TENANT, &w.integration, &job_id, "queued");
+    shared::runs::worker::drive(&tiny, &event).await.unwrap();
+    let path = format!("/integrations/{}/import-jobs/{job_id}", w.integration);
+    let (_, one) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(one["status"], "continuing", "{one}");
+    let percent_one = one["percent"].as_u64().unwrap();
+    assert!(percent_one < 100, "{one}");
+
+    // A store that cannot be reached: the invocation fails (the stream retries it), the job waits.
+    let config = aws_config().await;
+    let dead = aws_sdk_dynamodb::config::Builder::from(&config)
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    let unreachable = ImportJobWorker {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dead), w.store.table()),
+        budget: tiny.budget,
+    };
+    let retry = rmmsync_tests::run_stream_event("import-job", TENANT, &w.integration, &job_id, "continuing");
+    assert!(shared::runs::worker::drive(&unreachable, &retry).await.is_err());
+    let (_, waiting) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(
+        (&waiting["status"], &waiting["counts"]),
+        (&one["status"], &one["counts"])
+    );
+
+    // An invocation dies after writing its slice's assets, states and results but
+    // before recording the job: the job is left as it was before, `running` under
+    // a claim whose time is up.
+    let before = job_item(&w, &job_id).await;
+    shared::runs::worker::drive(&tiny, &retry).await.unwrap();
+    let (_, two) = w.call("GET", &path, TENANT, None).await;
+    assert!(
+        two["counts"]["requested"].as_u64() >= one["counts"]["requested"].as_u64(),
+        "{two}"
+    );
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let mut died = before.clone();
+    let mut record: Value = serde_json::from_str(died["run"].as_s().unwrap()).unwrap();
+    record["status"] = json!("running");
+    record["claim"] = json!("dead-invocation");
+    record["claimedUntil"] = json!(1);
+    died.insert("run".into(), S(record.to_string()));
+    died.insert("status".into(), S("running".into()));
+    died.insert("claim".into(), S("dead-invocation".into()));
+    died.insert("claimedUntil".into(), N("1".into()));
+    w.store
+        .client()
+        .put_item()
+        .table_name(w.store.table())
+        .set_item(Some(died))
+        .send()
+        .await
+        .unwrap();
+    // A stream record of it now finds it running (its claim stale: taken over). The
+    // schedule's sweep is what hands it back when no record comes: show that too.
+    use shared::runs::worker::Worker;
+    assert_eq!(
+        tiny.schedule().await.unwrap(),
+        1,
+        "the sweep hands the stalled job back"
+    );
+    let (_, handed_back) = w.call("GET", &path, TENANT, None).await;
+    assert_eq!(handed_back["status"], "continuing", "{handed_back}");
+    assert_eq!(tiny.schedule().await.unwrap(), 0, "a waiting job is left alone");
+
+    // The rest, in as many tiny invocations as it takes.
+    let invocations = rmmsync_tests::drive_import_job(&tiny, TENANT, &w.integration, &job_id, 200).await;
+    assert!(invocations >= 3, "{invocations} invocations");
+    let done = w.finish_job(&job_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["percent"], 100);
+    assert!(done["invocations"].as_u64().unwrap() >= 5, "{done}");
+    assert_eq!(
+        (done["counts"]["imported"].as_u64(), done["counts"]["failed"].as_u64()),
+        (Some(44), Some(0)),
+        "counted once each, the redone slice included: {done}"
+    );
+    // Every device listed exactly once, page by page (3 to a page here).
+    let results = w.all_pages(&format!("{path}/results?limit=3"), "results", TENANT).await;
+    let listed: Vec<&str> = results.iter().map(|r| r["deviceUid"].as_str().unwrap()).collect();
+    let distinct: HashSet<String> = listed.iter().map(|u| (*u).to_owned()).collect();
+    assert_eq!((listed.len(), &distinct), (44, &expected), "{results:?}");
+    let (_, failed) = w
+        .call("GET", &format!("{path}/results?status=failed"), TENANT, None)
+        .await;
+    assert_eq!(failed["results"], json!([]), "{failed}");
+    // One asset per device.
+    let assets = w.assets("/assets").await;
+    let uids: HashSet<&str> = assets
+        .iter()
+        .map(|a| a["source"]["deviceUid"].as_str().unwrap())
+        .collect();
+    assert_eq!((assets.len(), uids.len()), (44, 44));
+    // The integration shows it as its last import job.
+    let (_, finished) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/import-jobs", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    assert_eq!(finished["jobs"][0]["status"], "succeeded", "{finished}");
+}
+
+#[tokio::test]
+async fn import_jobs_are_checked_and_private_to_their_tenant() {
+    let w = world().await;
+    w.map_type("Printer", Some("printer"), false).await;
+    let (_, done) = w
+        .import(json!({ "category": "Printer", "deviceType": "Printer" }))
+        .await;
+    let job_id = done["jobId"].as_str().unwrap();
+    let base = format!("/integrations/{}/import-jobs", w.integration);
+    for path in [
+        base.clone(),
+        format!("{base}/{job_id}"),
+        format!("{base}/{job_id}/results"),
+    ] {
+        let (s, body) = w.call("GET", &path, OTHER, None).await;
+        assert_eq!(s, 404, "{path}: {body}");
+    }
+    for (path, code) in [
+        (format!("{base}/no-such-job"), 404),
+        (format!("{base}/{job_id}/results?status=imported"), 400),
+        (format!("{base}/{job_id}/results?cursor=***"), 400),
+        (format!("{base}/{job_id}/results?limit=0"), 400),
+        (format!("{base}?cursor=%2A%2A"), 400),
+    ] {
+        let (s, body) = w.call("GET", &path, TENANT, None).await;
+        assert_eq!(s, code, "{path}: {body}");
+    }
 }

@@ -19,6 +19,7 @@ async fn app() -> App {
         sync: shared::sync::SyncSettings::default(),
         hook_base_url: None,
         operations: shared::operations::OperationSettings::default(),
+        import_jobs: Default::default(),
         clock: shared::time::now_millis,
     }
 }

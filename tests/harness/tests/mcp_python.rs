@@ -74,6 +74,7 @@ async fn the_official_python_sdk_sees_the_gate_hold_until_another_person_approve
         sync: shared::sync::SyncSettings::default(),
         hook_base_url: None,
         operations: shared::operations::OperationSettings::default(),
+        import_jobs: Default::default(),
         clock: shared::time::now_millis,
     };
     let tenant = TenantId::parse("acme").unwrap();

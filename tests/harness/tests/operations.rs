@@ -70,6 +70,7 @@ async fn world(config: DattoConfig, clock: fn() -> i64) -> World {
         sync: shared::sync::SyncSettings::default(),
         hook_base_url: None,
         operations: shared::operations::OperationSettings::default(),
+        import_jobs: Default::default(),
         clock,
     };
     let tenant = TenantId::parse("acme").unwrap();

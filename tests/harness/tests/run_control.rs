@@ -57,6 +57,7 @@ async fn world_with(devices: usize, latency: Duration, companies: usize, psa_lat
         settings: rmmsync_tests::test_settings(),
         sync: shared::sync::SyncSettings::default(),
         operations: shared::operations::OperationSettings::default(),
+        import_jobs: Default::default(),
         hook_base_url: None,
         clock: shared::time::now_millis,
     };
@@ -405,7 +406,9 @@ async fn clear_and_resync_keeps_or_drops_mappings_and_touches_no_other_integrati
                 Some(json!({ "deviceUids": [s("uid")] })),
             )
             .await;
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 202, "{body}");
+        let worker = w.app.import_job_worker();
+        rmmsync_tests::drive_import_job(&worker, ACME, id, body["jobId"].as_str().unwrap(), 3).await;
     }
     let before_a = w.census(ACME, &a).await;
     let before_b = w.census(ACME, &b).await;
