@@ -22,6 +22,11 @@
 //!   (`CONFIGURATION_SAFETY_CAP`, default 100): a map that would create, or a
 //!   refresh that would deactivate, more configurations answers 409
 //!   `confirmation_required` until `confirm: true`;
+//! - [`after_sync`]: that refresh after every complete sync run (called by
+//!   the sync worker, `crate::workers`), for each PSA integration set up
+//!   ([`settings`]: `CFGSET#`, written by the first map), within a time
+//!   budget, its counts and errors on the run record; over the safety cap it
+//!   writes nothing and records `configurations.confirmation_required`;
 //! - [`routes`]: `GET /integrations/{id}/configuration-options`,
 //!   `GET`/`PUT /integrations/{id}/configuration-types`,
 //!   `GET`/`POST /integrations/{id}/configuration-map`,
@@ -35,13 +40,14 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: running the refresh from the sync worker (it is a route,
-//! on demand), automatic mapping (off by default; "Map Now", on site mapping,
+//! Not built yet: automatic mapping (off by default; "Map Now", on site mapping,
 //! on new devices), the UDF mapping, spreading bulk creates over the Autotask budget,
 //! and a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
+pub mod after_sync;
 pub mod plan;
 pub mod routes;
+pub mod settings;
 pub mod table;
 pub mod types;

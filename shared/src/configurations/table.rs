@@ -793,6 +793,10 @@ impl ConfigMap<'_> {
         if let PsaClient::Autotask(c) = &snap.client {
             c.check_budget().await?;
         }
+        // From the first map on, the sync worker keeps this PSA integration's configurations true.
+        self.store()
+            .touch_config_settings(tenant, integration, &psa, crate::time::now_millis())
+            .await?;
         let mut outcomes = Vec::new();
         for uid in &req.device_uids {
             let fail = |message: String| MapOutcome {
@@ -987,6 +991,8 @@ pub struct RefreshReport {
     pub failed: usize,
     /// A preview: nothing was written; the counts and `actions` say what a run would do.
     pub preview: bool,
+    /// The run stopped at its time budget before every write was made (the next one carries on).
+    pub incomplete: bool,
     /// The writes planned (a preview) or made.
     pub actions: Vec<RefreshAction>,
 }
@@ -1038,6 +1044,22 @@ impl ConfigMap<'_> {
         preview: bool,
         confirm: bool,
     ) -> Result<RefreshReport, ApiError> {
+        self.refresh_until(tenant, integration, psa, preview, confirm, None)
+            .await
+    }
+
+    /// [`Self::refresh`] that stops between PSA calls once `deadline` has passed (the sync
+    /// worker's time budget), answering `incomplete: true`; what is left is done by the next.
+    pub async fn refresh_until(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        preview: bool,
+        confirm: bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<RefreshReport, ApiError> {
+        let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (_, client) = self.integrations.connect(tenant, psa).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -1065,6 +1087,10 @@ impl ConfigMap<'_> {
         // Phase 1: what each mapped device calls for.
         let mut plan: Vec<(&SavedMap, Option<ConfigurationChanges>)> = Vec::new();
         for m in sorted {
+            if late() {
+                report.incomplete = true;
+                break;
+            }
             if read.insert(m.psa_company_id.clone()) {
                 for c in company_configurations(&client, &m.psa_company_id).await? {
                     configs.insert(c.id.clone(), c);
@@ -1166,8 +1192,18 @@ impl ConfigMap<'_> {
                 ),
             ));
         }
+        // Autotask's hourly budget belongs to the whole database: never write below its reserve.
+        if !plan.is_empty()
+            && let PsaClient::Autotask(c) = &client
+        {
+            c.check_budget().await?;
+        }
         // Phase 2: the writes, each audited.
         for (m, changes) in plan {
+            if late() {
+                report.incomplete = true;
+                break;
+            }
             let at = crate::time::now_millis();
             let Some(changes) = changes else {
                 // Deleted in Datto RMM (or purged): inactive in the PSA, then unmapped.
