@@ -14,6 +14,11 @@
 //! `configurationsHeld` until someone confirms through
 //! `POST …/configuration-refresh` with `confirm: true`. A PSA integration
 //! that is gone is skipped.
+//!
+//! Then, where automatic mapping is on ([`super::auto`]) and the run saw new
+//! devices (`devicesCreated`), the automatic mapping: links and creations
+//! counted (`configurationsLinked`, `configurationsCreated`); more creations
+//! than the safety cap are held the same way.
 
 use super::table::ConfigMap;
 use crate::sync::RunRecord;
@@ -71,9 +76,48 @@ pub async fn after_sync(
                 );
             }
             // The PSA integration (or this one) is gone: nothing to keep true.
-            Err(e) if e.status == StatusCode::NOT_FOUND => {}
+            Err(e) if e.status == StatusCode::NOT_FOUND => continue,
             Err(e) => run.record_error(
                 "configurations.refresh",
+                format!("PSA integration {psa}: {}", e.message),
+            ),
+        }
+        // Automatic mapping, when on, after a run that saw new devices.
+        if !settings.automatic_mapping || run.counts.devices_created == 0 {
+            continue;
+        }
+        if Instant::now() >= deadline {
+            run.counts.configurations_incomplete = true;
+            break;
+        }
+        match map
+            .auto_map(tenant, integration, &psa, false, false, Some(deadline))
+            .await
+        {
+            Ok(report) => {
+                run.counts.configurations_linked += report.links as u64;
+                run.counts.configurations_created += report.creations as u64;
+                run.counts.configurations_failed += report.failed as u64;
+                if report.failed > 0 {
+                    run.record_error(
+                        "configurations.automatic_mapping",
+                        format!(
+                            "PSA integration {psa}: {} devices could not be mapped (see the configuration audit)",
+                            report.failed
+                        ),
+                    );
+                }
+            }
+            Err(e) if e.code == "confirmation_required" => {
+                run.counts.configurations_held += 1;
+                run.record_error(
+                    "configurations.confirmation_required",
+                    format!("PSA integration {psa}: {}", e.message),
+                );
+            }
+            Err(e) if e.status == StatusCode::NOT_FOUND => {}
+            Err(e) => run.record_error(
+                "configurations.automatic_mapping",
                 format!("PSA integration {psa}: {}", e.message),
             ),
         }

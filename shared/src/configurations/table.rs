@@ -341,7 +341,7 @@ impl DynamoStore {
     }
 }
 
-fn rule_name(r: Rule) -> &'static str {
+pub(super) fn rule_name(r: Rule) -> &'static str {
     match r {
         Rule::ExistingLink => "existingLink",
         Rule::Serial => "serial",
@@ -352,9 +352,9 @@ fn rule_name(r: Rule) -> &'static str {
 }
 
 /// Everything one table read gathers.
-struct Snapshot {
+pub(super) struct Snapshot {
     client: PsaClient,
-    rows: Vec<MapRow>,
+    pub(super) rows: Vec<MapRow>,
     devices: HashMap<String, DeviceRecord>,
     configs: HashMap<String, PsaConfiguration>,
     types: BTreeMap<(String, String), ConfigTypeMapping>,
@@ -530,11 +530,16 @@ pub struct ConfigMap<'a> {
 }
 
 impl ConfigMap<'_> {
-    fn store(&self) -> &DynamoStore {
+    pub(super) fn store(&self) -> &DynamoStore {
         self.integrations.store
     }
 
-    async fn snapshot(&self, tenant: &TenantId, integration: &str, psa_id: &str) -> Result<Snapshot, ApiError> {
+    pub(super) async fn snapshot(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+    ) -> Result<Snapshot, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (psa_integration, client) = self.integrations.connect(tenant, psa_id).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -760,8 +765,20 @@ impl ConfigMap<'_> {
 
     /// Maps the selected devices (see the module doc); each device's outcome is reported.
     pub async fn map(&self, tenant: &TenantId, integration: &str, req: MapRequest) -> Result<MapReport, ApiError> {
+        let snap = self.snapshot(tenant, integration, &req.psa_integration_id).await?;
+        self.map_in(tenant, integration, snap, req, None).await
+    }
+
+    /// [`Self::map`] on a snapshot already read; stops between devices once `deadline` passed.
+    pub(super) async fn map_in(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        snap: Snapshot,
+        req: MapRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<MapReport, ApiError> {
         let psa = req.psa_integration_id.clone();
-        let snap = self.snapshot(tenant, integration, &psa).await?;
         let rows: HashMap<&str, &MapRow> = snap.rows.iter().map(|r| (r.device_uid.as_str(), r)).collect();
         let mut mapped_to: HashMap<String, String> = snap
             .maps
@@ -799,6 +816,9 @@ impl ConfigMap<'_> {
             .await?;
         let mut outcomes = Vec::new();
         for uid in &req.device_uids {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
             let fail = |message: String| MapOutcome {
                 device_uid: uid.clone(),
                 result: "failed".into(),

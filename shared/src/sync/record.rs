@@ -56,7 +56,10 @@ pub struct RunCounts {
     pub configurations_updated: u64,
     pub configurations_deactivated: u64,
     pub configurations_failed: u64,
-    /// Refreshes held for a confirmation (more deactivations than the safety cap): nothing written.
+    /// The automatic mapping after the run (where on, after new devices): links and creations.
+    pub configurations_linked: u64,
+    pub configurations_created: u64,
+    /// Refreshes or automatic mappings held for a confirmation (more deactivations than the safety cap): nothing written.
     pub configurations_held: u64,
     /// The refresh stopped at its time budget; the next run carries on.
     pub configurations_incomplete: bool,

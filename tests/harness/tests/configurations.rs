@@ -1201,3 +1201,110 @@ async fn the_refresh_after_a_sync_holds_mass_deactivations_stops_at_its_budget_a
     let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
     assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
 }
+
+// ----- automatic mapping -----
+
+#[tokio::test]
+async fn automatic_mapping_is_off_by_default_previews_holds_above_the_cap_and_maps_new_devices_after_a_sync() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let settings = format!("/integrations/{}/configuration-settings", w.datto_id);
+    let map_now = format!("/integrations/{}/configuration-map-now", w.datto_id);
+    let (status, s) = call(&api, "GET", &format!("{settings}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!((status, s["automaticMapping"].as_bool()), (200, Some(false)), "{s}");
+    let (status, e) = call(&api, "POST", &map_now, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("automatic_mapping_off")),
+        "{e}"
+    );
+
+    // The preview: counts and the list, nothing written.
+    let creates = at.stats().route("ConfigurationItems.create");
+    let (status, preview) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let (links, creations) = (
+        preview["links"].as_u64().unwrap(),
+        preview["creations"].as_u64().unwrap(),
+    );
+    assert_eq!(links + creations, 3, "{preview}");
+    assert!(creations > 1, "{preview}");
+    assert_eq!(preview["actions"].as_array().unwrap().len(), 3, "{preview}");
+    assert_eq!(preview["deactivations"], 0);
+    assert_eq!(
+        at.stats().route("ConfigurationItems.create"),
+        creates,
+        "a preview writes nothing"
+    );
+
+    let (status, s) = call(
+        &api,
+        "PATCH",
+        &settings,
+        Some(json!({"psaIntegrationId": w.psa_id, "automaticMapping": true})),
+    )
+    .await;
+    assert_eq!((status, s["automaticMapping"].as_bool()), (200, Some(true)), "{s}");
+    let (status, e) = call(&api, "POST", &map_now, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("confirmation_required")),
+        "{e}"
+    );
+    assert_eq!(
+        at.stats().route("ConfigurationItems.create"),
+        creates,
+        "held: nothing written"
+    );
+    let (status, done) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            done["links"].as_u64(),
+            done["creations"].as_u64(),
+            done["failed"].as_u64()
+        ),
+        (Some(links), Some(creations), Some(0)),
+        "{done}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+
+    // A new device in the mapped site: the next sync maps it (one creation, within the cap).
+    let added = w.datto_sim.add_devices(&w.site_uid, 1);
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.counts.configurations_created, 1, "{run:?}");
+    assert_eq!(at.configuration_items_for_device(&added[0]).len(), 1);
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 4);
+
+    // Tenant B sees none of it.
+    let (status, _) = call_as(
+        &api,
+        "msp-other-tenant",
+        "GET",
+        &format!("{settings}?psaIntegrationId={}", w.psa_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
