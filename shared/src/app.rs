@@ -119,6 +119,7 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
+            psa_cascades: vec![Arc::new(crate::tickets::ForgetPsa(self.tickets()))],
             runs: RunWiring {
                 datto: Some(&crate::sync::SYNC_RUNS),
                 psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),

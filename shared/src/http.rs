@@ -68,10 +68,40 @@ impl Answer {
         Ok(Answer { status, headers, body })
     }
 
+    /// Sends a request and reads its answer, at most `limit` bytes of body: a longer answer
+    /// (by its `Content-Length` or as it streams in) is [`ReadError::TooLarge`], and the rest
+    /// is not read.
+    pub async fn read_limited(request: reqwest::RequestBuilder, limit: usize) -> Result<Answer, ReadError> {
+        let mut response = request.send().await.map_err(ReadError::Transport)?;
+        if response.content_length().is_some_and(|l| l > limit as u64) {
+            return Err(ReadError::TooLarge { limit });
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(ReadError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer { status, headers, body })
+    }
+
     /// A header's value, when it is text.
     pub fn header(&self, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// Why [`Answer::read_limited`] failed.
+#[derive(Debug)]
+pub enum ReadError {
+    Transport(reqwest::Error),
+    /// The answer's body is longer than the limit.
+    TooLarge {
+        limit: usize,
+    },
 }
 
 /// Why a request failed, for error messages: the kind, then the innermost cause. The URL is

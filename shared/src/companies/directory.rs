@@ -109,3 +109,181 @@ impl DynamoStore {
         items.iter().map(|i| record_from_item(kind, i)).collect()
     }
 }
+
+/// The index of configurations by Datto RMM device uid: one item per (PSA, device uid),
+/// `DEVICECONFIG#{psa}#{uid}` in the tenant partition, holding the configuration's PSA id;
+/// rebuilt by the PSA import after it wrote the configurations (the only writer of their
+/// device uids), which then writes the `DEVICECONFIGINDEX` marker. So the alert round trip
+/// finds a device's configuration with one read instead of reading every configuration.
+const DEVICE_INDEX_PREFIX: &str = "DEVICECONFIG#";
+const DEVICE_INDEX_MARKER: &str = "DEVICECONFIGINDEX";
+
+fn device_index_sk(kind: PsaKind, uid: &str) -> String {
+    format!(
+        "{DEVICE_INDEX_PREFIX}{}#{}",
+        kind.as_str(),
+        uid.trim().to_ascii_lowercase()
+    )
+}
+
+/// What the device index says about a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceConfiguration {
+    /// The PSA id of its (active) configuration.
+    Found(String),
+    /// The index is built and the device has no configuration in that PSA.
+    None,
+    /// No import has built the index yet: only a read of every configuration can tell.
+    NoIndex,
+}
+
+/// The index items the configuration records call for: per (PSA, device uid), the active
+/// configuration updated last.
+fn wanted_index(records: &[PortalRecord]) -> std::collections::BTreeMap<String, String> {
+    let mut best: std::collections::BTreeMap<String, (i64, String)> = std::collections::BTreeMap::new();
+    for r in records.iter().filter(|r| r.active) {
+        let (Some(kind), Some(uid), Some(psa_id)) = (r.psa_kind, r.rmm_device_uid.as_deref(), r.psa_id.as_deref())
+        else {
+            continue;
+        };
+        if uid.trim().is_empty() {
+            continue;
+        }
+        let sk = device_index_sk(kind, uid);
+        if best.get(&sk).is_none_or(|(at, _)| r.updated_at > *at) {
+            best.insert(sk, (r.updated_at, psa_id.to_owned()));
+        }
+    }
+    best.into_iter().map(|(sk, (_, id))| (sk, id)).collect()
+}
+
+impl DynamoStore {
+    /// A device's configuration in a PSA, through the device index (one BatchGetItem).
+    pub async fn device_configuration(
+        &self,
+        tenant: &TenantId,
+        kind: PsaKind,
+        device_uid: &str,
+    ) -> Result<DeviceConfiguration, StoreError> {
+        let key = |sk: String| Item::from([("PK".into(), s(keys::tenant_pk(tenant))), ("SK".into(), s(sk))]);
+        let found = self
+            .batch_get(vec![
+                key(device_index_sk(kind, device_uid)),
+                key(DEVICE_INDEX_MARKER.into()),
+            ])
+            .await?;
+        let sk_of = |i: &Item| Fields(i).opt_s("SK").unwrap_or_default();
+        if let Some(item) = found.iter().find(|i| sk_of(i).starts_with(DEVICE_INDEX_PREFIX)) {
+            return Ok(match Fields(item).opt_s("psaId") {
+                Some(id) => DeviceConfiguration::Found(id),
+                None => DeviceConfiguration::None,
+            });
+        }
+        Ok(if found.iter().any(|i| sk_of(i) == DEVICE_INDEX_MARKER) {
+            DeviceConfiguration::None
+        } else {
+            DeviceConfiguration::NoIndex
+        })
+    }
+
+    /// Brings the device index in line with the configuration records: writes what changed,
+    /// deletes what no record calls for any more, then the marker. Returns (written, deleted).
+    pub async fn refresh_device_index(&self, tenant: &TenantId) -> Result<(usize, usize), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        let records = self.directory(tenant, RecordKind::Configuration).await?;
+        let wanted = wanted_index(&records);
+        let pk = keys::tenant_pk(tenant);
+        let existing: std::collections::BTreeMap<String, String> = self
+            .query_prefix(pk.clone(), DEVICE_INDEX_PREFIX)
+            .await?
+            .iter()
+            .filter_map(|i| {
+                let f = Fields(i);
+                Some((f.opt_s("SK")?, f.opt_s("psaId").unwrap_or_default()))
+            })
+            .collect();
+        let mut requests = Vec::new();
+        let mut written = 0;
+        for (sk, psa_id) in &wanted {
+            if existing.get(sk) == Some(psa_id) {
+                continue;
+            }
+            written += 1;
+            let item = Item::from([
+                ("PK".into(), s(&pk)),
+                ("SK".into(), s(sk)),
+                ("entity".into(), s("device-configuration")),
+                ("psaId".into(), s(psa_id)),
+            ]);
+            requests.push(
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().expect("item set"))
+                    .build(),
+            );
+        }
+        let mut deleted = 0;
+        for sk in existing.keys().filter(|sk| !wanted.contains_key(*sk)) {
+            deleted += 1;
+            let key = Item::from([("PK".into(), s(&pk)), ("SK".into(), s(sk))]);
+            requests.push(
+                WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build().expect("key set"))
+                    .build(),
+            );
+        }
+        self.batch_write(requests).await?;
+        let marker = Item::from([
+            ("PK".into(), s(&pk)),
+            ("SK".into(), s(DEVICE_INDEX_MARKER)),
+            ("entity".into(), s("device-configuration-index")),
+            ("entries".into(), n(wanted.len() as i64)),
+        ]);
+        self.batch_write(vec![
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(marker)).build().expect("item set"))
+                .build(),
+        ])
+        .await?;
+        Ok((written, deleted))
+    }
+}
+
+#[cfg(test)]
+mod device_index_tests {
+    use super::*;
+
+    fn config(id: &str, uid: &str, active: bool, updated_at: i64) -> PortalRecord {
+        PortalRecord {
+            kind: RecordKind::Configuration,
+            id: id.into(),
+            name: "PC".into(),
+            normalized_name: "pc".into(),
+            company_id: None,
+            active,
+            email: None,
+            serial_number: None,
+            configuration_type: None,
+            rmm_device_uid: Some(uid.into()),
+            source: "autotask".into(),
+            psa_kind: Some(PsaKind::Autotask),
+            psa_id: Some(format!("psa-{id}")),
+            integration_id: None,
+            created_at: 0,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn the_index_keeps_the_newest_active_configuration_per_device() {
+        let wanted = wanted_index(&[
+            config("a", "UID-1", true, 1),
+            config("b", "uid-1", true, 5),
+            config("c", "uid-2", false, 9),
+            config("d", " ", true, 9),
+        ]);
+        assert_eq!(
+            wanted.into_iter().collect::<Vec<_>>(),
+            vec![("DEVICECONFIG#autotask#uid-1".to_owned(), "psa-b".to_owned())]
+        );
+    }
+}

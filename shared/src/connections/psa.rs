@@ -455,8 +455,17 @@ impl PsaIntegrations<'_> {
 
     /// Schedules the secret for deletion, then removes the integration and
     /// its import state. Portal records it imported stay (with their PSA ids).
-    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), PsaIntegrationError> {
+    /// Flows above let go first (`cascades`: the ticket flow deregisters the PSA's webhooks,
+    /// which needs the credentials, and turns ticketing off where it pointed here), then the
+    /// secret is scheduled for deletion and the items go; each step may be repeated.
+    pub async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        cascades: &[std::sync::Arc<dyn crate::store::Cascade>],
+    ) -> Result<(), PsaIntegrationError> {
         let integration = self.get(tenant, id).await?;
+        crate::store::run_cascades(cascades, tenant, id).await?;
         self.secrets
             .schedule_deletion(&integration.secret_arn, self.settings.secret_recovery_days)
             .await?;

@@ -33,6 +33,9 @@ pub struct IntegrationsApi {
     pub settings: IntegrationSettings,
     /// Run before a Datto RMM integration is deleted (devices unlink its assets).
     pub cascades: Cascades,
+    /// Run before a PSA integration is deleted (tickets deregister the PSA's webhooks and turn
+    /// ticketing off where it pointed there).
+    pub psa_cascades: Cascades,
     /// The runs of higher flows this flow shows, starts and stops (wired in `app.rs`).
     pub runs: RunWiring,
 }
@@ -447,7 +450,7 @@ async fn delete_integration(State(api): St, caller: Caller, Path(id): Path<Strin
     if is_datto {
         datto(&api).delete(&caller.tenant, &id, &api.cascades).await?;
     } else {
-        psa(&api).delete(&caller.tenant, &id).await?;
+        psa(&api).delete(&caller.tenant, &id, &api.psa_cascades).await?;
     }
     Ok(done())
 }

@@ -102,6 +102,14 @@ impl PsaClient {
         }
     }
 
+    /// What ticket settings refer to (ConnectWise: all boards, or only `board`).
+    pub async fn ticket_lists(&self, board: Option<i64>) -> Result<super::PsaTicketLists, PsaError> {
+        Ok(match self {
+            PsaClient::Autotask(c) => super::PsaTicketLists::Autotask(c.ticket_lists().await?),
+            PsaClient::ConnectWise(c) => super::PsaTicketLists::ConnectWise(c.ticket_lists(board).await?),
+        })
+    }
+
     pub async fn add_ticket_note(&self, ticket_id: &str, title: &str, text: &str) -> Result<(), PsaError> {
         match self {
             PsaClient::Autotask(c) => c.add_ticket_note(ticket_id, title, text).await,

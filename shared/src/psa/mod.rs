@@ -8,7 +8,7 @@
 //!
 //! Files: `autotask/` and `connectwise/` (one client each), `connector`
 //! (the client either PSA's credentials call for), `port` (the traits the
-//! services above use), `error` ([`PsaError`]); this file holds the shared
+//! services above use), `error` ([`PsaError`]), `lists` (what ticket settings refer to); this file holds the shared
 //! vocabulary (records, tickets, connection info).
 
 pub mod autotask;
@@ -16,10 +16,12 @@ pub mod configuration;
 mod connector;
 pub mod connectwise;
 mod error;
+pub mod lists;
 mod port;
 
 pub use connector::{PsaClient, PsaConnector, PsaTicketSettings};
 pub use error::PsaError;
+pub use lists::{AutotaskTicketLists, ConnectWiseBoard, ConnectWiseTicketLists, PsaChoice, PsaTicketLists};
 pub use port::{PsaConnect, PsaCredentials, PsaSource};
 
 use serde::{Deserialize, Serialize};

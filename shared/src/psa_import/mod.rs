@@ -746,6 +746,18 @@ impl PsaImporter<'_> {
             writes.map_err(|e| failed(Some(kind))(e.into()))?;
             // Progress shows while the run goes on; losing this write loses nothing but the view.
             guard.check().await.map_err(|e| failed(Some(kind))(e.into()))?;
+            // The device index follows the configurations just written (the alert round trip
+            // finds a device's configuration through it); the next run repairs a failure.
+            if kind == RecordKind::Configuration {
+                match self.store.refresh_device_index(tenant).await {
+                    Ok((written, deleted)) => {
+                        tracing::info!(tenant = %tenant, written, deleted, "device configuration index refreshed");
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant = %tenant, error = %e, "could not refresh the device configuration index")
+                    }
+                }
+            }
             if let Err(e) = store.put_run(run).await {
                 tracing::warn!(error = %e, "could not save import progress");
             }

@@ -1,13 +1,18 @@
 //! Hook tokens: made for an integration, shown once, kept as a SHA-256, and
 //! checked in constant time when a webhook arrives (the tenant part of the
-//! token finds the tenant's partition).
+//! token finds the tenant's partition). With the public URL known, a PSA's
+//! token also registers the PSA's own webhook (ConnectWise ticket callback,
+//! Autotask ticket webhook signed with a key derived from the token), and a
+//! Datto RMM token's answer carries the webhook bodies to paste into Datto.
 
 use super::rules::{self, hook_token_tenant};
 use super::service::{TicketError, Tickets};
 use crate::connections::IntegrationError;
+use crate::psa::autotask::TicketWebhookSpec;
 use crate::psa::{PsaClient, PsaKind};
 use crate::tenant::TenantId;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 /// A token made for an integration's hooks: shown once, stored as a hash.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -19,6 +24,40 @@ pub struct HookToken {
     /// ConnectWise: the id of the ticket callback registered for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_id: Option<i64>,
+    /// Autotask: the id of the ticket webhook registered for it (the preferred completion
+    /// signal; the extension callout works as well).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<i64>,
+    /// Datto RMM: what to paste into a monitor's (or the account's) webhook response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datto_webhook: Option<DattoWebhookTemplate>,
+}
+
+/// The webhook to configure in Datto RMM: the URL (with the token) and the JSON bodies for
+/// "alert raised" and "alert resolved", with Datto's `[placeholder]` variables. Only the alert
+/// uid is read; the rest is for people reading the deliveries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DattoWebhookTemplate {
+    /// The full URL when the public URL is known, else the path (prefix the API's URL).
+    pub url: String,
+    #[schema(value_type = Object)]
+    pub raised: Value,
+    #[schema(value_type = Object)]
+    pub resolved: Value,
+}
+
+fn datto_body(event: &str) -> Value {
+    json!({
+        "alertUid": "[alert_uid]",
+        "event": event,
+        "priority": "[alert_priority]",
+        "deviceUid": "[device_uid]",
+        "deviceHostname": "[device_hostname]",
+        "siteUid": "[site_uid]",
+        "siteName": "[site_name]",
+        "timestamp": "[timestamp]",
+    })
 }
 
 impl Tickets<'_> {
@@ -43,6 +82,37 @@ impl Tickets<'_> {
             .put_hook(integration_id, &rules::token_hash(&token), kind)
             .await?;
         tracing::info!(tenant = %tenant, integration = %integration_id, kind, "hook token replaced");
+        let base = self.hook_base_url.map(|b| b.trim_end_matches('/').to_owned());
+        let datto_webhook = (kind == "datto-rmm").then(|| DattoWebhookTemplate {
+            url: format!("{}{path}?token={token}", base.as_deref().unwrap_or_default()),
+            raised: datto_body("raised"),
+            resolved: datto_body("resolved"),
+        });
+        // Autotask's ticket webhook, signed: the preferred completion signal.
+        let webhook_id = match (kind, base.as_deref()) {
+            ("autotask", Some(base)) => {
+                let (_, client) = self.psa_integrations().connect(tenant, integration_id).await?;
+                let PsaClient::Autotask(at) = &client else {
+                    return Err(TicketError::NotFound(integration_id.to_owned()));
+                };
+                if at.registers_ticket_webhooks() {
+                    let url = format!("{base}/hooks/autotask/{integration_id}/webhook?token={token}");
+                    let deactivation_url = format!("{url}&deactivated=true");
+                    let key = rules::autotask_webhook_key(&token);
+                    let name = format!("rmmsync {integration_id}");
+                    let spec = TicketWebhookSpec {
+                        name: &name,
+                        url: &url,
+                        deactivation_url: &deactivation_url,
+                        secret_key: &key,
+                    };
+                    Some(at.register_ticket_webhook(&spec).await?)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
         // ConnectWise callbacks can be registered through its API (CW appends the ticket id).
         let callback_id = match (kind, self.hook_base_url) {
             ("connectwise-manage", Some(base)) => {
@@ -62,6 +132,8 @@ impl Tickets<'_> {
             token,
             path,
             callback_id,
+            webhook_id,
+            datto_webhook,
         })
     }
 

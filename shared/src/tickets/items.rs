@@ -282,6 +282,20 @@ impl TicketStore<'_> {
         Ok(())
     }
 
+    /// Forgets an integration's hook token (its integration was deleted).
+    pub async fn delete_hook(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.store
+            .client()
+            .delete_item()
+            .table_name(self.store.table())
+            .key("PK", s(keys::tenant_pk(self.tenant)))
+            .key("SK", s(format!("HOOK#{integration_id}")))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     pub async fn settings<T: for<'de> Deserialize<'de>>(&self, datto_id: &str) -> Result<Option<T>, StoreError> {
         self.get_json(keys::integration_pk(self.tenant, datto_id), "TICKETSETTINGS".into())
             .await

@@ -14,6 +14,11 @@
 //!   names a ticket; the ticket is read back from the PSA, and when it is
 //!   complete its alerts are resolved in Datto RMM.
 //!
+//! - Ticket settings are configured from lists: `GET
+//!   /integrations/{psaId}/ticket-lists` reads what the PSA offers, and a save
+//!   is checked against it; per-monitor entries switch a monitor's tickets
+//!   off or change their attributes ([`monitors`]).
+//!
 //! - The reconciler (schedule, every 5 minutes; `POST
 //!   /integrations/{id}/ticket-reconciler`) compares Datto RMM's open alerts,
 //!   the alert states and the tickets' states, and repairs what webhooks
@@ -28,8 +33,11 @@
 //! the alert `pending` with its reason and answers with a status its sender
 //! retries; only a refusal a person must fix is `failed`, and it heals.
 
+mod forget;
 mod hook_tokens;
 mod items;
+mod lists;
+pub mod monitors;
 mod opening;
 mod reconcile;
 mod resolving;
@@ -39,11 +47,13 @@ mod service;
 mod settings;
 mod timing;
 
+pub use forget::{ForgetPsa, PsaForgotten};
 pub use hook_tokens::HookToken;
 pub use items::{AlertRecord, AlertState, ReconcileRecord, Repair};
+pub use monitors::MonitorOverride;
 pub use opening::{DEVICE_STORM_LIMIT, DEVICE_STORM_WINDOW_MS, REPEAT_NOTE_CAP};
 pub use reconcile::ReconcileBudget;
 pub use rules::{PriorityMap, alert_uid_from_hook, hook_token_tenant, parse_window, ticket_id_from_callout};
 pub use service::{HookOutcome, TicketError, Tickets};
-pub use settings::{TicketSettings, TicketSettingsInput};
+pub use settings::{SavedTicketSettings, TicketSettings, TicketSettingsInput};
 pub use timing::TicketTiming;

@@ -17,6 +17,7 @@ use super::rules::{self, alert_uid_from_hook};
 use super::service::{FaultKind, HookOutcome, TicketError, Tickets};
 use super::settings::TicketSettings;
 use super::timing::{FAILED_RETRY_MS, pending_backoff_ms};
+use crate::companies::directory::DeviceConfiguration;
 use crate::datto::DattoError;
 use crate::datto::models::Alert;
 use crate::psa::{PsaClient, PsaKind, PsaTicketSettings, TicketDraft};
@@ -156,6 +157,12 @@ impl Tickets<'_> {
         }
         if !settings.enabled {
             return off();
+        }
+        if !settings.creates_tickets_for(&alert) {
+            let monitor = settings.monitor(&alert).map(|(k, _)| k).unwrap_or_default();
+            return Ok(
+                HookOutcome::new("ignored").because(format!("tickets are switched off for the monitor `{monitor}`"))
+            );
         }
         let now = (self.clock)();
         let live_claim = |r: &AlertRecord| r.updated_at >= now - self.timing.claim_ttl_ms();
@@ -387,13 +394,15 @@ impl Tickets<'_> {
             company_id,
             title: rules::ticket_title(alert),
             description: rules::ticket_description(alert, &uid),
-            priority: settings.priorities.map(alert.priority.as_deref()),
+            priority: settings.priority_for(alert),
             configuration_id: self
                 .configuration_for(tenant, settings.psa, source.device_uid.as_deref())
                 .await?,
             alert_uid: uid.clone(),
         };
-        let created = client.create_ticket(&draft, psa_settings).await;
+        // The monitor's own attributes, if it has any.
+        let create_settings = settings.psa_settings_for(alert).unwrap_or_else(|| psa_settings.clone());
+        let created = client.create_ticket(&draft, &create_settings).await;
         let ticket = match created {
             Ok(t) => t,
             Err(e) => {
@@ -527,7 +536,9 @@ impl Tickets<'_> {
         Ok(company.filter(|c| c.psa_kind == Some(psa)).and_then(|c| c.psa_id))
     }
 
-    /// The PSA configuration item imported for a device, when one is known.
+    /// The PSA configuration item imported for a device, when one is known: through the
+    /// device index the PSA import keeps (one read); only before any import built it, a read
+    /// of every configuration.
     pub(super) async fn configuration_for(
         &self,
         tenant: &TenantId,
@@ -535,6 +546,11 @@ impl Tickets<'_> {
         device_uid: Option<&str>,
     ) -> Result<Option<String>, TicketError> {
         let Some(device_uid) = device_uid else { return Ok(None) };
+        match self.store.device_configuration(tenant, psa, device_uid).await? {
+            DeviceConfiguration::Found(id) => return Ok(Some(id)),
+            DeviceConfiguration::None => return Ok(None),
+            DeviceConfiguration::NoIndex => {}
+        }
         let configurations = self
             .store
             .directory(tenant, crate::psa::RecordKind::Configuration)

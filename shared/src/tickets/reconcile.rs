@@ -222,6 +222,8 @@ impl Tickets<'_> {
         if settings.enabled {
             let mut due: Vec<&Alert> = open
                 .iter()
+                // A monitor switched off opens nothing: not worth a budget slot.
+                .filter(|(_, a)| settings.creates_tickets_for(a))
                 .filter(|(uid, _)| match records.get(*uid) {
                     None => true,
                     Some(r) => match r.state {

@@ -1,6 +1,7 @@
 //! Resolving: a resolved alert completes its ticket once all of the ticket's
-//! alerts are resolved; a completed ticket (Autotask callout, ConnectWise
-//! callback, or the reconciler) resolves its alerts in Datto RMM.
+//! alerts are resolved; a completed ticket (Autotask ticket webhook or
+//! callout, ConnectWise callback, or the reconciler) resolves its alerts in
+//! Datto RMM.
 //!
 //! Guarantees: every state change is a conditional write on the version
 //! read, retried on a conflict, so a resolve during an in-flight open, two
@@ -12,10 +13,11 @@
 //! nothing to do; a failed side effect puts the state back for the next try.
 
 use super::items::{AlertRecord, AlertState};
-use super::rules::ticket_id_from_callout;
+use super::rules::{autotask_webhook_key, ticket_id_from_callout, ticket_id_from_webhook};
 use super::service::{HookOutcome, TicketError, Tickets};
 use super::settings::TicketSettings;
 use crate::datto::{DattoClient, DattoError};
+use crate::psa::autotask::verify_webhook_signature;
 use crate::psa::connectwise::verify_callback_signature;
 use crate::psa::{PsaClient, PsaError, PsaTicketSettings};
 use crate::tenant::TenantId;
@@ -136,6 +138,40 @@ impl Tickets<'_> {
         }
         let ticket_id = ticket_id_from_callout(body, content_type)
             .ok_or_else(|| TicketError::Invalid("the callout names no ticket id (id / ticketID)".into()))?;
+        let deadline = self.timing.deadline();
+        tokio::time::timeout(deadline, self.ticket_changed(&tenant, psa_id, &ticket_id))
+            .await
+            .map_err(|_| TicketError::Deadline(deadline))?
+    }
+
+    /// `POST /hooks/autotask/{integrationId}/webhook`: an Autotask ticket webhook delivery. The
+    /// token, then `X-Hook-Signature` (HMAC-SHA1 of the body with the key derived from the
+    /// token, hex or base64, compared in constant time); then the ticket is re-read as for a
+    /// callout: the body is never trusted beyond the ticket id.
+    pub async fn on_autotask_webhook(
+        &self,
+        psa_id: &str,
+        token: Option<&str>,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<HookOutcome, TicketError> {
+        let tenant = self.authenticate(psa_id, token, "autotask").await?;
+        let (Some(token), Some(signature)) = (token, signature) else {
+            return Err(TicketError::Unauthorized);
+        };
+        if !verify_webhook_signature(autotask_webhook_key(token).as_bytes(), body, signature) {
+            return Err(TicketError::Unauthorized);
+        }
+        if let Some(off) = self.disabled(&tenant, psa_id).await? {
+            return Ok(off);
+        }
+        let ticket_id = match ticket_id_from_webhook(body).map_err(TicketError::Invalid)? {
+            Ok(id) => id,
+            Err(why) => {
+                tracing::info!(tenant = %tenant, integration = %psa_id, reason = %why, "autotask webhook ignored");
+                return Ok(HookOutcome::new("ignored").because(why));
+            }
+        };
         let deadline = self.timing.deadline();
         tokio::time::timeout(deadline, self.ticket_changed(&tenant, psa_id, &ticket_id))
             .await

@@ -4,11 +4,13 @@
 //! | route | auth |
 //! |---|---|
 //! | `GET`/`PUT`/`PATCH /integrations/{id}/ticket-settings` | JWT |
+//! | `GET /integrations/{psaId}/ticket-lists` (`?boardId=`) | JWT |
 //! | `POST /integrations/{id}/hook-token` | JWT |
 //! | `GET /integrations/{id}/alerts` (`?state=pending`) | JWT |
 //! | `GET`/`POST /integrations/{id}/ticket-reconciler` | JWT |
 //! | `POST /hooks/datto/{integrationId}/alerts` | hook token |
 //! | `POST /hooks/autotask/{integrationId}/callout` | hook token |
+//! | `POST /hooks/autotask/{integrationId}/webhook` | hook token + `X-Hook-Signature` |
 //! | `POST /hooks/connectwise/{integrationId}/callback` | hook token + `x-content-signature` |
 //!
 //! The hook token goes in `?token=`, the `X-Rmmsync-Token` header, or as the
@@ -79,11 +81,13 @@ type St = State<Arc<TicketsApi>>;
 pub fn routes() -> OpenApiRouter<Arc<TicketsApi>> {
     OpenApiRouter::new()
         .routes(routes!(get_ticket_settings, put_ticket_settings, patch_ticket_settings))
+        .routes(routes!(ticket_lists))
         .routes(routes!(new_hook_token))
         .routes(routes!(list_alerts))
         .routes(routes!(get_reconciler, run_reconciler))
         .routes(hook(routes!(datto_alert)))
         .routes(hook(routes!(autotask_callout)))
+        .routes(hook(routes!(autotask_webhook)))
         .routes(hook(routes!(connectwise_callback)))
         .route("/hooks/{sender}/{id}/{kind}", any(unknown_hook))
 }
@@ -131,8 +135,8 @@ async fn get_ticket_settings(State(api): St, caller: Caller, Path(id): Path<Stri
 /// Sets a Datto RMM integration's ticket settings; answers with them.
 #[utoipa::path(put, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
     request_body(content = serde_json::Value,
-                 description = "`{enabled?, psaIntegrationId?, priorities?, autotask?, connectwise?, repeatWindow?}`; `repeatWindow` in minutes (`30`, `\"30m\"`) or hours (`\"2h\"`)"),
-    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+                 description = "`{enabled?, psaIntegrationId?, priorities?, autotask?, connectwise?, repeatWindow?, monitors?}`; `repeatWindow` in minutes (`30`, `\"30m\"`) or hours (`\"2h\"`); `monitors`: per alert context class (`perf_disk_usage_ctx`), `{createTickets?, priority?, autotask?: {queueId?, issueType?, subIssueType?, workType?, source?}, connectwise?: {boardId?, typeId?, subtypeId?, itemId?, openStatusId?, closedStatusId?, sourceId?}}`. Ids are checked against the PSA's lists (`GET /integrations/{psaId}/ticket-lists`): an unknown one is a 400 naming the field"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them, and `warnings`: what the check against the PSA's lists found worth a look (inactive choices, a ConnectWise board without a default team or status, lists that could not be read; with ticketing off also unknown ids)"),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
@@ -157,8 +161,8 @@ async fn put_ticket_settings(
 /// before still complete when their alerts resolve.
 #[utoipa::path(patch, path = "/integrations/{id}/ticket-settings", tag = "tickets", params(("id" = String, Path)),
     request_body(content = serde_json::Value,
-                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow}`"),
-    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them"),
+                 description = "any of `{enabled, psaIntegrationId, priorities, autotask, connectwise, repeatWindow, monitors}`; in `monitors`, a key given `null` removes that monitor's entry"),
+    responses((status = 200, body = serde_json::Value, description = "the settings, as `GET` shows them, and `warnings`: what the check against the PSA's lists found worth a look (inactive choices, a ConnectWise board without a default team or status, lists that could not be read; with ticketing off also unknown ids)"),
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem, description = "no such integration, or no ticket settings yet (`PUT` them first)"),
@@ -178,7 +182,47 @@ async fn patch_ticket_settings(
     ))
 }
 
+/// What a PSA integration's ticket settings can refer to, read from the PSA now: Autotask's
+/// queues, issue types, sub-issue types (with their issue type), statuses, priorities and
+/// sources (the Tickets entity's picklists); ConnectWise's boards with their types, subtypes,
+/// items, statuses and teams, and the priorities and sources.
+#[utoipa::path(get, path = "/integrations/{id}/ticket-lists", tag = "tickets",
+    params(("id" = String, Path, description = "a PSA integration"),
+           ("boardId" = Option<i64>, Query, description = "ConnectWise: only this board")),
+    responses((status = 200, body = crate::psa::PsaTicketLists,
+               description = "`{psa: \"autotask\", queues, issueTypes, subIssueTypes, statuses, priorities, sources}` or `{psa: \"connectwise-manage\", boards: [{id, name, active, types, subtypes, items, statuses, teams}], priorities, sources}`; each choice `{id, name, active, isDefault?, parentId?, closed?}`"),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem, description = "no such PSA integration"),
+              (status = 422, body = crate::api::Problem),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials"),
+              (status = 503, body = crate::api::Problem)))]
+async fn ticket_lists(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let board = match params.get("boardId").as_deref() {
+        None | Some("") => None,
+        Some(b) => Some(
+            b.parse::<i64>()
+                .ok()
+                .filter(|b| *b > 0)
+                .ok_or_else(|| ApiError::bad_request("`boardId` must be a board id (a positive integer)"))?,
+        ),
+    };
+    Ok(reply(
+        StatusCode::OK,
+        &api.tickets().ticket_lists(&caller.tenant, &id, board).await?,
+    ))
+}
+
 /// A new hook token for a Datto RMM or PSA integration, shown once; the old one stops working.
+/// For a Datto RMM integration the answer carries `dattoWebhook`: the URL and the JSON bodies
+/// for "raised" and "resolved" to paste into Datto RMM. With the public URL known
+/// (`HOOK_BASE_URL`), a ConnectWise token registers the ticket callback (`callbackId`) and an
+/// Autotask token the signed ticket webhook (`webhookId`, replacing the one of the old token).
 #[utoipa::path(post, path = "/integrations/{id}/hook-token", tag = "tickets", params(("id" = String, Path)),
     responses((status = 201, body = HookToken),
               (status = 400, body = crate::api::Problem),
@@ -186,7 +230,7 @@ async fn patch_ticket_settings(
               (status = 404, body = crate::api::Problem),
               (status = 409, body = crate::api::Problem),
               (status = 422, body = crate::api::Problem),
-              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials while registering the ConnectWise callback"),
+              (status = 502, body = crate::api::Problem, description = "the PSA failed or refused the credentials while registering the ConnectWise callback or the Autotask ticket webhook"),
               (status = 503, body = crate::api::Problem)))]
 async fn new_hook_token(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(reply(
@@ -336,6 +380,32 @@ async fn autotask_callout(
     let outcome = api
         .tickets()
         .on_autotask_callout(&id, token.as_deref(), &body, content_type)
+        .await;
+    Ok(reply(StatusCode::OK, &outcome?))
+}
+
+/// An Autotask ticket webhook (`TicketWebhooks`, registered by the PSA integration's hook token
+/// when the public URL is known). No JWT: the hook token and `X-Hook-Signature` (HMAC-SHA1 of
+/// the body, hex or base64) authenticate it.
+#[utoipa::path(post, path = "/hooks/autotask/{integrationId}/webhook", tag = "hooks", security(()),
+    params(("integrationId" = String, Path),
+           ("token" = Option<String>, Query, description = "the hook token (or `X-Rmmsync-Token`, or Basic/Bearer auth)"),
+           ("X-Hook-Signature" = Option<String>, Header, description = "HMAC-SHA1 of the body, keyed by the webhook's secret key")),
+    request_body(content = serde_json::Value, description = "the webhook event: `{Guid, Action, EntityType, Id, Fields, EventTime, SequenceNumber}`; its ticket `Id` is read"),
+    responses(HookAnswers))]
+async fn autotask_webhook(
+    State(api): St,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let token = hook_token(&params, &headers);
+    let signature = headers.get("x-hook-signature").and_then(|v| v.to_str().ok());
+    let body = body_bytes(req).await;
+    let outcome = api
+        .tickets()
+        .on_autotask_webhook(&id, token.as_deref(), &body, signature)
         .await;
     Ok(reply(StatusCode::OK, &outcome?))
 }

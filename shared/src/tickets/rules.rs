@@ -241,6 +241,59 @@ pub fn hook_token_tenant(token: &str) -> Option<TenantId> {
     TenantId::parse(tenant).ok()
 }
 
+/// The `SecretKey` of the Autotask ticket webhook registered with a hook token: HMAC-SHA256 of a
+/// fixed label keyed by the token, as 64 hex characters (Autotask's limit). Nothing more is
+/// stored: a delivery brings the token in its URL, so the key is derived again to check the
+/// signature, and a new token (which re-registers the webhook) gives a new key.
+pub fn autotask_webhook_key(token: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(token.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"rmmsync autotask ticket webhook v1");
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The ticket id of an Autotask ticket webhook delivery (`Id`), and whether it is about a
+/// ticket at all (`EntityType`) and not a deactivation notice (`Action`): `Err` says why not.
+pub fn ticket_id_from_webhook(body: &[u8]) -> Result<Result<String, String>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the webhook body is not JSON: {e}"))?;
+    let object = value.as_object().ok_or("the webhook body must be a JSON object")?;
+    let field = |name: &str| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let text = |name: &str| {
+        field(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if text("Action").eq_ignore_ascii_case("deactivated") {
+        return Ok(Err(
+            "Autotask deactivated the webhook; a new hook token registers it again".into(),
+        ));
+    }
+    let entity = text("EntityType");
+    if !entity.is_empty() && !entity.eq_ignore_ascii_case("ticket") && !entity.eq_ignore_ascii_case("tickets") {
+        return Ok(Err(format!(
+            "not a ticket event ({})",
+            entity.chars().take(40).collect::<String>()
+        )));
+    }
+    if text("Action").eq_ignore_ascii_case("delete") {
+        return Ok(Err("a deleted ticket resolves nothing".into()));
+    }
+    match field("Id") {
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n > 0) => Ok(Ok(n.to_string())),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Ok(s.clone()))
+        }
+        _ => Err("the webhook names no ticket `Id`".into()),
+    }
+}
+
 pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()

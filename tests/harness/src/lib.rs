@@ -206,6 +206,7 @@ pub fn psa_connector(autotask_zone_url: &str) -> shared::psa::PsaConnector {
     shared::psa::PsaConnector {
         autotask: AutotaskConnector::new(http.clone())
             .with_zone_url(autotask_zone_url)
+            .with_rest_domains(&["autotask.net", "127.0.0.1"])
             .with_integration_code(AUTOTASK_INTEGRATION_CODE)
             .with_retry(AutotaskRetry {
                 base_delay: Duration::from_millis(2),

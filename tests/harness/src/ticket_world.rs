@@ -75,6 +75,7 @@ pub async fn world_timed(
             timing,
             datto_rate_limit: None,
             autotask_hourly_limit: None,
+            connectwise_rate_limit: None,
         },
     )
     .await
@@ -92,6 +93,8 @@ pub struct WorldOptions {
     pub datto_rate_limit: Option<u32>,
     /// Autotask's hourly request limit (the simulator's default if `None`).
     pub autotask_hourly_limit: Option<u32>,
+    /// ConnectWise's requests per minute (the simulator's default if `None`).
+    pub connectwise_rate_limit: Option<u32>,
 }
 
 pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions) -> World {
@@ -101,6 +104,7 @@ pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions
         timing,
         datto_rate_limit,
         autotask_hourly_limit,
+        connectwise_rate_limit,
     } = options;
     let defaults = DattoConfig::default();
     let limit = datto_rate_limit.unwrap_or(defaults.read_limit);
@@ -135,10 +139,12 @@ pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions
             (Psa::Autotask(sim), Some(ci))
         }
         _ => {
+            let defaults = ConnectWiseConfig::default();
             let sim = ConnectWiseSim::start(ConnectWiseConfig {
                 companies: 4,
                 latency,
-                ..ConnectWiseConfig::default()
+                rate_limit: connectwise_rate_limit.unwrap_or(defaults.rate_limit),
+                ..defaults
             })
             .await
             .unwrap();

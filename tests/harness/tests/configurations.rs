@@ -982,6 +982,7 @@ async fn autotask_writes_wait_while_the_hourly_budget_is_below_the_reserve() {
             timing: shared::tickets::TicketTiming::default(),
             datto_rate_limit: None,
             autotask_hourly_limit: Some(limit),
+            connectwise_rate_limit: None,
         },
     )
     .await;

@@ -47,6 +47,7 @@ async fn stack() -> Stack {
             .with_retry(quick),
         settings: rmmsync_tests::test_settings(),
         cascades: Vec::new(),
+        psa_cascades: Vec::new(),
         runs: Default::default(),
     };
     Stack { api, sim, config }
@@ -291,6 +292,7 @@ async fn a_failed_store_write_leaves_no_orphaned_secret() {
         datto: s.api.datto.clone(),
         settings: s.api.settings.clone(),
         cascades: Vec::new(),
+        psa_cascades: Vec::new(),
         runs: Default::default(),
     };
     let (status, body) = read_response(

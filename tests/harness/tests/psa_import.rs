@@ -49,6 +49,7 @@ async fn env(companies: usize) -> Env {
             psa: psa.clone(),
             settings: settings.clone(),
             cascades: shared::app::integration_cascades(&store),
+            psa_cascades: Vec::new(),
             runs: Default::default(),
         },
         import: PsaImportApi {

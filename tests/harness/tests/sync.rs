@@ -56,6 +56,7 @@ async fn stack(config: DattoConfig) -> Stack {
         datto: connector.clone(),
         settings: rmmsync_tests::test_settings(),
         cascades: Vec::new(),
+        psa_cascades: Vec::new(),
         runs: Default::default(),
     };
     let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });

@@ -487,12 +487,14 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
         "GET /integrations/{id}/ticket-settings",
         "PUT /integrations/{id}/ticket-settings",
         "PATCH /integrations/{id}/ticket-settings",
+        "GET /integrations/{id}/ticket-lists",
         "POST /integrations/{id}/hook-token",
         "GET /integrations/{id}/alerts",
         "GET /integrations/{id}/ticket-reconciler",
         "POST /integrations/{id}/ticket-reconciler",
         "POST /hooks/datto/{integrationId}/alerts",
         "POST /hooks/autotask/{integrationId}/callout",
+        "POST /hooks/autotask/{integrationId}/webhook",
         "POST /hooks/connectwise/{integrationId}/callback",
     ];
     expected.sort();
@@ -501,6 +503,7 @@ fn the_openapi_document_names_every_route_and_leaves_the_hooks_open() {
     for hook in [
         "/hooks/datto/{integrationId}/alerts",
         "/hooks/autotask/{integrationId}/callout",
+        "/hooks/autotask/{integrationId}/webhook",
         "/hooks/connectwise/{integrationId}/callback",
     ] {
         assert_eq!(tickets["paths"][hook]["post"]["security"], json!([{}]), "{hook}");
@@ -626,4 +629,85 @@ async fn only_one_datto_account_tickets_into_one_autotask_database() {
         )
         .await;
     assert_eq!(status, 200, "{own}");
+}
+
+#[tokio::test]
+async fn a_devices_configuration_is_found_through_the_import_index() {
+    use shared::companies::directory::DeviceConfiguration;
+    use shared::psa_import::PsaImporter;
+    use simulators::autotask::Entity;
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let store = &w.api.store;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let ci = w.ci_id.unwrap().to_string();
+    // The import wrote the index: one read finds the device's configuration item.
+    assert_eq!(
+        store
+            .device_configuration(&tenant, PsaKind::Autotask, &w.device_uid)
+            .await
+            .unwrap(),
+        DeviceConfiguration::Found(ci.clone())
+    );
+    assert_eq!(
+        store
+            .device_configuration(&tenant, PsaKind::Autotask, "no-such-device")
+            .await
+            .unwrap(),
+        DeviceConfiguration::None
+    );
+    // The ticket flow uses the index, not the configuration records: with the record gone
+    // (and the index kept), the ticket still names the configuration item.
+    let records = store
+        .directory(&tenant, shared::psa::RecordKind::Configuration)
+        .await
+        .unwrap();
+    let record = records
+        .iter()
+        .find(|r| r.rmm_device_uid.as_deref() == Some(w.device_uid.as_str()))
+        .unwrap();
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{TENANT}")),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("CONFIGURATION#{}", record.id)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uid = w.raise("disk_usage_ctx").await;
+    assert_eq!(w.autotask_tickets_for(&uid)[0].configuration_item_id, w.ci_id);
+
+    // The configuration item deactivated in Autotask: the next import takes it out of the index.
+    assert!(
+        w.autotask()
+            .change_record(Entity::ConfigurationItems, w.ci_id.unwrap(), |r| {
+                r.insert("isActive".into(), json!(false));
+            })
+    );
+    let importer = PsaImporter {
+        store,
+        secrets: &w.api.secrets,
+        psa: &w.api.psa,
+        settings: &w.api.settings,
+    };
+    let run = importer
+        .start(&tenant, &w.psa_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
+    importer.run(&tenant, &w.psa_id, &run.run_id).await.unwrap();
+    assert_eq!(
+        store
+            .device_configuration(&tenant, PsaKind::Autotask, &w.device_uid)
+            .await
+            .unwrap(),
+        DeviceConfiguration::None
+    );
+    let later = w.raise("srvc_status_ctx").await;
+    assert_eq!(w.autotask_tickets_for(&later)[0].configuration_item_id, None);
 }

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use tokio::sync::OnceCell;
 
+/// Domains a REST root from zone discovery may be on (a host equal to one, or under it).
+pub const DEFAULT_REST_DOMAINS: &[&str] = &["autotask.net"];
+
 /// Zone discovery on the production cluster (any zone host answers it).
 pub const DEFAULT_ZONE_URL: &str = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation";
 
@@ -50,6 +53,9 @@ pub struct AutotaskConnector {
     thread_limit: usize,
     budget_reserve: i64,
     max_pages: u32,
+    webhook_field_ids: Vec<i64>,
+    ticket_webhooks: bool,
+    rest_domains: Vec<String>,
     zones: ZoneCache,
     /// Per (integration code, API user, entity endpoint): shared by every client of the
     /// connector, so two clients of one account together keep to the limit.
@@ -66,13 +72,21 @@ impl AutotaskConnector {
             thread_limit: 3,
             budget_reserve: 500,
             max_pages: 2_000,
+            webhook_field_ids: Vec::new(),
+            ticket_webhooks: true,
+            rest_domains: DEFAULT_REST_DOMAINS.iter().map(|d| (*d).to_owned()).collect(),
             zones: ZoneCache::default(),
             threads: ThreadLimits::default(),
         }
     }
 
     /// Reads `AUTOTASK_ZONE_URL`, `AUTOTASK_INTEGRATION_CODE` (the API tracking identifier used
-    /// when credentials bring none), `AUTOTASK_THREAD_LIMIT`, `AUTOTASK_BUDGET_RESERVE`.
+    /// when credentials bring none), `AUTOTASK_THREAD_LIMIT`, `AUTOTASK_BUDGET_RESERVE`,
+    /// `AUTOTASK_WEBHOOK_FIELD_IDS` (comma-separated ticket field ids a registered ticket
+    /// webhook subscribes; which ids name which fields is UNCONFIRMED, so none by default),
+    /// `AUTOTASK_TICKET_WEBHOOKS` (`false` = never register ticket webhooks; default true),
+    /// `AUTOTASK_REST_DOMAINS` (comma-separated domains a discovered REST root may be on,
+    /// replacing [`DEFAULT_REST_DOMAINS`]; `127.0.0.1` for the simulator).
     pub fn from_env(http: reqwest::Client) -> Self {
         let mut c = Self::new(http);
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -85,6 +99,19 @@ impl AutotaskConnector {
         }
         if let Some(n) = var("AUTOTASK_BUDGET_RESERVE").and_then(|v| v.parse().ok()) {
             c.budget_reserve = n;
+        }
+        if let Some(v) = var("AUTOTASK_REST_DOMAINS") {
+            c.rest_domains = v
+                .split(',')
+                .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect();
+        }
+        if let Some(v) = var("AUTOTASK_TICKET_WEBHOOKS") {
+            c.ticket_webhooks = !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off");
+        }
+        if let Some(v) = var("AUTOTASK_WEBHOOK_FIELD_IDS") {
+            c.webhook_field_ids = v.split(',').filter_map(|f| f.trim().parse().ok()).collect();
         }
         c
     }
@@ -113,6 +140,27 @@ impl AutotaskConnector {
     /// Bulk listings refuse to start with fewer requests than this left in the hour.
     pub fn with_budget_reserve(mut self, reserve: i64) -> Self {
         self.budget_reserve = reserve;
+        self
+    }
+
+    /// The domains a REST root from zone discovery may be on (the credentials go there).
+    pub fn with_rest_domains(mut self, domains: &[&str]) -> Self {
+        self.rest_domains = domains
+            .iter()
+            .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Whether hook tokens register Autotask ticket webhooks.
+    pub fn with_ticket_webhooks(mut self, on: bool) -> Self {
+        self.ticket_webhooks = on;
+        self
+    }
+
+    /// Ticket field ids a registered ticket webhook subscribes.
+    pub fn with_webhook_field_ids(mut self, ids: Vec<i64>) -> Self {
+        self.webhook_field_ids = ids;
         self
     }
 
@@ -147,11 +195,14 @@ impl AutotaskConnector {
                 retry: self.retry.clone(),
                 thread_limit: self.thread_limit,
                 max_pages: self.max_pages,
+                rest_domains: self.rest_domains.clone(),
                 zones: self.zones.clone(),
                 threads: self.threads.clone(),
                 requests: AtomicU64::new(0),
             },
             budget_reserve: self.budget_reserve,
+            webhook_field_ids: self.webhook_field_ids.clone(),
+            ticket_webhooks: self.ticket_webhooks,
             ci_types: OnceCell::new(),
             ci_picklists: OnceCell::new(),
         })
@@ -166,6 +217,9 @@ pub struct AutotaskClient {
     /// The zone, credential headers, thread limit, retries and paging: how requests are sent.
     pub(super) transport: Transport,
     budget_reserve: i64,
+    /// Ticket fields a registered ticket webhook subscribes.
+    pub(super) webhook_field_ids: Vec<i64>,
+    ticket_webhooks: bool,
     /// ConfigurationItemTypes by id, read once.
     pub(super) ci_types: OnceCell<HashMap<i64, String>>,
     /// The ConfigurationItems audit picklists (manufacturer, model), read once.
@@ -176,6 +230,11 @@ impl AutotaskClient {
     /// HTTP requests sent so far (zone discovery and retries included).
     pub fn requests_made(&self) -> u64 {
         self.transport.requests_made()
+    }
+
+    /// Whether ticket webhooks are registered for this account (`AUTOTASK_TICKET_WEBHOOKS`).
+    pub fn registers_ticket_webhooks(&self) -> bool {
+        self.ticket_webhooks
     }
 
     pub fn username(&self) -> &str {

@@ -42,7 +42,8 @@
 //! zone, thread limit, retry rules, error mapping, paging), `client` (connector, client,
 //! connection test, budget; the client owns a transport), `records` (records for the import),
 //! `tickets` (the alert round trip), `configurations` (configuration items: the lists a user
-//! picks from, lookup by device uid, create with lookup-before-retry, update of changed fields). Autotask's extension callouts are parsed with the other
+//! picks from, lookup by device uid, create with lookup-before-retry, update of changed fields),
+//! `webhooks` (TicketWebhooks: registration, deletion, `X-Hook-Signature`). Autotask's extension callouts are parsed with the other
 //! ticket hooks, outside this module.
 
 mod client;
@@ -50,10 +51,12 @@ mod configurations;
 mod records;
 mod tickets;
 mod transport;
+mod webhooks;
 
 pub use crate::retry::RetryPolicy;
 pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
 pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
+pub use webhooks::{SECRET_KEY_MAX, TicketWebhookSpec, verify_webhook_signature};
 
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,7 @@ fn fast_retry() -> RetryPolicy {
 fn connector(sim: &AutotaskSim) -> AutotaskConnector {
     AutotaskConnector::new(crate::http::client())
         .with_zone_url(sim.zone_information_url())
+        .with_rest_domains(&["127.0.0.1"])
         .with_integration_code(CODE)
         .with_retry(fast_retry())
 }
@@ -598,3 +599,31 @@ async fn an_item_null_answer_is_not_found() {
 }
 
 mod configurations;
+#[tokio::test]
+async fn a_rest_root_off_autotasks_domains_is_refused_before_credentials_go_there() {
+    let sim = sim(base()).await;
+    // The simulator's zone answers a REST root on 127.0.0.1: not an Autotask domain.
+    let strict = AutotaskConnector::new(crate::http::client())
+        .with_zone_url(sim.zone_information_url())
+        .with_integration_code(CODE)
+        .with_retry(fast_retry())
+        .client(creds(USER, SECRET))
+        .await
+        .unwrap();
+    let e = strict.test_connection().await.unwrap_err();
+    assert!(
+        matches!(&e, PsaError::InvalidResponse { detail, .. } if detail.contains("refusing REST root on 127.0.0.1")),
+        "{e:?}"
+    );
+    let stats = sim.stats();
+    assert_eq!(stats.route("zoneInformation"), 1);
+    assert_eq!(stats.total_requests, 1, "no credentialed request was sent: {stats:?}");
+    // Allowed explicitly (as the simulator's tests do), it connects.
+    connector(&sim)
+        .client(creds(USER, SECRET))
+        .await
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap();
+}

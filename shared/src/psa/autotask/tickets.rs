@@ -7,7 +7,7 @@ use super::client::AutotaskClient;
 use super::records::{id_text, text};
 use super::transport::{PSA, decode};
 use crate::http::Answer;
-use crate::psa::{PsaError, TicketDraft, TicketState, truncate_chars};
+use crate::psa::{AutotaskTicketLists, PsaChoice, PsaError, TicketDraft, TicketState, truncate_chars};
 use crate::retry::Replay;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -210,6 +210,17 @@ impl AutotaskClient {
             .map(|t| ticket_state(t, settings)))
     }
 
+    /// The picklists ticket settings refer to, from `GET /Tickets/entityInformation/fields`
+    /// (queueID, issueType, subIssueType with its parent issue type, status, priority, source).
+    /// Picklist values come as strings or numbers; one that is not an integer is left out.
+    pub async fn ticket_lists(&self) -> Result<AutotaskTicketLists, PsaError> {
+        let info: Value = self
+            .transport
+            .get_json("Tickets/entityInformation/fields", "Tickets")
+            .await?;
+        Ok(ticket_lists_from_fields(&info))
+    }
+
     async fn ticket_item(&self, ticket_id: &str) -> Result<Value, PsaError> {
         let not_found = || PsaError::NotFound {
             psa: PSA,
@@ -248,6 +259,64 @@ impl AutotaskClient {
         }
         self.transport.expect_ok(answer, path)
     }
+}
+
+/// The lists out of a field-info answer (`{fields: [{name, isPickList, picklistValues}]}`).
+pub(super) fn ticket_lists_from_fields(info: &Value) -> AutotaskTicketLists {
+    let picklist = |field: &str| -> Vec<PsaChoice> {
+        let values = info
+            .get("fields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|f| {
+                f.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(field))
+            })
+            .and_then(|f| f.get("picklistValues"))
+            .and_then(Value::as_array);
+        let number = |v: Option<&Value>| match v? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        values
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                Some(PsaChoice {
+                    id: number(v.get("value"))?,
+                    name: truncate_chars(v.get("label").and_then(Value::as_str).unwrap_or_default(), 200),
+                    active: v.get("isActive").and_then(Value::as_bool).unwrap_or(true),
+                    is_default: v.get("isDefaultValue").and_then(Value::as_bool).unwrap_or(false),
+                    parent_id: number(v.get("parentValue")),
+                    closed: None,
+                })
+            })
+            .collect()
+    };
+    let mut lists = AutotaskTicketLists {
+        queues: picklist("queueID"),
+        issue_types: picklist("issueType"),
+        sub_issue_types: picklist("subIssueType"),
+        statuses: picklist("status"),
+        priorities: picklist("priority"),
+        sources: picklist("source"),
+    };
+    // Only sub-issue types carry a parent.
+    for list in [
+        &mut lists.queues,
+        &mut lists.issue_types,
+        &mut lists.statuses,
+        &mut lists.priorities,
+        &mut lists.sources,
+    ] {
+        for c in list.iter_mut() {
+            c.parent_id = None;
+        }
+    }
+    lists
 }
 
 fn item_id(body: &[u8], path: &str) -> Result<i64, PsaError> {

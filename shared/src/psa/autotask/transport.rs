@@ -100,6 +100,8 @@ pub(super) struct Transport {
     pub(super) retry: RetryPolicy,
     pub(super) thread_limit: usize,
     pub(super) max_pages: u32,
+    /// Domains the REST root from zone discovery may be on.
+    pub(super) rest_domains: Vec<String>,
     pub(super) zones: ZoneCache,
     pub(super) threads: ThreadLimits,
     pub(super) requests: AtomicU64,
@@ -337,6 +339,18 @@ impl Transport {
         {
             return Err(invalid(format!("refusing REST root {root}")));
         }
+        // The credentials go to this root: only on Autotask's domains (or those configured).
+        let host = root
+            .host_str()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if !host_on_domains(&host, &self.rest_domains) {
+            return Err(invalid(format!(
+                "refusing REST root on {host}: not on an allowed Autotask domain ({}; AUTOTASK_REST_DOMAINS)",
+                self.rest_domains.join(", ")
+            )));
+        }
         if !root.path().ends_with('/') {
             let path = format!("{}/", root.path());
             root.set_path(&path);
@@ -348,6 +362,15 @@ impl Transport {
             ci: raw.ci,
         })
     }
+}
+
+/// Whether `host` is one of `domains` or under one of them (`webservices14.autotask.net` is
+/// under `autotask.net`; `evilautotask.net` is not).
+fn host_on_domains(host: &str, domains: &[String]) -> bool {
+    !host.is_empty()
+        && domains
+            .iter()
+            .any(|d| host == d || host.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.')))
 }
 
 /// A `nextPageUrl` must stay on the zone's host and under its REST root: the credentials go
@@ -432,6 +455,23 @@ mod unit {
             let e = checked_next_url(&zone, evil).unwrap_err();
             assert!(matches!(e, PsaError::Paging { .. }), "{evil}");
             assert!(!e.to_string().contains("paging=x"));
+        }
+    }
+
+    #[test]
+    fn rest_roots_only_on_allowed_domains() {
+        let domains = vec!["autotask.net".to_owned(), "127.0.0.1".to_owned()];
+        for ok in ["webservices14.autotask.net", "autotask.net", "127.0.0.1"] {
+            assert!(host_on_domains(ok, &domains), "{ok}");
+        }
+        for evil in [
+            "evilautotask.net",
+            "autotask.net.evil.example",
+            "127.0.0.2",
+            "",
+            "x127.0.0.1",
+        ] {
+            assert!(!host_on_domains(evil, &domains), "{evil}");
         }
     }
 

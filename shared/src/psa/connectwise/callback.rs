@@ -1,4 +1,5 @@
-//! ConnectWise callbacks (webhooks): registering rmmsync's ticket callback, fetching the
+//! ConnectWise callbacks (webhooks): registering rmmsync's ticket callback (and deleting it),
+//! fetching the
 //! signing key a delivery names (only from allowed hosts), and checking a delivery's
 //! `x-content-signature`.
 
@@ -68,6 +69,30 @@ impl ConnectWiseClient {
                 path: "/system/callbacks".into(),
                 detail: "the callback exists, but it is not listed".into(),
             })
+    }
+
+    /// Deletes every ticket callback whose URL contains `url_part` (rmmsync's hook path of one
+    /// integration); how many there were. A callback already gone (404) counts as deleted.
+    pub async fn deregister_callbacks(&self, url_part: &str) -> Result<usize, PsaError> {
+        let cond = Conditions::new().eq_str("type", "ticket");
+        let mine: Vec<i64> = self
+            .list_all("system/callbacks", &cond)
+            .await?
+            .iter()
+            .filter(|c| c["url"].as_str().is_some_and(|u| u.contains(url_part)))
+            .filter_map(|c| c["id"].as_i64())
+            .collect();
+        for id in &mine {
+            let url = self.transport().url(&format!("system/callbacks/{id}")).await?;
+            let answer = self
+                .transport()
+                .send(Method::DELETE, url, None, Auth::Account, Pagination::Default)
+                .await?;
+            if !answer.status.is_success() && answer.status != StatusCode::NOT_FOUND {
+                return Err(self.transport().error_for("/system/callbacks/{id}", &answer));
+            }
+        }
+        Ok(mine.len())
     }
 
     /// Fetches (and caches) the signing key of a callback from its `Metadata.key_url`. The

@@ -19,6 +19,10 @@ use tokio::sync::{Mutex, OnceCell};
 /// The API's largest page.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
+/// The longest answer read from a ConnectWise host by default (a full page of 1,000
+/// configurations is a few MB).
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 20 * 1024 * 1024;
+
 /// Hosts a callback's `Metadata.key_url` may point at by default (ConnectWise's cloud API and
 /// sandbox hosts); the client's own site is always allowed on top.
 pub const DEFAULT_KEY_URL_HOSTS: &[&str] = &[
@@ -56,6 +60,7 @@ pub struct ConnectWiseConnector {
     accept_version: Option<String>,
     key_url_hosts: Vec<String>,
     site_concurrency: usize,
+    max_answer_bytes: usize,
 }
 
 impl ConnectWiseConnector {
@@ -70,6 +75,7 @@ impl ConnectWiseConnector {
             accept_version: None,
             key_url_hosts: DEFAULT_KEY_URL_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             site_concurrency: 6,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 
@@ -77,7 +83,8 @@ impl ConnectWiseConnector {
     /// (true/false, default false), `CONNECTWISE_PAGE_SIZE` (1..=1000, default 1000),
     /// `CONNECTWISE_API_VERSION` (pins `Accept: application/vnd.connectwise.com+json;
     /// version=...`), `CONNECTWISE_RETRY_ATTEMPTS` (attempts on 429) and
-    /// `CONNECTWISE_KEY_URL_HOSTS` (comma-separated hosts added to the callback key allow-list).
+    /// `CONNECTWISE_KEY_URL_HOSTS` (comma-separated hosts added to the callback key allow-list),
+    /// `CONNECTWISE_MAX_ANSWER_BYTES` (the longest answer read, default 20 MiB).
     pub fn from_env(http: reqwest::Client) -> Self {
         let mut c = Self::new(http);
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -91,6 +98,9 @@ impl ConnectWiseConnector {
         c.accept_version = var("CONNECTWISE_API_VERSION").map(|v| v.trim().to_owned());
         if let Some(n) = var("CONNECTWISE_RETRY_ATTEMPTS").and_then(|v| v.trim().parse().ok()) {
             c.retry.rate_limited_attempts = n;
+        }
+        if let Some(n) = var("CONNECTWISE_MAX_ANSWER_BYTES").and_then(|v| v.trim().parse().ok()) {
+            c = c.with_max_answer_bytes(n);
         }
         if let Some(hosts) = var("CONNECTWISE_KEY_URL_HOSTS") {
             c.key_url_hosts.extend(
@@ -142,6 +152,12 @@ impl ConnectWiseConnector {
         self
     }
 
+    /// Answers longer than this are refused (not read further); at least 1 KiB.
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes.max(1024);
+        self
+    }
+
     /// Company site listings run this many at a time.
     pub fn with_site_concurrency(mut self, n: usize) -> Self {
         self.site_concurrency = n.max(1);
@@ -183,6 +199,7 @@ impl ConnectWiseConnector {
                         .map(|v| format!("application/vnd.connectwise.com+json; version={v}")),
                     api_base: OnceCell::new(),
                     requests: AtomicU64::new(0),
+                    max_answer_bytes: self.max_answer_bytes,
                 },
                 key_url_hosts: self.key_url_hosts.clone(),
                 allow_http: self.allow_http,

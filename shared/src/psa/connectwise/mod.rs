@@ -29,6 +29,8 @@
 //! - Quotes inside condition strings are escaped with a backslash ([`conditions::quote`]).
 //! - `complete_ticket` sends `skipCallback` as a PATCH op (`replace skipCallback true`); the
 //!   registered callback is also `isSelfSuppressedFlag` so our own changes are not echoed.
+//! - Answers are read up to `CONNECTWISE_MAX_ANSWER_BYTES` (20 MiB): a host that answers
+//!   more is refused (`InvalidResponse`) and not read further.
 //! - A `key_url` on an unknown host is refused with [`PsaError::Config`](crate::psa::PsaError::Config).
 //! - The model version is not pinned unless `CONNECTWISE_API_VERSION` is set.
 //!
@@ -54,7 +56,8 @@ mod transport;
 pub use crate::retry::RetryPolicy;
 pub use callback::verify_callback_signature;
 pub use client::{
-    ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, DEFAULT_KEY_URL_HOSTS, MAX_PAGE_SIZE,
+    ConnectWiseClient, ConnectWiseConnector, ConnectWiseCredentials, DEFAULT_KEY_URL_HOSTS, DEFAULT_MAX_ANSWER_BYTES,
+    MAX_PAGE_SIZE,
 };
 pub use tickets::ConnectWiseTicketSettings;
 

@@ -646,3 +646,28 @@ async fn complete_ticket_does_not_echo() {
 }
 
 mod configurations;
+#[tokio::test]
+async fn answers_longer_than_the_limit_are_refused_unread() {
+    let sim = sim(ConnectWiseConfig {
+        companies: 300,
+        ..ConnectWiseConfig::default()
+    })
+    .await;
+    let small = connector()
+        .with_max_answer_bytes(16 * 1024)
+        .client(creds(&sim))
+        .unwrap();
+    // Short answers pass.
+    small.test_connection().await.unwrap();
+    // A page of 300 companies does not.
+    let e = small.list_records(RecordKind::Company).await.unwrap_err();
+    assert!(
+        matches!(&e, PsaError::InvalidResponse { detail, .. } if detail.contains("larger than 16384 bytes")),
+        "{e:?}"
+    );
+    // Not retried: one request for the page.
+    let pages = sim.stats().route("companies");
+    assert_eq!(pages, 1, "{:?}", sim.stats());
+    // The default limit reads it.
+    assert!(client(&sim).list_records(RecordKind::Company).await.unwrap().len() >= 300);
+}

@@ -6,7 +6,9 @@
 use super::client::{BoardStatus, ConnectWiseClient};
 use super::conditions::Conditions;
 use super::transport::PSA;
-use crate::psa::{PsaError, TicketDraft, TicketState, truncate_chars};
+use crate::psa::{
+    ConnectWiseBoard, ConnectWiseTicketLists, PsaChoice, PsaError, TicketDraft, TicketState, truncate_chars,
+};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -152,17 +154,18 @@ impl ConnectWiseClient {
             return Ok(());
         }
         let id = ticket["id"].as_i64().unwrap_or_default();
-        let status = match settings.closed_status_id {
+        let board = ticket["board"]["id"].as_i64().unwrap_or(settings.board_id);
+        // A status belongs to one board: the configured one only for tickets on the configured
+        // board (a per-monitor override may have put the ticket on another).
+        let status = match settings.closed_status_id.filter(|_| board == settings.board_id) {
             Some(s) => s,
-            None => {
-                let board = ticket["board"]["id"].as_i64().unwrap_or(settings.board_id);
-                self.statuses(board)
-                    .await?
-                    .iter()
-                    .find(|s| s.closed && !s.inactive)
-                    .map(|s| s.id)
-                    .ok_or_else(|| PsaError::Config(format!("board {board} has no active closed status")))?
-            }
+            None => self
+                .statuses(board)
+                .await?
+                .iter()
+                .find(|s| s.closed && !s.inactive)
+                .map(|s| s.id)
+                .ok_or_else(|| PsaError::Config(format!("board {board} has no active closed status")))?,
         };
         if !resolution.trim().is_empty() {
             self.post_note(id, resolution, NoteKind::Resolution).await?;
@@ -219,6 +222,53 @@ impl ConnectWiseClient {
         }
     }
 
+    /// What ticket settings refer to: the boards (all, or only `board`) each with its types,
+    /// subtypes, items, statuses and teams, then the priorities and sources. A board's lists
+    /// are read together; a board whose items or teams the API does not serve (404) has none.
+    pub async fn ticket_lists(&self, board: Option<i64>) -> Result<ConnectWiseTicketLists, PsaError> {
+        let mut cond = Conditions::new();
+        if let Some(id) = board {
+            cond = cond.eq_int("id", id);
+        }
+        let boards = self.list_all("service/boards", &cond).await?;
+        let mut out = ConnectWiseTicketLists::default();
+        for b in boards.iter().take(MAX_BOARDS) {
+            let Some(id) = b["id"].as_i64() else { continue };
+            let sub = |name: &'static str| async move {
+                let none = Conditions::new();
+                match self.list_all(&format!("service/boards/{id}/{name}"), &none).await {
+                    Err(PsaError::NotFound { .. }) if matches!(name, "items" | "teams") => Ok(Vec::new()),
+                    other => other.map(|l| l.iter().filter_map(choice).collect::<Vec<_>>()),
+                }
+            };
+            let (statuses, types, subtypes, items, teams) = tokio::try_join!(
+                sub("statuses"),
+                sub("types"),
+                sub("subtypes"),
+                sub("items"),
+                sub("teams")
+            )?;
+            out.boards.push(ConnectWiseBoard {
+                id,
+                name: truncate_chars(b["name"].as_str().unwrap_or_default(), 200),
+                active: b["inactiveFlag"].as_bool() != Some(true),
+                types,
+                subtypes,
+                items,
+                statuses,
+                teams,
+            });
+        }
+        let none = Conditions::new();
+        let (priorities, sources) = tokio::try_join!(
+            self.list_all("service/priorities", &none),
+            self.list_all("service/sources", &none)
+        )?;
+        out.priorities = priorities.iter().filter_map(choice).collect();
+        out.sources = sources.iter().filter_map(choice).collect();
+        Ok(out)
+    }
+
     async fn ticket_state(&self, t: &Value, settings: &ConnectWiseTicketSettings) -> Result<TicketState, PsaError> {
         let id = t["id"].as_i64().ok_or_else(|| PsaError::InvalidResponse {
             psa: PSA,
@@ -260,6 +310,22 @@ impl ConnectWiseClient {
         self.inner.board_statuses.lock().await.insert(board, statuses.clone());
         Ok(statuses)
     }
+}
+
+/// Boards read for the lists at most (each costs five requests).
+const MAX_BOARDS: usize = 200;
+
+/// A list entry: `id`, `name`, `inactiveFlag`/`inactive`, `defaultFlag`, `closedStatus`.
+fn choice(v: &Value) -> Option<PsaChoice> {
+    let inactive = v["inactiveFlag"].as_bool().or(v["inactive"].as_bool()).unwrap_or(false);
+    Some(PsaChoice {
+        id: v["id"].as_i64()?,
+        name: truncate_chars(v["name"].as_str().unwrap_or_default(), 200),
+        active: !inactive,
+        is_default: v["defaultFlag"].as_bool().unwrap_or(false),
+        parent_id: None,
+        closed: v["closedStatus"].as_bool(),
+    })
 }
 
 fn parse_id(s: &str, what: &str) -> Result<i64, PsaError> {

@@ -4,9 +4,9 @@
 //! [`PsaError`] it becomes, and forward-only paging.
 
 use super::conditions::Conditions;
-use crate::http::{Answer, describe_error as describe, host_and_port};
+use crate::http::{Answer, ReadError, describe_error as describe, host_and_port};
 use crate::psa::{PsaError, PsaKind};
-use crate::retry::{Replay, RetryPolicy, RetryRules, send_with_retry};
+use crate::retry::{AttemptError, Replay, RetryPolicy, RetryRules, send_with_retry};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
@@ -137,6 +137,8 @@ pub(super) struct Transport {
     /// `https://site/{codebase}apis/3.0/`, looked up once.
     pub(super) api_base: OnceCell<Url>,
     pub(super) requests: AtomicU64,
+    /// Answers longer than this are refused.
+    pub(super) max_answer_bytes: usize,
 }
 
 impl Transport {
@@ -251,7 +253,17 @@ impl Transport {
                 req = req.json(b);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            Ok(Answer::read(req).await?)
+            // A host that answers without end must not fill the function's memory.
+            Answer::read_limited(req, self.max_answer_bytes)
+                .await
+                .map_err(|e| match e {
+                    ReadError::Transport(t) => AttemptError::Transport(t),
+                    ReadError::TooLarge { limit } => AttemptError::Stop(PsaError::InvalidResponse {
+                        psa: PSA,
+                        path: url.path().to_owned(),
+                        detail: format!("the answer is larger than {limit} bytes (CONNECTWISE_MAX_ANSWER_BYTES)"),
+                    }),
+                })
         })
         .await
     }

@@ -3,7 +3,11 @@
 //! is that no alert is lost, no alert has two tickets, and no ticket and its
 //! alerts disagree.
 //!
-//! In the simulators (Datto RMM, Autotask; moto as a child process or
+//! `SOAK_PSA=connectwise` runs it against ConnectWise Manage instead of
+//! Autotask (the default): the same faults on the ConnectWise simulator,
+//! tickets closed there without a callback (the reconciler finds them).
+//!
+//! In the simulators (Datto RMM, Autotask or ConnectWise; moto as a child process or
 //! `RMMSYNC_MOTO_ENDPOINT`): `SOAK_ALERTS` (2,000) alerts over `SOAK_DEVICES`
 //! (200) devices, each of a few monitors (repeats within the window become
 //! notes). Of the alert webhooks 10 % are dropped, 20 % delivered twice, and
@@ -24,7 +28,7 @@
 //! resolved), `notes`, `p95_ms` (webhook answer time).
 
 use rmmsync_tests::bench::{env_num, start_moto, vm_hwm_mb};
-use rmmsync_tests::ticket_world::{World, WorldOptions, world_opts};
+use rmmsync_tests::ticket_world::{Psa, World, WorldOptions, world_opts};
 use serde_json::{Value, json};
 use shared::psa::PsaKind;
 use shared::tenant::TenantId;
@@ -75,6 +79,53 @@ impl Rng {
     }
 }
 
+fn set_psa_faults(w: &World, faults: Faults) {
+    match &w.psa_sim {
+        Psa::Autotask(s) => s.set_faults(faults),
+        Psa::ConnectWise(s) => s.set_faults(faults),
+    }
+}
+
+/// The PSA's tickets: (id, alert uid, complete).
+fn psa_tickets(w: &World) -> Vec<(String, Option<String>, bool)> {
+    match &w.psa_sim {
+        Psa::Autotask(s) => s
+            .tickets()
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.rmm_alert_id.clone(), t.status == 5))
+            .collect(),
+        Psa::ConnectWise(s) => s
+            .tickets()
+            .into_iter()
+            .map(|t| {
+                (
+                    t["id"].as_i64().unwrap_or_default().to_string(),
+                    t["externalXRef"].as_str().map(str::to_owned),
+                    t["closedFlag"] == true,
+                )
+            })
+            .collect(),
+    }
+}
+
+fn complete_in_psa(w: &World, id: &str) {
+    let id: i64 = id.parse().unwrap();
+    match &w.psa_sim {
+        Psa::Autotask(s) => {
+            s.complete_ticket(id);
+        }
+        Psa::ConnectWise(s) => s.close_ticket(id),
+    }
+}
+
+fn psa_notes(w: &World, id: &str) -> usize {
+    let id: i64 = id.parse().unwrap();
+    match &w.psa_sim {
+        Psa::Autotask(s) => s.notes(id).len(),
+        Psa::ConnectWise(s) => s.notes(id).len(),
+    }
+}
+
 /// Sends `deliveries` (alert uids, in order) to the hook, `parallel` at a time; returns answer times.
 async fn deliver_all(w: &Arc<World>, deliveries: Vec<String>, parallel: usize) -> Vec<f64> {
     let gate = Arc::new(Semaphore::new(parallel));
@@ -102,6 +153,10 @@ fn main() {
     let devices = env_num("SOAK_DEVICES", 200) as usize;
     let parallel = env_num("SOAK_PARALLEL", 8) as usize;
     let latency = Duration::from_millis(env_num("SOAK_LATENCY_MS", 2));
+    let kind = match std::env::var("SOAK_PSA").unwrap_or_default().as_str() {
+        "connectwise" | "connectwise-manage" => PsaKind::ConnectwiseManage,
+        _ => PsaKind::Autotask,
+    };
     let (moto, _moto) = start_moto();
     // SAFETY: set before the runtime (and any other thread) starts.
     unsafe {
@@ -117,7 +172,7 @@ fn main() {
         let started = Instant::now();
         let w = Arc::new(
             world_opts(
-                PsaKind::Autotask,
+                kind,
                 clock,
                 WorldOptions {
                     latency,
@@ -125,19 +180,27 @@ fn main() {
                     timing: TicketTiming::default(),
                     datto_rate_limit: Some(20_000),
                     autotask_hourly_limit: Some(1_000_000),
+                    connectwise_rate_limit: Some(1_000_000),
                 },
             )
             .await,
         );
         w.datto_sim.set_alert_webhook(None);
         let mut rng = Rng(0x5eed_1234_abcd_0001);
-        let autotask_faults = Faults {
+        let psa_faults = Faults {
             fail_rate: 0.05,
             status: 500,
             ..Faults::default()
         };
         let timeouts = Faults {
-            path_contains: Some("/Tickets".into()),
+            path_contains: Some(
+                if kind == PsaKind::Autotask {
+                    "/Tickets"
+                } else {
+                    "/service/tickets"
+                }
+                .into(),
+            ),
             latency: Some(Duration::from_millis(1_500)),
             ..Faults::default()
         };
@@ -164,7 +227,7 @@ fn main() {
                 }
             }
             rng.shuffle(&mut deliveries);
-            w.autotask().set_faults(if b % 20 == 7 { timeouts.clone() } else { autotask_faults.clone() });
+            set_psa_faults(&w, if b % 20 == 7 { timeouts.clone() } else { psa_faults.clone() });
             w.datto_sim.set_faults(simulators::datto::Faults {
                 force_429_next: 2,
                 retry_after_secs: 1,
@@ -172,7 +235,7 @@ fn main() {
             });
             ms.extend(deliver_all(&w, deliveries, parallel).await);
         }
-        w.autotask().set_faults(autotask_faults.clone());
+        set_psa_faults(&w, psa_faults.clone());
         // A fifth of the alerts resolve in Datto RMM; their webhooks dropped and doubled alike.
         let mut resolutions = Vec::new();
         for uid in &raised {
@@ -188,22 +251,21 @@ fn main() {
         }
         rng.shuffle(&mut resolutions);
         ms.extend(deliver_all(&w, resolutions, parallel).await);
-        // A third of the tickets completed in Autotask; half of those announce it with a callout.
+        // A third of the tickets completed in the PSA; with Autotask half of those announce it
+        // with a callout (ConnectWise has no callback registered here: the reconciler finds them).
         let ours: HashSet<&str> = raised.iter().map(String::as_str).collect();
-        let tickets: Vec<i64> = w
-            .autotask()
-            .tickets()
+        let tickets: Vec<String> = psa_tickets(&w)
             .into_iter()
-            .filter(|t| t.rmm_alert_id.as_deref().is_some_and(|a| ours.contains(a)) && t.status != 5)
-            .map(|t| t.id)
+            .filter(|(_, alert, complete)| alert.as_deref().is_some_and(|a| ours.contains(a)) && !complete)
+            .map(|(id, _, _)| id)
             .collect();
         let callout = format!("/hooks/autotask/{}/callout?token={}", w.psa_id, w.psa_token);
         for id in tickets {
             if !rng.chance(1.0 / 3.0) {
                 continue;
             }
-            w.autotask().complete_ticket(id);
-            if rng.chance(0.5) {
+            complete_in_psa(&w, &id);
+            if kind == PsaKind::Autotask && rng.chance(0.5) {
                 let t0 = Instant::now();
                 let body = format!("id={id}&status=5");
                 let _ = w
@@ -225,7 +287,7 @@ fn main() {
         let mut passes = Vec::new();
         for pass in 0..12 {
             if pass == 2 {
-                w.autotask().set_faults(Faults::default());
+                set_psa_faults(&w, Faults::default());
                 w.datto_sim.set_faults(simulators::datto::Faults::default());
             }
             let record = w.api.tickets().reconcile(&tenant, &w.datto_id, &budget).await.unwrap();
@@ -251,16 +313,14 @@ fn main() {
             .iter()
             .map(|a| (a["alertUid"].as_str().unwrap().to_owned(), a.clone()))
             .collect();
-        let at_tickets: Vec<_> = w
-            .autotask()
-            .tickets()
+        let at_tickets: Vec<(String, Option<String>, bool)> = psa_tickets(&w)
             .into_iter()
-            .filter(|t| t.rmm_alert_id.as_deref().is_some_and(|a| ours.contains(a)))
+            .filter(|(_, alert, _)| alert.as_deref().is_some_and(|a| ours.contains(a)))
             .collect();
-        let ticket_status: HashMap<String, i64> = at_tickets.iter().map(|t| (t.id.to_string(), t.status)).collect();
+        let ticket_status: HashMap<String, bool> = at_tickets.iter().map(|(id, _, done)| (id.clone(), *done)).collect();
         let mut per_alert: HashMap<&str, usize> = HashMap::new();
-        for t in &at_tickets {
-            *per_alert.entry(t.rmm_alert_id.as_deref().unwrap()).or_default() += 1;
+        for (_, alert, _) in &at_tickets {
+            *per_alert.entry(alert.as_deref().unwrap()).or_default() += 1;
         }
         let duplicate_tickets: usize = per_alert.values().map(|n| n.saturating_sub(1)).sum();
         let mut lost = 0;
@@ -277,18 +337,18 @@ fn main() {
                 None => {}
                 Some(t) => {
                     alerts_of.entry(t.to_owned()).or_default().push(open);
-                    if open && ticket_status[t] == 5 {
+                    if open && ticket_status[t] {
                         left_open += 1;
                     }
                 }
             }
         }
         for (ticket, opens) in &alerts_of {
-            if ticket_status[ticket] != 5 && opens.iter().all(|o| !o) {
+            if !ticket_status[ticket] && opens.iter().all(|o| !o) {
                 left_open += 1;
             }
         }
-        let notes: usize = at_tickets.iter().map(|t| w.autotask().notes(t.id).len()).sum();
+        let notes: usize = at_tickets.iter().map(|(id, _, _)| psa_notes(&w, id)).sum();
         ms.sort_by(f64::total_cmp);
         let p95 = ms[((ms.len() as f64 - 1.0) * 0.95).round() as usize];
         let p50 = ms[((ms.len() as f64 - 1.0) * 0.5).round() as usize];
@@ -302,6 +362,7 @@ fn main() {
         );
         let report = json!({
             "bench": "hook-soak",
+            "psa": kind.as_str(),
             "alerts": raised.len(),
             "tickets": at_tickets.len(),
             "lost": lost,

@@ -221,6 +221,7 @@ fn main() {
                 secret_recovery_days: 7,
             },
             cascades: Vec::new(),
+            psa_cascades: Vec::new(),
         runs: Default::default(),
         };
         let body = json!({ "platform": "merlot", "apiKey": KEY, "apiSecret": SECRET });

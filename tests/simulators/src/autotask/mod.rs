@@ -80,6 +80,11 @@
 //! `POST /_sim/tickets/{id}/complete`, `GET|POST /_sim/callout` (JSON [`CalloutConfig`], empty
 //! body clears), `GET /_sim/callout/deliveries`.
 //!
+//! # Ticket webhooks
+//! `POST /TicketWebhooks`, `POST /TicketWebhooks/query`, `DELETE /TicketWebhooks/{id}`,
+//! `POST /TicketWebhooks/{id}/Fields`; a ticket's status change is delivered to every active
+//! webhook subscribed to updates, signed in `X-Hook-Signature` (`webhooks.rs`).
+//!
 //! # Example
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -99,6 +104,7 @@ mod items;
 mod model;
 mod query;
 mod routes;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -116,6 +122,7 @@ pub use callout::{CalloutConfig, CalloutDelivery, CalloutFormat};
 use generate::AutotaskGenParams;
 use model::AutotaskStore;
 pub use model::{COMPLETE, Entity, SimCompany, SimNote, SimTicket};
+pub use webhooks::{SimWebhook, WebhookDelivery, WebhookSignature, sign as sign_webhook};
 
 /// How the Autotask simulator draws injected faults: paths ignore case, a forced 429 (the
 /// thread threshold's answer) comes first and spares zone discovery, which has no thread limit.
@@ -314,6 +321,10 @@ pub(crate) struct AutotaskState {
     pub(crate) stats: Mutex<AutotaskStats>,
     pub(crate) callout: Mutex<Option<CalloutConfig>>,
     pub(crate) deliveries: Mutex<Vec<CalloutDelivery>>,
+    /// Registered ticket webhooks and their deliveries.
+    pub(crate) webhooks: Mutex<Vec<SimWebhook>>,
+    pub(crate) webhook_deliveries: Mutex<Vec<WebhookDelivery>>,
+    pub(crate) webhook_signature: Mutex<WebhookSignature>,
     pub(crate) generation_time: Duration,
     /// Creates of ConfigurationItems still to answer with a plain 500 after doing the work.
     pub(crate) lost_ci_creates: std::sync::atomic::AtomicU32,
@@ -340,6 +351,10 @@ impl AutotaskState {
             Some(row) => SimTicket::from_row(row),
             None => return,
         };
+        // Ticket webhooks: every status change after the create.
+        if previous != 0 && ticket.status != previous {
+            webhooks::fire(self.clone(), ticket.clone());
+        }
         if ticket.status == COMPLETE && previous != COMPLETE {
             callout::fire(self.clone(), ticket);
         }
@@ -390,6 +405,9 @@ impl AutotaskSim {
             stats: Mutex::new(AutotaskStats::default()),
             callout: Mutex::new(None),
             deliveries: Mutex::new(Vec::new()),
+            webhooks: Mutex::new(Vec::new()),
+            webhook_deliveries: Mutex::new(Vec::new()),
+            webhook_signature: Mutex::new(WebhookSignature::default()),
             data: RwLock::new(data),
             base_url,
             config,
@@ -480,6 +498,41 @@ impl AutotaskSim {
         let until = Instant::now() + timeout;
         loop {
             let d = self.callout_deliveries();
+            if d.len() >= n || Instant::now() >= until {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The registered ticket webhooks.
+    pub fn ticket_webhooks(&self) -> Vec<SimWebhook> {
+        lock(&self.shared.webhooks).clone()
+    }
+
+    /// A registered webhook's secret key (what signs its deliveries).
+    pub fn ticket_webhook_key(&self, id: i64) -> Option<String> {
+        lock(&self.shared.webhooks)
+            .iter()
+            .find(|h| h.id == id)
+            .map(|h| h.secret_key.clone())
+    }
+
+    /// How `X-Hook-Signature` is encoded from now on.
+    pub fn set_webhook_signature(&self, encoding: WebhookSignature) {
+        *lock(&self.shared.webhook_signature) = encoding;
+    }
+
+    /// Every ticket webhook delivery so far, in order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        lock(&self.shared.webhook_deliveries).clone()
+    }
+
+    /// Waits until at least `n` webhook deliveries were recorded (or `timeout` passed).
+    pub async fn wait_for_webhook_deliveries(&self, n: usize, timeout: Duration) -> Vec<WebhookDelivery> {
+        let until = Instant::now() + timeout;
+        loop {
+            let d = self.webhook_deliveries();
             if d.len() >= n || Instant::now() >= until {
                 return d;
             }

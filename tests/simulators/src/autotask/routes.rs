@@ -102,6 +102,10 @@ enum AutotaskApi {
     CreateNote(i64),
     CreateCi,
     UpdateCi,
+    WebhookCreate,
+    WebhookQuery,
+    WebhookDelete(i64),
+    WebhookFields(i64),
     /// A known path with a method it does not support.
     NotAllowed,
     Unknown,
@@ -136,6 +140,17 @@ impl AutotaskApi {
                 };
             }
             _ => {}
+        }
+        if l.first() == Some(&"ticketwebhooks") {
+            let id = |s: &str| s.parse::<i64>().ok();
+            return match (&l[1..], m) {
+                ([], "POST") => AutotaskApi::WebhookCreate,
+                (["query"], "POST") => AutotaskApi::WebhookQuery,
+                ([i], "DELETE") => id(i).map_or(AutotaskApi::Unknown, AutotaskApi::WebhookDelete),
+                ([i, "fields"], "POST") => id(i).map_or(AutotaskApi::Unknown, AutotaskApi::WebhookFields),
+                ([] | ["query"] | [_] | [_, "fields"], _) => AutotaskApi::NotAllowed,
+                _ => AutotaskApi::Unknown,
+            };
         }
         let Some(entity) = segs.first().and_then(|s| Entity::parse(s)) else {
             return AutotaskApi::Unknown;
@@ -194,6 +209,10 @@ impl AutotaskApi {
         match self {
             AutotaskApi::Version => "Version".into(),
             AutotaskApi::Threshold => "ThresholdInformation".into(),
+            AutotaskApi::WebhookCreate
+            | AutotaskApi::WebhookQuery
+            | AutotaskApi::WebhookDelete(_)
+            | AutotaskApi::WebhookFields(_) => "TicketWebhooks".into(),
             _ => self.entity().map_or("other", Entity::name).to_string(),
         }
     }
@@ -215,6 +234,10 @@ impl AutotaskApi {
             AutotaskApi::CreateNote(_) => "Tickets.notes".into(),
             AutotaskApi::CreateCi => "ConfigurationItems.create".into(),
             AutotaskApi::UpdateCi => "ConfigurationItems.update".into(),
+            AutotaskApi::WebhookCreate => "TicketWebhooks.create".into(),
+            AutotaskApi::WebhookQuery => "TicketWebhooks.query".into(),
+            AutotaskApi::WebhookDelete(_) => "TicketWebhooks.delete".into(),
+            AutotaskApi::WebhookFields(_) => "TicketWebhooks.fields".into(),
             AutotaskApi::NotAllowed | AutotaskApi::Unknown => "other".into(),
         }
     }
@@ -551,6 +574,33 @@ fn handle(ctx: &AutotaskCtx<'_>, api: AutotaskApi) -> Response {
         AutotaskApi::CreateNote(id) => create_note(ctx, id),
         AutotaskApi::CreateCi => super::items::create(ctx),
         AutotaskApi::UpdateCi => super::items::update(ctx),
+        AutotaskApi::WebhookCreate | AutotaskApi::WebhookQuery | AutotaskApi::WebhookFields(_) => {
+            let body: Value = match serde_json::from_slice(ctx.body) {
+                Ok(v) => v,
+                Err(e) => return validation(sim, &format!("The body could not be parsed: {e}")),
+            };
+            match api {
+                AutotaskApi::WebhookCreate => match super::webhooks::create(sim, &body) {
+                    Ok(id) => ok(json!({ "itemId": id })),
+                    Err(msg) => validation(sim, &msg),
+                },
+                AutotaskApi::WebhookFields(id) => match super::webhooks::add_field(sim, id, &body) {
+                    Ok(id) => ok(json!({ "itemId": id })),
+                    Err(msg) => validation(sim, &msg),
+                },
+                _ => ok(json!({
+                    "items": super::webhooks::query(sim, &body),
+                    "pageDetails": {"count": 0, "requestCount": 500, "prevPageUrl": null, "nextPageUrl": null},
+                })),
+            }
+        }
+        AutotaskApi::WebhookDelete(id) => {
+            if super::webhooks::delete(sim, id) {
+                ok(json!({ "itemId": id }))
+            } else {
+                errors(404, &format!("TicketWebhook {id} was not found."))
+            }
+        }
         AutotaskApi::Zone | AutotaskApi::NotAllowed | AutotaskApi::Unknown => not_found(),
     }
 }

@@ -1,6 +1,6 @@
 //! The seeded fake data of the ConnectWise simulator (generator): companies (some duplicate or
 //! near-duplicate names, some inactive or `deletedFlag`), their sites, contacts and
-//! configurations, members, boards with statuses, types and subtypes, priorities, sources and a
+//! configurations, members, boards with statuses, types, subtypes, items and teams, priorities, sources and a
 //! few tickets.
 
 use serde_json::{Value, json};
@@ -195,6 +195,15 @@ impl ConnectWiseStore {
                 d.subtypes
                     .insert(json!({"name": t, "board": {"id": board_id, "name": board}, "inactiveFlag": false}));
             }
+            for t in ["Server", "Workstation"] {
+                d.items
+                    .insert(json!({"name": t, "board": {"id": board_id, "name": board}, "inactiveFlag": false}));
+            }
+            // "Projects" has a team but no default one: what a ticket settings check warns about.
+            d.teams.insert(
+                json!({"name": format!("{board} Team"), "board": {"id": board_id, "name": board},
+                "defaultFlag": board != "Projects", "teamLeader": {"id": 1}}),
+            );
         }
 
         let mut names: Vec<String> = Vec::new();

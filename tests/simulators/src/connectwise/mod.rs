@@ -512,6 +512,33 @@ impl ConnectWiseSim {
             .collect()
     }
 
+    /// A board's types, subtypes, items or teams (`list` names which).
+    pub fn board_list(&self, board_id: i64, list: &str) -> Vec<Value> {
+        let d = self.shared.data();
+        let table = match list {
+            "types" => &d.types,
+            "subtypes" => &d.subtypes,
+            "items" => &d.items,
+            "teams" => &d.teams,
+            _ => &d.statuses,
+        };
+        table
+            .rows
+            .values()
+            .filter(|s| s["board"]["id"].as_i64() == Some(board_id))
+            .cloned()
+            .collect()
+    }
+
+    /// Takes the default flag off every status of a board (a board without a default status).
+    pub fn clear_default_status(&self, board_id: i64) {
+        for s in self.shared.data().statuses.rows.values_mut() {
+            if s["board"]["id"].as_i64() == Some(board_id) {
+                s["defaultFlag"] = serde_json::json!(false);
+            }
+        }
+    }
+
     pub fn priorities(&self) -> Vec<Value> {
         self.table(|d| &d.priorities)
     }

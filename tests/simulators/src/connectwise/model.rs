@@ -51,6 +51,10 @@ pub(crate) struct ConnectWiseStore {
     pub statuses: RecordTable,
     pub types: RecordTable,
     pub subtypes: RecordTable,
+    /// Board items (`/service/boards/{id}/items`).
+    pub items: RecordTable,
+    /// Board teams (`/service/boards/{id}/teams`), one of them `defaultFlag` on most boards.
+    pub teams: RecordTable,
     pub priorities: RecordTable,
     pub sources: RecordTable,
     pub tickets: RecordTable,
@@ -172,7 +176,7 @@ impl ConnectWiseStore {
         let type_ = pick_ref("type", &self.types, true);
         let subtype = pick_ref("subType", &self.subtypes, true);
         let source = pick_ref("source", &self.sources, false);
-        let item = body["item"].clone();
+        let item = pick_ref("item", &self.items, true);
         let xref = body["externalXRef"].as_str().map(str::to_string);
         if xref.as_ref().is_some_and(|x| x.chars().count() > 100) {
             errors.push(invalid("externalXRef", "externalXRef must be 100 characters or fewer."));

@@ -635,7 +635,15 @@ fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
         ("GET", ["system", "members", id]) => get_one(&sim.data().members, id, "Member"),
         ("GET", ["service", "boards"]) => list(ctx, rows(&sim.data().boards), None),
         ("GET", ["service", "boards", id]) => get_one(&sim.data().boards, id, "Board"),
-        ("GET", ["service", "boards", id, sub @ ("statuses" | "types" | "subtypes")]) => {
+        (
+            "GET",
+            [
+                "service",
+                "boards",
+                id,
+                sub @ ("statuses" | "types" | "subtypes" | "items" | "teams"),
+            ],
+        ) => {
             let Some(bid) = parse_id(id) else {
                 return not_found("Board", id);
             };
@@ -646,6 +654,8 @@ fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
             let table = match *sub {
                 "statuses" => &d.statuses,
                 "types" => &d.types,
+                "items" => &d.items,
+                "teams" => &d.teams,
                 _ => &d.subtypes,
             };
             let items = table
