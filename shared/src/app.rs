@@ -19,6 +19,7 @@
 //! | `IMPORT_JOB_TIME_SECS`, `IMPORT_JOB_SLICE_MS`, `IMPORT_JOB_PAGE` | device-import jobs (see `devices::jobs::JobBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `CONFIGURATION_SAFETY_CAP` | configurations a run may create or set inactive without a confirmation (default 100) |
+//! | `CONFIGURATION_REFRESH_BUDGET_SECS` | the configurations refresh after a sync run (default 45; also stops 30 s before `FUNCTION_TIMEOUT_SECS`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
 use crate::companies::routes::CompaniesApi;
@@ -172,6 +173,19 @@ impl App {
             secrets: self.secrets.clone(),
             datto: self.datto.clone(),
             settings: self.sync.clone(),
+        }
+    }
+
+    /// The sync worker: the sync, the device auto-import and the configurations refresh.
+    pub fn sync_worker(&self) -> crate::workers::SyncWorker {
+        let secs = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        crate::workers::SyncWorker {
+            deps: self.sync_deps(),
+            configurations: Some(crate::workers::ConfigurationsAfterSync {
+                api: self.configurations(),
+                time: std::time::Duration::from_secs(secs("CONFIGURATION_REFRESH_BUDGET_SECS").unwrap_or(45)),
+                function_timeout: secs("FUNCTION_TIMEOUT_SECS").map(std::time::Duration::from_secs),
+            }),
         }
     }
 

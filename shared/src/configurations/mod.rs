@@ -22,12 +22,24 @@
 //!   (`CONFIGURATION_SAFETY_CAP`, default 100): a map that would create, or a
 //!   refresh that would deactivate, more configurations answers 409
 //!   `confirmation_required` until `confirm: true`;
+//! - [`after_sync`]: that refresh after every complete sync run (called by
+//!   the sync worker, `crate::workers`), for each PSA integration set up
+//!   ([`settings`]: `CFGSET#`, written by the first map), within a time
+//!   budget, its counts and errors on the run record; over the safety cap it
+//!   writes nothing and records `configurations.confirmation_required`;
+//! - [`auto`]: automatic mapping (off by default, `automaticMapping` in
+//!   [`settings`]): "Map Now" links every proposed match and creates every
+//!   proposed new configuration, after a preview (counts and list) and,
+//!   above the safety cap, a confirmation; the sync worker runs it after a
+//!   run that saw new devices;
 //! - [`routes`]: `GET /integrations/{id}/configuration-options`,
 //!   `GET`/`PUT /integrations/{id}/configuration-types`,
 //!   `GET`/`POST /integrations/{id}/configuration-map`,
 //!   `POST /integrations/{id}/configuration-unmap`,
 //!   `GET /integrations/{id}/configuration-audit`,
-//!   `POST /integrations/{id}/configuration-refresh` (the `configurations` Lambda).
+//!   `POST /integrations/{id}/configuration-refresh`,
+//!   `GET`/`PATCH /integrations/{id}/configuration-settings`,
+//!   `POST /integrations/{id}/configuration-map-now` (the `configurations` Lambda).
 //!
 //! The PSA side lives in the clients (`psa::autotask`, `psa::connectwise`,
 //! vocabulary in `psa::configuration`): lists, lookup by device uid, create
@@ -35,13 +47,15 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: running the refresh from the sync worker (it is a route,
-//! on demand), automatic mapping (off by default; "Map Now", on site mapping,
-//! on new devices), the UDF mapping, spreading bulk creates over the Autotask budget,
+//! Not built yet: automatic mapping when a site gets mapped to a company,
+//! the UDF mapping, spreading bulk creates over the Autotask budget,
 //! and a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
+pub mod after_sync;
+pub mod auto;
 pub mod plan;
 pub mod routes;
+pub mod settings;
 pub mod table;
 pub mod types;

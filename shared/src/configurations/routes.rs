@@ -1,7 +1,8 @@
-//! The configurations flow's routes (the `configurations` Lambda), so far the type mapping:
-//! `GET /integrations/{id}/configuration-options` (a PSA integration: its types, products,
-//! statuses, read from the PSA), `GET`/`PUT /integrations/{id}/configuration-types` (a Datto
-//! RMM integration's Datto types mapped for one PSA integration, `psaIntegrationId`).
+//! The configurations flow's routes (the `configurations` Lambda): the type mapping
+//! (`GET /integrations/{id}/configuration-options`: a PSA integration's types, products,
+//! statuses, read from the PSA; `GET`/`PUT /integrations/{id}/configuration-types`), the
+//! mapping table with map, unmap, audit and refresh, the settings (`GET`/`PATCH
+//! …/configuration-settings`: automatic mapping) and Map Now (`POST …/configuration-map-now`).
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::configurations::table::{
@@ -84,6 +85,8 @@ pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
         .routes(routes!(unmap_devices))
         .routes(routes!(configuration_audit))
         .routes(routes!(refresh_configurations))
+        .routes(routes!(configuration_settings, patch_configuration_settings))
+        .routes(routes!(map_now))
 }
 
 /// The router the configurations Lambda serves.
@@ -299,6 +302,138 @@ async fn refresh_configurations(
         StatusCode::OK,
         &api.map()
             .refresh(&caller.tenant, &id, psa, input.preview, input.confirm)
+            .await?,
+    ))
+}
+
+/// A PSA integration's configuration settings for a Datto RMM integration.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub psa_integration_id: String,
+    /// Automatic mapping ("Map Now", and after a sync that saw new devices): off by default.
+    pub automatic_mapping: bool,
+}
+
+/// The `PATCH …/configuration-settings` body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsInput {
+    pub psa_integration_id: String,
+    pub automatic_mapping: Option<bool>,
+}
+
+/// The configuration settings of one PSA integration (automatic mapping off unless set).
+#[utoipa::path(get, path = "/integrations/{id}/configuration-settings", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query)),
+    responses((status = 200, body = SettingsView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn configuration_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = psa_param(&params)?;
+    crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
+    api.map().integrations.get(&caller.tenant, &psa).await?;
+    let on = api
+        .store
+        .config_settings(&caller.tenant, &id, &psa)
+        .await?
+        .is_some_and(|s| s.automatic_mapping);
+    Ok(reply(
+        StatusCode::OK,
+        &SettingsView {
+            psa_integration_id: psa,
+            automatic_mapping: on,
+        },
+    ))
+}
+
+/// Changes the configuration settings of one PSA integration: `automaticMapping` on or off.
+#[utoipa::path(patch, path = "/integrations/{id}/configuration-settings", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = SettingsInput,
+    responses((status = 200, body = SettingsView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
+async fn patch_configuration_settings(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<SettingsInput>,
+) -> Result<Response, ApiError> {
+    let psa = input.psa_integration_id.trim().to_owned();
+    if psa.is_empty() {
+        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
+    }
+    crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
+    api.map().integrations.get(&caller.tenant, &psa).await?;
+    let current = api
+        .store
+        .config_settings(&caller.tenant, &id, &psa)
+        .await?
+        .is_some_and(|s| s.automatic_mapping);
+    let on = input.automatic_mapping.unwrap_or(current);
+    api.store
+        .set_automatic_mapping(&caller.tenant, &id, &psa, on, crate::time::now_millis())
+        .await?;
+    Ok(reply(
+        StatusCode::OK,
+        &SettingsView {
+            psa_integration_id: psa,
+            automatic_mapping: on,
+        },
+    ))
+}
+
+/// The `POST …/configuration-map-now` body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MapNowInput {
+    pub psa_integration_id: String,
+    /// Plan only: the counts and the list, nothing written (allowed with automatic mapping off).
+    #[serde(default)]
+    pub preview: bool,
+    /// Go ahead although the run creates more configurations than the safety cap.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// "Map Now": automatic mapping of every device with a proposal (links by rule, creations of
+/// proposed new configurations); `preview` answers the counts and the list without writing.
+/// Writes need automatic mapping on; more creations than the safety cap need `confirm`.
+#[utoipa::path(post, path = "/integrations/{id}/configuration-map-now", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = MapNowInput,
+    responses((status = 200, body = crate::configurations::auto::AutoMapReport),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 409, description = "`automatic_mapping_off`, or `confirmation_required`: more creations than the safety cap", body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn map_now(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<MapNowInput>,
+) -> Result<Response, ApiError> {
+    let psa = input.psa_integration_id.trim();
+    if psa.is_empty() {
+        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
+    }
+    Ok(reply(
+        StatusCode::OK,
+        &api.map()
+            .auto_map(&caller.tenant, &id, psa, input.preview, input.confirm, None)
             .await?,
     ))
 }

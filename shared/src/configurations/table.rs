@@ -341,7 +341,7 @@ impl DynamoStore {
     }
 }
 
-fn rule_name(r: Rule) -> &'static str {
+pub(super) fn rule_name(r: Rule) -> &'static str {
     match r {
         Rule::ExistingLink => "existingLink",
         Rule::Serial => "serial",
@@ -352,9 +352,9 @@ fn rule_name(r: Rule) -> &'static str {
 }
 
 /// Everything one table read gathers.
-struct Snapshot {
+pub(super) struct Snapshot {
     client: PsaClient,
-    rows: Vec<MapRow>,
+    pub(super) rows: Vec<MapRow>,
     devices: HashMap<String, DeviceRecord>,
     configs: HashMap<String, PsaConfiguration>,
     types: BTreeMap<(String, String), ConfigTypeMapping>,
@@ -530,11 +530,16 @@ pub struct ConfigMap<'a> {
 }
 
 impl ConfigMap<'_> {
-    fn store(&self) -> &DynamoStore {
+    pub(super) fn store(&self) -> &DynamoStore {
         self.integrations.store
     }
 
-    async fn snapshot(&self, tenant: &TenantId, integration: &str, psa_id: &str) -> Result<Snapshot, ApiError> {
+    pub(super) async fn snapshot(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+    ) -> Result<Snapshot, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (psa_integration, client) = self.integrations.connect(tenant, psa_id).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -760,8 +765,20 @@ impl ConfigMap<'_> {
 
     /// Maps the selected devices (see the module doc); each device's outcome is reported.
     pub async fn map(&self, tenant: &TenantId, integration: &str, req: MapRequest) -> Result<MapReport, ApiError> {
+        let snap = self.snapshot(tenant, integration, &req.psa_integration_id).await?;
+        self.map_in(tenant, integration, snap, req, None).await
+    }
+
+    /// [`Self::map`] on a snapshot already read; stops between devices once `deadline` passed.
+    pub(super) async fn map_in(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        snap: Snapshot,
+        req: MapRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<MapReport, ApiError> {
         let psa = req.psa_integration_id.clone();
-        let snap = self.snapshot(tenant, integration, &psa).await?;
         let rows: HashMap<&str, &MapRow> = snap.rows.iter().map(|r| (r.device_uid.as_str(), r)).collect();
         let mut mapped_to: HashMap<String, String> = snap
             .maps
@@ -793,8 +810,15 @@ impl ConfigMap<'_> {
         if let PsaClient::Autotask(c) = &snap.client {
             c.check_budget().await?;
         }
+        // From the first map on, the sync worker keeps this PSA integration's configurations true.
+        self.store()
+            .touch_config_settings(tenant, integration, &psa, crate::time::now_millis())
+            .await?;
         let mut outcomes = Vec::new();
         for uid in &req.device_uids {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
             let fail = |message: String| MapOutcome {
                 device_uid: uid.clone(),
                 result: "failed".into(),
@@ -987,6 +1011,8 @@ pub struct RefreshReport {
     pub failed: usize,
     /// A preview: nothing was written; the counts and `actions` say what a run would do.
     pub preview: bool,
+    /// The run stopped at its time budget before every write was made (the next one carries on).
+    pub incomplete: bool,
     /// The writes planned (a preview) or made.
     pub actions: Vec<RefreshAction>,
 }
@@ -1038,6 +1064,22 @@ impl ConfigMap<'_> {
         preview: bool,
         confirm: bool,
     ) -> Result<RefreshReport, ApiError> {
+        self.refresh_until(tenant, integration, psa, preview, confirm, None)
+            .await
+    }
+
+    /// [`Self::refresh`] that stops between PSA calls once `deadline` has passed (the sync
+    /// worker's time budget), answering `incomplete: true`; what is left is done by the next.
+    pub async fn refresh_until(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        preview: bool,
+        confirm: bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<RefreshReport, ApiError> {
+        let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (_, client) = self.integrations.connect(tenant, psa).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -1065,6 +1107,10 @@ impl ConfigMap<'_> {
         // Phase 1: what each mapped device calls for.
         let mut plan: Vec<(&SavedMap, Option<ConfigurationChanges>)> = Vec::new();
         for m in sorted {
+            if late() {
+                report.incomplete = true;
+                break;
+            }
             if read.insert(m.psa_company_id.clone()) {
                 for c in company_configurations(&client, &m.psa_company_id).await? {
                     configs.insert(c.id.clone(), c);
@@ -1166,8 +1212,18 @@ impl ConfigMap<'_> {
                 ),
             ));
         }
+        // Autotask's hourly budget belongs to the whole database: never write below its reserve.
+        if !plan.is_empty()
+            && let PsaClient::Autotask(c) = &client
+        {
+            c.check_budget().await?;
+        }
         // Phase 2: the writes, each audited.
         for (m, changes) in plan {
+            if late() {
+                report.incomplete = true;
+                break;
+            }
             let at = crate::time::now_millis();
             let Some(changes) = changes else {
                 // Deleted in Datto RMM (or purged): inactive in the PSA, then unmapped.

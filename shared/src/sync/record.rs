@@ -51,6 +51,18 @@ pub struct RunCounts {
     pub devices_import_failed: u64,
     /// The auto-import stopped at its time budget; the next run carries on.
     pub devices_import_incomplete: bool,
+    /// The configurations refresh after the run (every configured PSA integration): linked
+    /// configurations written, set inactive (their devices deleted), writes that failed.
+    pub configurations_updated: u64,
+    pub configurations_deactivated: u64,
+    pub configurations_failed: u64,
+    /// The automatic mapping after the run (where on, after new devices): links and creations.
+    pub configurations_linked: u64,
+    pub configurations_created: u64,
+    /// Refreshes or automatic mappings held for a confirmation (more deactivations than the safety cap): nothing written.
+    pub configurations_held: u64,
+    /// The refresh stopped at its time budget; the next run carries on.
+    pub configurations_incomplete: bool,
     pub requests: u64,
     pub writes: u64,
     /// DynamoDB items the run read (the device index, changed devices, sites, bookkeeping).

@@ -1011,3 +1011,301 @@ async fn autotask_writes_wait_while_the_hourly_budget_is_below_the_reserve() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["outcomes"][0]["result"], "created", "{report}");
 }
+
+// ----- the refresh after a sync run (the sync worker, no route) -----
+
+/// Runs one Datto RMM sync of the world's integration through the worker's composition, with
+/// the configurations refresh after it.
+async fn worker_sync(w: &World, api: &ConfigurationsApi, time: Duration) -> shared::sync::RunRecord {
+    use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
+    use shared::workers::{ConfigurationsAfterSync, sync_run_with};
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let deps = SyncDeps {
+        store: w.api.store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        settings: SyncSettings::default(),
+    };
+    let after = ConfigurationsAfterSync {
+        api: api.clone(),
+        time,
+        function_timeout: None,
+    };
+    let run = start_run(&deps, &tenant, &w.datto_id, shared::runs::Trigger::Manual)
+        .await
+        .unwrap();
+    sync_run_with(
+        &deps,
+        Some(&after),
+        &tenant,
+        &w.datto_id,
+        &run.run_id,
+        &RunBudget::default(),
+    )
+    .await
+    .unwrap()
+}
+
+fn error_codes(run: &shared::sync::RunRecord) -> Vec<String> {
+    run.errors.iter().map(|e| e.code.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_complete_sync_run_refreshes_mapped_configurations_without_the_route() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    // Types mapped, no device mapped yet: the run asks the PSA nothing.
+    let queries = at.stats().route("ConfigurationItems.query");
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        at.stats().route("ConfigurationItems.query"),
+        queries,
+        "nothing set up: no PSA calls"
+    );
+
+    let uids = w.site_devices.clone();
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": uids, "to": "proposal"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let ci = |uid: &str| at.configuration_items_for_device(uid)[0].clone();
+    let ci0 = ci(&uids[0])["id"].as_i64().unwrap();
+    let ci2 = ci(&uids[2])["id"].as_i64().unwrap();
+    w.datto_sim
+        .change_device(&uids[0], |d| d.int_ip_address = Some("10.7.7.7".into()));
+    w.datto_sim.delete_device(&uids[2]);
+
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        (
+            run.counts.configurations_updated,
+            run.counts.configurations_deactivated,
+            run.counts.configurations_failed,
+            run.counts.configurations_held,
+            run.counts.configurations_incomplete
+        ),
+        (1, 1, 0, 0, false),
+        "{run:?}"
+    );
+    assert_eq!(
+        at.record(Entity::ConfigurationItems, ci0).unwrap()["rmmDeviceAuditIPAddress"],
+        "10.7.7.7"
+    );
+    assert_eq!(
+        at.record(Entity::ConfigurationItems, ci2).unwrap()["isActive"],
+        false,
+        "deleted in Datto: inactive after the run"
+    );
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 2, "the deleted device is unmapped");
+
+    // Nothing changed since: the next run writes nothing.
+    let updates = at.stats().route("ConfigurationItems.update");
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        (run.counts.configurations_updated, run.counts.configurations_deactivated),
+        (0, 0),
+        "{run:?}"
+    );
+    assert_eq!(at.stats().route("ConfigurationItems.update"), updates);
+}
+
+#[tokio::test]
+async fn the_refresh_after_a_sync_holds_mass_deactivations_stops_at_its_budget_and_records_failures() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let uids = w.site_devices.clone();
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": uids, "to": "new", "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    for uid in &uids[1..] {
+        w.datto_sim.delete_device(uid);
+    }
+    let active = || {
+        uids[1..]
+            .iter()
+            .filter(|u| at.configuration_items_for_device(u)[0]["isActive"] == true)
+            .count()
+    };
+
+    // Two deactivations, a cap of one: held, recorded, nothing written.
+    let updates = at.stats().route("ConfigurationItems.update");
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Partial, "{run:?}");
+    assert_eq!(
+        error_codes(&run),
+        vec!["configurations.confirmation_required"],
+        "{run:?}"
+    );
+    assert_eq!(
+        (run.counts.configurations_held, run.counts.configurations_deactivated),
+        (1, 0)
+    );
+    assert_eq!(active(), 2, "held for confirmation");
+    assert_eq!(
+        at.stats().route("ConfigurationItems.update"),
+        updates,
+        "nothing written"
+    );
+
+    // No time left: the refresh stops before its first PSA call, and says so.
+    let queries = at.stats().route("ConfigurationItems.query");
+    let run = worker_sync(&w, &api, Duration::ZERO).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert!(run.counts.configurations_incomplete, "{run:?}");
+    assert_eq!(at.stats().route("ConfigurationItems.query"), queries);
+
+    // The PSA fails: a run error, never a panic, nothing written.
+    at.set_faults(simulators::autotask::Faults {
+        fail_next: 1_000,
+        status: 500,
+        path_contains: Some("ConfigurationItems".into()),
+        ..Default::default()
+    });
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    at.set_faults(Default::default());
+    assert_eq!(run.status, shared::runs::RunStatus::Partial, "{run:?}");
+    assert_eq!(error_codes(&run), vec!["configurations.refresh"], "{run:?}");
+    assert_eq!(active(), 2);
+
+    // Confirmed through the route, they go.
+    let path = format!("/integrations/{}/configuration-refresh", w.datto_id);
+    let (status, done) = call(
+        &api,
+        "POST",
+        &path,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["deactivated"], 2, "{done}");
+    assert_eq!(active(), 0);
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+}
+
+// ----- automatic mapping -----
+
+#[tokio::test]
+async fn automatic_mapping_is_off_by_default_previews_holds_above_the_cap_and_maps_new_devices_after_a_sync() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let settings = format!("/integrations/{}/configuration-settings", w.datto_id);
+    let map_now = format!("/integrations/{}/configuration-map-now", w.datto_id);
+    let (status, s) = call(&api, "GET", &format!("{settings}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!((status, s["automaticMapping"].as_bool()), (200, Some(false)), "{s}");
+    let (status, e) = call(&api, "POST", &map_now, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("automatic_mapping_off")),
+        "{e}"
+    );
+
+    // The preview: counts and the list, nothing written.
+    let creates = at.stats().route("ConfigurationItems.create");
+    let (status, preview) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let (links, creations) = (
+        preview["links"].as_u64().unwrap(),
+        preview["creations"].as_u64().unwrap(),
+    );
+    assert_eq!(links + creations, 3, "{preview}");
+    assert!(creations > 1, "{preview}");
+    assert_eq!(preview["actions"].as_array().unwrap().len(), 3, "{preview}");
+    assert_eq!(preview["deactivations"], 0);
+    assert_eq!(
+        at.stats().route("ConfigurationItems.create"),
+        creates,
+        "a preview writes nothing"
+    );
+
+    let (status, s) = call(
+        &api,
+        "PATCH",
+        &settings,
+        Some(json!({"psaIntegrationId": w.psa_id, "automaticMapping": true})),
+    )
+    .await;
+    assert_eq!((status, s["automaticMapping"].as_bool()), (200, Some(true)), "{s}");
+    let (status, e) = call(&api, "POST", &map_now, Some(json!({"psaIntegrationId": w.psa_id}))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("confirmation_required")),
+        "{e}"
+    );
+    assert_eq!(
+        at.stats().route("ConfigurationItems.create"),
+        creates,
+        "held: nothing written"
+    );
+    let (status, done) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            done["links"].as_u64(),
+            done["creations"].as_u64(),
+            done["failed"].as_u64()
+        ),
+        (Some(links), Some(creations), Some(0)),
+        "{done}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+
+    // A new device in the mapped site: the next sync maps it (one creation, within the cap).
+    let added = w.datto_sim.add_devices(&w.site_uid, 1);
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.counts.configurations_created, 1, "{run:?}");
+    assert_eq!(at.configuration_items_for_device(&added[0]).len(), 1);
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 4);
+
+    // Tenant B sees none of it.
+    let (status, _) = call_as(
+        &api,
+        "msp-other-tenant",
+        "GET",
+        &format!("{settings}?psaIntegrationId={}", w.psa_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}

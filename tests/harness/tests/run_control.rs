@@ -709,7 +709,7 @@ async fn deleting_an_integration_during_its_sync_leaves_nothing_behind() {
     let (status, _) = w.call("GET", &format!("/integrations/{id}"), ACME, None).await;
     assert_eq!(status, 404);
     // The stream's next delivery of the run finds nothing to do.
-    let again = shared::workers::SyncWorker(w.app.sync_deps());
+    let again = w.app.sync_worker();
     let out = shared::runs::worker::drive(
         &again,
         &json!({"Records": [{"eventName": "MODIFY", "dynamodb": {"NewImage": {
