@@ -446,7 +446,8 @@ def main():
         env = dict(os.environ, AWS_ENDPOINT_URL=moto, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                    AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", TABLE_NAME=table,
                    DATTO_RMM_BASE_URL_TEMPLATE=sim + "/{platform}", RUST_LOG="info",
-                   AUTOTASK_ZONE_URL=at + "/atservicesrest/v1.0/zoneInformation", AUTOTASK_INTEGRATION_CODE=AT_CODE,
+                   AUTOTASK_ZONE_URL=at + "/atservicesrest/v1.0/zoneInformation", AUTOTASK_REST_DOMAINS="127.0.0.1",
+                   AUTOTASK_INTEGRATION_CODE=AT_CODE,
                    PATH=f"{VENV_BIN}:{os.environ['PATH']}")
         dynamodb = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1",
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
