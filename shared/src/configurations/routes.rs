@@ -76,6 +76,14 @@ fn psa_param(params: &Params) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_request("`psaIntegrationId` is required"))
 }
 
+/// A body's `psaIntegrationId`, trimmed; required.
+fn psa_field(raw: &str) -> Result<&str, ApiError> {
+    match raw.trim() {
+        "" => Err(ApiError::bad_request("`psaIntegrationId` is required")),
+        psa => Ok(psa),
+    }
+}
+
 /// Every configurations route, without state (for the OpenAPI document).
 pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
     OpenApiRouter::new()
@@ -125,9 +133,7 @@ async fn configuration_types(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let psa = params
-        .non_empty("psaIntegrationId")
-        .ok_or_else(|| ApiError::bad_request("`psaIntegrationId` is required"))?;
+    let psa = psa_param(&params)?;
     Ok(reply(
         StatusCode::OK,
         &api.types().table(&caller.tenant, &id, &psa).await?,
@@ -294,10 +300,7 @@ async fn refresh_configurations(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<RefreshInput>,
 ) -> Result<Response, ApiError> {
-    let psa = input.psa_integration_id.trim();
-    if psa.is_empty() {
-        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
-    }
+    let psa = psa_field(&input.psa_integration_id)?;
     Ok(reply(
         StatusCode::OK,
         &api.map()
@@ -370,10 +373,7 @@ async fn patch_configuration_settings(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<SettingsInput>,
 ) -> Result<Response, ApiError> {
-    let psa = input.psa_integration_id.trim().to_owned();
-    if psa.is_empty() {
-        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
-    }
+    let psa = psa_field(&input.psa_integration_id)?.to_owned();
     crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
     api.map().integrations.get(&caller.tenant, &psa).await?;
     let current = api
@@ -426,10 +426,7 @@ async fn map_now(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<MapNowInput>,
 ) -> Result<Response, ApiError> {
-    let psa = input.psa_integration_id.trim();
-    if psa.is_empty() {
-        return Err(ApiError::bad_request("`psaIntegrationId` is required"));
-    }
+    let psa = psa_field(&input.psa_integration_id)?;
     Ok(reply(
         StatusCode::OK,
         &api.map()

@@ -35,7 +35,7 @@ pub use super::job_items::{IMPORT_JOBS, JobCounts, JobErrorContext, JobRecord};
 use super::{DevicesError, ImportStatus, ensure_integration};
 use crate::runs::events::RunRef;
 use crate::runs::guard::{RunGuard, StopReason};
-use crate::runs::history::{RunSummary, decode_cursor, list_runs, new_run_id};
+use crate::runs::history::{RunSummary, decode_cursor, is_run_id, list_runs, new_run_id};
 use crate::runs::worker::Worker;
 use crate::runs::{RunError, RunKind, RunStatus, Trigger};
 use crate::store::{DynamoStore, StoreError, Switches, keys};
@@ -272,9 +272,7 @@ impl ImportJobs<'_> {
 
     pub async fn get(&self, tenant: &TenantId, integration: &str, job_id: &str) -> Result<JobRecord, DevicesError> {
         ensure_integration(self.store, tenant, integration).await?;
-        let well_formed =
-            !job_id.is_empty() && job_id.len() <= 64 && job_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        match well_formed {
+        match is_run_id(job_id) {
             true => self.store.get_job(tenant, integration, job_id).await?,
             false => None,
         }

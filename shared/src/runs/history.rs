@@ -33,12 +33,17 @@ pub fn encode_cursor(run_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(run_id)
 }
 
+/// Whether `id` can be a run id (1-64 ASCII letters, digits and dashes):
+/// checked before it goes into a key.
+pub fn is_run_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// The run id a cursor stands for; `None` for anything this API did not give out.
 pub fn decode_cursor(cursor: &str) -> Option<String> {
     let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let id = String::from_utf8(raw).ok()?;
-    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    ok.then_some(id)
+    is_run_id(&id).then_some(id)
 }
 
 /// One page of run items, newest first.
