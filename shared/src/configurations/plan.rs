@@ -165,29 +165,42 @@ impl Candidate<'_> {
     }
 }
 
+/// A device's comparison keys, worked out once.
+struct DeviceKeys {
+    serial: Option<String>,
+    name: Option<String>,
+    manufacturer: Option<String>,
+    model: Option<String>,
+}
+
+impl DeviceKeys {
+    fn of(device: &DeviceFacts, serial: &str) -> DeviceKeys {
+        DeviceKeys {
+            serial: usable_serial(serial),
+            name: Some(host_key(&device.hostname)).filter(|s| !s.is_empty()),
+            manufacturer: opt_key(&device.manufacturer),
+            model: opt_key(&device.model),
+        }
+    }
+
+    fn key(&self, rule: Rule) -> Option<&str> {
+        match rule {
+            Rule::Serial => self.serial.as_deref(),
+            Rule::Name => self.name.as_deref(),
+            Rule::Manufacturer => self.manufacturer.as_deref(),
+            Rule::Model => self.model.as_deref(),
+            Rule::ExistingLink => None,
+        }
+    }
+}
+
 /// Narrows `cands` by the device's value for `rule`; returns the decided
 /// configuration when exactly one agrees.
-fn narrow<'a>(
-    cands: &mut Vec<&'a Candidate<'a>>,
-    rule: Rule,
-    device: &DeviceFacts,
-    device_serial: &Option<String>,
-) -> Option<&'a ConfigFacts> {
-    let value = match rule {
-        Rule::Serial => device_serial.clone(),
-        Rule::Name => Some(host_key(&device.hostname)).filter(|s| !s.is_empty()),
-        Rule::Manufacturer => opt_key(&device.manufacturer),
-        Rule::Model => opt_key(&device.model),
-        Rule::ExistingLink => None,
-    };
-    let value = value?;
-    let agree: Vec<&'a Candidate<'a>> = cands
-        .iter()
-        .copied()
-        .filter(|c| c.key(rule) == Some(value.as_str()))
-        .collect();
-    match agree.len() {
-        1 => return Some(agree[0].config),
+fn narrow<'a>(cands: &mut Vec<&'a Candidate<'a>>, rule: Rule, device: &DeviceKeys) -> Option<&'a ConfigFacts> {
+    let value = device.key(rule)?;
+    let agrees = |c: &&Candidate| c.key(rule) == Some(value);
+    match cands.iter().filter(|c| agrees(c)).count() {
+        1 => return cands.iter().find(|c| agrees(c)).map(|c| c.config),
         0 => {
             // Nobody agrees. A different serial is a different machine, an
             // unknown one may still be this one; any other rule ends here.
@@ -197,13 +210,14 @@ fn narrow<'a>(
                 cands.clear();
             }
         }
-        _ => *cands = agree,
+        _ => cands.retain(agrees),
     }
     None
 }
 
 /// Plans every device against the configurations (of every company).
 pub fn plan(devices: &[DeviceFacts], configs: &[ConfigFacts]) -> Vec<DevicePlan> {
+    let device_uids: HashSet<&str> = devices.iter().map(|d| d.uid.as_str()).collect();
     let candidates: Vec<Candidate> = configs
         .iter()
         .map(|c| Candidate {
@@ -217,12 +231,16 @@ pub fn plan(devices: &[DeviceFacts], configs: &[ConfigFacts]) -> Vec<DevicePlan>
     let mut by_company: HashMap<&str, Vec<&Candidate>> = HashMap::new();
     let mut by_link: HashMap<&str, &ConfigFacts> = HashMap::new();
     for c in &candidates {
-        by_company.entry(c.config.company.as_str()).or_default().push(c);
-        if let Some(uid) = c.config.device_uid.as_deref().filter(|u| !u.is_empty()) {
+        let link = c.config.device_uid.as_deref().filter(|u| !u.is_empty());
+        if let Some(uid) = link {
             by_link.entry(uid).or_insert(c.config);
         }
+        // A configuration linked to a device that still exists belongs to
+        // it: it is nobody else's candidate.
+        if !link.is_some_and(|uid| device_uids.contains(uid)) {
+            by_company.entry(c.config.company.as_str()).or_default().push(c);
+        }
     }
-    let device_uids: HashSet<&str> = devices.iter().map(|d| d.uid.as_str()).collect();
 
     let mut plans = Vec::with_capacity(devices.len());
     // Configuration id -> the devices proposed for it, with the rule.
@@ -263,26 +281,14 @@ pub fn plan(devices: &[DeviceFacts], configs: &[ConfigFacts]) -> Vec<DevicePlan>
             });
             continue;
         };
-        let device_serial = usable_serial(serial);
-        // Configurations linked to a device that still exists belong to it.
-        let mut cands: Vec<&Candidate> = by_company
-            .get(company)
-            .map(|all| {
-                all.iter()
-                    .copied()
-                    .filter(|c| match c.config.device_uid.as_deref() {
-                        Some(uid) if !uid.is_empty() => !device_uids.contains(uid),
-                        _ => true,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let keys = DeviceKeys::of(device, serial);
+        let mut cands: Vec<&Candidate> = by_company.get(company).cloned().unwrap_or_default();
         let mut decided = None;
         for rule in [Rule::Serial, Rule::Name, Rule::Manufacturer, Rule::Model] {
             if cands.is_empty() {
                 break;
             }
-            if let Some(config) = narrow(&mut cands, rule, device, &device_serial) {
+            if let Some(config) = narrow(&mut cands, rule, &keys) {
                 decided = Some((config, rule));
                 break;
             }

@@ -44,6 +44,24 @@ pub fn vm_hwm_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds the calling thread has used so far (user + system, from
+/// `/proc/thread-self/stat`; 0 where that is not readable). Unlike wall time,
+/// it does not grow when other work shares the cores.
+pub fn thread_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+            let rest = stat.rsplit_once(')')?.1;
+            let mut fields = rest.split_whitespace().skip(11);
+            let user: f64 = fields.next()?.parse().ok()?;
+            let system: f64 = fields.next()?.parse().ok()?;
+            // Linux reports these in clock ticks of 1/100 s (USER_HZ).
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// moto's endpoint: `RMMSYNC_MOTO_ENDPOINT`, or moto's server started on a
 /// free port through `scripts/moto_server.py` (queries read only the queried
 /// partition, as DynamoDB's do; stopped when the returned guard drops).
@@ -59,7 +77,9 @@ pub fn start_moto() -> (String, Option<Kill>) {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start moto with .venv/bin/python scripts/moto_server.py (run ./scripts/test.sh once to install it)"),
+            .expect(
+                "start moto with .venv/bin/python scripts/moto_server.py (run ./scripts/test.sh once to install it)",
+            ),
     );
     for _ in 0..150 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
