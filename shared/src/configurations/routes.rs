@@ -314,8 +314,31 @@ async fn refresh_configurations(
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub psa_integration_id: String,
-    /// Automatic mapping ("Map Now", and after a sync that saw new devices): off by default.
+    /// Automatic mapping ("Map Now", when a site gets mapped to a company, and after a sync
+    /// that saw new devices): off by default.
     pub automatic_mapping: bool,
+    /// The last automatic mapping run that wrote or was held (counts, PSA requests, budget).
+    pub last_run: Option<crate::configurations::settings::AutoRun>,
+    /// The last run left writes for later: the sync worker's next run carries on.
+    pub pending: bool,
+}
+
+impl SettingsView {
+    fn of(psa: String, saved: Option<crate::configurations::settings::ConfigSettings>) -> Self {
+        let saved = saved.unwrap_or(crate::configurations::settings::ConfigSettings {
+            psa_integration_id: psa.clone(),
+            automatic_mapping: false,
+            updated_at: 0,
+            last_run: None,
+            auto_pending: false,
+        });
+        Self {
+            psa_integration_id: psa,
+            automatic_mapping: saved.automatic_mapping,
+            last_run: saved.last_run,
+            pending: saved.auto_pending,
+        }
+    }
 }
 
 /// The `PATCH …/configuration-settings` body.
@@ -344,18 +367,8 @@ async fn configuration_settings(
     let psa = psa_param(&params)?;
     crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
     api.map().integrations.get(&caller.tenant, &psa).await?;
-    let on = api
-        .store
-        .config_settings(&caller.tenant, &id, &psa)
-        .await?
-        .is_some_and(|s| s.automatic_mapping);
-    Ok(reply(
-        StatusCode::OK,
-        &SettingsView {
-            psa_integration_id: psa,
-            automatic_mapping: on,
-        },
-    ))
+    let saved = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    Ok(reply(StatusCode::OK, &SettingsView::of(psa, saved)))
 }
 
 /// Changes the configuration settings of one PSA integration: `automaticMapping` on or off.
@@ -376,22 +389,15 @@ async fn patch_configuration_settings(
     let psa = psa_field(&input.psa_integration_id)?.to_owned();
     crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
     api.map().integrations.get(&caller.tenant, &psa).await?;
-    let current = api
-        .store
-        .config_settings(&caller.tenant, &id, &psa)
-        .await?
-        .is_some_and(|s| s.automatic_mapping);
-    let on = input.automatic_mapping.unwrap_or(current);
+    let current = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    let on = input
+        .automatic_mapping
+        .unwrap_or(current.as_ref().is_some_and(|s| s.automatic_mapping));
     api.store
         .set_automatic_mapping(&caller.tenant, &id, &psa, on, crate::time::now_millis())
         .await?;
-    Ok(reply(
-        StatusCode::OK,
-        &SettingsView {
-            psa_integration_id: psa,
-            automatic_mapping: on,
-        },
-    ))
+    let saved = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    Ok(reply(StatusCode::OK, &SettingsView::of(psa, saved)))
 }
 
 /// The `POST …/configuration-map-now` body.
@@ -430,7 +436,18 @@ async fn map_now(
     Ok(reply(
         StatusCode::OK,
         &api.map()
-            .auto_map(&caller.tenant, &id, psa, input.preview, input.confirm, None)
+            .auto_map(
+                &caller.tenant,
+                &id,
+                psa,
+                crate::configurations::auto::AutoRequest {
+                    trigger: "mapNow",
+                    sites: None,
+                    preview: input.preview,
+                    confirm: input.confirm,
+                    deadline: None,
+                },
+            )
             .await?,
     ))
 }

@@ -464,7 +464,8 @@ pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest,
 #[serde(rename_all = "camelCase")]
 pub struct MapOutcome {
     pub device_uid: String,
-    /// `linked`, `created`, `unmapped` or `failed`.
+    /// `linked`, `created`, `unmapped`, `failed`, or `deferred` (left for a later run: the
+    /// Autotask hourly budget is down to its reserve).
     pub result: String,
     pub configuration_id: Option<String>,
     pub message: Option<String>,
@@ -518,6 +519,56 @@ fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> 
     }
 }
 
+/// What a run of writes cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct WriteStats {
+    /// Autotask requests the client made (the snapshot's reads and the writes).
+    pub requests: u64,
+    /// Autotask: what the hour's budget had above the reserve when the writes began.
+    pub budget_above_reserve: Option<i64>,
+}
+
+/// Requests one link or create may take, retries included, that must fit above the reserve.
+const WRITE_COST: i64 = 2;
+/// Writes between two reads of the Autotask budget (other integrations spend it too).
+const BUDGET_REREAD: u32 = 100;
+
+/// The Autotask hour's budget a run of writes spends: what was above the reserve when last
+/// read, and the client's requests since.
+struct WriteBudget {
+    above: i64,
+    base: u64,
+    writes: u32,
+}
+
+impl WriteBudget {
+    async fn start(c: &crate::psa::autotask::AutotaskClient) -> Result<Self, PsaError> {
+        Ok(Self {
+            above: c.budget_above_reserve().await?,
+            base: c.requests_made(),
+            writes: 0,
+        })
+    }
+
+    /// Whether a write of `cost` requests still fits above the reserve; the budget is read
+    /// again every [`BUDGET_REREAD`] writes and before saying no.
+    async fn fits(&mut self, c: &crate::psa::autotask::AutotaskClient, cost: i64) -> Result<bool, PsaError> {
+        self.writes += 1;
+        let spent = (c.requests_made() - self.base) as i64;
+        if self.writes < BUDGET_REREAD && spent + cost <= self.above {
+            return Ok(true);
+        }
+        match Self::start(c).await {
+            Ok(fresh) => {
+                *self = fresh;
+                Ok(cost <= self.above)
+            }
+            Err(PsaError::BudgetExhausted { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The default safety cap: a run that would create or deactivate more configurations than
 /// this waits for a confirmation.
 pub const DEFAULT_SAFETY_CAP: usize = 100;
@@ -540,6 +591,19 @@ impl ConfigMap<'_> {
         integration: &str,
         psa_id: &str,
     ) -> Result<Snapshot, ApiError> {
+        self.snapshot_of(tenant, integration, psa_id, None).await
+    }
+
+    /// [`Self::snapshot`] of the devices of some sites only (`scope`: site uids): only their
+    /// companies' configurations are read from the PSA. A configuration saved as another
+    /// device's (outside the scope) is never a candidate.
+    pub(super) async fn snapshot_of(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+        scope: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Snapshot, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (psa_integration, client) = self.integrations.connect(tenant, psa_id).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -550,7 +614,11 @@ impl ConfigMap<'_> {
         let mut from = Some((0_u32, None));
         while let Some(pos) = from.take() {
             let (page, next) = self.store().device_scan(tenant, integration, pos, 500).await?;
-            devices.extend(page.into_iter().filter(|d| ctx.staged(d) && !is_removed(d)));
+            devices.extend(page.into_iter().filter(|d| {
+                ctx.staged(d)
+                    && !is_removed(d)
+                    && scope.is_none_or(|sites| d.site_uid.as_ref().is_some_and(|u| sites.contains(u)))
+            }));
             from = next;
         }
         // Portal company → PSA company id of this PSA integration.
@@ -595,7 +663,15 @@ impl ConfigMap<'_> {
                 kept.insert(d.uid.clone(), m);
             }
         }
-        let taken: std::collections::HashSet<&str> = kept.values().map(|m| m.configuration_id.as_str()).collect();
+        let mut taken: std::collections::HashSet<&str> = kept.values().map(|m| m.configuration_id.as_str()).collect();
+        if scope.is_some() {
+            let seen: std::collections::HashSet<&str> = devices.iter().map(|d| d.uid.as_str()).collect();
+            taken.extend(
+                maps.values()
+                    .filter(|m| !seen.contains(m.device_uid.as_str()))
+                    .map(|m| m.configuration_id.as_str()),
+            );
+        }
         let facts: Vec<DeviceFacts> = devices
             .iter()
             .filter(|d| !kept.contains_key(&d.uid))
@@ -778,6 +854,21 @@ impl ConfigMap<'_> {
         req: MapRequest,
         deadline: Option<std::time::Instant>,
     ) -> Result<MapReport, ApiError> {
+        Ok(self.map_counted(tenant, integration, snap, req, deadline).await?.0)
+    }
+
+    /// [`Self::map_in`], with what the writes cost: the PSA requests of the snapshot and the
+    /// writes, and (Autotask) what the budget had above its reserve when they began. An
+    /// Autotask run spends only what is above the reserve: the devices it cannot afford are
+    /// `deferred`, for a later run.
+    pub(super) async fn map_counted(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        snap: Snapshot,
+        req: MapRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(MapReport, WriteStats), ApiError> {
         let psa = req.psa_integration_id.clone();
         let rows: HashMap<&str, &MapRow> = snap.rows.iter().map(|r| (r.device_uid.as_str(), r)).collect();
         let mut mapped_to: HashMap<String, String> = snap
@@ -807,16 +898,56 @@ impl ConfigMap<'_> {
             ));
         }
         // Autotask's hourly budget belongs to the whole database: never write below its reserve.
-        if let PsaClient::Autotask(c) = &snap.client {
-            c.check_budget().await?;
-        }
+        let mut budget = match &snap.client {
+            PsaClient::Autotask(c) => Some(WriteBudget::start(c).await?),
+            PsaClient::ConnectWise(_) => None,
+        };
+        let budget_above_reserve = budget.as_ref().map(|b| b.above);
+        // Autotask: the devices to create are looked up by uid per company, a request per 200
+        // devices rather than one each (a configuration that carries the uid is adopted).
+        let looked_up = match &snap.client {
+            PsaClient::Autotask(c) => {
+                let mut per_company: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                for uid in &req.device_uids {
+                    let Some(row) = rows.get(uid.as_str()) else { continue };
+                    let creates = row.state != ConfigState::Mapped
+                        && match req.target {
+                            MapTarget::New => true,
+                            MapTarget::Proposal => row.state == ConfigState::ProposedNew,
+                            MapTarget::Configuration(_) => false,
+                        };
+                    if let (true, Some(company)) = (creates, row.psa_company_id.as_deref()) {
+                        per_company.entry(company).or_default().push(uid.clone());
+                    }
+                }
+                let mut found = HashMap::new();
+                for uids in per_company.values() {
+                    found.extend(c.find_configurations_by_devices(uids).await?);
+                }
+                Some(found)
+            }
+            PsaClient::ConnectWise(_) => None,
+        };
         // From the first map on, the sync worker keeps this PSA integration's configurations true.
         self.store()
             .touch_config_settings(tenant, integration, &psa, crate::time::now_millis())
             .await?;
         let mut outcomes = Vec::new();
-        for uid in &req.device_uids {
+        for (i, uid) in req.device_uids.iter().enumerate() {
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
+            if let (Some(b), PsaClient::Autotask(c)) = (budget.as_mut(), &snap.client)
+                && !b.fits(c, WRITE_COST).await?
+            {
+                for uid in &req.device_uids[i..] {
+                    outcomes.push(MapOutcome {
+                        device_uid: uid.clone(),
+                        result: "deferred".into(),
+                        configuration_id: None,
+                        message: Some("left for a later run: the Autotask hourly budget is down to its reserve".into()),
+                    });
+                }
                 break;
             }
             let fail = |message: String| MapOutcome {
@@ -887,7 +1018,14 @@ impl ConfigMap<'_> {
                         }
                         Some(_) => {}
                     }
-                    create(&snap.client, &draft).await.map(|o| match o {
+                    let made = match (&snap.client, &looked_up) {
+                        (PsaClient::Autotask(c), Some(found)) => match found.get(uid) {
+                            Some(c) => Ok(CreateOutcome::Found(c.id.clone())),
+                            None => c.create_configuration_looked_up(&draft).await,
+                        },
+                        _ => create(&snap.client, &draft).await,
+                    };
+                    made.map(|o| match o {
                         CreateOutcome::Created(id) => ("create", id, "created"),
                         CreateOutcome::Found(id) => ("create", id, "linked"),
                     })
@@ -949,7 +1087,17 @@ impl ConfigMap<'_> {
                 }
             }
         }
-        Ok(MapReport { outcomes })
+        let requests = match &snap.client {
+            PsaClient::Autotask(c) => c.requests_made(),
+            PsaClient::ConnectWise(_) => 0,
+        };
+        Ok((
+            MapReport { outcomes },
+            WriteStats {
+                requests,
+                budget_above_reserve,
+            },
+        ))
     }
 
     /// Drops the maps of the selected devices; their configurations stay as they are (active).

@@ -951,6 +951,7 @@ async fn tie_breaks_junk_serials_one_device_per_configuration_and_moved_devices_
         .unwrap();
     let sites = shared::site_mapping::routes::SitesApi {
         store: w.api.store.clone(),
+        on_mapped: vec![],
     };
     let (status, body) = read_response(
         sites
@@ -1308,4 +1309,238 @@ async fn automatic_mapping_is_off_by_default_previews_holds_above_the_cap_and_ma
     )
     .await;
     assert_eq!(status, 404);
+}
+
+// ----- automatic mapping when a site gets mapped to a company -----
+
+/// The site mapping routes of the world, with the configurations' hook wired as `app.rs` does
+/// (the hook's budget given).
+fn site_routes(
+    w: &World,
+    api: &ConfigurationsApi,
+    budget: Duration,
+) -> (
+    shared::site_mapping::routes::SitesApi,
+    shared::site_mapping::company_routes::CompanyMappingApi,
+) {
+    let hooks: shared::site_mapping::hooks::SitesMappedHooks = vec![std::sync::Arc::new(
+        shared::configurations::on_site_mapped::AutoMapOnSiteMapped {
+            api: api.clone(),
+            budget,
+        },
+    )];
+    (
+        shared::site_mapping::routes::SitesApi {
+            store: w.api.store.clone(),
+            on_mapped: hooks.clone(),
+        },
+        shared::site_mapping::company_routes::CompanyMappingApi {
+            store: w.api.store.clone(),
+            secrets: w.api.secrets.clone(),
+            datto: w.api.datto.clone(),
+            on_mapped: hooks,
+        },
+    )
+}
+
+async fn send(h: &impl Handle, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    read_response(h.handle(api_request(method, path, Some(TENANT), body.as_ref())).await)
+}
+
+/// The portal company the world's site is mapped to.
+async fn site_company(w: &World, sites: &shared::site_mapping::routes::SitesApi) -> String {
+    let (status, table) = send(sites, "GET", &format!("/integrations/{}/sites", w.datto_id), None).await;
+    assert_eq!(status, 200, "{table}");
+    table["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["siteUid"] == w.site_uid.as_str())
+        .unwrap()["company"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn settings_of(api: &ConfigurationsApi, w: &World) -> Value {
+    let (status, s) = call(
+        api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-settings?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    s
+}
+
+async fn set_automatic(api: &ConfigurationsApi, w: &World, on: bool) {
+    let (status, s) = call(
+        api,
+        "PATCH",
+        &format!("/integrations/{}/configuration-settings", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "automaticMapping": on})),
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+}
+
+#[tokio::test]
+async fn mapping_a_site_to_a_company_maps_its_devices_only_while_automatic_mapping_is_on() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let (sites, side) = site_routes(&w, &api, Duration::from_secs(30));
+    let company = site_company(&w, &sites).await;
+    let mapping = format!("/integrations/{}/sites/{}/mapping", w.datto_id, w.site_uid);
+    let one_each = |uids: &[String]| uids.iter().all(|u| at.configuration_items_for_device(u).len() == 1);
+
+    // Off: mapping the site writes nothing to the PSA.
+    set_automatic(&api, &w, false).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (creates, updates) = (
+        at.stats().route("ConfigurationItems.create"),
+        at.stats().route("ConfigurationItems.update"),
+    );
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        (
+            at.stats().route("ConfigurationItems.create"),
+            at.stats().route("ConfigurationItems.update")
+        ),
+        (creates, updates),
+        "automatic mapping off: nothing written"
+    );
+    assert!(settings_of(&api, &w).await["lastRun"].is_null());
+
+    // On: mapping the site by hand links or creates a configuration for each of its devices.
+    set_automatic(&api, &w, true).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        row["company"]["id"],
+        company.as_str(),
+        "the mapping's answer is unchanged"
+    );
+    assert!(one_each(&w.site_devices), "one CI per device");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 3);
+    let s = settings_of(&api, &w).await;
+    let run = &s["lastRun"];
+    assert_eq!(
+        (run["trigger"].as_str(), run["outcome"].as_str()),
+        (Some("siteMapped"), Some("done")),
+        "{s}"
+    );
+    assert_eq!(
+        run["linked"].as_u64().unwrap() + run["created"].as_u64().unwrap(),
+        3,
+        "{s}"
+    );
+    assert_eq!((run["left"].as_u64(), s["pending"].as_bool()), (Some(0), Some(false)));
+    assert!(run["requests"].as_u64().unwrap() > 0, "{s}");
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(audit["records"].as_array().unwrap().len(), 3, "{audit}");
+
+    // New devices synced (without the worker's own automatic mapping), then the site mapped
+    // again from the company side: the new devices get theirs, the mapped ones are left alone.
+    let added = w.datto_sim.add_devices(&w.site_uid, 2);
+    {
+        use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
+        let tenant = TenantId::parse(TENANT).unwrap();
+        let deps = SyncDeps {
+            store: w.api.store.clone(),
+            secrets: w.api.secrets.clone(),
+            datto: w.api.datto.clone(),
+            settings: SyncSettings::default(),
+        };
+        let run = start_run(&deps, &tenant, &w.datto_id, shared::runs::Trigger::Manual)
+            .await
+            .unwrap();
+        shared::workers::sync_run(&deps, &tenant, &w.datto_id, &run.run_id, &RunBudget::default())
+            .await
+            .unwrap();
+    }
+    assert!(added.iter().all(|u| at.configuration_items_for_device(u).is_empty()));
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (status, bulk) = send(
+        &side,
+        "POST",
+        &format!("/integrations/{}/company-mappings", w.datto_id),
+        Some(json!({"rows": [{"companyId": company, "siteUid": w.site_uid}]})),
+    )
+    .await;
+    assert_eq!((status, bulk["mapped"].as_u64()), (200, Some(1)), "{bulk}");
+    assert!(one_each(&added), "the new devices got theirs");
+    assert!(one_each(&w.site_devices), "still one CI each");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 5);
+}
+
+#[tokio::test]
+async fn a_site_mapping_whose_automatic_mapping_runs_out_of_time_is_answered_and_finished_by_the_next_sync() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    // No time at all: the hook plans, writes nothing and records what it left.
+    let (sites, _) = site_routes(&w, &api, Duration::ZERO);
+    let company = site_company(&w, &sites).await;
+    let mapping = format!("/integrations/{}/sites/{}/mapping", w.datto_id, w.site_uid);
+    set_automatic(&api, &w, true).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let creates = at.stats().route("ConfigurationItems.create");
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "the mapping is saved and answered: {row}");
+    assert_eq!(at.stats().route("ConfigurationItems.create"), creates);
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["outcome"].as_str(),
+            s["lastRun"]["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("incomplete"), Some(3), Some(true)),
+        "{s}"
+    );
+    // The next sync run (no new device) carries on.
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        run.counts.configurations_linked + run.counts.configurations_created,
+        3,
+        "{run:?}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["trigger"].as_str(),
+            s["lastRun"]["outcome"].as_str(),
+            s["pending"].as_bool()
+        ),
+        (Some("sync"), Some("done"), Some(false)),
+        "{s}"
+    );
 }
