@@ -104,6 +104,11 @@ pub async fn after_sync(
                     sites: None,
                     preview: false,
                     confirm: false,
+                    confirmed_left: settings
+                        .last_run
+                        .as_ref()
+                        .filter(|r| settings.auto_pending && r.confirmed)
+                        .map(|r| r.left),
                     deadline: Some(deadline),
                 },
             )

@@ -22,6 +22,8 @@
 //! devices a run cannot afford (or reach before its deadline) are left, counted in `left`, and
 //! the settings say so (`autoPending`): the sync worker's next run carries on. Every run that
 //! writes leaves its record in the settings ([`AutoRun`]: trigger, counts, requests, budget).
+//! A confirmed run's confirmation carries over to the runs that finish it, as long as they
+//! plan no more creations than it left.
 
 use super::settings::AutoRun;
 use super::table::{ConfigMap, ConfigState, MapOutcome, MapRequest, MapTarget};
@@ -66,6 +68,8 @@ pub struct AutoMapReport {
     pub requests: u64,
     /// Autotask: what the hour's budget had above the reserve when the writes began.
     pub budget_above_reserve: Option<i64>,
+    /// The writes went ahead confirmed (above the safety cap).
+    pub confirmed: bool,
     /// The planned writes.
     pub actions: Vec<AutoAction>,
     /// What each write did (not a preview).
@@ -83,6 +87,9 @@ pub struct AutoRequest<'a> {
     pub preview: bool,
     /// Go ahead above the safety cap.
     pub confirm: bool,
+    /// Carrying on a confirmed run that left this many writes: confirmed as long as the run
+    /// plans no more creations than that.
+    pub confirmed_left: Option<u64>,
     /// Stop between devices after this.
     pub deadline: Option<Instant>,
 }
@@ -123,6 +130,7 @@ impl ConfigMap<'_> {
             left: r.left as u64,
             requests: r.requests,
             budget_above_reserve: r.budget_above_reserve,
+            confirmed: r.confirmed,
             message,
         };
         if let Err(e) = self.store().record_auto_run(tenant, integration, psa, &run).await {
@@ -180,11 +188,13 @@ impl ConfigMap<'_> {
         if req.preview || report.actions.is_empty() {
             return Ok(report);
         }
+        let confirm = req.confirm || req.confirmed_left.is_some_and(|n| report.creations as u64 <= n);
+        report.confirmed = confirm;
         let map = MapRequest {
             psa_integration_id: psa.to_owned(),
             device_uids: report.actions.iter().map(|a| a.device_uid.clone()).collect(),
             target: MapTarget::Proposal,
-            confirm: req.confirm,
+            confirm,
         };
         let (done, stats) = self.map_counted(tenant, integration, snap, map, req.deadline).await?;
         let count = |what: &str| done.outcomes.iter().filter(|o| o.result == what).count();

@@ -53,6 +53,7 @@ impl AutoMapOnSiteMapped {
                 sites: Some(sites),
                 preview: false,
                 confirm: false,
+                confirmed_left: None,
                 deadline: Some(deadline),
             };
             // The run records itself (see `auto_map`); here only a log line without values.

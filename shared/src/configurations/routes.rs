@@ -445,6 +445,7 @@ async fn map_now(
                     sites: None,
                     preview: input.preview,
                     confirm: input.confirm,
+                    confirmed_left: None,
                     deadline: None,
                 },
             )

@@ -37,6 +37,8 @@ pub struct AutoRun {
     pub requests: u64,
     /// Autotask: what the hour's budget had above the reserve when the writes began.
     pub budget_above_reserve: Option<i64>,
+    /// It went ahead confirmed above the safety cap (what it left is done confirmed too).
+    pub confirmed: bool,
     /// Why it was held, incomplete or failed.
     pub message: Option<String>,
 }

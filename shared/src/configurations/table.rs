@@ -530,6 +530,8 @@ pub(super) struct WriteStats {
 
 /// Requests one link or create may take, retries included, that must fit above the reserve.
 const WRITE_COST: i64 = 2;
+/// Device uids per look-up request (the Autotask client's `in` chunk).
+const LOOKUP_CHUNK: usize = crate::psa::autotask::LOOKUP_CHUNK;
 /// Writes between two reads of the Autotask budget (other integrations spend it too).
 const BUDGET_REREAD: u32 = 100;
 
@@ -550,18 +552,22 @@ impl WriteBudget {
         })
     }
 
-    /// Whether a write of `cost` requests still fits above the reserve; the budget is read
-    /// again every [`BUDGET_REREAD`] writes and before saying no.
+    /// Whether `cost` more requests still fit above the reserve, keeping one for reading the
+    /// budget again (so that read never dips below it either); the budget is read again every
+    /// [`BUDGET_REREAD`] writes and before saying no.
     async fn fits(&mut self, c: &crate::psa::autotask::AutotaskClient, cost: i64) -> Result<bool, PsaError> {
         self.writes += 1;
         let spent = (c.requests_made() - self.base) as i64;
-        if self.writes < BUDGET_REREAD && spent + cost <= self.above {
+        if self.writes < BUDGET_REREAD && spent + cost < self.above {
             return Ok(true);
+        }
+        if spent >= self.above {
+            return Ok(false);
         }
         match Self::start(c).await {
             Ok(fresh) => {
                 *self = fresh;
-                Ok(cost <= self.above)
+                Ok(cost < self.above)
             }
             Err(PsaError::BudgetExhausted { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -920,11 +926,22 @@ impl ConfigMap<'_> {
                         per_company.entry(company).or_default().push(uid.clone());
                     }
                 }
-                let mut found = HashMap::new();
-                for uids in per_company.values() {
-                    found.extend(c.find_configurations_by_devices(uids).await?);
+                let lookups: usize = per_company.values().map(|u| u.len().div_ceil(LOOKUP_CHUNK)).sum();
+                // Too little budget for the look-ups and a write: nothing is looked up here, the
+                // loop below defers the devices (and a create would look its uid up itself).
+                let affordable = match budget.as_mut() {
+                    Some(b) if lookups > 0 => b.fits(c, lookups as i64 + WRITE_COST).await?,
+                    _ => false,
+                };
+                if affordable {
+                    let mut found = HashMap::new();
+                    for uids in per_company.values() {
+                        found.extend(c.find_configurations_by_devices(uids).await?);
+                    }
+                    Some(found)
+                } else {
+                    None
                 }
-                Some(found)
             }
             PsaClient::ConnectWise(_) => None,
         };

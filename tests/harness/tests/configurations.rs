@@ -1544,3 +1544,132 @@ async fn a_site_mapping_whose_automatic_mapping_runs_out_of_time_is_answered_and
         "{s}"
     );
 }
+
+// ----- bulk creation within the Autotask budget -----
+
+#[tokio::test]
+async fn bulk_creation_spends_only_the_budget_above_the_reserve_and_the_next_sync_does_the_rest() {
+    use rmmsync_tests::ticket_world::{WorldOptions, world_opts};
+    let (limit, reserve) = (700_usize, 500_usize);
+    let w = world_opts(
+        PsaKind::Autotask,
+        shared::time::now_millis,
+        WorldOptions {
+            latency: Duration::ZERO,
+            devices: 8,
+            timing: shared::tickets::TicketTiming::default(),
+            datto_rate_limit: None,
+            autotask_hourly_limit: Some(limit as u32),
+            connectwise_rate_limit: None,
+        },
+    )
+    .await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    set_automatic(&api, &w, true).await;
+    let map_now = format!("/integrations/{}/configuration-map-now", w.datto_id);
+    let (status, preview) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let planned = preview["actions"].as_array().unwrap().len();
+    assert_eq!(planned, 8, "{preview}");
+    // Other integrations of the database spend the hour down to 8 requests above the reserve.
+    let http = reqwest::Client::new();
+    while limit.saturating_sub(at.requests_in_window()) > reserve + 8 {
+        let answer = http
+            .get(format!("{}/Version", at.api_url()))
+            .header("ApiIntegrationCode", &at.config().integration_codes[0])
+            .header("UserName", &at.config().username)
+            .header("Secret", &at.config().secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let before: HashMap<&String, usize> = w
+        .site_devices
+        .iter()
+        .map(|u| (u, at.configuration_items_for_device(u).len()))
+        .collect();
+    let (status, done) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        limit - at.requests_in_window() >= reserve,
+        "never below the reserve: {} used of {limit}",
+        at.requests_in_window()
+    );
+    let made = done["links"].as_u64().unwrap() + done["creations"].as_u64().unwrap();
+    let left = done["left"].as_u64().unwrap();
+    assert!(made >= 1 && left >= 1, "{done}");
+    assert_eq!(made + left, 8, "{done}");
+    let deferred: Vec<&str> = done["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["result"] == "deferred")
+        .map(|o| o["deviceUid"].as_str().unwrap())
+        .collect();
+    assert_eq!(deferred.len() as u64, left, "{done}");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len() as u64, made);
+    for uid in w.site_devices.iter().filter(|u| deferred.contains(&u.as_str())) {
+        assert_eq!(at.configuration_items_for_device(uid).len(), before[uid], "{uid} waits");
+    }
+    // The run record the API shows: progress, counts and the budget.
+    let s = settings_of(&api, &w).await;
+    let run = &s["lastRun"];
+    assert_eq!(
+        (
+            run["trigger"].as_str(),
+            run["outcome"].as_str(),
+            run["planned"].as_u64(),
+            run["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("mapNow"), Some("incomplete"), Some(8), Some(left), Some(true)),
+        "{s}"
+    );
+    assert!(run["budgetAboveReserve"].as_i64().unwrap() <= 8, "{s}");
+    assert!(run["requests"].as_u64().unwrap() > made, "{s}");
+
+    // A new hour: the next sync run (no new device) carries on, and nothing is made twice.
+    at.reset_limits();
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        run.counts.configurations_linked + run.counts.configurations_created,
+        left,
+        "{run:?}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+    assert!(at.stats().max_concurrency("ConfigurationItems") <= 3);
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["outcome"].as_str(),
+            s["lastRun"]["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("done"), Some(0), Some(false)),
+        "{s}"
+    );
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 8);
+}

@@ -32,7 +32,7 @@ const UID_MAX: usize = 255;
 const AUDIT_TEXT_MAX: usize = 255;
 const IP_MAX: usize = 100;
 /// Device uids per `in` lookup.
-const LOOKUP_CHUNK: usize = 200;
+pub const LOOKUP_CHUNK: usize = 200;
 
 fn label_to_id(list: &[PicklistOption], label: &str) -> Option<i64> {
     let label = label.trim();
