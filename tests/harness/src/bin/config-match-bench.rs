@@ -16,8 +16,7 @@
 //! Target: the plan under 1 s, peak memory under 300 MB.
 //!
 //! Creating configurations in the Autotask simulator under its limits (the
-//! second figure the flow calls for) is not measured yet: the flow's writes
-//! are not built.
+//! second figure the flow calls for) is `config-create-bench`.
 
 use rmmsync_tests::bench::vm_hwm_mb;
 use shared::configurations::plan::{ConfigFacts, DeviceFacts, counts, plan};
