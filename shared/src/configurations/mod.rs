@@ -52,7 +52,10 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: the UDF mapping, and a cached plan (the table reads everything on every request, fine for
+//! - [`udfs`]: the UDF mapping (Datto device UDFs to Autotask configuration
+//!   item UDFs), its values sent only when they differ, never logged or returned.
+//!
+//! Not built yet: ConnectWise custom fields in the UDF mapping, and a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
 pub mod after_sync;
@@ -63,3 +66,4 @@ pub mod routes;
 pub mod settings;
 pub mod table;
 pub mod types;
+pub mod udfs;

@@ -2,7 +2,8 @@
 //! (`GET /integrations/{id}/configuration-options`: a PSA integration's types, products,
 //! statuses, read from the PSA; `GET`/`PUT /integrations/{id}/configuration-types`), the
 //! mapping table with map, unmap, audit and refresh, the settings (`GET`/`PATCH
-//! …/configuration-settings`: automatic mapping) and Map Now (`POST …/configuration-map-now`).
+//! …/configuration-settings`: automatic mapping), Map Now (`POST …/configuration-map-now`) and
+//! the UDF mapping (`GET`/`PUT …/configuration-udfs`).
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::configurations::table::{
@@ -48,6 +49,17 @@ impl ConfigurationsApi {
 }
 
 impl ConfigurationsApi {
+    pub fn udfs(&self) -> crate::configurations::udfs::ConfigUdfs<'_> {
+        crate::configurations::udfs::ConfigUdfs {
+            integrations: PsaIntegrations {
+                store: &self.store,
+                secrets: &self.secrets,
+                psa: &self.psa,
+                settings: &self.settings,
+            },
+        }
+    }
+
     pub fn map(&self) -> ConfigMap<'_> {
         ConfigMap {
             integrations: PsaIntegrations {
@@ -95,6 +107,7 @@ pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
         .routes(routes!(refresh_configurations))
         .routes(routes!(configuration_settings, patch_configuration_settings))
         .routes(routes!(map_now))
+        .routes(routes!(configuration_udfs, put_configuration_udfs))
 }
 
 /// The router the configurations Lambda serves.
@@ -450,5 +463,51 @@ async fn map_now(
                 },
             )
             .await?,
+    ))
+}
+
+/// The UDF mapping of one PSA integration (Datto `udfN` → the PSA's configuration UDF) and the
+/// PSA's configuration UDFs to pick from. Names only: no value is ever answered.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-udfs", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query)),
+    responses((status = 200, body = crate::configurations::udfs::UdfMappingView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn configuration_udfs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = psa_param(&params)?;
+    Ok(reply(StatusCode::OK, &api.udfs().get(&caller.tenant, &id, &psa).await?))
+}
+
+/// Replaces the UDF mapping of one PSA integration, every target checked against the PSA's
+/// configuration UDFs (each at most once). Values are sent on later writes, only when changed.
+#[utoipa::path(put, path = "/integrations/{id}/configuration-udfs", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = crate::configurations::udfs::UdfMappingInput,
+    responses((status = 200, body = crate::configurations::udfs::UdfMappingView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 422, description = "`unknown_psa_field` (each bad one named), `udf_mapping_unsupported` (ConnectWise)", body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn put_configuration_udfs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<crate::configurations::udfs::UdfMappingInput>,
+) -> Result<Response, ApiError> {
+    let psa = psa_field(&input.psa_integration_id)?;
+    Ok(reply(
+        StatusCode::OK,
+        &api.udfs().put(&caller.tenant, &id, psa, &input.mapping).await?,
     ))
 }

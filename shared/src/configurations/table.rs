@@ -359,6 +359,7 @@ pub(super) struct Snapshot {
     configs: HashMap<String, PsaConfiguration>,
     types: BTreeMap<(String, String), ConfigTypeMapping>,
     maps: HashMap<String, SavedMap>,
+    udfs: super::udfs::UdfMap,
 }
 
 /// What to map selected devices to.
@@ -498,8 +499,14 @@ async fn update(client: &PsaClient, id: &str, changes: &ConfigurationChanges) ->
     }
 }
 
-/// The configuration a device should be, as a draft (the device's facts and the type mapping).
-fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> ConfigurationDraft {
+/// The configuration a device should be, as a draft (the device's facts, the type mapping and
+/// the UDFs the UDF mapping names).
+fn draft_for(
+    d: &DeviceRecord,
+    company: &str,
+    t: Option<&ConfigTypeMapping>,
+    udfs: &super::udfs::UdfMap,
+) -> ConfigurationDraft {
     ConfigurationDraft {
         company_id: company.to_owned(),
         name: d.hostname.clone().unwrap_or_else(|| d.uid.clone()),
@@ -515,7 +522,7 @@ fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> 
         ip_address: d.int_ip_address.clone(),
         warranty_expiration: d.warranty_date.as_ref().map(|w| w.chars().take(10).collect()),
         management_link: d.portal_url.clone(),
-        custom_fields: Default::default(),
+        custom_fields: super::udfs::custom_fields(&d.udfs, udfs),
     }
 }
 
@@ -641,9 +648,10 @@ impl ConfigMap<'_> {
             });
             psa_of.insert(company.clone(), psa);
         }
-        let (maps, types) = tokio::try_join!(
+        let (maps, types, udfs) = tokio::try_join!(
             self.store().config_maps(tenant, integration, psa_id),
             self.store().config_type_mappings(tenant, integration, psa_id),
+            self.store().config_udf_map(tenant, integration, psa_id),
         )?;
         // Each company's configurations, from the PSA.
         let mut configs: HashMap<String, PsaConfiguration> = HashMap::new();
@@ -801,6 +809,7 @@ impl ConfigMap<'_> {
             configs,
             types,
             maps,
+            udfs,
         })
     }
 
@@ -986,7 +995,7 @@ impl ConfigMap<'_> {
                 continue;
             }
             let type_mapping = snap.types.get(&(row.category.clone(), row.device_type.clone()));
-            let draft = draft_for(device, &company, type_mapping);
+            let draft = draft_for(device, &company, type_mapping, &snap.udfs);
             let (link_to, rule) = match &req.target {
                 MapTarget::Configuration(id) => (Some(id.clone()), None),
                 MapTarget::Proposal if row.state == ConfigState::Proposed => (row.configuration_id.clone(), row.rule),
@@ -1205,16 +1214,22 @@ fn changed_fields(c: &ConfigurationChanges) -> String {
         ("warrantyExpiration", c.warranty_expiration.is_some()),
     ] {
         if set {
-            names.push(name);
+            names.push(name.to_owned());
         }
+    }
+    // The UDFs by count only: a UDF's name is the user's, its value never leaves the write.
+    match c.custom_fields.0.len() {
+        0 => {}
+        1 => names.push("1 UDF".to_owned()),
+        k => names.push(format!("{k} UDFs")),
     }
     names.join(", ")
 }
 
 impl ConfigMap<'_> {
     /// Keeps the mapped configurations true (what a later sync calls for): only the fields the
-    /// device changed are written (serial, model, OS, IP; the warranty only while the
-    /// configuration has none; UDFs are not mapped yet), and a device deleted in Datto RMM is
+    /// device changed are written (serial, model, OS, IP, the mapped UDFs whose values differ;
+    /// the warranty only while the configuration has none), and a device deleted in Datto RMM is
     /// unmapped and its configuration set inactive. Every write is audited.
     ///
     /// First the whole run is planned; `preview` answers that plan without writing. A run
@@ -1250,9 +1265,10 @@ impl ConfigMap<'_> {
         let ctx = DeviceImporter { store: self.store() }
             .context(tenant, integration)
             .await?;
-        let (maps, types) = tokio::try_join!(
+        let (maps, types, udfs) = tokio::try_join!(
             self.store().config_maps(tenant, integration, psa),
             self.store().config_type_mappings(tenant, integration, psa),
+            self.store().config_udf_map(tenant, integration, psa),
         )?;
         let uids: Vec<String> = maps.keys().cloned().collect();
         let devices = if uids.is_empty() {
@@ -1332,7 +1348,7 @@ impl ConfigMap<'_> {
                 continue;
             };
             let t = types.get(&type_key(device));
-            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t));
+            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t, &udfs));
             // A configuration someone set inactive in the PSA is not reactivated here.
             changes.active = None;
             // Autotask takes a model only as a value of its picklist: one it does not list

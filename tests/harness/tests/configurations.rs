@@ -1462,22 +1462,7 @@ async fn mapping_a_site_to_a_company_maps_its_devices_only_while_automatic_mappi
     // New devices synced (without the worker's own automatic mapping), then the site mapped
     // again from the company side: the new devices get theirs, the mapped ones are left alone.
     let added = w.datto_sim.add_devices(&w.site_uid, 2);
-    {
-        use shared::sync::{SyncDeps, SyncSettings, run::RunBudget, run::start_run};
-        let tenant = TenantId::parse(TENANT).unwrap();
-        let deps = SyncDeps {
-            store: w.api.store.clone(),
-            secrets: w.api.secrets.clone(),
-            datto: w.api.datto.clone(),
-            settings: SyncSettings::default(),
-        };
-        let run = start_run(&deps, &tenant, &w.datto_id, shared::runs::Trigger::Manual)
-            .await
-            .unwrap();
-        shared::workers::sync_run(&deps, &tenant, &w.datto_id, &run.run_id, &RunBudget::default())
-            .await
-            .unwrap();
-    }
+    resync(&w).await;
     assert!(added.iter().all(|u| at.configuration_items_for_device(u).is_empty()));
     let (status, _) = send(&sites, "DELETE", &mapping, None).await;
     assert_eq!(status, 204);
@@ -1672,4 +1657,173 @@ async fn bulk_creation_spends_only_the_budget_above_the_reserve_and_the_next_syn
     );
     let (mapped, _) = rows(&api, &w, "&state=mapped").await;
     assert_eq!(mapped.len(), 8);
+}
+
+// ----- the UDF mapping -----
+
+#[tokio::test]
+async fn mapped_udfs_reach_the_configuration_only_when_changed_and_their_values_never_leave() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let (status, view) = call(&api, "GET", &format!("{udfs}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["mapping"], json!({}));
+    assert!(
+        view["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Asset Tag"),
+        "the PSA's list to pick from: {view}"
+    );
+    // Bad keys and bad targets, each named.
+    let (status, e) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(
+            json!({"psaIntegrationId": w.psa_id, "mapping": {"udf0": "Asset Tag", "serial": "Asset Tag", "udf3": ""}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    for needle in ["`udf0`", "`serial`", "`udf3`"] {
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+    let (status, e) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Nope", "udf21": "Asset Tag", "udf22": "Asset Tag"}})),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (422, Some("unknown_psa_field")), "{e}");
+    for needle in ["`Nope`", "`udf21` and `udf22`"] {
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+
+    // A secret in a Datto UDF of a device without a configuration, synced.
+    let uid = w.site_devices[1].clone();
+    assert!(at.configuration_items_for_device(&uid).is_empty());
+    let secret = "BitLocker: 424242-131313-777777";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, secret.to_owned());
+    });
+    resync(&w).await;
+    let (status, saved) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Asset Tag"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["mapping"], json!({"udf20": "Asset Tag"}));
+
+    // Created with it.
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uid], "to": "new"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let udf_of = || {
+        let ci = at.configuration_items_for_device(&uid)[0].clone();
+        ci["userDefinedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "Asset Tag")
+            .map(|u| u["value"].clone())
+    };
+    assert_eq!(udf_of(), Some(json!(secret)));
+
+    // Unchanged: the next sync writes nothing.
+    let updates = at.stats().route("ConfigurationItems.update");
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 0, "{run:?}");
+    assert_eq!(at.stats().route("ConfigurationItems.update"), updates);
+
+    // Changed in Datto: written, and only then.
+    let rotated = "BitLocker: 999999-000000-111111";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, rotated.to_owned());
+    });
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 1, "{run:?}");
+    assert_eq!(udf_of(), Some(json!(rotated)));
+    let run_text = format!("{run:?}");
+
+    // No value in any answer of ours, the run record or the stored device's Debug.
+    let mut answers = vec![run_text];
+    for path in [
+        format!("{}?psaIntegrationId={}", map_path(&w), w.psa_id),
+        format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        format!("{udfs}?psaIntegrationId={}", w.psa_id),
+        format!(
+            "/integrations/{}/configuration-settings?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+    ] {
+        let (status, body) = call(&api, "GET", &path, None).await;
+        assert_eq!(status, 200, "{body}");
+        answers.push(body.to_string());
+    }
+    let (_, refresh) = call(
+        &api,
+        "POST",
+        &format!("/integrations/{}/configuration-refresh", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    answers.push(refresh.to_string());
+    answers.push(report.to_string());
+    answers.push(format!("{:?}", synced(&w).await));
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["message"].as_str().is_some_and(|m| m.contains("1 UDF"))),
+        "the audit counts the UDF written: {audit}"
+    );
+    for text in &answers {
+        for value in [secret, rotated, "424242", "999999-000000"] {
+            assert!(!text.contains(value), "a UDF value leaked: {text}");
+        }
+    }
+
+    // ConnectWise custom fields are not mapped yet: said so, nothing saved.
+    let cw = world(PsaKind::ConnectwiseManage, shared::time::now_millis).await;
+    let cw_api = crate::api(&cw);
+    let (status, e) = call(
+        &cw_api,
+        "PUT",
+        &format!("/integrations/{}/configuration-udfs", cw.datto_id),
+        Some(json!({"psaIntegrationId": cw.psa_id, "mapping": {"udf1": "Asset Tag"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (422, Some("udf_mapping_unsupported")),
+        "{e}"
+    );
 }
