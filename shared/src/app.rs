@@ -120,7 +120,12 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
-            psa_cascades: vec![Arc::new(crate::tickets::ForgetPsa(self.tickets()))],
+            psa_cascades: vec![
+                Arc::new(crate::tickets::ForgetPsa(self.tickets())),
+                Arc::new(crate::configurations::forget::ForgetPsaConfigurations(
+                    self.store.clone(),
+                )),
+            ],
             runs: RunWiring {
                 datto: Some(&crate::sync::SYNC_RUNS),
                 psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),

@@ -52,6 +52,8 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
+//! - [`forget`]: its items dropped on "clear and resync" without mappings and
+//!   when a PSA integration is deleted;
 //! - [`udfs`]: the UDF mapping (Datto device UDFs to Autotask configuration
 //!   item UDFs), its values sent only when they differ, never logged or returned.
 //!
@@ -60,6 +62,7 @@
 
 pub mod after_sync;
 pub mod auto;
+pub mod forget;
 pub mod on_site_mapped;
 pub mod plan;
 pub mod routes;

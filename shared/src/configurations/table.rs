@@ -634,9 +634,9 @@ impl ConfigMap<'_> {
             }));
             from = next;
         }
-        // Portal company → PSA company id of this PSA integration.
+        // Portal company → PSA company id of this PSA integration (the devices' companies).
         let mut psa_of: HashMap<String, Option<String>> = HashMap::new();
-        for company in ctx.site_companies.values() {
+        for company in devices.iter().filter_map(|d| ctx.company_of(d)) {
             if psa_of.contains_key(company) {
                 continue;
             }

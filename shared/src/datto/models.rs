@@ -202,6 +202,28 @@ mod tests {
     }
 
     #[test]
+    fn udfs_keep_values_by_number_and_show_only_numbers() {
+        let d: Device = serde_json::from_str(
+            r#"{"uid":"d1","udf":{"udf1":"BitLocker: 123456-654321","udf2":null,"udf3":"  ","udf300":"x",
+                "udf301":"out of range","udf0":"no","notudf":"no","udf7":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.udf.0.keys().copied().collect::<Vec<_>>(), vec![1, 300]);
+        assert_eq!(d.udf.0[&1], "BitLocker: 123456-654321");
+        let shown = format!("{d:?}");
+        assert!(shown.contains("udf1") && !shown.contains("123456"), "{shown}");
+        // A UDF object that is not one (null, a string) is no UDFs, not an error.
+        for raw in [
+            r#"{"uid":"d","udf":null}"#,
+            r#"{"uid":"d","udf":"x"}"#,
+            r#"{"uid":"d"}"#,
+        ] {
+            let d: Device = serde_json::from_str(raw).unwrap();
+            assert!(d.udf.is_empty(), "{raw}");
+        }
+    }
+
+    #[test]
     fn reads_sites_with_string_or_numeric_autotask_ids() {
         let page: Page<Site> = serde_json::from_str(
             r#"{"sites":[{"uid":"a","autotaskCompanyId":"123"},{"uid":"b","autotaskCompanyId":456},

@@ -1827,3 +1827,108 @@ async fn mapped_udfs_reach_the_configuration_only_when_changed_and_their_values_
         "{e}"
     );
 }
+
+// ----- letting go of the configuration items -----
+
+#[tokio::test]
+async fn clear_and_resync_without_mappings_and_deleting_the_psa_integration_drop_the_configuration_items() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let store = &w.api.store;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    map_all_types_autotask(&api, &w).await;
+    set_automatic(&api, &w, true).await;
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": w.site_devices, "to": "proposal"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let udf_body = json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Asset Tag"}});
+    let (status, _) = call(&api, "PUT", &udfs, Some(udf_body.clone())).await;
+    assert_eq!(status, 200);
+    // Each kind of item is there, and it is what is checked below.
+    let held = || async {
+        (
+            store.config_settings_all(&tenant, &w.datto_id).await.unwrap().len(),
+            store
+                .config_type_mappings(&tenant, &w.datto_id, &w.psa_id)
+                .await
+                .unwrap()
+                .len(),
+            store
+                .config_udf_map(&tenant, &w.datto_id, &w.psa_id)
+                .await
+                .unwrap()
+                .len(),
+            store.config_maps(&tenant, &w.datto_id, &w.psa_id).await.unwrap().len(),
+            store.config_audit(&tenant, &w.datto_id, &w.psa_id).await.unwrap().len(),
+        )
+    };
+    let (settings, types, udf_map, maps, audit) = held().await;
+    assert!(settings == 1 && types > 0 && udf_map == 1 && maps == 2 && audit >= 2);
+
+    // Kept when the mappings are kept.
+    assert_eq!(
+        shared::configurations::forget::clear_configuration_mappings(store, &tenant, &w.datto_id, true)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(held().await, (settings, types, udf_map, maps, audit));
+
+    // Clear and resync dropping the mappings: the configuration mappings go, the audit stays.
+    let app = shared::app::App {
+        store: store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        psa: w.api.psa.clone(),
+        settings: w.api.settings.clone(),
+        sync: shared::sync::SyncSettings::default(),
+        hook_base_url: None,
+        operations: Default::default(),
+        import_jobs: Default::default(),
+        clock: shared::time::now_millis,
+    };
+    let (status, started) = read_response(
+        rmmsync_tests::call(
+            shared::resync::router(app.sync_api()),
+            api_request(
+                "POST",
+                &format!("/integrations/{}/resync", w.datto_id),
+                Some(TENANT),
+                Some(&json!({"keepMappings": false})),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(
+        started["cleared"]["configurationMappings"].as_u64(),
+        Some((settings + types + udf_map + maps) as u64),
+        "{started}"
+    );
+    assert_eq!(held().await, (0, 0, 0, 0, audit));
+    assert_eq!(settings_of(&api, &w).await["automaticMapping"], false);
+
+    // Deleting the PSA integration (as app.rs wires it) drops what it had, the audit too.
+    set_automatic(&api, &w, true).await;
+    let (status, _) = call(&api, "PUT", &udfs, Some(udf_body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(held().await, (1, 0, 1, 0, audit));
+    let (status, body) = read_response(
+        app.integrations()
+            .handle(api_request(
+                "DELETE",
+                &format!("/integrations/{}", w.psa_id),
+                Some(TENANT),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(held().await, (0, 0, 0, 0, 0));
+}
