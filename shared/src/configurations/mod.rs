@@ -55,9 +55,10 @@
 //! - [`forget`]: its items dropped on "clear and resync" without mappings and
 //!   when a PSA integration is deleted;
 //! - [`udfs`]: the UDF mapping (Datto device UDFs to Autotask configuration
-//!   item UDFs), its values sent only when they differ, never logged or returned.
+//!   item UDFs or ConnectWise custom fields), its values sent only when they
+//!   differ, never logged or returned.
 //!
-//! Not built yet: ConnectWise custom fields in the UDF mapping, and a cached plan (the table reads everything on every request, fine for
+//! Not built yet: a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
 pub mod after_sync;

@@ -466,7 +466,8 @@ async fn map_now(
     ))
 }
 
-/// The UDF mapping of one PSA integration (Datto `udfN` → the PSA's configuration UDF) and the
+/// The UDF mapping of one PSA integration (Datto `udfN` → the PSA's configuration UDF: Autotask
+/// by name, ConnectWise custom field by id) and the
 /// PSA's configuration UDFs to pick from. Names only: no value is ever answered.
 #[utoipa::path(get, path = "/integrations/{id}/configuration-udfs", tag = "configurations",
     params(("id" = String, Path, description = "a Datto RMM integration"),
@@ -496,7 +497,7 @@ async fn configuration_udfs(
               (status = 400, body = crate::api::Problem),
               (status = 401, body = crate::api::Problem),
               (status = 404, body = crate::api::Problem),
-              (status = 422, description = "`unknown_psa_field` (each bad one named), `udf_mapping_unsupported` (ConnectWise)", body = crate::api::Problem),
+              (status = 422, description = "`unknown_psa_field`: each target the PSA does not have, or used twice, named", body = crate::api::Problem),
               (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
               (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
 async fn put_configuration_udfs(

@@ -1,6 +1,6 @@
 //! The UDF mapping of a (Datto RMM integration, PSA integration): which Datto device UDF
 //! (`udf1`..`udf300`) goes into which configuration UDF of the PSA (Autotask: a configuration
-//! item UDF by name). One `CFGUDF#{psaId}` item in the Datto integration's partition.
+//! item UDF by name; ConnectWise: a configuration custom field by id). One `CFGUDF#{psaId}` item in the Datto integration's partition.
 //!
 //! `GET /integrations/{id}/configuration-udfs?psaIntegrationId=` answers the mapping and the
 //! PSA's configuration UDFs to pick from (read from the PSA); `PUT` replaces the mapping after
@@ -12,7 +12,8 @@
 //! records, run records and answers carry a count of UDFs written, never a value. A Datto UDF
 //! that becomes empty is not cleared in the PSA (an empty one is not sent).
 //!
-//! ConnectWise custom fields are not mapped yet: `PUT` answers 422 `udf_mapping_unsupported`.
+//! ConnectWise: the targets are custom field ids (`customFields [{id, caption, value}]`), the
+//! list to pick from read from a configuration's `customFields`.
 
 use crate::api::ApiError;
 use crate::connections::PsaIntegrations;
@@ -36,10 +37,11 @@ pub type UdfMap = BTreeMap<u16, String>;
 pub struct UdfMappingView {
     pub psa_integration_id: String,
     pub psa: PsaKind,
-    /// Datto UDF (`udf1`..`udf300`) → the PSA's configuration UDF.
+    /// Datto UDF (`udf1`..`udf300`) → the PSA's configuration UDF (Autotask: its name;
+    /// ConnectWise: the custom field's id).
     #[schema(value_type = BTreeMap<String, String>)]
     pub mapping: BTreeMap<String, String>,
-    /// The PSA's configuration UDFs to pick from (names; empty for ConnectWise).
+    /// The PSA's configuration UDFs to pick from (ConnectWise: with their ids).
     pub fields: Vec<CustomFieldDefinition>,
 }
 
@@ -140,7 +142,7 @@ impl ConfigUdfs<'_> {
         let (integration, client) = self.integrations.connect(tenant, psa).await?;
         let fields = match client {
             PsaClient::Autotask(c) => c.configuration_custom_fields().await?,
-            PsaClient::ConnectWise(_) => Vec::new(),
+            PsaClient::ConnectWise(c) => c.configuration_custom_fields().await?,
         };
         Ok((integration.kind, fields))
     }
@@ -182,21 +184,24 @@ impl ConfigUdfs<'_> {
         }
         crate::devices::ensure_integration(self.integrations.store, tenant, integration).await?;
         let (kind, fields) = self.fields(tenant, psa).await?;
-        if kind != PsaKind::Autotask && !map.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "udf_mapping_unsupported",
-                "UDFs map to Autotask configuration item UDFs; ConnectWise custom fields are not mapped yet",
-            ));
-        }
         let mut seen: BTreeMap<&str, u16> = BTreeMap::new();
         for (n, f) in &map {
-            match fields.iter().find(|d| d.name == *f) {
-                None => problems.push(format!(
-                    "`udf{n}`: the PSA has no configuration UDF named `{}`",
+            // Autotask UDFs by name, ConnectWise custom fields by id.
+            let known = fields.iter().any(|d| match kind {
+                PsaKind::Autotask => d.name == *f,
+                _ => d.id.as_deref() == Some(f.as_str()),
+            });
+            match known {
+                false => problems.push(format!(
+                    "`udf{n}`: the PSA has no configuration {} `{}`",
+                    if kind == PsaKind::Autotask {
+                        "UDF named"
+                    } else {
+                        "custom field with the id"
+                    },
                     crate::psa::truncate_chars(f, 100)
                 )),
-                Some(_) => {
+                true => {
                     if let Some(other) = seen.insert(f.as_str(), *n) {
                         problems.push(format!("`udf{other}` and `udf{n}` both map to `{f}`"));
                     }

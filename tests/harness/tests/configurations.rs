@@ -1810,22 +1810,98 @@ async fn mapped_udfs_reach_the_configuration_only_when_changed_and_their_values_
             assert!(!text.contains(value), "a UDF value leaked: {text}");
         }
     }
+}
 
-    // ConnectWise custom fields are not mapped yet: said so, nothing saved.
-    let cw = world(PsaKind::ConnectwiseManage, shared::time::now_millis).await;
-    let cw_api = crate::api(&cw);
+#[tokio::test]
+async fn connectwise_custom_fields_are_mapped_by_id_and_patched_whole_only_when_changed() {
+    let w = world_with(PsaKind::ConnectwiseManage, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let cw = w.connectwise();
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let (status, view) = call(&api, "GET", &format!("{udfs}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert!(
+        view["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "1" && f["name"] == "Asset Tag"),
+        "{view}"
+    );
     let (status, e) = call(
-        &cw_api,
+        &api,
         "PUT",
-        &format!("/integrations/{}/configuration-udfs", cw.datto_id),
-        Some(json!({"psaIntegrationId": cw.psa_id, "mapping": {"udf1": "Asset Tag"}})),
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "99"}})),
     )
     .await;
-    assert_eq!(
-        (status, e["code"].as_str()),
-        (422, Some("udf_mapping_unsupported")),
-        "{e}"
+    assert_eq!((status, e["code"].as_str()), (422, Some("unknown_psa_field")), "{e}");
+    let (status, _) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "1"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A secret in a UDF; the device linked to a configuration picked by hand that already has
+    // another custom field set, which the whole-array patch keeps.
+    let uid = w.site_devices[1].clone();
+    let secret = "LocalAdmin: admin / Hunter2024!";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, secret.to_owned());
+    });
+    resync(&w).await;
+    let company = cw
+        .companies()
+        .into_iter()
+        .find(|c| c["name"] == "Harbor Dental Group")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let picked = cw.add_configuration(
+        company,
+        json!({"name": "PICKED-WS", "customFields": [{"id": 2, "value": "Main office"}]}),
     );
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uid], "to": picked.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "linked", "{report}");
+    let record = || cw.configurations().into_iter().find(|c| c["id"] == picked).unwrap();
+    let field = |id: i64| {
+        record()["customFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!((field(1), field(2)), (json!(secret), json!("Main office")));
+
+    // Unchanged: the next sync does not patch it.
+    let before = record()["_info"]["lastUpdated"].clone();
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 0, "{run:?}");
+    assert_eq!(record()["_info"]["lastUpdated"], before);
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    for text in [audit.to_string(), report.to_string(), format!("{run:?}")] {
+        assert!(!text.contains("Hunter2024"), "a UDF value leaked: {text}");
+    }
 }
 
 // ----- letting go of the configuration items -----

@@ -157,6 +157,7 @@ impl AutotaskClient {
             .filter_map(|f| {
                 Some(CustomFieldDefinition {
                     name: text(f, "name")?,
+                    id: None,
                     required: f.get("isRequired").and_then(Value::as_bool).unwrap_or(false),
                 })
             })
