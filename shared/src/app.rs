@@ -19,6 +19,7 @@
 //! | `IMPORT_JOB_TIME_SECS`, `IMPORT_JOB_SLICE_MS`, `IMPORT_JOB_PAGE` | device-import jobs (see `devices::jobs::JobBudget`) |
 //! | `ROLES_CLAIM` | the JWT claim holding the caller's roles (default `roles`) |
 //! | `CONFIGURATION_SAFETY_CAP` | configurations a run may create or set inactive without a confirmation (default 100) |
+//! | `CONFIGURATION_SITE_MAPPED_BUDGET_SECS` | the automatic configuration mapping when sites get mapped (default 8, then 5 s grace) |
 //! | `CONFIGURATION_REFRESH_BUDGET_SECS` | the configurations refresh after a sync run (default 45; also stops 30 s before `FUNCTION_TIMEOUT_SECS`) |
 //! | `APPROVER_ROLE`, `APPROVAL_TTL_SECS` | who may approve RMM operations (default `rmm-approver`), how long a request waits (default 3600) |
 
@@ -119,7 +120,12 @@ impl App {
             psa: self.psa.clone(),
             settings: self.settings.clone(),
             cascades: integration_cascades(&self.store),
-            psa_cascades: vec![Arc::new(crate::tickets::ForgetPsa(self.tickets()))],
+            psa_cascades: vec![
+                Arc::new(crate::tickets::ForgetPsa(self.tickets())),
+                Arc::new(crate::configurations::forget::ForgetPsaConfigurations(
+                    self.store.clone(),
+                )),
+            ],
             runs: RunWiring {
                 datto: Some(&crate::sync::SYNC_RUNS),
                 psa: Some(&crate::psa_import::PSA_IMPORT_RUNS),
@@ -140,6 +146,7 @@ impl App {
     pub fn sites(&self) -> SitesApi {
         SitesApi {
             store: self.store.clone(),
+            on_mapped: self.sites_mapped_hooks(),
         }
     }
 
@@ -149,7 +156,15 @@ impl App {
             store: self.store.clone(),
             secrets: self.secrets.clone(),
             datto: self.datto.clone(),
+            on_mapped: self.sites_mapped_hooks(),
         }
+    }
+
+    /// What mapping sites to a company sets off: the configurations' automatic mapping.
+    pub fn sites_mapped_hooks(&self) -> crate::site_mapping::hooks::SitesMappedHooks {
+        vec![Arc::new(
+            crate::configurations::on_site_mapped::AutoMapOnSiteMapped::from_env(self.configurations()),
+        )]
     }
 
     pub fn devices(&self) -> DevicesApi {

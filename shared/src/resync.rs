@@ -3,8 +3,8 @@
 //! /integrations/{id}/resync` wipes what an integration's sync and device
 //! import stored (sites, devices, Datto device types, resume state, import
 //! states; quick-match suggestions), keeps its credentials, runs, ticket
-//! settings and assets, keeps or drops its site and type mappings as asked,
-//! and queues a full sync run. Served by the `sync-api` function.
+//! settings and assets, keeps or drops its site and type mappings (and the
+//! configuration mappings) as asked, and queues a full sync run. Served by the `sync-api` function.
 //!
 //! Guarantees:
 //! - the wipe happens under the integration's sync lease, taken for the run
@@ -12,7 +12,9 @@
 //!   and nothing is wiped, and no sync can start half-way through the wipe;
 //! - every key is built from the caller's tenant and this integration id,
 //!   so nothing of another integration or tenant is touched;
-//! - each flow owns its wipe ([`crate::devices::clear_imports`],
+//! - each flow owns its wipe
+//!   ([`crate::configurations::forget::clear_configuration_mappings`],
+//!   [`crate::devices::clear_imports`],
 //!   [`crate::site_mapping::clear_site_mappings`],
 //!   [`crate::sync::items::clear_synced`]), called here in order, highest
 //!   flow first; a wipe interrupted by a fault gives the lease back and can
@@ -61,6 +63,9 @@ pub struct Cleared {
     pub import_states: usize,
     pub site_mappings: usize,
     pub type_mappings: usize,
+    /// Configuration settings, type and UDF mappings and device-to-configuration maps of every
+    /// PSA integration (dropped with the mappings; the configuration audit trail stays).
+    pub configuration_mappings: usize,
 }
 
 /// The wipe done and the full run queued.
@@ -83,6 +88,9 @@ pub async fn clear(
     keep_mappings: bool,
 ) -> Result<Cleared, crate::store::StoreError> {
     let store = &api.deps.store;
+    let configuration_mappings =
+        crate::configurations::forget::clear_configuration_mappings(store, tenant, integration_id, keep_mappings)
+            .await?;
     let imports = crate::devices::clear_imports(store, tenant, integration_id, keep_mappings).await?;
     let site_mappings = crate::site_mapping::clear_site_mappings(store, tenant, integration_id, keep_mappings).await?;
     let synced_items = clear_synced(store, tenant, integration_id).await?;
@@ -91,6 +99,7 @@ pub async fn clear(
         import_states: imports.import_states,
         site_mappings,
         type_mappings: imports.type_mappings,
+        configuration_mappings,
     })
 }
 

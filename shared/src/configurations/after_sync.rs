@@ -16,10 +16,13 @@
 //! that is gone is skipped.
 //!
 //! Then, where automatic mapping is on ([`super::auto`]) and the run saw new
-//! devices (`devicesCreated`), the automatic mapping: links and creations
-//! counted (`configurationsLinked`, `configurationsCreated`); more creations
-//! than the safety cap are held the same way.
+//! devices (`devicesCreated`) or an earlier automatic mapping left writes for
+//! later (`autoPending`: the Autotask budget at its reserve, a deadline), the
+//! automatic mapping: links and creations counted (`configurationsLinked`,
+//! `configurationsCreated`); more creations than the safety cap are held the
+//! same way.
 
+use super::auto::AutoRequest;
 use super::table::ConfigMap;
 use crate::sync::RunRecord;
 use crate::tenant::TenantId;
@@ -82,8 +85,9 @@ pub async fn after_sync(
                 format!("PSA integration {psa}: {}", e.message),
             ),
         }
-        // Automatic mapping, when on, after a run that saw new devices.
-        if !settings.automatic_mapping || run.counts.devices_created == 0 {
+        // Automatic mapping, when on, after a run that saw new devices or when an earlier
+        // automatic mapping left writes for later (the Autotask budget, its time).
+        if !settings.automatic_mapping || (run.counts.devices_created == 0 && !settings.auto_pending) {
             continue;
         }
         if Instant::now() >= deadline {
@@ -91,7 +95,23 @@ pub async fn after_sync(
             break;
         }
         match map
-            .auto_map(tenant, integration, &psa, false, false, Some(deadline))
+            .auto_map(
+                tenant,
+                integration,
+                &psa,
+                AutoRequest {
+                    trigger: "sync",
+                    sites: None,
+                    preview: false,
+                    confirm: false,
+                    confirmed_left: settings
+                        .last_run
+                        .as_ref()
+                        .filter(|r| settings.auto_pending && r.confirmed)
+                        .map(|r| r.left),
+                    deadline: Some(deadline),
+                },
+            )
             .await
         {
             Ok(report) => {

@@ -15,13 +15,24 @@
 //! that saw new devices the sync worker runs it without confirmation (see
 //! [`super::after_sync`]): over the cap it is held and recorded on the run.
 //!
-//! Not wired: running it when a site gets mapped to a company.
+//! It also runs when sites get mapped to a company ([`super::on_site_mapped`]), on those
+//! sites' devices only.
+//!
+//! Autotask: the writes spend only what the hour's budget has above the client's reserve; the
+//! devices a run cannot afford (or reach before its deadline) are left, counted in `left`, and
+//! the settings say so (`autoPending`): the sync worker's next run carries on. Every run that
+//! writes leaves its record in the settings ([`AutoRun`]: trigger, counts, requests, budget).
+//! A confirmed run's confirmation carries over to the runs that finish it, as long as they
+//! plan no more creations than it left.
 
+use super::settings::AutoRun;
 use super::table::{ConfigMap, ConfigState, MapOutcome, MapRequest, MapTarget};
 use crate::api::ApiError;
 use crate::tenant::TenantId;
 use axum::http::StatusCode;
 use serde::Serialize;
+use std::collections::HashSet;
+use std::time::Instant;
 
 /// One planned write of an automatic mapping.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -50,10 +61,37 @@ pub struct AutoMapReport {
     pub updates: usize,
     pub deactivations: usize,
     pub failed: usize,
+    /// Planned writes not made (the Autotask budget down to its reserve, or the time up): a
+    /// later run carries on.
+    pub left: usize,
+    /// PSA requests the run made (Autotask; 0 for ConnectWise).
+    pub requests: u64,
+    /// Autotask: what the hour's budget had above the reserve when the writes began.
+    pub budget_above_reserve: Option<i64>,
+    /// The writes went ahead confirmed (above the safety cap).
+    pub confirmed: bool,
     /// The planned writes.
     pub actions: Vec<AutoAction>,
     /// What each write did (not a preview).
     pub outcomes: Vec<MapOutcome>,
+}
+
+/// What starts an automatic mapping run, on which devices, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct AutoRequest<'a> {
+    /// `mapNow`, `siteMapped` or `sync` (the run record's `trigger`).
+    pub trigger: &'a str,
+    /// Only the devices of these sites (`None`: every mapped site).
+    pub sites: Option<&'a [String]>,
+    /// Plan only.
+    pub preview: bool,
+    /// Go ahead above the safety cap.
+    pub confirm: bool,
+    /// Carrying on a confirmed run that left this many writes: confirmed as long as the run
+    /// plans no more creations than that.
+    pub confirmed_left: Option<u64>,
+    /// Stop between devices after this.
+    pub deadline: Option<Instant>,
 }
 
 impl ConfigMap<'_> {
@@ -65,9 +103,48 @@ impl ConfigMap<'_> {
         tenant: &TenantId,
         integration: &str,
         psa: &str,
-        preview: bool,
-        confirm: bool,
-        deadline: Option<std::time::Instant>,
+        req: AutoRequest<'_>,
+    ) -> Result<AutoMapReport, ApiError> {
+        let started_at = crate::time::now_millis();
+        let result = self.auto_map_unrecorded(tenant, integration, psa, req).await;
+        let (outcome, message) = match &result {
+            _ if req.preview => return result,
+            Ok(r) if r.actions.is_empty() => return result,
+            Ok(r) if r.left > 0 => ("incomplete", None),
+            Ok(_) => ("done", None),
+            Err(e) if e.code == "automatic_mapping_off" || e.status == StatusCode::NOT_FOUND => return result,
+            Err(e) if e.code == "confirmation_required" => ("held", Some(e.message.clone())),
+            Err(e) => ("failed", Some(e.message.clone())),
+        };
+        let empty = AutoMapReport::default();
+        let r = result.as_ref().unwrap_or(&empty);
+        let run = AutoRun {
+            trigger: req.trigger.to_owned(),
+            started_at,
+            finished_at: crate::time::now_millis(),
+            outcome: outcome.to_owned(),
+            planned: r.actions.len() as u64,
+            linked: r.links as u64,
+            created: r.creations as u64,
+            failed: r.failed as u64,
+            left: r.left as u64,
+            requests: r.requests,
+            budget_above_reserve: r.budget_above_reserve,
+            confirmed: r.confirmed,
+            message,
+        };
+        if let Err(e) = self.store().record_auto_run(tenant, integration, psa, &run).await {
+            tracing::warn!(error = %e, "the automatic mapping run record was not saved");
+        }
+        result
+    }
+
+    async fn auto_map_unrecorded(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa: &str,
+        req: AutoRequest<'_>,
     ) -> Result<AutoMapReport, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let on = self
@@ -75,7 +152,7 @@ impl ConfigMap<'_> {
             .config_settings(tenant, integration, psa)
             .await?
             .is_some_and(|s| s.automatic_mapping);
-        if !on && !preview {
+        if !on && !req.preview {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "automatic_mapping_off",
@@ -83,9 +160,10 @@ impl ConfigMap<'_> {
                  or map devices by hand",
             ));
         }
-        let snap = self.snapshot(tenant, integration, psa).await?;
+        let scope: Option<HashSet<String>> = req.sites.map(|s| s.iter().cloned().collect());
+        let snap = self.snapshot_of(tenant, integration, psa, scope.as_ref()).await?;
         let mut report = AutoMapReport {
-            preview,
+            preview: req.preview,
             ..AutoMapReport::default()
         };
         for row in &snap.rows {
@@ -107,19 +185,25 @@ impl ConfigMap<'_> {
                 rule: row.rule.map(|r| super::table::rule_name(r).to_owned()),
             });
         }
-        if preview || report.actions.is_empty() {
+        if req.preview || report.actions.is_empty() {
             return Ok(report);
         }
-        let req = MapRequest {
+        let confirm = req.confirm || req.confirmed_left.is_some_and(|n| report.creations as u64 <= n);
+        report.confirmed = confirm;
+        let map = MapRequest {
             psa_integration_id: psa.to_owned(),
             device_uids: report.actions.iter().map(|a| a.device_uid.clone()).collect(),
             target: MapTarget::Proposal,
             confirm,
         };
-        let done = self.map_in(tenant, integration, snap, req, deadline).await?;
-        report.links = done.outcomes.iter().filter(|o| o.result == "linked").count();
-        report.creations = done.outcomes.iter().filter(|o| o.result == "created").count();
-        report.failed = done.outcomes.iter().filter(|o| o.result == "failed").count();
+        let (done, stats) = self.map_counted(tenant, integration, snap, map, req.deadline).await?;
+        let count = |what: &str| done.outcomes.iter().filter(|o| o.result == what).count();
+        report.links = count("linked");
+        report.creations = count("created");
+        report.failed = count("failed");
+        report.left = report.actions.len() - report.links - report.creations - report.failed;
+        report.requests = stats.requests;
+        report.budget_above_reserve = stats.budget_above_reserve;
         report.outcomes = done.outcomes;
         Ok(report)
     }

@@ -31,7 +31,12 @@
 //!   [`settings`]): "Map Now" links every proposed match and creates every
 //!   proposed new configuration, after a preview (counts and list) and,
 //!   above the safety cap, a confirmation; the sync worker runs it after a
-//!   run that saw new devices;
+//!   run that saw new devices or when an earlier run left writes; each run's
+//!   record (trigger, counts, PSA requests, Autotask budget) is in the
+//!   settings; Autotask writes spend only what the budget has above its
+//!   reserve, the rest is left for later runs;
+//! - [`on_site_mapped`]: automatic mapping of a site's devices when the site
+//!   gets mapped to a company (the site mapping routes' hook, within a budget);
 //! - [`routes`]: `GET /integrations/{id}/configuration-options`,
 //!   `GET`/`PUT /integrations/{id}/configuration-types`,
 //!   `GET`/`POST /integrations/{id}/configuration-map`,
@@ -47,15 +52,22 @@
 //! configuration), update of changed fields only, the warranty only when
 //! empty, deactivation.
 //!
-//! Not built yet: automatic mapping when a site gets mapped to a company,
-//! the UDF mapping, spreading bulk creates over the Autotask budget,
-//! and a cached plan (the table reads everything on every request, fine for
+//! - [`forget`]: its items dropped on "clear and resync" without mappings and
+//!   when a PSA integration is deleted;
+//! - [`udfs`]: the UDF mapping (Datto device UDFs to Autotask configuration
+//!   item UDFs or ConnectWise custom fields), its values sent only when they
+//!   differ, never logged or returned.
+//!
+//! Not built yet: a cached plan (the table reads everything on every request, fine for
 //! hundreds of devices, not for 100,000). See `docs/architecture.md`.
 
 pub mod after_sync;
 pub mod auto;
+pub mod forget;
+pub mod on_site_mapped;
 pub mod plan;
 pub mod routes;
 pub mod settings;
 pub mod table;
 pub mod types;
+pub mod udfs;

@@ -2,7 +2,8 @@
 //! (`GET /integrations/{id}/configuration-options`: a PSA integration's types, products,
 //! statuses, read from the PSA; `GET`/`PUT /integrations/{id}/configuration-types`), the
 //! mapping table with map, unmap, audit and refresh, the settings (`GET`/`PATCH
-//! …/configuration-settings`: automatic mapping) and Map Now (`POST …/configuration-map-now`).
+//! …/configuration-settings`: automatic mapping), Map Now (`POST …/configuration-map-now`) and
+//! the UDF mapping (`GET`/`PUT …/configuration-udfs`).
 
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::configurations::table::{
@@ -48,6 +49,17 @@ impl ConfigurationsApi {
 }
 
 impl ConfigurationsApi {
+    pub fn udfs(&self) -> crate::configurations::udfs::ConfigUdfs<'_> {
+        crate::configurations::udfs::ConfigUdfs {
+            integrations: PsaIntegrations {
+                store: &self.store,
+                secrets: &self.secrets,
+                psa: &self.psa,
+                settings: &self.settings,
+            },
+        }
+    }
+
     pub fn map(&self) -> ConfigMap<'_> {
         ConfigMap {
             integrations: PsaIntegrations {
@@ -95,6 +107,7 @@ pub fn routes() -> OpenApiRouter<Arc<ConfigurationsApi>> {
         .routes(routes!(refresh_configurations))
         .routes(routes!(configuration_settings, patch_configuration_settings))
         .routes(routes!(map_now))
+        .routes(routes!(configuration_udfs, put_configuration_udfs))
 }
 
 /// The router the configurations Lambda serves.
@@ -314,8 +327,31 @@ async fn refresh_configurations(
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub psa_integration_id: String,
-    /// Automatic mapping ("Map Now", and after a sync that saw new devices): off by default.
+    /// Automatic mapping ("Map Now", when a site gets mapped to a company, and after a sync
+    /// that saw new devices): off by default.
     pub automatic_mapping: bool,
+    /// The last automatic mapping run that wrote or was held (counts, PSA requests, budget).
+    pub last_run: Option<crate::configurations::settings::AutoRun>,
+    /// The last run left writes for later: the sync worker's next run carries on.
+    pub pending: bool,
+}
+
+impl SettingsView {
+    fn of(psa: String, saved: Option<crate::configurations::settings::ConfigSettings>) -> Self {
+        let saved = saved.unwrap_or(crate::configurations::settings::ConfigSettings {
+            psa_integration_id: psa.clone(),
+            automatic_mapping: false,
+            updated_at: 0,
+            last_run: None,
+            auto_pending: false,
+        });
+        Self {
+            psa_integration_id: psa,
+            automatic_mapping: saved.automatic_mapping,
+            last_run: saved.last_run,
+            pending: saved.auto_pending,
+        }
+    }
 }
 
 /// The `PATCH …/configuration-settings` body.
@@ -344,18 +380,8 @@ async fn configuration_settings(
     let psa = psa_param(&params)?;
     crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
     api.map().integrations.get(&caller.tenant, &psa).await?;
-    let on = api
-        .store
-        .config_settings(&caller.tenant, &id, &psa)
-        .await?
-        .is_some_and(|s| s.automatic_mapping);
-    Ok(reply(
-        StatusCode::OK,
-        &SettingsView {
-            psa_integration_id: psa,
-            automatic_mapping: on,
-        },
-    ))
+    let saved = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    Ok(reply(StatusCode::OK, &SettingsView::of(psa, saved)))
 }
 
 /// Changes the configuration settings of one PSA integration: `automaticMapping` on or off.
@@ -376,22 +402,15 @@ async fn patch_configuration_settings(
     let psa = psa_field(&input.psa_integration_id)?.to_owned();
     crate::devices::ensure_integration(&api.store, &caller.tenant, &id).await?;
     api.map().integrations.get(&caller.tenant, &psa).await?;
-    let current = api
-        .store
-        .config_settings(&caller.tenant, &id, &psa)
-        .await?
-        .is_some_and(|s| s.automatic_mapping);
-    let on = input.automatic_mapping.unwrap_or(current);
+    let current = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    let on = input
+        .automatic_mapping
+        .unwrap_or(current.as_ref().is_some_and(|s| s.automatic_mapping));
     api.store
         .set_automatic_mapping(&caller.tenant, &id, &psa, on, crate::time::now_millis())
         .await?;
-    Ok(reply(
-        StatusCode::OK,
-        &SettingsView {
-            psa_integration_id: psa,
-            automatic_mapping: on,
-        },
-    ))
+    let saved = api.store.config_settings(&caller.tenant, &id, &psa).await?;
+    Ok(reply(StatusCode::OK, &SettingsView::of(psa, saved)))
 }
 
 /// The `POST …/configuration-map-now` body.
@@ -430,7 +449,66 @@ async fn map_now(
     Ok(reply(
         StatusCode::OK,
         &api.map()
-            .auto_map(&caller.tenant, &id, psa, input.preview, input.confirm, None)
+            .auto_map(
+                &caller.tenant,
+                &id,
+                psa,
+                crate::configurations::auto::AutoRequest {
+                    trigger: "mapNow",
+                    sites: None,
+                    preview: input.preview,
+                    confirm: input.confirm,
+                    confirmed_left: None,
+                    deadline: None,
+                },
+            )
             .await?,
+    ))
+}
+
+/// The UDF mapping of one PSA integration (Datto `udfN` → the PSA's configuration UDF: Autotask
+/// by name, ConnectWise custom field by id) and the
+/// PSA's configuration UDFs to pick from. Names only: no value is ever answered.
+#[utoipa::path(get, path = "/integrations/{id}/configuration-udfs", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration"),
+           ("psaIntegrationId" = String, Query)),
+    responses((status = 200, body = crate::configurations::udfs::UdfMappingView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn configuration_udfs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let psa = psa_param(&params)?;
+    Ok(reply(StatusCode::OK, &api.udfs().get(&caller.tenant, &id, &psa).await?))
+}
+
+/// Replaces the UDF mapping of one PSA integration, every target checked against the PSA's
+/// configuration UDFs (each at most once). Values are sent on later writes, only when changed.
+#[utoipa::path(put, path = "/integrations/{id}/configuration-udfs", tag = "configurations",
+    params(("id" = String, Path, description = "a Datto RMM integration")),
+    request_body = crate::configurations::udfs::UdfMappingInput,
+    responses((status = 200, body = crate::configurations::udfs::UdfMappingView),
+              (status = 400, body = crate::api::Problem),
+              (status = 401, body = crate::api::Problem),
+              (status = 404, body = crate::api::Problem),
+              (status = 422, description = "`unknown_psa_field`: each target the PSA does not have, or used twice, named", body = crate::api::Problem),
+              (status = 502, description = "the PSA refused the credentials or answered badly", body = crate::api::Problem),
+              (status = 503, description = "the PSA or storage unavailable", body = crate::api::Problem)))]
+async fn put_configuration_udfs(
+    State(api): St,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<crate::configurations::udfs::UdfMappingInput>,
+) -> Result<Response, ApiError> {
+    let psa = psa_field(&input.psa_integration_id)?;
+    Ok(reply(
+        StatusCode::OK,
+        &api.udfs().put(&caller.tenant, &id, psa, &input.mapping).await?,
     ))
 }

@@ -359,6 +359,7 @@ pub(super) struct Snapshot {
     configs: HashMap<String, PsaConfiguration>,
     types: BTreeMap<(String, String), ConfigTypeMapping>,
     maps: HashMap<String, SavedMap>,
+    udfs: super::udfs::UdfMap,
 }
 
 /// What to map selected devices to.
@@ -464,7 +465,8 @@ pub fn parse_map_request(body: &Value, needs_target: bool) -> Result<MapRequest,
 #[serde(rename_all = "camelCase")]
 pub struct MapOutcome {
     pub device_uid: String,
-    /// `linked`, `created`, `unmapped` or `failed`.
+    /// `linked`, `created`, `unmapped`, `failed`, or `deferred` (left for a later run: the
+    /// Autotask hourly budget is down to its reserve).
     pub result: String,
     pub configuration_id: Option<String>,
     pub message: Option<String>,
@@ -497,8 +499,14 @@ async fn update(client: &PsaClient, id: &str, changes: &ConfigurationChanges) ->
     }
 }
 
-/// The configuration a device should be, as a draft (the device's facts and the type mapping).
-fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> ConfigurationDraft {
+/// The configuration a device should be, as a draft (the device's facts, the type mapping and
+/// the UDFs the UDF mapping names).
+fn draft_for(
+    d: &DeviceRecord,
+    company: &str,
+    t: Option<&ConfigTypeMapping>,
+    udfs: &super::udfs::UdfMap,
+) -> ConfigurationDraft {
     ConfigurationDraft {
         company_id: company.to_owned(),
         name: d.hostname.clone().unwrap_or_else(|| d.uid.clone()),
@@ -514,7 +522,63 @@ fn draft_for(d: &DeviceRecord, company: &str, t: Option<&ConfigTypeMapping>) -> 
         ip_address: d.int_ip_address.clone(),
         warranty_expiration: d.warranty_date.as_ref().map(|w| w.chars().take(10).collect()),
         management_link: d.portal_url.clone(),
-        custom_fields: Default::default(),
+        custom_fields: super::udfs::custom_fields(&d.udfs, udfs),
+    }
+}
+
+/// What a run of writes cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct WriteStats {
+    /// Autotask requests the client made (the snapshot's reads and the writes).
+    pub requests: u64,
+    /// Autotask: what the hour's budget had above the reserve when the writes began.
+    pub budget_above_reserve: Option<i64>,
+}
+
+/// Requests one link or create may take, retries included, that must fit above the reserve.
+const WRITE_COST: i64 = 2;
+/// Device uids per look-up request (the Autotask client's `in` chunk).
+const LOOKUP_CHUNK: usize = crate::psa::autotask::LOOKUP_CHUNK;
+/// Writes between two reads of the Autotask budget (other integrations spend it too).
+const BUDGET_REREAD: u32 = 100;
+
+/// The Autotask hour's budget a run of writes spends: what was above the reserve when last
+/// read, and the client's requests since.
+struct WriteBudget {
+    above: i64,
+    base: u64,
+    writes: u32,
+}
+
+impl WriteBudget {
+    async fn start(c: &crate::psa::autotask::AutotaskClient) -> Result<Self, PsaError> {
+        Ok(Self {
+            above: c.budget_above_reserve().await?,
+            base: c.requests_made(),
+            writes: 0,
+        })
+    }
+
+    /// Whether `cost` more requests still fit above the reserve, keeping one for reading the
+    /// budget again (so that read never dips below it either); the budget is read again every
+    /// [`BUDGET_REREAD`] writes and before saying no.
+    async fn fits(&mut self, c: &crate::psa::autotask::AutotaskClient, cost: i64) -> Result<bool, PsaError> {
+        self.writes += 1;
+        let spent = (c.requests_made() - self.base) as i64;
+        if self.writes < BUDGET_REREAD && spent + cost < self.above {
+            return Ok(true);
+        }
+        if spent >= self.above {
+            return Ok(false);
+        }
+        match Self::start(c).await {
+            Ok(fresh) => {
+                *self = fresh;
+                Ok(cost < self.above)
+            }
+            Err(PsaError::BudgetExhausted { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -540,6 +604,19 @@ impl ConfigMap<'_> {
         integration: &str,
         psa_id: &str,
     ) -> Result<Snapshot, ApiError> {
+        self.snapshot_of(tenant, integration, psa_id, None).await
+    }
+
+    /// [`Self::snapshot`] of the devices of some sites only (`scope`: site uids): only their
+    /// companies' configurations are read from the PSA. A configuration saved as another
+    /// device's (outside the scope) is never a candidate.
+    pub(super) async fn snapshot_of(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        psa_id: &str,
+        scope: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Snapshot, ApiError> {
         crate::devices::ensure_integration(self.store(), tenant, integration).await?;
         let (psa_integration, client) = self.integrations.connect(tenant, psa_id).await?;
         let ctx = DeviceImporter { store: self.store() }
@@ -550,12 +627,16 @@ impl ConfigMap<'_> {
         let mut from = Some((0_u32, None));
         while let Some(pos) = from.take() {
             let (page, next) = self.store().device_scan(tenant, integration, pos, 500).await?;
-            devices.extend(page.into_iter().filter(|d| ctx.staged(d) && !is_removed(d)));
+            devices.extend(page.into_iter().filter(|d| {
+                ctx.staged(d)
+                    && !is_removed(d)
+                    && scope.is_none_or(|sites| d.site_uid.as_ref().is_some_and(|u| sites.contains(u)))
+            }));
             from = next;
         }
-        // Portal company → PSA company id of this PSA integration.
+        // Portal company → PSA company id of this PSA integration (the devices' companies).
         let mut psa_of: HashMap<String, Option<String>> = HashMap::new();
-        for company in ctx.site_companies.values() {
+        for company in devices.iter().filter_map(|d| ctx.company_of(d)) {
             if psa_of.contains_key(company) {
                 continue;
             }
@@ -567,9 +648,10 @@ impl ConfigMap<'_> {
             });
             psa_of.insert(company.clone(), psa);
         }
-        let (maps, types) = tokio::try_join!(
+        let (maps, types, udfs) = tokio::try_join!(
             self.store().config_maps(tenant, integration, psa_id),
             self.store().config_type_mappings(tenant, integration, psa_id),
+            self.store().config_udf_map(tenant, integration, psa_id),
         )?;
         // Each company's configurations, from the PSA.
         let mut configs: HashMap<String, PsaConfiguration> = HashMap::new();
@@ -595,7 +677,15 @@ impl ConfigMap<'_> {
                 kept.insert(d.uid.clone(), m);
             }
         }
-        let taken: std::collections::HashSet<&str> = kept.values().map(|m| m.configuration_id.as_str()).collect();
+        let mut taken: std::collections::HashSet<&str> = kept.values().map(|m| m.configuration_id.as_str()).collect();
+        if scope.is_some() {
+            let seen: std::collections::HashSet<&str> = devices.iter().map(|d| d.uid.as_str()).collect();
+            taken.extend(
+                maps.values()
+                    .filter(|m| !seen.contains(m.device_uid.as_str()))
+                    .map(|m| m.configuration_id.as_str()),
+            );
+        }
         let facts: Vec<DeviceFacts> = devices
             .iter()
             .filter(|d| !kept.contains_key(&d.uid))
@@ -719,6 +809,7 @@ impl ConfigMap<'_> {
             configs,
             types,
             maps,
+            udfs,
         })
     }
 
@@ -778,6 +869,21 @@ impl ConfigMap<'_> {
         req: MapRequest,
         deadline: Option<std::time::Instant>,
     ) -> Result<MapReport, ApiError> {
+        Ok(self.map_counted(tenant, integration, snap, req, deadline).await?.0)
+    }
+
+    /// [`Self::map_in`], with what the writes cost: the PSA requests of the snapshot and the
+    /// writes, and (Autotask) what the budget had above its reserve when they began. An
+    /// Autotask run spends only what is above the reserve: the devices it cannot afford are
+    /// `deferred`, for a later run.
+    pub(super) async fn map_counted(
+        &self,
+        tenant: &TenantId,
+        integration: &str,
+        snap: Snapshot,
+        req: MapRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(MapReport, WriteStats), ApiError> {
         let psa = req.psa_integration_id.clone();
         let rows: HashMap<&str, &MapRow> = snap.rows.iter().map(|r| (r.device_uid.as_str(), r)).collect();
         let mut mapped_to: HashMap<String, String> = snap
@@ -807,16 +913,67 @@ impl ConfigMap<'_> {
             ));
         }
         // Autotask's hourly budget belongs to the whole database: never write below its reserve.
-        if let PsaClient::Autotask(c) = &snap.client {
-            c.check_budget().await?;
-        }
+        let mut budget = match &snap.client {
+            PsaClient::Autotask(c) => Some(WriteBudget::start(c).await?),
+            PsaClient::ConnectWise(_) => None,
+        };
+        let budget_above_reserve = budget.as_ref().map(|b| b.above);
+        // Autotask: the devices to create are looked up by uid per company, a request per 200
+        // devices rather than one each (a configuration that carries the uid is adopted).
+        let looked_up = match &snap.client {
+            PsaClient::Autotask(c) => {
+                let mut per_company: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                for uid in &req.device_uids {
+                    let Some(row) = rows.get(uid.as_str()) else { continue };
+                    let creates = row.state != ConfigState::Mapped
+                        && match req.target {
+                            MapTarget::New => true,
+                            MapTarget::Proposal => row.state == ConfigState::ProposedNew,
+                            MapTarget::Configuration(_) => false,
+                        };
+                    if let (true, Some(company)) = (creates, row.psa_company_id.as_deref()) {
+                        per_company.entry(company).or_default().push(uid.clone());
+                    }
+                }
+                let lookups: usize = per_company.values().map(|u| u.len().div_ceil(LOOKUP_CHUNK)).sum();
+                // Too little budget for the look-ups and a write: nothing is looked up here, the
+                // loop below defers the devices (and a create would look its uid up itself).
+                let affordable = match budget.as_mut() {
+                    Some(b) if lookups > 0 => b.fits(c, lookups as i64 + WRITE_COST).await?,
+                    _ => false,
+                };
+                if affordable {
+                    let mut found = HashMap::new();
+                    for uids in per_company.values() {
+                        found.extend(c.find_configurations_by_devices(uids).await?);
+                    }
+                    Some(found)
+                } else {
+                    None
+                }
+            }
+            PsaClient::ConnectWise(_) => None,
+        };
         // From the first map on, the sync worker keeps this PSA integration's configurations true.
         self.store()
             .touch_config_settings(tenant, integration, &psa, crate::time::now_millis())
             .await?;
         let mut outcomes = Vec::new();
-        for uid in &req.device_uids {
+        for (i, uid) in req.device_uids.iter().enumerate() {
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
+            if let (Some(b), PsaClient::Autotask(c)) = (budget.as_mut(), &snap.client)
+                && !b.fits(c, WRITE_COST).await?
+            {
+                for uid in &req.device_uids[i..] {
+                    outcomes.push(MapOutcome {
+                        device_uid: uid.clone(),
+                        result: "deferred".into(),
+                        configuration_id: None,
+                        message: Some("left for a later run: the Autotask hourly budget is down to its reserve".into()),
+                    });
+                }
                 break;
             }
             let fail = |message: String| MapOutcome {
@@ -838,7 +995,7 @@ impl ConfigMap<'_> {
                 continue;
             }
             let type_mapping = snap.types.get(&(row.category.clone(), row.device_type.clone()));
-            let draft = draft_for(device, &company, type_mapping);
+            let draft = draft_for(device, &company, type_mapping, &snap.udfs);
             let (link_to, rule) = match &req.target {
                 MapTarget::Configuration(id) => (Some(id.clone()), None),
                 MapTarget::Proposal if row.state == ConfigState::Proposed => (row.configuration_id.clone(), row.rule),
@@ -887,7 +1044,14 @@ impl ConfigMap<'_> {
                         }
                         Some(_) => {}
                     }
-                    create(&snap.client, &draft).await.map(|o| match o {
+                    let made = match (&snap.client, &looked_up) {
+                        (PsaClient::Autotask(c), Some(found)) => match found.get(uid) {
+                            Some(c) => Ok(CreateOutcome::Found(c.id.clone())),
+                            None => c.create_configuration_looked_up(&draft).await,
+                        },
+                        _ => create(&snap.client, &draft).await,
+                    };
+                    made.map(|o| match o {
                         CreateOutcome::Created(id) => ("create", id, "created"),
                         CreateOutcome::Found(id) => ("create", id, "linked"),
                     })
@@ -949,7 +1113,17 @@ impl ConfigMap<'_> {
                 }
             }
         }
-        Ok(MapReport { outcomes })
+        let requests = match &snap.client {
+            PsaClient::Autotask(c) => c.requests_made(),
+            PsaClient::ConnectWise(_) => 0,
+        };
+        Ok((
+            MapReport { outcomes },
+            WriteStats {
+                requests,
+                budget_above_reserve,
+            },
+        ))
     }
 
     /// Drops the maps of the selected devices; their configurations stay as they are (active).
@@ -1040,16 +1214,22 @@ fn changed_fields(c: &ConfigurationChanges) -> String {
         ("warrantyExpiration", c.warranty_expiration.is_some()),
     ] {
         if set {
-            names.push(name);
+            names.push(name.to_owned());
         }
+    }
+    // The UDFs by count only: a UDF's name is the user's, its value never leaves the write.
+    match c.custom_fields.0.len() {
+        0 => {}
+        1 => names.push("1 UDF".to_owned()),
+        k => names.push(format!("{k} UDFs")),
     }
     names.join(", ")
 }
 
 impl ConfigMap<'_> {
     /// Keeps the mapped configurations true (what a later sync calls for): only the fields the
-    /// device changed are written (serial, model, OS, IP; the warranty only while the
-    /// configuration has none; UDFs are not mapped yet), and a device deleted in Datto RMM is
+    /// device changed are written (serial, model, OS, IP, the mapped UDFs whose values differ;
+    /// the warranty only while the configuration has none), and a device deleted in Datto RMM is
     /// unmapped and its configuration set inactive. Every write is audited.
     ///
     /// First the whole run is planned; `preview` answers that plan without writing. A run
@@ -1085,9 +1265,10 @@ impl ConfigMap<'_> {
         let ctx = DeviceImporter { store: self.store() }
             .context(tenant, integration)
             .await?;
-        let (maps, types) = tokio::try_join!(
+        let (maps, types, udfs) = tokio::try_join!(
             self.store().config_maps(tenant, integration, psa),
             self.store().config_type_mappings(tenant, integration, psa),
+            self.store().config_udf_map(tenant, integration, psa),
         )?;
         let uids: Vec<String> = maps.keys().cloned().collect();
         let devices = if uids.is_empty() {
@@ -1167,7 +1348,7 @@ impl ConfigMap<'_> {
                 continue;
             };
             let t = types.get(&type_key(device));
-            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t));
+            let mut changes = ConfigurationChanges::between(current, &draft_for(device, &m.psa_company_id, t, &udfs));
             // A configuration someone set inactive in the PSA is not reactivated here.
             changes.active = None;
             // Autotask takes a model only as a value of its picklist: one it does not list

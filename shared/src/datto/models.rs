@@ -1,8 +1,10 @@
 //! The Datto RMM objects rmmsync reads, as the API really sends them: every
 //! field optional (production sends `null` for booleans too), enums kept as
 //! strings (new values appear, e.g. `rmmnetworkdevice`), timestamps through
-//! [`crate::time::deserialize_epoch_millis`]. Unknown fields are ignored; UDFs
-//! are never deserialised at all, so their values cannot leak from here.
+//! [`crate::time::deserialize_epoch_millis`]. Unknown fields are ignored. A
+//! device's UDFs are read only into [`DeviceUdfs`], whose `Debug` shows the
+//! field numbers and which cannot be serialised, so their values cannot leak
+//! from here into a log line or an answer.
 
 use crate::time::deserialize_epoch_millis;
 use serde::Deserialize;
@@ -82,6 +84,51 @@ pub struct Device {
     pub warranty_date: Option<String>,
     /// The device's page in the Datto RMM web portal.
     pub portal_url: Option<String>,
+    /// `udf {udf1..udf300}`, the non-empty ones.
+    #[serde(default)]
+    pub udf: DeviceUdfs,
+}
+
+/// A device's user-defined fields (`udf1`..`udf300`) that hold a value, by number. MSPs keep
+/// secrets in them (BitLocker keys, passwords): `Debug` lists the numbers only, and the type
+/// is not `Serialize`. Anything but a `udfN` key with a non-empty string is dropped.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct DeviceUdfs(pub std::collections::BTreeMap<u16, String>);
+
+impl std::fmt::Debug for DeviceUdfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys().map(|n| format!("udf{n}"))).finish()
+    }
+}
+
+impl DeviceUdfs {
+    /// The highest UDF number Datto RMM has (300 since 14.9.0).
+    pub const MAX: u16 = 300;
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `udf7` → 7 (1 to [`Self::MAX`]).
+    pub fn number(key: &str) -> Option<u16> {
+        let n: u16 = key.strip_prefix("udf")?.parse().ok()?;
+        (1..=Self::MAX).contains(&n).then_some(n)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceUdfs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: Option<std::collections::HashMap<String, serde_json::Value>> = Option::deserialize(d).unwrap_or(None);
+        Ok(DeviceUdfs(
+            raw.into_iter()
+                .flatten()
+                .filter_map(|(k, v)| match v {
+                    serde_json::Value::String(v) if !v.trim().is_empty() => Some((Self::number(&k)?, v)),
+                    _ => None,
+                })
+                .collect(),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -152,6 +199,28 @@ mod tests {
         assert_eq!(page.items[0].device_class.as_deref(), Some("rmmnetworkdevice"));
         assert_eq!(page.items[1].last_seen, Some(1_700_000_000_000));
         assert_eq!(page.items[1].last_audit_date, None);
+    }
+
+    #[test]
+    fn udfs_keep_values_by_number_and_show_only_numbers() {
+        let d: Device = serde_json::from_str(
+            r#"{"uid":"d1","udf":{"udf1":"BitLocker: 123456-654321","udf2":null,"udf3":"  ","udf300":"x",
+                "udf301":"out of range","udf0":"no","notudf":"no","udf7":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.udf.0.keys().copied().collect::<Vec<_>>(), vec![1, 300]);
+        assert_eq!(d.udf.0[&1], "BitLocker: 123456-654321");
+        let shown = format!("{d:?}");
+        assert!(shown.contains("udf1") && !shown.contains("123456"), "{shown}");
+        // A UDF object that is not one (null, a string) is no UDFs, not an error.
+        for raw in [
+            r#"{"uid":"d","udf":null}"#,
+            r#"{"uid":"d","udf":"x"}"#,
+            r#"{"uid":"d"}"#,
+        ] {
+            let d: Device = serde_json::from_str(raw).unwrap();
+            assert!(d.udf.is_empty(), "{raw}");
+        }
     }
 
     #[test]

@@ -237,7 +237,11 @@ pub struct CiPicklists {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomFieldDefinition {
+    /// Autotask: the UDF's name (its key); ConnectWise: the field's caption.
     pub name: String,
+    /// ConnectWise: the custom field's id (its key); none for Autotask.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub required: bool,
 }
 

@@ -3,10 +3,12 @@
 //! OpenAPI document (`docs/openapi.json`). Unlike the site-side table, "create new site" calls
 //! Datto RMM, so this state holds Secrets Manager and the Datto connector.
 
+use super::company_side::BulkOutcome;
 use super::company_side::{
     BulkMappingInput, BulkMappingResult, CompanyFilter, CompanyMappingPage, CompanySide, CompanySideError,
     CompanyStatus, SiteCreatedForCompany,
 };
+use super::hooks::{SitesMappedHooks, run_sites_mapped};
 use crate::api::{ApiError, Caller, JsonBody, Params, reply};
 use crate::datto::DattoConnector;
 use crate::secrets::SecretsManager;
@@ -24,6 +26,8 @@ pub struct CompanyMappingApi {
     pub store: DynamoStore,
     pub secrets: SecretsManager,
     pub datto: DattoConnector,
+    /// Run once sites are mapped (bulk mapping, a site created for a company), before the answer.
+    pub on_mapped: SitesMappedHooks,
 }
 
 type St = State<Arc<CompanyMappingApi>>;
@@ -117,10 +121,15 @@ async fn map_rows(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<BulkMappingInput>,
 ) -> Result<Response, ApiError> {
-    Ok(reply(
-        StatusCode::OK,
-        &service(&api).bulk_map(&caller.tenant, &id, &input.rows).await?,
-    ))
+    let result = service(&api).bulk_map(&caller.tenant, &id, &input.rows).await?;
+    let mapped: Vec<String> = result
+        .rows
+        .iter()
+        .filter(|r| r.outcome == BulkOutcome::Mapped)
+        .map(|r| r.site_uid.clone())
+        .collect();
+    run_sites_mapped(&api.on_mapped, &caller.tenant, &id, &mapped).await;
+    Ok(reply(StatusCode::OK, &result))
 }
 
 /// "Create new site": a Datto RMM site named after the company (`PUT /v2/site`, never made
@@ -143,6 +152,16 @@ async fn create_site(
     Path((id, company)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let made = service(&api).create_site(&caller.tenant, &id, &company).await?;
+    // A site Datto RMM just made has no devices yet: only one found there already has.
+    if !made.created {
+        run_sites_mapped(
+            &api.on_mapped,
+            &caller.tenant,
+            &id,
+            std::slice::from_ref(&made.site.site_uid),
+        )
+        .await;
+    }
     let status = if made.created {
         StatusCode::CREATED
     } else {

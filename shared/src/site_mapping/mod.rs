@@ -15,6 +15,7 @@
 pub mod company_routes;
 pub mod company_side;
 mod company_side_items;
+pub mod hooks;
 mod items;
 pub use items::clear_site_mappings;
 pub mod routes;

@@ -6,6 +6,7 @@
 //! company of a tenant at once and needs more memory and time.
 
 use crate::api::{ApiError, Caller, JsonBody, Params, done, reply};
+use crate::site_mapping::hooks::{SitesMappedHooks, run_sites_mapped};
 use crate::site_mapping::{MappingError, QuickMatchReport, SiteFilter, SiteMappings, SiteRow};
 use crate::store::DynamoStore;
 use axum::extract::{Path, State};
@@ -20,6 +21,8 @@ use utoipa_axum::routes;
 #[derive(Clone)]
 pub struct SitesApi {
     pub store: DynamoStore,
+    /// Run once sites are mapped (by hand or by quick match), before the answer.
+    pub on_mapped: SitesMappedHooks,
 }
 
 type St = State<Arc<SitesApi>>;
@@ -125,12 +128,11 @@ async fn map_site(
     Path((id, site)): Path<(String, String)>,
     JsonBody(input): JsonBody<SiteMappingInput>,
 ) -> Result<Response, ApiError> {
-    Ok(reply(
-        StatusCode::OK,
-        &service(&api)
-            .map_manually(&caller.tenant, &id, &site, &input.company_id)
-            .await?,
-    ))
+    let row = service(&api)
+        .map_manually(&caller.tenant, &id, &site, &input.company_id)
+        .await?;
+    run_sites_mapped(&api.on_mapped, &caller.tenant, &id, std::slice::from_ref(&row.site_uid)).await;
+    Ok(reply(StatusCode::OK, &row))
 }
 
 /// Unmaps a site by hand: quick match then leaves it alone.
@@ -159,10 +161,10 @@ async fn unmap_site(
               (status = 404, body = crate::api::Problem),
               (status = 503, description = "storage unavailable", body = crate::api::Problem)))]
 async fn quick_match(State(api): St, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(reply(
-        StatusCode::OK,
-        &service(&api).quick_match(&caller.tenant, &id).await?,
-    ))
+    let report = service(&api).quick_match(&caller.tenant, &id).await?;
+    let mapped: Vec<String> = report.mapped.iter().map(|r| r.site_uid.clone()).collect();
+    run_sites_mapped(&api.on_mapped, &caller.tenant, &id, &mapped).await;
+    Ok(reply(StatusCode::OK, &report))
 }
 
 impl From<MappingError> for ApiError {

@@ -128,7 +128,25 @@ pub fn device_item(pk: &str, r: &DeviceRecord, now: i64) -> Item {
     put_opt_s(&mut item, "serialNumber", &r.serial_number);
     put_opt_n(&mut item, "auditedAuditDate", r.audited_audit_date);
     put_opt_n(&mut item, "auditedAt", r.audited_at);
+    if !r.udfs.is_empty() {
+        item.insert(
+            "udf".into(),
+            AttributeValue::M(r.udfs.0.iter().map(|(k, v)| (k.to_string(), s(v))).collect()),
+        );
+    }
     item
+}
+
+/// The `udf` map of a device item (`{"7": "value"}`).
+fn udfs_of(item: &Item) -> crate::datto::models::DeviceUdfs {
+    crate::datto::models::DeviceUdfs(
+        item.get("udf")
+            .and_then(|v| v.as_m().ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_s().ok()?.clone())))
+            .collect(),
+    )
 }
 
 pub fn device_from_item(item: &Item) -> Option<DeviceRecord> {
@@ -156,6 +174,7 @@ pub fn device_from_item(item: &Item) -> Option<DeviceRecord> {
         serial_number: get_s(item, "serialNumber"),
         audited_audit_date: get_n(item, "auditedAuditDate"),
         audited_at: get_n(item, "auditedAt"),
+        udfs: udfs_of(item),
         hash: get_s(item, "hash").unwrap_or_default(),
     })
 }

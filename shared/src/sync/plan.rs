@@ -113,6 +113,8 @@ pub struct DeviceRecord {
     /// The `lastAuditDate` the stored audit details belong to.
     pub audited_audit_date: Option<i64>,
     pub audited_at: Option<i64>,
+    /// The device's UDFs that hold a value (from the listing; values never logged).
+    pub udfs: crate::datto::models::DeviceUdfs,
     pub hash: String,
 }
 
@@ -137,6 +139,7 @@ impl DeviceRecord {
             last_audit_date: d.last_audit_date,
             warranty_date: d.warranty_date.clone(),
             portal_url: portal_url(d.portal_url.as_deref()),
+            udfs: d.udf.clone(),
             ..Default::default()
         };
         r.hash = r.listing_hash();
@@ -151,8 +154,8 @@ impl DeviceRecord {
     /// hour, and the stored `lastSeen` is accurate to within that hour (and
     /// exact whenever anything else about the device changes).
     pub fn listing_hash(&self) -> String {
-        Fnv64::new()
-            .str(Some("device/1"))
+        let mut h = Fnv64::new();
+        h.str(Some("device/1"))
             .str(Some(&self.uid))
             .int(self.id)
             .str(self.hostname.as_deref())
@@ -168,8 +171,16 @@ impl DeviceRecord {
             .int(self.last_seen.map(|t| t.div_euclid(HOUR_MS)))
             .int(self.last_audit_date)
             .str(self.warranty_date.as_deref())
-            .str(self.portal_url.as_deref())
-            .hex()
+            .str(self.portal_url.as_deref());
+        // UDFs only when a device has some, so that the hash of a device without any is the
+        // one it had before UDFs were read.
+        if !self.udfs.is_empty() {
+            h.str(Some("udf"));
+            for (n, v) in &self.udfs.0 {
+                h.int(Some(i64::from(*n))).str(Some(v));
+            }
+        }
+        h.hex()
     }
 
     /// Carries over what the listing does not say: first sighting and audit details.

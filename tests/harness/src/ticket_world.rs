@@ -219,7 +219,10 @@ pub async fn world_opts(kind: PsaKind, clock: fn() -> i64, options: WorldOptions
     // The site mapped to the imported company.
     let companies = store.all_companies(&tenant).await.unwrap();
     let company = companies.iter().find(|c| c.name == "Harbor Dental Group").unwrap();
-    let sites = SitesApi { store: store.clone() };
+    let sites = SitesApi {
+        store: store.clone(),
+        on_mapped: vec![],
+    };
     let (status, mapped) = read_response(
         sites
             .handle(api_request(

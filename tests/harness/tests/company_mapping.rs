@@ -107,11 +107,15 @@ async fn world() -> World {
             cascades: shared::app::company_cascades(&store.clone()),
             store: store.clone(),
         },
-        sites: SitesApi { store: store.clone() },
+        sites: SitesApi {
+            store: store.clone(),
+            on_mapped: vec![],
+        },
         side: CompanyMappingApi {
             store: store.clone(),
             secrets,
             datto,
+            on_mapped: vec![],
         },
         store,
         deps,

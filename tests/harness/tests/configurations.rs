@@ -951,6 +951,7 @@ async fn tie_breaks_junk_serials_one_device_per_configuration_and_moved_devices_
         .unwrap();
     let sites = shared::site_mapping::routes::SitesApi {
         store: w.api.store.clone(),
+        on_mapped: vec![],
     };
     let (status, body) = read_response(
         sites
@@ -1308,4 +1309,702 @@ async fn automatic_mapping_is_off_by_default_previews_holds_above_the_cap_and_ma
     )
     .await;
     assert_eq!(status, 404);
+}
+
+// ----- automatic mapping when a site gets mapped to a company -----
+
+/// The site mapping routes of the world, with the configurations' hook wired as `app.rs` does
+/// (the hook's budget given).
+fn site_routes(
+    w: &World,
+    api: &ConfigurationsApi,
+    budget: Duration,
+) -> (
+    shared::site_mapping::routes::SitesApi,
+    shared::site_mapping::company_routes::CompanyMappingApi,
+) {
+    let hooks: shared::site_mapping::hooks::SitesMappedHooks = vec![std::sync::Arc::new(
+        shared::configurations::on_site_mapped::AutoMapOnSiteMapped {
+            api: api.clone(),
+            budget,
+        },
+    )];
+    (
+        shared::site_mapping::routes::SitesApi {
+            store: w.api.store.clone(),
+            on_mapped: hooks.clone(),
+        },
+        shared::site_mapping::company_routes::CompanyMappingApi {
+            store: w.api.store.clone(),
+            secrets: w.api.secrets.clone(),
+            datto: w.api.datto.clone(),
+            on_mapped: hooks,
+        },
+    )
+}
+
+async fn send(h: &impl Handle, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    read_response(h.handle(api_request(method, path, Some(TENANT), body.as_ref())).await)
+}
+
+/// The portal company the world's site is mapped to.
+async fn site_company(w: &World, sites: &shared::site_mapping::routes::SitesApi) -> String {
+    let (status, table) = send(sites, "GET", &format!("/integrations/{}/sites", w.datto_id), None).await;
+    assert_eq!(status, 200, "{table}");
+    table["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["siteUid"] == w.site_uid.as_str())
+        .unwrap()["company"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn settings_of(api: &ConfigurationsApi, w: &World) -> Value {
+    let (status, s) = call(
+        api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-settings?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    s
+}
+
+async fn set_automatic(api: &ConfigurationsApi, w: &World, on: bool) {
+    let (status, s) = call(
+        api,
+        "PATCH",
+        &format!("/integrations/{}/configuration-settings", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "automaticMapping": on})),
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+}
+
+#[tokio::test]
+async fn mapping_a_site_to_a_company_maps_its_devices_only_while_automatic_mapping_is_on() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let (sites, side) = site_routes(&w, &api, Duration::from_secs(30));
+    let company = site_company(&w, &sites).await;
+    let mapping = format!("/integrations/{}/sites/{}/mapping", w.datto_id, w.site_uid);
+    let one_each = |uids: &[String]| uids.iter().all(|u| at.configuration_items_for_device(u).len() == 1);
+
+    // Off: mapping the site writes nothing to the PSA.
+    set_automatic(&api, &w, false).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (creates, updates) = (
+        at.stats().route("ConfigurationItems.create"),
+        at.stats().route("ConfigurationItems.update"),
+    );
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        (
+            at.stats().route("ConfigurationItems.create"),
+            at.stats().route("ConfigurationItems.update")
+        ),
+        (creates, updates),
+        "automatic mapping off: nothing written"
+    );
+    assert!(settings_of(&api, &w).await["lastRun"].is_null());
+
+    // On: mapping the site by hand links or creates a configuration for each of its devices.
+    set_automatic(&api, &w, true).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        row["company"]["id"],
+        company.as_str(),
+        "the mapping's answer is unchanged"
+    );
+    assert!(one_each(&w.site_devices), "one CI per device");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 3);
+    let s = settings_of(&api, &w).await;
+    let run = &s["lastRun"];
+    assert_eq!(
+        (run["trigger"].as_str(), run["outcome"].as_str()),
+        (Some("siteMapped"), Some("done")),
+        "{s}"
+    );
+    assert_eq!(
+        run["linked"].as_u64().unwrap() + run["created"].as_u64().unwrap(),
+        3,
+        "{s}"
+    );
+    assert_eq!((run["left"].as_u64(), s["pending"].as_bool()), (Some(0), Some(false)));
+    assert!(run["requests"].as_u64().unwrap() > 0, "{s}");
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(audit["records"].as_array().unwrap().len(), 3, "{audit}");
+
+    // New devices synced (without the worker's own automatic mapping), then the site mapped
+    // again from the company side: the new devices get theirs, the mapped ones are left alone.
+    let added = w.datto_sim.add_devices(&w.site_uid, 2);
+    resync(&w).await;
+    assert!(added.iter().all(|u| at.configuration_items_for_device(u).is_empty()));
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let (status, bulk) = send(
+        &side,
+        "POST",
+        &format!("/integrations/{}/company-mappings", w.datto_id),
+        Some(json!({"rows": [{"companyId": company, "siteUid": w.site_uid}]})),
+    )
+    .await;
+    assert_eq!((status, bulk["mapped"].as_u64()), (200, Some(1)), "{bulk}");
+    assert!(one_each(&added), "the new devices got theirs");
+    assert!(one_each(&w.site_devices), "still one CI each");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 5);
+}
+
+#[tokio::test]
+async fn a_site_mapping_whose_automatic_mapping_runs_out_of_time_is_answered_and_finished_by_the_next_sync() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 3).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    // No time at all: the hook plans, writes nothing and records what it left.
+    let (sites, _) = site_routes(&w, &api, Duration::ZERO);
+    let company = site_company(&w, &sites).await;
+    let mapping = format!("/integrations/{}/sites/{}/mapping", w.datto_id, w.site_uid);
+    set_automatic(&api, &w, true).await;
+    let (status, _) = send(&sites, "DELETE", &mapping, None).await;
+    assert_eq!(status, 204);
+    let creates = at.stats().route("ConfigurationItems.create");
+    let (status, row) = send(&sites, "PUT", &mapping, Some(json!({"companyId": company}))).await;
+    assert_eq!(status, 200, "the mapping is saved and answered: {row}");
+    assert_eq!(at.stats().route("ConfigurationItems.create"), creates);
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["outcome"].as_str(),
+            s["lastRun"]["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("incomplete"), Some(3), Some(true)),
+        "{s}"
+    );
+    // The next sync run (no new device) carries on.
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        run.counts.configurations_linked + run.counts.configurations_created,
+        3,
+        "{run:?}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["trigger"].as_str(),
+            s["lastRun"]["outcome"].as_str(),
+            s["pending"].as_bool()
+        ),
+        (Some("sync"), Some("done"), Some(false)),
+        "{s}"
+    );
+}
+
+// ----- bulk creation within the Autotask budget -----
+
+#[tokio::test]
+async fn bulk_creation_spends_only_the_budget_above_the_reserve_and_the_next_sync_does_the_rest() {
+    use rmmsync_tests::ticket_world::{WorldOptions, world_opts};
+    let (limit, reserve) = (700_usize, 500_usize);
+    let w = world_opts(
+        PsaKind::Autotask,
+        shared::time::now_millis,
+        WorldOptions {
+            latency: Duration::ZERO,
+            devices: 8,
+            timing: shared::tickets::TicketTiming::default(),
+            datto_rate_limit: None,
+            autotask_hourly_limit: Some(limit as u32),
+            connectwise_rate_limit: None,
+        },
+    )
+    .await;
+    let api = ConfigurationsApi {
+        safety_cap: 1,
+        ..api(&w)
+    };
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    set_automatic(&api, &w, true).await;
+    let map_now = format!("/integrations/{}/configuration-map-now", w.datto_id);
+    let (status, preview) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let planned = preview["actions"].as_array().unwrap().len();
+    assert_eq!(planned, 8, "{preview}");
+    // Other integrations of the database spend the hour down to 8 requests above the reserve.
+    let http = reqwest::Client::new();
+    while limit.saturating_sub(at.requests_in_window()) > reserve + 8 {
+        let answer = http
+            .get(format!("{}/Version", at.api_url()))
+            .header("ApiIntegrationCode", &at.config().integration_codes[0])
+            .header("UserName", &at.config().username)
+            .header("Secret", &at.config().secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let before: HashMap<&String, usize> = w
+        .site_devices
+        .iter()
+        .map(|u| (u, at.configuration_items_for_device(u).len()))
+        .collect();
+    let (status, done) = call(
+        &api,
+        "POST",
+        &map_now,
+        Some(json!({"psaIntegrationId": w.psa_id, "confirm": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        limit - at.requests_in_window() >= reserve,
+        "never below the reserve: {} used of {limit}",
+        at.requests_in_window()
+    );
+    let made = done["links"].as_u64().unwrap() + done["creations"].as_u64().unwrap();
+    let left = done["left"].as_u64().unwrap();
+    assert!(made >= 1 && left >= 1, "{done}");
+    assert_eq!(made + left, 8, "{done}");
+    let deferred: Vec<&str> = done["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["result"] == "deferred")
+        .map(|o| o["deviceUid"].as_str().unwrap())
+        .collect();
+    assert_eq!(deferred.len() as u64, left, "{done}");
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len() as u64, made);
+    for uid in w.site_devices.iter().filter(|u| deferred.contains(&u.as_str())) {
+        assert_eq!(at.configuration_items_for_device(uid).len(), before[uid], "{uid} waits");
+    }
+    // The run record the API shows: progress, counts and the budget.
+    let s = settings_of(&api, &w).await;
+    let run = &s["lastRun"];
+    assert_eq!(
+        (
+            run["trigger"].as_str(),
+            run["outcome"].as_str(),
+            run["planned"].as_u64(),
+            run["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("mapNow"), Some("incomplete"), Some(8), Some(left), Some(true)),
+        "{s}"
+    );
+    assert!(run["budgetAboveReserve"].as_i64().unwrap() <= 8, "{s}");
+    assert!(run["requests"].as_u64().unwrap() > made, "{s}");
+
+    // A new hour: the next sync run (no new device) carries on, and nothing is made twice.
+    at.reset_limits();
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.status, shared::runs::RunStatus::Succeeded, "{run:?}");
+    assert_eq!(
+        run.counts.configurations_linked + run.counts.configurations_created,
+        left,
+        "{run:?}"
+    );
+    for uid in &w.site_devices {
+        assert_eq!(at.configuration_items_for_device(uid).len(), 1, "one CI for {uid}");
+    }
+    assert!(at.stats().max_concurrency("ConfigurationItems") <= 3);
+    let s = settings_of(&api, &w).await;
+    assert_eq!(
+        (
+            s["lastRun"]["outcome"].as_str(),
+            s["lastRun"]["left"].as_u64(),
+            s["pending"].as_bool()
+        ),
+        (Some("done"), Some(0), Some(false)),
+        "{s}"
+    );
+    let (mapped, _) = rows(&api, &w, "&state=mapped").await;
+    assert_eq!(mapped.len(), 8);
+}
+
+// ----- the UDF mapping -----
+
+#[tokio::test]
+async fn mapped_udfs_reach_the_configuration_only_when_changed_and_their_values_never_leave() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let at = w.autotask();
+    map_all_types_autotask(&api, &w).await;
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let (status, view) = call(&api, "GET", &format!("{udfs}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["mapping"], json!({}));
+    assert!(
+        view["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Asset Tag"),
+        "the PSA's list to pick from: {view}"
+    );
+    // Bad keys and bad targets, each named.
+    let (status, e) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(
+            json!({"psaIntegrationId": w.psa_id, "mapping": {"udf0": "Asset Tag", "serial": "Asset Tag", "udf3": ""}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    for needle in ["`udf0`", "`serial`", "`udf3`"] {
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+    let (status, e) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Nope", "udf21": "Asset Tag", "udf22": "Asset Tag"}})),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (422, Some("unknown_psa_field")), "{e}");
+    for needle in ["`Nope`", "`udf21` and `udf22`"] {
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+
+    // A secret in a Datto UDF of a device without a configuration, synced.
+    let uid = w.site_devices[1].clone();
+    assert!(at.configuration_items_for_device(&uid).is_empty());
+    let secret = "BitLocker: 424242-131313-777777";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, secret.to_owned());
+    });
+    resync(&w).await;
+    let (status, saved) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Asset Tag"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["mapping"], json!({"udf20": "Asset Tag"}));
+
+    // Created with it.
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uid], "to": "new"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let udf_of = || {
+        let ci = at.configuration_items_for_device(&uid)[0].clone();
+        ci["userDefinedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "Asset Tag")
+            .map(|u| u["value"].clone())
+    };
+    assert_eq!(udf_of(), Some(json!(secret)));
+
+    // Unchanged: the next sync writes nothing.
+    let updates = at.stats().route("ConfigurationItems.update");
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 0, "{run:?}");
+    assert_eq!(at.stats().route("ConfigurationItems.update"), updates);
+
+    // Changed in Datto: written, and only then.
+    let rotated = "BitLocker: 999999-000000-111111";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, rotated.to_owned());
+    });
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 1, "{run:?}");
+    assert_eq!(udf_of(), Some(json!(rotated)));
+    let run_text = format!("{run:?}");
+
+    // No value in any answer of ours, the run record or the stored device's Debug.
+    let mut answers = vec![run_text];
+    for path in [
+        format!("{}?psaIntegrationId={}", map_path(&w), w.psa_id),
+        format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        format!("{udfs}?psaIntegrationId={}", w.psa_id),
+        format!(
+            "/integrations/{}/configuration-settings?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+    ] {
+        let (status, body) = call(&api, "GET", &path, None).await;
+        assert_eq!(status, 200, "{body}");
+        answers.push(body.to_string());
+    }
+    let (_, refresh) = call(
+        &api,
+        "POST",
+        &format!("/integrations/{}/configuration-refresh", w.datto_id),
+        Some(json!({"psaIntegrationId": w.psa_id, "preview": true})),
+    )
+    .await;
+    answers.push(refresh.to_string());
+    answers.push(report.to_string());
+    answers.push(format!("{:?}", synced(&w).await));
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["message"].as_str().is_some_and(|m| m.contains("1 UDF"))),
+        "the audit counts the UDF written: {audit}"
+    );
+    for text in &answers {
+        for value in [secret, rotated, "424242", "999999-000000"] {
+            assert!(!text.contains(value), "a UDF value leaked: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn connectwise_custom_fields_are_mapped_by_id_and_patched_whole_only_when_changed() {
+    let w = world_with(PsaKind::ConnectwiseManage, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let cw = w.connectwise();
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let (status, view) = call(&api, "GET", &format!("{udfs}?psaIntegrationId={}", w.psa_id), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert!(
+        view["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "1" && f["name"] == "Asset Tag"),
+        "{view}"
+    );
+    let (status, e) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "99"}})),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (422, Some("unknown_psa_field")), "{e}");
+    let (status, _) = call(
+        &api,
+        "PUT",
+        &udfs,
+        Some(json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "1"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A secret in a UDF; the device linked to a configuration picked by hand that already has
+    // another custom field set, which the whole-array patch keeps.
+    let uid = w.site_devices[1].clone();
+    let secret = "LocalAdmin: admin / Hunter2024!";
+    w.datto_sim.change_device(&uid, |d| {
+        d.udf.insert(20, secret.to_owned());
+    });
+    resync(&w).await;
+    let company = cw
+        .companies()
+        .into_iter()
+        .find(|c| c["name"] == "Harbor Dental Group")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let picked = cw.add_configuration(
+        company,
+        json!({"name": "PICKED-WS", "customFields": [{"id": 2, "value": "Main office"}]}),
+    );
+    let (_, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": [uid], "to": picked.to_string()})),
+    )
+    .await;
+    assert_eq!(report["outcomes"][0]["result"], "linked", "{report}");
+    let record = || cw.configurations().into_iter().find(|c| c["id"] == picked).unwrap();
+    let field = |id: i64| {
+        record()["customFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!((field(1), field(2)), (json!(secret), json!("Main office")));
+
+    // Unchanged: the next sync does not patch it.
+    let before = record()["_info"]["lastUpdated"].clone();
+    let run = worker_sync(&w, &api, Duration::from_secs(60)).await;
+    assert_eq!(run.counts.configurations_updated, 0, "{run:?}");
+    assert_eq!(record()["_info"]["lastUpdated"], before);
+    let (_, audit) = call(
+        &api,
+        "GET",
+        &format!(
+            "/integrations/{}/configuration-audit?psaIntegrationId={}",
+            w.datto_id, w.psa_id
+        ),
+        None,
+    )
+    .await;
+    for text in [audit.to_string(), report.to_string(), format!("{run:?}")] {
+        assert!(!text.contains("Hunter2024"), "a UDF value leaked: {text}");
+    }
+}
+
+// ----- letting go of the configuration items -----
+
+#[tokio::test]
+async fn clear_and_resync_without_mappings_and_deleting_the_psa_integration_drop_the_configuration_items() {
+    let w = world_with(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 2).await;
+    let api = api(&w);
+    let store = &w.api.store;
+    let tenant = TenantId::parse(TENANT).unwrap();
+    map_all_types_autotask(&api, &w).await;
+    set_automatic(&api, &w, true).await;
+    let (status, report) = call(
+        &api,
+        "POST",
+        &map_path(&w),
+        Some(json!({"psaIntegrationId": w.psa_id, "deviceUids": w.site_devices, "to": "proposal"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let udfs = format!("/integrations/{}/configuration-udfs", w.datto_id);
+    let udf_body = json!({"psaIntegrationId": w.psa_id, "mapping": {"udf20": "Asset Tag"}});
+    let (status, _) = call(&api, "PUT", &udfs, Some(udf_body.clone())).await;
+    assert_eq!(status, 200);
+    // Each kind of item is there, and it is what is checked below.
+    let held = || async {
+        (
+            store.config_settings_all(&tenant, &w.datto_id).await.unwrap().len(),
+            store
+                .config_type_mappings(&tenant, &w.datto_id, &w.psa_id)
+                .await
+                .unwrap()
+                .len(),
+            store
+                .config_udf_map(&tenant, &w.datto_id, &w.psa_id)
+                .await
+                .unwrap()
+                .len(),
+            store.config_maps(&tenant, &w.datto_id, &w.psa_id).await.unwrap().len(),
+            store.config_audit(&tenant, &w.datto_id, &w.psa_id).await.unwrap().len(),
+        )
+    };
+    let (settings, types, udf_map, maps, audit) = held().await;
+    assert!(settings == 1 && types > 0 && udf_map == 1 && maps == 2 && audit >= 2);
+
+    // Kept when the mappings are kept.
+    assert_eq!(
+        shared::configurations::forget::clear_configuration_mappings(store, &tenant, &w.datto_id, true)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(held().await, (settings, types, udf_map, maps, audit));
+
+    // Clear and resync dropping the mappings: the configuration mappings go, the audit stays.
+    let app = shared::app::App {
+        store: store.clone(),
+        secrets: w.api.secrets.clone(),
+        datto: w.api.datto.clone(),
+        psa: w.api.psa.clone(),
+        settings: w.api.settings.clone(),
+        sync: shared::sync::SyncSettings::default(),
+        hook_base_url: None,
+        operations: Default::default(),
+        import_jobs: Default::default(),
+        clock: shared::time::now_millis,
+    };
+    let (status, started) = read_response(
+        rmmsync_tests::call(
+            shared::resync::router(app.sync_api()),
+            api_request(
+                "POST",
+                &format!("/integrations/{}/resync", w.datto_id),
+                Some(TENANT),
+                Some(&json!({"keepMappings": false})),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(
+        started["cleared"]["configurationMappings"].as_u64(),
+        Some((settings + types + udf_map + maps) as u64),
+        "{started}"
+    );
+    assert_eq!(held().await, (0, 0, 0, 0, audit));
+    assert_eq!(settings_of(&api, &w).await["automaticMapping"], false);
+
+    // Deleting the PSA integration (as app.rs wires it) drops what it had, the audit too.
+    set_automatic(&api, &w, true).await;
+    let (status, _) = call(&api, "PUT", &udfs, Some(udf_body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(held().await, (1, 0, 1, 0, audit));
+    let (status, body) = read_response(
+        app.integrations()
+            .handle(api_request(
+                "DELETE",
+                &format!("/integrations/{}", w.psa_id),
+                Some(TENANT),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(held().await, (0, 0, 0, 0, 0));
 }

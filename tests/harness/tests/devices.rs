@@ -94,7 +94,10 @@ async fn world() -> World {
             cascades: shared::app::company_cascades(&store.clone()),
             store: store.clone(),
         },
-        sites: SitesApi { store: store.clone() },
+        sites: SitesApi {
+            store: store.clone(),
+            on_mapped: vec![],
+        },
         store,
         secrets,
         datto,

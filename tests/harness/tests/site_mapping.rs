@@ -78,7 +78,10 @@ async fn world() -> World {
             cascades: shared::app::company_cascades(&store.clone()),
             store: store.clone(),
         },
-        sites: SitesApi { store },
+        sites: SitesApi {
+            store,
+            on_mapped: vec![],
+        },
         integration,
         site_uids,
         _sim: sim,

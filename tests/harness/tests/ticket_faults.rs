@@ -274,6 +274,7 @@ async fn a_failed_alert_heals_once_its_site_is_mapped() {
         .unwrap();
     let sites = shared::site_mapping::routes::SitesApi {
         store: w.api.store.clone(),
+        on_mapped: vec![],
     };
     use rmmsync_tests::Handle;
     let (status, mapped) = rmmsync_tests::read_response(

@@ -294,6 +294,12 @@ impl AutotaskClient {
     /// below the reserve: the budget is the whole database's, shared with the MSP's other
     /// integrations.
     pub async fn check_budget(&self) -> Result<(), PsaError> {
+        self.budget_above_reserve().await.map(|_| ())
+    }
+
+    /// How many requests the hour's budget has left above the reserve (what a run of bulk
+    /// writes may spend); refuses as [`Self::check_budget`] when it is below the reserve.
+    pub async fn budget_above_reserve(&self) -> Result<i64, PsaError> {
         let t = self.threshold().await?;
         if t.remaining() < self.budget_reserve {
             return Err(PsaError::BudgetExhausted {
@@ -301,6 +307,6 @@ impl AutotaskClient {
                 limit: t.limit,
             });
         }
-        Ok(())
+        Ok(t.remaining() - self.budget_reserve)
     }
 }

@@ -55,6 +55,7 @@ mod webhooks;
 
 pub use crate::retry::RetryPolicy;
 pub use client::{AutotaskClient, AutotaskConnector, AutotaskCredentials, AutotaskThreshold, DEFAULT_ZONE_URL};
+pub use configurations::LOOKUP_CHUNK;
 pub use tickets::{AutotaskTicketSettings, DEFAULT_PRIORITY};
 pub use webhooks::{SECRET_KEY_MAX, TicketWebhookSpec, verify_webhook_signature};
 

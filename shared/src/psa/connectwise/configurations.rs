@@ -11,18 +11,22 @@
 //! device uid up and adopts a configuration that carries it; the POST is never re-sent after a
 //! 5xx or a timeout, and when its outcome is unknown the uid is looked up again (found =
 //! [`CreateOutcome::Found`], not found = the error for the next run, which looks up first).
-//! Custom fields are not written here yet (ConnectWise addresses them by field id).
+//! Custom fields are addressed by field id: read from `customFields [{id, caption, value}]`, sent
+//! on create as `[{id, value}]`, and on update patched as the whole array (the configuration's
+//! current values read first, the changed ones over them); values are never logged. The
+//! definitions to pick from are read from a configuration's `customFields`.
 
 use super::client::ConnectWiseClient;
 use super::conditions::Conditions;
 use super::transport::PSA;
 use crate::psa::configuration::{
-    ConfigurationChanges, ConfigurationDraft, ConfigurationTypeOption, CreateOutcome, CustomFields, PicklistOption,
-    PsaConfiguration, outcome_unknown, pick_for_device,
+    ConfigurationChanges, ConfigurationDraft, ConfigurationTypeOption, CreateOutcome, CustomFieldDefinition,
+    CustomFields, PicklistOption, PsaConfiguration, outcome_unknown, pick_for_device,
 };
 use crate::psa::{PsaError, truncate_chars};
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 const PATH: &str = "company/configurations";
 const NAME_MAX: usize = 100;
@@ -136,6 +140,29 @@ impl ConnectWiseClient {
             .collect())
     }
 
+    /// The custom fields defined on configurations, read from the first configuration's
+    /// `customFields` (Manage renders every field defined for the record, `value` null where
+    /// unset): `id` is the key, `name` the caption. No configuration at all: none.
+    pub async fn configuration_custom_fields(&self) -> Result<Vec<CustomFieldDefinition>, PsaError> {
+        let mut url = self.transport().url(PATH).await?;
+        url.query_pairs_mut().append_pair("pageSize", "1");
+        let first = self.transport().call(Method::GET, url, None).await?;
+        Ok(first
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|c| c["customFields"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|f| {
+                Some(CustomFieldDefinition {
+                    id: Some(id_text(&f["id"])?),
+                    name: text(&f["caption"]).unwrap_or_default(),
+                    required: false,
+                })
+            })
+            .collect())
+    }
+
     /// Every configuration of a company, inactive ones included.
     pub async fn company_configurations(&self, company_id: &str) -> Result<Vec<PsaConfiguration>, PsaError> {
         let company = parse_id("company", company_id)?;
@@ -219,6 +246,9 @@ impl ConnectWiseClient {
                 body["manufacturer"] = json!({"id": m.id.parse::<i64>().unwrap_or_default()});
             }
         }
+        if !draft.custom_fields.is_empty() {
+            body["customFields"] = custom_field_list(draft.custom_fields.0.iter())?;
+        }
         let url = self.transport().url(PATH).await?;
         match self.transport().call(Method::POST, url, Some(&body)).await {
             Ok(created) => {
@@ -264,6 +294,19 @@ impl ConnectWiseClient {
         if let Some(active) = changes.active {
             put("activeFlag", json!(active));
         }
+        if !changes.custom_fields.is_empty() {
+            // Custom fields are patched as the whole array: the configuration's current values
+            // with the changed ones over them.
+            let current = self.transport().get_value(&format!("{PATH}/{id}")).await?;
+            let mut values: BTreeMap<String, String> = current["customFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| Some((id_text(&f["id"])?, custom_value(&f["value"])?)))
+                .collect();
+            values.extend(changes.custom_fields.0.clone());
+            put("customFields", custom_field_list(values.iter())?);
+        }
         if ops.is_empty() {
             return Ok(());
         }
@@ -296,6 +339,26 @@ impl ConnectWiseClient {
     }
 }
 
+/// A custom field's value as text (null and empty: none).
+fn custom_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `[{id, value}]` from (id, value) pairs; an id that is not a number is refused (no value in
+/// the message).
+fn custom_field_list<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> Result<Value, PsaError> {
+    let mut list = Vec::new();
+    for (id, value) in pairs {
+        list.push(json!({"id": parse_id("custom field", id)?, "value": value}));
+    }
+    Ok(Value::Array(list))
+}
+
 /// A configuration as rmmsync reads it (None without an id).
 fn configuration(v: &Value) -> Option<PsaConfiguration> {
     Some(PsaConfiguration {
@@ -312,6 +375,13 @@ fn configuration(v: &Value) -> Option<PsaConfiguration> {
         os: text(&v["osInfo"]),
         ip_address: text(&v["ipAddress"]),
         warranty_expiration: text(&v["warrantyExpirationDate"]).map(|w| w.chars().take(10).collect()),
-        custom_fields: CustomFields::default(),
+        custom_fields: CustomFields(
+            v["customFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| Some((id_text(&f["id"])?, custom_value(&f["value"])?)))
+                .collect(),
+        ),
     })
 }

@@ -17,8 +17,7 @@
 //! plan's CPU time on its one thread, which load on the machine does not inflate.
 //!
 //! Creating configurations in the Autotask simulator under its limits (the
-//! second figure the flow calls for) is not measured yet: the flow's writes
-//! are not built.
+//! second figure the flow calls for) is `config-create-bench`.
 
 use rmmsync_tests::bench::{thread_cpu_s, vm_hwm_mb};
 use shared::configurations::plan::{ConfigFacts, DeviceFacts, counts, plan};

@@ -317,6 +317,7 @@ impl ConnectWiseStore {
                 "activeFlag": active,
                 "serialNumber": if r.chance(0.8) { json!(r.chars(crate::rng::UPPER_ALNUM, 10)) } else { Value::Null },
                 "deviceIdentifier": device_identifier,
+                "customFields": super::model::merge_custom_fields(&Value::Null, &Value::Null).expect("no fields sent"),
                 "_info": info(updated, "System"),
             }));
         }

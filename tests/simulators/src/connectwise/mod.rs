@@ -643,10 +643,13 @@ impl ConnectWiseSim {
         let mut rec = json!({"name": "Added", "type": {"id": 1, "name": "Workstation"},
             "company": {"id": company_id, "identifier": c["identifier"], "name": c["name"]},
             "status": {"id": 1, "name": "Active"}, "activeFlag": true, "serialNumber": null,
-            "deviceIdentifier": null, "_info": {"lastUpdated": iso(now_ms())}});
+            "deviceIdentifier": null, "modelNumber": null, "osInfo": null, "ipAddress": null,
+            "warrantyExpirationDate": null, "_info": {"lastUpdated": iso(now_ms())}});
         if let (Some(r), Value::Object(extra)) = (rec.as_object_mut(), fields) {
             r.extend(extra);
         }
+        rec["customFields"] =
+            model::merge_custom_fields(&Value::Null, &rec["customFields"]).unwrap_or_else(|e| panic!("{e}"));
         d.configurations.insert(rec)
     }
 

@@ -245,3 +245,43 @@ impl ConnectWiseStore {
             .map(|(id, _)| *id)
     }
 }
+
+/// The custom fields defined on configurations (`id`, `caption`): every configuration carries
+/// them all in `customFields`, `value` null where unset (as Manage renders a record's custom
+/// fields). UNCONFIRMED: whether Manage lists definitions anywhere an API member can read; the
+/// simulator serves them only on the records.
+pub const CONFIGURATION_CUSTOM_FIELDS: &[(i64, &str)] = &[(1, "Asset Tag"), (2, "Datto Site"), (3, "Backup Policy")];
+
+/// `customFields` with every defined field, the values of `sent` (`[{id, value}]`) over those
+/// of `current`; an id not defined is an error naming it.
+pub fn merge_custom_fields(current: &serde_json::Value, sent: &serde_json::Value) -> Result<serde_json::Value, String> {
+    use serde_json::{Value, json};
+    let value_of = |list: &Value, id: i64| -> Option<Value> {
+        list.as_array()?
+            .iter()
+            .find(|f| f["id"].as_i64() == Some(id))
+            .map(|f| f["value"].clone())
+    };
+    if let Some(list) = sent.as_array() {
+        for f in list {
+            let id = f["id"].as_i64();
+            if !id.is_some_and(|id| CONFIGURATION_CUSTOM_FIELDS.iter().any(|(d, _)| *d == id)) {
+                return Err(format!("The custom field {} does not exist.", f["id"]));
+            }
+        }
+    } else if !sent.is_null() {
+        return Err("customFields must be an array of {id, value}.".into());
+    }
+    Ok(Value::Array(
+        CONFIGURATION_CUSTOM_FIELDS
+            .iter()
+            .map(|(id, caption)| {
+                let value = value_of(sent, *id)
+                    .or_else(|| value_of(current, *id))
+                    .unwrap_or(Value::Null);
+                json!({"id": id, "caption": caption, "type": "Text", "entryMethod": "EntryField",
+                    "numberOfDecimals": 0, "value": value})
+            })
+            .collect(),
+    ))
+}

@@ -618,6 +618,24 @@ fn handle(ctx: &ConnectWiseCtx<'_>) -> Response {
             let Some(rec) = d.configurations.rows.get_mut(&id) else {
                 return not_found("Configuration", id);
             };
+            // Custom fields are patched as the whole array; unknown ids are refused.
+            let mut ops = ops;
+            for op in ops
+                .iter_mut()
+                .filter(|o| o["path"].as_str().map(|p| p.trim_start_matches('/')) == Some("customFields"))
+            {
+                match super::model::merge_custom_fields(&rec["customFields"], &op["value"]) {
+                    Ok(merged) => op["value"] = merged,
+                    Err(message) => {
+                        return invalid(
+                            "configuration",
+                            vec![
+                                json!({"code": "InvalidField", "message": message, "resource": "configuration", "field": "customFields"}),
+                            ],
+                        );
+                    }
+                }
+            }
             apply_patch(rec, &ops);
             rec["_info"]["lastUpdated"] = json!(iso(now_ms()));
             json_response(200, rec)
@@ -919,6 +937,13 @@ fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
             found.cloned()
         }
     };
+    let custom_fields = match super::model::merge_custom_fields(&Value::Null, &body["customFields"]) {
+        Ok(c) => c,
+        Err(message) => {
+            errors.push(invalid_field("customFields", message));
+            Value::Null
+        }
+    };
     let answers = body["questions"].as_array().cloned().unwrap_or_default();
     let type_id = ty["id"].as_i64().unwrap_or(0);
     for q in d.type_questions.get(&type_id).into_iter().flatten() {
@@ -946,6 +971,7 @@ fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
         rec["manufacturer"] = json!({"id": m["id"], "name": m["name"]});
     }
     rec["type"] = json!({"id": ty["id"], "name": ty["name"]});
+    rec["customFields"] = custom_fields;
     rec["company"] = json!({"id": company["id"], "identifier": company["identifier"], "name": company["name"]});
     if rec.get("activeFlag").is_none() {
         rec["activeFlag"] = json!(true);
