@@ -403,8 +403,15 @@ impl Tickets<'_> {
                     && !client.get_ticket(&r.ticket_id, psa_settings).await?.completed
                 {
                     let ticket_id = r.ticket_id.clone();
-                    self.note_repeat(tenant, settings, &client, &ticket_id, alert, &uid, now, window_ms)
-                        .await?;
+                    let note = RepeatNote {
+                        ticket_id: &ticket_id,
+                        alert,
+                        uid: &uid,
+                        now,
+                        window_ms,
+                        recovering,
+                    };
+                    self.note_repeat(tenant, settings, &client, note).await?;
                     let mut moved = r.clone();
                     moved.last_alert_at = now.max(r.last_alert_at);
                     // Losing this race only loses a newer timestamp to another note of the same ticket.
@@ -485,27 +492,39 @@ impl Tickets<'_> {
     }
 
     /// A repeat of an open ticket's monitor: a note while under the cap, then
-    /// one summary note per repeat window.
-    #[allow(clippy::too_many_arguments)]
+    /// one summary note per repeat window. Every note carries the alert uid: an attempt
+    /// after an earlier one for the same alert (whose note POST may have reached the PSA
+    /// without its answer) looks the ticket's notes up for it first and posts nothing
+    /// when it is there, and a POST that lost its answer is looked up at once
+    /// ([`PsaClient::add_ticket_note_once`]).
     async fn note_repeat(
         &self,
         tenant: &TenantId,
         settings: &TicketSettings,
         client: &PsaClient,
-        ticket_id: &str,
-        alert: &Alert,
-        uid: &str,
-        now: i64,
-        window_ms: i64,
+        note: RepeatNote<'_>,
     ) -> Result<(), TicketError> {
+        let RepeatNote {
+            ticket_id,
+            alert,
+            uid,
+            now,
+            window_ms,
+            recovering,
+        } = note;
+        if recovering && client.ticket_has_note(ticket_id, uid).await? {
+            tracing::info!(alert = %uid, ticket = %ticket_id, "the alert's note is on the ticket already");
+            return Ok(());
+        }
         let items = self.items(tenant);
         let psa_id = &settings.psa_integration_id;
         if items.take_note(psa_id, ticket_id, REPEAT_NOTE_CAP).await? {
             client
-                .add_ticket_note(
+                .add_ticket_note_once(
                     ticket_id,
                     "Datto RMM alert repeated",
                     &rules::ticket_description(alert, uid),
+                    uid,
                 )
                 .await?;
         } else if let Some(count) = items.take_summary(psa_id, ticket_id, now, window_ms).await? {
@@ -514,7 +533,7 @@ impl Tickets<'_> {
                 rules::ticket_description(alert, uid)
             );
             client
-                .add_ticket_note(ticket_id, "Datto RMM alert keeps repeating", &text)
+                .add_ticket_note_once(ticket_id, "Datto RMM alert keeps repeating", &text, uid)
                 .await?;
         }
         Ok(())
@@ -613,6 +632,17 @@ impl Tickets<'_> {
             .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind == Some(psa))
             .and_then(|c| c.psa_id))
     }
+}
+
+/// One repeat to note on its monitor's open ticket.
+struct RepeatNote<'a> {
+    ticket_id: &'a str,
+    alert: &'a Alert,
+    uid: &'a str,
+    now: i64,
+    window_ms: i64,
+    /// An earlier attempt for this alert may have posted the note already.
+    recovering: bool,
 }
 
 /// What reading the alert from Datto RMM came to.

@@ -183,6 +183,7 @@ impl Tickets<'_> {
         TicketStore {
             store: self.store,
             tenant,
+            timing: self.timing,
         }
     }
 

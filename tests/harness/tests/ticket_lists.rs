@@ -119,6 +119,7 @@ async fn autotask_lists_and_settings_checked_against_them() {
 #[tokio::test]
 async fn autotask_work_types_are_listed_checked_and_sent() {
     let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let queries = w.autotask().stats().route("BillingCodes.query");
     let (status, lists) = w
         .call("GET", &format!("/integrations/{}/ticket-lists", w.psa_id), None)
         .await;
@@ -130,7 +131,11 @@ async fn autotask_work_types_are_listed_checked_and_sent() {
     assert_eq!(listed, vec![29_682_801, 29_682_802, 29_682_803, 29_682_804], "{lists}");
     let retired = work_types.iter().find(|c| c["id"] == 29_682_804).unwrap();
     assert_eq!(retired["active"], false, "{retired}");
-    assert_eq!(w.autotask().stats().route("BillingCodes.query"), 1);
+    assert_eq!(
+        w.autotask().stats().route("BillingCodes.query") - queries,
+        1,
+        "one query of the work-type billing codes"
+    );
 
     let path = format!("/integrations/{}/ticket-settings", w.datto_id);
     for refused_id in [29_682_999, 29_682_810] {
@@ -146,7 +151,7 @@ async fn autotask_work_types_are_listed_checked_and_sent() {
         let message = refused["message"].as_str().unwrap();
         assert!(message.contains("`autotask.workType`"), "{message}");
         assert!(
-            message.contains("`monitors.srvc_status_ctx.autotask.workType`"),
+            message.contains("`monitors.srvc_status.autotask.workType`"),
             "{message}"
         );
         assert!(message.contains("Remote Support"), "the choices are named: {message}");

@@ -137,6 +137,23 @@ impl AutotaskClient {
         self.expect_ticket_ok(&answer, id, "/Tickets/{id}/Notes")
     }
 
+    /// Whether the ticket has a note whose description contains `marker` (a query of
+    /// TicketNotes by ticket and text): how a note whose POST lost its answer is found.
+    pub async fn ticket_has_note(&self, ticket_id: &str, marker: &str) -> Result<bool, PsaError> {
+        let id = parse_id("ticket", ticket_id)?;
+        let filter = json!([
+            {"op": "eq", "field": "ticketID", "value": id},
+            {"op": "contains", "field": "description", "value": marker},
+        ]);
+        let notes = self.transport.query_all("TicketNotes", filter).await?;
+        // The filter is the API's; the text is checked here too.
+        Ok(notes.iter().any(|n| {
+            n.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains(marker))
+        }))
+    }
+
     /// `GET /Tickets/{id}`.
     pub async fn get_ticket(
         &self,

@@ -1029,6 +1029,17 @@ fn create_note(ctx: &AutotaskCtx<'_>, ticket_id: i64) -> Response {
     m.insert("createDateTime".into(), json!(now));
     m.insert("lastActivityDate".into(), json!(now));
     let id = sim.write().insert(Entity::TicketNotes, Value::Object(m));
+    let lose = sim
+        .lost_note_answers
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if lose {
+        return text(500, "Service Unavailable");
+    }
     ok(json!({ "itemId": id }))
 }
 
