@@ -425,7 +425,7 @@ def main():
         moto_port, sim_port, watch_port, at_port = free_port(), free_port(), free_port(), free_port()
         moto = f"http://127.0.0.1:{moto_port}"
         print(f"==> moto on {moto}")
-        stack.start("moto", [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
+        stack.start("moto", [str(VENV_BIN / "python"), str(ROOT / "scripts" / "moto_server.py"), "-H", "127.0.0.1", "-p", str(moto_port)])
         wait_for("moto", lambda: http_ok(moto + "/moto-api/"))
 
         sim = f"http://127.0.0.1:{sim_port}"

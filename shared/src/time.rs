@@ -5,10 +5,15 @@
 //! `null`, and .NET's `DateTime.MinValue` (-62135596800000) stands for "never".
 //! [`deserialize_epoch_millis`] accepts all of these and yields `None` for
 //! anything that is not a usable instant, so one odd value never fails a page.
-//! rmmsync itself stores epoch milliseconds and shows RFC 3339 UTC strings.
+//! rmmsync itself stores epoch milliseconds and shows RFC 3339 UTC strings;
+//! the calendar arithmetic is the `time` crate's.
 
 use serde::{Deserialize, Deserializer};
 use std::time::{SystemTime, UNIX_EPOCH};
+use time::format_description::FormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_millis() -> i64 {
@@ -55,78 +60,39 @@ pub fn epoch_millis_from_json(value: &serde_json::Value) -> Option<i64> {
     })
 }
 
-/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (instants beyond
+/// the years 0000..9999 are clamped to them).
 pub fn format_rfc3339(millis: i64) -> String {
-    let secs = millis.div_euclid(1000);
-    let ms = millis.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    const SHOWN: &[FormatItem<'_>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let nanos = i128::from(millis) * 1_000_000;
+    let instant = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(if nanos < 0 {
+        PrimitiveDateTime::MIN.assume_utc()
+    } else {
+        PrimitiveDateTime::MAX.assume_utc()
+    });
+    instant.format(SHOWN).unwrap_or_default()
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into epoch milliseconds.
+/// Parses an RFC 3339 date-time into epoch milliseconds; also accepts a
+/// space or `t` between date and time and a missing offset (taken as UTC),
+/// as some PSA fields come. Digits beyond milliseconds are dropped.
 pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+    let s = s.trim();
+    let mut text = String::with_capacity(s.len() + 1);
+    for (i, c) in s.char_indices() {
+        text.push(if i == 10 && matches!(c, ' ' | 't') { 'T' } else { c });
     }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
+    // After `HH:MM:SS` and an optional fraction, nothing left means no offset.
+    let after_seconds = text.get(19..)?;
+    let fraction = after_seconds
+        .strip_prefix('.')
+        .map_or(0, |f| 1 + f.bytes().take_while(u8::is_ascii_digit).count());
+    if after_seconds.len() == fraction {
+        text.push('Z');
     }
-    let mut rest = &s[19..];
-    let mut ms = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        let first3 = &frac[..digits.min(3)];
-        ms = first3.parse::<i64>().ok()? * 10_i64.pow(3 - first3.len() as u32);
-        rest = &frac[digits..];
-    }
-    let offset_secs = match rest {
-        "Z" | "z" | "" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let oh = rest.get(1..3)?.parse::<i64>().ok()?;
-            let om = rest.get(4..6)?.parse::<i64>().ok()?;
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let days = days_from_civil(y, mo, d);
-    Some((days * 86_400 + h * 3600 + mi * 60 + se - offset_secs) * 1000 + ms)
-}
-
-// Howard Hinnant's civil calendar algorithms (public domain).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    let instant = OffsetDateTime::parse(&text, &Rfc3339).ok()?;
+    i64::try_from(instant.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
 }
 
 #[cfg(test)]
@@ -163,5 +129,15 @@ mod tests {
             parse_rfc3339_millis("2023-11-15T00:13:20+02:00"),
             Some(1_700_000_000_000)
         );
+        assert_eq!(
+            parse_rfc3339_millis("2023-11-14 17:13:20.1234567-05:00"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(parse_rfc3339_millis("2023-11-14t22:13:20"), Some(1_700_000_000_000));
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
+        for bad in ["", "2023-11-14", "2023-13-01T00:00:00Z", "2023-02-30T00:00:00Z", "2023-11-14T22:13:20 Z", "yesterday at noon"] {
+            assert_eq!(parse_rfc3339_millis(bad), None, "{bad}");
+        }
     }
 }

@@ -44,20 +44,22 @@ pub fn vm_hwm_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// moto's endpoint: `RMMSYNC_MOTO_ENDPOINT`, or a `.venv/bin/moto_server`
-/// started on a free port (stopped when the returned guard drops).
+/// moto's endpoint: `RMMSYNC_MOTO_ENDPOINT`, or moto's server started on a
+/// free port through `scripts/moto_server.py` (queries read only the queried
+/// partition, as DynamoDB's do; stopped when the returned guard drops).
 pub fn start_moto() -> (String, Option<Kill>) {
     if let Ok(endpoint) = std::env::var("RMMSYNC_MOTO_ENDPOINT") {
         return (endpoint, None);
     }
     let port = free_port();
     let child = Kill(
-        Command::new(workspace_root().join(".venv/bin/moto_server"))
+        Command::new(workspace_root().join(".venv/bin/python"))
+            .arg(workspace_root().join("scripts/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start .venv/bin/moto_server (run ./scripts/test.sh once to install it)"),
+            .expect("start moto with .venv/bin/python scripts/moto_server.py (run ./scripts/test.sh once to install it)"),
     );
     for _ in 0..150 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -22,7 +22,7 @@ pub fn moto_endpoint() -> String {
     std::env::var("RMMSYNC_MOTO_ENDPOINT").unwrap_or_else(|_| {
         panic!(
             "RMMSYNC_MOTO_ENDPOINT is not set. These tests talk to moto's DynamoDB and Secrets Manager over HTTP: \
-             run them with ./scripts/test.sh, which starts moto, or start `moto_server -H 127.0.0.1 -p 5000` \
+             run them with ./scripts/test.sh, which starts moto, or start `.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p 5000` \
              and export RMMSYNC_MOTO_ENDPOINT=http://127.0.0.1:5000"
         )
     })

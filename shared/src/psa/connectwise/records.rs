@@ -84,32 +84,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 fn updated_at(v: &Value) -> Option<i64> {
-    v["_info"]["lastUpdated"].as_str().and_then(parse_datetime_ms)
-}
-
-/// `2026-01-02T03:04:05Z` (fraction optional) → epoch ms.
-fn parse_datetime_ms(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('Z');
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split(['+']).next()?;
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next().flatten().unwrap_or(0));
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().unwrap_or(0);
-    // Days since 1970-01-01 of a proleptic Gregorian date (eras of 400 years from March 1st).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+    v["_info"]["lastUpdated"].as_str().and_then(crate::time::parse_rfc3339_millis)
 }
 
 fn record(kind: RecordKind, id: String, name: String) -> PsaRecord {
@@ -242,8 +217,9 @@ mod unit {
         assert_eq!(truncate_chars("ééé", 2), "éé");
         assert!(looks_like_guid("0a1b2c3d-0000-4000-8000-00000000abcd"));
         assert!(!looks_like_guid("LT-12345"));
-        assert_eq!(parse_datetime_ms("1970-01-02T00:00:01Z"), Some(86_401_000));
-        assert_eq!(parse_datetime_ms("2026-11-22T01:02:03.5Z"), Some(1_795_309_323_500));
-        assert_eq!(parse_datetime_ms("nonsense"), None);
+        let updated = |s: &str| updated_at(&serde_json::json!({"_info": {"lastUpdated": s}}));
+        assert_eq!(updated("1970-01-02T00:00:01Z"), Some(86_401_000));
+        assert_eq!(updated("2026-11-22T01:02:03.5Z"), Some(1_795_309_323_500));
+        assert_eq!(updated("nonsense"), None);
     }
 }
