@@ -136,7 +136,14 @@ mod tests {
         assert_eq!(parse_rfc3339_millis("2023-11-14t22:13:20"), Some(1_700_000_000_000));
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(format_rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
-        for bad in ["", "2023-11-14", "2023-13-01T00:00:00Z", "2023-02-30T00:00:00Z", "2023-11-14T22:13:20 Z", "yesterday at noon"] {
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-13-01T00:00:00Z",
+            "2023-02-30T00:00:00Z",
+            "2023-11-14T22:13:20 Z",
+            "yesterday at noon",
+        ] {
             assert_eq!(parse_rfc3339_millis(bad), None, "{bad}");
         }
     }

@@ -59,7 +59,9 @@ pub fn start_moto() -> (String, Option<Kill>) {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start moto with .venv/bin/python scripts/moto_server.py (run ./scripts/test.sh once to install it)"),
+            .expect(
+                "start moto with .venv/bin/python scripts/moto_server.py (run ./scripts/test.sh once to install it)",
+            ),
     );
     for _ in 0..150 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

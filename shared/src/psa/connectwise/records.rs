@@ -84,7 +84,9 @@ fn text(v: &Value) -> Option<String> {
 }
 
 fn updated_at(v: &Value) -> Option<i64> {
-    v["_info"]["lastUpdated"].as_str().and_then(crate::time::parse_rfc3339_millis)
+    v["_info"]["lastUpdated"]
+        .as_str()
+        .and_then(crate::time::parse_rfc3339_millis)
 }
 
 fn record(kind: RecordKind, id: String, name: String) -> PsaRecord {
