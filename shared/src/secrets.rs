@@ -3,7 +3,10 @@
 
 use crate::secret::Secret;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -36,11 +39,63 @@ pub(crate) async fn store_or_delete_secret<E>(
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
+    /// Values read by [`SecretsManager::read_current`], shared by the clones (one per process).
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
+
+/// A value read lately, with the version marker it was read under.
+#[derive(Debug)]
+struct Cached {
+    marker: i64,
+    value: Secret,
+    read_at: Instant,
+}
+
+/// How long a cached value is used at most, whatever its marker (a secret changed outside
+/// rmmsync, e.g. in the console, is seen after this).
+pub const SECRET_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
+/// Values cached at most; past it the cache starts afresh.
+const SECRET_CACHE_MAX: usize = 512;
 
 impl SecretsManager {
     pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            cache: Arc::default(),
+        }
+    }
+
+    /// [`Self::read`], but a value read lately under the same `marker` is used again without a
+    /// request. The marker is what changes whenever rmmsync replaces the secret (the
+    /// integration's `credentialsUpdatedAt`), so a rotation is seen at once; a value is used
+    /// at most [`SECRET_CACHE_MAX_AGE`]. For the hot paths of a warm function (each webhook
+    /// delivery reads the credentials of two integrations).
+    pub async fn read_current(&self, arn: &str, marker: i64) -> Result<Secret, SecretsError> {
+        if let Some(c) = self.cache.lock().expect("secret cache").get(arn)
+            && c.marker == marker
+            && c.read_at.elapsed() < SECRET_CACHE_MAX_AGE
+        {
+            return Ok(c.value.clone());
+        }
+        let value = self.read(arn).await?;
+        let mut cache = self.cache.lock().expect("secret cache");
+        if cache.len() >= SECRET_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(
+            arn.to_owned(),
+            Cached {
+                marker,
+                value: value.clone(),
+                read_at: Instant::now(),
+            },
+        );
+        Ok(value)
+    }
+
+    /// Forgets a cached value (its secret was replaced or deleted here).
+    fn forget(&self, arn: &str) {
+        self.cache.lock().expect("secret cache").remove(arn);
     }
 }
 
@@ -97,6 +152,7 @@ impl SecretsManager {
     }
 
     pub async fn replace(&self, arn: &str, value: &Secret) -> Result<(), SecretsError> {
+        self.forget(arn);
         self.client
             .put_secret_value()
             .secret_id(arn)
@@ -110,6 +166,7 @@ impl SecretsManager {
     /// Schedules deletion after a recovery window; a secret already scheduled counts as done.
     pub async fn schedule_deletion(&self, arn: &str, recovery_days: i64) -> Result<(), SecretsError> {
         let days = recovery_days.clamp(7, 30);
+        self.forget(arn);
         match self
             .client
             .delete_secret()
@@ -128,6 +185,7 @@ impl SecretsManager {
 
     /// Deletes at once: only to undo a create whose other half failed.
     pub async fn delete_now(&self, arn: &str) -> Result<(), SecretsError> {
+        self.forget(arn);
         match self
             .client
             .delete_secret()

@@ -539,8 +539,14 @@ impl PsaIntegrations<'_> {
         tenant: &TenantId,
         id: &str,
     ) -> Result<(PsaIntegration, crate::psa::PsaClient), PsaIntegrationError> {
-        let (integration, credentials) = self.credentials(tenant, id).await?;
-        Ok((integration, self.psa.connect(&credentials).await?))
+        let integration = self.get(tenant, id).await?;
+        let client = self.connect_to(&integration).await?;
+        Ok((integration, client))
+    }
+
+    /// A client for an integration already read (by a caller that needed its item anyway).
+    pub async fn connect_to(&self, integration: &PsaIntegration) -> Result<crate::psa::PsaClient, PsaIntegrationError> {
+        Ok(self.psa.connect(&self.secret_of(integration).await?).await?)
     }
 
     pub async fn credentials(
@@ -549,8 +555,18 @@ impl PsaIntegrations<'_> {
         id: &str,
     ) -> Result<(PsaIntegration, PsaCredentials), PsaIntegrationError> {
         let integration = self.get(tenant, id).await?;
-        let raw = self.secrets.read(&integration.secret_arn).await?;
-        Ok((integration, parse_secret(&raw)?))
+        let credentials = self.secret_of(&integration).await?;
+        Ok((integration, credentials))
+    }
+
+    /// The integration's credentials. As for Datto RMM: the secret is read again once
+    /// `credentials_updated_at` changed, and otherwise a value read lately is used.
+    async fn secret_of(&self, integration: &PsaIntegration) -> Result<PsaCredentials, PsaIntegrationError> {
+        let raw = self
+            .secrets
+            .read_current(&integration.secret_arn, integration.credentials_updated_at)
+            .await?;
+        parse_secret(&raw)
     }
 }
 

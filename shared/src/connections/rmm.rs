@@ -341,7 +341,12 @@ impl Integrations<'_> {
         id: &str,
     ) -> Result<(Integration, Credentials), IntegrationError> {
         let integration = self.find(tenant, id).await?;
-        let raw = self.secrets.read(&integration.secret_arn).await?;
+        // A rotation here changes `credentials_updated_at`: a warm function reads the secret
+        // again then, and otherwise uses the value it read lately.
+        let raw = self
+            .secrets
+            .read_current(&integration.secret_arn, integration.credentials_updated_at)
+            .await?;
         let stored: StoredCredentials = serde_json::from_str(raw.expose()).map_err(|_| {
             IntegrationError::Secrets(SecretsError::Refused("the stored secret is not rmmsync's JSON".into()))
         })?;

@@ -117,6 +117,40 @@ impl PsaClient {
         }
     }
 
+    /// Whether the ticket has a note whose text contains `marker`.
+    pub async fn ticket_has_note(&self, ticket_id: &str, marker: &str) -> Result<bool, PsaError> {
+        match self {
+            PsaClient::Autotask(c) => c.ticket_has_note(ticket_id, marker).await,
+            PsaClient::ConnectWise(c) => c.ticket_has_note(ticket_id, marker).await,
+        }
+    }
+
+    /// Adds a note whose text carries `marker` (e.g. the alert uid) at most once, as far as
+    /// rmmsync can tell: a POST is never sent again by the clients after it may have reached
+    /// the PSA (a 5xx, a timeout); then the ticket's notes are looked up for the marker, and
+    /// a note found there is the one that was added. When the lookup does not find it (or
+    /// fails), the POST's error stands: whoever tries next looks it up again before posting
+    /// ([`Self::ticket_has_note`]).
+    pub async fn add_ticket_note_once(
+        &self,
+        ticket_id: &str,
+        title: &str,
+        text: &str,
+        marker: &str,
+    ) -> Result<(), PsaError> {
+        debug_assert!(text.contains(marker) || title.contains(marker));
+        match self.add_ticket_note(ticket_id, title, text).await {
+            Err(e) if e.is_transient() => match self.ticket_has_note(ticket_id, marker).await {
+                Ok(true) => {
+                    tracing::info!(ticket = %ticket_id, "a note whose answer was lost was found on the ticket");
+                    Ok(())
+                }
+                Ok(false) | Err(_) => Err(e),
+            },
+            other => other,
+        }
+    }
+
     pub async fn get_ticket(
         &self,
         ticket_id: &str,

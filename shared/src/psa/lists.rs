@@ -3,7 +3,8 @@
 //! checked against on save.
 //!
 //! Autotask: the picklists of the Tickets entity's field info (queues, issue
-//! and sub-issue types, statuses, priorities, sources). ConnectWise Manage:
+//! and sub-issue types, statuses, priorities, sources) and the work types
+//! (BillingCodes of the work-type use). ConnectWise Manage:
 //! the boards with their types, subtypes, items, statuses and teams, and the
 //! priorities and sources. Each choice keeps only what a form needs: id,
 //! name, whether it is active, whether it is the default, and (sub-issue
@@ -53,6 +54,9 @@ pub struct AutotaskTicketLists {
     pub statuses: Vec<PsaChoice>,
     pub priorities: Vec<PsaChoice>,
     pub sources: Vec<PsaChoice>,
+    /// Work types (billing codes of the work-type use), what `workType` is sent as
+    /// `billingCodeID`.
+    pub work_types: Vec<PsaChoice>,
 }
 
 /// A ConnectWise service board and what tickets on it can carry.

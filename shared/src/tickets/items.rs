@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | hook token (hash) | `TENANT#{t}` | `HOOK#{integrationId}` |
 //! | ticket settings | Datto integration partition | `TICKETSETTINGS` |
-//! | an alert's state | Datto integration partition | `ALERT#{alertUid}` |
+//! | an alert's state (resolved: with `expiresAt`, removed by the table's TTL) | Datto integration partition | `ALERT#{alertUid}` |
 //! | the open ticket of a monitor on a device | Datto integration partition | `REPEAT#{deviceUid}#{monitorKey}` |
 //! | a ticket's alerts | PSA integration partition | `TICKETLINK#{ticketId}` |
 //! | the reconciler's last pass | Datto integration partition | `RECONCILE#LAST` |
@@ -18,6 +18,7 @@
 //! write on the version read ([`TicketStore::put_alert_checked`]); a ticket's
 //! link item grows by atomic `ADD`s of a string set, bounded by a cap.
 
+use super::timing::TicketTiming;
 use crate::store::{DynamoStore, Fields, Item, StoreError, classify, keys, n, s};
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -172,6 +173,8 @@ pub struct HookRecord {
 pub struct TicketStore<'a> {
     pub store: &'a DynamoStore,
     pub tenant: &'a TenantId,
+    /// Sets the `expiresAt` of resolved alert states.
+    pub timing: TicketTiming,
 }
 
 impl TicketStore<'_> {
@@ -202,6 +205,7 @@ impl TicketStore<'_> {
         value: &T,
         state: Option<&str>,
         updated_at: i64,
+        expires_at: Option<i64>,
         condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
     ) -> Result<(), StoreError> {
         let value = serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -219,6 +223,9 @@ impl TicketStore<'_> {
         }
         if let Some(version) = version {
             item.insert("version".into(), n(version));
+        }
+        if let Some(at) = expires_at {
+            item.insert("expiresAt".into(), n(at));
         }
         let mut put = self
             .store
@@ -312,6 +319,7 @@ impl TicketStore<'_> {
             None,
             crate::time::now_millis(),
             None,
+            None,
         )
         .await
     }
@@ -347,7 +355,10 @@ impl TicketStore<'_> {
             "alert",
         );
         let (state, at) = (state_name(record.state), record.updated_at);
-        self.put_versioned(key, record, |r| &mut r.version, Some(state), at)
+        // Only a resolved state expires (DynamoDB's TTL removes it after the retention); the
+        // repeat window lives in the monitor's own item, and a missing state counts as resolved.
+        let expires = (record.state == AlertState::Resolved).then(|| self.timing.resolved_expiry_secs(at));
+        self.put_versioned(key, record, |r| &mut r.version, Some(state), at, expires)
             .await
     }
 
@@ -362,6 +373,7 @@ impl TicketStore<'_> {
         version: fn(&mut T) -> &mut u64,
         state: Option<&str>,
         updated_at: i64,
+        expires_at: Option<i64>,
     ) -> Result<bool, StoreError> {
         let read_at = *version(record);
         *version(record) = read_at + 1;
@@ -370,7 +382,10 @@ impl TicketStore<'_> {
         } else {
             ("version = :read", vec![(":read", n(read_at as i64))])
         };
-        match self.put_json(key, &*record, state, updated_at, Some(condition)).await {
+        match self
+            .put_json(key, &*record, state, updated_at, expires_at, Some(condition))
+            .await
+        {
             Ok(()) => Ok(true),
             Err(e) => {
                 *version(record) = read_at;
@@ -400,7 +415,8 @@ impl TicketStore<'_> {
             "alert-repeat",
         );
         let at = record.last_alert_at;
-        self.put_versioned(item_key, record, |r| &mut r.version, None, at).await
+        self.put_versioned(item_key, record, |r| &mut r.version, None, at, None)
+            .await
     }
 
     fn link_key(&self, psa_id: &str, ticket_id: &str) -> (AttributeValue, AttributeValue) {
@@ -620,6 +636,7 @@ impl TicketStore<'_> {
             record,
             None,
             record.finished_at,
+            None,
             None,
         )
         .await

@@ -156,6 +156,12 @@ fn attributes_autotask(c: &mut Checked, prefix: &str, s: &AutotaskTicketSettings
         }
     }
     c.one_of(&format!("{prefix}source"), s.source, &lists.sources, "source");
+    c.one_of(
+        &format!("{prefix}workType"),
+        s.work_type,
+        &lists.work_types,
+        "work type",
+    );
 }
 
 /// ConnectWise settings, their priorities and monitors against the boards, priorities and sources.
@@ -287,12 +293,14 @@ mod tests {
             statuses: vec![choice(1, "New"), choice(5, "Complete")],
             priorities: vec![choice(1, "High"), choice(2, "Medium")],
             sources: vec![choice(8, "Monitoring")],
+            work_types: vec![choice(29_682_801, "Remote Support")],
         };
         let settings = AutotaskTicketSettings {
             queue_id: 9,
             issue_type: Some(2),
             sub_issue_type: Some(101),
             source: Some(3),
+            work_type: Some(29_682_999),
             ..AutotaskTicketSettings::default()
         };
         let priorities = PriorityMap {
@@ -312,12 +320,13 @@ mod tests {
             "`autotask.queueId`",
             "`autotask.subIssueType`",
             "`autotask.source`",
+            "`autotask.workType`",
             "`priorities.critical`",
             "`monitors.perf_disk_usage.priority`",
         ] {
             assert!(all.contains(field), "{field} in {all}");
         }
-        assert_eq!(c.problems.len(), 5, "{all}");
+        assert_eq!(c.problems.len(), 6, "{all}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::service::{FaultKind, HookOutcome, TicketError, Tickets};
 use super::settings::TicketSettings;
 use super::timing::{FAILED_RETRY_MS, pending_backoff_ms};
 use crate::companies::directory::DeviceConfiguration;
+use crate::connections::{PsaIntegration, PsaIntegrationError};
 use crate::datto::DattoError;
 use crate::datto::models::Alert;
 use crate::psa::{PsaClient, PsaKind, PsaTicketSettings, TicketDraft};
@@ -48,10 +49,16 @@ impl Tickets<'_> {
         body: &[u8],
     ) -> Result<HookOutcome, TicketError> {
         let tenant = self.authenticate(datto_id, token, "datto-rmm").await?;
-        if let Some(off) = self.disabled(&tenant, datto_id).await? {
-            return Ok(off);
-        }
-        let uid = alert_uid_from_hook(body).map_err(TicketError::Invalid)?;
+        let uid = match alert_uid_from_hook(body) {
+            Ok(uid) => uid,
+            // A switched-off integration answers `disabled` whatever the body.
+            Err(e) => {
+                if let Some(off) = self.disabled(&tenant, datto_id).await? {
+                    return Ok(off);
+                }
+                return Err(TicketError::Invalid(e));
+            }
+        };
         let deadline = self.timing.deadline();
         let work = self.alert_changed(&tenant, datto_id, &uid, None, Caller::Webhook);
         match tokio::time::timeout(deadline, work).await {
@@ -104,32 +111,51 @@ impl Tickets<'_> {
     ) -> Result<HookOutcome, TicketError> {
         let items = self.items(tenant);
         let off = || Ok(HookOutcome::new("ignored").because("tickets are not enabled for this integration"));
-        let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
+        // Three independent chains at once (a delivery waits for the longest, not the sum):
+        // the settings and the switch of their PSA; the alert's state; the Datto integration
+        // (switch and credentials, one read) and the alert as Datto RMM has it now. Datto is
+        // asked even when the settings then say to ignore the alert: that is rare, the wait is not.
+        let settings_chain = async {
+            let Some(settings) = items.settings::<TicketSettings>(datto_id).await? else {
+                return Ok::<_, TicketError>(None);
+            };
+            // Read once: its switch now, its credentials if a ticket is opened.
+            let psa = match self.psa_integrations().get(tenant, &settings.psa_integration_id).await {
+                Ok(i) => Some(i),
+                Err(PsaIntegrationError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            Ok(Some((settings, psa)))
+        };
+        let datto_chain = async {
+            match &known {
+                Some(a) => DattoRead::Read(Ok(a.clone())),
+                None => self.read_datto_alert(tenant, datto_id, uid).await,
+            }
+        };
+        let (settings, existing, datto) = tokio::join!(settings_chain, items.alert(datto_id, uid), datto_chain);
+        let read = match datto {
+            DattoRead::Disabled(off) => return Ok(off),
+            DattoRead::Read(read) => read,
+        };
+        let Some((settings, psa)) = settings? else {
             return off();
         };
         let Some(psa_settings) = settings.psa_settings() else {
             return Ok(HookOutcome::new("ignored").because("the ticket settings lack the PSA's attributes"));
         };
         // The PSA the tickets go to is switched off: nothing is opened or completed there.
-        if let Some(off) = self.disabled(tenant, &settings.psa_integration_id).await? {
-            return Ok(off);
+        if psa.as_ref().is_some_and(|i| !i.enabled) {
+            return Ok(HookOutcome::disabled());
         }
-        let existing = items.alert(datto_id, uid).await?;
+        let existing = existing?;
         // Ticketing off opens nothing, but the alerts of tickets opened before still complete them.
         if !settings.enabled && existing.as_ref().is_none_or(|r| r.ticket_id.is_none()) {
             return off();
         }
-        let alert = match known {
-            Some(a) => a,
-            None => {
-                let read = async {
-                    self.datto_client(tenant, datto_id)
-                        .await?
-                        .alert(uid)
-                        .await
-                        .map_err(TicketError::from)
-                };
-                match read.await {
+        let alert = {
+            {
+                match read {
                     Ok(a) => a,
                     Err(TicketError::Datto(DattoError::NotFound { .. })) => {
                         return Ok(HookOutcome::new("ignored").because("Datto RMM does not know this alert"));
@@ -177,30 +203,8 @@ impl Tickets<'_> {
             }
             _ => {}
         }
-        // One device in a storm must not starve the others nor spend the PSA's budget: past its
-        // limit its alerts wait (pending) for the window to end.
-        if let Some(device) = alert.alert_source_info.as_ref().and_then(|s| s.device_uid.as_deref())
-            && !items
-                .take_device_slot(datto_id, device, now, DEVICE_STORM_WINDOW_MS, DEVICE_STORM_LIMIT)
-                .await?
-        {
-            let mut record = existing
-                .clone()
-                .unwrap_or_else(|| AlertRecord::new(uid, AlertState::Pending, now));
-            record.state = AlertState::Pending;
-            record.reason = Some(format!(
-                "the device sent more than {DEVICE_STORM_LIMIT} alerts in {} minutes; tried again when the window ends",
-                DEVICE_STORM_WINDOW_MS / 60_000
-            ));
-            record.next_attempt_at = Some(now + DEVICE_STORM_WINDOW_MS);
-            record.updated_at = now;
-            record.psa_integration_id = Some(settings.psa_integration_id.clone());
-            if !items.put_alert_checked(datto_id, &mut record).await? {
-                return Ok(HookOutcome::new("duplicate").because("another delivery changed this alert meanwhile"));
-            }
-            return Ok(HookOutcome::new("pending").because(record.reason.unwrap_or_default()));
-        }
         // Claimed on the version read: of two deliveries, one writes and the other sees it taken.
+        // The device's storm slot is counted at the same time (two writes, one wait).
         let recovering = existing.is_some();
         let mut record = existing
             .clone()
@@ -208,14 +212,43 @@ impl Tickets<'_> {
         record.state = AlertState::Opening;
         record.updated_at = now;
         record.psa_integration_id = Some(settings.psa_integration_id.clone());
-        if !items.put_alert_checked(datto_id, &mut record).await? {
+        let device = alert.alert_source_info.as_ref().and_then(|s| s.device_uid.as_deref());
+        let slot = async {
+            match device {
+                Some(device) => {
+                    items
+                        .take_device_slot(datto_id, device, now, DEVICE_STORM_WINDOW_MS, DEVICE_STORM_LIMIT)
+                        .await
+                }
+                None => Ok(true),
+            }
+        };
+        let (slot, claimed) = tokio::join!(slot, items.put_alert_checked(datto_id, &mut record));
+        let (slot, claimed) = (slot?, claimed?);
+        if !claimed {
             return Ok(HookOutcome::new("duplicate").because("another delivery is opening this alert's ticket"));
+        }
+        // One device in a storm must not starve the others nor spend the PSA's budget: past its
+        // limit its alerts wait (pending) for the window to end.
+        if !slot {
+            record.state = AlertState::Pending;
+            record.reason = Some(format!(
+                "the device sent more than {DEVICE_STORM_LIMIT} alerts in {} minutes; tried again when the window ends",
+                DEVICE_STORM_WINDOW_MS / 60_000
+            ));
+            record.next_attempt_at = Some(now + DEVICE_STORM_WINDOW_MS);
+            record.updated_at = now;
+            if !items.put_alert_checked(datto_id, &mut record).await? {
+                return Ok(HookOutcome::new("duplicate").because("another delivery changed this alert meanwhile"));
+            }
+            return Ok(HookOutcome::new("pending").because(record.reason.unwrap_or_default()));
         }
         match self
             .open_ticket(
                 tenant,
                 datto_id,
                 &settings,
+                psa.as_ref(),
                 &psa_settings,
                 &alert,
                 &mut record,
@@ -296,6 +329,7 @@ impl Tickets<'_> {
         tenant: &TenantId,
         datto_id: &str,
         settings: &TicketSettings,
+        psa: Option<&PsaIntegration>,
         psa_settings: &PsaTicketSettings,
         alert: &Alert,
         record: &mut AlertRecord,
@@ -304,18 +338,35 @@ impl Tickets<'_> {
         let uid = record.alert_uid.clone();
         let items = self.items(tenant);
         let source = alert.alert_source_info.clone().unwrap_or_default();
-        let Some(company_id) = self
-            .psa_company(tenant, datto_id, settings.psa, source.site_uid.as_deref())
-            .await?
-        else {
+        let monitor = format!(
+            "{}#{}",
+            source.device_uid.as_deref().unwrap_or("unknown-device"),
+            rules::monitor_key(alert)
+        );
+        // Everything this needs from the store and the PSA's credentials, in one round (the
+        // company through the site mapping, the PSA client, the monitor's repeat item, the
+        // device's configuration item); each is small and independent of the others.
+        let integrations = self.psa_integrations();
+        let connected = async {
+            match psa {
+                Some(integration) => integrations.connect_to(integration).await,
+                None => Ok(integrations.connect(tenant, &settings.psa_integration_id).await?.1),
+            }
+        };
+        let (company_id, connected, first_repeat, configuration_id) = tokio::join!(
+            self.psa_company(tenant, datto_id, settings.psa, source.site_uid.as_deref()),
+            connected,
+            items.repeat(datto_id, &monitor),
+            self.configuration_for(tenant, settings.psa, source.device_uid.as_deref()),
+        );
+        let Some(company_id) = company_id? else {
             return Err(TicketError::Refused(
                 "the alert's site is not mapped to a company imported from the PSA".into(),
             ));
         };
-        let (_, client) = self
-            .psa_integrations()
-            .connect(tenant, &settings.psa_integration_id)
-            .await?;
+        let client = connected?;
+        let mut first_repeat = Some(first_repeat?);
+        let configuration_id = configuration_id?;
         // An earlier attempt may have opened the ticket before it died: adopt it, never open a second.
         if recovering && let Some(found) = client.find_ticket_for_alert(&uid, psa_settings).await? {
             return self
@@ -332,16 +383,14 @@ impl Tickets<'_> {
                 .await;
         }
         let now = (self.clock)();
-        let monitor = format!(
-            "{}#{}",
-            source.device_uid.as_deref().unwrap_or("unknown-device"),
-            rules::monitor_key(alert)
-        );
         let window_ms = i64::from(settings.repeat_window_minutes) * 60_000;
         // The monitor: its open ticket within the window gets a note; else this alert claims it.
         let mut claim = None;
         for _ in 0..12 {
-            let repeat = items.repeat(datto_id, &monitor).await?;
+            let repeat = match first_repeat.take() {
+                Some(read) => read,
+                None => items.repeat(datto_id, &monitor).await?,
+            };
             if let Some(r) = &repeat {
                 let other_opening = r.opening_by.as_deref().is_some_and(|o| o != uid)
                     && r.last_alert_at >= now - self.timing.claim_ttl_ms();
@@ -354,14 +403,21 @@ impl Tickets<'_> {
                     && !client.get_ticket(&r.ticket_id, psa_settings).await?.completed
                 {
                     let ticket_id = r.ticket_id.clone();
-                    self.note_repeat(tenant, settings, &client, &ticket_id, alert, &uid, now, window_ms)
-                        .await?;
+                    let note = RepeatNote {
+                        ticket_id: &ticket_id,
+                        alert,
+                        uid: &uid,
+                        now,
+                        window_ms,
+                        recovering,
+                    };
+                    self.note_repeat(tenant, settings, &client, note).await?;
                     let mut moved = r.clone();
                     moved.last_alert_at = now.max(r.last_alert_at);
                     // Losing this race only loses a newer timestamp to another note of the same ticket.
-                    let _ = items.put_repeat_checked(datto_id, &monitor, &mut moved).await?;
-                    return self
-                        .settle(
+                    let (moved, settled) = tokio::join!(
+                        items.put_repeat_checked(datto_id, &monitor, &mut moved),
+                        self.settle(
                             tenant,
                             datto_id,
                             settings,
@@ -371,7 +427,9 @@ impl Tickets<'_> {
                             &ticket_id,
                             "noted",
                         )
-                        .await;
+                    );
+                    moved?;
+                    return settled;
                 }
             }
             let mut mine = RepeatRecord {
@@ -395,9 +453,7 @@ impl Tickets<'_> {
             title: rules::ticket_title(alert),
             description: rules::ticket_description(alert, &uid),
             priority: settings.priority_for(alert),
-            configuration_id: self
-                .configuration_for(tenant, settings.psa, source.device_uid.as_deref())
-                .await?,
+            configuration_id,
             alert_uid: uid.clone(),
         };
         // The monitor's own attributes, if it has any.
@@ -414,45 +470,61 @@ impl Tickets<'_> {
         };
         claim.ticket_id = ticket.id.clone();
         claim.opening_by = None;
-        if !items.put_repeat_checked(datto_id, &monitor, &mut claim).await? {
+        tracing::info!(tenant = %tenant, integration = %datto_id, alert = %uid, ticket = %ticket.id, "ticket opened for alert");
+        // The monitor's item and the alert's own state are separate items: both written at once.
+        let (moved, settled) = tokio::join!(
+            items.put_repeat_checked(datto_id, &monitor, &mut claim),
+            self.settle(
+                tenant,
+                datto_id,
+                settings,
+                psa_settings,
+                record,
+                AlertState::Opened,
+                &ticket.id,
+                "opened",
+            )
+        );
+        if !moved? {
             tracing::warn!(alert = %uid, "the monitor's repeat item changed while its ticket was opened");
         }
-        tracing::info!(tenant = %tenant, integration = %datto_id, alert = %uid, ticket = %ticket.id, "ticket opened for alert");
-        self.settle(
-            tenant,
-            datto_id,
-            settings,
-            psa_settings,
-            record,
-            AlertState::Opened,
-            &ticket.id,
-            "opened",
-        )
-        .await
+        settled
     }
 
     /// A repeat of an open ticket's monitor: a note while under the cap, then
-    /// one summary note per repeat window.
-    #[allow(clippy::too_many_arguments)]
+    /// one summary note per repeat window. Every note carries the alert uid: an attempt
+    /// after an earlier one for the same alert (whose note POST may have reached the PSA
+    /// without its answer) looks the ticket's notes up for it first and posts nothing
+    /// when it is there, and a POST that lost its answer is looked up at once
+    /// ([`PsaClient::add_ticket_note_once`]).
     async fn note_repeat(
         &self,
         tenant: &TenantId,
         settings: &TicketSettings,
         client: &PsaClient,
-        ticket_id: &str,
-        alert: &Alert,
-        uid: &str,
-        now: i64,
-        window_ms: i64,
+        note: RepeatNote<'_>,
     ) -> Result<(), TicketError> {
+        let RepeatNote {
+            ticket_id,
+            alert,
+            uid,
+            now,
+            window_ms,
+            recovering,
+        } = note;
+        if recovering && client.ticket_has_note(ticket_id, uid).await? {
+            tracing::info!(alert = %uid, ticket = %ticket_id, "the alert's note is on the ticket already");
+            return Ok(());
+        }
         let items = self.items(tenant);
         let psa_id = &settings.psa_integration_id;
         if items.take_note(psa_id, ticket_id, REPEAT_NOTE_CAP).await? {
             client
-                .add_ticket_note(
+                .add_ticket_note_once(
                     ticket_id,
                     "Datto RMM alert repeated",
                     &rules::ticket_description(alert, uid),
+                    uid,
                 )
                 .await?;
         } else if let Some(count) = items.take_summary(psa_id, ticket_id, now, window_ms).await? {
@@ -461,7 +533,7 @@ impl Tickets<'_> {
                 rules::ticket_description(alert, uid)
             );
             client
-                .add_ticket_note(ticket_id, "Datto RMM alert keeps repeating", &text)
+                .add_ticket_note_once(ticket_id, "Datto RMM alert keeps repeating", &text, uid)
                 .await?;
         }
         Ok(())
@@ -559,5 +631,43 @@ impl Tickets<'_> {
             .into_iter()
             .find(|c| c.rmm_device_uid.as_deref() == Some(device_uid) && c.psa_kind == Some(psa))
             .and_then(|c| c.psa_id))
+    }
+}
+
+/// One repeat to note on its monitor's open ticket.
+struct RepeatNote<'a> {
+    ticket_id: &'a str,
+    alert: &'a Alert,
+    uid: &'a str,
+    now: i64,
+    window_ms: i64,
+    /// An earlier attempt for this alert may have posted the note already.
+    recovering: bool,
+}
+
+/// What reading the alert from Datto RMM came to.
+pub(super) enum DattoRead {
+    /// The Datto integration is switched off: this is the answer, nothing is done.
+    Disabled(HookOutcome),
+    Read(Result<Alert, TicketError>),
+}
+
+impl Tickets<'_> {
+    /// The alert as Datto RMM has it now; one read of the integration's item serves both its
+    /// switch and its credentials.
+    async fn read_datto_alert(&self, tenant: &TenantId, datto_id: &str, uid: &str) -> DattoRead {
+        let read = async {
+            let (integration, credentials) = self.datto_integrations().credentials(tenant, datto_id).await?;
+            if !integration.enabled {
+                return Ok::<_, TicketError>(None);
+            }
+            let client = self.datto.client(integration.platform, credentials)?;
+            Ok(Some(client.alert(uid).await?))
+        };
+        match read.await {
+            Ok(None) => DattoRead::Disabled(HookOutcome::disabled()),
+            Ok(Some(alert)) => DattoRead::Read(Ok(alert)),
+            Err(e) => DattoRead::Read(Err(e)),
+        }
     }
 }

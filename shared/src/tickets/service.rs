@@ -128,6 +128,11 @@ impl HookOutcome {
         }
     }
 
+    /// The answer for a switched-off integration.
+    pub(super) fn disabled() -> Self {
+        Self::new("disabled").because("the integration is disabled; nothing was done")
+    }
+
     pub(super) fn ticket(mut self, id: &str) -> Self {
         self.ticket_id = Some(id.to_owned());
         self
@@ -178,6 +183,7 @@ impl Tickets<'_> {
         TicketStore {
             store: self.store,
             tenant,
+            timing: self.timing,
         }
     }
 
@@ -185,9 +191,7 @@ impl Tickets<'_> {
     /// nothing done), or `None` when it is on.
     pub(super) async fn disabled(&self, tenant: &TenantId, id: &str) -> Result<Option<HookOutcome>, TicketError> {
         Ok(match self.store.integration_switches(tenant, id).await? {
-            Some(s) if !s.enabled => {
-                Some(HookOutcome::new("disabled").because("the integration is disabled; nothing was done"))
-            }
+            Some(s) if !s.enabled => Some(HookOutcome::disabled()),
             _ => None,
         })
     }

@@ -1,6 +1,7 @@
 //! How long the ticket flow may take: every delivery and every reconciler
 //! pass works against a deadline inside the function's own timeout, and an
-//! alert claim counts as live only as long as a delivery can be alive.
+//! alert claim counts as live only as long as a delivery can be alive. Also
+//! how long a resolved alert's state is kept (then DynamoDB's TTL removes it).
 //!
 //! Guarantees: a delivery stops its outbound work at [`TicketTiming::deadline`]
 //! (then records the alert as pending), which is before Lambda can kill it;
@@ -16,7 +17,12 @@ use std::time::Duration;
 pub struct TicketTiming {
     /// The function's timeout, as the template's `Timeout` sets it.
     pub function_timeout: Duration,
+    /// How long a resolved alert's state is kept after it was resolved (its `expiresAt`).
+    pub resolved_retention: Duration,
 }
+
+/// Resolved alert states are kept 30 days by default (`ALERT_RETENTION_DAYS`).
+pub const DEFAULT_RESOLVED_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for TicketTiming {
     fn default() -> Self {
@@ -31,16 +37,31 @@ impl TicketTiming {
     pub fn new(function_timeout: Duration) -> Self {
         Self {
             function_timeout: function_timeout.max(Duration::from_secs(2)),
+            resolved_retention: DEFAULT_RESOLVED_RETENTION,
         }
     }
 
-    /// `FUNCTION_TIMEOUT_SECS` (the template passes the function's `Timeout`), 10 s if unset.
+    /// Keeps resolved alert states this long (at least a minute).
+    pub fn with_resolved_retention(mut self, retention: Duration) -> Self {
+        self.resolved_retention = retention.max(Duration::from_secs(60));
+        self
+    }
+
+    /// `FUNCTION_TIMEOUT_SECS` (the template passes the function's `Timeout`), 10 s if unset;
+    /// `ALERT_RETENTION_DAYS` (30 if unset).
     pub fn from_env() -> Self {
-        let secs = std::env::var("FUNCTION_TIMEOUT_SECS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(10);
-        Self::new(Duration::from_secs(secs))
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let timing = Self::new(Duration::from_secs(var("FUNCTION_TIMEOUT_SECS").unwrap_or(10)));
+        match var("ALERT_RETENTION_DAYS") {
+            Some(days) => timing.with_resolved_retention(Duration::from_secs(days.saturating_mul(24 * 3600))),
+            None => timing,
+        }
+    }
+
+    /// The `expiresAt` (epoch seconds, what DynamoDB's TTL reads) of a state resolved at
+    /// `resolved_at_ms`.
+    pub fn resolved_expiry_secs(&self, resolved_at_ms: i64) -> i64 {
+        (resolved_at_ms.saturating_add(self.resolved_retention.as_millis() as i64)) / 1000
     }
 
     /// When a delivery stops its work: the function's timeout less what it
@@ -87,6 +108,14 @@ mod tests {
         let long = TicketTiming::new(Duration::from_secs(300));
         assert_eq!(long.deadline(), Duration::from_secs(255));
         assert_eq!(TicketTiming::new(Duration::ZERO).deadline(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn resolved_states_expire_after_the_retention_in_epoch_seconds() {
+        let t = TicketTiming::default();
+        assert_eq!(t.resolved_expiry_secs(1_795_000_000_000), 1_795_000_000 + 30 * 86_400);
+        let short = t.with_resolved_retention(Duration::from_secs(1));
+        assert_eq!(short.resolved_retention, Duration::from_secs(60), "at least a minute");
     }
 
     #[test]

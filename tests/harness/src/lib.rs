@@ -7,6 +7,7 @@
 //! `RMMSYNC_MOTO_ENDPOINT`. The Datto RMM simulator is started in-process by
 //! each test (`simulators::datto::DattoSim`), on its own port.
 
+pub mod aws_calls;
 pub mod bench;
 pub mod local_api;
 pub mod ticket_world;
@@ -41,13 +42,19 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// A store on a table of its own, so that tests never see each other's items.
 pub async fn fresh_store(config: &aws_config::SdkConfig) -> DynamoStore {
     let table = format!("rmmsync-test-{}", uuid::Uuid::new_v4().simple());
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    let dynamo = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(aws_calls::CountCalls)
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamo), table);
     store.ensure_table().await.expect("create the test table in moto");
     store
 }
 
 pub fn secrets_manager(config: &aws_config::SdkConfig) -> SecretsManager {
-    SecretsManager::new(aws_sdk_secretsmanager::Client::new(config))
+    let conf = aws_sdk_secretsmanager::config::Builder::from(config)
+        .interceptor(aws_calls::CountCalls)
+        .build();
+    SecretsManager::new(aws_sdk_secretsmanager::Client::from_conf(conf))
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, as JSON. `tenant: None`

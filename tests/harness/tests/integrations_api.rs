@@ -455,3 +455,37 @@ async fn rotating_credentials_tests_them_first() {
     assert_ne!(body["credentialsUpdatedAt"], Value::Null);
     let _ = &s.sim;
 }
+
+/// A warm function reads a credential secret once: `read_current` uses the value read under
+/// the same marker (the integration's `credentialsUpdatedAt`), reads again when the marker
+/// changes (a rotation), and forgets what it holds when the secret is replaced here.
+#[tokio::test]
+async fn secrets_are_read_again_only_when_their_marker_changes() {
+    use shared::secret::Secret;
+    let config = aws_config().await;
+    let secrets = secrets_manager(&config);
+    let name = format!("rmmsync-test/{}/datto-rmm/cache", uuid::Uuid::new_v4().simple());
+    let arn = secrets.create(&name, &Secret::new("v1"), "msp-cache").await.unwrap();
+    assert_eq!(secrets.read_current(&arn, 1).await.unwrap().expose(), "v1");
+    // Changed behind rmmsync's back: the cached value stands while the marker is the same.
+    aws_sdk_secretsmanager::Client::new(&config)
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secrets.read_current(&arn, 1).await.unwrap().expose(), "v1");
+    assert_eq!(
+        secrets.read_current(&arn, 2).await.unwrap().expose(),
+        "v2",
+        "a new marker reads again"
+    );
+    secrets.replace(&arn, &Secret::new("v3")).await.unwrap();
+    assert_eq!(
+        secrets.read_current(&arn, 2).await.unwrap().expose(),
+        "v3",
+        "a replace forgets"
+    );
+    secrets.delete_now(&arn).await.unwrap();
+}

@@ -590,3 +590,204 @@ async fn a_device_in_a_storm_cannot_starve_the_others() {
         ));
     }
 }
+
+/// The raw `ALERT#` item of an alert state, as moto holds it.
+async fn alert_item(
+    w: &World,
+    uid: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let tenant = TenantId::parse(TENANT).unwrap();
+    w.api
+        .store
+        .client()
+        .get_item()
+        .table_name(w.api.store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.datto_id)),
+        )
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(format!("ALERT#{uid}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+fn number(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    name: &str,
+) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
+}
+
+/// Resolved alert states do not grow without bound: once resolved, a state carries the
+/// `expiresAt` (epoch seconds) the table's TTL removes it by, the retention after its
+/// resolution; open and noted states carry none. The repeat window lives in the monitor's
+/// item, so a ticket whose first alert resolved still collects its monitor's repeats, and a
+/// state that expired counts as resolved: the ticket completes when the rest resolve.
+#[tokio::test]
+async fn resolved_alert_states_expire_and_the_round_trip_still_works() {
+    let retention = Duration::from_secs(3_600);
+    let timing = shared::tickets::TicketTiming::new(Duration::from_secs(10)).with_resolved_retention(retention);
+    let w = world_timed(PsaKind::Autotask, shared::time::now_millis, Duration::ZERO, 1, timing).await;
+    let first = w.raise("disk_usage_ctx").await;
+    let second = w.raise("disk_usage_ctx").await;
+    let ticket = w.autotask_tickets_for(&first).remove(0);
+    assert_eq!(w.alert_state(&second).await["state"], "noted");
+    for uid in [&first, &second] {
+        let item = alert_item(&w, uid).await.unwrap();
+        assert_eq!(
+            number(&item, "expiresAt"),
+            None,
+            "an open alert never expires: {item:?}"
+        );
+    }
+
+    let deliveries = w.datto_sim.webhook_deliveries().len();
+    assert!(w.datto_sim.resolve_alert(&first));
+    w.settle(deliveries + 1).await;
+    let item = alert_item(&w, &first).await.unwrap();
+    assert_eq!(w.alert_state(&first).await["state"], "resolved");
+    let updated_at = number(&item, "updatedAt").unwrap();
+    assert_eq!(
+        number(&item, "expiresAt"),
+        Some((updated_at + retention.as_millis() as i64) / 1000),
+        "{item:?}"
+    );
+    assert_ne!(
+        w.autotask().ticket(ticket.id).unwrap().status,
+        5,
+        "the second alert is open"
+    );
+
+    // The repeat window still holds: the monitor's next alert is a note on the same ticket.
+    let third = w.raise("disk_usage_ctx").await;
+    let state = w.alert_state(&third).await;
+    assert_eq!(
+        (state["state"].as_str(), state["ticketId"].as_str()),
+        (Some("noted"), Some(ticket.id.to_string().as_str())),
+        "{state}"
+    );
+
+    // The first state expires (moto keeps expired items: removed by hand as the TTL would).
+    let tenant = TenantId::parse(TENANT).unwrap();
+    w.api
+        .store
+        .client()
+        .delete_item()
+        .table_name(w.api.store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::integration_pk(&tenant, &w.datto_id)),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ALERT#{first}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    for uid in [&second, &third] {
+        let deliveries = w.datto_sim.webhook_deliveries().len();
+        assert!(w.datto_sim.resolve_alert(uid));
+        w.settle(deliveries + 1).await;
+    }
+    assert_eq!(w.autotask().ticket(ticket.id).unwrap().status, 5, "completed");
+    // The reconciler finds nothing to repair, and the expired state is not brought back.
+    let pass = w.reconcile().await;
+    assert_eq!(
+        (
+            pass["opened"].as_u64(),
+            pass["adopted"].as_u64(),
+            pass["ticketsCompleted"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{pass}"
+    );
+    assert!(alert_item(&w, &first).await.is_none());
+    assert_eq!(w.autotask_tickets_for(&first).len(), 1);
+}
+
+/// Notes on `ticket` whose text carries `uid`.
+fn notes_with(w: &World, ticket: &str, uid: &str) -> usize {
+    let ticket: i64 = ticket.parse().unwrap();
+    match &w.psa_sim {
+        rmmsync_tests::ticket_world::Psa::Autotask(at) => {
+            at.notes(ticket).iter().filter(|n| n.description.contains(uid)).count()
+        }
+        rmmsync_tests::ticket_world::Psa::ConnectWise(cw) => cw
+            .notes(ticket)
+            .iter()
+            .filter(|n| n["text"].as_str().is_some_and(|t| t.contains(uid)))
+            .count(),
+    }
+}
+
+/// A repeat note whose POST reached the PSA but whose answer was lost is never posted
+/// twice, for either PSA: the ticket's notes are looked up for the alert uid at once; and
+/// when that lookup fails too, the alert is pending and its next attempt looks them up
+/// before posting.
+async fn a_lost_note_answer_never_posts_the_note_twice(kind: PsaKind) {
+    let w = world(kind, shared::time::now_millis).await;
+    stop_webhooks(&w);
+    let lose_next_note_answer = |w: &World| match &w.psa_sim {
+        rmmsync_tests::ticket_world::Psa::Autotask(at) => at.lose_next_note_answers(1),
+        rmmsync_tests::ticket_world::Psa::ConnectWise(cw) => cw.lose_next_note_answers(1),
+    };
+    let set_faults = |w: &World, faults: Faults| match &w.psa_sim {
+        rmmsync_tests::ticket_world::Psa::Autotask(at) => at.set_faults(faults),
+        rmmsync_tests::ticket_world::Psa::ConnectWise(cw) => cw.set_faults(faults),
+    };
+    let first = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
+    let (_, opened) = w.deliver(&first).await;
+    assert_eq!(opened["status"], "opened", "{opened}");
+    let ticket = opened["ticketId"].as_str().unwrap().to_owned();
+
+    // The note is made, its answer lost: found on the ticket at once.
+    lose_next_note_answer(&w);
+    let second = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
+    let (status, noted) = w.deliver(&second).await;
+    assert_eq!((status, noted["status"].as_str()), (200, Some("noted")), "{noted}");
+    assert_eq!(notes_with(&w, &ticket, &second), 1);
+
+    // Its answer lost and the lookup refused too: pending, and the sender retries.
+    lose_next_note_answer(&w);
+    let lookup = match kind {
+        PsaKind::Autotask => Faults {
+            path_contains: Some("TicketNotes".into()),
+            fail_next: 50,
+            status: 403,
+            ..Faults::default()
+        },
+        _ => Faults {
+            path_contains: Some("/notes".into()),
+            after_successes: 1,
+            fail_next: 50,
+            status: 403,
+            ..Faults::default()
+        },
+    };
+    set_faults(&w, lookup);
+    let third = w.datto_sim.raise_alert(&w.device_uid, "High", "disk_usage_ctx");
+    let (status, answer) = w.deliver(&third).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(w.alert_state(&third).await["state"], "pending");
+    assert_eq!(notes_with(&w, &ticket, &third), 1, "the POST did its work");
+    set_faults(&w, Faults::default());
+    let (status, retried) = w.deliver(&third).await;
+    assert_eq!((status, retried["status"].as_str()), (200, Some("noted")), "{retried}");
+    assert_eq!(retried["ticketId"], ticket.as_str());
+    assert_eq!(notes_with(&w, &ticket, &third), 1, "looked up, not posted again");
+    assert_eq!(ci_ticket_count(&w, &first), 1);
+}
+
+#[tokio::test]
+async fn autotask_a_lost_note_answer_never_posts_the_note_twice() {
+    a_lost_note_answer_never_posts_the_note_twice(PsaKind::Autotask).await;
+}
+
+#[tokio::test]
+async fn connectwise_a_lost_note_answer_never_posts_the_note_twice() {
+    a_lost_note_answer_never_posts_the_note_twice(PsaKind::ConnectwiseManage).await;
+}

@@ -113,6 +113,76 @@ async fn autotask_lists_and_settings_checked_against_them() {
     assert!(refused["message"].as_str().unwrap().contains("`autotask.queueId`"));
 }
 
+/// Autotask work types are billing codes of the work-type use, not a picklist: listed
+/// (inactive ones flagged, other billing codes left out), checked on save, and sent as the
+/// ticket's `billingCodeID`.
+#[tokio::test]
+async fn autotask_work_types_are_listed_checked_and_sent() {
+    let w = world(PsaKind::Autotask, shared::time::now_millis).await;
+    let queries = w.autotask().stats().route("BillingCodes.query");
+    let (status, lists) = w
+        .call("GET", &format!("/integrations/{}/ticket-lists", w.psa_id), None)
+        .await;
+    assert_eq!(status, 200, "{lists}");
+    let work_types = lists["workTypes"].as_array().unwrap();
+    let mut listed = ids(&lists["workTypes"]);
+    listed.sort();
+    // The simulator's four work types; the material code 29682810 is not one.
+    assert_eq!(listed, vec![29_682_801, 29_682_802, 29_682_803, 29_682_804], "{lists}");
+    let retired = work_types.iter().find(|c| c["id"] == 29_682_804).unwrap();
+    assert_eq!(retired["active"], false, "{retired}");
+    assert_eq!(
+        w.autotask().stats().route("BillingCodes.query") - queries,
+        1,
+        "one query of the work-type billing codes"
+    );
+
+    let path = format!("/integrations/{}/ticket-settings", w.datto_id);
+    for refused_id in [29_682_999, 29_682_810] {
+        let (status, refused) = w
+            .call(
+                "PATCH",
+                &path,
+                Some(json!({"autotask": {"queueId": 8, "workType": refused_id},
+                    "monitors": {"srvc_status_ctx": {"autotask": {"workType": refused_id}}}})),
+            )
+            .await;
+        assert_eq!(status, 400, "{refused}");
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.contains("`autotask.workType`"), "{message}");
+        assert!(
+            message.contains("`monitors.srvc_status.autotask.workType`"),
+            "{message}"
+        );
+        assert!(message.contains("Remote Support"), "the choices are named: {message}");
+    }
+    let (status, saved) = w
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"autotask": {"queueId": 8, "workType": 29_682_804}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    assert!(
+        saved["warnings"][0].as_str().unwrap().contains("work type 29682804"),
+        "an inactive work type is a warning: {saved}"
+    );
+    let (status, saved) = w
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"autotask": {"queueId": 8, "workType": 29_682_803}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["warnings"], json!([]), "{saved}");
+    let uid = w.raise("disk_usage_ctx").await;
+    let tickets = w.autotask_tickets_for(&uid);
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].billing_code_id, Some(29_682_803));
+}
+
 #[tokio::test]
 async fn connectwise_lists_and_board_warnings() {
     let w = world(PsaKind::ConnectwiseManage, shared::time::now_millis).await;

@@ -15,6 +15,10 @@ use tokio::sync::OnceCell;
 /// Domains a REST root from zone discovery may be on (a host equal to one, or under it).
 pub const DEFAULT_REST_DOMAINS: &[&str] = &["autotask.net"];
 
+/// The BillingCodes `useType` of work types (labour billing codes): 1, as integrations commonly
+/// filter them; UNCONFIRMED against Autotask's own picklist, hence `AUTOTASK_WORK_TYPE_USE_TYPE`.
+pub const DEFAULT_WORK_TYPE_USE_TYPE: i64 = 1;
+
 /// Zone discovery on the production cluster (any zone host answers it).
 pub const DEFAULT_ZONE_URL: &str = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation";
 
@@ -55,6 +59,7 @@ pub struct AutotaskConnector {
     max_pages: u32,
     webhook_field_ids: Vec<i64>,
     ticket_webhooks: bool,
+    work_type_use_type: i64,
     rest_domains: Vec<String>,
     zones: ZoneCache,
     /// Per (integration code, API user, entity endpoint): shared by every client of the
@@ -74,6 +79,7 @@ impl AutotaskConnector {
             max_pages: 2_000,
             webhook_field_ids: Vec::new(),
             ticket_webhooks: true,
+            work_type_use_type: DEFAULT_WORK_TYPE_USE_TYPE,
             rest_domains: DEFAULT_REST_DOMAINS.iter().map(|d| (*d).to_owned()).collect(),
             zones: ZoneCache::default(),
             threads: ThreadLimits::default(),
@@ -86,7 +92,9 @@ impl AutotaskConnector {
     /// webhook subscribes; which ids name which fields is UNCONFIRMED, so none by default),
     /// `AUTOTASK_TICKET_WEBHOOKS` (`false` = never register ticket webhooks; default true),
     /// `AUTOTASK_REST_DOMAINS` (comma-separated domains a discovered REST root may be on,
-    /// replacing [`DEFAULT_REST_DOMAINS`]; `127.0.0.1` for the simulator).
+    /// replacing [`DEFAULT_REST_DOMAINS`]; `127.0.0.1` for the simulator),
+    /// `AUTOTASK_WORK_TYPE_USE_TYPE` (the BillingCodes `useType` of work types; UNCONFIRMED,
+    /// [`DEFAULT_WORK_TYPE_USE_TYPE`] by default).
     pub fn from_env(http: reqwest::Client) -> Self {
         let mut c = Self::new(http);
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -109,6 +117,9 @@ impl AutotaskConnector {
         }
         if let Some(v) = var("AUTOTASK_TICKET_WEBHOOKS") {
             c.ticket_webhooks = !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off");
+        }
+        if let Some(n) = var("AUTOTASK_WORK_TYPE_USE_TYPE").and_then(|v| v.trim().parse().ok()) {
+            c.work_type_use_type = n;
         }
         if let Some(v) = var("AUTOTASK_WEBHOOK_FIELD_IDS") {
             c.webhook_field_ids = v.split(',').filter_map(|f| f.trim().parse().ok()).collect();
@@ -164,6 +175,12 @@ impl AutotaskConnector {
         self
     }
 
+    /// The BillingCodes `useType` of work types.
+    pub fn with_work_type_use_type(mut self, use_type: i64) -> Self {
+        self.work_type_use_type = use_type;
+        self
+    }
+
     pub fn with_max_pages(mut self, pages: u32) -> Self {
         self.max_pages = pages.max(1);
         self
@@ -203,6 +220,7 @@ impl AutotaskConnector {
             budget_reserve: self.budget_reserve,
             webhook_field_ids: self.webhook_field_ids.clone(),
             ticket_webhooks: self.ticket_webhooks,
+            work_type_use_type: self.work_type_use_type,
             ci_types: OnceCell::new(),
             ci_picklists: OnceCell::new(),
         })
@@ -220,6 +238,8 @@ pub struct AutotaskClient {
     /// Ticket fields a registered ticket webhook subscribes.
     pub(super) webhook_field_ids: Vec<i64>,
     ticket_webhooks: bool,
+    /// The BillingCodes `useType` of work types (what a ticket's `billingCodeID` takes).
+    pub(super) work_type_use_type: i64,
     /// ConfigurationItemTypes by id, read once.
     pub(super) ci_types: OnceCell<HashMap<i64, String>>,
     /// The ConfigurationItems audit picklists (manufacturer, model), read once.

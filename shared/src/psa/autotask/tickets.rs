@@ -102,17 +102,11 @@ impl AutotaskClient {
             .await?;
         self.transport.expect_ok(&answer, "/Tickets")?;
         let id = item_id(&answer.body, "/Tickets")?;
-        // The ticket exists now: a failure to read it back must not make the caller open another.
-        let number = match self.ticket_item(&id.to_string()).await {
-            Ok(item) => item.get("ticketNumber").and_then(Value::as_str).map(str::to_owned),
-            Err(e) => {
-                tracing::warn!(ticket_id = id, error = %e, "created an Autotask ticket but could not read it back");
-                None
-            }
-        };
+        // The answer is only `{itemId}`; the ticket number is not read back (a request the
+        // alert's delivery would wait for, and nothing uses it): `get_ticket` has it.
         Ok(TicketState {
             id: id.to_string(),
-            number,
+            number: None,
             completed: settings.status_new == settings.status_complete,
             alert_uid: Some(draft.alert_uid.clone()),
         })
@@ -141,6 +135,23 @@ impl AutotaskClient {
             )
             .await?;
         self.expect_ticket_ok(&answer, id, "/Tickets/{id}/Notes")
+    }
+
+    /// Whether the ticket has a note whose description contains `marker` (a query of
+    /// TicketNotes by ticket and text): how a note whose POST lost its answer is found.
+    pub async fn ticket_has_note(&self, ticket_id: &str, marker: &str) -> Result<bool, PsaError> {
+        let id = parse_id("ticket", ticket_id)?;
+        let filter = json!([
+            {"op": "eq", "field": "ticketID", "value": id},
+            {"op": "contains", "field": "description", "value": marker},
+        ]);
+        let notes = self.transport.query_all("TicketNotes", filter).await?;
+        // The filter is the API's; the text is checked here too.
+        Ok(notes.iter().any(|n| {
+            n.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains(marker))
+        }))
     }
 
     /// `GET /Tickets/{id}`.
@@ -213,12 +224,19 @@ impl AutotaskClient {
     /// The picklists ticket settings refer to, from `GET /Tickets/entityInformation/fields`
     /// (queueID, issueType, subIssueType with its parent issue type, status, priority, source).
     /// Picklist values come as strings or numbers; one that is not an integer is left out.
+    ///
+    /// Work types are not a picklist: they are the BillingCodes whose `useType` is the work
+    /// type use (`AUTOTASK_WORK_TYPE_USE_TYPE`), read in the same round (two requests).
     pub async fn ticket_lists(&self) -> Result<AutotaskTicketLists, PsaError> {
-        let info: Value = self
+        let fields = self
             .transport
-            .get_json("Tickets/entityInformation/fields", "Tickets")
-            .await?;
-        Ok(ticket_lists_from_fields(&info))
+            .get_json::<Value>("Tickets/entityInformation/fields", "Tickets");
+        let filter = json!([{"op": "eq", "field": "useType", "value": self.work_type_use_type}]);
+        let codes = self.transport.query_all("BillingCodes", filter);
+        let (info, codes) = tokio::join!(fields, codes);
+        let mut lists = ticket_lists_from_fields(&info?);
+        lists.work_types = work_types_from_codes(&codes?);
+        Ok(lists)
     }
 
     async fn ticket_item(&self, ticket_id: &str) -> Result<Value, PsaError> {
@@ -259,6 +277,24 @@ impl AutotaskClient {
         }
         self.transport.expect_ok(answer, path)
     }
+}
+
+/// Work types out of BillingCodes items (`{id, name, isActive}`), by name; an item without an
+/// integer id is left out.
+pub(super) fn work_types_from_codes(items: &[Value]) -> Vec<PsaChoice> {
+    let mut out: Vec<PsaChoice> = items
+        .iter()
+        .filter_map(|v| {
+            let mut c = PsaChoice::new(
+                v.get("id").and_then(Value::as_i64)?,
+                truncate_chars(v.get("name").and_then(Value::as_str).unwrap_or_default(), 200),
+            );
+            c.active = v.get("isActive").and_then(Value::as_bool).unwrap_or(true);
+            Some(c)
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+    out
 }
 
 /// The lists out of a field-info answer (`{fields: [{name, isPickList, picklistValues}]}`).
@@ -303,6 +339,7 @@ pub(super) fn ticket_lists_from_fields(info: &Value) -> AutotaskTicketLists {
         statuses: picklist("status"),
         priorities: picklist("priority"),
         sources: picklist("source"),
+        work_types: Vec::new(),
     };
     // Only sub-issue types carry a parent.
     for list in [

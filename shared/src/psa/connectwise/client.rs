@@ -4,7 +4,8 @@
 //! connection test.
 
 use super::conditions::Conditions;
-use super::transport::Transport;
+
+use super::transport::{CodebaseCache, Transport};
 use crate::psa::{PsaConnectionInfo, PsaError};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
@@ -61,6 +62,9 @@ pub struct ConnectWiseConnector {
     key_url_hosts: Vec<String>,
     site_concurrency: usize,
     max_answer_bytes: usize,
+    /// REST roots found by codebase lookups, shared by every client of the connector: a warm
+    /// function looks a company's codebase up once, not once per delivery.
+    codebases: CodebaseCache,
 }
 
 impl ConnectWiseConnector {
@@ -76,6 +80,7 @@ impl ConnectWiseConnector {
             key_url_hosts: DEFAULT_KEY_URL_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             site_concurrency: 6,
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            codebases: CodebaseCache::default(),
         }
     }
 
@@ -198,6 +203,7 @@ impl ConnectWiseConnector {
                         .as_ref()
                         .map(|v| format!("application/vnd.connectwise.com+json; version={v}")),
                     api_base: OnceCell::new(),
+                    codebases: self.codebases.clone(),
                     requests: AtomicU64::new(0),
                     max_answer_bytes: self.max_answer_bytes,
                 },

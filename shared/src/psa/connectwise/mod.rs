@@ -2,7 +2,8 @@
 //!
 //! API facts it follows:
 //! - the REST root is `https://{site}/{codebase}apis/3.0/`; the codebase comes from
-//!   `GET /login/companyinfo/{companyId}` (looked up once per client and cached);
+//!   `GET /login/companyinfo/{companyId}` (looked up once per site and company by the clients of
+//!   a connector, i.e. once per warm process, and used for an hour at most);
 //! - every call carries `Authorization: Basic base64("{company}+{public}:{private}")` and the
 //!   `clientId` header (rmmsync's registered id, `CONNECTWISE_CLIENT_ID`);
 //! - lists are walked with forward-only paging (`pagination-type: forward-only` + `pageId`,

@@ -80,6 +80,22 @@ async fn codebase_lookup_and_connection_test() {
     assert_eq!(c.requests_made(), 3);
 }
 
+/// A warm function makes a client per delivery: the clients of one connector share the REST
+/// roots they found, so a company's codebase is looked up once per process.
+#[tokio::test]
+async fn clients_of_one_connector_share_the_codebase() {
+    let sim = sim(ConnectWiseConfig::default()).await;
+    let connector = connector();
+    for _ in 0..3 {
+        let c = connector.client(creds(&sim)).unwrap();
+        c.test_connection().await.unwrap();
+    }
+    assert_eq!(sim.stats().route("companyinfo"), 1);
+    // Another connector (another process) looks it up for itself.
+    client(&sim).test_connection().await.unwrap();
+    assert_eq!(sim.stats().route("companyinfo"), 2);
+}
+
 #[tokio::test]
 async fn connection_test_causes() {
     let sim = sim(ConnectWiseConfig {

@@ -115,6 +115,21 @@ impl ConnectWiseClient {
         self.post_note(id, &text, NoteKind::Discussion).await
     }
 
+    /// Whether the ticket has a note whose text contains `marker` (its notes, all pages): how
+    /// a note whose POST lost its answer is found.
+    pub async fn ticket_has_note(&self, ticket_id: &str, marker: &str) -> Result<bool, PsaError> {
+        let id = parse_id(ticket_id, "ticket id")?;
+        let notes = self
+            .transport()
+            .list_all(&format!("service/tickets/{id}/notes"), &Conditions::new())
+            .await?;
+        Ok(notes.iter().any(|n| {
+            n.get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.contains(marker))
+        }))
+    }
+
     async fn post_note(&self, id: i64, text: &str, kind: NoteKind) -> Result<(), PsaError> {
         let url = self.transport().url(&format!("service/tickets/{id}/notes")).await?;
         let body = json!({

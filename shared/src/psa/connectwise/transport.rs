@@ -16,6 +16,15 @@ use tokio::sync::OnceCell;
 
 pub(super) const PSA: PsaKind = PsaKind::ConnectwiseManage;
 
+/// REST roots by `{site origin}|{company id}` with when they were found, shared by the clients
+/// of one connector.
+pub(crate) type CodebaseCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (Url, std::time::Instant)>>>;
+/// REST roots remembered at most; past it the cache starts afresh.
+const MAX_CODEBASES: usize = 256;
+/// A codebase changes with ConnectWise's releases: one found is used for an hour at most.
+const CODEBASE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Whether a request carries the account's `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Auth {
@@ -136,6 +145,8 @@ pub(super) struct Transport {
     pub(super) accept: Option<String>,
     /// `https://site/{codebase}apis/3.0/`, looked up once.
     pub(super) api_base: OnceCell<Url>,
+    /// The connector's REST roots by site and company (what `api_base` starts from).
+    pub(super) codebases: CodebaseCache,
     pub(super) requests: AtomicU64,
     /// Answers longer than this are refused.
     pub(super) max_answer_bytes: usize,
@@ -156,7 +167,21 @@ impl Transport {
     /// `GET /login/companyinfo/{companyId}` → `Codebase`.
     pub(super) async fn api_base(&self) -> Result<Url, PsaError> {
         self.api_base
-            .get_or_try_init(|| self.discover_codebase())
+            .get_or_try_init(|| async {
+                let key = format!("{}|{}", self.origin, self.company_id);
+                if let Some((url, found_at)) = self.codebases.lock().expect("codebase cache").get(&key)
+                    && found_at.elapsed() < CODEBASE_MAX_AGE
+                {
+                    return Ok(url.clone());
+                }
+                let url = self.discover_codebase().await?;
+                let mut cache = self.codebases.lock().expect("codebase cache");
+                if cache.len() >= MAX_CODEBASES {
+                    cache.clear();
+                }
+                cache.insert(key, (url.clone(), std::time::Instant::now()));
+                Ok(url)
+            })
             .await
             .cloned()
     }

@@ -50,6 +50,17 @@ impl AutotaskStore {
             );
         }
         d.table_mut(Entity::Products).next_id = PRODUCTS.iter().map(|p| p.0).max().unwrap_or(100) + 1;
+        for (id, name, active, use_type) in BILLING_CODES {
+            d.table_mut(Entity::BillingCodes).rows.insert(
+                *id,
+                row(
+                    Entity::BillingCodes,
+                    json!({"id": id, "name": name, "description": null, "isActive": active,
+                           "useType": use_type, "billingCodeType": 0}),
+                ),
+            );
+        }
+        d.table_mut(Entity::BillingCodes).next_id = BILLING_CODES.iter().map(|b| b.0).max().unwrap_or(0) + 1;
 
         let mut rng = Rng::derive(p.seed, 0xA7_0001);
         let mut resource_ids = Vec::new();

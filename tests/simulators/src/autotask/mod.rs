@@ -328,6 +328,8 @@ pub(crate) struct AutotaskState {
     pub(crate) generation_time: Duration,
     /// Creates of ConfigurationItems still to answer with a plain 500 after doing the work.
     pub(crate) lost_ci_creates: std::sync::atomic::AtomicU32,
+    /// Ticket note POSTs that create their note and then answer a 500.
+    pub(crate) lost_note_answers: std::sync::atomic::AtomicU32,
     /// Creates of ConfigurationItems still to answer a plain 500 without doing anything.
     pub(crate) failed_ci_creates: std::sync::atomic::AtomicU32,
 }
@@ -413,6 +415,7 @@ impl AutotaskSim {
             config,
             generation_time,
             lost_ci_creates: std::sync::atomic::AtomicU32::new(0),
+            lost_note_answers: std::sync::atomic::AtomicU32::new(0),
             failed_ci_creates: std::sync::atomic::AtomicU32::new(0),
         });
         let app = routes::router(shared.clone());
@@ -642,6 +645,14 @@ impl AutotaskSim {
     pub fn lose_next_ci_create_answers(&self, n: u32) {
         self.shared
             .lost_ci_creates
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next `n` `POST /Tickets/{id}/Notes` create their note and then answer a plain-text
+    /// 500, as a gateway timing out after Autotask did the work would.
+    pub fn lose_next_note_answers(&self, n: u32) {
+        self.shared
+            .lost_note_answers
             .store(n, std::sync::atomic::Ordering::SeqCst);
     }
 

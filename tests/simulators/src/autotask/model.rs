@@ -21,10 +21,13 @@ pub enum Entity {
     Tickets,
     TicketNotes,
     Products,
+    /// Billing (allocation) codes; those with `useType` 1 are the work types a ticket's
+    /// `billingCodeID` takes.
+    BillingCodes,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 9] = [
+    pub const ALL: [Entity; 10] = [
         Entity::Companies,
         Entity::Contacts,
         Entity::CompanyLocations,
@@ -34,6 +37,7 @@ impl Entity {
         Entity::Tickets,
         Entity::TicketNotes,
         Entity::Products,
+        Entity::BillingCodes,
     ];
 
     /// The path segment, as the API spells it.
@@ -48,6 +52,7 @@ impl Entity {
             Entity::Tickets => "Tickets",
             Entity::TicketNotes => "TicketNotes",
             Entity::Products => "Products",
+            Entity::BillingCodes => "BillingCodes",
         }
     }
 
@@ -137,6 +142,7 @@ impl Entity {
                 "userDefinedFields",
             ],
             Entity::ConfigurationItemTypes => &["id", "name", "isActive"],
+            Entity::BillingCodes => &["id", "name", "description", "isActive", "useType", "billingCodeType"],
             Entity::Products => &[
                 "id",
                 "name",
@@ -305,6 +311,15 @@ pub const CI_TYPES: &[(i64, &str)] = &[
 
 /// `Products` rows: (id, name, active, manufacturer). Generated configuration items use
 /// product `100 + configurationItemType`.
+/// Billing codes: (id, name, active, useType). Work types are `useType` 1; 2 is a material code.
+pub const BILLING_CODES: &[(i64, &str, bool, i64)] = &[
+    (29_682_801, "Remote Support", true, 1),
+    (29_682_802, "Onsite Support", true, 1),
+    (29_682_803, "Monitoring Response", true, 1),
+    (29_682_804, "Legacy Labour (retired)", false, 1),
+    (29_682_810, "Hardware", true, 2),
+];
+
 pub const PRODUCTS: &[(i64, &str, bool, &str)] = &[
     (101, "Managed Workstation", true, "Dell Inc."),
     (102, "Managed Server", true, "Dell Inc."),
@@ -434,6 +449,7 @@ pub(crate) fn first_ids(entity: Entity) -> i64 {
         Entity::Tickets => 7_100,
         Entity::TicketNotes => 30_777_000,
         Entity::Products => 101,
+        Entity::BillingCodes => 29_682_801,
     }
 }
 

@@ -878,6 +878,16 @@ fn check_ticket(sim: &AutotaskState, m: &mut Map<String, Value>, create: bool) -
             "Reference value on field: configurationItemID of type: ConfigurationItem does not exist or is invalid ({c})."
         ));
     }
+    // A ticket's work type is a billing code of the work-type use.
+    if let Some(c) = int(m.get("billingCodeID"))
+        && data
+            .get(Entity::BillingCodes, c)
+            .is_none_or(|b| b.get("useType").and_then(Value::as_i64) != Some(1))
+    {
+        return Err(format!(
+            "Reference value on field: billingCodeID of type: BillingCode does not exist or is invalid ({c})."
+        ));
+    }
     if m.get("assignedResourceID").is_some_and(|v| !v.is_null())
         && m.get("assignedResourceRoleID").is_none_or(Value::is_null)
     {
@@ -1019,6 +1029,17 @@ fn create_note(ctx: &AutotaskCtx<'_>, ticket_id: i64) -> Response {
     m.insert("createDateTime".into(), json!(now));
     m.insert("lastActivityDate".into(), json!(now));
     let id = sim.write().insert(Entity::TicketNotes, Value::Object(m));
+    let lose = sim
+        .lost_note_answers
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if lose {
+        return text(500, "Service Unavailable");
+    }
     ok(json!({ "itemId": id }))
 }
 

@@ -252,6 +252,8 @@ pub(crate) struct ConnectWiseState {
     pub(crate) rng: Mutex<Rng>,
     /// Configuration creates still to answer a 500 after doing the work.
     pub(crate) lost_creates: std::sync::atomic::AtomicU32,
+    /// Ticket note POSTs that create their note and then answer a 500.
+    pub(crate) lost_note_answers: std::sync::atomic::AtomicU32,
 }
 
 /// What happened to the record a callback reports.
@@ -427,6 +429,7 @@ impl ConnectWiseSim {
             window: Mutex::new(VecDeque::new()),
             deliveries: Arc::new(Mutex::new(Vec::new())),
             lost_creates: std::sync::atomic::AtomicU32::new(0),
+            lost_note_answers: std::sync::atomic::AtomicU32::new(0),
         });
         let app = routes::router(shared.clone());
         let server = Server::spawn(listener, app, "connectwise");
@@ -600,6 +603,14 @@ impl ConnectWiseSim {
     /// a 500, as a gateway timing out after ConnectWise did the work would.
     pub fn lose_next_configuration_create_answers(&self, n: u32) {
         self.shared.lost_creates.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next `n` `POST /service/tickets/{id}/notes` create their note and then answer a
+    /// 500, as a gateway timing out after ConnectWise did the work would.
+    pub fn lose_next_note_answers(&self, n: u32) {
+        self.shared
+            .lost_note_answers
+            .store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Configurations whose `deviceIdentifier` is `uid`.

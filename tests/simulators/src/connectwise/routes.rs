@@ -980,16 +980,7 @@ fn create_configuration(ctx: &ConnectWiseCtx<'_>) -> Response {
     let id = d.configurations.insert(rec);
     let record = d.configurations.get(id).expect("inserted").clone();
     drop(d);
-    let lose = ctx
-        .sim
-        .lost_creates
-        .fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |n| n.checked_sub(1),
-        )
-        .is_ok();
-    if lose {
+    if take_one(&ctx.sim.lost_creates) {
         return error(500, "InternalServerError", "An error occurred.");
     }
     created(&record)
@@ -1108,7 +1099,18 @@ fn create_note(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
         "internalAnalysisFlag": flag("internalAnalysisFlag"), "resolutionFlag": flag("resolutionFlag"),
         "dateCreated": iso(now_ms()), "createdBy": sim.config.api_member,
     }));
-    created(d.notes.get(nid).expect("inserted"))
+    let note = d.notes.get(nid).expect("inserted").clone();
+    drop(d);
+    if take_one(&sim.lost_note_answers) {
+        return error(500, "InternalServerError", "An error occurred.");
+    }
+    created(&note)
+}
+
+/// Takes one from a "next n requests" counter: true while it was above 0.
+fn take_one(counter: &std::sync::atomic::AtomicU32) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    counter.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
 fn attach_configuration(ctx: &ConnectWiseCtx<'_>, id: &str) -> Response {
