@@ -248,14 +248,7 @@ impl DynamoStore {
         if let Some(r) = &m.rule {
             item.insert("rule".into(), s(r));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn delete_config_map(
@@ -301,14 +294,7 @@ impl DynamoStore {
                 item.insert(k.into(), s(v));
             }
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// The audit trail of a (Datto integration, PSA integration), newest first.

@@ -301,14 +301,7 @@ impl DynamoStore {
         if let Some(p) = &m.product_name {
             item.insert("productName".into(), s(p));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 }
 

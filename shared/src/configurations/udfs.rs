@@ -112,14 +112,7 @@ impl DynamoStore {
             ),
             ("updatedAt".into(), n(now_ms)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 }
 

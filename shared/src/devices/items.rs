@@ -346,14 +346,7 @@ impl DynamoStore {
             ("updatedAt".into(), n(m.updated_at)),
         ]);
         put_opt(&mut item, "mapsTo", &m.maps_to);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 }
 
@@ -579,14 +572,7 @@ impl DynamoStore {
         let mut item = key(keys::integration_pk(tenant, integration), AUTO_IMPORT_SK.into());
         item.insert("entity".into(), s("auto-import-state"));
         item.insert("fingerprint".into(), s(fingerprint));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.put(item).await
     }
 
     pub async fn get_asset(&self, tenant: &TenantId, id: &str) -> Result<Option<Asset>, StoreError> {

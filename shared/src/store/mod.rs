@@ -143,6 +143,18 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Writes one item as it is, replacing any item with its key (no condition).
+    pub async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// Creates the table as the SAM template defines it, if it is missing
     /// (local stack and tests; in AWS the template owns the table).
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
