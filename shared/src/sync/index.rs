@@ -36,7 +36,7 @@ pub struct Entry {
 }
 
 /// The whole index of an integration, in memory (about 60 bytes a device).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DeviceIndex {
     pub entries: HashMap<String, Entry>,
     types: Vec<(String, String)>,
@@ -60,12 +60,22 @@ pub fn type_key_of(d: &DeviceRecord) -> (String, String) {
     )
 }
 
+impl Default for DeviceIndex {
+    /// An empty index, one slot per shard.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl DeviceIndex {
     pub fn new() -> Self {
         Self {
+            entries: HashMap::new(),
+            types: Vec::new(),
+            type_ids: HashMap::new(),
             dirty: vec![false; keys::SHARDS as usize],
             stored_parts: vec![0; keys::SHARDS as usize],
-            ..Self::default()
+            complete: false,
         }
     }
 
