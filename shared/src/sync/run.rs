@@ -263,6 +263,7 @@ pub async fn run_once(
                     return stopped(&store, tenant, &pk, run, &guard, e).await;
                 }
                 after_complete(&mut run).await;
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "sync follow-ups done");
             }
             let status = if run.counts.errors > 0 {
                 RunStatus::Partial
@@ -345,6 +346,7 @@ impl Job<'_> {
         let mut state = self.store.load_state(&self.pk).await?;
         if run.phase == Phase::Sites {
             self.sites(run, &mut state).await?;
+            tracing::info!(ms = self.started.elapsed().as_millis() as u64, "sync sites written");
             run.phase = Phase::Devices;
             // A listing an earlier run could not finish is resumed, not restarted.
             if run.cursor.is_none()
@@ -358,7 +360,9 @@ impl Job<'_> {
             }
         }
         if run.phase == Phase::Devices {
-            match self.devices(run, &mut state).await? {
+            let outcome = self.devices(run, &mut state).await?;
+            tracing::info!(ms = self.started.elapsed().as_millis() as u64, "sync devices written");
+            match outcome {
                 DevicesOutcome::Complete => run.phase = Phase::Audits,
                 DevicesOutcome::OutOfTime => return Ok(Step::Continue),
                 // Recorded; no removals, no audits after a failed listing.
@@ -464,12 +468,19 @@ impl Job<'_> {
         let mut failure: Option<DattoError> = None;
         let mut pages = 0u32;
         let mut changed: Vec<DeviceRecord> = Vec::new();
+        // Where the listing's time goes (logged at the end): waiting for Datto's
+        // pages, and waiting for the batch writers to take more.
+        let listing_started = Instant::now();
+        let mut waited_for_pages = Duration::ZERO;
         loop {
             // At least one page per invocation, so that every invocation makes progress.
             if pages > 0 && self.out_of_time() {
                 break;
             }
-            match pager.next_page().await {
+            let asked = Instant::now();
+            let next = pager.next_page().await;
+            waited_for_pages += asked.elapsed();
+            match next {
                 Ok(Some(page)) => {
                     pages += 1;
                     for device in page.items.iter().filter_map(DeviceRecord::from_datto) {
@@ -516,6 +527,12 @@ impl Job<'_> {
             }
         }
         run.counts.devices_seen = seen.len() as u64;
+        tracing::info!(
+            pages,
+            listing_ms = listing_started.elapsed().as_millis() as u64,
+            waited_for_pages_ms = waited_for_pages.as_millis() as u64,
+            "device listing walked"
+        );
         let cursor = pager.cursor().map(str::to_owned);
         drop(pager);
         if failure.is_some() || cursor.is_some() {

@@ -7,12 +7,15 @@
 //! `RMMSYNC_MOTO_ENDPOINT` when set. The last line is one JSON object.
 //!
 //! Before the sync, in the same moto, `store_floor_s` measures how long the
-//! local store takes to absorb the same number of items (device-sized, spread
-//! over the same shard partitions) by batch writes alone with the same writer
-//! concurrency: the first sync cannot be faster than that, and should take at
-//! most 1.15 times it. After the first sync, `max_items_per_pk` counts (by a
-//! scan of the table) the most items it wrote under one partition key; moto
-//! does not model DynamoDB's per-key limits, so they are counted, not felt.
+//! local store takes to absorb the items the first sync will write (the same
+//! sites, devices and index, listed from the simulator beforehand in a child
+//! process and converted as the sync converts them) by batch writes alone,
+//! with the same writer concurrency: the first sync cannot be faster than
+//! that, and should take at most 1.15 times it. (The same number of smaller,
+//! made-up items was absorbed about a third faster: moto's cost grows with
+//! an item's attributes and size.) After the first sync, `max_items_per_pk`
+//! counts the most items it wrote under one partition key; moto does not
+//! model DynamoDB's per-key limits, so they are counted, not felt.
 //! `resync_reads` is the items the re-sync after 1% of devices changed read.
 //!
 //! Options (environment): `BENCH_SITES` (5000), `BENCH_DEVICES` (100000),
@@ -24,13 +27,14 @@ use serde_json::{Value, json};
 use shared::connections::IntegrationSettings;
 use shared::connections::routes::IntegrationsApi;
 use shared::datto::DattoConnector;
-use shared::store::DynamoStore;
-use shared::sync::items::{SyncStore, device_item};
-use shared::sync::plan::DeviceRecord;
+use shared::store::{DynamoStore, keys};
+use shared::sync::index::DeviceIndex;
+use shared::sync::items::{SyncStore, device_item, site_item};
+use shared::sync::plan::{self, DeviceRecord, SiteRecord};
 use shared::sync::{RunBudget, RunRecord, RunStatus, SyncDeps, SyncSettings, start_run};
 use shared::tenant::TenantId;
 use shared::workers::sync_run;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -119,44 +123,152 @@ async fn sync(deps: &SyncDeps, tenant: &TenantId, id: &str, budget: &RunBudget) 
     (run, started.elapsed().as_secs_f64())
 }
 
-/// The store floor: `items` device-sized items written into a fresh table by
-/// the sync's own batch writer pool (`writers` concurrent BatchWriteItem
-/// calls), spread over the shard partitions as the sync spreads devices.
-async fn store_floor(aws: &aws_config::SdkConfig, items: u64, writers: usize) -> f64 {
-    let store = rmmsync_tests::fresh_store(aws).await;
-    let sync_store = SyncStore::new(store);
-    let pk = "TENANT#floor#INTEGRATION#floor";
-    let now = shared::time::now_millis();
-    let started = Instant::now();
-    let mut writer = sync_store.writer(writers);
-    for i in 0..items {
-        let mut d = DeviceRecord {
-            uid: uuid::Uuid::new_v4().to_string(),
-            id: Some(i as i64),
-            hostname: Some(format!("FLOOR-{i:06}")),
-            site_uid: Some(uuid::Uuid::new_v4().to_string()),
-            site_name: Some("Floor Site".into()),
-            category: Some("Desktop".into()),
-            device_type: Some("Desktop".into()),
-            device_class: Some("device".into()),
-            operating_system: Some("Microsoft Windows 11 Pro 23H2".into()),
-            int_ip_address: Some("10.0.0.1".into()),
-            online: Some(true),
-            deleted: Some(false),
-            last_seen: Some(now),
-            last_audit_date: Some(now),
-            first_seen_at: Some(now),
-            ..Default::default()
+/// The store floor, run in a child process (`sync-bench --floor <sim> <writers>`)
+/// so that its memory is not the sync's: the very items the first sync will
+/// write (the simulator's sites and devices, listed first and converted as
+/// the sync converts them, then the device index), written into a fresh table
+/// by the sync's own batch writer pool with `writers` concurrent
+/// BatchWriteItem calls. Only the writes are timed. Prints
+/// `{"floor_s":..,"items":..}`.
+fn floor_child(sim_url: &str, writers: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let connector = DattoConnector::new(shared::http::client())
+            .with_base_url_template(format!("{sim_url}/{{platform}}"))
+            .with_platform_probe(false);
+        let credentials = shared::datto::Credentials {
+            api_key: shared::secret::Secret::new(KEY),
+            api_secret: shared::secret::Secret::new(SECRET),
         };
-        d.hash = d.listing_hash();
-        writer.put(device_item(pk, &d, now)).await.expect("floor write");
-    }
-    writer.finish().await.expect("floor writes");
-    started.elapsed().as_secs_f64()
+        let client = connector
+            .client(shared::datto::Platform::Merlot, credentials)
+            .expect("a client");
+        let now = shared::time::now_millis();
+        let mut sites: Vec<SiteRecord> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut pager = client
+            .pages::<shared::datto::models::Site>("api/v2/account/sites", &[("max", "250")])
+            .expect("site pages");
+        while let Some(page) = pager.next_page().await.expect("a site page") {
+            for site in page.items.iter().filter_map(SiteRecord::from_datto) {
+                if seen.insert(site.uid.clone()) {
+                    sites.push(plan::diff_site(None, site, now).1);
+                }
+            }
+        }
+        let mut devices: Vec<DeviceRecord> = Vec::new();
+        let mut pager = client
+            .pages::<shared::datto::models::Device>("api/v2/account/devices", &[("max", "250")])
+            .expect("device pages");
+        while let Some(page) = pager.next_page().await.expect("a device page") {
+            for device in page.items.iter().filter_map(DeviceRecord::from_datto) {
+                if seen.insert(device.uid.clone()) {
+                    devices.push(plan::diff_device(None, device, now).1);
+                }
+            }
+        }
+        let aws = rmmsync_tests::aws_config().await;
+        let store = SyncStore::new(rmmsync_tests::fresh_store(&aws).await);
+        let pk = "TENANT#floor#INTEGRATION#floor";
+        let mut index = DeviceIndex::default();
+        let started = Instant::now();
+        let mut writer = store.writer(writers);
+        for site in &sites {
+            writer.put(site_item(pk, site, now)).await.expect("floor write");
+        }
+        for device in &devices {
+            writer.put(device_item(pk, device, now)).await.expect("floor write");
+            index.set(device);
+        }
+        let mut items = writer.finish().await.expect("floor writes");
+        let before_index = store.writes();
+        store.save_index(pk, &mut index).await.expect("the floor's index");
+        items += store.writes() - before_index;
+        let floor_s = started.elapsed().as_secs_f64();
+        println!("{}", json!({ "floor_s": floor_s, "items": items }));
+    });
 }
 
-/// The most items under one partition key of the table, and that key (a scan).
-async fn max_items_per_pk(store: &DynamoStore) -> (u64, String) {
+/// Runs [`floor_child`] and reads its answer: (seconds, items written).
+fn store_floor(moto: &str, sim_url: &str, writers: usize) -> (f64, u64) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--floor", sim_url, &writers.to_string()])
+        .env("RMMSYNC_MOTO_ENDPOINT", moto)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run the floor");
+    assert!(out.status.success(), "the store floor failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let answer: Value = text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("unexpected floor output: {text}"));
+    (
+        answer["floor_s"].as_f64().expect("floor_s"),
+        answer["items"].as_u64().expect("items"),
+    )
+}
+
+/// The most items under one partition key of the table, and that key.
+///
+/// Counted per partition the sync writes to (the tenant's, the integration's
+/// and its shards', a COUNT query each), then checked against the table's
+/// item count: when they add up, no other partition holds anything. When
+/// they do not, a scan counts every partition (on moto each scan page walks
+/// the table from its start, so that takes minutes at 100,000 devices).
+async fn max_items_per_pk(store: &DynamoStore, tenant: &TenantId, integration: &str) -> (u64, String) {
+    let mut partitions = vec![keys::tenant_pk(tenant), keys::integration_pk(tenant, integration)];
+    partitions.extend(keys::integration_shard_pks(tenant, integration));
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for pk in partitions {
+        let mut start = None;
+        loop {
+            let out = store
+                .client()
+                .query()
+                .table_name(store.table())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("count query");
+            *counts.entry(pk.clone()).or_default() += out.count as u64;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+    }
+    let table = store
+        .client()
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await
+        .expect("describe table");
+    let total = table.table().and_then(|t| t.item_count()).unwrap_or(-1);
+    if counts.values().sum::<u64>() as i64 != total {
+        eprintln!(
+            "the known partitions hold {} of {total} items: scanning the table",
+            counts.values().sum::<u64>()
+        );
+        counts = scan_counts(store).await;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(pk, n)| (n, pk))
+        .unwrap_or_default()
+}
+
+/// Items per partition key of the whole table (a scan).
+async fn scan_counts(store: &DynamoStore) -> HashMap<String, u64> {
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut start = None;
     loop {
@@ -180,17 +292,21 @@ async fn max_items_per_pk(store: &DynamoStore) -> (u64, String) {
         }
     }
     counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(pk, n)| (n, pk))
-        .unwrap_or_default()
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--floor") {
+        return floor_child(&args[2], args[3].parse().expect("writers"));
+    }
     let sites = env_num("BENCH_SITES", 5_000);
     let devices = env_num("BENCH_DEVICES", 100_000);
     let latency = env_num("BENCH_LATENCY_MS", 30);
     let writers = env_num("BENCH_WRITERS", 8) as usize;
+    // The sync's own timings (phases, listing waits) as JSON lines, when asked for.
+    if std::env::var_os("RUST_LOG").is_some() {
+        shared::telemetry::init();
+    }
 
     let (moto, _moto_child) = start_moto();
     // SAFETY: set before the runtime (and any other thread) starts.
@@ -237,11 +353,12 @@ fn main() {
         admin(&sim_url, "/_sim/reset-limits", json!({})).await;
         admin(&sim_url, "/_sim/reset-stats", json!({})).await;
 
-        // The floor: as many items as the first sync will write (sites with the
-        // three system sites, devices, one index item per shard), same writers.
-        let floor_items = sites + 3 + devices + u64::from(shared::store::keys::SHARDS);
-        let floor_s = store_floor(&aws, floor_items, writers).await;
-        println!("store floor: {floor_items} items by batch writes alone in {floor_s:.1} s ({writers} writers)");
+        // The floor: the items the first sync will write, by batch writes alone.
+        let (floor_s, floor_items) = store_floor(&moto, &sim_url, writers);
+        println!("store floor: the first sync's {floor_items} items (sites, devices, index) by batch writes alone in {floor_s:.1} s ({writers} writers)");
+        // The floor listed the account: the sync starts with a fresh window and fresh counts.
+        admin(&sim_url, "/_sim/reset-limits", json!({})).await;
+        admin(&sim_url, "/_sim/reset-stats", json!({})).await;
 
         let deps = SyncDeps {
             store: integrations.store.clone(),
@@ -286,7 +403,7 @@ fn main() {
             "  {:.2} x the store floor (target at most 1.15)",
             first_s / floor_s.max(0.001)
         );
-        let (max_per_pk, max_pk) = max_items_per_pk(&deps.store).await;
+        let (max_per_pk, max_pk) = max_items_per_pk(&deps.store, &tenant, &id).await;
         println!("  most items under one partition key: {max_per_pk} ({max_pk}; target at most 10,000)");
         let stored_items = first.counts.writes;
 
