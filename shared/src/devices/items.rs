@@ -539,6 +539,9 @@ impl DynamoStore {
     }
 }
 
+/// The fewest assets a page of all assets reads from each shard.
+const MIN_PER_SHARD: u32 = 4;
+
 const AUTO_IMPORT_SK: &str = "AUTOIMPORT#STATE";
 
 impl DynamoStore {
@@ -599,8 +602,16 @@ impl DynamoStore {
         let want = limit.saturating_add(1).min(1_000) as i32;
         let items = match company {
             None => {
-                // The page's first `want` ids of each shard, the shards read in
-                // parallel; merged, the first `want` of all are the page.
+                // Asset ids are spread over the shards by a hash, so a page of
+                // `want` holds about `want / SHARDS` of each. Each shard is read
+                // (in parallel) twice as far as that, not `want` deep, and the
+                // page ends at the lowest last id of a shard read to its limit:
+                // up to there nothing of any shard is missing, and that shard's
+                // own items alone make a page of at least `per_shard`.
+                let per_shard = (want as u32 * 2)
+                    .div_ceil(keys::SHARDS)
+                    .max(MIN_PER_SHARD)
+                    .min(want as u32) as usize;
                 let mut tasks = JoinSet::new();
                 for shard in 0..keys::SHARDS {
                     let store = self.clone();
@@ -612,7 +623,7 @@ impl DynamoStore {
                             .query()
                             .table_name(&store.table)
                             .expression_attribute_values(":pk", s(&pk))
-                            .limit(want);
+                            .limit(per_shard as i32);
                         q = match after {
                             Some(after) => q
                                 .key_condition_expression("PK = :pk AND SK > :after")
@@ -625,12 +636,27 @@ impl DynamoStore {
                     });
                 }
                 let mut items = Vec::new();
+                let mut bound: Option<String> = None;
                 while let Some(r) = tasks.join_next().await {
-                    items.extend(r.map_err(|e| StoreError::Unavailable(format!("query task: {e}")))??);
+                    let shard = r.map_err(|e| StoreError::Unavailable(format!("query task: {e}")))??;
+                    if shard.len() >= per_shard
+                        && let Some(last) = shard.last().and_then(|i| Fields(i).opt_s("SK"))
+                        && bound.as_ref().is_none_or(|b| &last < b)
+                    {
+                        bound = Some(last);
+                    }
+                    items.extend(shard);
+                }
+                if let Some(bound) = &bound {
+                    items.retain(|i| Fields(i).opt_s("SK").is_some_and(|sk| &sk <= bound));
                 }
                 items.sort_by_key(|i| Fields(i).opt_s("SK"));
                 items.truncate(want as usize);
-                items
+                let mut assets = items.iter().map(asset_from_item).collect::<Result<Vec<_>, _>>()?;
+                // A shard read to its limit may hold more past the page's end.
+                let more = assets.len() > limit || bound.is_some();
+                assets.truncate(limit);
+                return Ok((assets, more));
             }
             Some(company) => {
                 // GSI1 is keys-only: the index gives the page's keys, BatchGetItem the items.
