@@ -75,6 +75,10 @@ pub struct JobRecord {
     pub progress: String,
     /// Result chunks that count (see [`super::job_items`]).
     pub result_chunks: u32,
+    /// For a type, how many devices the last sync counted of it when the job
+    /// was queued (for the progress between shard boundaries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
     pub invocations: u32,
     /// Faults in a row (reset by a slice that went through).
     pub attempts: u32,
@@ -112,17 +116,27 @@ impl JobRecord {
                 let done: usize = self.progress.parse().unwrap_or(0);
                 (done * 100 / uids.len().max(1)) as u64
             }
-            ImportRequest::Type { .. } if self.progress.is_empty() => 0,
             ImportRequest::Type { .. } => {
-                // Each lane walks the shards `lane, lane + 4, ...`; a lane not
-                // listed any more is through all of its shards.
-                let lanes = keys::SHARDS / LANES;
-                let mut done = keys::SHARDS;
-                for line in self.progress.lines() {
-                    let shard: u32 = line.split('\t').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-                    done -= lanes.saturating_sub(shard / LANES);
-                }
-                u64::from(done) * 100 / u64::from(keys::SHARDS)
+                // Whole shards behind every lane, and (finer, while the lanes are
+                // inside their shards) the devices decided of those the sync counted.
+                let by_shards = if self.progress.is_empty() {
+                    0
+                } else {
+                    // Each lane walks the shards `lane, lane + 4, ...`; a lane not
+                    // listed any more is through all of its shards.
+                    let lanes = keys::SHARDS / LANES;
+                    let mut done = keys::SHARDS;
+                    for line in self.progress.lines() {
+                        let shard: u32 = line.split('\t').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                        done -= lanes.saturating_sub(shard / LANES);
+                    }
+                    u64::from(done) * 100 / u64::from(keys::SHARDS)
+                };
+                let by_devices = match self.expected {
+                    Some(expected) if expected > 0 => self.counts.requested * 100 / expected,
+                    _ => 0,
+                };
+                by_shards.max(by_devices)
             }
         };
         done.min(99) as u8

@@ -198,6 +198,7 @@ impl ImportJobs<'_> {
                 ),
             });
         }
+        let mut expected = None;
         if let ImportRequest::Type { category, device_type } = &request {
             let ctx = self.importer().context(tenant, integration).await?;
             if !ctx.types.contains_key(&(category.clone(), device_type.clone())) {
@@ -208,6 +209,13 @@ impl ImportJobs<'_> {
                     ),
                 });
             }
+            expected = self
+                .store
+                .type_counts(tenant, integration)
+                .await?
+                .into_iter()
+                .find(|(c, t, _)| c == category && t == device_type)
+                .map(|(_, _, count)| count.max(0) as u64);
         }
         let pk = keys::integration_pk(tenant, integration);
         let now = now_millis();
@@ -234,6 +242,7 @@ impl ImportJobs<'_> {
             counts: JobCounts::default(),
             progress: String::new(),
             result_chunks: 0,
+            expected,
             invocations: 0,
             attempts: 0,
             errors: Vec::new(),
@@ -694,6 +703,7 @@ mod tests {
             counts: JobCounts::default(),
             progress: progress.into(),
             result_chunks: 1,
+            expected: None,
             invocations: 1,
             attempts: 0,
             errors: Vec::new(),
@@ -720,7 +730,16 @@ mod tests {
         assert_eq!(job(t.clone(), "0\t\n1\t\n2\t\n3\t", RunStatus::Running).percent(), 0);
         // Lanes 0 and 1 through, lanes 2 and 3 half way.
         assert_eq!(job(t.clone(), "18\tu\n19\t", RunStatus::Running).percent(), 75);
-        assert_eq!(job(t, "", RunStatus::Succeeded).percent(), 100);
+        assert_eq!(job(t.clone(), "", RunStatus::Succeeded).percent(), 100);
+        // Inside their first shards, the lanes have decided 300 of the 1,000
+        // devices the sync counted: 30%, not 0%.
+        let mut inside = job(t.clone(), "0\tu\n1\tu\n2\tu\n3\tu", RunStatus::Running);
+        inside.expected = Some(1_000);
+        inside.counts.requested = 300;
+        assert_eq!(inside.percent(), 30);
+        // A count that grew since the sync never reaches 100 before the end.
+        inside.counts.requested = 1_200;
+        assert_eq!(inside.percent(), 99);
     }
 
     #[test]

@@ -1135,6 +1135,25 @@ async fn an_import_job_runs_over_many_invocations_and_survives_faults_without_lo
     assert_eq!(one["status"], "continuing", "{one}");
     let percent_one = one["percent"].as_u64().unwrap();
     assert!(percent_one < 100, "{one}");
+    // Progress inside the shards: the devices decided of those the sync counted of the type.
+    let (_, types) = w
+        .call(
+            "GET",
+            &format!("/integrations/{}/device-types", w.integration),
+            TENANT,
+            None,
+        )
+        .await;
+    let counted = types["deviceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["category"] == "Desktop" && t["deviceType"] == "Desktop")
+        .and_then(|t| t["deviceCount"].as_u64())
+        .unwrap_or_else(|| panic!("Desktop in {types}"));
+    let decided = one["counts"]["requested"].as_u64().unwrap();
+    assert!(decided > 0, "{one}");
+    assert!(percent_one >= decided * 100 / counted, "{counted} counted: {one}");
 
     // A store that cannot be reached: the invocation fails (the stream retries it), the job waits.
     let config = aws_config().await;
