@@ -14,6 +14,9 @@
 //!   answers that it waits for approval, with the approval id; no argument the client sends
 //!   can make it run (approving is an HTTP route for a different person with the approver role).
 //! - Tool failures are results with `isError: true`; results carry Datto's text marked as data.
+//! - A request from a web page (one with an `Origin` header) is refused with `403` unless
+//!   that origin is listed in `MCP_ALLOWED_ORIGINS`, as the transport asks of servers
+//!   against DNS rebinding; clients that are not browser pages send no `Origin`.
 
 use super::catalog::{Operation, UNTRUSTED_NOTICE};
 use super::service::{OperationError, OperationsApi, Outcome};
@@ -44,8 +47,28 @@ const LIST_INTEGRATIONS: &str = "rmmsync-list-integrations";
     responses((status = 200, body = serde_json::Value, description = "the JSON-RPC response"),
               (status = 202, description = "a notification was accepted; no body"),
               (status = 400, body = serde_json::Value, description = "a JSON-RPC parse error or invalid request"),
-              (status = 401, body = crate::api::Problem)))]
-pub async fn mcp(State(api): State<Arc<OperationsApi>>, caller: Caller, body: Bytes) -> Response {
+              (status = 401, body = crate::api::Problem),
+              (status = 403, body = serde_json::Value, description = "a web page of an origin not in `MCP_ALLOWED_ORIGINS`")))]
+pub async fn mcp(
+    State(api): State<Arc<OperationsApi>>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("(not text)"));
+    if !api.settings.mcp_origin_allowed(origin) {
+        return rpc_reply(
+            StatusCode::FORBIDDEN,
+            error(
+                Value::Null,
+                INVALID_REQUEST,
+                &format!(
+                    "origin {} may not call this endpoint; list it in MCP_ALLOWED_ORIGINS to allow it",
+                    origin.unwrap_or_default().chars().take(200).collect::<String>()
+                ),
+            ),
+        );
+    }
     let message: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {

@@ -33,6 +33,10 @@ use std::sync::{Arc, Mutex};
 pub struct OperationSettings {
     pub approver_role: String,
     pub approval_ttl_ms: i64,
+    /// Web origins whose pages may call `/mcp` (`MCP_ALLOWED_ORIGINS`, comma-separated;
+    /// none by default). A request without an `Origin` header (any client that is not a
+    /// browser page) is not affected.
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 impl Default for OperationSettings {
@@ -40,6 +44,7 @@ impl Default for OperationSettings {
         Self {
             approver_role: "rmm-approver".into(),
             approval_ttl_ms: 3_600_000,
+            mcp_allowed_origins: Vec::new(),
         }
     }
 }
@@ -59,7 +64,31 @@ impl OperationSettings {
         {
             s.approval_ttl_ms = secs * 1000;
         }
+        if let Ok(origins) = std::env::var("MCP_ALLOWED_ORIGINS") {
+            s.mcp_allowed_origins = parse_origins(&origins);
+        }
         s
+    }
+}
+
+/// `https://a.example, https://b.example/` -> the origins, without trailing slashes.
+fn parse_origins(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+impl OperationSettings {
+    /// Whether a request with this `Origin` header (if any) may use `/mcp`.
+    pub fn mcp_origin_allowed(&self, origin: Option<&str>) -> bool {
+        match origin {
+            None => true,
+            Some(o) => {
+                let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
+                self.mcp_allowed_origins.contains(&o)
+            }
+        }
     }
 }
 
@@ -766,6 +795,24 @@ fn summary(call: &Call, result: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_listed_web_origins_may_call_mcp_and_clients_without_one_always_may() {
+        let settings = OperationSettings {
+            mcp_allowed_origins: parse_origins(" https://Portal.example.com/ , ,http://localhost:5173"),
+            ..OperationSettings::default()
+        };
+        assert_eq!(
+            settings.mcp_allowed_origins,
+            ["https://portal.example.com", "http://localhost:5173"]
+        );
+        assert!(settings.mcp_origin_allowed(None));
+        assert!(settings.mcp_origin_allowed(Some("https://portal.example.com")));
+        assert!(settings.mcp_origin_allowed(Some("HTTPS://PORTAL.EXAMPLE.COM/")));
+        assert!(!settings.mcp_origin_allowed(Some("https://portal.example.com.evil.example")));
+        assert!(!settings.mcp_origin_allowed(Some("null")));
+        assert!(!OperationSettings::default().mcp_origin_allowed(Some("http://localhost:5173")));
+    }
 
     fn component(uid: &str, name: &str) -> Component {
         Component {

@@ -1041,6 +1041,29 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
     assert_eq!(res.status().as_u16(), 405);
     let res = w.http.post(format!("{}/mcp", w.base)).body("{}").send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    // A web page of an origin nobody listed (DNS rebinding) is refused before anything runs.
+    let res = w
+        .http
+        .post(format!("{}/mcp", w.base))
+        .header("x-dev-tenant", ALICE.tenant)
+        .header("x-dev-user", ALICE.user)
+        .header("x-dev-roles", ALICE.roles)
+        .header("origin", "http://attacker.example")
+        .header("content-type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 20, "method": "tools/list"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let body: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert_eq!(body["id"], Value::Null);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MCP_ALLOWED_ORIGINS"),
+        "{body}"
+    );
     w.sim.shutdown().await;
 }
 
