@@ -65,7 +65,15 @@ pub enum ApprovalStatus {
     Rejected,
     /// Not decided before `expiresAt` (shown so; stored as pending).
     Expired,
+    /// Approved and started, but the run never reported back (its function stopped on the
+    /// way): it may or may not have reached Datto RMM. Shown so once it has been `running`
+    /// for [`RUN_REPORT_WINDOW_MS`]; stored as running, never run again by itself.
+    Interrupted,
 }
+
+/// How long an approved run may take to record its end before it shows as interrupted:
+/// 15 minutes, the longest any Lambda function runs.
+pub const RUN_REPORT_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 impl ApprovalStatus {
     pub fn as_str(self) -> &'static str {
@@ -76,6 +84,7 @@ impl ApprovalStatus {
             ApprovalStatus::Failed => "failed",
             ApprovalStatus::Rejected => "rejected",
             ApprovalStatus::Expired => "expired",
+            ApprovalStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -112,10 +121,21 @@ pub struct Approval {
 }
 
 impl Approval {
-    /// The status as of `now`: a pending request past its expiry shows as expired.
+    /// The status as of `now`: a pending request past its expiry shows as expired, a run
+    /// that never reported back as interrupted.
     pub fn at(mut self, now: i64) -> Approval {
         if self.status == ApprovalStatus::Pending && now >= self.expires_at {
             self.status = ApprovalStatus::Expired;
+        }
+        if self.status == ApprovalStatus::Running
+            && now >= self.decided_at.unwrap_or(self.requested_at) + RUN_REPORT_WINDOW_MS
+        {
+            self.status = ApprovalStatus::Interrupted;
+            self.result_summary = Some(
+                "the approved run never recorded how it ended; it may or may not have reached Datto RMM. \
+                 Check the device in Datto RMM and the audit trail before asking again"
+                    .into(),
+            );
         }
         self
     }
@@ -347,5 +367,48 @@ impl OperationsStore<'_> {
     /// The audit trail, newest first.
     pub async fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         self.query("AUDIT#", true, limit).await?.iter().map(body_of).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approval(status: ApprovalStatus, decided_at: Option<i64>) -> Approval {
+        Approval {
+            id: "a".into(),
+            operation: "datto-resolve-alert".into(),
+            integration_id: "i".into(),
+            arguments: Value::Null,
+            arguments_hash: String::new(),
+            requested_by: "alice".into(),
+            reason: None,
+            requested_at: 1_000,
+            expires_at: 1_000 + 3_600_000,
+            status,
+            decided_by: decided_at.map(|_| "bob".into()),
+            decided_at,
+            note: None,
+            result_summary: None,
+            audit_id: None,
+        }
+    }
+
+    #[test]
+    fn a_run_that_never_reported_back_shows_as_interrupted_and_nothing_else_changes() {
+        let started = 2_000;
+        let running = approval(ApprovalStatus::Running, Some(started));
+        // Within the window it is still running.
+        let shown = running.clone().at(started + RUN_REPORT_WINDOW_MS - 1);
+        assert_eq!((shown.status, shown.result_summary), (ApprovalStatus::Running, None));
+        let shown = running.at(started + RUN_REPORT_WINDOW_MS);
+        assert_eq!(shown.status, ApprovalStatus::Interrupted);
+        assert!(shown.result_summary.unwrap().contains("may or may not"));
+        // Finished runs and pending requests keep their status.
+        let executed = approval(ApprovalStatus::Executed, Some(started)).at(i64::MAX / 2);
+        assert_eq!(executed.status, ApprovalStatus::Executed);
+        let pending = approval(ApprovalStatus::Pending, None);
+        assert_eq!(pending.clone().at(2_000).status, ApprovalStatus::Pending);
+        assert_eq!(pending.at(1_000 + 3_600_000).status, ApprovalStatus::Expired);
     }
 }

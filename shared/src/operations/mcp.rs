@@ -214,7 +214,7 @@ pub fn tools() -> Vec<Value> {
     tools.push(json!({
         "name": GET_APPROVAL,
         "title": "Get an approval request",
-        "description": "The state of an approval request (pending, executed, failed, rejected, expired) and, once run, its result summary and audit id.",
+        "description": "The state of an approval request (pending, running, executed, failed, rejected, expired, interrupted) and, once run, its result summary and audit id.",
         "inputSchema": {"type": "object", "properties": {"approvalId": {"type": "string", "minLength": 1}}, "required": ["approvalId"], "additionalProperties": false},
         "annotations": read_only("Get an approval request"),
     }));
