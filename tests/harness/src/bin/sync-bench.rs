@@ -11,9 +11,9 @@
 //! sites, devices and index, listed from the simulator beforehand in a child
 //! process and converted as the sync converts them) by batch writes alone,
 //! with the same writer concurrency: the first sync cannot be faster than
-//! that, and should take at most 1.15 times it. (The same number of smaller,
-//! made-up items was absorbed about a third faster: moto's cost grows with
-//! an item's attributes and size.) After the first sync, `max_items_per_pk`
+//! that, and should take at most 1.15 times it. (It used to write the same
+//! number of made-up, smaller items; moto's cost per item grows with the
+//! item's size.) After the first sync, `max_items_per_pk`
 //! counts the most items it wrote under one partition key; moto does not
 //! model DynamoDB's per-key limits, so they are counted, not felt.
 //! `resync_reads` is the items the re-sync after 1% of devices changed read.
