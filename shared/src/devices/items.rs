@@ -600,7 +600,8 @@ impl DynamoStore {
         limit: usize,
     ) -> Result<(Vec<Asset>, bool), StoreError> {
         let want = limit.saturating_add(1).min(1_000) as i32;
-        let items = match company {
+        // The page's items, and whether a shard read to its limit bounded it.
+        let (items, bounded) = match company {
             None => {
                 // Asset ids are spread over the shards by a hash, so a page of
                 // `want` holds about `want / SHARDS` of each. Each shard is read
@@ -652,11 +653,8 @@ impl DynamoStore {
                 }
                 items.sort_by_key(|i| Fields(i).opt_s("SK"));
                 items.truncate(want as usize);
-                let mut assets = items.iter().map(asset_from_item).collect::<Result<Vec<_>, _>>()?;
                 // A shard read to its limit may hold more past the page's end.
-                let more = assets.len() > limit || bound.is_some();
-                assets.truncate(limit);
-                return Ok((assets, more));
+                (items, bound.is_some())
             }
             Some(company) => {
                 // GSI1 is keys-only: the index gives the page's keys, BatchGetItem the items.
@@ -686,11 +684,11 @@ impl DynamoStore {
                     .collect();
                 let mut items = self.batch_get(keys).await?;
                 items.sort_by_key(|i| Fields(i).opt_s("SK"));
-                items
+                (items, false)
             }
         };
         let mut assets = items.iter().map(asset_from_item).collect::<Result<Vec<_>, _>>()?;
-        let more = assets.len() > limit;
+        let more = assets.len() > limit || bounded;
         assets.truncate(limit);
         Ok((assets, more))
     }
