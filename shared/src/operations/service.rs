@@ -73,22 +73,18 @@ impl OperationSettings {
 
 /// `https://a.example, https://b.example/` -> the origins, without trailing slashes.
 fn parse_origins(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-        .filter(|o| !o.is_empty())
-        .collect()
+    list.split(',').map(normal_origin).filter(|o| !o.is_empty()).collect()
+}
+
+/// An origin as compared: trimmed, no trailing slash, lower case.
+fn normal_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
 impl OperationSettings {
     /// Whether a request with this `Origin` header (if any) may use `/mcp`.
     pub fn mcp_origin_allowed(&self, origin: Option<&str>) -> bool {
-        match origin {
-            None => true,
-            Some(o) => {
-                let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
-                self.mcp_allowed_origins.contains(&o)
-            }
-        }
+        origin.is_none_or(|o| self.mcp_allowed_origins.contains(&normal_origin(o)))
     }
 }
 
