@@ -841,8 +841,9 @@ async fn another_tenant_cannot_see_or_decide_a_request() {
 #[tokio::test]
 async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
     let w = world(small(), shared::time::now_millis).await;
-    let rpc = |who: Who<'static>, body: String| {
-        let req = w
+    // A JSON-RPC request to /mcp, from a web page of `origin` if given.
+    let rpc_from = |who: Who<'static>, origin: Option<&'static str>, body: String| {
+        let mut req = w
             .http
             .post(format!("{}/mcp", w.base))
             .header("x-dev-tenant", who.tenant)
@@ -851,6 +852,9 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(body);
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
         async move {
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
@@ -858,6 +862,7 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
             (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
         }
     };
+    let rpc = |who: Who<'static>, body: String| rpc_from(who, None, body);
     let (status, init) = rpc(
         ALICE,
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
@@ -1042,20 +1047,13 @@ async fn the_mcp_endpoint_speaks_json_rpc_and_holds_the_gate() {
     let res = w.http.post(format!("{}/mcp", w.base)).body("{}").send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
     // A web page of an origin nobody listed (DNS rebinding) is refused before anything runs.
-    let res = w
-        .http
-        .post(format!("{}/mcp", w.base))
-        .header("x-dev-tenant", ALICE.tenant)
-        .header("x-dev-user", ALICE.user)
-        .header("x-dev-roles", ALICE.roles)
-        .header("origin", "http://attacker.example")
-        .header("content-type", "application/json")
-        .body(json!({"jsonrpc": "2.0", "id": 20, "method": "tools/list"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 403);
-    let body: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    let (status, body) = rpc_from(
+        ALICE,
+        Some("http://attacker.example"),
+        json!({"jsonrpc": "2.0", "id": 20, "method": "tools/list"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert_eq!(body["id"], Value::Null);
     assert!(
         body["error"]["message"]
