@@ -10,6 +10,13 @@
 //! (and its time against the store floor) for an answer that changes once in
 //! an integration's life.
 //!
+//! One read at a time: once a pass is half [`FRESH`] old, the first writer
+//! to see it reads again while the others go on under the pass that still
+//! stands; once it is stale, writers wait for that one read rather than each
+//! sending its own. (Each writer reading on its own sent about 1,200 reads in
+//! a first sync of 100,000 devices, 7% of moto's time in it; one at a time,
+//! about two a second.)
+//!
 //! Guarantee, together with the delete ([`crate::store::DynamoStore::mark_integration_deleting`]
 //! first, then waiting up to 10 s for the running run to stop, the partition swept
 //! last, twice): a run starts no batch later than [`FRESH`] after it could have
@@ -21,6 +28,7 @@ use crate::store::{DynamoStore, Fields, Item, StoreError, Switches, classify, ke
 use crate::tenant::TenantId;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a passed check stands for the batches that follow it.
@@ -66,6 +74,10 @@ pub struct RunGuard {
     stopped: Mutex<Option<StopReason>>,
     /// When a check last passed.
     passed_at: Mutex<Option<Instant>>,
+    /// Held while a read is in flight: one at a time.
+    reading: tokio::sync::Mutex<()>,
+    /// Reads made so far.
+    reads: AtomicU64,
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -81,6 +93,8 @@ impl RunGuard {
             run_id: run_id.to_owned(),
             stopped: Mutex::new(None),
             passed_at: Mutex::new(None),
+            reading: tokio::sync::Mutex::new(()),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -101,14 +115,41 @@ impl RunGuard {
         if let Some(reason) = self.stopped() {
             return Err(self.stop(reason));
         }
-        if self
-            .passed_at
-            .lock()
-            .expect("not poisoned")
-            .is_some_and(|at| at.elapsed() < FRESH)
-        {
+        match self.age() {
+            Some(age) if age < FRESH / 2 => return Ok(()),
+            // Still standing: one writer reads ahead, the others go on.
+            Some(age) if age < FRESH => {
+                return match self.reading.try_lock() {
+                    Ok(_one) => self.read().await,
+                    Err(_) => Ok(()),
+                };
+            }
+            _ => {}
+        }
+        // Stale: wait for the read in flight (or make it), then use its answer.
+        let _one = self.reading.lock().await;
+        if let Some(reason) = self.stopped() {
+            return Err(self.stop(reason));
+        }
+        if self.age().is_some_and(|age| age < FRESH) {
             return Ok(());
         }
+        self.read().await
+    }
+
+    /// How many times the guard has read the integration and the lease.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// How long ago a check last passed.
+    fn age(&self) -> Option<Duration> {
+        self.passed_at.lock().expect("not poisoned").map(|at| at.elapsed())
+    }
+
+    /// Reads the integration and the lease, consistently, and decides.
+    async fn read(&self) -> Result<(), StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let asked = Instant::now();
         let mut pending = Some(
             KeysAndAttributes::builder()

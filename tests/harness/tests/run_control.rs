@@ -727,6 +727,57 @@ async fn deleting_an_integration_during_its_sync_leaves_nothing_behind() {
     );
 }
 
+/// `n` checks of the guard at once, as `n` batch writers make them.
+async fn checks(guard: &std::sync::Arc<shared::runs::guard::RunGuard>, n: usize) -> Vec<bool> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let guard = guard.clone();
+        set.spawn(async move { guard.check().await.is_ok() });
+    }
+    set.join_all().await
+}
+
+#[tokio::test]
+async fn the_run_guard_reads_once_for_all_its_writers_and_stops_a_switched_off_run() {
+    use shared::runs::guard::{FRESH, RunGuard, StopReason};
+    let w = world(10, Duration::ZERO).await;
+    let created = w.create_datto(ACME).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The queued first sync holds the lease; its guard is checked here, as its writers would.
+    let run_id = created["sync"]["active"]["runId"].as_str().expect("a first run");
+    let tenant = TenantId::parse(ACME).unwrap();
+    let guard = std::sync::Arc::new(RunGuard::new(
+        w.app.store.clone(),
+        &tenant,
+        &id,
+        &shared::sync::record::SYNC_RUNS,
+        run_id,
+    ));
+
+    // Sixteen writers at once, nothing read yet: one read, and all may write.
+    assert!(checks(&guard, 16).await.into_iter().all(|ok| ok));
+    assert_eq!(guard.reads(), 1, "the writers wait for one read, not one each");
+    // Half fresh: one writer reads ahead, the others go on under the pass.
+    tokio::time::sleep(FRESH / 2 + Duration::from_millis(50)).await;
+    assert!(checks(&guard, 16).await.into_iter().all(|ok| ok));
+    assert_eq!(guard.reads(), 2);
+    // Stale: again one read for all of them.
+    tokio::time::sleep(FRESH + Duration::from_millis(50)).await;
+    assert!(checks(&guard, 16).await.into_iter().all(|ok| ok));
+    assert_eq!(guard.reads(), 3);
+
+    // Switched off: no writer starts a batch more than FRESH later.
+    let (status, body) = w.call("POST", &format!("/integrations/{id}/disable"), ACME, None).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(FRESH + Duration::from_millis(50)).await;
+    assert!(checks(&guard, 16).await.into_iter().all(|ok| !ok));
+    assert_eq!(guard.stopped(), Some(StopReason::Disabled));
+    // Stopped stays stopped, without reading again.
+    let reads = guard.reads();
+    assert!(!checks(&guard, 4).await.into_iter().any(|ok| ok));
+    assert_eq!(guard.reads(), reads);
+}
+
 #[tokio::test]
 async fn deleting_a_psa_integration_during_its_import_stops_the_import_writing() {
     // Slow pages, so that the import is still listing companies when the delete comes.
