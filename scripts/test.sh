@@ -7,6 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 ./scripts/bootstrap.sh
+echo "==> moto's speed fixes change no answer" >&2
+.venv/bin/python scripts/check_moto_patch.py
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 start_moto "$root"
