@@ -83,7 +83,9 @@ def patch_partition_queries() -> bool:
             return []
         if not self.range_key_attr:
             return [stored]
-        items = sorted(stored.values(), key=lambda i: i.range_key)
+        # Ordered as moto orders them (DynamoType compares its cast_value),
+        # with each key's value worked out once instead of per comparison.
+        items = sorted(stored.values(), key=lambda i: i.range_key.cast_value)
         start = (start_key or {}).get(self.range_key_attr)
         start = DynamoType(start) if start is not None else None
         if not comparison and start is None:
